@@ -1,0 +1,1 @@
+"""Domain core: metrology, sampling, planning. Plain Python, no Qt, no database."""

@@ -1,0 +1,1 @@
+"""The meter register: SQLAlchemy models, migrations, import/export."""

@@ -27,8 +27,10 @@ def test_sample_plan_oc_and_human():
     p = run("sample-plan", "--lot-size", "300", "--oc", "--oc-points", "5", "--json")
     out = json.loads(p.stdout)
     assert len(out["oc_curve"]) == 5 and {"p", "pa_binomial", "pa_hypergeometric"} <= set(out["oc_curve"][0])
+    p = run("sample-plan", "--lot-size", "3")
+    assert p.returncode == 0 and "inspect all 3" in p.stdout
     p = run("sample-plan", "--lot-size", "5")
-    assert p.returncode == 0 and "inspect all 5" in p.stdout
+    assert p.returncode == 0 and "sample 3 meters" in p.stdout and "plan B" in p.stdout
 
 
 def test_sample_plan_bad_arguments():

@@ -69,3 +69,11 @@ def test_calc_json_and_human_output(tmp_path):
            "monitoring_point": "CC1", "install_date": "2024-05-01"}
     p = run("calc", "battery", "--input", "-", stdin=json.dumps(bat))
     assert p.returncode == 0 and "replace battery by" in p.stdout
+
+
+def test_help_texts_render():
+    for args in (("calc", "--help"), ("calc", "resolution", "--help"), ("sample-plan", "--help")):
+        p = run(*args)
+        assert p.returncode == 0 and "Traceback" not in p.stderr, args
+    p = run("calc")
+    assert p.returncode == 2 and "Traceback" not in p.stderr

@@ -26,7 +26,7 @@ def register(subparsers) -> None:
                               description="Metrology calculators. Input: one JSON object; output: JSON with --json.")
     sub = p.add_subparsers(dest="kind", metavar="KIND", parser_class=type(p))
     for kind in KINDS:
-        k = sub.add_parser(kind, help=_HELP[kind], description=_HELP[kind])
+        k = sub.add_parser(kind, help=_HELP[kind].replace("%", "%%"), description=_HELP[kind])
         k.add_argument("--input", "-i", required=True, metavar="FILE", help='JSON input object ("-" reads stdin)')
         k.add_argument("--json", action="store_true", help="print the result as one JSON object")
         k.set_defaults(func=run)

@@ -174,12 +174,14 @@ def run_heat_coefficient(d: dict) -> dict:
         raise InputError("hot_c", f"must be above cold_c ({hot:g} °C vs {cold:g} °C)")
     pos = _str(d, "position", ("flow", "return"))
     p = _num(d, "pressure_mpa", required=False, default=1.6, positive=True)
-    try:
-        k = heat_coefficient_kj_m3k(hot, cold, pos, p)
-    except InputError as exc:
-        if exc.key == "temperature":
-            raise InputError("hot_c" if "region" in exc.message and f"{hot:g} °C" in exc.message else "cold_c", exc.message) from None
-        raise
+    from app.core.water import density_kg_m3
+
+    for key, t in (("hot_c", hot), ("cold_c", cold)):
+        try:
+            density_kg_m3(t, p)
+        except InputError as exc:
+            raise InputError(key, exc.message) from None
+    k = heat_coefficient_kj_m3k(hot, cold, pos, p)
     return {"k_kj_m3k": k, "k_kwh_m3k": k / 3600.0, "energy_wh_per_0_1m3": 0.1 * k * (hot - cold) / 3.6}
 
 

@@ -132,3 +132,18 @@ def test_schedule_states():
     assert {r.meter_id for r in compute_schedule(ms, as_of, 12, outcomes, site="B").rows} == {"late", "kept", "kept13", "failed"}
     s2 = compute_schedule(ms, as_of, 12, outcomes, plan_sampling=False)
     assert {r.meter_id: r.state for r in s2.rows}["nine"] == "in_service"
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=50, deadline=None)
+@given(n_members=st.integers(min_value=1, max_value=300), seed=st.integers(min_value=0, max_value=2**32),
+       data=st.data())
+def test_same_seed_and_members_give_the_same_meters(n_members, seed, data):
+    ids = [f"id{i}" for i in range(n_members)]
+    n = data.draw(st.integers(min_value=1, max_value=n_members))
+    shuffled = data.draw(st.permutations(ids))
+    a, b = draw_sample(ids, n, seed), draw_sample(shuffled, n, seed)
+    assert a == b
+    assert set(a.sample) <= set(ids) and len(set(a.sample + a.spares)) == len(a.sample) + len(a.spares)

@@ -42,3 +42,11 @@ def test_density_is_not_a_constant():
     # IAPWS-IF97 at 1.6 MPa: water at 80 °C is about 972 kg/m³, far from 1000.
     assert 970 < density_kg_m3(80.0) < 974
     assert heat_coefficient_kj_m3k(80, 60, "flow") < heat_coefficient_kj_m3k(80, 60, "return")
+
+
+def test_steam_is_refused_naming_the_key():
+    from app.core.errors import InputError
+
+    with pytest.raises(InputError) as exc:
+        run("heat-coefficient", {"hot_c": 250, "cold_c": 40, "position": "flow"})
+    assert exc.value.key == "hot_c"

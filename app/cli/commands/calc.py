@@ -1,0 +1,140 @@
+"""``heatmeter calc KIND --input FILE [--json]``: the metrology calculators.
+
+KIND: mpe, calibration, sizing, resolution, heat-coefficient, battery.
+FILE is one JSON object ("-" reads stdin); see the calc-json contract and
+docs/calc-battery.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+KINDS = ("mpe", "calibration", "sizing", "resolution", "heat-coefficient", "battery")
+_HELP = {
+    "mpe": "maximum permissible errors of a heat meter at one operating point (EN 1434-1 / MID)",
+    "calibration": "judge calibration points against the initial and in-service (2 x MPE) limits",
+    "sizing": "flows at design and minimum load and the smallest meter that covers both",
+    "resolution": "register resolution check (DECC RHI rule: <= 3 % of the minimum output per interval)",
+    "heat-coefficient": "heat coefficient k of water (IAPWS-IF97, EN 1434-1)",
+    "battery": "expected battery life at the read interval a monitoring point needs (MMS 1.1.8)",
+}
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("calc", help="metrology calculators (MPE, calibration, sizing, resolution, k, battery)",
+                              description="Metrology calculators. Input: one JSON object; output: JSON with --json.")
+    sub = p.add_subparsers(dest="kind", metavar="KIND", parser_class=type(p))
+    for kind in KINDS:
+        k = sub.add_parser(kind, help=_HELP[kind].replace("%", "%%"), description=_HELP[kind])
+        k.add_argument("--input", "-i", required=True, metavar="FILE", help='JSON input object ("-" reads stdin)')
+        k.add_argument("--json", action="store_true", help="print the result as one JSON object")
+        k.set_defaults(func=run)
+    p.set_defaults(func=_no_kind, _parser=p)
+
+
+def _no_kind(args) -> int:
+    args._parser.print_help(sys.stderr)
+    return 2
+
+
+def _read(path: str):
+    from app.cli.errors import UserError
+
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+    except OSError as exc:
+        raise UserError(f"cannot open {path}: {exc.strerror or exc}", 2) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", 2) from None
+
+
+def run(args) -> int:
+    from app.cli.errors import UserError
+    from app.cli.options import print_json
+    from app.core.calcjson import run as run_calc
+    from app.core.errors import InputError
+
+    data = _read(args.input)
+    try:
+        result = run_calc(args.kind, data)
+    except InputError as exc:
+        raise UserError(str(exc), 2) from None
+    if args.json:
+        print_json(result)
+    else:
+        sys.stdout.write(human(args.kind, result))
+    return 0
+
+
+def _fmt(v) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if v is None:
+        return "-"
+    if isinstance(v, list):
+        return ", ".join(_fmt(x) for x in v) if v else "none"
+    return str(v)
+
+
+def human(kind: str, r: dict) -> str:
+    """Readable lines for a terminal."""
+    lines: list[str] = []
+    if kind == "mpe":
+        cap = " (capped)" if r["ef_capped"] else ""
+        lines += [f"flow sensor      Ef = ±{r['ef']:.3f} %{cap}",
+                  f"temperature pair Et = ±{r['et']:.3f} %",
+                  f"calculator       Ec = ±{r['ec']:.3f} %",
+                  f"complete meter   E  = ±{r['e_total']:.3f} %   in service (2 x MPE): ±{r['in_service_total']:.3f} %",
+                  f"in rated range: {_fmt(r['in_rated_range'])}" + (f"  ({_fmt(r['violations'])})" if r["violations"] else "")]
+        if r.get("note_dtheta_min_not_mid"):
+            lines.append("note: Δθmin is not one of the MID values 3, 5 or 10 K")
+    elif kind == "calibration":
+        lines.append(f"{'#':>3} {'MPE %':>8} {'accept %':>9} {'in-serv %':>9}  initial  in-service  interval")
+        for i, p in enumerate(r["points"], 1):
+            iv = "" if "in_interval" not in p else ("inside" if p["in_interval"] else "OUTSIDE")
+            lines.append(f"{i:>3} {p['mpe_initial_pct']:>8.3f} {p['acceptance_initial_pct']:>9.3f} {p['acceptance_in_service_pct']:>9.3f}  "
+                         f"{'pass' if p['pass_initial'] else 'FAIL':<7}  {'pass' if p['pass_in_service'] else 'FAIL':<10}  {iv}")
+        lines.append(f"initial verdict: {r['initial_verdict']}   in-service verdict: {r['in_service_verdict']}")
+        lines.append(f"coverage: {r['coverage']}" + (f" (missing {_fmt(r['missing_intervals'])})" if r["missing_intervals"] else ""))
+    elif kind == "sizing":
+        lines.append(f"q max {r['q_max_m3h']:.4g} m³/h, q min {r['q_min_m3h']:.4g} m³/h, turndown needed 1:{r['turndown_needed']:.4g}")
+        c = r["chosen"]
+        if c:
+            fam = r.get("chosen_family")
+            extra = f" ({fam['manufacturer']} {fam['family']})" if fam else ""
+            lines.append(f"chosen: qp {c['qp_m3h']:g} m³/h, qi {c['qi_m3h']:.4g} m³/h (1:{c['ratio']:g}), DN{c['dn']}{extra}")
+        else:
+            lines.append(f"no meter chosen: {_fmt(r['reasons'])}; fallback qp: {_fmt(r.get('fallback_qp_m3h'))}")
+        if "dp_at_q_max_bar" in r:
+            lines.append(f"pressure loss at q max: {_fmt(r['dp_at_q_max_bar'])} bar")
+        if "needs_reducer" in r:
+            lines.append(f"needs reducer (MMS 1.1.7): {_fmt(r['needs_reducer'])}")
+        for e in r["rejected_smaller"]:
+            lines.append(f"  rejected qp {e['qp_m3h']:g} 1:{e['ratio']:g}: {_fmt(e['reasons'])}")
+    elif kind == "resolution":
+        lines += [f"minimum output per interval: {r['e_min_wh']:.4g} Wh",
+                  f"required resolution: {r['required_resolution_wh']:.4g} Wh; limit {r['effective_limit_wh']:.4g} Wh ({r['basis']})",
+                  f"result: {'pass' if r['pass'] else 'FAIL'}"]
+    elif kind == "heat-coefficient":
+        lines += [f"k = {r['k_kj_m3k']:.3f} kJ/(m³·K) = {r['k_kwh_m3k']:.6f} kWh/(m³·K)",
+                  f"energy for 0.1 m³: {r['energy_wh_per_0_1m3']:.2f} Wh"]
+    elif kind == "battery":
+        lines += [f"read interval: {r['read_interval_min']:g} min ({r['read_interval_basis']}), {r['readouts_per_year']:.0f} readouts/year",
+                  f"average current: {r['average_current_ua']:.3f} µA; usable capacity {r['usable_capacity_mah']:.0f} mAh",
+                  f"expected life: {r['expected_life_years']:.2f} years (required {r['required_life_years']:g}): {'pass' if r['pass'] else 'FAIL'}"]
+        if r.get("battery_replacement_date"):
+            lines.append(f"expected failure {r['expected_failure_date']}; replace battery by {r['battery_replacement_date']} (MMS 1.3.6)")
+        if r.get("meets_read_frequency") is False:
+            lines.append(f"warning: read interval longer than the {r['monitoring_point_read_interval_min']} min that {r['monitoring_point']} needs")
+    else:  # pragma: no cover
+        lines.append(json.dumps(r))
+    return "\n".join(lines) + "\n"

@@ -107,15 +107,18 @@ def _on_sqlite_begin(conn):
 
 def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
     """An Engine for ``url`` (resolved as above), with the SQLite settings applied."""
-    u = parse_url(resolve_url(url))
+    resolved = resolve_url(url)
+    u = parse_url(resolved)
     kwargs: dict = {"echo": echo, "future": True}
     if u.get_backend_name() == "sqlite":
         path = sqlite_path(u)
-        if path is not None:
-            try:
+        if path is not None and resolved == default_url():
+            try:  # the default file's folder is created on first use
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise DatabaseUnavailable(f"cannot create folder for {path}: {exc.strerror}") from None
+        elif path is not None and not path.parent.is_dir():
+            raise DatabaseUnavailable(f"cannot open database {display_url(u)}: folder {path.parent} does not exist")
         connect_args = {}
         if "timeout" not in u.query:
             connect_args["timeout"] = DEFAULT_BUSY_TIMEOUT_S

@@ -23,18 +23,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import and_, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app.storage import manufacturers, migrate, models, tabular
-from app.storage.db import display_url, make_engine, parse_url, resolve_url, sqlite_path
+from app.storage.db import display_url, make_engine, resolve_url
 from app.storage.errors import (
     ConflictError, DatabaseLocked, DatabaseUnavailable, ImportFileError, InvalidRows, LegalHoldError,
     NotFound, RegisterError, SignedRecordError, ValidationError,
 )
 from app.storage.records import (
-    FLAG_FIELDS, METER_FIELDS, PERSONAL_FIELDS, EraseReport, ImportReport, MeterRecord, ReadoutResult,
+    METER_FIELDS, PERSONAL_FIELDS, EraseReport, ImportReport, MeterRecord, ReadoutResult,
     jsonable,
 )
 
@@ -951,7 +951,7 @@ class Register:
         header, rows = self.export_rows(**kw)
         n = 0
         try:
-            with open(path, "w", newline="", encoding="utf-8") as f:
+            with _output(path) as f:
                 w = csv.writer(f)
                 w.writerow(header)
                 for row in rows:
@@ -1444,7 +1444,7 @@ class Register:
 
         n = 0
         try:
-            with open(path, "w", newline="", encoding="utf-8") as f:
+            with _output(path) as f:
                 w = csv.writer(f)
                 w.writerow(chosen)
                 for m in meters:
@@ -1479,6 +1479,16 @@ PERSONAL_EXPORT_FIELDS = (
 _IMPORT_COLUMNS = tuple(c for c in tabular.CONTRACT_COLUMNS + tabular.EXTENDED_COLUMNS + tabular.PERSONAL_COLUMNS
                         if c not in ("site", "building", "monitoring_point"))
 _EVENT_KEYS = set(tabular.KNOWN_COLUMNS) | {"install_year_only", "extra"}
+
+
+@contextmanager
+def _output(path_or_file):
+    """A text file to write CSV to: a path (created), or an open text stream (left open)."""
+    if hasattr(path_or_file, "write"):
+        yield path_or_file
+        return
+    with open(path_or_file, "w", newline="", encoding="utf-8") as f:
+        yield f
 
 
 def _meter_field(m: MeterRecord, k: str) -> Any:

@@ -703,7 +703,7 @@ class Register:
         seen: dict[tuple[str, str], int] = {}
         for line, cells in tabular.rows_as_dicts(table):
             values, errors = tabular.check_row(cells)
-            if not errors:
+            if values.get("manufacturer") and values.get("serial"):
                 k = (manufacturer_key(values["manufacturer"]), values["serial"])
                 if k in seen:
                     errors.append(f"duplicate meter {values['manufacturer']} {values['serial']} (also on line {seen[k]})")
@@ -782,6 +782,11 @@ class Register:
             bid = buildings.get((sid, v.get("building"))) if v.get("building") else None
             mpid = mps.get((sid, v.get("monitoring_point"))) if v.get("monitoring_point") else None
             cur = existing.get(key)
+            if cur is not None and cur["site_id"] == sid:  # placement columns the file lacks stay as they are
+                if "building" not in columns:
+                    bid = cur["building_id"]
+                if "monitoring_point" not in columns:
+                    mpid = cur["monitoring_point_id"]
             if cur is None:
                 mid = next(new_ids)
                 row = {f: v.get(f) for f in _IMPORT_COLUMNS}

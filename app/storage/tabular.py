@@ -146,11 +146,12 @@ def _read_xlsx(p: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
     import openpyxl
 
     try:
-        wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+        fh = p.open("rb")  # a file object: openpyxl would refuse a name not ending in .xlsx
+        wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise ImportFileError(f"{p}: not a CSV or XLSX file ({type(exc).__name__}: {exc})") from None
     except Exception as exc:  # openpyxl raises assorted errors on foreign zip files
-        raise ImportFileError(f"{p}: not a readable XLSX file ({type(exc).__name__})") from None
+        raise ImportFileError(f"{p}: not a CSV or XLSX file (unreadable workbook: {type(exc).__name__})") from None
     try:
         ws = wb.worksheets[0]
         it = ws.iter_rows(values_only=True)
@@ -170,6 +171,7 @@ def _read_xlsx(p: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
                 rows.append((line, list(values)))
     finally:
         wb.close()
+        fh.close()
     return [("" if h is None else str(h)) for h in header], rows
 
 

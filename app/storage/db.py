@@ -96,6 +96,7 @@ def _on_sqlite_connect(dbapi_conn, _record):
             cur.execute("PRAGMA journal_mode=WAL")
         except sqlite3.OperationalError:
             pass  # read-only media or a lock: stay in the current mode
+    cur.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache: big imports stay in memory until commit
     cur.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses no committed transaction's integrity
     cur.close()
 

@@ -74,8 +74,6 @@ class Meter(Base):
         UniqueConstraint("manufacturer_key", "serial"),
         Index(None, "mbus_manufacturer", "secondary_address"),
         Index(None, "site_id"),
-        Index(None, "model"),
-        Index(None, "status"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     manufacturer: Mapped[str] = mapped_column(String(100))        # make, as written on the meter
@@ -126,7 +124,7 @@ class Installation(Base):
     """Which meter sat where, from when to when. A replaced meter keeps its history."""
 
     __tablename__ = "installations"
-    __table_args__ = (Index(None, "meter_id"), Index(None, "monitoring_point_id"))
+    __table_args__ = (Index(None, "meter_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id", ondelete="CASCADE"))
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
@@ -146,7 +144,7 @@ class EventLog(Base):
     """Every change: who, when, which record, what, the values before and after (MMS 2.2.6)."""
 
     __tablename__ = "events"
-    __table_args__ = (Index(None, "meter_id", "id"), Index(None, "entity", "entity_id"))
+    __table_args__ = (Index(None, "meter_id", "id"),)
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     user: Mapped[str] = mapped_column(String(100))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -138,6 +139,7 @@ class Register:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._key_cache: dict[str, str] = {}  # make as written -> manufacturer_key
         self.url = display_url(engine.url)
         self.is_sqlite = engine.dialect.name == "sqlite"
 
@@ -486,7 +488,7 @@ class Register:
     def _conflict(self, conn: Connection, cur: dict[str, Any], expected_version: int,
                   yours: dict[str, Any]) -> ConflictError:
         evs = conn.execute(select(EV.c.user, EV.c.at, EV.c.after, EV.c.action).where(
-            EV.c.entity == "meters", EV.c.entity_id == cur["id"]).order_by(EV.c.id)).all()
+            EV.c.meter_id == cur["id"], EV.c.entity == "meters").order_by(EV.c.id)).all()
         theirs_fields: list[str] = []
         who = set()
         last_at = None
@@ -699,155 +701,175 @@ class Register:
         p = Path(path)
         table = tabular.read_table(p)
         report = ImportReport(file=p.name, kind=table.kind, rows=len(table.rows), extra_columns=table.extra_columns)
-        good: list[tuple[int, dict[str, Any]]] = []
+        res = tabular.BulkChecker(table.columns).check_all(table.rows)
+        kc = self._key_cache
+        mkeys = []
+        for make in res.col("manufacturer"):
+            k = kc.get(make) if make is not None else None
+            if k is None and make is not None:
+                k = kc[make] = manufacturer_key(make)
+            mkeys.append(k)
         seen: dict[tuple[str, str], int] = {}
-        for line, cells in tabular.rows_as_dicts(table):
-            values, errors = tabular.check_row(cells)
-            if values.get("manufacturer") and values.get("serial"):
-                k = (manufacturer_key(values["manufacturer"]), values["serial"])
-                if k in seen:
-                    errors.append(f"duplicate meter {values['manufacturer']} {values['serial']} (also on line {seen[k]})")
-                else:
-                    seen[k] = line
-            if errors:
-                report.invalid.append((line, "; ".join(errors)))
-            else:
-                good.append((line, values))
+        for i, (k, serial) in enumerate(zip(mkeys, res.col("serial"))):
+            if k and serial:
+                prev = seen.setdefault((k, serial), i)
+                if prev != i:
+                    res.errors.setdefault(i, []).append(
+                        f"duplicate meter {res.values['manufacturer'][i]} {serial} (also on line {res.lines[prev]})")
+        report.invalid = [(res.lines[i], "; ".join(e)) for i, e in sorted(res.errors.items())]
         if report.invalid and not skip_invalid:
             report.seconds = time.perf_counter() - t0
             n = len(report.invalid)
             first = report.invalid[0]
             raise InvalidRows(f"{p.name}: {n} invalid row{'s' if n > 1 else ''} (first: line {first[0]}: {first[1]}); "
                               "nothing stored", report)
-        columns = set(table.columns)
+        good = [i for i in range(res.n) if i not in res.errors]
         with self._write() as conn:
-            self._import_rows(conn, good, columns, report, user=user or default_user(), source=p.name,
-                              progress=progress)
+            self._import_rows(conn, res, good, mkeys, set(table.columns), report, user=user or default_user(),
+                              source=p.name, progress=progress)
         report.stored = True
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _import_rows(self, conn: Connection, good: list[tuple[int, dict[str, Any]]], columns: set[str],
+    def _bulk_insert(self, conn: Connection, table, columns: Sequence[str], rows: list[tuple]) -> None:
+        """Insert many rows in the open transaction: executemany (SQLite) or COPY (PostgreSQL).
+
+        Values must already be in the driver's form (bind processors applied).
+        """
+        if not rows:
+            return
+        if self.is_sqlite:
+            sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+            conn.exec_driver_sql(sql, rows)
+        else:
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            with conn.connection.driver_connection.cursor() as cur:
+                with cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as cp:
+                    for r in rows:
+                        cp.write_row(r)
+
+    def _processor(self, table, column: str):
+        """The dialect's bind processor of a column, or the identity when the driver takes Python values."""
+        return table.c[column].type._cached_bind_processor(self.engine.dialect) or (lambda v: v)
+
+    def _import_rows(self, conn: Connection, res, good: list[int], mkeys: list[str | None], columns: set[str],
                      report: ImportReport, *, user: str, source: str, progress) -> None:
         total = len(good)
+        col = res.col
+        site_col, b_col, mp_col = col("site"), col("building"), col("monitoring_point")
         # 1. sites, buildings, monitoring points
         sites = {r.name: r.id for r in conn.execute(select(S.c.id, S.c.name))}
-        new_sites = sorted({v["site"] for _, v in good} - set(sites))
+        new_sites = sorted({site_col[i] for i in good} - set(sites))
         if new_sites:
             conn.execute(insert(S), [{"name": n} for n in new_sites])
             sites = {r.name: r.id for r in conn.execute(select(S.c.id, S.c.name))}
+        site_ids = [sites.get(s) for s in site_col]
         buildings = {(r.site_id, r.name): r.id for r in conn.execute(select(B.c.id, B.c.site_id, B.c.name))}
-        want_b = {(sites[v["site"]], v["building"]) for _, v in good if v.get("building")}
-        new_b = sorted(want_b - set(buildings))
+        new_b = sorted({(site_ids[i], b_col[i]) for i in good if b_col[i]} - set(buildings))
         if new_b:
             conn.execute(insert(B), [{"site_id": s, "name": n} for s, n in new_b])
             buildings = {(r.site_id, r.name): r.id for r in conn.execute(select(B.c.id, B.c.site_id, B.c.name))}
+        b_ids = [buildings.get((s, b)) if b else None for s, b in zip(site_ids, b_col)]
         mps = {(r.site_id, r.label): r.id for r in conn.execute(select(MP.c.id, MP.c.site_id, MP.c.label))}
         want_mp: dict[tuple[int, str], int | None] = {}
-        for _, v in good:
-            if v.get("monitoring_point"):
-                sid = sites[v["site"]]
-                want_mp.setdefault((sid, v["monitoring_point"]), buildings.get((sid, v.get("building"))))
+        for i in good:
+            if mp_col[i]:
+                want_mp.setdefault((site_ids[i], mp_col[i]), b_ids[i])
         new_mp = [k for k in want_mp if k not in mps]
         if new_mp:
             conn.execute(insert(MP), [self._mp_values(s, want_mp[(s, lab)], lab) for s, lab in new_mp])
             mps = {(r.site_id, r.label): r.id for r in conn.execute(select(MP.c.id, MP.c.site_id, MP.c.label))}
-        # 2. existing meters with these keys
+        mp_ids = [mps.get((s, m)) if m else None for s, m in zip(site_ids, mp_col)]
+        # 2. the meters already in the register with these keys
+        serial_col = col("serial")
         existing: dict[tuple[str, str], dict[str, Any]] = {}
         n_existing = conn.execute(select(func.count()).select_from(M)).scalar_one()
         if n_existing:
-            keys = [(manufacturer_key(v["manufacturer"]), v["serial"]) for _, v in good]
-            if n_existing > 4 * len(keys) and len(keys) < 20000:
-                serials = sorted({s for _, s in keys})
-                for i in range(0, len(serials), 500):
-                    for r in conn.execute(select(M).where(M.c.serial.in_(serials[i:i + 500]))).mappings():
+            if n_existing > 4 * total and total < 20000:
+                serials = sorted({serial_col[i] for i in good})
+                for j in range(0, len(serials), 500):
+                    for r in conn.execute(select(M).where(M.c.serial.in_(serials[j:j + 500]))).mappings():
                         existing[(r["manufacturer_key"], r["serial"])] = dict(r)
             else:
                 for r in conn.execute(select(M)).mappings():
                     existing[(r["manufacturer_key"], r["serial"])] = dict(r)
-        # 3. split into new and changed
-        now = models.utcnow()
-        file_fields = [c for c in columns if c in METER_FIELDS]
-        if "install_date" in columns:
-            file_fields.append("install_year_only")
-        has_extra = bool(report.extra_columns)
-        new_rows, new_inst, new_events = [], [], []
-        updates: list[tuple[dict[str, Any], dict[str, Any], bool]] = []
-        new_ids = iter(self._reserve_ids(conn, "meters", sum(
-            1 for _, v in good if (manufacturer_key(v["manufacturer"]), v["serial"]) not in existing)))
-        done = 0
-        for _line, v in good:
-            key = (manufacturer_key(v["manufacturer"]), v["serial"])
-            sid = sites[v["site"]]
-            bid = buildings.get((sid, v.get("building"))) if v.get("building") else None
-            mpid = mps.get((sid, v.get("monitoring_point"))) if v.get("monitoring_point") else None
-            cur = existing.get(key)
-            if cur is not None and cur["site_id"] == sid:  # placement columns the file lacks stay as they are
+        new_idx: list[int] = []
+        updates = []
+        for i in good:
+            cur = existing.get((mkeys[i], serial_col[i])) if existing else None
+            if cur is None:
+                new_idx.append(i)
+                continue
+            bid, mpid = b_ids[i], mp_ids[i]
+            if cur["site_id"] == site_ids[i]:  # placement columns the file lacks stay as they are
                 if "building" not in columns:
                     bid = cur["building_id"]
                 if "monitoring_point" not in columns:
                     mpid = cur["monitoring_point_id"]
-            if cur is None:
-                mid = next(new_ids)
-                row = {f: v.get(f) for f in _IMPORT_COLUMNS}
-                row.update(id=mid, manufacturer_key=key[0], site_id=sid, building_id=bid, monitoring_point_id=mpid,
-                           install_year_only=bool(v.get("install_year_only")), status=v.get("status") or "in_service",
-                           mbus_manufacturer=v.get("mbus_manufacturer") or manufacturers.flag_for_make(v["manufacturer"]),
-                           extra=v["extra"] or None, created_at=now, updated_at=now, version=1,
-                           legal_hold=False, restrict_processing=False)
-                new_rows.append(row)
-                new_inst.append({"meter_id": mid, "site_id": sid, "building_id": bid, "monitoring_point_id": mpid,
-                                 "location": v.get("location"), "installed_on": v.get("install_date"),
-                                 "year_only": row["install_year_only"]})
-                after = {k: jsonable(x) for k, x in v.items() if x is not None and x != {} and k in _EVENT_KEYS}
-                after["mbus_manufacturer"] = row["mbus_manufacturer"]
-                new_events.append({"at": now, "user": user, "entity": "meters", "entity_id": mid, "meter_id": mid,
-                                   "action": "create", "before": None, "after": after, "source": source})
+            change = self._import_diff(cur, res.row(i), columns, report.extra_columns, site_ids[i], bid, mpid)
+            if change is None:
+                report.unchanged += 1
             else:
-                before, after = {}, {}
-                for f in file_fields:
-                    if f == "status" and v.get(f) is None:
-                        continue
-                    nv = v.get(f)
-                    if f in ("install_year_only",):
-                        nv = bool(nv)
-                        ov = bool(cur[f])
-                    else:
-                        ov = cur[f]
-                    if ov != nv:
-                        before[f], after[f] = ov, nv
-                if has_extra:
-                    merged = dict(cur["extra"] or {})
-                    for c in report.extra_columns:
-                        if c in v["extra"]:
-                            merged[c] = v["extra"][c]
-                        else:
-                            merged.pop(c, None)
-                    if merged != (cur["extra"] or {}):
-                        before["extra"], after["extra"] = cur["extra"], merged or None
-                ids_changed = (cur["site_id"], cur["building_id"], cur["monitoring_point_id"]) != (sid, bid, mpid)
-                if ids_changed:
-                    after.update(site_id=sid, building_id=bid, monitoring_point_id=mpid)
-                    before.update(site_id=cur["site_id"], building_id=cur["building_id"],
-                                  monitoring_point_id=cur["monitoring_point_id"])
-                if after:
-                    old_d, new_d = cur["install_date"], v.get("install_date")
-                    moved = bool((ids_changed or "location" in after) and "install_date" in after
-                                 and old_d and new_d and new_d > old_d)
-                    updates.append((cur, after, moved))
-                    report.updated += 1
-                    report.moved += int(moved)
-                else:
-                    report.unchanged += 1
-        # 4. write
-        for i in range(0, len(new_rows), CHUNK):
-            conn.execute(insert(M), new_rows[i:i + CHUNK])
-            conn.execute(insert(INST), new_inst[i:i + CHUNK])
-            conn.execute(insert(EV), new_events[i:i + CHUNK])
-            done += len(new_rows[i:i + CHUNK])
+                updates.append(change)
+                report.updated += 1
+                report.moved += int(change[2])
+        # 3. new meters: whole columns in the driver's form, each distinct value converted once
+        def sel(values: list[Any]) -> list[Any]:
+            return [values[i] for i in new_idx]
+
+        def conv(values: list[Any], proc) -> list[Any]:
+            cache: dict[Any, Any] = {None: None}
+            out = []
+            for v in values:
+                c = cache.get(v, cache)
+                if c is cache:
+                    c = cache[v] = proc(v)
+                out.append(c)
+            return out
+
+        n_new = len(new_idx)
+        ids = self._reserve_ids(conn, "meters", n_new)
+        now = models.utcnow()
+        now_db = self._processor(M, "created_at")(now)
+        bool_proc = self._processor(M, "install_year_only")
+        false_db = bool_proc(False)
+        makes = sel(col("manufacturer"))
+        given_flags = sel(col("mbus_manufacturer"))
+        flags = [g or f for g, f in zip(given_flags, conv(makes, manufacturers.flag_for_make))]
+        install_db = conv(sel(col("install_date")), self._processor(M, "install_date"))
+        year_only_db = [bool_proc(bool(x)) for x in sel(col("install_year_only"))]
+        status = [s or "in_service" for s in sel(col("status"))]
+        extras = [json.dumps(e, ensure_ascii=False) if e else None for e in (res.extra[i] for i in new_idx)]
+        new_sites_ids, new_b_ids, new_mp_ids = sel(site_ids), sel(b_ids), sel(mp_ids)
+        locations = sel(col("location"))
+        n1 = [1] * n_new
+        consts = [false_db] * n_new
+        nows = [now_db] * n_new
+        other_cols = [c for c in _BULK_OPTIONAL if c in columns]
+        meter_rows = list(zip(
+            ids, makes, sel(mkeys), flags, sel(col("model")), sel(serial_col), sel(col("mid_class")),
+            sel(col("qp_m3h")), sel(col("qi_m3h")), sel(col("qp_qi_ratio")), sel(col("dn")),
+            sel(col("flow_sensor_position")), sel(col("primary_address")), sel(col("secondary_address")),
+            conv(sel(col("battery_expiry")), self._processor(M, "battery_expiry")), install_db, year_only_db,
+            status, new_sites_ids, new_b_ids, new_mp_ids, locations, extras, consts, consts, nows, nows, n1,
+            *[sel(col(c)) for c in other_cols]))
+        inst_rows = list(zip(ids, new_sites_ids, new_b_ids, new_mp_ids, locations, install_db, year_only_db))
+        events_after = [js if g is not None or f is None else
+                        (js[:-1] + f',"mbus_manufacturer":"{f}"}}' if len(js) > 2 else f'{{"mbus_manufacturer":"{f}"}}')
+                        for js, g, f in zip((res.json[i] for i in new_idx), given_flags, flags)]
+        event_rows = list(zip(nows, [user] * n_new, ["meters"] * n_new, ids, ids, ["create"] * n_new,
+                              events_after, [source] * n_new))
+        # 4. write, in the one open transaction
+        meter_cols = list(_BULK_METER_COLUMNS) + other_cols
+        done = 0
+        for j in range(0, n_new, CHUNK):
+            self._bulk_insert(conn, M, meter_cols, meter_rows[j:j + CHUNK])
+            self._bulk_insert(conn, INST, _BULK_INST_COLUMNS, inst_rows[j:j + CHUNK])
+            self._bulk_insert(conn, EV, _BULK_EVENT_COLUMNS, event_rows[j:j + CHUNK])
+            done += len(meter_rows[j:j + CHUNK])
             if progress:
                 progress(done, total)
-        report.created = len(new_rows)
+        report.created = n_new
         for cur, after, moved in updates:
             self._import_update(conn, cur, after, moved, user=user, source=source)
             done += 1
@@ -855,6 +877,38 @@ class Register:
                 progress(done, total)
         if progress:
             progress(total, total)
+
+    def _import_diff(self, cur, v, columns, extra_columns, sid, bid, mpid):
+        """(cur, after, moved) when the file's row changes the stored meter, else None."""
+        after: dict[str, Any] = {}
+        for f in _IMPORT_FIELDS:
+            if f not in columns:
+                continue
+            nv = v.get(f)
+            if f == "status" and nv is None:
+                continue
+            if cur[f] != nv:
+                after[f] = nv
+        if "install_date" in columns and bool(cur["install_year_only"]) != bool(v.get("install_year_only")):
+            after["install_year_only"] = bool(v.get("install_year_only"))
+        if extra_columns:
+            merged = dict(cur["extra"] or {})
+            for c in extra_columns:
+                if c in v["extra"]:
+                    merged[c] = v["extra"][c]
+                else:
+                    merged.pop(c, None)
+            if merged != (cur["extra"] or {}):
+                after["extra"] = merged or None
+        ids_changed = (cur["site_id"], cur["building_id"], cur["monitoring_point_id"]) != (sid, bid, mpid)
+        if ids_changed:
+            after.update(site_id=sid, building_id=bid, monitoring_point_id=mpid)
+        if not after:
+            return None
+        old_d, new_d = cur["install_date"], v.get("install_date")
+        moved = bool((ids_changed or "location" in after) and "install_date" in after
+                     and old_d and new_d and new_d > old_d)
+        return cur, after, moved
 
     def _reserve_ids(self, conn: Connection, table: str, n: int) -> list[int]:
         """``n`` new ids for ``table``, so that rows and their children go in with executemany.
@@ -1481,9 +1535,20 @@ PERSONAL_EXPORT_FIELDS = (
     "occupant_name", "flat", "customer_reference", "install_date", "status",
 ) + READING_FIELDS
 
-_IMPORT_COLUMNS = tuple(c for c in tabular.CONTRACT_COLUMNS + tabular.EXTENDED_COLUMNS + tabular.PERSONAL_COLUMNS
-                        if c not in ("site", "building", "monitoring_point"))
-_EVENT_KEYS = set(tabular.KNOWN_COLUMNS) | {"install_year_only", "extra"}
+# fields an imported row may carry (placement is resolved to ids separately)
+_IMPORT_FIELDS = tuple(c for c in tabular.KNOWN_COLUMNS if c not in ("site", "building", "monitoring_point"))
+# bulk insert of new meters: these columns always, then the optional ones the file has
+_BULK_METER_COLUMNS = (
+    "id", "manufacturer", "manufacturer_key", "mbus_manufacturer", "model", "serial", "mid_class", "qp_m3h",
+    "qi_m3h", "qp_qi_ratio", "dn", "flow_sensor_position", "primary_address", "secondary_address",
+    "battery_expiry", "install_date", "install_year_only", "status", "site_id", "building_id",
+    "monitoring_point_id", "location", "extra", "legal_hold", "restrict_processing", "created_at", "updated_at",
+    "version")
+_BULK_OPTIONAL = ("qs_m3h", "dtheta_min_k", "dtheta_max_k", "temp_min_c", "temp_max_c", "baud", "notes",
+                  "occupant_name", "flat", "customer_reference")
+_BULK_INST_COLUMNS = ("meter_id", "site_id", "building_id", "monitoring_point_id", "location", "installed_on",
+                      "year_only")
+_BULK_EVENT_COLUMNS = ("at", "user", "entity", "entity_id", "meter_id", "action", "after", "source")
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
+import json as _json
 import math
 import re
 from dataclasses import dataclass, field
@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from app.storage.errors import ImportFileError
+
+_json_str = _json.encoder.encode_basestring  # JSON text of a str (C accelerated), non-ASCII kept
 
 # The contract's columns, in the contract's order (also the export order).
 CONTRACT_COLUMNS = (
@@ -110,33 +112,41 @@ def _norm_header(h: Any) -> str:
 
 
 def _read_csv(p: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
-    data = p.read_bytes()
-    if b"\x00" in data[:65536]:
+    with p.open("rb") as f:
+        head = f.read(65536)
+    if b"\x00" in head:
         raise ImportFileError(f"{p}: not a CSV or XLSX file (binary content)")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
+    for encoding in ("utf-8-sig", "cp1252"):
         try:
-            text = data.decode("cp1252")
+            return _parse_csv(p, encoding)
         except UnicodeDecodeError:
-            raise ImportFileError(f"{p}: not a CSV or XLSX file (not UTF-8 or Windows-1252 text)") from None
-    first = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=first.count)
-    if first.count(delimiter) == 0:
-        if not first.strip():
-            raise ImportFileError(f"{p}: empty file: no header line")
-        raise ImportFileError(f"{p}: not a CSV file: the first line has no column separator (, ; or tab)")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    try:
-        header = next(reader)
-        rows: list[tuple[int, list[Any]]] = []
-        start = reader.line_num + 1
-        for row in reader:
-            if row and any(cell.strip() for cell in row):
-                rows.append((start, row))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise ImportFileError(f"{p}: line {reader.line_num}: bad CSV: {exc}") from None
+            continue
+    raise ImportFileError(f"{p}: not a CSV or XLSX file (not UTF-8 or Windows-1252 text)")
+
+
+def _parse_csv(p: Path, encoding: str) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+    with p.open(newline="", encoding=encoding) as f:
+        first = f.readline()
+        delimiter = max((",", ";", "\t"), key=first.count)
+        if first.count(delimiter) == 0:
+            if not first.strip():
+                raise ImportFileError(f"{p}: empty file: no header line")
+            raise ImportFileError(f"{p}: not a CSV file: the first line has no column separator (, ; or tab)")
+        f.seek(0)
+        if encoding == "utf-8-sig":
+            f.read(0)
+        reader = csv.reader(f, delimiter=delimiter, strict=True)
+        try:
+            header = next(reader)
+            rows: list[tuple[int, list[Any]]] = []
+            append = rows.append
+            start = 2
+            for row in reader:
+                if "".join(row).strip():  # skip blank lines, also ",,,," from spreadsheets
+                    append((start, row))
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            raise ImportFileError(f"{p}: line {reader.line_num}: bad CSV: {exc}") from None
     return header, rows
 
 
@@ -388,16 +398,7 @@ def check_row(cells: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     for col in REQUIRED_COLUMNS:
         if col in cells and out.get(col) is None and not any(e.startswith(col) for e in errors):
             errors.append(f"empty {col}" if col != "install_date" else "empty install_date")
-    qp, qi, ratio = out.get("qp_m3h"), out.get("qi_m3h"), out.get("qp_qi_ratio")
-    if qp and qi and qi >= qp:
-        errors.append(f"qi_m3h {qi:g} must be below qp_m3h {qp:g}")
-    if qp and qi and ratio and abs(qp / qi - ratio) > 0.01 * ratio:
-        errors.append(f"qi_m3h {qi:g} and qp_qi_ratio {ratio:g} disagree (qp/qi = {qp / qi:g})")
-    if ratio is not None and ratio < 1:
-        errors.append(f"qp_qi_ratio {ratio:g} must be at least 1")
-    lo, hi = out.get("dtheta_min_k"), out.get("dtheta_max_k")
-    if lo and hi and lo >= hi:
-        errors.append(f"dtheta_min_k {lo:g} must be below dtheta_max_k {hi:g}")
+    _cross_checks(out, errors)
     out["extra"] = extra
     return out, errors
 
@@ -430,3 +431,155 @@ def format_install_date(d: dt.date | None, year_only: bool) -> str:
     if d is None:
         return ""
     return f"{d.year:04d}" if year_only else d.isoformat()
+
+
+# ---- checking many rows fast ------------------------------------------------------
+
+_UNCACHED_TEXT = {"serial", "location", "notes", "occupant_name", "flat", "customer_reference"}
+
+
+class BulkResult:
+    """The checked cells of a whole sheet, column by column (see ``BulkChecker``)."""
+
+    def __init__(self, n: int, lines: list[int]):
+        self.n = n
+        self.lines = lines
+        self.values: dict[str, list[Any]] = {}
+        self.errors: dict[int, list[str]] = {}
+        self.json: list[str] = []
+        self.extra: list[dict[str, str] | None] = [None] * n
+
+    def has(self, col: str) -> bool:
+        return col in self.values
+
+    def col(self, col: str) -> list[Any]:
+        v = self.values.get(col)
+        return v if v is not None else [None] * self.n
+
+    def row(self, i: int) -> dict[str, Any]:
+        """Row ``i`` as ``check_row`` gives it (columns of the file only)."""
+        out = {c: v[i] for c, v in self.values.items()}
+        out["extra"] = self.extra[i] or {}
+        return out
+
+
+class BulkChecker:
+    """``check_row`` for a whole sheet, at spreadsheet speed.
+
+    Works column by column; cells repeat a lot in a register (sites, makes,
+    models, dates, flow rates), so each distinct cell of a column is checked
+    once (by ``check_row``) and the result reused. Each row also gets its known
+    values as a JSON object text for the event log, joined from ``json``'s
+    encoding of each cell.
+    """
+
+    def __init__(self, columns: list[str]):
+        self.columns = columns
+
+    @staticmethod
+    def _cell(col: str, raw: Any) -> tuple[Any, str | None, str | None]:
+        values, errors = check_row({col: raw})
+        errors = [e for e in errors if not e.startswith("empty ")]  # reported once per row below
+        if errors:
+            return None, errors[0], None
+        v = values[col]
+        if v is None:
+            return None, None, None
+        if col == "install_date":
+            v = (v, values["install_year_only"])
+            frag = f'"install_date":"{v[0].isoformat()}","install_year_only":{"true" if v[1] else "false"}'
+        elif isinstance(v, str):
+            frag = f'"{col}":{_json_str(v)}'
+        elif isinstance(v, dt.date):
+            frag = f'"{col}":"{v.isoformat()}"'
+        else:
+            frag = f'"{col}":{_json.dumps(v)}'
+        return v, None, frag
+
+    def check_all(self, rows: list[tuple[int, list[Any]]]) -> BulkResult:
+        n = len(rows)
+        res = BulkResult(n, [ln for ln, _ in rows])
+        width = len(self.columns)
+        padded = [r if len(r) >= width else list(r) + [None] * (width - len(r)) for _, r in rows]
+        raw_cols = list(zip(*padded)) if padded else [()] * width
+        frag_cols: list[list[str | None]] = []
+        errors = res.errors
+        cell = self._cell
+        for idx, col in enumerate(self.columns):
+            raw = raw_cols[idx] if idx < len(raw_cols) else (None,) * n
+            if col not in KNOWN_COLUMNS:
+                for i, x in enumerate(raw):
+                    s = _text(x)
+                    if s:
+                        if res.extra[i] is None:
+                            res.extra[i] = {}
+                        res.extra[i][col] = s
+                continue
+            if col in _UNCACHED_TEXT:
+                limit = MAX_TEXT.get(col, 300)
+                vals = [(x.strip() or None) if type(x) is str else (_text(x) or None) for x in raw]
+                for i, v in enumerate(vals):
+                    if v is not None and len(v) > limit:
+                        errors.setdefault(i, []).append(f"{col} longer than {limit} characters")
+                res.values[col] = vals
+                frag_cols.append([None if v is None else f'"{col}":{_json_str(v)}' for v in vals])
+                continue
+            cache: dict[Any, tuple] = {None: (None, None, None), "": (None, None, None)}
+            get = cache.get
+            if col == "secondary_address":  # nearly every cell differs: check the plain case inline
+                match = _DIGITS8.match
+                out = [get(x) or (((x, None, f'"secondary_address":"{x}"') if type(x) is str and match(x)
+                                   else cell(col, x))) for x in raw]
+            else:
+                out = []
+                for x in raw:
+                    hit = get(x)
+                    if hit is None:
+                        hit = cache[x] = cell(col, x)
+                    out.append(hit)
+            if col == "secondary_address" or any(o[1] for o in cache.values()):
+                for i, o in enumerate(out):
+                    if o[1]:
+                        errors.setdefault(i, []).append(o[1])
+            if col == "install_date":
+                res.values["install_date"] = [o[0][0] if o[0] else None for o in out]
+                res.values["install_year_only"] = [bool(o[0] and o[0][1]) for o in out]
+            else:
+                res.values[col] = [o[0] for o in out]
+            frag_cols.append([o[2] for o in out])
+        for col in REQUIRED_COLUMNS:
+            vals = res.values.get(col)
+            if vals is None:
+                continue
+            for i in [i for i, v in enumerate(vals) if v is None]:
+                if not any(e.startswith(col) for e in errors.get(i, ())):
+                    errors.setdefault(i, []).append(f"empty {col}")
+        qp, qi, ratio = res.col("qp_m3h"), res.col("qi_m3h"), res.col("qp_qi_ratio")
+        lo, hi = res.col("dtheta_min_k"), res.col("dtheta_max_k")
+        suspects = {i for i, (a, b) in enumerate(zip(qp, qi)) if a is not None and b is not None}
+        suspects.update(i for i, r in enumerate(ratio) if r is not None and (r < 1 or qi[i] is not None))
+        suspects.update(i for i, (a, b) in enumerate(zip(lo, hi)) if a is not None and b is not None)
+        cross_cols = ("qp_m3h", "qi_m3h", "qp_qi_ratio", "dtheta_min_k", "dtheta_max_k")
+        for i in sorted(suspects):
+            row = {c: res.values[c][i] for c in cross_cols if c in res.values}
+            errs: list[str] = []
+            _cross_checks(row, errs)
+            if errs:
+                errors.setdefault(i, []).extend(errs)
+        extra_json = [None if e is None else f'"extra":{_json.dumps(e, ensure_ascii=False)}' for e in res.extra]
+        frag_cols.append(extra_json)
+        res.json = ["{" + ",".join([f for f in fr if f is not None]) + "}" for fr in zip(*frag_cols)]
+        return res
+
+
+def _cross_checks(out: dict[str, Any], errors: list[str]) -> None:
+    qp, qi, ratio = out.get("qp_m3h"), out.get("qi_m3h"), out.get("qp_qi_ratio")
+    if qp and qi and qi >= qp:
+        errors.append(f"qi_m3h {qi:g} must be below qp_m3h {qp:g}")
+    if qp and qi and ratio and abs(qp / qi - ratio) > 0.01 * ratio:
+        errors.append(f"qi_m3h {qi:g} and qp_qi_ratio {ratio:g} disagree (qp/qi = {qp / qi:g})")
+    if ratio is not None and ratio < 1:
+        errors.append(f"qp_qi_ratio {ratio:g} must be at least 1")
+    lo, hi = out.get("dtheta_min_k"), out.get("dtheta_max_k")
+    if lo and hi and lo >= hi:
+        errors.append(f"dtheta_min_k {lo:g} must be below dtheta_max_k {hi:g}")

@@ -28,7 +28,6 @@ def upgrade() -> None:
     sa.Column('source', sa.String(length=300), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_events'))
     )
-    op.create_index(op.f('ix_events_entity_entity_id'), 'events', ['entity', 'entity_id'])
     op.create_index(op.f('ix_events_meter_id_id'), 'events', ['meter_id', 'id'])
 
     op.create_table('sites',
@@ -103,9 +102,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('manufacturer_key', 'serial', name=op.f('uq_meters_manufacturer_key_serial'))
     )
     op.create_index(op.f('ix_meters_mbus_manufacturer_secondary_address'), 'meters', ['mbus_manufacturer', 'secondary_address'])
-    op.create_index(op.f('ix_meters_model'), 'meters', ['model'])
     op.create_index(op.f('ix_meters_site_id'), 'meters', ['site_id'])
-    op.create_index(op.f('ix_meters_status'), 'meters', ['status'])
 
     op.create_table('installations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -127,7 +124,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_installations'))
     )
     op.create_index(op.f('ix_installations_meter_id'), 'installations', ['meter_id'])
-    op.create_index(op.f('ix_installations_monitoring_point_id'), 'installations', ['monitoring_point_id'])
 
 
 def downgrade() -> None:

@@ -155,12 +155,14 @@ def _read_xlsx(p: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
 
     import openpyxl
 
+    fh = p.open("rb")  # a file object: openpyxl would refuse a name not ending in .xlsx
     try:
-        fh = p.open("rb")  # a file object: openpyxl would refuse a name not ending in .xlsx
         wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        fh.close()
         raise ImportFileError(f"{p}: not a CSV or XLSX file ({type(exc).__name__}: {exc})") from None
     except Exception as exc:  # openpyxl raises assorted errors on foreign zip files
+        fh.close()
         raise ImportFileError(f"{p}: not a CSV or XLSX file (unreadable workbook: {type(exc).__name__})") from None
     try:
         ws = wb.worksheets[0]

@@ -1,0 +1,329 @@
+"""``heatmeter meters``: the meter register (import, export, list, show, history, data protection)."""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from contextlib import contextmanager
+
+from app.cli.errors import UserError
+from app.cli.options import add_db, add_user, print_json
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("meters", help="the meter register: import, export, list, show, history, data protection",
+                              description="The meter register (register-csv contract). Every subcommand takes --db URL "
+                                          "(default $HEATMETER_DB, else an SQLite file in the user data directory).")
+    sub = p.add_subparsers(dest="meters_command", metavar="SUBCOMMAND", parser_class=type(p))
+    p.set_defaults(func=lambda a: _help(p))
+
+    def common(sp, json=True):
+        add_db(sp)
+        add_user(sp)
+        if json:
+            sp.add_argument("--json", action="store_true", help="print JSON on stdout")
+
+    sp = sub.add_parser("import", help="import meters from a CSV or XLSX file (all or nothing)")
+    sp.add_argument("file", metavar="FILE", help="CSV (, ; or tab separated) or XLSX (first sheet)")
+    sp.add_argument("--skip-invalid", action="store_true", help="store the valid rows and list the invalid ones")
+    sp.add_argument("--progress", action="store_true", help="report progress on stderr while rows are written")
+    common(sp)
+    sp.set_defaults(func=cmd_import)
+
+    sp = sub.add_parser("export", help="export the register as CSV or XLSX (round-trips through import)")
+    g = sp.add_mutually_exclusive_group(required=True)
+    g.add_argument("--csv", metavar="FILE", help="write CSV to FILE ('-' for stdout)")
+    g.add_argument("--xlsx", metavar="FILE", help="write an XLSX workbook to FILE")
+    sp.add_argument("--site", metavar="S", help="only this site")
+    sp.add_argument("--include-personal", action="store_true",
+                    help="add occupant_name, flat, customer_reference columns (left out by default)")
+    common(sp, json=False)
+    sp.set_defaults(func=cmd_export)
+
+    sp = sub.add_parser("list", help="list meters sorted by manufacturer, serial")
+    sp.add_argument("--site", metavar="S")
+    sp.add_argument("--make", metavar="M", help="make as written, or the M-Bus FLAG code (KAM)")
+    sp.add_argument("--model", metavar="M")
+    sp.add_argument("--status", metavar="S", help="in_service, removed, spare, in_repair, at_lab, scrapped")
+    sp.add_argument("--search", metavar="TEXT", help="words to find in make, model, serial, address, location, site")
+    sp.add_argument("--include-restricted", action="store_true",
+                    help="also list meters whose processing is restricted (MMS 2.2.5)")
+    sp.add_argument("--limit", type=int, metavar="N")
+    sp.add_argument("--offset", type=int, default=0, metavar="N")
+    sp.add_argument("--full", action="store_true", help="with --json: every field, not only the CSV columns")
+    common(sp)
+    sp.set_defaults(func=cmd_list)
+
+    for name, helptext, func in (("show", "show one meter with its installations", cmd_show),
+                                 ("history", "the meter's event log: who changed what, when, before and after", cmd_history)):
+        sp = sub.add_parser(name, help=helptext)
+        sp.add_argument("manufacturer", metavar="MANUFACTURER", help="make as written (any case) or FLAG code")
+        sp.add_argument("serial", metavar="SERIAL")
+        common(sp)
+        sp.set_defaults(func=func)
+
+    sp = sub.add_parser("erase-personal", help="erase occupant name, flat and customer reference (MMS 2.2.3)")
+    _target(sp)
+    sp.add_argument("--reason", metavar="TEXT", help="recorded in the event log")
+    common(sp)
+    sp.set_defaults(func=cmd_erase)
+
+    for name, flag, helptext in (
+            ("hold", "legal_hold", "set (or --off clear) a legal hold: personal data cannot be erased (MMS 2.2.4)"),
+            ("restrict", "restrict_processing",
+             "restrict (or --off release) processing: left out of exports, lists and planning (MMS 2.2.5)")):
+        sp = sub.add_parser(name, help=helptext)
+        sp.add_argument("manufacturer", metavar="MANUFACTURER")
+        sp.add_argument("serial", metavar="SERIAL")
+        sp.add_argument("--off", action="store_true", help="clear the flag")
+        sp.add_argument("--reason", metavar="TEXT", help="recorded in the event log")
+        common(sp)
+        sp.set_defaults(func=cmd_flag, flag=flag)
+
+    sp = sub.add_parser("export-data", help="export the data held on meters or a site by date range (MMS 2.2.1/2.2.2)")
+    sp.add_argument("--meter", nargs=2, action="append", metavar=("MANUFACTURER", "SERIAL"),
+                    help="a meter (repeat for several)")
+    sp.add_argument("--site", metavar="S", help="every meter of this site")
+    sp.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="readouts from this day")
+    sp.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="readouts up to this day (inclusive)")
+    sp.add_argument("--fields", metavar="A,B,...", help="columns to export (default all; see docs/register.md)")
+    sp.add_argument("--csv", metavar="FILE", required=True, help="output CSV ('-' for stdout)")
+    sp.add_argument("--include-restricted", action="store_true", help="include meters whose processing is restricted")
+    common(sp)
+    sp.set_defaults(func=cmd_export_data)
+
+
+def _help(p) -> int:
+    p.print_help(sys.stderr)
+    return 2
+
+
+def _target(sp) -> None:
+    sp.add_argument("manufacturer", metavar="MANUFACTURER", nargs="?")
+    sp.add_argument("serial", metavar="SERIAL", nargs="?")
+    sp.add_argument("--site", metavar="S", help="every meter of this site instead of one meter")
+
+
+@contextmanager
+def storage_errors():
+    """Turn register errors into the CLI's one-line UserError."""
+    from app.storage.errors import RegisterError
+
+    try:
+        yield
+    except RegisterError as exc:
+        raise UserError(str(exc), exc.status) from None
+
+
+@contextmanager
+def opened(args):
+    from app.storage.register import open_register
+
+    with storage_errors():
+        reg = open_register(getattr(args, "db", None))
+        try:
+            yield reg
+        finally:
+            reg.close()
+
+
+def user_of(args) -> str:
+    from app.storage.register import default_user
+
+    return getattr(args, "user", None) or default_user()
+
+
+def _date(text: str | None, what: str) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{what}: bad date {text!r} (expected YYYY-MM-DD)") from None
+
+
+# ---- commands -----------------------------------------------------------------------
+
+def cmd_import(args) -> int:
+    from app.storage.errors import InvalidRows
+
+    def progress(done: int, total: int) -> None:
+        print(f"heatmeter: import: {done}/{total} rows written", file=sys.stderr, flush=True)
+
+    with opened(args) as reg:
+        try:
+            report = reg.import_file(args.file, skip_invalid=args.skip_invalid, user=user_of(args),
+                                     progress=progress if args.progress else None)
+        except InvalidRows as exc:
+            _print_invalid(exc.report)
+            if args.json:
+                print_json(exc.report.to_dict())
+            raise UserError(str(exc), exc.status) from None
+    return _print_import(args, report)
+
+
+def _print_invalid(report) -> None:
+    for line, reason in report.invalid:
+        print(f"heatmeter: {report.file}: line {line}: {reason}", file=sys.stderr)
+
+
+def _print_import(args, report) -> int:
+    _print_invalid(report)
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        skipped = f", {len(report.invalid)} invalid rows skipped" if report.invalid else ""
+        moved = f" ({report.moved} moved)" if report.moved else ""
+        print(f"{report.file}: {report.rows} rows: {report.created} created, {report.updated} updated{moved}, "
+              f"{report.unchanged} unchanged{skipped}")
+        if report.extra_columns:
+            print(f"extra columns kept with each meter: {', '.join(report.extra_columns)}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    with opened(args) as reg, storage_errors():
+        if args.csv:
+            n = reg.export_csv(sys.stdout if args.csv == "-" else args.csv, site=args.site,
+                               include_personal=args.include_personal)
+        else:
+            n = reg.export_xlsx(args.xlsx, site=args.site, include_personal=args.include_personal)
+    print(f"heatmeter: exported {n} meters", file=sys.stderr)
+    return 0
+
+
+def cmd_list(args) -> int:
+    with opened(args) as reg, storage_errors():
+        meters = reg.list_meters(site=args.site, make=args.make, model=args.model, status=args.status,
+                                 search=args.search, include_restricted=args.include_restricted, limit=args.limit,
+                                 offset=args.offset)
+    if args.json:
+        print_json([m.to_json(full=args.full) for m in meters])
+        return 0
+    rows = [[m.manufacturer, m.serial, m.model, m.site, m.monitoring_point or "", m.location or "",
+             m.contract_dict()["install_date"] or "", m.status + (" (restricted)" if m.restrict_processing else "")]
+            for m in meters]
+    _table(["manufacturer", "serial", "model", "site", "point", "location", "installed", "status"], rows)
+    print(f"{len(meters)} meter{'s' if len(meters) != 1 else ''}", file=sys.stderr)
+    return 0
+
+
+def _table(headers, rows) -> None:
+    widths = [len(h) for h in headers]
+    for r in rows:
+        widths = [max(w, len(str(c))) for w, c in zip(widths, r)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    for r in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+def cmd_show(args) -> int:
+    with opened(args) as reg, storage_errors():
+        m = reg.find_meter(args.manufacturer, args.serial)
+        inst = reg.installations(m.id)
+        nread = len(reg.readouts(m.id))
+        ncal = len(reg.calibration_results(m.id))
+        coms = reg.list_commissioning(meter_id=m.id)
+    if args.json:
+        d = m.to_json(full=True)
+        d.update(installations=inst, readouts=nread, calibration_results=ncal,
+                 commissioning=[{"id": c["id"], "status": c["status"], "current_step": c["current_step"]} for c in coms])
+        print_json(d)
+        return 0
+    d = m.to_json(full=True)
+    for k, v in d.items():
+        if k in ("install_date_iso", "extra") or v in (None, "", {}, False) and k not in ("legal_hold",):
+            continue
+        print(f"{k}: {v}")
+    for k, v in (m.extra or {}).items():
+        print(f"{k} (extra column): {v}")
+    print("installations:")
+    for i in inst:
+        where = ", ".join(x for x in (i["site"], i["building"], i["monitoring_point"], i["location"]) if x)
+        until = i["removed_on"] or "now"
+        print(f"  {i['installed_on'] or '?'} .. {until}: {where}" + (f" ({i['removal_reason']})" if i["removal_reason"] else ""))
+    print(f"readouts: {nread}; calibration results: {ncal}; commissioning records: {len(coms)}")
+    return 0
+
+
+def cmd_history(args) -> int:
+    with opened(args) as reg, storage_errors():
+        m = reg.find_meter(args.manufacturer, args.serial)
+        events = reg.history(m.id)
+    if args.json:
+        print_json(events)
+        return 0
+    for e in events:
+        changes = ""
+        if e["after"]:
+            before = e["before"] or {}
+            parts = []
+            for k, v in e["after"].items():
+                if k == "version":
+                    continue
+                parts.append(f"{k}: {before[k]!r} -> {v!r}" if k in before else f"{k}={v!r}")
+            changes = "; ".join(parts)
+        src = f" [{e['source']}]" if e["source"] else ""
+        print(f"{e['at']}  {e['user']}  {e['action']} {e['entity']}{src}  {changes}")
+    return 0
+
+
+def _meter_ids(reg, args) -> list[int]:
+    if args.site and (args.manufacturer or args.serial):
+        raise UserError("give either MANUFACTURER SERIAL or --site, not both")
+    if args.site:
+        ms = reg.list_meters(site=args.site, include_restricted=True)
+        if not ms:
+            raise UserError(f"no meters at site {args.site!r}", 1)
+        return [m.id for m in ms]
+    if not (args.manufacturer and args.serial):
+        raise UserError("give MANUFACTURER SERIAL or --site")
+    return [reg.find_meter(args.manufacturer, args.serial).id]
+
+
+def cmd_erase(args) -> int:
+    with opened(args) as reg, storage_errors():
+        ids = _meter_ids(reg, args)
+        report = reg.erase_personal_data(ids if args.site else ids[0], user=user_of(args), reason=args.reason)
+    if args.json:
+        print_json({"erased": report.erased, "held": report.held, "events_scrubbed": report.events_scrubbed})
+    else:
+        print(f"personal data erased on {len(report.erased)} meter(s); {report.events_scrubbed} event log entries scrubbed")
+        if report.held:
+            print(f"{len(report.held)} meter(s) under legal hold left untouched", file=sys.stderr)
+    return 1 if report.held and not report.erased else 0
+
+
+def cmd_flag(args) -> int:
+    with opened(args) as reg, storage_errors():
+        m = reg.find_meter(args.manufacturer, args.serial)
+        setter = reg.set_legal_hold if args.flag == "legal_hold" else reg.set_restrict_processing
+        m = setter(m.id, not args.off, user=user_of(args), reason=args.reason)
+    value = getattr(m, args.flag)
+    if args.json:
+        print_json({"manufacturer": m.manufacturer, "serial": m.serial, args.flag: value})
+    else:
+        print(f"{m.manufacturer} {m.serial}: {args.flag.replace('_', ' ')} {'on' if value else 'off'}")
+    return 0
+
+
+def cmd_export_data(args) -> int:
+    fields = [f.strip() for f in args.fields.split(",") if f.strip()] if args.fields else None
+    d_from, d_to = _date(args.date_from, "--from"), _date(args.date_to, "--to")
+    if d_from and d_to and d_from > d_to:
+        raise UserError("--from is after --to")
+    if not args.meter and not args.site:
+        raise UserError("give --meter MANUFACTURER SERIAL (repeatable) or --site S")
+    with opened(args) as reg, storage_errors():
+        ids = [reg.find_meter(mf, sn).id for mf, sn in args.meter] if args.meter else None
+        out = sys.stdout if args.csv == "-" else args.csv
+        res = reg.export_personal_data(out, meter_ids=ids, site=args.site, date_from=d_from, date_to=d_to,
+                                       fields=fields, include_restricted=args.include_restricted)
+    if args.json and args.csv != "-":
+        print_json(res)
+    else:
+        print(f"heatmeter: exported {res['rows']} rows for {res['meters']} meter(s)", file=sys.stderr)
+    if res["restricted_left_out"]:
+        print(f"heatmeter: {len(res['restricted_left_out'])} meter(s) with restricted processing left out "
+              "(--include-restricted to include)", file=sys.stderr)
+    return 0
+

@@ -1,0 +1,74 @@
+"""Errors the register raises. Each carries a one-line message fit for a user.
+
+The CLI turns them into ``heatmeter: <message>`` with an exit status; the GUI
+shows the message in a dialog. None of them is a bug.
+"""
+from __future__ import annotations
+
+
+class RegisterError(Exception):
+    """Base class: a problem the user can act on. ``status`` is the CLI exit status."""
+
+    status = 2
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))  # always one line
+
+
+class DatabaseUnavailable(RegisterError):
+    """The database URL is malformed, the server is unreachable or the file cannot be opened."""
+
+
+class DatabaseLocked(RegisterError):
+    """An SQLite file is locked by another program for longer than the busy timeout."""
+
+
+class DatabaseTooNew(RegisterError):
+    """The database was written by a newer heatmeter (unknown Alembic revision)."""
+
+
+class NotFound(RegisterError):
+    status = 1
+
+
+class ConflictError(RegisterError):
+    """Optimistic locking: the record changed since it was loaded. ``changes`` lists
+    ``(field, theirs, yours)`` for every field the other writer changed."""
+
+    status = 1
+
+    def __init__(self, message: str, changes: list[tuple[str, object, object]] | None = None,
+                 current_version: int | None = None):
+        super().__init__(message)
+        self.changes = changes or []
+        self.current_version = current_version
+
+
+class LegalHoldError(RegisterError):
+    """Personal data may not be erased while a legal hold is set (MMS 2.2.4)."""
+
+    status = 1
+
+
+class ImportFileError(RegisterError):
+    """The file cannot be read as CSV/XLSX, or it lacks required columns."""
+
+
+class InvalidRows(RegisterError):
+    """Some rows are invalid and nothing was stored (all-or-nothing import)."""
+
+    status = 1
+
+    def __init__(self, message: str, report):
+        super().__init__(message)
+        self.report = report
+
+
+class ValidationError(RegisterError):
+    """A value given through the API is out of range or of the wrong kind."""
+
+
+class SignedRecordError(RegisterError):
+    """A signed commissioning record cannot be changed."""
+
+    status = 1

@@ -1,0 +1,331 @@
+"""SQLAlchemy 2 models of the meter register (the schema at the latest migration).
+
+Every schema change is an Alembic migration under ``app/storage/migrations``;
+``tests/storage/test_migrations.py`` checks that the migrated schema equals
+these models on SQLite and PostgreSQL.
+
+Units are in the column names (``qp_m3h``, ``dtheta_min_k``, ``temp_max_c``).
+Times are UTC (``datetime`` without tzinfo, stored as naive UTC).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer,
+    LargeBinary, MetaData, SmallInteger, String, Text, UniqueConstraint, false,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Meter status values (free to extend; the register does not enforce a list in SQL).
+METER_STATUSES = ("in_service", "removed", "spare", "in_repair", "at_lab", "scrapped")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Site(Base):
+    __tablename__ = "sites"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class Building(Base):
+    __tablename__ = "buildings"
+    __table_args__ = (UniqueConstraint("site_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class MonitoringPoint(Base):
+    """A place that is metered: an MMS Annex A id (SS1, CC1 ...) or the site's own label."""
+
+    __tablename__ = "monitoring_points"
+    __table_args__ = (UniqueConstraint("site_id", "label"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id", ondelete="SET NULL"))
+    label: Mapped[str] = mapped_column(String(100))
+    mms_id: Mapped[str | None] = mapped_column(String(10))  # Annex A id when the label is one (e.g. "SS1")
+    description: Mapped[str | None] = mapped_column(Text)
+    read_interval_min: Mapped[int | None] = mapped_column(Integer)  # Annex A minimum read frequency
+
+
+class Meter(Base):
+    __tablename__ = "meters"
+    __table_args__ = (
+        UniqueConstraint("manufacturer_key", "serial"),
+        Index(None, "mbus_manufacturer", "secondary_address"),
+        Index(None, "site_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    manufacturer: Mapped[str] = mapped_column(String(100))        # make, as written on the meter
+    manufacturer_key: Mapped[str] = mapped_column(String(100))    # casefolded, for identity and order
+    mbus_manufacturer: Mapped[str | None] = mapped_column(String(3))  # FLAG code, e.g. "KAM"
+    model: Mapped[str] = mapped_column(String(100))
+    serial: Mapped[str] = mapped_column(String(100))
+    mid_class: Mapped[int | None] = mapped_column(SmallInteger)
+    qp_m3h: Mapped[float | None] = mapped_column(Float)
+    qi_m3h: Mapped[float | None] = mapped_column(Float)
+    qp_qi_ratio: Mapped[float | None] = mapped_column(Float)
+    qs_m3h: Mapped[float | None] = mapped_column(Float)
+    dn: Mapped[int | None] = mapped_column(Integer)
+    dtheta_min_k: Mapped[float | None] = mapped_column(Float)
+    dtheta_max_k: Mapped[float | None] = mapped_column(Float)
+    temp_min_c: Mapped[float | None] = mapped_column(Float)
+    temp_max_c: Mapped[float | None] = mapped_column(Float)
+    flow_sensor_position: Mapped[str | None] = mapped_column(String(10))  # "flow" | "return"
+    primary_address: Mapped[int | None] = mapped_column(SmallInteger)
+    secondary_address: Mapped[str | None] = mapped_column(String(8))
+    baud: Mapped[int | None] = mapped_column(Integer)
+    battery_expiry: Mapped[dt.date | None] = mapped_column(Date)
+    install_date: Mapped[dt.date | None] = mapped_column(Date)
+    install_year_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="in_service")
+    # current placement (the open installation), kept here for fast listing
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id"))
+    monitoring_point_id: Mapped[int | None] = mapped_column(ForeignKey("monitoring_points.id"))
+    location: Mapped[str | None] = mapped_column(String(300))
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)    # spreadsheet columns outside the contract
+    notes: Mapped[str | None] = mapped_column(Text)
+    # personal data and data protection (MMS 2.2), revision 0003
+    occupant_name: Mapped[str | None] = mapped_column(String(200))
+    flat: Mapped[str | None] = mapped_column(String(100))
+    customer_reference: Mapped[str | None] = mapped_column(String(100))
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    restrict_processing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    personal_erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    installations: Mapped[list[Installation]] = relationship(back_populates="meter", order_by="Installation.id")
+
+
+class Installation(Base):
+    """Which meter sat where, from when to when. A replaced meter keeps its history."""
+
+    __tablename__ = "installations"
+    __table_args__ = (Index(None, "meter_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id", ondelete="CASCADE"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id"))
+    monitoring_point_id: Mapped[int | None] = mapped_column(ForeignKey("monitoring_points.id"))
+    location: Mapped[str | None] = mapped_column(String(300))
+    installed_on: Mapped[dt.date | None] = mapped_column(Date)
+    year_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    removed_on: Mapped[dt.date | None] = mapped_column(Date)
+    removal_reason: Mapped[str | None] = mapped_column(String(200))
+    replaced_by_meter_id: Mapped[int | None] = mapped_column(ForeignKey("meters.id"))
+
+    meter: Mapped[Meter] = relationship(back_populates="installations", foreign_keys=[meter_id])
+
+
+class EventLog(Base):
+    """Every change: who, when, which record, what, the values before and after (MMS 2.2.6)."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index(None, "meter_id", "id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    user: Mapped[str] = mapped_column(String(100))
+    entity: Mapped[str] = mapped_column(String(40))       # table name, e.g. "meters"
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    meter_id: Mapped[int | None] = mapped_column(Integer)  # the meter the change concerns (no FK: the log outlives rows)
+    action: Mapped[str] = mapped_column(String(40))       # create, update, import, erase_personal ...
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    source: Mapped[str | None] = mapped_column(String(300))  # e.g. the imported file's name
+
+
+# ---- revision 0002: commissioning, evidence, calibration, lots -------------------------
+
+class CommissioningRecord(Base):
+    """EN 1434-6 / MMS 1.2 commissioning record; a draft is saved at every wizard step."""
+
+    __tablename__ = "commissioning_records"
+    __table_args__ = (Index(None, "meter_id"), Index(None, "status"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id", ondelete="CASCADE"))
+    installation_id: Mapped[int | None] = mapped_column(ForeignKey("installations.id", ondelete="SET NULL"))
+    commissioned_on: Mapped[dt.date | None] = mapped_column(Date)
+    technician: Mapped[str | None] = mapped_column(String(100))
+    checklist: Mapped[dict[str, Any] | None] = mapped_column(JSON)      # item -> {"answer": yes|no|na, "note": ...}
+    plausibility: Mapped[dict[str, Any] | None] = mapped_column(JSON)   # plausibility check results
+    notes: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="draft")   # draft | signed
+    current_step: Mapped[int] = mapped_column(Integer, default=0)
+    signed_by: Mapped[str | None] = mapped_column(String(100))
+    signed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Readout(Base):
+    """A readout kept as evidence: the decoded telegrams (decode-json) and, in
+    ``readout_frames``, the raw frames byte for byte in the order received."""
+
+    __tablename__ = "readouts"
+    __table_args__ = (Index(None, "meter_id", "read_at"), Index(None, "commissioning_id"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id", ondelete="CASCADE"))
+    commissioning_id: Mapped[int | None] = mapped_column(ForeignKey("commissioning_records.id", ondelete="SET NULL"))
+    read_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    read_by: Mapped[str | None] = mapped_column(String(100))
+    mbus_manufacturer: Mapped[str | None] = mapped_column(String(3))
+    identification: Mapped[str | None] = mapped_column(String(8))
+    transport: Mapped[str | None] = mapped_column(String(20))   # serial, tcp, rfc2217, simulator
+    port: Mapped[str | None] = mapped_column(String(300))
+    baud: Mapped[int | None] = mapped_column(Integer)
+    primary_address: Mapped[int | None] = mapped_column(SmallInteger)
+    decoded: Mapped[list[Any] | None] = mapped_column(JSON)    # list of decode-json telegram objects
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    frames: Mapped[list[ReadoutFrame]] = relationship(order_by="ReadoutFrame.seq", cascade="all, delete-orphan")
+
+
+class ReadoutFrame(Base):
+    __tablename__ = "readout_frames"
+    readout_id: Mapped[int] = mapped_column(ForeignKey("readouts.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3), default="rx")  # rx (from the meter) | tx
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CalibrationResult(Base):
+    """A calibration / test of a meter or sub-assembly; points as in calc-json ``calibration``."""
+
+    __tablename__ = "calibration_results"
+    __table_args__ = (Index(None, "meter_id", "tested_on"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id", ondelete="CASCADE"))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id", ondelete="SET NULL"))
+    tested_on: Mapped[dt.date] = mapped_column(Date)
+    lab: Mapped[str | None] = mapped_column(String(200))
+    certificate: Mapped[str | None] = mapped_column(String(200))
+    subassembly: Mapped[str] = mapped_column(String(20))  # flow_sensor, temperature_pair, calculator, complete_meter
+    initial_verdict: Mapped[str | None] = mapped_column(String(10))
+    in_service_verdict: Mapped[str | None] = mapped_column(String(10))
+    coverage: Mapped[str | None] = mapped_column(String(12))
+    missing_intervals: Mapped[list[Any] | None] = mapped_column(JSON)
+    inputs: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # class, qp, ratio, dtheta limits, guard band ...
+    notes: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str | None] = mapped_column(String(100))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    points: Mapped[list[CalibrationPoint]] = relationship(order_by="CalibrationPoint.seq", cascade="all, delete-orphan")
+
+
+class CalibrationPoint(Base):
+    __tablename__ = "calibration_points"
+    result_id: Mapped[int] = mapped_column(ForeignKey("calibration_results.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    error_pct: Mapped[float] = mapped_column(Float)
+    q_m3h: Mapped[float | None] = mapped_column(Float)
+    dtheta_k: Mapped[float | None] = mapped_column(Float)
+    interval: Mapped[str | None] = mapped_column(String(4))
+    mpe_initial_pct: Mapped[float | None] = mapped_column(Float)
+    mpe_in_service_pct: Mapped[float | None] = mapped_column(Float)
+    acceptance_initial_pct: Mapped[float | None] = mapped_column(Float)
+    acceptance_in_service_pct: Mapped[float | None] = mapped_column(Float)
+    pass_initial: Mapped[bool | None] = mapped_column(Boolean)
+    pass_in_service: Mapped[bool | None] = mapped_column(Boolean)
+    in_interval: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class Lot(Base):
+    """An ISO 2859-1 sampling lot: its key, plan, seed (see maintenance.md)."""
+
+    __tablename__ = "lots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    key: Mapped[dict[str, Any]] = mapped_column(JSON)           # e.g. manufacturer/model/qp/install year
+    rule: Mapped[dict[str, Any] | None] = mapped_column(JSON)   # the lot-forming rule in force
+    purpose: Mapped[str | None] = mapped_column(String(40))     # e.g. sampling_9y, sampling_13y
+    formed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    formed_by: Mapped[str | None] = mapped_column(String(100))
+    lot_size: Mapped[int] = mapped_column(Integer)
+    level: Mapped[str | None] = mapped_column(String(4))
+    aql: Mapped[float | None] = mapped_column(Float)
+    inspection: Mapped[str | None] = mapped_column(String(12))
+    code_letter: Mapped[str | None] = mapped_column(String(2))
+    plan_letter: Mapped[str | None] = mapped_column(String(2))
+    sample_size: Mapped[int | None] = mapped_column(Integer)
+    acceptance_number: Mapped[int | None] = mapped_column(Integer)
+    rejection_number: Mapped[int | None] = mapped_column(Integer)
+    seed: Mapped[str | None] = mapped_column(String(100))
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)   # the full plan object as computed
+    status: Mapped[str] = mapped_column(String(20), default="formed")
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class LotMember(Base):
+    __tablename__ = "lot_members"
+    __table_args__ = (Index(None, "meter_id"),)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id", ondelete="CASCADE"), primary_key=True)
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)  # order in the frame the draw indexes into
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the meter's key values when the lot was formed
+
+
+class LotDraw(Base):
+    __tablename__ = "lot_draws"
+    __table_args__ = (UniqueConstraint("lot_id", "meter_id"),)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id", ondelete="CASCADE"), primary_key=True)
+    draw_order: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"))
+    spare: Mapped[bool] = mapped_column(Boolean, default=False)
+    drawn_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default="drawn")  # drawn, tested, inaccessible, replaced
+
+
+class LotResult(Base):
+    __tablename__ = "lot_results"
+    __table_args__ = (UniqueConstraint("lot_id", "meter_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id", ondelete="CASCADE"))
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"))
+    calibration_result_id: Mapped[int | None] = mapped_column(ForeignKey("calibration_results.id", ondelete="SET NULL"))
+    error_pct: Mapped[float | None] = mapped_column(Float)      # single error figure when no points
+    limit_pct: Mapped[float | None] = mapped_column(Float)      # 2 x initial MPE applied
+    defective: Mapped[bool | None] = mapped_column(Boolean)
+    inaccessible: Mapped[bool] = mapped_column(Boolean, default=False)
+    tested_on: Mapped[dt.date | None] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class LotVerdict(Base):
+    __tablename__ = "lot_verdicts"
+    __table_args__ = (Index(None, "lot_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id", ondelete="CASCADE"))
+    decided_on: Mapped[dt.date] = mapped_column(Date)
+    verdict: Mapped[str] = mapped_column(String(10))            # pass | fail
+    sample_tested: Mapped[int | None] = mapped_column(Integer)
+    defectives: Mapped[int | None] = mapped_column(Integer)
+    acceptance_number: Mapped[int | None] = mapped_column(Integer)
+    rejection_number: Mapped[int | None] = mapped_column(Integer)
+    retain_until: Mapped[dt.date | None] = mapped_column(Date)   # e.g. 14 or 18 years after install
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    notes: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,1588 @@
+"""The register's service API, called by the CLI, the GUI, the planner and ``read --save``.
+
+    from app.storage.register import open_register
+    with open_register(url) as reg:          # None: --db / $HEATMETER_DB / default file
+        report = reg.import_file("meters.csv", user="ann")
+        page = reg.list_meters(site="North", search="riser", limit=200, offset=0)
+
+Every method is one transaction. Every change to a meter's record, its
+installations, commissioning, evidence, calibration and the data-protection
+flags is written to the event log (who, when, before, after) in the same
+transaction. Methods return plain records (``app.storage.records``), never
+live ORM objects, so they are safe to pass between threads.
+
+Database problems become one-line ``RegisterError``s (``app.storage.errors``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from app.storage import manufacturers, migrate, models, tabular
+from app.storage.db import display_url, make_engine, resolve_url
+from app.storage.errors import (
+    ConflictError, DatabaseLocked, DatabaseUnavailable, ImportFileError, InvalidRows, LegalHoldError,
+    NotFound, RegisterError, SignedRecordError, ValidationError,
+)
+from app.storage.records import (
+    METER_FIELDS, PERSONAL_FIELDS, EraseReport, ImportReport, MeterRecord, ReadoutResult,
+    jsonable,
+)
+
+M = models.Meter.__table__
+S = models.Site.__table__
+B = models.Building.__table__
+MP = models.MonitoringPoint.__table__
+INST = models.Installation.__table__
+EV = models.EventLog.__table__
+COM = models.CommissioningRecord.__table__
+RO = models.Readout.__table__
+RF = models.ReadoutFrame.__table__
+CAL = models.CalibrationResult.__table__
+CALP = models.CalibrationPoint.__table__
+LOT = models.Lot.__table__
+LOTM = models.LotMember.__table__
+LOTD = models.LotDraw.__table__
+LOTR = models.LotResult.__table__
+LOTV = models.LotVerdict.__table__
+
+CHUNK = 5000
+ERASED = "[erased]"
+CHECKLIST_ANSWERS = ("yes", "no", "na")
+
+
+def default_user() -> str:
+    try:
+        return getpass.getuser() or "unknown"
+    except Exception:  # no user name in the environment (containers)
+        return "unknown"
+
+
+def manufacturer_key(make: str) -> str:
+    return " ".join(make.split()).casefold()
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    msg = str(orig).strip().splitlines()
+    return msg[0].strip() if msg else type(orig).__name__
+
+
+def _is_locked(exc: BaseException) -> bool:
+    m = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in m or "database table is locked" in m or "database is busy" in m
+
+
+def load_monitoring_point_table() -> dict[str, dict[str, Any]]:
+    """MMS Annex A ids -> {description, element, read_interval_min} (resources/mms_monitoring_points.csv)."""
+    import csv
+
+    import resources
+
+    out: dict[str, dict[str, Any]] = {}
+    with resources.path("mms_monitoring_points.csv").open(newline="", encoding="utf-8") as f:
+        lines = (ln for ln in f if ln.strip() and not ln.lstrip().startswith("#"))
+        for row in csv.DictReader(lines):
+            out[row["id"].strip().upper()] = {
+                "element": row["element"].strip(), "description": row["description"].strip(),
+                "read_interval_min": int(row["min_read_interval_min"]),
+            }
+    return out
+
+
+_ANNEX_A: dict[str, dict[str, Any]] | None = None
+
+
+def annex_a() -> dict[str, dict[str, Any]]:
+    global _ANNEX_A
+    if _ANNEX_A is None:
+        _ANNEX_A = load_monitoring_point_table()
+    return _ANNEX_A
+
+
+def open_register(url: str | None = None, *, migrate_schema: bool = True) -> Register:
+    """Open (and create or migrate) the register at ``url``; see ``app.storage.db.resolve_url``."""
+    resolved = resolve_url(url)
+    engine = make_engine(resolved)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+            conn.rollback()
+        if migrate_schema:
+            migrate.ensure_schema(engine)
+    except RegisterError:
+        engine.dispose()
+        raise
+    except OperationalError as exc:
+        engine.dispose()
+        if _is_locked(exc):
+            raise DatabaseLocked(f"database {display_url(resolved)} is locked by another program; try again when it is free") from None
+        raise DatabaseUnavailable(f"cannot open database {display_url(resolved)}: {_first_line(exc)}") from None
+    except DBAPIError as exc:
+        engine.dispose()
+        raise DatabaseUnavailable(f"cannot open database {display_url(resolved)}: {_first_line(exc)}") from None
+    return Register(engine)
+
+
+class Register:
+    """One register database. Thread-safe: every call takes its own connection."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._key_cache: dict[str, str] = {}  # make as written -> manufacturer_key
+        self.url = display_url(engine.url)
+        self.is_sqlite = engine.dialect.name == "sqlite"
+
+    # ---- life cycle -----------------------------------------------------------
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Register:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def schema_status(self) -> dict:
+        return migrate.schema_status(self.engine)
+
+    # ---- transactions -----------------------------------------------------------
+
+    @contextmanager
+    def _errors(self):
+        try:
+            yield
+        except RegisterError:
+            raise
+        except OperationalError as exc:
+            if _is_locked(exc):
+                raise DatabaseLocked(f"database {self.url} is locked by another program; try again when it is free") from None
+            raise DatabaseUnavailable(f"database {self.url}: {_first_line(exc)}") from None
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._errors(), self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._errors(), self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                yield conn
+
+    def _log(self, conn: Connection, user: str | None, entity: str, entity_id: int | None, action: str, *,
+             meter_id: int | None = None, before: dict | None = None, after: dict | None = None,
+             source: str | None = None) -> None:
+        conn.execute(insert(EV), {
+            "at": models.utcnow(), "user": user or default_user(), "entity": entity, "entity_id": entity_id,
+            "meter_id": meter_id, "action": action, "before": jsonable(before) if before is not None else None,
+            "after": jsonable(after) if after is not None else None, "source": source,
+        })
+
+    # ---- sites, buildings, monitoring points ------------------------------------
+
+    def _site_id(self, conn: Connection, name: str, create: bool = True) -> int | None:
+        name = " ".join(name.split())
+        sid = conn.execute(select(S.c.id).where(S.c.name == name)).scalar()
+        if sid is None and create:
+            sid = conn.execute(insert(S).values(name=name).returning(S.c.id)).scalar_one()
+        return sid
+
+    def _building_id(self, conn: Connection, site_id: int, name: str | None) -> int | None:
+        if not name:
+            return None
+        bid = conn.execute(select(B.c.id).where(B.c.site_id == site_id, B.c.name == name)).scalar()
+        if bid is None:
+            bid = conn.execute(insert(B).values(site_id=site_id, name=name).returning(B.c.id)).scalar_one()
+        return bid
+
+    @staticmethod
+    def _mp_values(site_id: int, building_id: int | None, label: str) -> dict[str, Any]:
+        info = annex_a().get(label.strip().upper())
+        return {"site_id": site_id, "building_id": building_id, "label": label,
+                "mms_id": label.strip().upper() if info else None,
+                "description": info["description"] if info else None,
+                "read_interval_min": info["read_interval_min"] if info else None}
+
+    def _mp_id(self, conn: Connection, site_id: int, building_id: int | None, label: str | None) -> int | None:
+        if not label:
+            return None
+        mid = conn.execute(select(MP.c.id).where(MP.c.site_id == site_id, MP.c.label == label)).scalar()
+        if mid is None:
+            mid = conn.execute(insert(MP).values(**self._mp_values(site_id, building_id, label))
+                               .returning(MP.c.id)).scalar_one()
+        return mid
+
+    def list_sites(self) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            q = (select(S.c.id, S.c.name, func.count(M.c.id).label("meters"))
+                 .select_from(S.outerjoin(M, M.c.site_id == S.c.id)).group_by(S.c.id, S.c.name).order_by(S.c.name))
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def list_monitoring_points(self, site: str | None = None) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            q = (select(MP, S.c.name.label("site"), B.c.name.label("building"))
+                 .select_from(MP.join(S, S.c.id == MP.c.site_id).outerjoin(B, B.c.id == MP.c.building_id))
+                 .order_by(S.c.name, MP.c.label))
+            if site:
+                q = q.where(S.c.name == site)
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def set_monitoring_point(self, site: str, label: str, *, user: str | None = None, building: str | None = None,
+                             description: str | None = None, read_interval_min: int | None = None) -> int:
+        """Create or update a monitoring point (an Annex A id gets its description and read interval)."""
+        with self._write() as conn:
+            sid = self._site_id(conn, site)
+            bid = self._building_id(conn, sid, building)
+            row = conn.execute(select(MP).where(MP.c.site_id == sid, MP.c.label == label)).mappings().first()
+            values = self._mp_values(sid, bid, label)
+            if description is not None:
+                values["description"] = description
+            if read_interval_min is not None:
+                values["read_interval_min"] = read_interval_min
+            if row is None:
+                mid = conn.execute(insert(MP).values(**values).returning(MP.c.id)).scalar_one()
+                self._log(conn, user, "monitoring_points", mid, "create", after=values)
+            else:
+                mid = row["id"]
+                before = {k: row[k] for k in values if row[k] != values[k]}
+                if before:
+                    conn.execute(update(MP).where(MP.c.id == mid).values(**values))
+                    self._log(conn, user, "monitoring_points", mid, "update", before=before,
+                              after={k: values[k] for k in before})
+            return mid
+
+    # ---- reading meters -----------------------------------------------------------
+
+    def _meter_select(self):
+        return (select(M, S.c.name.label("site_name"), B.c.name.label("building_name"),
+                       MP.c.label.label("mp_label"))
+                .select_from(M.join(S, S.c.id == M.c.site_id).outerjoin(B, B.c.id == M.c.building_id)
+                             .outerjoin(MP, MP.c.id == M.c.monitoring_point_id)))
+
+    @staticmethod
+    def _record(r) -> MeterRecord:
+        m = r._mapping
+        return MeterRecord(
+            id=m["id"], version=m["version"], site=m["site_name"], building=m["building_name"],
+            monitoring_point=m["mp_label"], location=m["location"], manufacturer=m["manufacturer"],
+            mbus_manufacturer=m["mbus_manufacturer"], model=m["model"], serial=m["serial"],
+            mid_class=m["mid_class"], qp_m3h=m["qp_m3h"], qi_m3h=m["qi_m3h"], qp_qi_ratio=m["qp_qi_ratio"],
+            qs_m3h=m["qs_m3h"], dn=m["dn"], dtheta_min_k=m["dtheta_min_k"], dtheta_max_k=m["dtheta_max_k"],
+            temp_min_c=m["temp_min_c"], temp_max_c=m["temp_max_c"], flow_sensor_position=m["flow_sensor_position"],
+            primary_address=m["primary_address"], secondary_address=m["secondary_address"], baud=m["baud"],
+            battery_expiry=m["battery_expiry"], install_date=m["install_date"],
+            install_year_only=bool(m["install_year_only"]), status=m["status"], extra=m["extra"] or {},
+            notes=m["notes"], occupant_name=m["occupant_name"], flat=m["flat"],
+            customer_reference=m["customer_reference"], legal_hold=bool(m["legal_hold"]),
+            restrict_processing=bool(m["restrict_processing"]), personal_erased_at=m["personal_erased_at"],
+            created_at=m["created_at"], updated_at=m["updated_at"])
+
+    def _filtered(self, q, *, site=None, make=None, model=None, status=None, search=None,
+                  include_restricted=False, meter_ids=None):
+        if site:
+            q = q.where(S.c.name == site)
+        if make:
+            flag = make.strip().upper()
+            q = q.where(or_(M.c.manufacturer_key == manufacturer_key(make), M.c.mbus_manufacturer == flag))
+        if model:
+            q = q.where(func.lower(M.c.model) == model.strip().lower())
+        if status:
+            statuses = [status] if isinstance(status, str) else list(status)
+            q = q.where(M.c.status.in_(statuses))
+        if search:
+            for word in search.split():
+                pat = f"%{word}%"
+                q = q.where(or_(M.c.manufacturer.ilike(pat), M.c.model.ilike(pat), M.c.serial.ilike(pat),
+                                M.c.secondary_address.ilike(pat), M.c.location.ilike(pat),
+                                S.c.name.ilike(pat), B.c.name.ilike(pat), MP.c.label.ilike(pat)))
+        if not include_restricted:
+            q = q.where(M.c.restrict_processing == False)  # noqa: E712
+        if meter_ids is not None:
+            q = q.where(M.c.id.in_(list(meter_ids)))
+        return q
+
+    def list_meters(self, *, site: str | None = None, make: str | None = None, model: str | None = None,
+                    status: str | Sequence[str] | None = None, search: str | None = None,
+                    include_restricted: bool = False, limit: int | None = None, offset: int = 0,
+                    after: tuple[str, str] | None = None) -> list[MeterRecord]:
+        """Meters sorted by manufacturer, serial; filtered; one page.
+
+        ``make`` matches the make as written (case-insensitive) or the FLAG code.
+        ``search`` matches every word in make, model, serial, secondary address,
+        location, site, building or monitoring point. Restricted meters (MMS
+        2.2.5) are left out unless ``include_restricted``. Page with
+        ``limit``/``offset``, or faster for deep pages with ``after`` = the
+        ``(manufacturer, serial)`` of the previous page's last meter.
+        """
+        q = self._filtered(self._meter_select(), site=site, make=make, model=model, status=status,
+                           search=search, include_restricted=include_restricted)
+        if after is not None:
+            k, s = manufacturer_key(after[0]), after[1]
+            q = q.where(or_(M.c.manufacturer_key > k, and_(M.c.manufacturer_key == k, M.c.serial > s)))
+        q = q.order_by(M.c.manufacturer_key, M.c.serial)
+        if limit is not None:
+            q = q.limit(limit)
+        if offset:
+            q = q.offset(offset)
+        with self._read() as conn:
+            return [self._record(r) for r in conn.execute(q)]
+
+    def count_meters(self, **filters) -> int:
+        q = self._filtered(select(func.count()).select_from(
+            M.join(S, S.c.id == M.c.site_id).outerjoin(B, B.c.id == M.c.building_id)
+            .outerjoin(MP, MP.c.id == M.c.monitoring_point_id)), **filters)
+        with self._read() as conn:
+            return conn.execute(q).scalar_one()
+
+    def get_meter(self, meter_id: int) -> MeterRecord:
+        with self._read() as conn:
+            r = conn.execute(self._meter_select().where(M.c.id == meter_id)).first()
+        if r is None:
+            raise NotFound(f"no meter with id {meter_id}")
+        return self._record(r)
+
+    def find_meter(self, manufacturer: str, serial: str) -> MeterRecord:
+        """The meter with this make (as written, any case, or its FLAG code) and serial."""
+        key, serial = manufacturer_key(manufacturer), serial.strip()
+        with self._read() as conn:
+            r = conn.execute(self._meter_select().where(M.c.manufacturer_key == key, M.c.serial == serial)).first()
+            if r is None and len(manufacturer.strip()) == 3:
+                rows = conn.execute(self._meter_select().where(
+                    M.c.mbus_manufacturer == manufacturer.strip().upper(), M.c.serial == serial)).all()
+                r = rows[0] if len(rows) == 1 else None
+        if r is None:
+            raise NotFound(f"no meter {manufacturer} {serial} in the register")
+        return self._record(r)
+
+    def installations(self, meter_id: int) -> list[dict[str, Any]]:
+        q = (select(INST, S.c.name.label("site"), B.c.name.label("building"), MP.c.label.label("monitoring_point"))
+             .select_from(INST.join(S, S.c.id == INST.c.site_id).outerjoin(B, B.c.id == INST.c.building_id)
+                          .outerjoin(MP, MP.c.id == INST.c.monitoring_point_id))
+             .where(INST.c.meter_id == meter_id).order_by(INST.c.id))
+        with self._read() as conn:
+            return [jsonable(dict(r._mapping)) for r in conn.execute(q)]
+
+    def meters_at(self, site: str, monitoring_point: str) -> list[dict[str, Any]]:
+        """Every installation at a monitoring point, oldest first (which meter sat there when)."""
+        q = (select(INST.c.meter_id, M.c.manufacturer, M.c.serial, INST.c.installed_on, INST.c.removed_on,
+                    INST.c.removal_reason, INST.c.replaced_by_meter_id)
+             .select_from(INST.join(M, M.c.id == INST.c.meter_id).join(S, S.c.id == INST.c.site_id)
+                          .join(MP, MP.c.id == INST.c.monitoring_point_id))
+             .where(S.c.name == site, MP.c.label == monitoring_point).order_by(INST.c.id))
+        with self._read() as conn:
+            return [jsonable(dict(r._mapping)) for r in conn.execute(q)]
+
+    def history(self, meter_id: int) -> list[dict[str, Any]]:
+        """The meter's event log, oldest first: at, user, action, entity, entity_id, before, after, source."""
+        q = select(EV).where(EV.c.meter_id == meter_id).order_by(EV.c.id)
+        with self._read() as conn:
+            return [{"at": r.at.isoformat(timespec="seconds") + "Z", "user": r.user, "action": r.action,
+                     "entity": r.entity, "entity_id": r.entity_id, "before": r.before, "after": r.after,
+                     "source": r.source} for r in conn.execute(q)]
+
+    def events(self, *, entity: str | None = None, since: dt.datetime | None = None,
+               limit: int = 1000) -> list[dict[str, Any]]:
+        q = select(EV).order_by(EV.c.id.desc()).limit(limit)
+        if entity:
+            q = q.where(EV.c.entity == entity)
+        if since:
+            q = q.where(EV.c.at >= since)
+        with self._read() as conn:
+            return [jsonable(dict(r._mapping)) for r in conn.execute(q)]
+
+    def planning_meters(self, *, site: str | None = None, statuses: Sequence[str] = ("in_service",)
+                        ) -> Iterator[dict[str, Any]]:
+        """Meters the planner considers: restricted ones are left out (MMS 2.2.5).
+
+        Yields dicts with id, manufacturer, mbus_manufacturer, model, serial, site,
+        qp_m3h, qi_m3h, qp_qi_ratio, mid_class, install_date, install_year_only,
+        battery_expiry, status, and the id of the meter's open lot memberships
+        is not included (see ``lots_of_meter``).
+        """
+        cols = [M.c.id, M.c.manufacturer, M.c.mbus_manufacturer, M.c.model, M.c.serial, S.c.name.label("site"),
+                M.c.qp_m3h, M.c.qi_m3h, M.c.qp_qi_ratio, M.c.mid_class, M.c.install_date, M.c.install_year_only,
+                M.c.battery_expiry, M.c.status]
+        q = (select(*cols).select_from(M.join(S, S.c.id == M.c.site_id))
+             .where(M.c.restrict_processing == False)  # noqa: E712
+             .order_by(M.c.manufacturer_key, M.c.serial))
+        if statuses:
+            q = q.where(M.c.status.in_(list(statuses)))
+        if site:
+            q = q.where(S.c.name == site)
+        with self._read() as conn:
+            for r in conn.execute(q):
+                d = dict(r._mapping)
+                d["install_year_only"] = bool(d["install_year_only"])
+                yield d
+
+    # ---- writing meters ---------------------------------------------------------
+
+    def _check_fields(self, fields: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+        unknown = set(fields) - set(METER_FIELDS) - {"site", "building", "monitoring_point"}
+        if unknown:
+            raise ValidationError(f"unknown meter field{'s' if len(unknown) > 1 else ''}: {', '.join(sorted(unknown))}")
+        cells = {k: v for k, v in fields.items() if k not in ("extra", "install_year_only")}
+        if "install_date" in cells and isinstance(cells["install_date"], dt.date) and fields.get("install_year_only"):
+            cells["install_date"] = str(cells["install_date"].year)
+        values, errors = tabular.check_row(cells)
+        values.pop("extra")
+        errors = [e for e in errors if e != "empty install_date"]  # the API allows an unknown install date
+        if creating:
+            for col in tabular.REQUIRED_COLUMNS:
+                if col != "install_date" and not values.get(col):
+                    errors.append(f"empty {col}")
+        if errors:
+            raise ValidationError("; ".join(errors))
+        if "extra" in fields:
+            values["extra"] = dict(fields["extra"] or {})
+        return values
+
+    def create_meter(self, fields: dict[str, Any], *, user: str | None = None, source: str | None = None) -> MeterRecord:
+        """Create one meter (and its first installation). ``fields``: site (required),
+        building, monitoring_point, location and any of ``METER_FIELDS``."""
+        values = self._check_fields(fields, creating=True)
+        with self._write() as conn:
+            key = manufacturer_key(values["manufacturer"])
+            if conn.execute(select(M.c.id).where(M.c.manufacturer_key == key, M.c.serial == values["serial"])).first():
+                raise ValidationError(f"meter {values['manufacturer']} {values['serial']} is already in the register")
+            mid = self._insert_meter(conn, values, user=user, source=source)
+        return self.get_meter(mid)
+
+    def _insert_meter(self, conn: Connection, values: dict[str, Any], *, user: str | None, source: str | None) -> int:
+        sid = self._site_id(conn, values["site"])
+        bid = self._building_id(conn, sid, values.get("building"))
+        mpid = self._mp_id(conn, sid, bid, values.get("monitoring_point"))
+        now = models.utcnow()
+        row = {k: values.get(k) for k in METER_FIELDS if k in values}
+        row.update(manufacturer_key=manufacturer_key(values["manufacturer"]), site_id=sid, building_id=bid,
+                   monitoring_point_id=mpid, created_at=now, updated_at=now, version=1,
+                   install_year_only=bool(values.get("install_year_only")),
+                   status=values.get("status") or "in_service")
+        if not row.get("mbus_manufacturer"):
+            row["mbus_manufacturer"] = manufacturers.flag_for_make(values["manufacturer"])
+        mid = conn.execute(insert(M).values(**row).returning(M.c.id)).scalar_one()
+        iid = conn.execute(insert(INST).values(
+            meter_id=mid, site_id=sid, building_id=bid, monitoring_point_id=mpid, location=row.get("location"),
+            installed_on=row.get("install_date"), year_only=row["install_year_only"]).returning(INST.c.id)).scalar_one()
+        after = {k: v for k, v in row.items() if v is not None and k not in ("manufacturer_key", "created_at", "updated_at")}
+        after.update(site=values["site"], building=values.get("building"), monitoring_point=values.get("monitoring_point"),
+                     installation_id=iid)
+        self._log(conn, user, "meters", mid, "create", meter_id=mid, after=after, source=source)
+        return mid
+
+    def _conflict(self, conn: Connection, cur: dict[str, Any], expected_version: int,
+                  yours: dict[str, Any]) -> ConflictError:
+        evs = conn.execute(select(EV.c.user, EV.c.at, EV.c.after, EV.c.action).where(
+            EV.c.meter_id == cur["id"], EV.c.entity == "meters").order_by(EV.c.id)).all()
+        theirs_fields: list[str] = []
+        who = set()
+        last_at = None
+        for e in evs:
+            after = e.after or {}
+            if after.get("version", 0) > expected_version:
+                who.add(e.user)
+                last_at = e.at
+                for k in after:
+                    if k != "version" and k not in theirs_fields:
+                        theirs_fields.append(k)
+        if not theirs_fields:  # no log entry (e.g. edited outside heatmeter): compare the values themselves
+            theirs_fields = [k for k, v in yours.items() if k in cur and cur[k] != v]
+        changes = []
+        parts = []
+        for k in theirs_fields:
+            theirs = cur.get(k)
+            if k in yours:
+                mine = yours[k]
+                parts.append(f"{k}: theirs {_show(theirs)} vs yours {_show(mine)}")
+            else:
+                mine = None
+                parts.append(f"{k}: theirs {_show(theirs)} (you did not change it)")
+            changes.append((k, jsonable(theirs), jsonable(mine)))
+        by = f" by {', '.join(sorted(who))}" if who else ""
+        when = f" at {last_at.isoformat(timespec='seconds')}Z" if last_at else ""
+        msg = (f"meter {cur['manufacturer']} {cur['serial']} was changed{by}{when} after you loaded it "
+               f"(your version {expected_version}, now {cur['version']}); nothing saved. Changed: "
+               + ("; ".join(parts) if parts else "no field differs") + ". Reload and apply your edit again")
+        return ConflictError(msg, changes, cur["version"])
+
+    def update_meter(self, meter_id: int, changes: dict[str, Any], *, expected_version: int,
+                     user: str | None = None, source: str | None = None) -> MeterRecord:
+        """Change fields of a meter loaded at ``expected_version`` (optimistic locking).
+
+        A stale version raises ConflictError naming each field the other writer
+        changed (theirs vs yours); nothing is saved. Placement fields (site,
+        building, monitoring_point, location) correct the current installation;
+        use ``move_meter`` or ``replace_meter`` when the meter really moved.
+        """
+        values = self._check_fields(changes, creating=False)
+        for k in ("site", "manufacturer", "model", "serial"):
+            if k in values and not values[k]:
+                raise ValidationError(f"empty {k}")
+        with self._write() as conn:
+            q = select(M).where(M.c.id == meter_id)
+            if not self.is_sqlite:
+                q = q.with_for_update()
+            row = conn.execute(q).mappings().first()
+            if row is None:
+                raise NotFound(f"no meter with id {meter_id}")
+            cur = dict(row)
+            names = self._placement_names(conn, cur)
+            cur.update(names)
+            if cur["version"] != expected_version:
+                raise self._conflict(conn, cur, expected_version, values)
+            return self._apply_update(conn, cur, values, user=user, source=source)
+
+    def _placement_names(self, conn: Connection, cur: dict[str, Any]) -> dict[str, Any]:
+        site = conn.execute(select(S.c.name).where(S.c.id == cur["site_id"])).scalar()
+        building = conn.execute(select(B.c.name).where(B.c.id == cur["building_id"])).scalar() if cur["building_id"] else None
+        mp = conn.execute(select(MP.c.label).where(MP.c.id == cur["monitoring_point_id"])).scalar() \
+            if cur["monitoring_point_id"] else None
+        return {"site": site, "building": building, "monitoring_point": mp}
+
+    def _apply_update(self, conn: Connection, cur: dict[str, Any], values: dict[str, Any], *,
+                      user: str | None, source: str | None, action: str = "update") -> MeterRecord:
+        before, after = {}, {}
+        for k, v in values.items():
+            if k == "install_year_only" and "install_date" not in values:
+                continue
+            if cur.get(k) != v:
+                before[k], after[k] = cur.get(k), v
+        if not after:
+            return self.get_meter_in(conn, cur["id"])
+        row: dict[str, Any] = {k: v for k, v in after.items() if k in METER_FIELDS}
+        if "manufacturer" in after:
+            row["manufacturer_key"] = manufacturer_key(after["manufacturer"])
+        if any(k in after for k in ("site", "building", "monitoring_point")):
+            sid = self._site_id(conn, values.get("site") or cur["site"])
+            bid = self._building_id(conn, sid, values.get("building", cur["building"]))
+            mpid = self._mp_id(conn, sid, bid, values.get("monitoring_point", cur["monitoring_point"]))
+            row.update(site_id=sid, building_id=bid, monitoring_point_id=mpid)
+        new_version = cur["version"] + 1
+        row.update(updated_at=models.utcnow(), version=new_version)
+        res = conn.execute(update(M).where(M.c.id == cur["id"], M.c.version == cur["version"]).values(**row))
+        if res.rowcount != 1:
+            latest = dict(conn.execute(select(M).where(M.c.id == cur["id"])).mappings().one())
+            latest.update(self._placement_names(conn, latest))
+            raise self._conflict(conn, latest, cur["version"], values)
+        inst_changes = {}
+        for k, col in (("site_id", "site_id"), ("building_id", "building_id"), ("monitoring_point_id", "monitoring_point_id")):
+            if k in row:
+                inst_changes[col] = row[k]
+        if "location" in after:
+            inst_changes["location"] = after["location"]
+        if "install_date" in after:
+            inst_changes["installed_on"] = after["install_date"]
+            inst_changes["year_only"] = bool(values.get("install_year_only"))
+        if inst_changes:
+            conn.execute(update(INST).where(INST.c.meter_id == cur["id"], INST.c.removed_on.is_(None))
+                         .values(**inst_changes))
+        after["version"] = new_version
+        self._log(conn, user, "meters", cur["id"], action, meter_id=cur["id"], before=before, after=after, source=source)
+        return self.get_meter_in(conn, cur["id"])
+
+    def get_meter_in(self, conn: Connection, meter_id: int) -> MeterRecord:
+        return self._record(conn.execute(self._meter_select().where(M.c.id == meter_id)).one())
+
+    def move_meter(self, meter_id: int, *, on: dt.date, site: str | None = None, building: str | None = None,
+                   monitoring_point: str | None = None, location: str | None = None, expected_version: int,
+                   user: str | None = None, reason: str | None = None) -> MeterRecord:
+        """The meter moved: close its open installation on ``on`` and open a new one there."""
+        with self._write() as conn:
+            cur = dict(conn.execute(select(M).where(M.c.id == meter_id)).mappings().first() or {})
+            if not cur:
+                raise NotFound(f"no meter with id {meter_id}")
+            cur.update(self._placement_names(conn, cur))
+            if cur["version"] != expected_version:
+                raise self._conflict(conn, cur, expected_version, {})
+            self._close_open_installation(conn, meter_id, on, reason or "moved", None, user)
+            site = site or cur["site"]
+            sid = self._site_id(conn, site)
+            bid = self._building_id(conn, sid, building)
+            mpid = self._mp_id(conn, sid, bid, monitoring_point)
+            iid = conn.execute(insert(INST).values(meter_id=meter_id, site_id=sid, building_id=bid,
+                                                   monitoring_point_id=mpid, location=location, installed_on=on,
+                                                   year_only=False).returning(INST.c.id)).scalar_one()
+            conn.execute(update(M).where(M.c.id == meter_id).values(
+                site_id=sid, building_id=bid, monitoring_point_id=mpid, location=location, install_date=on,
+                install_year_only=False, version=cur["version"] + 1, updated_at=models.utcnow()))
+            before = {k: cur[k] for k in ("site", "building", "monitoring_point", "location", "install_date")}
+            after = {"site": site, "building": building, "monitoring_point": monitoring_point, "location": location,
+                     "install_date": on, "installation_id": iid, "version": cur["version"] + 1}
+            self._log(conn, user, "meters", meter_id, "move", meter_id=meter_id, before=before, after=after,
+                      source=reason)
+            return self.get_meter_in(conn, meter_id)
+
+    def _close_open_installation(self, conn, meter_id, on, reason, replaced_by, user):
+        open_rows = conn.execute(select(INST).where(INST.c.meter_id == meter_id, INST.c.removed_on.is_(None))).mappings().all()
+        for r in open_rows:
+            if r["installed_on"] and on < r["installed_on"]:
+                raise ValidationError(f"removal date {on} is before the installation date {r['installed_on']}")
+            conn.execute(update(INST).where(INST.c.id == r["id"]).values(
+                removed_on=on, removal_reason=reason, replaced_by_meter_id=replaced_by))
+            self._log(conn, user, "installations", r["id"], "close", meter_id=meter_id,
+                      before={"removed_on": None}, after={"removed_on": on, "removal_reason": reason,
+                                                           "replaced_by_meter_id": replaced_by})
+
+    def replace_meter(self, old_meter_id: int, new_meter: dict[str, Any] | int, *, on: dt.date,
+                      user: str | None = None, reason: str = "replaced", old_status: str = "removed") -> MeterRecord:
+        """Replace a meter at its place: the old installation closes on ``on`` (the old meter
+        keeps its history, status ``old_status``); the new meter (fields of a new meter, or
+        the id of a spare) is installed at the same site/building/monitoring point/location."""
+        with self._write() as conn:
+            old = dict(conn.execute(select(M).where(M.c.id == old_meter_id)).mappings().first() or {})
+            if not old:
+                raise NotFound(f"no meter with id {old_meter_id}")
+            old.update(self._placement_names(conn, old))
+            if isinstance(new_meter, int):
+                new_id = new_meter
+                nm = dict(conn.execute(select(M).where(M.c.id == new_id)).mappings().first() or {})
+                if not nm:
+                    raise NotFound(f"no meter with id {new_id}")
+                self._close_open_installation(conn, new_id, on, "installed elsewhere", None, user)
+                conn.execute(insert(INST).values(meter_id=new_id, site_id=old["site_id"], building_id=old["building_id"],
+                                                 monitoring_point_id=old["monitoring_point_id"], location=old["location"],
+                                                 installed_on=on, year_only=False))
+                conn.execute(update(M).where(M.c.id == new_id).values(
+                    site_id=old["site_id"], building_id=old["building_id"], monitoring_point_id=old["monitoring_point_id"],
+                    location=old["location"], install_date=on, install_year_only=False, status="in_service",
+                    version=nm["version"] + 1, updated_at=models.utcnow()))
+                self._log(conn, user, "meters", new_id, "install", meter_id=new_id,
+                          before={"status": nm["status"]}, after={"site": old["site"], "monitoring_point": old["monitoring_point"],
+                                                                 "location": old["location"], "install_date": on,
+                                                                 "status": "in_service", "replaces_meter_id": old_meter_id,
+                                                                 "version": nm["version"] + 1})
+            else:
+                fields = dict(new_meter)
+                for k in ("site", "building", "monitoring_point", "location"):
+                    fields.setdefault(k, old[k])
+                fields["install_date"] = fields.get("install_date") or on.isoformat()
+                values = self._check_fields(fields, creating=True)
+                if conn.execute(select(M.c.id).where(M.c.manufacturer_key == manufacturer_key(values["manufacturer"]),
+                                                     M.c.serial == values["serial"])).first():
+                    raise ValidationError(f"meter {values['manufacturer']} {values['serial']} is already in the register")
+                new_id = self._insert_meter(conn, values, user=user, source=f"replaces meter {old_meter_id}")
+            self._close_open_installation(conn, old_meter_id, on, reason, new_id, user)
+            conn.execute(update(M).where(M.c.id == old_meter_id).values(status=old_status, version=old["version"] + 1,
+                                                                         updated_at=models.utcnow()))
+            self._log(conn, user, "meters", old_meter_id, "replaced", meter_id=old_meter_id,
+                      before={"status": old["status"]},
+                      after={"status": old_status, "replaced_by_meter_id": new_id, "removed_on": on,
+                             "version": old["version"] + 1})
+            return self.get_meter_in(conn, new_id)
+
+    # ---- import / export -----------------------------------------------------------
+
+    def import_file(self, path: str | Path, *, skip_invalid: bool = False, user: str | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> ImportReport:
+        """Import a CSV/XLSX file per register-csv.md in ONE transaction.
+
+        Invalid rows: with ``skip_invalid`` they are listed in the report and the
+        valid rows stored; without it InvalidRows is raised (its ``report`` lists
+        every bad line) and nothing is stored. Re-importing the same file changes
+        nothing and logs nothing. ``progress(done, total)`` is called while the
+        rows are written, inside the open transaction.
+        """
+        t0 = time.perf_counter()
+        p = Path(path)
+        table = tabular.read_table(p)
+        report = ImportReport(file=p.name, kind=table.kind, rows=len(table.rows), extra_columns=table.extra_columns)
+        res = tabular.BulkChecker(table.columns).check_all(table.rows)
+        kc = self._key_cache
+        mkeys = []
+        for make in res.col("manufacturer"):
+            k = kc.get(make) if make is not None else None
+            if k is None and make is not None:
+                k = kc[make] = manufacturer_key(make)
+            mkeys.append(k)
+        seen: dict[tuple[str, str], int] = {}
+        for i, (k, serial) in enumerate(zip(mkeys, res.col("serial"))):
+            if k and serial:
+                prev = seen.setdefault((k, serial), i)
+                if prev != i:
+                    res.errors.setdefault(i, []).append(
+                        f"duplicate meter {res.values['manufacturer'][i]} {serial} (also on line {res.lines[prev]})")
+        report.invalid = [(res.lines[i], "; ".join(e)) for i, e in sorted(res.errors.items())]
+        if report.invalid and not skip_invalid:
+            report.seconds = time.perf_counter() - t0
+            n = len(report.invalid)
+            first = report.invalid[0]
+            raise InvalidRows(f"{p.name}: {n} invalid row{'s' if n > 1 else ''} (first: line {first[0]}: {first[1]}); "
+                              "nothing stored", report)
+        good = [i for i in range(res.n) if i not in res.errors]
+        with self._write() as conn:
+            self._import_rows(conn, res, good, mkeys, set(table.columns), report, user=user or default_user(),
+                              source=p.name, progress=progress)
+        report.stored = True
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _bulk_insert(self, conn: Connection, table, columns: Sequence[str], rows: list[tuple]) -> None:
+        """Insert many rows in the open transaction: executemany (SQLite) or COPY (PostgreSQL).
+
+        Values must already be in the driver's form (bind processors applied).
+        """
+        if not rows:
+            return
+        if self.is_sqlite:
+            sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+            conn.exec_driver_sql(sql, rows)
+        else:
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            with conn.connection.driver_connection.cursor() as cur:
+                with cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as cp:
+                    for r in rows:
+                        cp.write_row(r)
+
+    def _processor(self, table, column: str):
+        """The dialect's bind processor of a column, or the identity when the driver takes Python values."""
+        return table.c[column].type._cached_bind_processor(self.engine.dialect) or (lambda v: v)
+
+    def _import_rows(self, conn: Connection, res, good: list[int], mkeys: list[str | None], columns: set[str],
+                     report: ImportReport, *, user: str, source: str, progress) -> None:
+        total = len(good)
+        col = res.col
+        site_col, b_col, mp_col = col("site"), col("building"), col("monitoring_point")
+        # 1. sites, buildings, monitoring points
+        sites = {r.name: r.id for r in conn.execute(select(S.c.id, S.c.name))}
+        new_sites = sorted({site_col[i] for i in good} - set(sites))
+        if new_sites:
+            conn.execute(insert(S), [{"name": n} for n in new_sites])
+            sites = {r.name: r.id for r in conn.execute(select(S.c.id, S.c.name))}
+        site_ids = [sites.get(s) for s in site_col]
+        buildings = {(r.site_id, r.name): r.id for r in conn.execute(select(B.c.id, B.c.site_id, B.c.name))}
+        new_b = sorted({(site_ids[i], b_col[i]) for i in good if b_col[i]} - set(buildings))
+        if new_b:
+            conn.execute(insert(B), [{"site_id": s, "name": n} for s, n in new_b])
+            buildings = {(r.site_id, r.name): r.id for r in conn.execute(select(B.c.id, B.c.site_id, B.c.name))}
+        b_ids = [buildings.get((s, b)) if b else None for s, b in zip(site_ids, b_col)]
+        mps = {(r.site_id, r.label): r.id for r in conn.execute(select(MP.c.id, MP.c.site_id, MP.c.label))}
+        want_mp: dict[tuple[int, str], int | None] = {}
+        for i in good:
+            if mp_col[i]:
+                want_mp.setdefault((site_ids[i], mp_col[i]), b_ids[i])
+        new_mp = [k for k in want_mp if k not in mps]
+        if new_mp:
+            conn.execute(insert(MP), [self._mp_values(s, want_mp[(s, lab)], lab) for s, lab in new_mp])
+            mps = {(r.site_id, r.label): r.id for r in conn.execute(select(MP.c.id, MP.c.site_id, MP.c.label))}
+        mp_ids = [mps.get((s, m)) if m else None for s, m in zip(site_ids, mp_col)]
+        # 2. the meters already in the register with these keys
+        serial_col = col("serial")
+        existing: dict[tuple[str, str], dict[str, Any]] = {}
+        n_existing = conn.execute(select(func.count()).select_from(M)).scalar_one()
+        if n_existing:
+            if n_existing > 4 * total and total < 20000:
+                serials = sorted({serial_col[i] for i in good})
+                for j in range(0, len(serials), 500):
+                    for r in conn.execute(select(M).where(M.c.serial.in_(serials[j:j + 500]))).mappings():
+                        existing[(r["manufacturer_key"], r["serial"])] = dict(r)
+            else:
+                for r in conn.execute(select(M)).mappings():
+                    existing[(r["manufacturer_key"], r["serial"])] = dict(r)
+        new_idx: list[int] = []
+        updates = []
+        for i in good:
+            cur = existing.get((mkeys[i], serial_col[i])) if existing else None
+            if cur is None:
+                new_idx.append(i)
+                continue
+            bid, mpid = b_ids[i], mp_ids[i]
+            if cur["site_id"] == site_ids[i]:  # placement columns the file lacks stay as they are
+                if "building" not in columns:
+                    bid = cur["building_id"]
+                if "monitoring_point" not in columns:
+                    mpid = cur["monitoring_point_id"]
+            change = self._import_diff(cur, res.row(i), columns, report.extra_columns, site_ids[i], bid, mpid)
+            if change is None:
+                report.unchanged += 1
+            else:
+                updates.append(change)
+                report.updated += 1
+                report.moved += int(change[2])
+        # 3. new meters: whole columns in the driver's form, each distinct value converted once
+        def sel(values: list[Any]) -> list[Any]:
+            return [values[i] for i in new_idx]
+
+        def conv(values: list[Any], proc) -> list[Any]:
+            cache: dict[Any, Any] = {None: None}
+            out = []
+            for v in values:
+                c = cache.get(v, cache)
+                if c is cache:
+                    c = cache[v] = proc(v)
+                out.append(c)
+            return out
+
+        n_new = len(new_idx)
+        ids = self._reserve_ids(conn, "meters", n_new)
+        now = models.utcnow()
+        now_db = self._processor(M, "created_at")(now)
+        bool_proc = self._processor(M, "install_year_only")
+        false_db = bool_proc(False)
+        makes = sel(col("manufacturer"))
+        given_flags = sel(col("mbus_manufacturer"))
+        flags = [g or f for g, f in zip(given_flags, conv(makes, manufacturers.flag_for_make))]
+        install_db = conv(sel(col("install_date")), self._processor(M, "install_date"))
+        year_only_db = [bool_proc(bool(x)) for x in sel(col("install_year_only"))]
+        status = [s or "in_service" for s in sel(col("status"))]
+        extras = [json.dumps(e, ensure_ascii=False) if e else None for e in (res.extra[i] for i in new_idx)]
+        new_sites_ids, new_b_ids, new_mp_ids = sel(site_ids), sel(b_ids), sel(mp_ids)
+        locations = sel(col("location"))
+        n1 = [1] * n_new
+        consts = [false_db] * n_new
+        nows = [now_db] * n_new
+        other_cols = [c for c in _BULK_OPTIONAL if c in columns]
+        meter_rows = list(zip(
+            ids, makes, sel(mkeys), flags, sel(col("model")), sel(serial_col), sel(col("mid_class")),
+            sel(col("qp_m3h")), sel(col("qi_m3h")), sel(col("qp_qi_ratio")), sel(col("dn")),
+            sel(col("flow_sensor_position")), sel(col("primary_address")), sel(col("secondary_address")),
+            conv(sel(col("battery_expiry")), self._processor(M, "battery_expiry")), install_db, year_only_db,
+            status, new_sites_ids, new_b_ids, new_mp_ids, locations, extras, consts, consts, nows, nows, n1,
+            *[sel(col(c)) for c in other_cols]))
+        inst_rows = list(zip(ids, new_sites_ids, new_b_ids, new_mp_ids, locations, install_db, year_only_db))
+        events_after = [js if g is not None or f is None else
+                        (js[:-1] + f',"mbus_manufacturer":"{f}"}}' if len(js) > 2 else f'{{"mbus_manufacturer":"{f}"}}')
+                        for js, g, f in zip((res.json[i] for i in new_idx), given_flags, flags)]
+        event_rows = list(zip(nows, [user] * n_new, ["meters"] * n_new, ids, ids, ["create"] * n_new,
+                              events_after, [source] * n_new))
+        # 4. write, in the one open transaction
+        meter_cols = list(_BULK_METER_COLUMNS) + other_cols
+        done = 0
+        for j in range(0, n_new, CHUNK):
+            self._bulk_insert(conn, M, meter_cols, meter_rows[j:j + CHUNK])
+            self._bulk_insert(conn, INST, _BULK_INST_COLUMNS, inst_rows[j:j + CHUNK])
+            self._bulk_insert(conn, EV, _BULK_EVENT_COLUMNS, event_rows[j:j + CHUNK])
+            done += len(meter_rows[j:j + CHUNK])
+            if progress:
+                progress(done, total)
+        report.created = n_new
+        for cur, after, moved in updates:
+            self._import_update(conn, cur, after, moved, user=user, source=source)
+            done += 1
+            if progress and done % 1000 == 0:
+                progress(done, total)
+        if progress:
+            progress(total, total)
+
+    def _import_diff(self, cur, v, columns, extra_columns, sid, bid, mpid):
+        """(cur, after, moved) when the file's row changes the stored meter, else None."""
+        after: dict[str, Any] = {}
+        for f in _IMPORT_FIELDS:
+            if f not in columns:
+                continue
+            nv = v.get(f)
+            if f == "status" and nv is None:
+                continue
+            if cur[f] != nv:
+                after[f] = nv
+        if "install_date" in columns and bool(cur["install_year_only"]) != bool(v.get("install_year_only")):
+            after["install_year_only"] = bool(v.get("install_year_only"))
+        if extra_columns:
+            merged = dict(cur["extra"] or {})
+            for c in extra_columns:
+                if c in v["extra"]:
+                    merged[c] = v["extra"][c]
+                else:
+                    merged.pop(c, None)
+            if merged != (cur["extra"] or {}):
+                after["extra"] = merged or None
+        ids_changed = (cur["site_id"], cur["building_id"], cur["monitoring_point_id"]) != (sid, bid, mpid)
+        if ids_changed:
+            after.update(site_id=sid, building_id=bid, monitoring_point_id=mpid)
+        if not after:
+            return None
+        old_d, new_d = cur["install_date"], v.get("install_date")
+        moved = bool((ids_changed or "location" in after) and "install_date" in after
+                     and old_d and new_d and new_d > old_d)
+        return cur, after, moved
+
+    def _reserve_ids(self, conn: Connection, table: str, n: int) -> list[int]:
+        """``n`` new ids for ``table``, so that rows and their children go in with executemany.
+
+        SQLite: the transaction holds the write lock (BEGIN IMMEDIATE), so max(id)+1...
+        is ours. PostgreSQL: taken from the table's sequence, as an INSERT would.
+        """
+        if n <= 0:
+            return []
+        if self.is_sqlite:
+            start = (conn.execute(text(f"SELECT max(id) FROM {table}")).scalar() or 0) + 1
+            return list(range(start, start + n))
+        seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table}).scalar_one()
+        return list(conn.execute(text("SELECT nextval(CAST(:s AS regclass)) FROM generate_series(1, :n)"),
+                                 {"s": seq, "n": n}).scalars())
+
+    def _import_update(self, conn: Connection, cur: dict[str, Any], after: dict[str, Any], moved: bool, *,
+                       user: str, source: str) -> None:
+        before = {k: cur.get(k) for k in after}
+        row = dict(after)
+        if "manufacturer" in row:
+            row["manufacturer_key"] = manufacturer_key(row["manufacturer"])
+        row.update(version=cur["version"] + 1, updated_at=models.utcnow())
+        conn.execute(update(M).where(M.c.id == cur["id"]).values(**row))
+        placement = {k: row[k] for k in ("site_id", "building_id", "monitoring_point_id", "location") if k in row}
+        if moved:
+            self._close_open_installation(conn, cur["id"], after["install_date"], "moved (import)", None, user)
+            conn.execute(insert(INST).values(
+                meter_id=cur["id"], site_id=row.get("site_id", cur["site_id"]),
+                building_id=row.get("building_id", cur["building_id"]),
+                monitoring_point_id=row.get("monitoring_point_id", cur["monitoring_point_id"]),
+                location=row.get("location", cur["location"]), installed_on=after["install_date"],
+                year_only=bool(row.get("install_year_only", cur["install_year_only"]))))
+        else:
+            inst = dict(placement)
+            if "install_date" in row:
+                inst["installed_on"] = row["install_date"]
+                inst["year_only"] = bool(row.get("install_year_only", cur["install_year_only"]))
+            if inst:
+                conn.execute(update(INST).where(INST.c.meter_id == cur["id"], INST.c.removed_on.is_(None)).values(**inst))
+        after_log = dict(after)
+        after_log["version"] = cur["version"] + 1
+        self._log(conn, user, "meters", cur["id"], "move" if moved else "update", meter_id=cur["id"],
+                  before=before, after=after_log, source=source)
+
+    def export_rows(self, *, site: str | None = None, include_personal: bool = False,
+                    meter_ids: Iterable[int] | None = None) -> tuple[list[str], Iterator[list[str]]]:
+        """Header and rows of the register export (restricted meters left out), ordered by
+        manufacturer, serial. The contract's columns first, then extended columns that
+        some meter fills, then the spreadsheet's own extra columns."""
+        ext = list(tabular.EXTENDED_COLUMNS) + (list(tabular.PERSONAL_COLUMNS) if include_personal else [])
+        base = self._filtered(select(M.c.id).select_from(M.join(S, S.c.id == M.c.site_id)), site=site,
+                              meter_ids=meter_ids)
+        with self._read() as conn:
+            counts = conn.execute(select(*[func.count(M.c[c]) for c in ext]).where(M.c.id.in_(base))).one()
+            extra_keys: set[str] = set()
+            for (e,) in conn.execute(select(M.c.extra).where(M.c.id.in_(base), M.c.extra.is_not(None))):
+                extra_keys.update(e or {})
+        used = {c for c, n in zip(ext, counts) if n}
+        with self._read() as conn:
+            if "status" in used and conn.execute(select(M.c.id).where(
+                    M.c.id.in_(base), M.c.status != "in_service").limit(1)).first() is None:
+                used.discard("status")  # every meter in service: the default, not worth a column
+            if "mbus_manufacturer" in used:
+                pairs = conn.execute(select(M.c.manufacturer, M.c.mbus_manufacturer).where(M.c.id.in_(base))
+                                     .group_by(M.c.manufacturer, M.c.mbus_manufacturer)).all()
+                if all(flag == manufacturers.flag_for_make(make) for make, flag in pairs):
+                    used.discard("mbus_manufacturer")  # all derived from the make: nothing to add
+        used_ext = [c for c in ext if c in used]
+        header = list(tabular.CONTRACT_COLUMNS) + used_ext + sorted(extra_keys - set(tabular.KNOWN_COLUMNS))
+        q = self._filtered(self._meter_select(), site=site, meter_ids=meter_ids).order_by(M.c.manufacturer_key, M.c.serial)
+
+        def gen() -> Iterator[list[str]]:
+            fmt = tabular.format_value
+            with self._read() as conn:
+                for r in conn.execution_options(yield_per=2000).execute(q):
+                    m = r._mapping
+                    extra = m["extra"] or {}
+                    out = []
+                    for c in header:
+                        if c == "site":
+                            out.append(m["site_name"])
+                        elif c == "building":
+                            out.append(m["building_name"] or "")
+                        elif c == "monitoring_point":
+                            out.append(m["mp_label"] or "")
+                        elif c == "install_date":
+                            out.append(tabular.format_install_date(m["install_date"], m["install_year_only"]))
+                        elif c in M.c:
+                            out.append(fmt(m[c]))
+                        else:
+                            out.append(extra.get(c, ""))
+                    yield out
+        return header, gen()
+
+    def export_csv(self, path: str | Path, **kw) -> int:
+        import csv
+
+        header, rows = self.export_rows(**kw)
+        n = 0
+        try:
+            with _output(path) as f:
+                w = csv.writer(f)
+                w.writerow(header)
+                for row in rows:
+                    w.writerow(row)
+                    n += 1
+        except OSError as exc:
+            raise ImportFileError(f"cannot write {path}: {exc.strerror}") from None
+        return n
+
+    def export_xlsx(self, path: str | Path, **kw) -> int:
+        import openpyxl
+
+        header, rows = self.export_rows(**kw)
+        wb = openpyxl.Workbook(write_only=True)
+        ws = wb.create_sheet("meters")
+        ws.append(header)
+        n = 0
+        for row in rows:
+            ws.append(row)  # text cells: serials and addresses keep their leading zeros
+            n += 1
+        try:
+            wb.save(path)
+        except OSError as exc:
+            raise ImportFileError(f"cannot write {path}: {exc.strerror}") from None
+        return n
+
+    # ---- evidence: readouts -------------------------------------------------------
+
+    def match_meter(self, manufacturer: str | None, identification: str | None) -> tuple[MeterRecord | None, str | None, list[MeterRecord]]:
+        """Find the meter a telegram belongs to: (meter, how, candidates)."""
+        ident = (identification or "").strip()
+        flag = (manufacturer or "").strip().upper() or None
+        if not ident:
+            return None, None, []
+        with self._read() as conn:
+            base = self._meter_select()
+            if flag:
+                rows = conn.execute(base.where(M.c.mbus_manufacturer == flag, M.c.secondary_address == ident)).all()
+                if len(rows) == 1:
+                    return self._record(rows[0]), "manufacturer+secondary_address", []
+                if not rows:
+                    rows = conn.execute(base.where(M.c.mbus_manufacturer == flag, M.c.serial == ident)).all()
+                    if len(rows) == 1:
+                        return self._record(rows[0]), "manufacturer+serial", []
+            same = conn.execute(base.where(or_(M.c.secondary_address == ident, M.c.serial == ident))).all()
+        recs = [self._record(r) for r in same]
+        unflagged = [r for r in recs if r.mbus_manufacturer is None and r.secondary_address == ident]
+        if len(unflagged) == 1:
+            return unflagged[0], "secondary_address (meter has no FLAG code)", []
+        return None, None, recs
+
+    def save_readout(self, raw_frames: Sequence[bytes], decoded: Sequence[dict[str, Any]], *,
+                     meter_id: int | None = None, manufacturer: str | None = None, identification: str | None = None,
+                     user: str | None = None, read_at: dt.datetime | None = None, transport: str | None = None,
+                     port: str | None = None, baud: int | None = None, primary_address: int | None = None,
+                     commissioning_id: int | None = None, notes: str | None = None,
+                     tx_frames: Sequence[bytes] = ()) -> ReadoutResult:
+        """Store a readout as evidence against its meter.
+
+        ``raw_frames``: the frames received, byte for byte, in order.
+        ``decoded``: their decode-json ``telegram`` objects. The meter is
+        ``meter_id``, else the one whose FLAG code and secondary address (or
+        serial) match ``manufacturer``/``identification`` (default: from the
+        first decoded telegram). Without a match nothing is stored and the result
+        (status "no_match") carries a ``proposal`` for creating the meter; create
+        it with ``create_meter`` and call again with its id.
+        """
+        frames = [bytes(f) for f in raw_frames]
+        if not frames:
+            raise ValidationError("a readout needs at least one raw frame")
+        first = decoded[0] if decoded else {}
+        flag = (manufacturer or first.get("manufacturer") or "").upper() or None
+        ident = identification or first.get("identification")
+        if meter_id is not None:
+            meter = self.get_meter(meter_id)
+            how = "meter_id"
+        else:
+            meter, how, candidates = self.match_meter(flag, ident)
+            if meter is None:
+                proposal = {"mbus_manufacturer": flag, "secondary_address": ident, "serial": ident,
+                            "primary_address": primary_address if primary_address is not None else first.get("address"),
+                            "baud": baud, "medium": first.get("medium")}
+                return ReadoutResult(status="no_match", manufacturer=flag, identification=ident,
+                                     proposal=proposal, candidates=candidates)
+        with self._write() as conn:
+            if commissioning_id is not None:
+                com = conn.execute(select(COM.c.meter_id).where(COM.c.id == commissioning_id)).first()
+                if com is None or com.meter_id != meter.id:
+                    raise ValidationError(f"commissioning record {commissioning_id} is not for meter {meter.label}")
+            rid = conn.execute(insert(RO).values(
+                meter_id=meter.id, commissioning_id=commissioning_id, read_at=read_at or models.utcnow(),
+                read_by=user or default_user(), mbus_manufacturer=flag, identification=ident, transport=transport,
+                port=port, baud=baud, primary_address=primary_address, decoded=jsonable(list(decoded)), notes=notes,
+            ).returning(RO.c.id)).scalar_one()
+            rows = [{"readout_id": rid, "seq": i, "direction": "rx", "raw": f} for i, f in enumerate(frames)]
+            rows += [{"readout_id": rid, "seq": len(frames) + i, "direction": "tx", "raw": bytes(f)}
+                     for i, f in enumerate(tx_frames)]
+            conn.execute(insert(RF), rows)
+            self._log(conn, user, "readouts", rid, "create", meter_id=meter.id,
+                      after={"frames": len(frames), "telegrams": len(decoded), "port": port,
+                             "commissioning_id": commissioning_id, "matched_by": how})
+        return ReadoutResult(status="saved", meter=meter, readout_id=rid, manufacturer=flag, identification=ident,
+                             matched_by=how)
+
+    def readouts(self, meter_id: int, *, since: dt.datetime | None = None,
+                 until: dt.datetime | None = None) -> list[dict[str, Any]]:
+        """The meter's readouts, oldest first, each with ``frames`` (bytes, in order) and ``decoded``."""
+        q = select(RO).where(RO.c.meter_id == meter_id).order_by(RO.c.read_at, RO.c.id)
+        if since:
+            q = q.where(RO.c.read_at >= since)
+        if until:
+            q = q.where(RO.c.read_at <= until)
+        with self._read() as conn:
+            out = [dict(r._mapping) for r in conn.execute(q)]
+            for d in out:
+                fr = conn.execute(select(RF.c.raw, RF.c.direction).where(RF.c.readout_id == d["id"]).order_by(RF.c.seq)).all()
+                d["frames"] = [bytes(f.raw) for f in fr if f.direction == "rx"]
+                d["tx_frames"] = [bytes(f.raw) for f in fr if f.direction == "tx"]
+        return out
+
+    # ---- commissioning -------------------------------------------------------------
+
+    def create_commissioning(self, meter_id: int, *, user: str | None = None, technician: str | None = None,
+                             commissioned_on: dt.date | None = None) -> dict[str, Any]:
+        """Start a commissioning record (a draft at step 0) for the meter's open installation."""
+        with self._write() as conn:
+            if conn.execute(select(M.c.id).where(M.c.id == meter_id)).first() is None:
+                raise NotFound(f"no meter with id {meter_id}")
+            iid = conn.execute(select(INST.c.id).where(INST.c.meter_id == meter_id, INST.c.removed_on.is_(None))
+                               .order_by(INST.c.id.desc())).scalar()
+            now = models.utcnow()
+            cid = conn.execute(insert(COM).values(
+                meter_id=meter_id, installation_id=iid, technician=technician or user, commissioned_on=commissioned_on,
+                checklist={}, status="draft", current_step=0, created_by=user or default_user(), created_at=now,
+                updated_at=now, version=1).returning(COM.c.id)).scalar_one()
+            self._log(conn, user, "commissioning_records", cid, "create", meter_id=meter_id,
+                      after={"technician": technician or user, "commissioned_on": commissioned_on})
+        return self.get_commissioning(cid)
+
+    def get_commissioning(self, record_id: int) -> dict[str, Any]:
+        with self._read() as conn:
+            r = conn.execute(select(COM).where(COM.c.id == record_id)).mappings().first()
+            if r is None:
+                raise NotFound(f"no commissioning record {record_id}")
+            d = dict(r)
+            d["readout_ids"] = [x for (x,) in conn.execute(select(RO.c.id).where(RO.c.commissioning_id == record_id)
+                                                          .order_by(RO.c.id))]
+        return d
+
+    def list_commissioning(self, *, meter_id: int | None = None, status: str | None = None,
+                           created_by: str | None = None) -> list[dict[str, Any]]:
+        """Records, newest first; ``status="draft"`` finds wizards to resume after a crash."""
+        q = select(COM).order_by(COM.c.updated_at.desc(), COM.c.id.desc())
+        if meter_id is not None:
+            q = q.where(COM.c.meter_id == meter_id)
+        if status:
+            q = q.where(COM.c.status == status)
+        if created_by:
+            q = q.where(COM.c.created_by == created_by)
+        with self._read() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    def save_commissioning_step(self, record_id: int, *, step: int, answers: dict[str, Any] | None = None,
+                                notes: str | None = None, plausibility: dict[str, Any] | None = None,
+                                technician: str | None = None, commissioned_on: dt.date | None = None,
+                                expected_version: int | None = None, user: str | None = None) -> dict[str, Any]:
+        """Save the wizard's draft at ``step``. ``answers``: item -> "yes"|"no"|"na" or
+        {"answer": ..., "note": ...}; merged into the checklist. Signed records refuse."""
+        norm: dict[str, Any] = {}
+        for item, a in (answers or {}).items():
+            ans, note = (a.get("answer"), a.get("note")) if isinstance(a, dict) else (a, None)
+            if ans is not None and str(ans).lower() not in CHECKLIST_ANSWERS:
+                raise ValidationError(f"checklist item {item!r}: answer {ans!r} must be yes, no or na")
+            norm[str(item)] = {"answer": None if ans is None else str(ans).lower(), "note": note}
+        with self._write() as conn:
+            r = conn.execute(select(COM).where(COM.c.id == record_id)).mappings().first()
+            if r is None:
+                raise NotFound(f"no commissioning record {record_id}")
+            if r["status"] == "signed":
+                raise SignedRecordError(f"commissioning record {record_id} is signed and cannot be changed")
+            if expected_version is not None and r["version"] != expected_version:
+                raise ConflictError(f"commissioning record {record_id} was saved elsewhere after you loaded it "
+                                    f"(your version {expected_version}, now {r['version']}); nothing saved",
+                                    [], r["version"])
+            checklist = dict(r["checklist"] or {})
+            checklist.update(norm)
+            values: dict[str, Any] = {"current_step": step, "checklist": checklist, "updated_at": models.utcnow(),
+                                      "version": r["version"] + 1}
+            if notes is not None:
+                values["notes"] = notes
+            if plausibility is not None:
+                values["plausibility"] = jsonable(plausibility)
+            if technician is not None:
+                values["technician"] = technician
+            if commissioned_on is not None:
+                values["commissioned_on"] = commissioned_on
+            conn.execute(update(COM).where(COM.c.id == record_id).values(**values))
+            changed = {k: values[k] for k in values if k not in ("updated_at", "checklist")}
+            if norm:
+                changed["answers"] = norm
+            self._log(conn, user, "commissioning_records", record_id, "save_step", meter_id=r["meter_id"],
+                      before={"current_step": r["current_step"]}, after=changed)
+        return self.get_commissioning(record_id)
+
+    def sign_commissioning(self, record_id: int, *, user: str | None = None, signed_by: str | None = None
+                           ) -> dict[str, Any]:
+        """Sign a draft: it becomes read-only. Needs a technician and a date."""
+        with self._write() as conn:
+            r = conn.execute(select(COM).where(COM.c.id == record_id)).mappings().first()
+            if r is None:
+                raise NotFound(f"no commissioning record {record_id}")
+            if r["status"] == "signed":
+                raise SignedRecordError(f"commissioning record {record_id} is already signed")
+            missing = [k for k in ("technician", "commissioned_on") if not r[k]]
+            if missing:
+                raise ValidationError(f"cannot sign commissioning record {record_id}: no {' or '.join(missing)}")
+            unanswered = [k for k, a in (r["checklist"] or {}).items() if not (a or {}).get("answer")]
+            if unanswered:
+                raise ValidationError(f"cannot sign: checklist items without an answer: {', '.join(unanswered)}")
+            who = signed_by or user or default_user()
+            now = models.utcnow()
+            conn.execute(update(COM).where(COM.c.id == record_id).values(
+                status="signed", signed_by=who, signed_at=now, updated_at=now, version=r["version"] + 1))
+            self._log(conn, user, "commissioning_records", record_id, "sign", meter_id=r["meter_id"],
+                      before={"status": "draft"}, after={"status": "signed", "signed_by": who})
+        return self.get_commissioning(record_id)
+
+    # ---- calibration ------------------------------------------------------------------
+
+    def add_calibration_result(self, meter_id: int, *, tested_on: dt.date, subassembly: str,
+                               points: Sequence[dict[str, Any]], result: dict[str, Any] | None = None,
+                               inputs: dict[str, Any] | None = None, lab: str | None = None,
+                               certificate: str | None = None, lot_id: int | None = None, notes: str | None = None,
+                               user: str | None = None) -> int:
+        """Store a calibration: ``points`` as in the calc-json ``calibration`` input
+        ({error_pct, q_m3h?, dtheta_k?, interval?}); ``result`` the calculator's output
+        (per-point MPEs and verdicts, initial/in-service verdict, coverage)."""
+        if subassembly not in ("flow_sensor", "temperature_pair", "calculator", "complete_meter"):
+            raise ValidationError(f"subassembly {subassembly!r} must be flow_sensor, temperature_pair, calculator or complete_meter")
+        res = result or {}
+        out_points = res.get("points") or []
+        if out_points and len(out_points) != len(points):
+            raise ValidationError(f"result has {len(out_points)} points for {len(points)} measured points")
+        with self._write() as conn:
+            if conn.execute(select(M.c.id).where(M.c.id == meter_id)).first() is None:
+                raise NotFound(f"no meter with id {meter_id}")
+            rid = conn.execute(insert(CAL).values(
+                meter_id=meter_id, lot_id=lot_id, tested_on=tested_on, lab=lab, certificate=certificate,
+                subassembly=subassembly, initial_verdict=res.get("initial_verdict"),
+                in_service_verdict=res.get("in_service_verdict"), coverage=res.get("coverage"),
+                missing_intervals=res.get("missing_intervals"), inputs=jsonable(inputs) if inputs else None,
+                notes=notes, recorded_by=user or default_user(), recorded_at=models.utcnow(),
+            ).returning(CAL.c.id)).scalar_one()
+            rows = []
+            for i, pnt in enumerate(points):
+                if "error_pct" not in pnt:
+                    raise ValidationError(f"calibration point {i + 1}: no error_pct")
+                o = out_points[i] if out_points else {}
+                rows.append({"result_id": rid, "seq": i, "error_pct": float(pnt["error_pct"]),
+                             "q_m3h": pnt.get("q_m3h"), "dtheta_k": pnt.get("dtheta_k"), "interval": pnt.get("interval"),
+                             **{k: o.get(k) for k in ("mpe_initial_pct", "mpe_in_service_pct", "acceptance_initial_pct",
+                                                      "acceptance_in_service_pct", "pass_initial", "pass_in_service",
+                                                      "in_interval")}})
+            if rows:
+                conn.execute(insert(CALP), rows)
+            self._log(conn, user, "calibration_results", rid, "create", meter_id=meter_id,
+                      after={"tested_on": tested_on, "subassembly": subassembly, "lab": lab, "points": len(rows),
+                             "initial_verdict": res.get("initial_verdict"),
+                             "in_service_verdict": res.get("in_service_verdict")})
+        return rid
+
+    def calibration_results(self, meter_id: int) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            out = [dict(r) for r in conn.execute(select(CAL).where(CAL.c.meter_id == meter_id)
+                                                 .order_by(CAL.c.tested_on, CAL.c.id)).mappings()]
+            for d in out:
+                d["points"] = [dict(p) for p in conn.execute(select(CALP).where(CALP.c.result_id == d["id"])
+                                                             .order_by(CALP.c.seq)).mappings()]
+                for p in d["points"]:
+                    p.pop("result_id")
+                    p.pop("seq")
+        return out
+
+    # ---- lots (tables and simple repository functions; the logic lives in app.core) ----
+
+    def create_lot(self, *, key: dict[str, Any], member_ids: Sequence[int], plan: dict[str, Any] | None = None,
+                   seed: str | int | None = None, rule: dict[str, Any] | None = None, purpose: str | None = None,
+                   name: str | None = None, snapshots: Sequence[dict[str, Any]] | None = None,
+                   user: str | None = None) -> int:
+        """Record a lot as formed: its key, members (in frame order), plan (the
+        sample-plan JSON object) and seed."""
+        plan = plan or {}
+        if snapshots is not None and len(snapshots) != len(member_ids):
+            raise ValidationError("snapshots must match member_ids one for one")
+        with self._write() as conn:
+            lid = conn.execute(insert(LOT).values(
+                name=name, key=jsonable(key), rule=jsonable(rule) if rule else None, purpose=purpose,
+                formed_at=models.utcnow(), formed_by=user or default_user(), lot_size=len(member_ids),
+                level=plan.get("level"), aql=plan.get("aql"), inspection=plan.get("inspection"),
+                code_letter=plan.get("code_letter"), plan_letter=plan.get("plan_letter"),
+                sample_size=plan.get("sample_size"), acceptance_number=plan.get("acceptance_number"),
+                rejection_number=plan.get("rejection_number"), seed=None if seed is None else str(seed),
+                plan=jsonable(plan) or None, status="formed").returning(LOT.c.id)).scalar_one()
+            rows = [{"lot_id": lid, "meter_id": m, "position": i,
+                     "snapshot": jsonable(snapshots[i]) if snapshots is not None else None}
+                    for i, m in enumerate(member_ids)]
+            for i in range(0, len(rows), CHUNK):
+                conn.execute(insert(LOTM), rows[i:i + CHUNK])
+            self._log(conn, user, "lots", lid, "create", after={"key": key, "lot_size": len(member_ids),
+                                                                 "seed": seed, "plan": plan})
+        return lid
+
+    def record_draw(self, lot_id: int, draws: Sequence[tuple[int, bool]], *, user: str | None = None) -> None:
+        """Append drawn meters in draw order: (meter_id, spare)."""
+        with self._write() as conn:
+            members = {m for (m,) in conn.execute(select(LOTM.c.meter_id).where(LOTM.c.lot_id == lot_id))}
+            start = conn.execute(select(func.coalesce(func.max(LOTD.c.draw_order), -1)).where(LOTD.c.lot_id == lot_id)).scalar_one() + 1
+            rows = []
+            for i, (mid, spare) in enumerate(draws):
+                if mid not in members:
+                    raise ValidationError(f"meter {mid} is not a member of lot {lot_id}")
+                rows.append({"lot_id": lot_id, "draw_order": start + i, "meter_id": mid, "spare": bool(spare),
+                             "drawn_at": models.utcnow(), "status": "drawn"})
+            if rows:
+                conn.execute(insert(LOTD), rows)
+            conn.execute(update(LOT).where(LOT.c.id == lot_id).values(status="drawn"))
+            self._log(conn, user, "lots", lot_id, "draw", after={"drawn": [r["meter_id"] for r in rows if not r["spare"]],
+                                                                  "spares": [r["meter_id"] for r in rows if r["spare"]]})
+
+    def set_draw_status(self, lot_id: int, meter_id: int, status: str, *, user: str | None = None) -> None:
+        with self._write() as conn:
+            old = conn.execute(select(LOTD.c.status).where(LOTD.c.lot_id == lot_id, LOTD.c.meter_id == meter_id)).scalar()
+            if old is None:
+                raise NotFound(f"meter {meter_id} was not drawn in lot {lot_id}")
+            conn.execute(update(LOTD).where(LOTD.c.lot_id == lot_id, LOTD.c.meter_id == meter_id).values(status=status))
+            self._log(conn, user, "lot_draws", lot_id, "status", meter_id=meter_id, before={"status": old},
+                      after={"status": status})
+
+    def record_lot_result(self, lot_id: int, meter_id: int, *, error_pct: float | None = None,
+                          limit_pct: float | None = None, defective: bool | None = None, inaccessible: bool = False,
+                          calibration_result_id: int | None = None, tested_on: dt.date | None = None,
+                          notes: str | None = None, user: str | None = None) -> int:
+        with self._write() as conn:
+            rid = conn.execute(insert(LOTR).values(
+                lot_id=lot_id, meter_id=meter_id, calibration_result_id=calibration_result_id, error_pct=error_pct,
+                limit_pct=limit_pct, defective=defective, inaccessible=inaccessible, tested_on=tested_on, notes=notes,
+            ).returning(LOTR.c.id)).scalar_one()
+            self._log(conn, user, "lot_results", rid, "create", meter_id=meter_id,
+                      after={"lot_id": lot_id, "error_pct": error_pct, "defective": defective,
+                             "inaccessible": inaccessible})
+        return rid
+
+    def record_lot_verdict(self, lot_id: int, *, decided_on: dt.date, verdict: str, sample_tested: int | None = None,
+                           defectives: int | None = None, acceptance_number: int | None = None,
+                           rejection_number: int | None = None, retain_until: dt.date | None = None,
+                           notes: str | None = None, user: str | None = None) -> int:
+        if verdict not in ("pass", "fail"):
+            raise ValidationError(f"verdict {verdict!r} must be pass or fail")
+        with self._write() as conn:
+            vid = conn.execute(insert(LOTV).values(
+                lot_id=lot_id, decided_on=decided_on, verdict=verdict, sample_tested=sample_tested,
+                defectives=defectives, acceptance_number=acceptance_number, rejection_number=rejection_number,
+                retain_until=retain_until, decided_by=user or default_user(), notes=notes).returning(LOTV.c.id)).scalar_one()
+            conn.execute(update(LOT).where(LOT.c.id == lot_id).values(status=f"verdict_{verdict}"))
+            self._log(conn, user, "lots", lot_id, "verdict", after={"verdict": verdict, "defectives": defectives,
+                                                                     "decided_on": decided_on, "retain_until": retain_until})
+        return vid
+
+    def get_lot(self, lot_id: int) -> dict[str, Any]:
+        with self._read() as conn:
+            lot = conn.execute(select(LOT).where(LOT.c.id == lot_id)).mappings().first()
+            if lot is None:
+                raise NotFound(f"no lot {lot_id}")
+            d = dict(lot)
+            d["members"] = [dict(r) for r in conn.execute(select(LOTM).where(LOTM.c.lot_id == lot_id)
+                                                          .order_by(LOTM.c.position)).mappings()]
+            d["draws"] = [dict(r) for r in conn.execute(select(LOTD).where(LOTD.c.lot_id == lot_id)
+                                                        .order_by(LOTD.c.draw_order)).mappings()]
+            d["results"] = [dict(r) for r in conn.execute(select(LOTR).where(LOTR.c.lot_id == lot_id)
+                                                          .order_by(LOTR.c.id)).mappings()]
+            d["verdicts"] = [dict(r) for r in conn.execute(select(LOTV).where(LOTV.c.lot_id == lot_id)
+                                                           .order_by(LOTV.c.id)).mappings()]
+        return d
+
+    def list_lots(self) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            return [dict(r) for r in conn.execute(select(LOT).order_by(LOT.c.id)).mappings()]
+
+    def lots_of_meter(self, meter_id: int) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            q = (select(LOT).select_from(LOT.join(LOTM, LOTM.c.lot_id == LOT.c.id))
+                 .where(LOTM.c.meter_id == meter_id).order_by(LOT.c.id))
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    # ---- data protection (MMS 2.2) ---------------------------------------------------------
+
+    def _set_flag(self, meter_id: int, flag: str, on: bool, *, user: str | None, reason: str | None) -> MeterRecord:
+        with self._write() as conn:
+            cur = conn.execute(select(M.c.id, M.c.version, M.c[flag]).where(M.c.id == meter_id)).first()
+            if cur is None:
+                raise NotFound(f"no meter with id {meter_id}")
+            if bool(cur[2]) != on:
+                conn.execute(update(M).where(M.c.id == meter_id).values(
+                    **{flag: on}, version=cur.version + 1, updated_at=models.utcnow()))
+                self._log(conn, user, "meters", meter_id, flag if on else f"clear_{flag}", meter_id=meter_id,
+                          before={flag: bool(cur[2])}, after={flag: on, "version": cur.version + 1}, source=reason)
+            return self.get_meter_in(conn, meter_id)
+
+    def set_legal_hold(self, meter_id: int, on: bool = True, *, user: str | None = None,
+                       reason: str | None = None) -> MeterRecord:
+        """Set or clear the legal hold: while set, personal data cannot be erased (MMS 2.2.4)."""
+        return self._set_flag(meter_id, "legal_hold", on, user=user, reason=reason)
+
+    def set_restrict_processing(self, meter_id: int, on: bool = True, *, user: str | None = None,
+                                reason: str | None = None) -> MeterRecord:
+        """Set or clear "restrict processing": the meter is left out of exports,
+        default lists and planning (MMS 2.2.5); it stays in the register."""
+        return self._set_flag(meter_id, "restrict_processing", on, user=user, reason=reason)
+
+    def erase_personal_data(self, meter_ids: int | Sequence[int], *, user: str | None = None,
+                            reason: str | None = None) -> EraseReport:
+        """Erase occupant name, flat and customer reference (MMS 2.2.3), also from the
+        event log's before/after values. Meters under legal hold are not touched: a
+        single held meter raises LegalHoldError; in a batch they are listed in
+        ``held``. On SQLite the freed pages are overwritten (secure_delete) and the
+        WAL is checkpointed so the old values leave the files."""
+        single = isinstance(meter_ids, int)
+        ids = [meter_ids] if single else list(meter_ids)
+        report = EraseReport()
+        with self._write() as conn:
+            rows = conn.execute(select(M.c.id, M.c.version, M.c.legal_hold, M.c.manufacturer, M.c.serial,
+                                       *[M.c[f] for f in PERSONAL_FIELDS]).where(M.c.id.in_(ids))).all()
+            found = {r.id for r in rows}
+            missing = [i for i in ids if i not in found]
+            if missing:
+                raise NotFound(f"no meter with id {missing[0]}")
+            for r in rows:
+                if r.legal_hold:
+                    if single:
+                        raise LegalHoldError(f"meter {r.manufacturer} {r.serial} is under legal hold: "
+                                             "personal data not erased (clear the hold first)")
+                    report.held.append(r.id)
+                    continue
+                now = models.utcnow()
+                conn.execute(update(M).where(M.c.id == r.id).values(
+                    **{f: None for f in PERSONAL_FIELDS}, personal_erased_at=now, version=r.version + 1, updated_at=now))
+                report.erased.append(r.id)
+            if report.erased:
+                for e in conn.execute(select(EV.c.id, EV.c.before, EV.c.after).where(EV.c.meter_id.in_(report.erased))).all():
+                    b, a = _scrub(e.before), _scrub(e.after)
+                    if (b, a) != (e.before, e.after):
+                        conn.execute(update(EV).where(EV.c.id == e.id).values(before=b, after=a))
+                        report.events_scrubbed += 1
+                for mid in report.erased:
+                    self._log(conn, user, "meters", mid, "erase_personal", meter_id=mid,
+                              before={f: ERASED for f in PERSONAL_FIELDS}, after={f: None for f in PERSONAL_FIELDS},
+                              source=reason)
+        if self.is_sqlite and report.erased:
+            with self._errors(), self.engine.connect() as conn:
+                conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return report
+
+    def export_personal_data(self, path: str | Path, *, meter_ids: Sequence[int] | None = None, site: str | None = None,
+                             date_from: dt.date | None = None, date_to: dt.date | None = None,
+                             fields: Sequence[str] | None = None, include_restricted: bool = False) -> dict[str, Any]:
+        """Write a CSV copy of the data held on these meters (MMS 2.2.1/2.2.2).
+
+        Rows: one per decoded record of every readout taken between ``date_from``
+        and ``date_to`` (inclusive), with the chosen meter fields repeated; a
+        meter without readouts in the range gets one row of its fields. ``fields``
+        is a choice from ``PERSONAL_EXPORT_FIELDS`` (default: all).
+        """
+        chosen = list(fields or PERSONAL_EXPORT_FIELDS)
+        bad = [f for f in chosen if f not in PERSONAL_EXPORT_FIELDS]
+        if bad:
+            raise ValidationError(f"unknown field{'s' if len(bad) > 1 else ''} {', '.join(bad)} "
+                                  f"(choose from {', '.join(PERSONAL_EXPORT_FIELDS)})")
+        if meter_ids is None and not site:
+            raise ValidationError("name the meters or the site whose data to export")
+        reading_fields = [f for f in chosen if f in READING_FIELDS]
+        meters = self.list_meters(site=site, include_restricted=True) if meter_ids is None else \
+            [self.get_meter(i) for i in meter_ids]
+        if site and meter_ids is not None:
+            meters = [m for m in meters if m.site == site]
+        left_out = [m.id for m in meters if m.restrict_processing and not include_restricted]
+        meters = [m for m in meters if include_restricted or not m.restrict_processing]
+        since = dt.datetime.combine(date_from, dt.time.min) if date_from else None
+        until = dt.datetime.combine(date_to, dt.time.max) if date_to else None
+        import csv
+
+        n = 0
+        try:
+            with _output(path) as f:
+                w = csv.writer(f)
+                w.writerow(chosen)
+                for m in meters:
+                    base = {k: _meter_field(m, k) for k in chosen if k not in READING_FIELDS}
+                    wrote = False
+                    if reading_fields:
+                        for ro in self.readouts(m.id, since=since, until=until):
+                            for tel in ro["decoded"] or []:
+                                for rec in tel.get("records", []):
+                                    row = dict(base)
+                                    row.update({"read_at": ro["read_at"].isoformat(timespec="seconds"),
+                                                "quantity": rec.get("quantity"), "value": rec.get("value"),
+                                                "unit": rec.get("unit"), "storage": rec.get("storage"),
+                                                "tariff": rec.get("tariff"), "function": rec.get("function")})
+                                    w.writerow([tabular.format_value(row.get(k)) for k in chosen])
+                                    n += 1
+                                    wrote = True
+                    if not wrote:
+                        w.writerow([tabular.format_value(base.get(k)) for k in chosen])
+                        n += 1
+        except OSError as exc:
+            raise ImportFileError(f"cannot write {path}: {exc.strerror}") from None
+        return {"rows": n, "meters": len(meters), "restricted_left_out": left_out, "fields": chosen}
+
+
+READING_FIELDS = ("read_at", "quantity", "value", "unit", "storage", "tariff", "function")
+PERSONAL_EXPORT_FIELDS = (
+    "site", "building", "monitoring_point", "location", "manufacturer", "model", "serial", "secondary_address",
+    "occupant_name", "flat", "customer_reference", "install_date", "status",
+) + READING_FIELDS
+
+# fields an imported row may carry (placement is resolved to ids separately)
+_IMPORT_FIELDS = tuple(c for c in tabular.KNOWN_COLUMNS if c not in ("site", "building", "monitoring_point"))
+# bulk insert of new meters: these columns always, then the optional ones the file has
+_BULK_METER_COLUMNS = (
+    "id", "manufacturer", "manufacturer_key", "mbus_manufacturer", "model", "serial", "mid_class", "qp_m3h",
+    "qi_m3h", "qp_qi_ratio", "dn", "flow_sensor_position", "primary_address", "secondary_address",
+    "battery_expiry", "install_date", "install_year_only", "status", "site_id", "building_id",
+    "monitoring_point_id", "location", "extra", "legal_hold", "restrict_processing", "created_at", "updated_at",
+    "version")
+_BULK_OPTIONAL = ("qs_m3h", "dtheta_min_k", "dtheta_max_k", "temp_min_c", "temp_max_c", "baud", "notes",
+                  "occupant_name", "flat", "customer_reference")
+_BULK_INST_COLUMNS = ("meter_id", "site_id", "building_id", "monitoring_point_id", "location", "installed_on",
+                      "year_only")
+_BULK_EVENT_COLUMNS = ("at", "user", "entity", "entity_id", "meter_id", "action", "after", "source")
+
+
+@contextmanager
+def _output(path_or_file):
+    """A text file to write CSV to: a path (created), or an open text stream (left open)."""
+    if hasattr(path_or_file, "write"):
+        yield path_or_file
+        return
+    with open(path_or_file, "w", newline="", encoding="utf-8") as f:
+        yield f
+
+
+def _meter_field(m: MeterRecord, k: str) -> Any:
+    if k == "install_date":
+        return tabular.format_install_date(m.install_date, m.install_year_only)
+    return getattr(m, k)
+
+
+def _scrub(d: Any) -> Any:
+    if not isinstance(d, dict):
+        return d
+    out = dict(d)
+    for f in PERSONAL_FIELDS:
+        if out.get(f) is not None:
+            out[f] = ERASED
+    if isinstance(out.get("answers"), dict):
+        pass
+    return out
+
+
+def _show(v: Any) -> str:
+    v = jsonable(v)
+    if v is None:
+        return "(empty)"
+    if isinstance(v, str):
+        return repr(v)
+    return str(v)

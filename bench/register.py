@@ -1,0 +1,211 @@
+"""Register benchmark: import 100,000 meters from CSV, list/filter, export; SQLite and PostgreSQL.
+
+    .venv/bin/python -m bench.register [--rows 100000] [--pg URL] [--no-write]
+
+The floor is a bare ``csv.reader`` parse plus one ``executemany`` of the same
+rows (17 text columns, one transaction, no index, no checks) through the same
+driver (sqlite3 / psycopg), measured in the same run. PostgreSQL runs when
+``--pg`` or ``$HEATMETER_TEST_PG`` names a server role that may create databases.
+Writes the ``register`` section of docs/benchmarks.md.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._report import machine_line, md_table, write_section  # noqa: E402
+
+COLUMNS = ["site", "building", "location", "monitoring_point", "manufacturer", "model", "serial", "mid_class",
+           "qp_m3h", "qi_m3h", "qp_qi_ratio", "dn", "install_date", "primary_address", "secondary_address",
+           "battery_expiry", "flow_sensor_position"]
+MAKES = [("Kamstrup", "Multical 603"), ("Landis+Gyr", "UH50"), ("Sontex", "Supercal 531"),
+         ("Itron", "CF Echo 2"), ("Diehl", "Sharky 775"), ("Engelmann", "SensoStar U")]
+
+
+def write_rows(path: Path, n: int, seed: int = 7) -> None:
+    rnd = random.Random(seed)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(COLUMNS)
+        for i in range(n):
+            make, model = MAKES[i % len(MAKES)]
+            qp = rnd.choice([0.6, 1.5, 2.5, 3.5, 6.0, 10.0])
+            d = dt.date(2012, 1, 1) + dt.timedelta(days=rnd.randrange(4000))
+            w.writerow([f"Site {i % 40}", f"Block {i % 13}", f"Flat {i}", "CC1" if i % 10 else "SS1", make, model,
+                        str(20_000_000 + i), rnd.choice(["1", "2", "3"]), qp, "" if i % 2 else qp / 100,
+                        "100" if i % 2 else "", rnd.choice(["15", "20", "25"]),
+                        str(d.year) if i % 17 == 0 else d.isoformat(), str(i % 251),
+                        f"{(20_000_000 + i) % 10**8:08d}", (d + dt.timedelta(days=3650)).isoformat(),
+                        "return" if i % 3 else "flow"])
+
+
+def floor_sqlite(path: Path, csv_path: Path) -> float:
+    import sqlite3
+
+    t0 = time.perf_counter()
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute(f"CREATE TABLE t (id INTEGER PRIMARY KEY, {', '.join(c + ' TEXT' for c in COLUMNS)})")
+    with csv_path.open(newline="", encoding="utf-8") as f:
+        r = csv.reader(f)
+        next(r)
+        rows = list(r)
+    con.execute("BEGIN")
+    con.executemany(f"INSERT INTO t ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", rows)
+    con.execute("COMMIT")
+    con.close()
+    return time.perf_counter() - t0
+
+
+def floor_pg(url: str, csv_path: Path) -> float:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    t0 = time.perf_counter()
+    with psycopg.connect(conninfo) as con:
+        con.execute(f"CREATE TABLE t (id SERIAL PRIMARY KEY, {', '.join(c + ' TEXT' for c in COLUMNS)})")
+        with csv_path.open(newline="", encoding="utf-8") as f:
+            r = csv.reader(f)
+            next(r)
+            rows = list(r)
+        with con.cursor() as cur:
+            cur.executemany(f"INSERT INTO t ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})", rows)
+        con.commit()
+    return time.perf_counter() - t0
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def run_register(url: str, csv_path: Path, out_dir: Path, n: int) -> dict:
+    from app.storage.register import open_register
+
+    res: dict = {}
+    res["open_s"], reg = timed(lambda: open_register(url))
+    try:
+        res["import_s"], rep = timed(lambda: reg.import_file(csv_path, user="bench"))
+        assert rep.created == n, rep
+        res["reimport_s"], rep2 = timed(lambda: reg.import_file(csv_path, user="bench"))
+        assert rep2.unchanged == n, rep2
+        res["page_first_s"], page = timed(lambda: reg.list_meters(limit=200))
+        res["page_deep_offset_s"], _ = timed(lambda: reg.list_meters(limit=200, offset=n - 200))
+        last = reg.list_meters(limit=1, offset=n // 2)[0]
+        res["page_keyset_s"], _ = timed(lambda: reg.list_meters(limit=200, after=(last.manufacturer, last.serial)))
+        res["count_s"], cnt = timed(lambda: reg.count_meters())
+        assert cnt == n
+        res["filter_site_s"], site_rows = timed(lambda: reg.list_meters(site="Site 7"))
+        res["filter_site_rows"] = len(site_rows)
+        res["search_s"], found = timed(lambda: reg.list_meters(search="Flat 4711", limit=200))
+        res["search_rows"] = len(found)
+        res["filter_make_model_s"], mm = timed(lambda: reg.list_meters(make="KAM", model="Multical 603", limit=200))
+        res["list_all_s"], all_rows = timed(lambda: reg.list_meters())
+        assert len(all_rows) == n
+        res["export_csv_s"], m = timed(lambda: reg.export_csv(out_dir / "export.csv"))
+        assert m == n
+    finally:
+        reg.close()
+    return res
+
+
+def pg_database(server_url: str):
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(server_url)
+    name = f"hm_bench_{uuid.uuid4().hex[:8]}"
+    conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with psycopg.connect(conninfo, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return admin.set(database=name).render_as_string(hide_password=False), drop
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--pg", default=os.environ.get("HEATMETER_TEST_PG") or None)
+    ap.add_argument("--no-write", action="store_true", help="print, do not update docs/benchmarks.md")
+    args = ap.parse_args(argv)
+    n = args.rows
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        csv_path = tmp / "meters.csv"
+        write_rows(csv_path, n)
+        size_mb = csv_path.stat().st_size / 1e6
+        fl = floor_sqlite(tmp / "floor.db", csv_path)
+        reg = run_register(f"sqlite:///{tmp / 'register.db'}", csv_path, tmp, n)
+        results["SQLite"] = (fl, reg)
+        print("sqlite", fl, reg, file=sys.stderr)
+        if args.pg:
+            url, drop = pg_database(args.pg)
+            try:
+                fl = floor_pg(url, csv_path)
+            finally:
+                drop()
+            url, drop = pg_database(args.pg)
+            try:
+                reg = run_register(url, csv_path, tmp, n)
+            finally:
+                drop()
+            results["PostgreSQL"] = (fl, reg)
+            print("postgresql", fl, reg, file=sys.stderr)
+
+    def ms(x):
+        return f"{x * 1000:.0f} ms" if x < 10 else f"{x:.1f} s"
+
+    rows = []
+    for db, (fl, r) in results.items():
+        rate = n / r["import_s"]
+        rows.append([db, f"{r['import_s']:.2f} s", f"{rate:,.0f}", f"{fl:.2f} s", f"{r['import_s'] / fl:.2f}x",
+                     f"{r['reimport_s']:.2f} s", f"{r['export_csv_s']:.2f} s"])
+    table1 = md_table(["database", "import (100k new meters)", "rows/s", "floor: csv + executemany",
+                       "import / floor", "re-import (no change)", "export CSV"], rows)
+    rows2 = []
+    for db, (_fl, r) in results.items():
+        rows2.append([db, ms(r["page_first_s"]), ms(r["page_deep_offset_s"]), ms(r["page_keyset_s"]), ms(r["count_s"]),
+                      f"{ms(r['filter_site_s'])} ({r['filter_site_rows']:,} rows)", ms(r["filter_make_model_s"]),
+                      ms(r["search_s"]), ms(r["list_all_s"])])
+    table2 = md_table(["database", "first page (200)", "page at offset 99,800", "keyset page", "count",
+                       "filter site (all rows)", "make+model page", "free-text search", f"list all {n:,}"], rows2)
+    sq = results["SQLite"]
+    goal_rate = n / sq[1]["import_s"] >= 10_000
+    goal_floor = all(r["import_s"] <= 3 * fl for fl, r in results.values())
+    md = f"""Register (`bench/register.py`): {n:,} meters from one CSV file ({size_mb:.1f} MB, every contract column filled),
+imported with `Register.import_file` (validation of every cell, sites/buildings/monitoring points, meters,
+installations and one `create` event per meter, in one transaction), then listed, filtered and exported.
+The floor is a bare `csv.reader` parse plus one `executemany` of the same rows as 17 text columns into an
+unindexed table, through the same driver, in the same run. {machine_line()}
+
+{table1}
+
+{table2}
+
+Goals: import >= 10,000 rows/s on SQLite: {"met" if goal_rate else "NOT met"}; import within 3x the floor:
+{"met" if goal_floor else "NOT met"}{"" if "PostgreSQL" in results else " (SQLite only: no PostgreSQL server was given)"}.
+"""
+    print(md)
+    if not args.no_write:
+        write_section("register", md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

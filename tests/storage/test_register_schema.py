@@ -1,0 +1,196 @@
+"""Migrations (first revision -> head -> back), newer databases refused, crash safety, locking."""
+from __future__ import annotations
+
+import datetime as dt
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from register_helpers import make_rows, write_csv
+from sqlalchemy import text
+
+from app.storage import migrate
+from app.storage.db import make_engine
+from app.storage.errors import ConflictError, DatabaseLocked, DatabaseTooNew
+from app.storage.register import open_register
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_migrated_schema_equals_the_models(db_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from app.storage.models import Base
+
+    engine = make_engine(db_url)
+    migrate.ensure_schema(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    engine.dispose()
+    assert diff == []
+    assert migrate.known_revisions()[0] == "0001" and len(migrate.known_revisions()) >= 2
+
+
+def test_first_revision_with_data_upgrades_and_downgrades_intact(db_url):
+    first = migrate.known_revisions()[0]
+    engine = make_engine(db_url)
+    migrate.upgrade(engine, first)
+    with engine.begin() as c:  # data written by the first revision's schema, in plain SQL
+        c.execute(text("INSERT INTO sites (id, name) VALUES (1, 'North')"))
+        c.execute(text(
+            "INSERT INTO meters (id, manufacturer, manufacturer_key, mbus_manufacturer, model, serial, qp_m3h, "
+            "install_date, install_year_only, status, site_id, location, created_at, updated_at, version) VALUES "
+            "(7, 'Kamstrup', 'kamstrup', 'KAM', 'Multical 603', '123', 1.5, '2019-03-04', :f, 'in_service', 1, "
+            "'Flat 1', '2019-03-04 10:00:00', '2019-03-04 10:00:00', 1)"), {"f": False})
+        c.execute(text("INSERT INTO installations (meter_id, site_id, location, installed_on, year_only) "
+                       "VALUES (7, 1, 'Flat 1', '2019-03-04', :f)"), {"f": False})
+        c.execute(text("INSERT INTO events (at, \"user\", entity, entity_id, meter_id, action) "
+                       "VALUES ('2019-03-04 10:00:00', 'ann', 'meters', 7, 7, 'create')"))
+    engine.dispose()
+    with open_register(db_url) as reg:  # opening an older database migrates it
+        assert reg.schema_status()["current"] == migrate.head_revision()
+        m = reg.find_meter("Kamstrup", "123")
+        assert (m.id, m.qp_m3h, m.install_date, m.location, m.site) == (7, 1.5, dt.date(2019, 3, 4), "Flat 1", "North")
+        assert m.legal_hold is False and m.restrict_processing is False and m.occupant_name is None
+        assert [e["user"] for e in reg.history(7)] == ["ann"]
+        reg.set_legal_hold(7, user="bob")  # the new revision's columns work
+        reg.add_calibration_result(7, tested_on=dt.date(2024, 1, 1), subassembly="complete_meter",
+                                   points=[{"error_pct": 0.5}])
+    engine = make_engine(db_url)
+    migrate.downgrade(engine, first)
+    with engine.connect() as c:
+        row = c.execute(text("SELECT serial, qp_m3h, location FROM meters WHERE id = 7")).one()
+        n_events = c.execute(text("SELECT count(*) FROM events")).scalar()
+        tables = set(c.dialect.get_table_names(c))
+    engine.dispose()
+    assert tuple(row) == ("123", 1.5, "Flat 1") and n_events == 3
+    assert "calibration_results" not in tables and "meters" in tables
+
+
+def test_newer_database_is_refused(db_url):
+    open_register(db_url).close()
+    engine = make_engine(db_url)
+    with engine.begin() as c:
+        c.execute(text("UPDATE alembic_version SET version_num = 'ffff9999'"))
+    engine.dispose()
+    with pytest.raises(DatabaseTooNew) as exc:
+        open_register(db_url)
+    assert "ffff9999" in str(exc.value) and "newer" in str(exc.value)
+
+
+def _import_cmd(db: str, csv_path: Path, *extra: str):
+    return [sys.executable, "-m", "app", "meters", "import", str(csv_path), "--db", db, "--progress", *extra]
+
+
+def test_killed_import_leaves_none_or_all_of_its_rows(tmp_path):
+    db = tmp_path / "register.db"
+    url = f"sqlite:///{db}"
+    first = write_csv(tmp_path / "first.csv", make_rows(50, seed=1, serial_base=1_000_000))
+    big = write_csv(tmp_path / "big.csv", make_rows(30_000, seed=2, serial_base=50_000_000))
+    with open_register(url) as reg:
+        assert reg.import_file(first).created == 50
+    proc = subprocess.Popen(_import_cmd(url, big), cwd=REPO, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            text=True)
+    try:
+        line = proc.stderr.readline()  # printed after the first chunk is written, inside the transaction
+        assert "rows written" in line, line
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL  # it died mid-import
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        big_rows = con.execute("SELECT count(*) FROM meters WHERE serial >= '50000000'").fetchone()[0]
+        first_rows = con.execute("SELECT count(*) FROM meters WHERE serial < '50000000'").fetchone()[0]
+        events = con.execute("SELECT count(*) FROM events").fetchone()[0]
+    finally:
+        con.close()
+    assert big_rows in (0, 30_000)
+    assert first_rows == 50 and events == 50 + big_rows
+    with open_register(url) as reg:  # and the register still works: the import can be run again
+        assert reg.import_file(big).created == 30_000 - big_rows
+
+
+def test_locked_sqlite_file_is_a_one_line_error(tmp_path):
+    db = tmp_path / "register.db"
+    url = f"sqlite:///{db}?timeout=0.2"
+    src = write_csv(tmp_path / "m.csv", make_rows(5))
+    open_register(url).close()
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with open_register(url) as reg:
+            with pytest.raises(DatabaseLocked) as exc:
+                reg.import_file(src)
+        assert "locked" in str(exc.value) and "\n" not in str(exc.value)
+        p = subprocess.run([sys.executable, "-m", "app", "meters", "import", str(src), "--db", url],
+                           cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert p.returncode == 2
+        assert p.stderr.count("\n") == 1 and "is locked" in p.stderr and "Traceback" not in p.stderr
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with open_register(url) as reg:
+        assert reg.count_meters() == 0  # nothing half-written
+
+
+def test_stale_save_is_refused_naming_what_changed(reg, tmp_path):
+    reg.import_file(write_csv(tmp_path / "m.csv", make_rows(1)))
+    loaded = reg.list_meters()[0]
+    reg.update_meter(loaded.id, {"qp_m3h": 2.5, "location": "Riser 2"}, expected_version=loaded.version, user="alice")
+    with pytest.raises(ConflictError) as exc:
+        reg.update_meter(loaded.id, {"qp_m3h": 1.5, "dn": 25}, expected_version=loaded.version, user="bob")
+    msg = str(exc.value)
+    assert "alice" in msg and "qp_m3h: theirs 2.5 vs yours 1.5" in msg
+    assert "location: theirs 'Riser 2' (you did not change it)" in msg
+    assert ("qp_m3h", 2.5, 1.5) in exc.value.changes
+    now = reg.get_meter(loaded.id)
+    assert now.qp_m3h == 2.5 and now.dn == loaded.dn and now.version == loaded.version + 1
+
+
+@pytest.mark.postgres
+def test_two_sessions_edit_the_same_meter_exactly_one_wins(pg_url, tmp_path):
+    setup = open_register(pg_url)
+    setup.import_file(write_csv(tmp_path / "m.csv", make_rows(1)))
+    meter = setup.list_meters()[0]
+    setup.close()
+    a, b = open_register(pg_url), open_register(pg_url)  # two separate connection pools: two planners
+    barrier = threading.Barrier(2)
+    outcome: dict[str, object] = {}
+
+    def edit(name, reg, value):
+        barrier.wait()
+        try:
+            outcome[name] = reg.update_meter(meter.id, {"qp_m3h": value}, expected_version=meter.version, user=name)
+        except ConflictError as exc:
+            outcome[name] = exc
+
+    try:
+        threads = [threading.Thread(target=edit, args=("alice", a, 6.0)),
+                   threading.Thread(target=edit, args=("bob", b, 10.0))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        winners = [k for k, v in outcome.items() if not isinstance(v, ConflictError)]
+        losers = [k for k, v in outcome.items() if isinstance(v, ConflictError)]
+        assert len(winners) == 1 and len(losers) == 1
+        won, lost = winners[0], losers[0]
+        theirs = 6.0 if won == "alice" else 10.0
+        yours = 10.0 if won == "alice" else 6.0
+        assert f"qp_m3h: theirs {theirs} vs yours {yours}" in str(outcome[lost]) and won in str(outcome[lost])
+        final = a.get_meter(meter.id)
+        assert final.qp_m3h == theirs and final.version == meter.version + 1
+        assert [e["user"] for e in a.history(meter.id) if e["action"] == "update"] == [won]
+    finally:
+        a.close()
+        b.close()

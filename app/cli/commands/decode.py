@@ -6,6 +6,7 @@ command runs (it is plain Python too, so startup stays light).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -25,11 +26,18 @@ def register(subparsers) -> None:
 
 def _read(name: str) -> str:
     if name == "-":
-        data = sys.stdin.buffer.read()
-    else:
-        with open(name, "rb") as fh:
-            data = fh.read()
-    return data.decode("latin-1")
+        return sys.stdin.buffer.read().decode("latin-1")
+    fd = os.open(name, os.O_RDONLY)
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode("latin-1")
 
 
 def _os_error(name: str, exc: OSError) -> str:
@@ -72,18 +80,71 @@ def _run_jsonl(names, decode, parse_hex, MBusError) -> int:
     status = 0
     for name in names:
         try:
-            obj = {"file": name, "ok": True, "telegram": decode(parse_hex(_read(name))).to_json()}
+            telegram = decode(parse_hex(_read(name)))
         except MBusError as exc:
-            obj = {"file": name, "ok": False, "error": str(exc)}
+            lines.append(encode({"file": name, "ok": False, "error": str(exc)}))
             status = 1
+            continue
         except OSError as exc:
-            obj = {"file": name, "ok": False, "error": _os_error(name, exc)}
+            lines.append(encode({"file": name, "ok": False, "error": _os_error(name, exc)}))
             status = 1
-        lines.append(encode(obj))
+            continue
+        lines.append(telegram_json_line(name, telegram, encode))
     lines.append("")
     sys.stdout.buffer.write("\n".join(lines).encode("utf-8"))
     sys.stdout.flush()
     return status
+
+
+def telegram_json_line(name: str, telegram, encode) -> str:
+    """``encode({"file": name, "ok": True, "telegram": telegram.to_json()})``, built faster.
+
+    The json module's encoder spends most of its time on the many small record
+    objects; their keys and most strings are fixed here, so records are written
+    with one string format each (strings still escaped by json's own escaper).
+    Equivalence with the plain encoding is checked by the tests.
+    """
+    head = encode({"file": name, "ok": True, "telegram": telegram.header_json()})
+    if telegram.header is None:
+        return head
+    recs = ",".join([_record_json(r, encode) for r in telegram.records])
+    return head[:-2] + ',"records":[' + recs + "]}}"
+
+
+_ESCAPED: dict = {}      # quantity/unit text -> its JSON string literal (a small, fixed vocabulary)
+
+
+def _escaped(text: str) -> str:
+    out = _ESCAPED.get(text)
+    if out is None:
+        from json.encoder import encode_basestring   # C-accelerated, the encoder's own escaper
+        if len(_ESCAPED) > 4096:
+            _ESCAPED.clear()
+        out = _ESCAPED[text] = encode_basestring(text)
+    return out
+
+
+_EXTRA_FIELDS = ("modifiers", "subject", "flags", "record_error", "action")
+
+
+def _record_json(r, encode) -> str:
+    v = r.value
+    c = v.__class__
+    if c is int:
+        vs = int.__repr__(v)
+    elif c is float:
+        vs = float.__repr__(v)        # what json writes for a float (values are always finite)
+    elif v is None:
+        vs = "null"
+    else:
+        vs = encode(v)
+    s = '{"storage":%d,"tariff":%d,"subunit":%d,"function":"%s","quantity":%s,"unit":%s,"value":%s,"raw":"%s"' % (
+        r.storage, r.tariff, r.subunit, r.function, _escaped(r.quantity), _escaped(r.unit), vs,
+        r.raw.hex().upper())
+    if r.modifiers or r.flags or r.subject is not None or r.record_error is not None or r.action is not None:
+        full = r.to_json()
+        s += "," + encode({k: full[k] for k in _EXTRA_FIELDS if k in full})[1:-1]
+    return s + "}"
 
 
 # ---------------------------------------------------------------------------

@@ -218,8 +218,11 @@ def format_telegram(t) -> str:
                 extra.append("action: " + r.action)
             rows.append([str(i), r.quantity, _fmt_value(r.value), r.unit, str(r.storage), str(r.tariff),
                          str(r.subunit), r.function, ", ".join(extra)])
-        out += "\n" + _table(["#", "quantity", "value", "unit", "storage", "tariff", "subunit", "function",
-                              "modifiers"], rows)
+        if rows:
+            out += "\n" + _table(["#", "quantity", "value", "unit", "storage", "tariff", "subunit", "function",
+                                  "modifiers"], rows)
+        else:
+            out += "\n(no records)\n"
         if t.manufacturer_data:
             out += "\nmanufacturer data (%d bytes): %s\n" % (len(t.manufacturer_data), t.manufacturer_data.hex(" ").upper())
     return out

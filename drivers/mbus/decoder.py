@@ -246,7 +246,8 @@ def _res(info) -> tuple:
 _PRIMARY_RES = [None if i is None else _res(i) for i in PRIMARY_VIF]
 _UNKNOWN_RES = _res(UNKNOWN)
 _MFR_RES = _res(MANUFACTURER_SPECIFIC)
-_VIB_CACHE: dict = {}
+_VIB_CACHE: dict = {}          # VIB bytes -> resolved meaning, slave-to-master frames
+_VIB_CACHE_M2S: dict = {}      # the same for master-to-slave frames (E00x xxxx are actions there)
 
 
 def _resolve_vib(vib: bytes, m2s: bool) -> tuple:
@@ -525,7 +526,7 @@ def _parse_records(raw: bytes, pos: int, end: int, msb: bool, m2s: bool):
     records = []
     append = records.append
     primary = _PRIMARY_RES
-    cache = _VIB_CACHE
+    cache = _VIB_CACHE_M2S if m2s else _VIB_CACHE
     data_len = DATA_LENGTH
     int_codes = _INT_CODES
     is_bcd = DATA_IS_BCD
@@ -578,11 +579,11 @@ def _parse_records(raw: bytes, pos: int, end: int, msb: bool, m2s: bool):
         else:
             vend = _scan_vib_end(raw, pos, end)
             key = raw[pos:vend]
-            res = cache.get((key, m2s))
+            res = cache.get(key)
             if res is None:
                 if len(cache) > 8192:
                     cache.clear()
-                res = cache[(key, m2s)] = _resolve_vib(key, m2s)
+                res = cache[key] = _resolve_vib(key, m2s)
             pos = vend
         data_off = pos - start
         length = data_len[dcode]

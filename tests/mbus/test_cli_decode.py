@@ -121,3 +121,23 @@ def test_fast_json_writer_equals_the_json_module_on_the_corpus():
         assert json.loads(fast) == json.loads(encode({"file": str(path), "ok": True, "telegram": t.to_json()}))
         n += 1
     assert n == 34 + 55
+
+
+def test_an_unexpected_decoder_failure_is_still_one_line(monkeypatch, capsys):
+    import drivers.mbus.decoder as dec
+    from app.cli.main import main
+
+    real = dec.decode
+
+    def flaky(data):
+        if data[:1] == b"\x10":
+            raise RuntimeError("boom\nsecond line")
+        return real(data)
+
+    monkeypatch.setattr(dec, "decode", flaky)
+    short = CORPUS / "bad" / "derived_short_bad_checksum.hex"      # starts with 0x10
+    good = CORPUS / "tecson.hex"
+    assert main(["decode", "--jsonl", str(short), str(good)]) == 1
+    a, b = jsonl(capsys.readouterr().out.encode())
+    assert a["ok"] is False and "internal decoder error" in a["error"] and "\n" not in a["error"]
+    assert b["ok"] is True

@@ -44,6 +44,11 @@ def _os_error(name: str, exc: OSError) -> str:
     return "cannot read %s: %s" % (name, exc.strerror or exc.__class__.__name__)
 
 
+def _internal_error(exc: Exception) -> str:
+    text = " ".join(str(exc).split())[:200]
+    return "internal decoder error (please report this frame): %s: %s" % (exc.__class__.__name__, text)
+
+
 def run(args: argparse.Namespace) -> int:
     from drivers.mbus.decoder import decode, parse_hex
     from drivers.mbus.errors import MBusError
@@ -63,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
             continue
         except OSError as exc:
             print("heatmeter: %s" % _os_error(name, exc), file=sys.stderr)
+            status = 1
+            continue
+        except Exception as exc:      # a decoder bug: one line, and go on with the next file
+            print("heatmeter: %s: %s" % (name, _internal_error(exc)), file=sys.stderr)
             status = 1
             continue
         if many:
@@ -87,6 +96,10 @@ def _run_jsonl(names, decode, parse_hex, MBusError) -> int:
             continue
         except OSError as exc:
             lines.append(encode({"file": name, "ok": False, "error": _os_error(name, exc)}))
+            status = 1
+            continue
+        except Exception as exc:      # a decoder bug must not cost the other files their answer
+            lines.append(encode({"file": name, "ok": False, "error": _internal_error(exc)}))
             status = 1
             continue
         lines.append(telegram_json_line(name, telegram, encode))

@@ -25,6 +25,8 @@ from .tables import (
 
 __all__ = ["Record", "Telegram", "decode", "decode_frame", "parse_hex", "MAX_DIFE", "MAX_VIFE"]
 
+assert (K_NUM, K_ID, K_DATE) == (0, 1, 2)   # the record loop tests these kinds as literals
+
 MAX_DIFE = 10   # EN 13757-3: at most 10 DIFEs per record
 MAX_VIFE = 10   # and at most 10 VIFEs
 

@@ -124,20 +124,16 @@ def telegram_json_line(name: str, telegram, encode) -> str:
     return head[:-2] + ',"records":[' + recs + "]}}"
 
 
-_ESCAPED: dict = {}      # quantity/unit text -> its JSON string literal (a small, fixed vocabulary)
-
-
-def _escaped(text: str) -> str:
-    out = _ESCAPED.get(text)
-    if out is None:
-        from json.encoder import encode_basestring   # C-accelerated, the encoder's own escaper
-        if len(_ESCAPED) > 4096:
-            _ESCAPED.clear()
-        out = _ESCAPED[text] = encode_basestring(text)
-    return out
-
-
+_MIDDLE: dict = {}    # (function, quantity, unit) -> '"function":...,"unit":...,"value":' (a small vocabulary)
 _EXTRA_FIELDS = ("modifiers", "subject", "flags", "record_error", "action")
+
+
+def _middle(key: tuple) -> str:
+    from json.encoder import encode_basestring as esc   # C-accelerated, the encoder's own escaper
+    if len(_MIDDLE) > 4096:
+        _MIDDLE.clear()
+    out = _MIDDLE[key] = '"function":%s,"quantity":%s,"unit":%s,"value":' % (esc(key[0]), esc(key[1]), esc(key[2]))
+    return out
 
 
 def _record_json(r, encode) -> str:
@@ -151,9 +147,9 @@ def _record_json(r, encode) -> str:
         vs = "null"
     else:
         vs = encode(v)
-    s = '{"storage":%d,"tariff":%d,"subunit":%d,"function":"%s","quantity":%s,"unit":%s,"value":%s,"raw":"%s"' % (
-        r.storage, r.tariff, r.subunit, r.function, _escaped(r.quantity), _escaped(r.unit), vs,
-        r.raw.hex().upper())
+    key = (r.function, r.quantity, r.unit)
+    s = '{"storage":%d,"tariff":%d,"subunit":%d,%s%s,"raw":"%s"' % (
+        r.storage, r.tariff, r.subunit, _MIDDLE.get(key) or _middle(key), vs, r.raw.hex().upper())
     if r.modifiers or r.flags or r.subject is not None or r.record_error is not None or r.action is not None:
         full = r.to_json()
         s += "," + encode({k: full[k] for k in _EXTRA_FIELDS if k in full})[1:-1]

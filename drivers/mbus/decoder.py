@@ -209,10 +209,16 @@ def parse_hex(text) -> bytes:
     """Hex text -> bytes: pairs of hex digits separated by any whitespace or not at
     all; lines whose first non-blank character is ``#`` are comments. A lone hex
     digit, an odd-length run or a non-hex token raises MBusError naming the byte
-    index it would have had and the line.
+    index it would have had and the line. ``bytes`` input is read as Latin-1; a
+    leading UTF-8 byte order mark is ignored.
     """
     if isinstance(text, (bytes, bytearray, memoryview)):
-        text = bytes(text).decode("latin-1")
+        text = bytes(text)
+        if text[:3] == b"\xef\xbb\xbf":                 # UTF-8 byte order mark of some editors
+            text = text[3:]
+        text = text.decode("latin-1")
+    elif text[:1] == "\ufeff":
+        text = text[1:]
     if "#" not in text:
         try:
             return bytes.fromhex(text)

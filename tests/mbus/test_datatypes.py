@@ -379,6 +379,7 @@ def test_parse_hex_formats():
     assert parse_hex("681F1F68") == bytes.fromhex("681F1F68")
     assert parse_hex("# a comment\n  # another\nE5\n") == b"\xE5"
     assert parse_hex(b"e5") == b"\xE5"
+    assert parse_hex(b"\xef\xbb\xbfE5\r\n") == b"\xE5" == parse_hex("\ufeffE5")
     assert parse_hex("") == b""
 
 

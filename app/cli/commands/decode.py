@@ -24,9 +24,9 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _read(name: str) -> str:
+def _read(name: str) -> bytes:
     if name == "-":
-        return sys.stdin.buffer.read().decode("latin-1")
+        return sys.stdin.buffer.read()
     fd = os.open(name, os.O_RDONLY)
     try:
         chunks = []
@@ -37,7 +37,7 @@ def _read(name: str) -> str:
             chunks.append(chunk)
     finally:
         os.close(fd)
-    return b"".join(chunks).decode("latin-1")
+    return b"".join(chunks)
 
 
 def _os_error(name: str, exc: OSError) -> str:

@@ -27,7 +27,9 @@ Application layer (:mod:`drivers.mbus.decoder`)
 Encoder (:mod:`drivers.mbus.encoder`), for tests and the bus simulator
     ``RecordSpec(...)``, ``encode_record(spec) -> bytes``
     ``encode_rsp_ud(records, identification=..., manufacturer="KAM", ...) -> bytes``
+    ``encode_application_error(code, address=...)``, ``encode_selection("1234FFFF", manufacturer=None, ...)``
     ``manufacturer_code_to_int("KAM")`` / ``manufacturer_int_to_code(0x2C2D)``
+    (import from ``drivers.mbus.encoder``; decoding never loads it)
 
 Every error about bytes is an :class:`MBusError` (a ``ValueError``) whose message
 is one line naming the fault and the byte offset (``err.offset``).

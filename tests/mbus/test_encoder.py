@@ -7,7 +7,7 @@ import pytest
 
 from drivers.mbus import decode, parse_frame
 from drivers.mbus.encoder import (
-    RecordSpec, encode_application_error, encode_record, encode_rsp_ud, encode_variable_data,
+    RecordSpec, encode_application_error, encode_record, encode_rsp_ud, encode_selection, encode_variable_data,
     manufacturer_code_to_int, manufacturer_int_to_code, vif_candidates,
 )
 
@@ -96,3 +96,13 @@ def test_whole_frames():
     assert (t.ci_field, t.application_error) == (0x70, "application_busy")
     with pytest.raises(ValueError):
         encode_rsp_ud([RecordSpec("energy", 1, data_type="int64")] * 30)           # more than 252 bytes
+
+
+def test_secondary_address_selection():
+    frame = encode_selection("1234FFFF", manufacturer="KAM")
+    assert frame == bytes.fromhex("680B0B6853FD52FFFF34122D2CFFFF") + bytes((sum(frame[4:-2]) & 0xFF, 0x16))
+    t = decode(frame)
+    assert (t.ci_field, t.address, t.identification, t.manufacturer, t.version, t.medium) == (
+        0x52, 0xFD, "1234FFFF", "KAM", 0xFF, "any")
+    with pytest.raises(ValueError):
+        encode_selection("1234567")

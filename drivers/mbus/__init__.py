@@ -21,7 +21,7 @@ Application layer (:mod:`drivers.mbus.decoder`)
     ``decode_frame(frame) -> Telegram``      application layer of a parsed ``Frame``
     ``parse_hex(text) -> bytes``             the hex file format of ``heatmeter decode``
     ``Telegram`` / ``Record``                slotted dataclasses; ``.to_json()`` gives
-                                             the objects of shared/spec/decode-json.md;
+                                             the objects of the decode JSON contract;
                                              ``.raw`` keeps the bytes (telegram and record)
 
 Encoder (:mod:`drivers.mbus.encoder`), for tests and the bus simulator

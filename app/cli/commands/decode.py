@@ -20,7 +20,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="hex file(s); '-' or none: standard input")
     p.add_argument("--jsonl", action="store_true",
-                   help="one JSON object per file per line (shared/spec/decode-json.md)")
+                   help="one JSON object per file per line, in the given order (see docs/decoder.md)")
     p.set_defaults(func=run)
 
 

@@ -82,9 +82,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_jsonl(names, decode, parse_hex, MBusError) -> int:
+    import gc
     import json
 
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+    # Everything imported so far lives until exit: keep it out of the collector's scans, which
+    # otherwise revisit it again and again while thousands of small records come and go.
+    gc.freeze()
     lines = []
     status = 0
     for name in names:

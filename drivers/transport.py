@@ -26,7 +26,7 @@ import time
 from typing import Callable, Protocol
 
 from drivers import errors, timing
-from drivers.framing import frame_extent
+from drivers.framing import frame_status
 
 CancelHook = Callable[[], bool]
 
@@ -53,6 +53,10 @@ class Transport(Protocol):
     def send_preamble(self, byte: int, duration_s: float, *, parity: str = "N") -> None: ...
 
     def set_baud(self, baud: int) -> None: ...
+
+    def supports_baud_change(self) -> bool: ...
+
+    def idle(self, seconds: float) -> None: ...
 
     def close(self) -> None: ...
 
@@ -227,6 +231,11 @@ class SerialTransport:
         if wait > 0:
             time.sleep(wait)  # line timing, not synchronisation: the bus must be idle this long
 
+    def idle(self, seconds: float) -> None:
+        """Keep the line quiet for ``seconds`` (a pause an optical port needs after its wake-up)."""
+        time.sleep(max(0.0, seconds))  # line timing, not synchronisation
+        self._last_activity = time.monotonic()
+
     def send_preamble(self, byte: int, duration_s: float, *, parity: str = "N") -> None:
         """Send ``byte`` repeatedly for ``duration_s`` (an optical head's wake-up), then flush the echo."""
         import serial
@@ -253,7 +262,6 @@ class SerialTransport:
                     ser.parity = serial.PARITY_EVEN
                 except Exception as exc:
                     raise self._lost(exc) from None
-        self.frames_sent += 0
         self._flush_input()
         self._last_activity = time.monotonic()
 
@@ -312,9 +320,9 @@ class SerialTransport:
                 if now >= first_deadline:
                     break
                 continue
-            extent = frame_extent(bytes(buf))
+            st = frame_status(bytes(buf))
             quiet = now - (last_rx or now)
-            if extent is not None and len(buf) >= extent:
+            if st != "need":  # a complete frame, or garbage: done once the line is quiet
                 if quiet >= settle:
                     break
             elif quiet >= stall:

@@ -292,6 +292,9 @@ class LoopbackTransport:
     def set_baud(self, baud: int) -> None:
         self.baud = baud
 
+    def idle(self, seconds: float) -> None:
+        self.now_s += max(0.0, seconds)
+
     def send_preamble(self, byte: int, duration_s: float, *, parity: str = "N") -> None:
         count = max(1, int(round(duration_s * self.baud / 10)))
         self.bus.preamble(byte, count, self.baud, self._now())

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from drivers.mbus.tables import manufacturer_code_to_int, manufacturer_int_to_code
+
 WILD_MAN = 0xFFFF
 WILD_BYTE = 0xFF
 
@@ -18,14 +20,11 @@ def manufacturer_code(man: str | int) -> int:
     """The 2-byte manufacturer field for a FLAG code such as "KAM" (ints pass through)."""
     if isinstance(man, int):
         return man
-    man = man.upper()
-    if len(man) != 3 or not all("A" <= ch <= "Z" for ch in man):
-        raise ValueError(f"manufacturer must be three letters A-Z, not {man!r}")
-    return ((ord(man[0]) - 64) << 10) | ((ord(man[1]) - 64) << 5) | (ord(man[2]) - 64)
+    return manufacturer_code_to_int(man.upper())
 
 
 def manufacturer_name(code: int) -> str:
-    return "".join(chr(((code >> s) & 0x1F) + 64) for s in (10, 5, 0))
+    return manufacturer_int_to_code(code)
 
 
 @dataclass(frozen=True, order=True)

@@ -148,9 +148,10 @@ class SimServer:
         return self.tcp_address
 
     def start(self) -> "SimServer":
-        for t in self._threads:
-            t.start()
-        self.ready.set()
+        if not self.ready.is_set():
+            for t in self._threads:
+                t.start()
+            self.ready.set()
         return self
 
     def stop(self) -> None:
@@ -162,7 +163,7 @@ class SimServer:
         self._cleanup.clear()
 
     def __enter__(self) -> "SimServer":
-        return self.start() if not self.ready.is_set() else self
+        return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()

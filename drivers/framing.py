@@ -108,5 +108,8 @@ def decode(frame: bytes):
 
 def encode_rsp_ud(*, address: int, identification: str, manufacturer: str, version: int, medium: int,
                   access_number: int, status: int, records: list, more_records_follow: bool) -> bytes:
-    """An RSP_UD long frame built by the decoder package's telegram encoder."""
-    raise NotImplementedError("waiting for the telegram encoder of drivers.mbus")
+    """An RSP_UD long frame for the simulator (records: :class:`drivers.simulator.layouts.Rec`)."""
+    from drivers.simulator.encode import encode_rsp_ud as _encode
+    return _encode(address=address, identification=identification, manufacturer=manufacturer, version=version,
+                   medium=medium, access_number=access_number, status=status, records=records,
+                   more_records_follow=more_records_follow)

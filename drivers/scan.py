@@ -39,7 +39,10 @@ from drivers.link import ADDRESS_SELECTED, Link, Probe
 # Likely media first (heat, water, cooling, electricity, gas), then the rest.
 _MEDIUM_ORDER = [0x04, 0x0C, 0x07, 0x06, 0x16, 0x15, 0x0D, 0x0A, 0x0B, 0x02, 0x03, 0x08, 0x00, 0x01, 0x05, 0x09,
                  0x0E, 0x0F, 0x17, 0x18, 0x19, 0x1A, 0x1B, 0x1C, 0x20, 0x21, 0x25, 0x28, 0x29]
-MEDIUM_ORDER = _MEDIUM_ORDER + [m for m in range(256) if m not in _MEDIUM_ORDER and m != WILD_BYTE]
+# first pass: the medium codes EN 13757-3 defines or reserves for new media (0x00-0x3F)
+MEDIUM_FIRST = _MEDIUM_ORDER + [m for m in range(0x40) if m not in _MEDIUM_ORDER]
+# second pass, only when the first did not explain the collision
+MEDIUM_REST = [m for m in range(0x40, 0xFF)]
 VERSION_ORDER = [v for v in range(256) if v != WILD_BYTE]
 
 # Manufacturers of wired M-Bus meters (heat, water, electricity, gas, converters).
@@ -207,8 +210,16 @@ class _Search:
         except errors.ChecksumError:
             return None
         except errors.NoAnswer:
-            # acknowledged a selection but did not answer the read: still a slave we know is there
-            return FoundMeter(-1, mask.digits, "", mask.version, mask.medium, "")
+            # acknowledged the selection but not the read: some meters answer only after a link
+            # reset. SND_NKE to 253 resets (and deselects) it; select it again and ask once more.
+            try:
+                self.link.snd_nke_quiet(ADDRESS_SELECTED)
+                self.link.select(mask, retries=0)
+                frame = self.link.req_ud2(ADDRESS_SELECTED, retries=1)
+            except (errors.Collision, errors.ChecksumError):
+                return None
+            except errors.NoAnswer:
+                return FoundMeter(-1, mask.digits, "", mask.version, mask.medium, "")
         m = meter_from_frame(frame, ADDRESS_SELECTED)
         addr = SecondaryAddress(m.secondary_address, m.manufacturer, m.version, m.medium_code)
         if not mask.matches(addr):
@@ -240,7 +251,7 @@ class _Search:
         self.split(mask, kept)
         return len(self.found) - before
 
-    def split(self, mask: SecondaryMask, kept: frozenset) -> None:
+    def split(self, mask: SecondaryMask, kept: frozenset, medium_done: bool = False) -> None:
         free = [i for i, c in enumerate(mask.digits) if c == "F" and i not in kept]
         if free:
             pos = free[0]
@@ -255,22 +266,40 @@ class _Search:
                 self.split(mask, kept | {pos})
             return
         # all eight digits fixed: medium, version, manufacturer
-        if mask.medium == WILD_BYTE:
-            self.pending += len(MEDIUM_ORDER)
-            for med in MEDIUM_ORDER:
-                self.visit(SecondaryMask(mask.digits, mask.manufacturer, mask.version, med), kept)
+        if mask.medium == WILD_BYTE and not medium_done:
+            self.pending += len(MEDIUM_FIRST)
+            hits = 0
+            for med in MEDIUM_FIRST:
+                hits += self.visit(SecondaryMask(mask.digits, mask.manufacturer, mask.version, med), kept)
+            if hits <= 1:
+                self.pending += len(MEDIUM_REST)
+                for med in MEDIUM_REST:
+                    hits += self.visit(SecondaryMask(mask.digits, mask.manufacturer, mask.version, med), kept)
+            if hits <= 1:
+                # the slaves share the medium too: split on the version byte
+                self.split(SecondaryMask(mask.digits, mask.manufacturer, mask.version, WILD_BYTE), kept,
+                           medium_done=True)
             return
         if mask.version == WILD_BYTE:
             self.pending += len(VERSION_ORDER)
+            hits = 0
             for ver in VERSION_ORDER:
-                self.visit(SecondaryMask(mask.digits, mask.manufacturer, ver, mask.medium), kept)
+                hits += self.visit(SecondaryMask(mask.digits, mask.manufacturer, ver, mask.medium), kept)
+            if hits <= 1 and mask.manufacturer == WILD_MAN:
+                self.split_manufacturer(mask, kept)
             return
         if mask.manufacturer == WILD_MAN:
-            self.pending += len(self.manufacturers)
-            for man in self.manufacturers:
-                self.visit(SecondaryMask(mask.digits, manufacturer_code(man), mask.version, mask.medium), kept)
+            self.split_manufacturer(mask, kept)
             return
         self.unresolved.append(str(mask))
+
+    def split_manufacturer(self, mask: SecondaryMask, kept: frozenset) -> None:
+        self.pending += len(self.manufacturers)
+        hits = 0
+        for man in self.manufacturers:
+            hits += self.visit(SecondaryMask(mask.digits, manufacturer_code(man), mask.version, mask.medium), kept)
+        if hits <= 1:
+            self.unresolved.append(str(mask))
 
 
 def scan_secondary(link: Link, *, start: SecondaryMask | None = None, silent_retries: int = 0,

@@ -71,6 +71,15 @@ def _is_local_device(url: str) -> bool:
     return "://" not in url
 
 
+def _is_pty(url: str) -> bool:
+    """A pseudo-terminal carries no parity; Linux refuses PARENB on it after the first open."""
+    import os
+    try:
+        return _is_local_device(url) and os.path.realpath(url).startswith("/dev/pts/")
+    except OSError:
+        return False
+
+
 def _classify_open_error(url: str, exc: BaseException) -> errors.PortError:
     """Turn whatever pyserial raised while opening into one typed error."""
     cause = exc.__cause__ or exc.__context__
@@ -133,7 +142,8 @@ class SerialTransport:
     def open(self) -> "SerialTransport":
         import serial
 
-        kwargs = dict(baudrate=self.baud, bytesize=serial.EIGHTBITS, parity=serial.PARITY_EVEN,
+        parity = serial.PARITY_NONE if _is_pty(self.url) else serial.PARITY_EVEN
+        kwargs = dict(baudrate=self.baud, bytesize=serial.EIGHTBITS, parity=parity,
                       stopbits=serial.STOPBITS_ONE, timeout=self.READ_SLICE_S, write_timeout=5.0)
         if _is_local_device(self.url) and self.exclusive:
             kwargs["exclusive"] = True
@@ -142,7 +152,7 @@ class SerialTransport:
             if not _is_local_device(self.url):
                 socket.setdefaulttimeout(self.connect_timeout_s)
             self._ser = serial.serial_for_url(self.url, **kwargs)
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except Exception as exc:  # SerialException, OSError, ValueError, termios.error
             raise _classify_open_error(self.url, exc) from None
         finally:
             socket.setdefaulttimeout(old_default)
@@ -245,7 +255,7 @@ class SerialTransport:
         count = max(1, int(round(duration_s * self.baud / bits)))
         self._wait_gap()
         changed = False
-        if parity != "E" and not self.url.startswith("socket://"):
+        if parity != "E" and _is_local_device(self.url) and not _is_pty(self.url):
             try:
                 ser.parity = serial.PARITY_NONE
                 changed = True
@@ -260,8 +270,10 @@ class SerialTransport:
             if changed:
                 try:
                     ser.parity = serial.PARITY_EVEN
-                except Exception as exc:
-                    raise self._lost(exc) from None
+                except Exception:
+                    # pseudo-terminals refuse to change parity back (they have none); a real
+                    # adapter does not fail here. The port stays usable either way.
+                    pass
         self._flush_input()
         self._last_activity = time.monotonic()
 

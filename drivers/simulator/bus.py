@@ -113,6 +113,10 @@ class SimBus:
                 d = m.snapshot(now_s)
                 d["last_records"] = m.last_encoded
                 d["last_telegram_index"] = m.last_telegram_index
+                d["sent"] = list(m.sent)
+                d["identification"] = m.cfg.identification
+                d["version"] = m.cfg.version
+                d["medium_code"] = m.cfg.medium
                 d["stats"] = dict(m.stats)
                 out.append(d)
             return out
@@ -194,6 +198,8 @@ def load_config(path: str) -> tuple[list[MeterConfig], dict]:
         raise ValueError("the configuration must be a JSON object with a list \"meters\"")
     cfgs = []
     for i, m in enumerate(doc["meters"]):
+        if "baud" in doc and isinstance(m, dict):
+            m = {"baud": doc["baud"], **m}      # the bus baud is every meter's default
         try:
             cfgs.append(MeterConfig.from_json(m))
         except (TypeError, ValueError) as exc:

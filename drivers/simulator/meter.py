@@ -134,6 +134,7 @@ class SimMeter:
         self.baud_pending: tuple[int, float] | None = None   # (old baud, deadline)
         self.last_encoded: list[dict] = []                   # records of the last RSP_UD (for tests)
         self.last_telegram_index = 0
+        self.sent: list[dict] = []                           # the last RSP_UDs sent (for tests)
         self.stats = {"rsp_ud": 0, "ack": 0, "lost": 0, "corrupted": 0, "repeats": 0}
 
     # --- identity ---------------------------------------------------------------
@@ -303,6 +304,9 @@ class SimMeter:
             access_number=self.access_number, status=self.status, records=recs, more_records_follow=more)
         self.last_encoded = [r.as_dict() for r in recs]
         self.last_telegram_index = idx
+        self.sent.append({"access_number": self.access_number, "telegram_index": idx,
+                          "records": self.last_encoded})
+        del self.sent[:-16]
         self.stats["rsp_ud"] += 1
         return Answer(data, self._delay())
 

@@ -278,7 +278,7 @@ class LoopbackTransport:
         self._t0 = time.monotonic()
         self.now_s = 0.0
         self.frames_sent = 0
-        self._pending_pre: tuple[int, int] | None = None
+        self._last_rx = -1.0
 
     @property
     def response_timeout_s(self) -> float:
@@ -303,7 +303,8 @@ class LoopbackTransport:
 
     def transact(self, frame: bytes, *, listen: str = "frame", timeout_s: float | None = None) -> bytes:
         self.frames_sent += 1
-        self.now_s += timing.frame_time_s(len(frame), self.baud) + timing.inter_frame_gap_s(self.baud)
+        self.now_s = max(self.now_s, self._last_rx + timing.inter_frame_gap_s(self.baud))
+        self.now_s += timing.frame_time_s(len(frame), self.baud)
         ans = self.bus.request(frame, self.baud, self._now())
         if listen == "none":
             return b""
@@ -312,6 +313,7 @@ class LoopbackTransport:
             self.now_s += timeout
             return b""
         self.now_s += max(ans.times_s[-1], timeout if listen == "window" else 0.0)
+        self._last_rx = self.now_s
         return ans.data
 
     def close(self) -> None:

@@ -70,7 +70,7 @@ def simulator(tmp_path):
     started: list[Simulator] = []
 
     def start(*args: str, config: dict | None = None, pty: bool = True, tcp: bool = True) -> Simulator:
-        argv = ["--fast", *args]
+        argv = ["--fast", "--baud", "38400", *args]
         if config is not None:
             cfg = tmp_path / f"bus{len(started)}.json"
             cfg.write_text(json.dumps(config))

@@ -82,7 +82,7 @@ BAUD_RATES = {0xB8: 300, 0xB9: 600, 0xBA: 1200, 0xBB: 2400, 0xBC: 4800, 0xBD: 96
 def c_field_name(c: int) -> str:
     """A readable name for a C field, e.g. 0x7B -> 'REQ_UD2', 0x08 -> 'RSP_UD'."""
     if c & C_PRM:
-        base = c & ~(C_FCB | C_FCV) & 0xFF
+        base = c & ~C_FCB & 0xFF
         return {0x40: "SND_NKE", 0x53: "SND_UD", 0x5B: "REQ_UD2", 0x5A: "REQ_UD1"}.get(base, "0x%02X" % c)
     if (c & 0x0F) == 0x08:
         return "RSP_UD"

@@ -108,8 +108,21 @@ def decode(frame: bytes):
 
 def encode_rsp_ud(*, address: int, identification: str, manufacturer: str, version: int, medium: int,
                   access_number: int, status: int, records: list, more_records_follow: bool) -> bytes:
-    """An RSP_UD long frame for the simulator (records: :class:`drivers.simulator.layouts.Rec`)."""
-    from drivers.simulator.encode import encode_rsp_ud as _encode
-    return _encode(address=address, identification=identification, manufacturer=manufacturer, version=version,
-                   medium=medium, access_number=access_number, status=status, records=records,
+    """An RSP_UD long frame, encoded by :mod:`drivers.mbus.encoder` (records: simulator ``Rec``)."""
+    from drivers.mbus.encoder import RecordSpec, encode_rsp_ud as _encode
+
+    specs = []
+    for r in records:
+        data_type = {"date": "G", "datetime": "F"}.get(r.coding, r.coding)
+        if r.modifiers:
+            # let the encoder pick the VIF and add the VIFE for the modifier (e.g. a cooling register)
+            specs.append(RecordSpec(r.quantity, r.value, unit=r.unit or None, data_type=data_type,
+                                    storage=r.storage, tariff=r.tariff, subunit=r.subunit, function=r.function,
+                                    modifiers=tuple(r.modifiers), scale=r.scale))
+        else:
+            specs.append(RecordSpec(r.quantity, r.value, unit=r.unit or None, data_type=data_type,
+                                    storage=r.storage, tariff=r.tariff, subunit=r.subunit, function=r.function,
+                                    scale=r.step))
+    return _encode(specs, address=address, identification=identification, manufacturer=manufacturer,
+                   version=version, medium=medium, access_number=access_number, status=status,
                    more_records_follow=more_records_follow)

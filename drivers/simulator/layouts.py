@@ -35,10 +35,20 @@ class Rec:
     function: str = "instantaneous"
     vife: tuple[int, ...] = ()
     unit: str = ""
+    modifiers: tuple[str, ...] = ()      # e.g. ("accumulation_negative",): a cooling register
+    scale: object = None                 # with modifiers: the VIF step in canonical units
+
+    @property
+    def step(self) -> str | None:
+        """The VIF step in canonical units (what the encoder needs to pick this VIF), None for non-numbers."""
+        sc = VIF_SCALE.get(self.vif, (None, None, None))[2]
+        return None if sc is None or isinstance(self.value, str) else repr(sc)
 
     def as_dict(self) -> dict:
         d = asdict(self)
         d["vife"] = list(self.vife)
+        d["modifiers"] = list(self.modifiers)
+        d["scale"] = None if self.scale is None else str(self.scale)
         return d
 
 
@@ -142,7 +152,8 @@ def _current(m: "SimMeter", now_s: float) -> list[Rec]:
         return [_fab(m.cfg.identification), _r(0x13, v_m3, "bcd8"), _r(0x3B, q, "bcd6"), _datetime(clock)]
     if lay == "heat_cooling":
         return [_fab(m.cfg.identification), _r(0x06, s.energy_wh, "int32"),
-                _r(0x06, s.cooling_energy_wh, "int32", tariff=1), _r(0x14, v_m3, "int32"),
+                Rec("energy", quantize(0x06, s.cooling_energy_wh, "int32"), 0x06, "int32", unit="Wh",
+                    modifiers=("accumulation_negative",), scale=1000), _r(0x14, v_m3, "int32"),
                 _r(0x2B, s.power_w, "int32"), _r(0x3B, q, "int32"), _r(0x59, tf, "int16"),
                 _r(0x5D, tr, "int16"), _r(0x61, tf - tr, "int16"), _datetime(clock)]
     # generic

@@ -97,6 +97,11 @@ def read_meter(link: Link, *, address: int | None = None, secondary: SecondaryMa
         tg = framing.decode(frame)
         if telegrams and secondary is None and _identity(tg) != _identity(telegrams[0]):
             raise errors.Collision(f"address {address}: telegrams from different meters (shared address?)")
+        if not telegrams and profile is not None and profile.has_preamble and profile.name == "optical-55":
+            # a generic wake-up worked: from now on follow the family's profile (its awake time)
+            fam = profile_for_manufacturer(tg.manufacturer)
+            if fam is not None and fam.has_preamble:
+                profile = fam.with_length(profile.preamble_ms)
         frames.append(frame)
         telegrams.append(tg)
         more = bool(getattr(tg, "more_records_follow", False))

@@ -61,15 +61,15 @@ class FoundMeter:
     version: int
     medium_code: int
     medium: str
-    wakeup_profile: str | None = None
+    optical_profile: str | None = None
 
     def key(self) -> tuple:
         return (self.secondary_address, self.manufacturer, self.version, self.medium_code, self.primary_address)
 
     def to_json(self) -> dict:
         d = asdict(self)
-        if d["wakeup_profile"] is None:
-            d.pop("wakeup_profile")
+        if d["optical_profile"] is None:
+            d.pop("optical_profile")
         return d
 
 
@@ -111,10 +111,14 @@ def _sort(meters: list[FoundMeter]) -> list[FoundMeter]:
 
 
 def meter_from_frame(frame: bytes, primary_address: int) -> FoundMeter:
+    from drivers.wakeup import profile_for_manufacturer
+
     tg = framing.decode(frame)
+    prof = profile_for_manufacturer(tg.manufacturer)
     return FoundMeter(primary_address=primary_address if primary_address != ADDRESS_SELECTED else tg.address,
                       secondary_address=tg.identification, manufacturer=tg.manufacturer,
-                      version=tg.version, medium_code=tg.medium_code, medium=tg.medium)
+                      version=tg.version, medium_code=tg.medium_code, medium=tg.medium,
+                      optical_profile=prof.name if prof else None)
 
 
 class _Clock:
@@ -205,10 +209,8 @@ class _Search:
         """Read the slave that alone acknowledged ``mask``; None if two answered in step."""
         try:
             frame = self.link.req_ud2(ADDRESS_SELECTED, retries=1)
-        except errors.Collision:
-            return None
-        except errors.ChecksumError:
-            return None
+        except (errors.Collision, errors.ChecksumError, errors.UnexpectedAnswer):
+            return None                      # two in step, or a late answer in the way: split further
         except errors.NoAnswer:
             # acknowledged the selection but not the read: some meters answer only after a link
             # reset. SND_NKE to 253 resets (and deselects) it; select it again and ask once more.
@@ -216,11 +218,14 @@ class _Search:
                 self.link.snd_nke_quiet(ADDRESS_SELECTED)
                 self.link.select(mask, retries=0)
                 frame = self.link.req_ud2(ADDRESS_SELECTED, retries=1)
-            except (errors.Collision, errors.ChecksumError):
-                return None
             except errors.NoAnswer:
                 return FoundMeter(-1, mask.digits, "", mask.version, mask.medium, "")
-        m = meter_from_frame(frame, ADDRESS_SELECTED)
+            except errors.LinkError:
+                return None
+        try:
+            m = meter_from_frame(frame, ADDRESS_SELECTED)
+        except errors.LinkError:
+            return None
         addr = SecondaryAddress(m.secondary_address, m.manufacturer, m.version, m.medium_code)
         if not mask.matches(addr):
             return None

@@ -233,7 +233,7 @@ class SimServer:
                 ans = self.bus.request(frame, baud, now)
                 if self.on_event:
                     self.on_event(f"rx {frame.hex()} -> {len(ans.data)} bytes from {ans.answering} slave(s)")
-                if self.state_file and ans.data:
+                if self.state_file:
                     self.bus.write_state(self.state_file, now)
                 if not ans.data:
                     continue

@@ -21,13 +21,15 @@ Application layer (:mod:`drivers.mbus.decoder`)
     ``decode_frame(frame) -> Telegram``      application layer of a parsed ``Frame``
     ``parse_hex(text) -> bytes``             the hex file format of ``heatmeter decode``
     ``Telegram`` / ``Record``                slotted dataclasses; ``.to_json()`` gives
-                                             the objects of shared/spec/decode-json.md;
+                                             the objects of the decode JSON contract;
                                              ``.raw`` keeps the bytes (telegram and record)
 
 Encoder (:mod:`drivers.mbus.encoder`), for tests and the bus simulator
     ``RecordSpec(...)``, ``encode_record(spec) -> bytes``
     ``encode_rsp_ud(records, identification=..., manufacturer="KAM", ...) -> bytes``
+    ``encode_application_error(code, address=...)``, ``encode_selection("1234FFFF", manufacturer=None, ...)``
     ``manufacturer_code_to_int("KAM")`` / ``manufacturer_int_to_code(0x2C2D)``
+    (import from ``drivers.mbus.encoder``; decoding never loads it)
 
 Every error about bytes is an :class:`MBusError` (a ``ValueError``) whose message
 is one line naming the fault and the byte offset (``err.offset``).

@@ -25,6 +25,8 @@ from .tables import (
 
 __all__ = ["Record", "Telegram", "decode", "decode_frame", "parse_hex", "MAX_DIFE", "MAX_VIFE"]
 
+assert (K_NUM, K_ID, K_DATE) == (0, 1, 2)   # the record loop tests these kinds as literals
+
 MAX_DIFE = 10   # EN 13757-3: at most 10 DIFEs per record
 MAX_VIFE = 10   # and at most 10 VIFEs
 
@@ -139,6 +141,13 @@ class Telegram:
 
     def to_json(self) -> dict:
         """The contract's ``telegram`` object, with extra keys where the frame says more."""
+        d = self.header_json()
+        if self.header is not None:
+            d["records"] = [r.to_json() for r in self.records]
+        return d
+
+    def header_json(self) -> dict:
+        """``to_json()`` without the ``records`` list (for writers that serialise records themselves)."""
         d: dict = {"frame_type": self.frame_type}
         if self.frame_type == "ack":
             return d
@@ -164,7 +173,6 @@ class Telegram:
             d["signature"] = self.signature
         if self.header is not None:
             d["header"] = self.header
-            d["records"] = [r.to_json() for r in self.records]
             d["manufacturer_data"] = self.manufacturer_data.hex().upper()
             d["more_records_follow"] = self.more_records_follow
         if self.application_error is not None:
@@ -201,10 +209,16 @@ def parse_hex(text) -> bytes:
     """Hex text -> bytes: pairs of hex digits separated by any whitespace or not at
     all; lines whose first non-blank character is ``#`` are comments. A lone hex
     digit, an odd-length run or a non-hex token raises MBusError naming the byte
-    index it would have had and the line.
+    index it would have had and the line. ``bytes`` input is read as Latin-1; a
+    leading UTF-8 byte order mark is ignored.
     """
     if isinstance(text, (bytes, bytearray, memoryview)):
-        text = bytes(text).decode("latin-1")
+        text = bytes(text)
+        if text[:3] == b"\xef\xbb\xbf":                 # UTF-8 byte order mark of some editors
+            text = text[3:]
+        text = text.decode("latin-1")
+    elif text[:1] == "\ufeff":
+        text = text[1:]
     if "#" not in text:
         try:
             return bytes.fromhex(text)
@@ -240,7 +254,8 @@ def _res(info) -> tuple:
 _PRIMARY_RES = [None if i is None else _res(i) for i in PRIMARY_VIF]
 _UNKNOWN_RES = _res(UNKNOWN)
 _MFR_RES = _res(MANUFACTURER_SPECIFIC)
-_VIB_CACHE: dict = {}
+_VIB_CACHE: dict = {}          # VIB bytes -> resolved meaning, slave-to-master frames
+_VIB_CACHE_M2S: dict = {}      # the same for master-to-slave frames (E00x xxxx are actions there)
 
 
 def _resolve_vib(vib: bytes, m2s: bool) -> tuple:
@@ -363,77 +378,94 @@ def _bcd(chunk: bytes, msb: bool):
     return None
 
 
-def _year2(yy: int) -> int:
-    return 2000 + yy if yy <= 80 else 1900 + yy
+_INVALID = ("date_invalid",)
+_UNSET = ("date_unset",)
+_PERIODIC = ("date_periodic",)
 
 
-def _date_check(y: int, m: int, d: int):
-    if m < 1 or m > 12 or d < 1 or d > _DAYS[m] or (m == 2 and d == 29 and (y % 4 or (y % 100 == 0 and y % 400))):
-        return False
-    return True
+def _bad_day(y: int, m: int, d: int) -> bool:
+    """True unless y-m-d is a calendar date."""
+    if m < 1 or m > 12 or d < 1 or d > _DAYS[m]:
+        return True
+    return m == 2 and d == 29 and (y % 4 != 0 or (y % 100 == 0 and y % 400 != 0))
 
 
-def _date_value(chunk: bytes, msb: bool, quantity: str):
-    """(quantity, value, flags) for a date/time data field of type G, J, F or I."""
-    if msb:
-        chunk = chunk[::-1]
-    n = len(chunk)
-    named = quantity in ("date", "datetime")
-    if n not in (2, 3, 4, 6):
-        return ("unknown" if named else quantity), None, ("date_type_mismatch",)
-    if not any(chunk):
-        q = ("date" if n == 2 else "time" if n == 3 else "datetime") if named else quantity
-        return q, None, ("date_unset",)
-    if n == 3:                                      # type J: time of day
-        s, mi, h = chunk[0] & 0x3F, chunk[1] & 0x3F, chunk[2] & 0x1F
-        q = "time" if named else quantity
-        if s > 59 or mi > 59 or h > 23:
-            return q, None, ("date_invalid",)
-        return q, "%02d:%02d:%02d" % (h, mi, s), ()
-    if n == 2:                                      # type G: date
-        d = chunk[0] & 0x1F
-        m = chunk[1] & 0x0F
-        yy = ((chunk[0] & 0xE0) >> 5) | ((chunk[1] & 0xF0) >> 1)
-        q = "date" if named else quantity
-        if yy == 127 or m == 15:
-            return q, None, ("date_periodic",)
-        y = _year2(yy) if yy <= 99 else None
-        if y is None or not _date_check(y, m, d):
-            return q, None, ("date_invalid",)
-        return q, "%04d-%02d-%02d" % (y, m, d), ()
-    q = "datetime" if named else quantity
-    if n == 4:                                      # type F
-        if chunk[0] & 0x80:
-            return q, None, ("date_invalid",)
-        s = 0
-        mi = chunk[0] & 0x3F
-        h = chunk[1] & 0x1F
-        hy = (chunk[1] >> 5) & 0x03
-        d = chunk[2] & 0x1F
-        m = chunk[3] & 0x0F
-        yy = ((chunk[2] & 0xE0) >> 5) | ((chunk[3] & 0xF0) >> 1)
-        if yy == 127 or m == 15:
-            return q, None, ("date_periodic",)
-        if yy > 99:
-            return q, None, ("date_invalid",)
-        y = 2000 + yy if (hy == 0 and yy <= 80) else 1900 + 100 * hy + yy
-    else:                                           # type I (6 bytes)
-        if chunk[1] & 0x80:
-            return q, None, ("date_invalid",)
-        s = chunk[0] & 0x3F
-        mi = chunk[1] & 0x3F
-        h = chunk[2] & 0x1F
-        d = chunk[3] & 0x1F
-        m = chunk[4] & 0x0F
-        yy = ((chunk[3] & 0xE0) >> 5) | ((chunk[4] & 0xF0) >> 1)
-        if yy == 127 or m == 15:
-            return q, None, ("date_periodic",)
-        if yy > 99:
-            return q, None, ("date_invalid",)
-        y = _year2(yy)
-    if s > 59 or mi > 59 or h > 23 or not _date_check(y, m, d):
-        return q, None, ("date_invalid",)
-    return q, "%04d-%02d-%02dT%02d:%02d:%02d" % (y, m, d, h, mi, s), ()
+def _type_g(c: bytes):
+    """Type G (date): (value, flags). yy <= 80 -> 20yy, else 19yy."""
+    b0, b1 = c
+    if not (b0 or b1):
+        return None, _UNSET
+    d = b0 & 0x1F
+    m = b1 & 0x0F
+    yy = (b0 >> 5) | ((b1 & 0xF0) >> 1)
+    if yy == 127 or m == 15:
+        return None, _PERIODIC
+    if yy > 99:
+        return None, _INVALID
+    y = 2000 + yy if yy <= 80 else 1900 + yy
+    if _bad_day(y, m, d):
+        return None, _INVALID
+    return "%04d-%02d-%02d" % (y, m, d), ()
+
+
+def _type_f(c: bytes):
+    """Type F (date and time, no seconds): 1900 + 100*HY + yy; HY = 0 and yy <= 80 -> 20yy."""
+    b0, b1, b2, b3 = c
+    if not (b0 or b1 or b2 or b3):
+        return None, _UNSET
+    if b0 & 0x80:
+        return None, _INVALID
+    mi = b0 & 0x3F
+    h = b1 & 0x1F
+    hy = (b1 >> 5) & 0x03
+    d = b2 & 0x1F
+    m = b3 & 0x0F
+    yy = (b2 >> 5) | ((b3 & 0xF0) >> 1)
+    if yy == 127 or m == 15:
+        return None, _PERIODIC
+    if yy > 99:
+        return None, _INVALID
+    y = 2000 + yy if (hy == 0 and yy <= 80) else 1900 + 100 * hy + yy
+    if mi > 59 or h > 23 or _bad_day(y, m, d):
+        return None, _INVALID
+    return "%04d-%02d-%02dT%02d:%02d:00" % (y, m, d, h, mi), ()
+
+
+def _type_i(c: bytes):
+    """Type I (date and time with seconds, 6 bytes); century as type G."""
+    b0, b1, b2, b3, b4 = c[:5]
+    if not any(c):
+        return None, _UNSET
+    if b1 & 0x80:
+        return None, _INVALID
+    sec = b0 & 0x3F
+    mi = b1 & 0x3F
+    h = b2 & 0x1F
+    d = b3 & 0x1F
+    m = b4 & 0x0F
+    yy = (b3 >> 5) | ((b4 & 0xF0) >> 1)
+    if yy == 127 or m == 15:
+        return None, _PERIODIC
+    if yy > 99:
+        return None, _INVALID
+    y = 2000 + yy if yy <= 80 else 1900 + yy
+    if sec > 59 or mi > 59 or h > 23 or _bad_day(y, m, d):
+        return None, _INVALID
+    return "%04d-%02d-%02dT%02d:%02d:%02d" % (y, m, d, h, mi, sec), ()
+
+
+def _type_j(c: bytes):
+    """Type J (time of day)."""
+    if not any(c):
+        return None, _UNSET
+    sec, mi, h = c[0] & 0x3F, c[1] & 0x3F, c[2] & 0x1F
+    if sec > 59 or mi > 59 or h > 23:
+        return None, _INVALID
+    return "%02d:%02d:%02d" % (h, mi, sec), ()
+
+
+# data length -> (decoder, quantity name for VIF 0x6C/0x6D and the "date of ..." VIFEs)
+_DATE_TYPES = {2: (_type_g, "date"), 3: (_type_j, "time"), 4: (_type_f, "datetime"), 6: (_type_i, "datetime")}
 
 
 def _lvar_value(lvar: int, chunk: bytes, kind: int, msb: bool):
@@ -502,12 +534,14 @@ def _parse_records(raw: bytes, pos: int, end: int, msb: bool, m2s: bool):
     records = []
     append = records.append
     primary = _PRIMARY_RES
-    cache = _VIB_CACHE
+    cache = _VIB_CACHE_M2S if m2s else _VIB_CACHE
     data_len = DATA_LENGTH
     int_codes = _INT_CODES
     is_bcd = DATA_IS_BCD
     functions = FUNCTIONS
     order = "big" if msb else "little"
+    from_bytes = int.from_bytes
+    isfinite = math.isfinite
     while pos < end:
         dif = raw[pos]
         if dif == 0x2F:                             # idle filler
@@ -553,11 +587,11 @@ def _parse_records(raw: bytes, pos: int, end: int, msb: bool, m2s: bool):
         else:
             vend = _scan_vib_end(raw, pos, end)
             key = raw[pos:vend]
-            res = cache.get((key, m2s))
+            res = cache.get(key)
             if res is None:
                 if len(cache) > 8192:
                     cache.clear()
-                res = cache[(key, m2s)] = _resolve_vib(key, m2s)
+                res = cache[key] = _resolve_vib(key, m2s)
             pos = vend
         data_off = pos - start
         length = data_len[dcode]
@@ -594,16 +628,21 @@ def _parse_records(raw: bytes, pos: int, end: int, msb: bool, m2s: bool):
         function = functions[(dif >> 4) & 3]
         flags = ()
         # ---- value
-        if kind == K_NUM:
+        if kind == 0:                                # K_NUM, the hot path
             if int_codes[dcode]:
-                v = int.from_bytes(chunk, order, signed=True)
+                v = from_bytes(chunk, order, signed=True)
             elif is_bcd[dcode]:
-                v = _bcd(chunk, msb)
-                if v is None:
+                s = chunk.hex() if msb else chunk[::-1].hex()
+                if s.isdigit():
+                    v = int(s)
+                elif s[0] == "f" and (len(s) == 1 or s[1:].isdigit()):
+                    v = -int(s[1:] or "0")
+                else:
+                    v = None
                     flags = ("invalid_bcd",)
             elif dcode == 5:
                 v = (_UNPACK_F_BE if msb else _UNPACK_F_LE)(chunk)[0]
-                if not math.isfinite(v):
+                if not isfinite(v):
                     v = None
                     flags = ("not_finite",)
             elif lvar >= 0:
@@ -613,19 +652,30 @@ def _parse_records(raw: bytes, pos: int, end: int, msb: bool, m2s: bool):
                     off = 0
             else:
                 v = None
-            if v is not None and v.__class__ is not str and (mul != 1 or den != 1 or off):
-                v = _scale(v, mul, den, off)
-        elif kind == K_DATE:
-            if dcode == 0 or dcode == 8:
+            if v is not None:
+                if den == 1:
+                    if mul != 1 or off:
+                        v = v * mul + off
+                elif v.__class__ is int:
+                    n = v * mul + off
+                    q, rem = divmod(n, den)
+                    v = n / den if rem else q
+                elif v.__class__ is float:
+                    v = (v * mul + off) / den
+        elif kind == 2:                              # K_DATE
+            dt = _DATE_TYPES.get(length) if int_codes[dcode] else None
+            if dt is not None:
+                v, flags = dt[0](chunk[::-1] if msb else chunk)
+                if quantity == "date" or quantity == "datetime":
+                    quantity = dt[1]
+            elif dcode == 0 or dcode == 8:
                 v = None
-            elif int_codes[dcode] and length in (2, 3, 4, 6):
-                quantity, v, flags = _date_value(chunk, msb, quantity)
             else:
                 v = None
                 flags = ("date_type_mismatch",)
-                if quantity in ("date", "datetime"):
+                if quantity == "date" or quantity == "datetime":
                     quantity, unit = "unknown", ""
-        elif kind == K_ID:
+        elif kind == 1:                              # K_ID
             if is_bcd[dcode]:
                 s = chunk.hex() if msb else chunk[::-1].hex()
                 if s.isdigit():
@@ -634,7 +684,7 @@ def _parse_records(raw: bytes, pos: int, end: int, msb: bool, m2s: bool):
                     v = None
                     flags = ("invalid_bcd",)
             elif int_codes[dcode]:
-                v = int.from_bytes(chunk, order, signed=False)
+                v = from_bytes(chunk, order, signed=False)
             elif lvar >= 0:
                 v, flags = _lvar_value(lvar, chunk, kind, msb)
             elif dcode == 5:

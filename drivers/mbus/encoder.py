@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from .frame import RSP_UD, long_frame
+from .frame import ADDRESS_SECONDARY, RSP_UD, SND_UD, long_frame
 from .tables import (
     COMBINABLE_EXT, COMBINABLE_VIFE, FB_VIF, FD_VIF, FUNCTIONS, K_DATE, K_FLAGS, K_ID, K_MAN, K_NUM,
     K_RAW, MEDIUM_NAMES, OBJECT_ACTIONS, PRIMARY_VIF, RECORD_ERRORS, UNKNOWN, manufacturer_code_to_int,
@@ -34,6 +34,7 @@ from .tables import (
 )
 
 __all__ = ["RecordSpec", "encode_record", "encode_variable_data", "encode_rsp_ud", "encode_application_error",
+           "encode_selection",
            "manufacturer_code_to_int", "manufacturer_int_to_code", "DATA_TYPES", "vif_candidates"]
 
 # data_type -> (DIF data-field code, byte length)
@@ -534,3 +535,20 @@ def encode_rsp_ud(records=(), *, address: int = 0, c_field: int = RSP_UD, **head
 def encode_application_error(code: int | None = 0, *, address: int = 0, c_field: int = RSP_UD) -> bytes:
     """A CI 0x70 application error response (``code=None``: a control frame without code byte)."""
     return long_frame(c_field, address, 0x70, b"" if code is None else bytes((code,)))
+
+
+def encode_selection(identification: str = "FFFFFFFF", manufacturer: str | None = None, version: int | None = None,
+                     medium: int | str | None = None, *, c_field: int = SND_UD) -> bytes:
+    """SND_UD to address 0xFD with CI 0x52: select a slave by secondary address.
+
+    ``identification`` is 8 hex digits where F is a wildcard digit (``"1234FFFF"``);
+    ``None`` for manufacturer, version or medium means "any" (FFFF / FF / FF).
+    """
+    ident = str(identification).upper()
+    if len(ident) != 8 or any(ch not in "0123456789F" for ch in ident):
+        raise ValueError("identification must be 8 digits 0-9 or F (wildcard), got %r" % (identification,))
+    man = 0xFFFF if manufacturer is None else manufacturer_code_to_int(manufacturer)
+    ver = 0xFF if version is None else int(version)
+    med = 0xFF if medium is None else (_MEDIUM_CODES[medium] if isinstance(medium, str) else int(medium))
+    payload = bytes.fromhex(ident)[::-1] + man.to_bytes(2, "little") + bytes((ver, med))
+    return long_frame(c_field, ADDRESS_SECONDARY, 0x52, payload)

@@ -202,6 +202,13 @@ def test_extension_tables(hexrec, quantity, unit, value):
     assert r.value == pytest.approx(value, rel=1e-12)
 
 
+def test_unsigned_bit_fields_and_raw_types_k_l():
+    assert rec("02FD17FFFF").value == 0xFFFF              # type D: a bit field is never negative
+    assert rec("01FD1B80").value == 0x80
+    r = rec("04FD7201020304")                             # type K (daylight saving): kept as a raw number
+    assert (r.quantity, r.unit, r.value) == ("daylight_saving", "", 0x04030201)
+
+
 def test_fahrenheit_is_converted():
     r = rec("02FB5BD400")          # 212 degF (nn = 3: 10^0) -> 100 degC
     assert (r.quantity, r.unit, r.value) == ("flow_temperature", "degC", 100)
@@ -372,6 +379,7 @@ def test_parse_hex_formats():
     assert parse_hex("681F1F68") == bytes.fromhex("681F1F68")
     assert parse_hex("# a comment\n  # another\nE5\n") == b"\xE5"
     assert parse_hex(b"e5") == b"\xE5"
+    assert parse_hex(b"\xef\xbb\xbfE5\r\n") == b"\xE5" == parse_hex("\ufeffE5")
     assert parse_hex("") == b""
 
 

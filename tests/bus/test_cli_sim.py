@@ -72,10 +72,12 @@ def test_secondary_search_finds_every_slave(simulator, transport, bus):
     assert keys == sorted(keys)
 
 
-def test_read_multi_telegram_with_faults_and_values(simulator, tmp_path):
+@pytest.mark.parametrize("transport", ["pty", "tcp"])
+def test_read_multi_telegram_with_faults_and_values(simulator, tmp_path, transport):
     st = tmp_path / "state.json"
     sim = simulator("--lose", "0.3", "--corrupt", "0.3", "--seed", "2", "--state-file", str(st), config=MIXED)
-    p = run_cli("read", "--port", sim.pty, "--address", "4", *FAST, "--retries", "8", "--json")
+    port = sim.pty if transport == "pty" else sim.tcp_url
+    p = run_cli("read", "--port", port, "--address", "4", *FAST, "--retries", "8", "--json")
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert len(doc["telegrams"]) == 3
@@ -106,12 +108,15 @@ def test_read_by_secondary_over_tcp(simulator, tmp_path):
     assert p.returncode == 1 and "Traceback" not in p.stderr
 
 
-def test_wakeup_profile(simulator, tmp_path):
+@pytest.mark.parametrize("transport", ["pty", "tcp"])
+def test_wakeup_profile(simulator, tmp_path, transport):
     st = tmp_path / "state.json"
-    sim = simulator("--state-file", str(st), config=MIXED, tcp=False)
-    p = run_cli("read", "--port", sim.pty, "--address", "6", *FAST, "--retries", "0")
+    sim = simulator("--state-file", str(st), config=MIXED)
+    port = sim.pty if transport == "pty" else sim.tcp_url
+    p = run_cli("read", "--port", port, "--address", "6", *FAST, "--retries", "0")
     assert p.returncode == 1 and "--wakeup" in p.stderr
-    p = run_cli("read", "--port", sim.pty, "--address", "6", *FAST, "--wakeup", "--wakeup-ms", "300", "--json")
+    how = ["--wakeup"] if transport == "pty" else ["--profile", "engelmann"]   # generic head / family profile
+    p = run_cli("read", "--port", port, "--address", "6", *FAST, *how, "--wakeup-ms", "300", "--json")
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert doc["secondary_address"] == "44556677"

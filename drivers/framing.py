@@ -81,7 +81,8 @@ def classify_answer(raw: bytes) -> Answer:
     if ex.status == _fr.ExtractStatus.FRAME:
         if ex.consumed == len(raw):
             return Answer(ex.frame.type.value, bytes(ex.frame.raw))
-        raise errors.Collision(f"several answers ({len(raw)} bytes after a {ex.frame.type.value} frame)")
+        raise errors.Collision(f"several slaves answered at once ({len(raw) - ex.consumed} more bytes after "
+                               f"a clean {ex.frame.type.value} frame)")
     if ex.status == _fr.ExtractStatus.NEED_MORE:
         raise errors.ChecksumError(f"answer truncated after {len(raw)} bytes")
     msg = ex.error or "garbled answer"
@@ -90,7 +91,7 @@ def classify_answer(raw: bytes) -> Answer:
         total = raw[1] + 6 if raw[0] == _fr.START_LONG and len(raw) > 1 else 5
         if len(raw) == total:
             raise errors.ChecksumError(msg)
-    raise errors.Collision(f"garbled answer ({msg})")
+    raise errors.Collision(f"garbled answer, several slaves answering at once? ({msg})")
 
 
 def is_single_ack(raw: bytes) -> bool:

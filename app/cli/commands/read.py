@@ -53,5 +53,6 @@ def run(args) -> int:
               f"{len(doc['telegrams'])} telegram(s), {len(doc['records'])} record(s)")
         for r in doc["records"]:
             extra = "".join(f" {k}={r[k]}" for k in ("storage", "tariff", "subunit") if r.get(k))
+            extra += "".join(f" {m}" for m in r.get("modifiers", ()))
             print(f"  {r['quantity']:24} {r['value']!s:>20} {r['unit']:5} {r['function']}{extra}")
     return 0

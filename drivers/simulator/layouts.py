@@ -14,6 +14,7 @@ history (storage numbers 1..) in telegrams 2..n.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -86,7 +87,7 @@ def quantize(vif: int, value: float, coding: str) -> float | int:
     if abs(scale - round(scale)) < 1e-12 and scale >= 1:
         return int(raw * int(round(scale)))
     # keep decimal scaling exact in the sense of the contract (round to the VIF's resolution)
-    decimals = max(0, -int(round(__import__("math").log10(scale))))
+    decimals = max(0, -int(round(math.log10(scale))))
     return round(v, decimals)
 
 

@@ -125,3 +125,33 @@ def test_port_lost_mid_operation(tmp_path):
                 link.ping(1)
     finally:
         tr.close()
+
+
+def test_req_ud1_and_application_reset_restart_the_telegram_cycle():
+    cfg = MeterConfig("62100015", "SEN", 14, 4, primary_address=4, layout="sensus", telegrams=3)
+    bus = SimBus.from_configs([cfg])
+    link = Link(LoopbackTransport(bus))
+    link.snd_nke(4)
+    assert link.req_ud1(4) == b"\xE5"                      # no alarm data pending
+    link.req_ud2(4)
+    link.req_ud2(4)
+    assert bus.meters[0].last_telegram_index == 1
+    link.application_reset(4)
+    link.req_ud2(4)
+    assert bus.meters[0].last_telegram_index == 0          # CI 0x50 starts the readout over
+
+
+def test_write_is_confirmed_or_reported_not_confirmed():
+    from drivers.address import SecondaryMask
+    from drivers.ops import set_primary_address
+
+    cfgs = default_configs(12)
+    bus = SimBus.from_configs(cfgs)
+    link = Link(LoopbackTransport(bus), retries=1)
+    ok = set_primary_address(link, secondary=SecondaryMask.parse("12345679"), new_address=42)
+    assert ok.ok and ok.confirmed and bus.meters[8].primary_address == 42
+    # moving a meter onto an address another meter already has: acknowledged, but the read
+    # there is garbled, so it is reported as not confirmed
+    bad = set_primary_address(link, address=42, new_address=1)
+    assert bad.acknowledged and not bad.confirmed and not bad.ok
+    assert "address 1" in bad.detail

@@ -36,6 +36,16 @@ def c_snd_ud(fcb: bool) -> int:
     return _fr.SND_UD_FCB if fcb else _fr.SND_UD
 
 
+def selection_frame(mask) -> bytes:
+    """SND_UD to 253 with CI 0x52 for a :class:`drivers.address.SecondaryMask` (the package's builder)."""
+    from drivers.address import WILD_BYTE, WILD_MAN, manufacturer_name
+    from drivers.mbus.encoder import encode_selection
+
+    return encode_selection(mask.digits, None if mask.manufacturer == WILD_MAN else manufacturer_name(mask.manufacturer),
+                            None if mask.version == WILD_BYTE else mask.version,
+                            None if mask.medium == WILD_BYTE else mask.medium, c_field=_fr.SND_UD_FCB)
+
+
 def frame_status(buf: bytes):
     """``"need"`` (a frame has begun: wait for more), an int (a complete valid frame of that
     length starts ``buf``) or ``"garbage"`` (``buf`` does not start with a valid frame)."""

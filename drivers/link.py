@@ -180,7 +180,7 @@ class Link:
     # --- secondary addressing ---------------------------------------------------
     def select(self, mask: SecondaryMask, *, retries: int | None = None) -> None:
         """Select the slave(s) matching ``mask``; address 253 then talks to it (expects one E5)."""
-        frame = framing.long_frame(framing.c_snd_ud(True), ADDRESS_SELECTED, framing.CI_SELECT, mask.payload())
+        frame = framing.selection_frame(mask)
         self._exchange(frame, expect="ack", retries=retries, what=f"secondary {mask}")
         self._selected = mask
         self._fcb[self._key(ADDRESS_SELECTED)] = True
@@ -193,7 +193,7 @@ class Link:
         be line noise, so it is repeated ``garbled_retries`` times; a garbled
         answer that turns into silence or a clean E5 on repetition is taken as such.
         """
-        frame = framing.long_frame(framing.c_snd_ud(True), ADDRESS_SELECTED, framing.CI_SELECT, mask.payload())
+        frame = framing.selection_frame(mask)
         self._selected = mask
         self._fcb[self._key(ADDRESS_SELECTED)] = True
         outcome = Probe.NONE

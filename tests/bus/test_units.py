@@ -61,6 +61,9 @@ def test_mask_payload_round_trip_and_wildcards():
     m = SecondaryMask.parse("1234FFFF.KAM.1B.04")
     assert SecondaryMask.from_payload(m.payload()) == m
     assert m.payload()[:4] == bytes([0xFF, 0xFF, 0x34, 0x12])
+    from drivers import framing
+    from drivers.mbus import parse_frame
+    assert parse_frame(framing.selection_frame(m)).data == m.payload()   # the slave side parses what we send
     kam = SecondaryAddress("12345678", "KAM", 0x1B, 0x04)
     assert m.matches(kam)
     assert not m.matches(SecondaryAddress("12345678", "GWF", 0x1B, 0x04))

@@ -1,0 +1,43 @@
+"""``heatmeter set-address``: give a meter a new primary address, confirmed by a read there."""
+from __future__ import annotations
+
+from app.cli.commands import _bus
+
+
+def register(sub) -> None:
+    p = sub.add_parser("set-address", help="set a meter's primary address (confirmed by a read at the new one)",
+                       description="Write a new primary address (SND_UD, CI 0x51, DIF 0x01 VIF 0x7A) and read "
+                                   "the meter back there. Exit 0 when confirmed, 1 when the meter did not "
+                                   "acknowledge or the read-back failed, 2 for bad arguments or the port.")
+    _bus.add_common(p)
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--address", type=_bus.primary_address, metavar="N", help="current primary address")
+    who.add_argument("--secondary", type=_bus.secondary_mask, metavar="ID", help="secondary address")
+    p.add_argument("--new-address", type=_bus.primary_address, required=True, metavar="M",
+                   help="new primary address 0..250")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import sys
+
+    from app.cli.options import print_json
+    from drivers.ops import set_primary_address
+
+    profile = _bus.profile_from_args(args)
+    with _bus.bus_errors():
+        tr, link = _bus.open_link(args)
+        with tr:
+            res = set_primary_address(link, new_address=args.new_address, address=args.address,
+                                      secondary=args.secondary, profile=profile)
+    doc = res.to_json()
+    if args.secondary is not None:
+        doc["secondary"] = str(args.secondary)
+    if args.json:
+        print_json(doc)
+    elif res.ok:
+        print(f"meter {doc.get('secondary_address')} now at primary address {args.new_address} (confirmed)")
+    if not res.ok:
+        print(f"heatmeter: new address not confirmed: {res.detail}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,41 @@
+"""``heatmeter set-baud``: switch a meter to another baud rate, confirmed by a read at that rate."""
+from __future__ import annotations
+
+from app.cli.commands import _bus
+
+
+def register(sub) -> None:
+    p = sub.add_parser("set-baud", help="set a meter's baud rate (confirmed by a read at the new rate)",
+                       description="Send SND_UD with CI 0xB8-0xBF, switch the port to the new rate and read "
+                                   "the meter there. Exit 0 when confirmed, 1 when not acknowledged or not "
+                                   "confirmed (the meter falls back by itself), 2 for bad arguments or the port.")
+    _bus.add_common(p)
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--address", type=_bus.primary_address, metavar="N", help="primary address")
+    who.add_argument("--secondary", type=_bus.secondary_mask, metavar="ID", help="secondary address")
+    p.add_argument("--new-baud", type=int, required=True, choices=_bus.BAUDS, metavar="B",
+                   help="300, 600, 1200, 2400, 4800, 9600, 19200 or 38400")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import sys
+
+    from app.cli.options import print_json
+    from drivers.ops import set_baud
+
+    profile = _bus.profile_from_args(args)
+    with _bus.bus_errors():
+        tr, link = _bus.open_link(args)
+        with tr:
+            res = set_baud(link, new_baud=args.new_baud, address=args.address, secondary=args.secondary,
+                           profile=profile)
+    doc = res.to_json()
+    if args.json:
+        print_json(doc)
+    elif res.ok:
+        print(f"meter {doc.get('secondary_address')} now at {args.new_baud} baud (confirmed)")
+    if not res.ok:
+        print(f"heatmeter: new baud rate not confirmed: {res.detail}", file=sys.stderr)
+        return 1
+    return 0

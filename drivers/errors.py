@@ -1,0 +1,93 @@
+"""Typed errors of the bus stack (transports, link layer, scans, writes).
+
+Every failure a caller can meet while talking to a bus is one of these, so a
+GUI worker or the CLI can tell the user what happened in one line without a
+traceback. ``status`` is the exit status of the bus contract: 1 = nothing
+found / the meter did not answer, 2 = bad arguments or the port could not be
+opened (or was lost).
+"""
+from __future__ import annotations
+
+
+class BusError(Exception):
+    """Base class of every bus error."""
+
+    status = 1
+
+
+# --- the port -------------------------------------------------------------
+
+class PortError(BusError):
+    """The port could not be opened or used (exit status 2)."""
+
+    status = 2
+
+
+class BadPortURL(PortError):
+    """The port name or URL is not something pyserial can open."""
+
+
+class PortNotFound(PortError):
+    """The device path does not exist (unplugged adapter, typo)."""
+
+
+class PortBusy(PortError):
+    """Another program holds the port (exclusive lock)."""
+
+
+class PortPermission(PortError):
+    """The operating system refuses access to the device."""
+
+
+class ConnectionRefused(PortError):
+    """A TCP gateway refused the connection (nothing listens there)."""
+
+
+class GatewayUnreachable(PortError):
+    """A TCP gateway did not accept the connection in time (wrong host, no route)."""
+
+
+class PortLost(PortError):
+    """The port went away during an operation (USB adapter unplugged, socket closed)."""
+
+
+class BaudNotSupported(PortError):
+    """The transport cannot switch to the requested baud rate."""
+
+
+# --- the line ---------------------------------------------------------------
+
+class LinkError(BusError):
+    """The slave's answer was missing or unusable (exit status 1)."""
+
+    status = 1
+
+
+class NoAnswer(LinkError):
+    """Nothing came back within the response timeout (after the retries)."""
+
+
+class ChecksumError(LinkError):
+    """An answer arrived with a wrong checksum or broken framing."""
+
+
+class Collision(LinkError):
+    """Several slaves answered at once: the line carried a garbled answer."""
+
+
+class UnexpectedAnswer(LinkError):
+    """A well-formed frame that is not what the request calls for."""
+
+
+# --- operations ---------------------------------------------------------------
+
+class Cancelled(BusError):
+    """The caller's cancel hook stopped the operation."""
+
+    status = 130
+
+
+class NotConfirmed(BusError):
+    """A write was acknowledged (or not) but the read-back did not confirm it."""
+
+    status = 1

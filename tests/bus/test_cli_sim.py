@@ -1,0 +1,155 @@
+"""The real bus commands against ``heatmeter simulate`` over a pseudo-terminal and over TCP.
+
+Expected sets and values come from the simulator's configuration and from the
+state it reports (``--state-file``: the records it encoded in each answer),
+never from our own earlier output.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.bus.buses import ADVERSARIAL, MIXED, PREFIXES, identities
+from tests.bus.conftest import run_cli
+
+FAST = ["--baud", "38400", "--timeout-ms", "70"]   # the test buses run at 38400 baud
+
+
+def found_set(doc: dict) -> set[tuple]:
+    return {(m["secondary_address"], m["manufacturer"], m["version"], m["medium_code"]) for m in doc["meters"]}
+
+
+def state(path) -> dict:
+    return {(m["identification"], m["manufacturer"]): m for m in json.loads(path.read_text())["meters"]}
+
+
+def assert_records_match_sent(doc: dict, meter_state: dict) -> None:
+    """Each decoded telegram's records equal what the simulator encoded in that answer."""
+    sent = {s["access_number"]: s for s in meter_state["sent"]}
+    assert doc["telegrams"], doc
+    n = 0
+    for tg in doc["telegrams"]:
+        enc = sent[tg["access_number"]]["records"]
+        assert len(tg["records"]) == len(enc)
+        for got, exp in zip(tg["records"], enc):
+            assert got["quantity"] == exp["quantity"]
+            assert (got["storage"], got["tariff"]) == (exp["storage"], exp["tariff"])
+            if isinstance(exp["value"], (int, float)):
+                assert got["value"] == pytest.approx(exp["value"], rel=1e-9, abs=1e-9)
+            else:
+                assert got["value"] == exp["value"]
+            n += 1
+    assert len(doc["records"]) == n
+
+
+@pytest.mark.parametrize("transport", ["pty", "tcp"])
+def test_primary_scan_finds_the_addressed_meters(simulator, transport):
+    sim = simulator(config=MIXED)
+    port = sim.pty if transport == "pty" else sim.tcp_url
+    p = run_cli("scan", "--port", port, "--mode", "primary", "--from", "0", "--to", "12", *FAST, "--json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    expected = {(m["identification"], m["manufacturer"], m["version"], m["medium"]) for m in MIXED["meters"]
+                if 1 <= m["primary_address"] <= 12 and not m.get("wakeup")}
+    assert found_set(doc) == expected
+    assert doc["garbled_addresses"] == [0]          # three secondary-only meters share address 0
+    assert doc["requests"] >= 13 and doc["mode"] == "primary"
+    addrs = [m["primary_address"] for m in doc["meters"]]
+    assert sorted(m["secondary_address"] for m in doc["meters"]) == [m["secondary_address"] for m in doc["meters"]]
+    assert 6 not in addrs                            # the sleepy optical meter stays silent without wake-up
+
+
+@pytest.mark.parametrize("transport,bus", [("pty", PREFIXES), ("tcp", ADVERSARIAL)])
+def test_secondary_search_finds_every_slave(simulator, transport, bus):
+    sim = simulator(config=bus)
+    port = sim.pty if transport == "pty" else sim.tcp_url
+    p = run_cli("scan", "--port", port, "--mode", "secondary", *FAST, "--json", timeout=120)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert found_set(doc) == identities(bus)
+    keys = [(m["secondary_address"], m["manufacturer"]) for m in doc["meters"]]
+    assert keys == sorted(keys)
+
+
+@pytest.mark.parametrize("transport", ["pty", "tcp"])
+def test_read_multi_telegram_with_faults_and_values(simulator, tmp_path, transport):
+    st = tmp_path / "state.json"
+    sim = simulator("--lose", "0.3", "--corrupt", "0.3", "--seed", "2", "--state-file", str(st), config=MIXED)
+    port = sim.pty if transport == "pty" else sim.tcp_url
+    p = run_cli("read", "--port", port, "--address", "4", *FAST, "--retries", "8", "--json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert len(doc["telegrams"]) == 3
+    assert [t["more_records_follow"] for t in doc["telegrams"]] == [True, True, False]
+    meter = state(st)[("62100015", "SEN")]
+    assert meter["stats"]["lost"] > 0 and meter["stats"]["corrupted"] > 0   # the faults did happen
+    assert_records_match_sent(doc, meter)
+    energy = [r for r in doc["records"] if r["quantity"] == "energy" and r["storage"] == 0]
+    assert energy and energy[0]["value"] == pytest.approx(round(meter["energy_wh"] / 1000) * 1000, abs=1000)
+
+
+def test_read_by_secondary_over_tcp(simulator, tmp_path):
+    st = tmp_path / "state.json"
+    sim = simulator("--state-file", str(st), config=MIXED, pty=False)
+    p = run_cli("read", "--port", sim.tcp_url, "--secondary", "12345679", *FAST, "--json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["secondary_address"] == "12345679" and len(doc["telegrams"]) == 2
+    assert_records_match_sent(doc, state(st)[("12345679", "SVM")])
+    # same id on two manufacturers: the full secondary address tells them apart
+    p = run_cli("read", "--port", sim.tcp_url, "--secondary", "12345678.GWF.35.07", *FAST, "--json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert {t["manufacturer"] for t in doc["telegrams"]} == {"GWF"}
+    assert_records_match_sent(doc, state(st)[("12345678", "GWF")])
+    # the bare id selects both: a collision, reported as such
+    p = run_cli("read", "--port", sim.tcp_url, "--secondary", "12345678", *FAST, "--retries", "1")
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize("transport", ["pty", "tcp"])
+def test_wakeup_profile(simulator, tmp_path, transport):
+    st = tmp_path / "state.json"
+    sim = simulator("--state-file", str(st), config=MIXED)
+    port = sim.pty if transport == "pty" else sim.tcp_url
+    p = run_cli("read", "--port", port, "--address", "6", *FAST, "--retries", "0")
+    assert p.returncode == 1 and "--wakeup" in p.stderr
+    how = ["--wakeup"] if transport == "pty" else ["--profile", "engelmann"]   # generic head / family profile
+    p = run_cli("read", "--port", port, "--address", "6", *FAST, *how, "--wakeup-ms", "300", "--json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["secondary_address"] == "44556677"
+    assert_records_match_sent(doc, state(st)[("44556677", "EFE")])
+
+
+def test_echoing_converter(simulator, tmp_path):
+    st = tmp_path / "state.json"
+    sim = simulator("--echo", "--state-file", str(st), config=MIXED, tcp=False)
+    p = run_cli("read", "--port", sim.pty, "--address", "1", *FAST, "--json")
+    assert p.returncode == 0, p.stderr
+    assert_records_match_sent(json.loads(p.stdout), state(st)[("71234567", "KAM")])
+
+
+def test_set_address_and_baud(simulator, tmp_path):
+    st = tmp_path / "state.json"
+    sim = simulator("--state-file", str(st), config=MIXED)
+    p = run_cli("set-address", "--port", sim.pty, "--secondary", "12345679", "--new-address", "42", *FAST, "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["ok"] is True
+    assert state(st)[("12345679", "SVM")]["primary_address"] == 42
+    p = run_cli("read", "--port", sim.pty, "--address", "42", *FAST, "--json")
+    assert p.returncode == 0 and json.loads(p.stdout)["secondary_address"] == "12345679"
+    # baud: over the pty the port follows, and the read at 9600 confirms it
+    p = run_cli("set-baud", "--port", sim.pty, "--address", "42", "--new-baud", "9600", *FAST, "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["ok"] is True
+    assert state(st)[("12345679", "SVM")]["baud"] == 9600
+    p = run_cli("read", "--port", sim.pty, "--address", "42", *FAST[2:], "--baud", "9600", "--json")
+    assert p.returncode == 0, p.stderr
+    # a transparent TCP gateway cannot follow: acknowledged, not confirmed, exit 1, ok false
+    p = run_cli("set-baud", "--port", sim.tcp_url, "--address", "1", "--new-baud", "300", *FAST, "--json")
+    assert p.returncode == 1
+    doc = json.loads(p.stdout)
+    assert doc["ok"] is False and doc["acknowledged"] is True and doc["confirmed"] is False
+    assert "not confirmed" in p.stderr

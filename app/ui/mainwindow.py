@@ -7,7 +7,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QButtonGroup, QDialog, QDialogButtonBox,
                                QFrame, QHBoxLayout, QHeaderView, QLabel, QMainWindow, QMessageBox,
-                               QSizePolicy, QStackedWidget, QTableWidget, QTableWidgetItem, QToolButton,
+                               QScrollArea, QSizePolicy, QStackedWidget, QTableWidget, QTableWidgetItem, QToolButton,
                                QVBoxLayout, QWidget)
 
 from app import __version__
@@ -25,7 +25,11 @@ DEFAULT_SIZE = QSize(1366, 768)
 
 
 class NavPanel(QFrame):
-    """The navigation column: one large icon-and-text target per page, grouped."""
+    """The navigation column: one large icon-and-text target per page, grouped.
+
+    The targets scroll when the window is too short for them (larger text on a
+    768-px screen); the larger-text toggle stays at the bottom, always visible.
+    """
 
     pageRequested = Signal(str)
 
@@ -34,7 +38,18 @@ class NavPanel(QFrame):
         self.setObjectName("NavPanel")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
-        lay = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        self.scroll = QScrollArea(self)
+        self.scroll.setObjectName("NavScroll")
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        inner = QWidget(self.scroll)
+        inner.setObjectName("NavInner")
+        inner.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        lay = QVBoxLayout(inner)
         lay.setContentsMargins(0, 4, 0, 4)
         lay.setSpacing(2)
         self.group = QButtonGroup(self)
@@ -46,12 +61,12 @@ class NavPanel(QFrame):
             members = [s for s in specs if s.group == key]
             if not members:
                 continue
-            label = QLabel(heading.upper(), self)
+            label = QLabel(heading.upper(), inner)
             label.setObjectName("NavHeading")
             self.headings.append(label)
             lay.addWidget(label)
             for spec in members:
-                b = QToolButton(self)
+                b = QToolButton(inner)
                 b.setObjectName(f"Nav_{spec.name}")
                 b.setText(spec.title)
                 b.setCheckable(True)
@@ -65,6 +80,8 @@ class NavPanel(QFrame):
                 self.buttons[spec.name] = b
                 lay.addWidget(b)
         lay.addStretch(1)
+        self.scroll.setWidget(inner)
+        outer.addWidget(self.scroll, 1)
         self.text_toggle = QToolButton(self)
         self.text_toggle.setObjectName("TextSizeToggle")
         self.text_toggle.setText("Larger text")
@@ -72,12 +89,13 @@ class NavPanel(QFrame):
         self.text_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.text_toggle.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.text_toggle.setToolTip("Larger text and targets (Ctrl+Shift+T)")
-        lay.addWidget(self.text_toggle)
+        outer.addWidget(self.text_toggle)
 
     def set_current(self, name: str) -> None:
         b = self.buttons.get(name)
         if b is not None:
             b.setChecked(True)
+            self.scroll.ensureWidgetVisible(b, 0, 0)
 
     def apply_metrics(self, m: theme.Metrics) -> None:
         self.setFixedWidth(m.nav_width)

@@ -63,7 +63,7 @@ def metrics(scale: float) -> Metrics:
     return Metrics(
         scale=scale,
         point_size=round(BASE_POINT_SIZE * scale, 1),
-        nav_height=max(44, round(54 * scale)),
+        nav_height=max(44, round(54 * (1 + (scale - 1) * 0.6))),
         nav_icon=round(28 * scale),
         nav_width=round(210 * scale),
         target=max(44, round(44 * scale)),
@@ -106,6 +106,7 @@ QPushButton:focus, QToolButton:focus {{ border: 3px solid {ACCENT}; }}
 QPushButton[primary="true"] {{ background: {ACCENT}; color: {PAPER}; border-color: {ACCENT}; font-weight: bold; }}
 QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox, QDateEdit {{ min-height: {m.input_height - 8}px;
     padding: 2px 6px; border: 2px solid #505050; border-radius: 3px; background: {PAPER}; }}
+QAbstractSpinBox::up-button, QAbstractSpinBox::down-button {{ width: {round(26 * m.scale)}px; }}
 QLineEdit:focus, QComboBox:focus, QSpinBox:focus, QDoubleSpinBox:focus {{ border: 3px solid {ACCENT}; }}
 QCheckBox::indicator, QRadioButton::indicator {{ width: {round(20 * m.scale)}px; height: {round(20 * m.scale)}px; }}
 QProgressBar {{ border: 2px solid #303030; border-radius: 3px; background: {PAPER}; text-align: center;
@@ -120,17 +121,19 @@ QMenu::item {{ padding: 6px 28px 6px 20px; }}
 QStatusBar {{ background: {PANEL}; border-top: 2px solid #303030; }}
 QStatusBar::item {{ border: none; }}
 
-#NavPanel {{ background: {NAV_BG}; }}
+#NavPanel, #NavInner, #NavScroll {{ background: {NAV_BG}; }}
+#NavScroll QScrollBar:vertical {{ background: #2a2a2a; width: 12px; }}
+#NavScroll QScrollBar::handle:vertical {{ background: #9a9a9a; min-height: 30px; }}
 #NavHeading {{ color: #d8d8d8; font-weight: bold; font-size: {round(m.point_size * 0.85, 1)}pt;
     padding: {round(10 * m.scale)}px 12px 2px 14px; letter-spacing: 1px; }}
-#NavPanel QToolButton {{ min-height: {m.nav_height - 4}px; max-height: {m.nav_height}px; border: none;
-    border-radius: 0; border-left: 6px solid {NAV_BG}; background: {NAV_BG}; color: {NAV_INK};
+#NavPanel QToolButton {{ min-height: {m.nav_height}px; max-height: {m.nav_height}px; border: none;
+    border-radius: 0; border-left: 6px solid {NAV_BG}; background: {NAV_BG}; color: {NAV_INK}; margin: 0;
     padding: 0 10px; text-align: left; font-size: {big}pt; }}
 #NavPanel QToolButton:hover {{ background: #333333; border-left-color: #333333; }}
 #NavPanel QToolButton:focus {{ border-left: 6px solid #6fa8ff; }}
 #NavPanel QToolButton:checked {{ background: {NAV_CURRENT_BG}; color: {NAV_CURRENT_INK};
     border-left-color: {NAV_CURRENT_BG}; font-weight: bold; }}
-#NavPanel QToolButton#TextSizeToggle {{ border: 2px solid #8a8a8a; border-radius: 4px; margin: 6px 8px;
+#NavPanel QToolButton#TextSizeToggle {{ min-height: 0; max-height: 1000px; border: 2px solid #8a8a8a; border-radius: 4px; margin: 6px 8px;
     font-size: {m.point_size}pt; }}
 #NavPanel QToolButton#TextSizeToggle:checked {{ background: {NAV_CURRENT_BG}; color: {NAV_CURRENT_INK}; }}
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox
 
 from app.ui import icons
 from app.ui.pages.base import Page
@@ -39,6 +39,8 @@ class LivePage(Page):
         self.start_button.clicked.connect(self.toggle_polling)
         row.addWidget(self.start_button)
         self.state_label = QLabel("", self)
+        self.state_label.setWordWrap(True)
+        self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         row.addWidget(self.state_label, 1)
         self.body_layout.addLayout(row)
 

@@ -254,12 +254,12 @@ class LivePlot(QWidget):
         self.plots: list[pg.PlotItem] = []
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.vlines: list[pg.InfiniteLine] = []
-        self.legend = None
+        self.legends: list[pg.LegendItem] = []
         spec = {s.key: s for s in SERIES}
         for i, (title, unit, keys) in enumerate(PANELS):
             axis = pg.DateAxisItem(orientation="bottom")
             p = self.glw.addPlot(row=i, col=0, axisItems={"bottom": axis})
-            p.setLabel("left", f"{title} ({unit})")
+            p.setLabel("left", unit)  # the unit on the axis; names in each plot's legend
             p.showGrid(x=True, y=True, alpha=0.3)
             p.setMouseEnabled(x=True, y=False)
             p.setMenuEnabled(False)
@@ -272,13 +272,13 @@ class LivePlot(QWidget):
                 axis.setHeight(6)
             if self.plots:
                 p.setXLink(self.plots[0])
-            if len(keys) > 1:
-                self.legend = p.addLegend(offset=(8, 4), labelTextColor="#000000",
-                                          brush=pg.mkBrush(255, 255, 255, 230), pen=pg.mkPen("#000000"),
-                                          colCount=2)
+            if len(keys) > 1:  # one series per plot is named by its unit and the values line
+                legend = p.addLegend(offset=(6, 2), labelTextColor="#000000", brush=pg.mkBrush(255, 255, 255, 200),
+                                     pen=pg.mkPen("#000000"), colCount=len(keys), verSpacing=-4)
+                self.legends.append(legend)
             for key in keys:
                 s = spec[key]
-                curve = p.plot(pen=pg.mkPen(s.color, width=2), name=s.label, connect="finite")
+                curve = p.plot(pen=pg.mkPen(s.color, width=2), name=f"{s.label} ({s.unit})", connect="finite")
                 curve.setClipToView(clip_to_view)
                 curve.setDownsampling(auto=downsample, method="peak")
                 self.curves[key] = curve
@@ -544,13 +544,14 @@ class LivePlot(QWidget):
             self.readout.setText("<b>No samples yet.</b>")
             return
         when = datetime.fromtimestamp(s.t_epoch_s).strftime("%H:%M:%S")
-        parts = [f"<b>{head} {when}</b>"]
+        parts = [f"<b>{head}&nbsp;{when}</b>"]
         for spec in SERIES:
             v = getattr(s, spec.key)
-            value = "gap" if v is None else f"{_format(v, spec.decimals)} {spec.unit}"
-            parts.append(f"<span style='color:{spec.color}'>■</span>&nbsp;{spec.label}&nbsp;<b>{value}</b>")
+            value = "gap" if v is None else f"{_format(v, spec.decimals)}&nbsp;{spec.unit}"
+            label = spec.label.replace(" ", "&nbsp;")
+            parts.append(f"<span style='color:{spec.color}'>■</span>&nbsp;{label}&nbsp;<b>{value}</b>")
         if self._paused:
-            parts.append(f"<b style='color:#b3261e'>PAUSED</b> ({self._pending} new)")
+            parts.append(f"<b style='color:#b3261e'>PAUSED</b>&nbsp;({self._pending}&nbsp;new)")
         self.readout.setText("&nbsp;&nbsp; ".join(parts))
 
     # -- export ---------------------------------------------------------------------------
@@ -609,15 +610,15 @@ class LivePlot(QWidget):
         for i, p in enumerate(self.plots):
             left = p.getAxis("left")
             left.setStyle(tickFont=tick)
-            left.setWidth(round(92 * scale))
+            left.setWidth(round(84 * scale))
             left.setLabel(left.labelText, **{"font-size": label_pt, "color": "#000000"})
             bottom = p.getAxis("bottom")
             bottom.setStyle(tickFont=tick)
             for ax in (left, bottom):
                 ax.setPen(pg.mkPen("#000000", width=1))
                 ax.setTextPen(pg.mkPen("#000000"))
-        if self.legend is not None:
-            for _sample, label in self.legend.items:
+        for legend in self.legends:
+            for _sample, label in legend.items:
                 label.setText(label.text, size=label_pt, color="#000000")
         icon_size = QSize(m.icon, m.icon)
         for b in (self.pause_button, self.follow_button, self.zoom_in_button, self.zoom_out_button,

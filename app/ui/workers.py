@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 log = logging.getLogger("heatmeter.ui.workers")
 
@@ -134,6 +134,8 @@ class Task(QObject):
         self.reporter = Progress(self)
         self.origin: Any = None          # the page that started it, if any
         self._done = threading.Event()
+        self._claim_lock = threading.Lock()
+        self._claimed = False
 
     # -- GUI side --------------------------------------------------------------
     def cancel(self) -> None:
@@ -150,6 +152,11 @@ class Task(QObject):
 
     # -- worker side -----------------------------------------------------------
     def run(self) -> None:
+        """Do the work (in a worker thread). Runs at most once; later calls return at once."""
+        with self._claim_lock:
+            if self._claimed:
+                return
+            self._claimed = True
         try:
             self._run()
         finally:
@@ -252,6 +259,8 @@ class TaskRunner(QObject):
 
         The ``on_*`` callbacks are connected to the task's signals and so run on the
         GUI thread. With ``report_errors`` a failure also goes to ``error_sink``.
+        The work starts on the next turn of the event loop: connecting to the
+        returned task's signals right away is safe.
         """
         task = Task(name, fn, args, kwargs, parent=self)
         task.origin = origin
@@ -271,7 +280,9 @@ class TaskRunner(QObject):
         self._active.append(task)
         self.taskStarted.emit(task)
         self.changed.emit()
-        self.pool.start(_Runnable(task))
+        # The work begins on the next turn of the event loop, so signals connected right
+        # after start() returns can never be missed.
+        QTimer.singleShot(0, self, lambda t=task: self.pool.start(_Runnable(t)))
         return task
 
     def _report(self, task: Task, message: str) -> None:
@@ -310,7 +321,11 @@ class TaskRunner(QObject):
     def shutdown(self, timeout_s: float = 3.0) -> bool:
         """Cancel everything and wait (up to ``timeout_s``) for the workers to end."""
         self.cancel_all()
-        return self.pool.waitForDone(int(timeout_s * 1000))
+        deadline = time.monotonic() + timeout_s
+        for t in list(self._active):
+            t.run()  # a task not yet handed to the pool ends here, as cancelled; no-op otherwise
+        ok = self.pool.waitForDone(int(timeout_s * 1000))
+        return ok and all(t.wait(max(0.0, deadline - time.monotonic())) for t in list(self._active))
 
 
 @dataclass(frozen=True)

@@ -161,6 +161,9 @@ QStatusBar::item {{ border: none; }}
 def apply_theme(app: QApplication, scale: float) -> Metrics:
     """Apply style, palette, font and style sheet for ``scale``; returns its metrics."""
     m = metrics(scale)
+    if app.property("heatmeter_text_scale") == scale:
+        return m  # already applied: re-polishing every widget costs time for nothing
+    app.setProperty("heatmeter_text_scale", scale)
     if app.style().name().lower() != "fusion":
         app.setStyle("Fusion")
     app.setPalette(palette())

@@ -29,6 +29,7 @@ import logging
 import math
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -54,7 +55,7 @@ class Progress:
     """What the work calls to report progress and results (thread-safe, cheap)."""
 
     def __init__(self, task: Task) -> None:
-        self._task = task
+        self._task_ref = weakref.ref(task)  # no cycle task <-> reporter: GC must never free a task off-thread
         self._t0 = time.monotonic()
         self._last_emit = 0.0
         self._pending: tuple | None = None
@@ -79,17 +80,22 @@ class Progress:
             else:
                 self._pending = values
                 return
-        self._task.progress.emit(*values)
+        task = self._task_ref()
+        if task is not None:
+            task.progress.emit(*values)
 
     def item(self, obj: Any) -> None:
         self.flush()
-        self._task.item.emit(obj)
+        task = self._task_ref()
+        if task is not None:
+            task.item.emit(obj)
 
     def flush(self) -> None:
         with self._lock:
             values, self._pending = self._pending, None
-        if values is not None:
-            self._task.progress.emit(*values)
+        task = self._task_ref()
+        if values is not None and task is not None:
+            task.progress.emit(*values)
 
 
 def _accepted_kwargs(fn: Callable) -> set[str] | None:
@@ -116,7 +122,7 @@ class Task(QObject):
     finished = Signal(object)
     failed = Signal(str)
     cancelled = Signal()
-    ended = Signal()                                  # after finished, failed or cancelled
+    ended = Signal(object)                            # (the task) after finished, failed or cancelled
 
     PENDING, RUNNING, FINISHED, FAILED, CANCELLED = "pending", "running", "finished", "failed", "cancelled"
 
@@ -136,6 +142,8 @@ class Task(QObject):
         self._done = threading.Event()
         self._claim_lock = threading.Lock()
         self._claimed = False
+        self._released = threading.Event()  # the worker holds no reference any more
+        self.report_errors = True
 
     # -- GUI side --------------------------------------------------------------
     def cancel(self) -> None:
@@ -161,7 +169,7 @@ class Task(QObject):
             self._run()
         finally:
             self._done.set()
-            self.ended.emit()
+            self.ended.emit(self)
 
     def _run(self) -> None:
         if self.cancel_event.is_set():
@@ -220,13 +228,23 @@ class Task(QObject):
 
 
 class _Runnable(QRunnable):
+    """Runs one task. It lets go of the task before saying so (``task._released``), so
+    that the task's last reference is always dropped, and the QObject destroyed, on the
+    GUI thread."""
+
     def __init__(self, task: Task) -> None:
         super().__init__()
-        self.task = task
+        self.task: Task | None = task
         self.setAutoDelete(True)
 
     def run(self) -> None:  # worker thread
-        self.task.run()
+        task, self.task = self.task, None
+        released = task._released
+        try:
+            task.run()
+        finally:
+            del task
+            released.set()
 
 
 class TaskRunner(QObject):
@@ -246,6 +264,8 @@ class TaskRunner(QObject):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max_threads)
         self._active: list[Task] = []
+        self._pending: list[Task] = []
+        self._graveyard: list[Task] = []
         self.error_sink: Callable[[Task, str], None] | None = None
 
     def start(self, name: str, fn: Callable, *args: Any,
@@ -262,8 +282,10 @@ class TaskRunner(QObject):
         The work starts on the next turn of the event loop: connecting to the
         returned task's signals right away is safe.
         """
-        task = Task(name, fn, args, kwargs, parent=self)
+        # No QObject parent: the runner's lists own the task, and drop it on the GUI thread.
+        task = Task(name, fn, args, kwargs)
         task.origin = origin
+        task.report_errors = report_errors
         if on_item is not None:
             task.item.connect(on_item)
         if on_progress is not None:
@@ -274,27 +296,36 @@ class TaskRunner(QObject):
             task.failed.connect(on_failed)
         if on_cancelled is not None:
             task.cancelled.connect(on_cancelled)
-        if report_errors:
-            task.failed.connect(lambda message, t=task: self._report(t, message))
-        task.ended.connect(lambda t=task: self._on_ended(t))
+        task.ended.connect(self._on_ended)  # a bound method: no reference cycle through the task
         self._active.append(task)
         self.taskStarted.emit(task)
         self.changed.emit()
         # The work begins on the next turn of the event loop, so signals connected right
         # after start() returns can never be missed.
-        QTimer.singleShot(0, self, lambda t=task: self.pool.start(_Runnable(t)))
+        self._pending.append(task)
+        QTimer.singleShot(0, self, self._start_pending)
         return task
 
-    def _report(self, task: Task, message: str) -> None:
-        if self.error_sink is not None:
-            self.error_sink(task, message)
+    def _start_pending(self) -> None:
+        while self._pending:
+            task = self._pending.pop(0)
+            if task.cancel_event.is_set():
+                task.run()  # cancelled before it began: ends at once, as cancelled
+                task._released.set()
+            else:
+                self.pool.start(_Runnable(task))
 
     def _on_ended(self, task: Task) -> None:
         if task in self._active:
             self._active.remove(task)
+        # keep it until its worker has let go, so the QObject dies on this thread
+        self._graveyard = [t for t in self._graveyard if not t._released.is_set()]
+        if not task._released.is_set():
+            self._graveyard.append(task)
+        if task.state == Task.FAILED and task.report_errors and self.error_sink is not None:
+            self.error_sink(task, task.error or "failed")
         self.taskEnded.emit(task)
         self.changed.emit()
-        task.deleteLater()
 
     # -- queries and control ----------------------------------------------------
     def active(self) -> list[Task]:
@@ -322,8 +353,7 @@ class TaskRunner(QObject):
         """Cancel everything and wait (up to ``timeout_s``) for the workers to end."""
         self.cancel_all()
         deadline = time.monotonic() + timeout_s
-        for t in list(self._active):
-            t.run()  # a task not yet handed to the pool ends here, as cancelled; no-op otherwise
+        self._start_pending()  # those not handed to the pool yet end here, as cancelled
         ok = self.pool.waitForDone(int(timeout_s * 1000))
         return ok and all(t.wait(max(0.0, deadline - time.monotonic())) for t in list(self._active))
 
@@ -403,7 +433,7 @@ class Poller(QObject):
         else:
             self.sample.emit(r.t_epoch_s, r.value)
 
-    def _on_ended(self) -> None:
+    def _on_ended(self, _task: Task) -> None:
         self.task = None
         self.runningChanged.emit(False)
         self.stopped.emit()

@@ -123,7 +123,7 @@ class SampleBuffer:
             grown[:, :self.n] = self._a[:, :self.n]
             self._a = grown
             return
-        keep = max(0, min(self.n, self.max_points - self.max_points // 10) - k)
+        keep = max(0, min(self.n, self.max_points - self.max_points // 10, self.max_points - k))
         drop = self.n - keep
         self._a[:, :keep] = self._a[:, drop:self.n].copy()
         self._a[:, keep:] = np.nan

@@ -107,7 +107,6 @@ class NavPanel(QFrame):
             b.setFixedHeight(m.nav_height)
         self.text_toggle.setIcon(icons.icon("text-size", theme.NAV_INK, theme.NAV_CURRENT_INK))
         self.text_toggle.setIconSize(QSize(m.icon, m.icon))
-        self.text_toggle.setFixedHeight(m.target + 12)
 
 
 class _BrokenPage(Page):

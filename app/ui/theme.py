@@ -63,7 +63,7 @@ def metrics(scale: float) -> Metrics:
     return Metrics(
         scale=scale,
         point_size=round(BASE_POINT_SIZE * scale, 1),
-        nav_height=max(44, round(54 * (1 + (scale - 1) * 0.6))),
+        nav_height=max(44, round(54 * (1 + (scale - 1) * 0.45))),
         nav_icon=round(28 * scale),
         nav_width=round(210 * scale),
         target=max(44, round(44 * scale)),
@@ -95,6 +95,7 @@ def palette() -> QPalette:
 def stylesheet(m: Metrics) -> str:
     big = round(m.point_size * 1.15, 1)
     title = round(m.point_size * 1.6, 1)
+    toggle = max(44, round(44 * (1 + (m.scale - 1) * 0.5)))
     return f"""
 QWidget {{ font-size: {m.point_size}pt; }}
 QPushButton, QToolButton {{ min-height: {m.target - 8}px; padding: 4px 14px; border: 2px solid #303030;
@@ -133,7 +134,8 @@ QStatusBar::item {{ border: none; }}
 #NavPanel QToolButton:focus {{ border-left: 6px solid #6fa8ff; }}
 #NavPanel QToolButton:checked {{ background: {NAV_CURRENT_BG}; color: {NAV_CURRENT_INK};
     border-left-color: {NAV_CURRENT_BG}; font-weight: bold; }}
-#NavPanel QToolButton#TextSizeToggle {{ min-height: 0; max-height: 1000px; border: 2px solid #8a8a8a; border-radius: 4px; margin: 6px 8px;
+#NavPanel QToolButton#TextSizeToggle {{ min-height: {toggle}px; max-height: {toggle}px; border: 2px solid #8a8a8a;
+    border-radius: 4px; margin: 6px 8px;
     font-size: {m.point_size}pt; }}
 #NavPanel QToolButton#TextSizeToggle:checked {{ background: {NAV_CURRENT_BG}; color: {NAV_CURRENT_INK}; }}
 

@@ -60,6 +60,7 @@ def test_larger_text_grows_font_and_targets(window, qtbot):
     normal_font = QApplication.font().pointSizeF()
     normal = _nav_heights(window)
     assert min(normal.values()) >= 44
+    assert window.nav.text_toggle.height() >= 44
     window.activateWindow()
     qtbot.keyClick(window, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert window.ctx.larger_text
@@ -71,6 +72,7 @@ def test_larger_text_grows_font_and_targets(window, qtbot):
     page = window.current_page()
     assert page.title_label.fontInfo().pointSizeF() > 0
     assert window.nav.buttons["connect"].iconSize().height() > 28
+    assert window.nav.text_toggle.height() >= 44
     # back with the toggle in the navigation
     qtbot.mouseClick(window.nav.text_toggle, Qt.MouseButton.LeftButton)
     assert not window.ctx.larger_text

@@ -21,8 +21,9 @@ def _svg_text(name: str) -> str:
     return resources.path("icons", f"{name}.svg").read_text(encoding="utf-8")
 
 
-def pixmap(name: str, size: int, color: str = "#000000") -> QPixmap:
-    """The icon ``name`` drawn in ``color`` on a transparent square of ``size`` px."""
+def pixmap(name: str, size: int, color: str = "#000000", pad: float = 0.0) -> QPixmap:
+    """The icon ``name`` drawn in ``color`` on a transparent square of ``size`` px,
+    leaving ``pad`` (a fraction of ``size``) empty on each side."""
     from PySide6.QtSvg import QSvgRenderer
 
     data = _svg_text(name)
@@ -36,16 +37,18 @@ def pixmap(name: str, size: int, color: str = "#000000") -> QPixmap:
     pm.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pm)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    renderer.render(painter, QRectF(0, 0, size, size))
+    inset = size * pad
+    renderer.render(painter, QRectF(inset, inset, size - 2 * inset, size - 2 * inset))
     painter.end()
     return pm
 
 
-def icon(name: str, color: str = "#000000", checked_color: str | None = None, size: int = 48) -> QIcon:
+def icon(name: str, color: str = "#000000", checked_color: str | None = None, size: int = 48,
+         pad: float = 0.0) -> QIcon:
     """A QIcon of ``name``; ``checked_color`` is used in the checked (On) state."""
     ic = QIcon()
-    ic.addPixmap(pixmap(name, size, color), QIcon.Mode.Normal, QIcon.State.Off)
-    ic.addPixmap(pixmap(name, size, checked_color or color), QIcon.Mode.Normal, QIcon.State.On)
+    ic.addPixmap(pixmap(name, size, color, pad), QIcon.Mode.Normal, QIcon.State.Off)
+    ic.addPixmap(pixmap(name, size, checked_color or color, pad), QIcon.Mode.Normal, QIcon.State.On)
     return ic
 
 

@@ -102,7 +102,7 @@ class NavPanel(QFrame):
         size = QSize(m.nav_icon, m.nav_icon)
         for spec in self._specs:
             b = self.buttons[spec.name]
-            b.setIcon(icons.icon(spec.icon, theme.NAV_INK, theme.NAV_CURRENT_INK))
+            b.setIcon(icons.icon(spec.icon, theme.NAV_INK, theme.NAV_CURRENT_INK, pad=0.1))
             b.setIconSize(size)
             b.setFixedHeight(m.nav_height)
         self.text_toggle.setIcon(icons.icon("text-size", theme.NAV_INK, theme.NAV_CURRENT_INK))

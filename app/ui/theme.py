@@ -64,7 +64,7 @@ def metrics(scale: float) -> Metrics:
         scale=scale,
         point_size=round(BASE_POINT_SIZE * scale, 1),
         nav_height=max(44, round(54 * (1 + (scale - 1) * 0.45))),
-        nav_icon=round(28 * scale),
+        nav_icon=round(32 * scale),
         nav_width=round(210 * scale),
         target=max(44, round(44 * scale)),
         input_height=max(36, round(38 * scale)),

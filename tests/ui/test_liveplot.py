@@ -218,3 +218,40 @@ def test_larger_text_scales_the_axes(plot, qtbot):
     plot.set_text_scale(1.4)
     qtbot.waitUntil(lambda: axis.width() > before, timeout=2000)
     assert axis.style["tickFont"].pointSizeF() > font_before
+
+
+def test_live_page_polls_and_plots_in_demo_mode(make_window, qtbot):
+    """The Live page with its poller: samples become points, misses become gaps."""
+    win = make_window(page="live", demo=True)
+    page = win.current_page()
+    calls = []
+
+    def flaky_read():
+        from app.ui.demo import DemoLiveSource
+
+        calls.append(1)
+        if len(calls) % 4 == 0:
+            raise TimeoutError("no answer within 0.5 s")
+        return DemoLiveSource().read()
+
+    page.set_source(flaky_read)
+    before = len(page.plot)
+    page.toggle_polling()
+    page.poller.set_interval(0.02)
+    assert page.start_button.text() == "Stop polling"
+    qtbot.waitUntil(lambda: len(page.plot) >= before + 8, timeout=10000)
+    with qtbot.waitSignal(page.poller.stopped, timeout=3000):
+        page.toggle_polling()
+    assert page.start_button.text() == "Start polling"
+    rows = page.plot.samples()[before:]
+    gaps = [r for r in rows if r.power_kw is None]
+    assert gaps and len(gaps) < len(rows)
+    assert "missed" in page.state_label.text()
+
+
+def test_live_page_without_a_meter_says_so(make_window):
+    win = make_window(page="live")
+    page = win.current_page()
+    page.toggle_polling()
+    assert not page.poller.running
+    assert page.banner.level == "warning" and "Connect" in page.banner.text

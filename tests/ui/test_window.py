@@ -71,7 +71,7 @@ def test_larger_text_grows_font_and_targets(window, qtbot):
     assert QApplication.font().pointSizeF() > normal_font
     page = window.current_page()
     assert page.title_label.fontInfo().pointSizeF() > 0
-    assert window.nav.buttons["connect"].iconSize().height() > 28
+    assert window.nav.buttons["connect"].iconSize().height() > 32
     assert window.nav.text_toggle.height() >= 44
     # back with the toggle in the navigation
     qtbot.mouseClick(window.nav.text_toggle, Qt.MouseButton.LeftButton)

@@ -122,45 +122,56 @@ def bench_plot(updates: int) -> list[list[object]]:
     history = list(demo_history(end_epoch_s=end, duration_s=86400,
                                 gaps=((3600, 60), (20000, 300), (50000, 30), (80000, 120))))
     rows = []
-    for optimised in (True, False):
-        for view in ("follow 15 min", "all 24 h"):
-            plot = LivePlot(downsample=optimised, clip_to_view=optimised)
-            plot.resize(1100, 620)
-            plot.show()
-            app.processEvents()
-            plot.add_samples(history)
-            plot.refresh()
-            if view == "all 24 h":
-                plot.show_all()
-            else:
-                plot.set_window(900)
-            counter = _PaintCounter()
-            vp = plot.glw.viewport()
-            vp.installEventFilter(counter)
-            times, cpu_times = [], []
-            n = updates if optimised else max(10, updates // 10)
-            for i in range(n + 3):
-                app.processEvents()          # nothing pending before the clock starts
-                before = counter.paints
-                t = end + 1 + i
-                t0, c0 = time.perf_counter(), time.process_time()
-                plot.add_sample(t, 40.0 + (i % 7), 1.5, 70.0, 41.0)
-                deadline = t0 + 5
-                while counter.paints == before and time.perf_counter() < deadline:
-                    app.processEvents()      # the coalesced refresh (setData), then the paint
-                dt, dc = time.perf_counter() - t0, time.process_time() - c0
-                if i >= 3:                   # the first updates warm caches
-                    times.append(dt * 1000)
-                    cpu_times.append(dc * 1000)
-            vp.removeEventFilter(counter)
-            x, _ = plot.curves["power_kw"].getData()
-            rows.append(["clip + peak downsampling" if optimised else "neither (all points drawn)", view,
-                         len(plot), len(x), n, f"{statistics.median(cpu_times):.1f}",
-                         f"{statistics.median(times):.1f}", f"{_percentile(times, 0.95):.1f}"])
-            print(rows[-1], flush=True)
-            plot.close()
-            plot.deleteLater()
-            app.processEvents()
+    cases = [("clip + peak downsampling", True, "follow 15 min", 600),
+             ("clip + peak downsampling", True, "all 24 h", 600),
+             ("clip + peak downsampling, 2-px lines kept", True, "follow 15 min", 10**9),
+             ("neither (all points drawn)", False, "follow 15 min", 600),
+             ("neither (all points drawn)", False, "all 24 h", 600)]
+    for label, optimised, view, thin_above in cases:
+        plot = LivePlot(downsample=optimised, clip_to_view=optimised, thin_above_points=thin_above)
+        plot.resize(1100, 620)
+        plot.show()
+        app.processEvents()
+        plot.add_samples(history)
+        plot.refresh()
+        if view == "all 24 h":
+            plot.show_all()
+        else:
+            plot.set_window(900)
+        counter = _PaintCounter()
+        vp = plot.glw.viewport()
+        vp.installEventFilter(counter)
+        times, cpu_times, paint_counts = [], [], []
+        n = updates if optimised else max(10, updates // 10)
+        for i in range(n + 3):
+            app.processEvents()          # nothing pending before the clock starts
+            before = counter.paints
+            t = end + 1 + i
+            t0, c0 = time.perf_counter(), time.process_time()
+            plot.add_sample(t, 40.0 + (i % 7), 1.5, 70.0, 41.0)
+            deadline = t0 + 5
+            quiet = 0                    # until painted and nothing more happens
+            while quiet < 3 and time.perf_counter() < deadline:
+                seen = counter.paints
+                app.processEvents()      # the coalesced refresh (setData), then the paint(s)
+                quiet = quiet + 1 if counter.paints == seen and counter.paints > before else 0
+            dt, dc = time.perf_counter() - t0, time.process_time() - c0
+            if i >= 3:                   # the first updates warm caches
+                times.append(dt * 1000)
+                cpu_times.append(dc * 1000)
+                paint_counts.append(counter.paints - before)
+        vp.removeEventFilter(counter)
+        x, _ = plot.curves["power_kw"].getData()
+        blocks = [cpu_times[k::4] for k in range(4)] if len(cpu_times) >= 40 else [cpu_times]
+        rows.append([label, view,
+                     len(plot), len(x), n, f"{sum(paint_counts) / len(paint_counts):.2f}",
+                     f"{statistics.median(cpu_times):.1f}",
+                     f"{min(statistics.median(b) for b in blocks):.1f}",
+                     f"{statistics.median(times):.1f}", f"{_percentile(times, 0.95):.1f}"])
+        print(rows[-1], flush=True)
+        plot.close()
+        plot.deleteLater()
+        app.processEvents()
     return rows
 
 
@@ -180,14 +191,22 @@ def main() -> int:
         "**Start to first window rendered** (a fresh process each run, warm disk cache; goal < 2 s):",
         md_table(["what", "runs", "median s", "min s", "max s", "median CPU s"], start),
         "**Live plot update with 24 h of 1-second data** (86,400 samples per series plus gaps; one "
-        "`add_sample` until its repaint is done (one paint of a 1100x620 plot); goal < 16 ms):",
-        md_table(["curves", "view", "samples", "points drawn per curve", "updates", "median CPU ms",
+        "`add_sample` until every repaint it causes is done, for a 1100x620 plot; goal < 16 ms):",
+        md_table(["curves", "view", "samples", "points drawn per curve", "updates", "paints per update",
+                  "median CPU ms", "best quarter's median CPU ms",
                   "median wall ms", "p95 wall ms"], plot),
         "CPU time is the work the update costs this process (what the goal is about); wall time "
-        "adds waiting for a core while other processes ran.",
-        "The app uses clip-to-view + peak downsampling (first rows). Samples are kept in preallocated "
-        "numpy arrays grown by doubling, so appending is O(1); the cost per update is pyqtgraph "
-        "re-deriving the visible, downsampled points of five curves and painting them.",
+        "adds waiting for a core while other processes ran. The updates are dealt round-robin into "
+        "four quarters; the best quarter's median shows the cost with the least interference.",
+        "The app uses clip-to-view + peak downsampling to one bin per pixel column (first two rows). "
+        "Samples are kept in preallocated numpy arrays grown by doubling, so appending is O(1); the "
+        "cost per update is pyqtgraph re-deriving the visible, downsampled points of five curves and "
+        "painting them. Three choices brought it under the goal: the grid is drawn as opaque 1-px "
+        "rectangles (pyqtgraph's translucent grid lines took ~50 ms a repaint in Qt's raster engine); "
+        "the y ranges are fitted before painting (otherwise every update paints twice); and curves "
+        "are drawn 2 px wide only while at most 600 samples are in view (5-second polls over 50 "
+        "minutes), 1 px when denser, where a thick line is a smeared band anyway (the third row "
+        "shows what 2-px lines would cost at 900 samples in view).",
     ])
     if args.quick:
         print(text)

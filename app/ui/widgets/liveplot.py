@@ -178,9 +178,10 @@ class _Grid(pg.GraphicsObject):
     MAJOR = QColor(196, 196, 196)   # opaque on the white background: no blending
     MINOR = QColor(230, 230, 230)
 
-    def __init__(self, plot: pg.PlotItem) -> None:
+    def __init__(self, plot: pg.PlotItem, time_axis: pg.AxisItem | None = None) -> None:
         super().__init__(plot.vb)
         self.plot = plot
+        self.time_axis = time_axis or plot.getAxis("bottom")
         self.setZValue(-1e6)
         self.setFlag(self.GraphicsItemFlag.ItemStacksBehindParent, False)
         plot.vb.sigRangeChanged.connect(self._range_changed)
@@ -203,14 +204,16 @@ class _Grid(pg.GraphicsObject):
             return
         w, h = rect.width(), rect.height()
         for axis_name, horizontal in (("bottom", False), ("left", True)):
-            axis = self.plot.getAxis(axis_name)
+            axis = self.time_axis if axis_name == "bottom" else self.plot.getAxis(axis_name)
             lo, hi, size = (y0, y1, h) if horizontal else (x0, x1, w)
             try:
                 levels = axis.tickValues(lo, hi, size)
             except Exception:  # noqa: BLE001 - a grid is never worth an error
                 continue
-            # time: major ticks only (minor ones are every few seconds); values: two levels
-            for level, (_spacing, values) in enumerate(levels[:2] if horizontal else levels[:1]):
+            # time: the coarsest level that has ticks in view (minor ones come every few
+            # seconds); values: the two coarsest such levels
+            levels = [lv for lv in levels if len(lv[1])][:2 if horizontal else 1]
+            for level, (_spacing, values) in enumerate(levels):
                 color = self.MAJOR if level == 0 else self.MINOR
                 for v in values:
                     if horizontal:
@@ -232,7 +235,8 @@ class LivePlot(QWidget):
 
     def __init__(self, parent: QWidget | None = None, *, window_s: int = DEFAULT_WINDOW_S,
                  max_points: int = DEFAULT_MAX_POINTS, max_gap_s: float | None = None,
-                 downsample: bool = True, clip_to_view: bool = True, line_width: float = 2.0) -> None:
+                 downsample: bool = True, clip_to_view: bool = True, line_width: float = 2.0,
+                 thin_above_points: int = 600) -> None:
         super().__init__(parent)
         self.buffer = SampleBuffer(max_points=max_points)
         self.max_gap_s = max_gap_s
@@ -262,6 +266,7 @@ class LivePlot(QWidget):
         self.glw.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         lay.addWidget(self.glw, 1)
         self.line_width = line_width
+        self.thin_above_points = thin_above_points
         self._thin = False
         self._build_plots(downsample, clip_to_view)
         self.set_text_scale(1.0)
@@ -320,7 +325,6 @@ class LivePlot(QWidget):
             axis = pg.DateAxisItem(orientation="bottom")
             p = self.glw.addPlot(row=i, col=0, axisItems={"bottom": axis})
             p.setLabel("left", unit)  # the unit on the axis; names in each plot's legend
-            self.grids.append(_Grid(p))
             p.setMouseEnabled(x=True, y=False)
             p.setMenuEnabled(False)
             p.hideButtons()
@@ -328,8 +332,7 @@ class LivePlot(QWidget):
             p.setAutoVisible(y=True)
             p.enableAutoRange(axis="x", enable=False)
             if i < len(PANELS) - 1:
-                axis.setStyle(showValues=False)
-                axis.setHeight(6)
+                p.hideAxis("bottom")  # one time axis, under the last plot; the grids use its ticks
             if self.plots:
                 p.setXLink(self.plots[0])
             if len(keys) > 1:  # one series per plot is named by its unit and the values line
@@ -354,6 +357,9 @@ class LivePlot(QWidget):
             if not self.plots:
                 p.vb.sigXRangeChanged.connect(self._update_line_width)
             self.plots.append(p)
+        time_axis = self.plots[-1].getAxis("bottom")
+        for p in self.plots:
+            self.grids.append(_Grid(p, time_axis))
         self._mouse_proxy = pg.SignalProxy(self.glw.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved)
 
     # -- data -----------------------------------------------------------------------
@@ -567,21 +573,24 @@ class LivePlot(QWidget):
             curve.setData(t, self.buffer.column(key))
         if self._follow:
             self._apply_follow()
+        for p in self.plots:
+            # fit the y ranges now: left to the paint, pyqtgraph would change the range
+            # while painting and so paint every update twice
+            p.vb.updateAutoRange()
         self._update_line_width()
         self.refresh_count += 1
         self._update_readout()
 
-    THIN_ABOVE_POINTS = 1500
-
     def _update_line_width(self, *_args) -> None:
         """Thick lines while a curve is sparse enough to follow by eye; 1 px when it is
-        a dense band anyway (above ~1500 samples in view), where thick lines only cost."""
+        a dense band anyway (above ~600 samples in view, under 2 px apart), where thick lines
+        only cost time."""
         t = self.buffer.t
         if len(t) == 0:
             return
         x0, x1 = self.x_range()
         visible = int(np.searchsorted(t, x1) - np.searchsorted(t, x0))
-        thin = visible > self.THIN_ABOVE_POINTS
+        thin = visible > self.thin_above_points
         if thin == self._thin:
             return
         self._thin = thin

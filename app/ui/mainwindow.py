@@ -198,6 +198,7 @@ class MainWindow(QMainWindow):
         self.resize(DEFAULT_SIZE)
         if not ctx.screenshot:
             self.restore_layout()
+            self.restore_connection()
         start = initial_page or (None if ctx.screenshot else ctx.settings.last_page) or DEFAULT_PAGE
         try:
             page_spec(start)
@@ -420,12 +421,31 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
 
+    def restore_connection(self) -> None:
+        """Pre-fill (not connect) the last real port, baud and profile, unless one is given."""
+        c, s = self.ctx.connection.value, self.ctx.settings
+        if c.simulated or c.port or c.gateway or not s.port:
+            return
+        where = {"gateway": s.port} if "://" in s.port else {"port": s.port}
+        self.ctx.connection.update(baud=s.baud, profile=s.profile, **where)
+
+    def save_connection(self) -> None:
+        """Remember the port (or gateway), baud and profile of a real connection."""
+        c, s = self.ctx.connection.value, self.ctx.settings
+        if c.simulated or not (c.port or c.gateway):
+            return
+        s.port = c.port or c.gateway
+        if c.baud:
+            s.baud = c.baud
+        s.profile = c.profile
+
     def save_layout(self) -> None:
         s = self.ctx.settings
         s.geometry = self.saveGeometry()
         s.window_state = self.saveState()
         if self._current:
             s.last_page = self._current
+        self.save_connection()
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override

@@ -100,6 +100,25 @@ def test_settings_persist_across_restart(make_window, settings_dir):
     assert again.size() == QSize(760, 560)
 
 
+def test_last_connection_is_remembered_not_the_simulation(make_window):
+    win = make_window()
+    win.ctx.connection.update(state="connected", port="/dev/ttyUSB0", baud=9600, profile="optical head")
+    win.close()
+    again = make_window()
+    c = again.ctx.connection.value
+    assert (c.state, c.port, c.baud, c.profile) == ("disconnected", "/dev/ttyUSB0", 9600, "optical head")
+    assert "Not connected · /dev/ttyUSB0 · 9600 Bd" in again.connection_indicator.label.text()
+    again.ctx.connection.update(state="connected", port=None, gateway="tcp://192.0.2.7:10001")
+    again.close()
+    third = make_window()
+    assert third.ctx.connection.value.gateway == "tcp://192.0.2.7:10001"
+    third.ctx.connection.update(state="connected", gateway=None, simulated=True)
+    third.close()
+    from app.ui.settings import Settings
+
+    assert Settings().port == "tcp://192.0.2.7:10001"   # the simulated bus is never remembered
+
+
 def test_larger_text_setting_is_saved_when_toggled(window):
     from app.ui.settings import Settings
 
@@ -265,3 +284,21 @@ def test_f5_calls_the_pages_refresh(window, qtbot):
     window.activateWindow()
     qtbot.keyClick(window, Qt.Key.Key_F5)
     assert calls == [1]
+
+
+@pytest.mark.qt_no_exception_capture
+def test_unexpected_error_in_a_slot_lands_in_the_banner(window, qtbot, monkeypatch):
+    import sys
+
+    from PySide6.QtCore import QTimer
+
+    from app.ui.main import install_excepthook
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    install_excepthook(window.ctx)
+    QTimer.singleShot(0, lambda: {}["no such key"])
+    page = window.current_page()
+    qtbot.waitUntil(lambda: page.banner.isVisible(), timeout=3000)
+    assert page.banner.level == "error"
+    assert page.banner.text == "Unexpected error: 'no such key'"
+    assert window.isVisible()

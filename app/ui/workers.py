@@ -99,11 +99,13 @@ class Progress:
 
 
 def _accepted_kwargs(fn: Callable) -> set[str] | None:
-    """Names among progress/cancel/item that ``fn`` accepts (None: accepts anything)."""
+    """Names among progress/cancel/item that ``fn`` accepts (None: it takes ``**kwargs``).
+
+    A callable whose signature cannot be read (some builtins) gets none of them."""
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
-        return None
+        return set()
     names = set()
     for p in sig.parameters.values():
         if p.kind is p.VAR_KEYWORD:

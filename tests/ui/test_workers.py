@@ -281,3 +281,18 @@ def test_poller_rejects_bad_intervals(runner):
         p.set_interval(float("nan"))
     p.set_interval(60)
     assert p.interval_s == 60
+
+
+def test_plain_callables_get_only_what_they_ask_for(runner, qtbot):
+    got = []
+
+    def kw_only(**kwargs):
+        got.append(sorted(kwargs))
+        return 1
+
+    for fn, args in ((kw_only, ()), (max, (3, 9)), (lambda: "plain", ())):
+        task = runner.start("t", fn, *args)
+        with qtbot.waitSignal(task.finished, timeout=5000) as blocker:
+            pass
+        assert blocker.args[0] in (1, 9, "plain")
+    assert got == [["cancel", "progress"]]

@@ -140,7 +140,7 @@ class ShortcutsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         buttons.accepted.connect(self.accept)
         lay.addWidget(buttons)
-        self.resize(720, 560)
+        self.resize(760, 720)
 
     def rows(self) -> list[tuple[str, str, str]]:
         return [tuple(self.table.item(r, c).text() for c in range(3)) for r in range(self.table.rowCount())]
@@ -271,10 +271,11 @@ class MainWindow(QMainWindow):
     def shortcut_rows(self) -> list[tuple[str, str, str]]:
         """(where, action, keys) for every action with a shortcut: the window's and the current page's."""
         rows = []
+        pages = set(self.page_actions.values())
         for act in self.actions():
             if not act.shortcut().isEmpty():
-                rows.append(("Everywhere", _plain(act.text()),
-                             act.shortcut().toString(QKeySequence.SequenceFormat.NativeText)))
+                what = ("Go to " if act in pages else "") + _plain(act.text())
+                rows.append(("Everywhere", what, act.shortcut().toString(QKeySequence.SequenceFormat.NativeText)))
         page = self.current_page()
         if page is not None:
             for act in page.page_actions():

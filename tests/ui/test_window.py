@@ -158,7 +158,7 @@ def test_shortcuts_dialog_lists_every_main_action(window, qtbot):
     rows = dlg.rows()
     keys = {(what, k) for _where, what, k in rows}
     for i, spec in enumerate(BUILTIN_PAGES):
-        assert (spec.title, f"Ctrl+{i + 1}") in keys
+        assert (f"Go to {spec.title}", f"Ctrl+{i + 1}") in keys
     for what, k in [("Refresh / read", "F5"), ("Cancel running task", "Esc"), ("Larger text", "Ctrl+Shift+T"),
                     ("Keyboard shortcuts", "F1"), ("Quit", "Ctrl+Q")]:
         assert (what, k) in keys

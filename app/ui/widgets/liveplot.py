@@ -270,6 +270,7 @@ class LivePlot(QWidget):
         self._thin = False
         self._build_plots(downsample, clip_to_view)
         self.set_text_scale(1.0)
+        self._apply_follow()  # an empty plot shows the last minutes of the clock, not 1970
         self._update_readout()
 
     # -- construction ---------------------------------------------------------------

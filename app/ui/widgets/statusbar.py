@@ -54,6 +54,7 @@ class TaskIndicator(QWidget):
         super().__init__(parent)
         self.runner = runner
         self._task: Task | None = None
+        self._counts = ""
         lay = QHBoxLayout(self)
         lay.setContentsMargins(4, 0, 4, 0)
         lay.setSpacing(8)
@@ -61,6 +62,7 @@ class TaskIndicator(QWidget):
         self.label.setObjectName("TaskLabel")
         self.label.setTextFormat(Qt.TextFormat.PlainText)
         self.bar = QProgressBar(self)
+        self.bar.setTextVisible(False)  # the numbers go in the label: text over the bar's chunk is unreadable
         self.bar.setMinimumWidth(180)
         self.bar.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         self.cancel_button = QPushButton("Cancel", self)
@@ -94,6 +96,7 @@ class TaskIndicator(QWidget):
             except (RuntimeError, TypeError):
                 pass
         self._task = task
+        self._counts = ""
         if task is None:
             self.label.setText("Idle")
             self.bar.hide()
@@ -110,7 +113,8 @@ class TaskIndicator(QWidget):
         if self._task is None:
             return
         others = len(self.runner.active()) - 1
-        text = self._task.name + (f": {extra}" if extra else "")
+        parts = [p for p in (extra, self._counts) if p]
+        text = self._task.name + (": " + " · ".join(parts) if parts else "")
         if others > 0:
             text += f"  (+{others} more)"
         self.label.setText(text)
@@ -120,7 +124,9 @@ class TaskIndicator(QWidget):
             self.bar.setRange(0, 1000)
             self.bar.setValue(int(1000 * min(1.0, done / total)))
             eta = format_eta(eta_s)
-            self.bar.setFormat(f"{done}/{total}" + (f" · {eta} left" if eta else ""))
+            self._counts = f"{done}/{total}" + (f" · {eta} left" if eta else "")
         else:
             self.bar.setRange(0, 0)  # busy indicator
+            self._counts = ""
+        self.bar.setToolTip(self._counts)
         self._update_label(text)

@@ -73,16 +73,19 @@ def bench_start(runs: int) -> list[list[object]]:
         ("heatmeter-gui --page live (pyqtgraph)", [sys.executable, "-m", "app.ui.main", "--exit-when-shown",
                                                    "--page", "live"]),
     ]
-    for label, cmd in cases:
-        times, cpus = [], []
-        for _ in range(runs):
+    walls: dict[str, list[float]] = {label: [] for label, _ in cases}
+    cpus: dict[str, list[float]] = {label: [] for label, _ in cases}
+    for _ in range(runs):  # round-robin, so that load from elsewhere falls on every case alike
+        for label, cmd in cases:
             with tempfile.TemporaryDirectory() as settings:
                 env["HEATMETER_SETTINGS_DIR"] = settings
                 wall, cpu = _time_process(cmd, env)
-                times.append(wall)
-                cpus.append(cpu)
-        rows.append([label, runs, f"{statistics.median(times):.2f}", f"{min(times):.2f}", f"{max(times):.2f}",
-                     f"{statistics.median(cpus):.2f}"])
+            walls[label].append(wall)
+            cpus[label].append(cpu)
+    for label, _ in cases:
+        w = walls[label]
+        rows.append([label, runs, f"{statistics.median(w):.2f}", f"{min(w):.2f}", f"{max(w):.2f}",
+                     f"{statistics.median(cpus[label]):.2f}"])
         print(rows[-1], flush=True)
     return rows
 

@@ -1,0 +1,136 @@
+"""What every page shares: settings, the task runner, the connection, the run's options."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.ui import theme
+from app.ui.settings import Settings
+from app.ui.workers import TaskRunner
+
+if TYPE_CHECKING:  # pragma: no cover
+    from app.ui.mainwindow import MainWindow
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What the status bar shows about the meter bus.
+
+    ``state`` is one of ``disconnected``, ``connecting``, ``connected``, ``lost``.
+    ``port`` is a serial device (``/dev/ttyUSB0``, ``COM3``) or a gateway URL is
+    in ``gateway`` (``tcp://10.0.0.5:10001``). ``simulated`` marks the built-in
+    simulated bus: the status bar then shows a SIMULATION badge.
+    """
+
+    state: str = "disconnected"
+    port: str | None = None
+    baud: int | None = None
+    gateway: str | None = None
+    profile: str | None = None
+    simulated: bool = False
+    detail: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    STATES = ("disconnected", "connecting", "connected", "lost")
+
+    @property
+    def connected(self) -> bool:
+        return self.state == "connected"
+
+    def summary(self) -> str:
+        """One line for the status bar, e.g. ``Connected · /dev/ttyUSB0 · 2400 Bd``."""
+        words = {"disconnected": "Not connected", "connecting": "Connecting…",
+                 "connected": "Connected", "lost": "Connection lost"}
+        parts = [words.get(self.state, self.state)]
+        if self.simulated and not self.port and not self.gateway:
+            parts.append("simulated bus")
+        if self.port:
+            parts.append(self.port)
+        if self.gateway:
+            parts.append(f"gateway {self.gateway}")
+        if self.baud:
+            parts.append(f"{self.baud} Bd")
+        if self.profile:
+            parts.append(self.profile)
+        if self.detail:
+            parts.append(self.detail)
+        return " · ".join(parts)
+
+
+class ConnectionState(QObject):
+    """The current :class:`Connection`; ``changed(Connection)`` on every update."""
+
+    changed = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._value = Connection()
+
+    @property
+    def value(self) -> Connection:
+        return self._value
+
+    def update(self, **fields: Any) -> Connection:
+        """Change some fields, e.g. ``update(state="connected", port="/dev/ttyUSB0", baud=2400)``."""
+        state = fields.get("state")
+        if state is not None and state not in Connection.STATES:
+            raise ValueError(f"unknown connection state {state!r}")
+        self._value = replace(self._value, **fields)
+        self.changed.emit(self._value)
+        return self._value
+
+    def set(self, connection: Connection) -> None:
+        self._value = connection
+        self.changed.emit(connection)
+
+
+class AppContext(QObject):
+    """Handed to every page as ``page.ctx``.
+
+    Attributes: ``settings`` (:class:`~app.ui.settings.Settings`), ``tasks``
+    (:class:`~app.ui.workers.TaskRunner`), ``connection``
+    (:class:`ConnectionState`), ``demo`` (run on demo data and the simulated
+    bus), ``screenshot`` (rendering a screenshot: no dialogs, no persistence),
+    ``db_url`` and ``port_url`` (from ``--db`` / ``--port``), ``text_scale``
+    (1.0, or larger with the larger-text setting) and ``window``.
+    """
+
+    textScaleChanged = Signal(float)
+
+    def __init__(self, settings: Settings, *, demo: bool = False, screenshot: bool = False,
+                 db_url: str | None = None, port_url: str | None = None,
+                 text_scale: float = theme.NORMAL_SCALE, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.tasks = TaskRunner(self)
+        self.connection = ConnectionState(self)
+        self.demo = demo
+        self.screenshot = screenshot
+        self.db_url = db_url
+        self.port_url = port_url
+        self._text_scale = text_scale
+        self.window: MainWindow | None = None
+
+    @property
+    def text_scale(self) -> float:
+        return self._text_scale
+
+    @property
+    def larger_text(self) -> bool:
+        return self._text_scale > theme.NORMAL_SCALE
+
+    @property
+    def metrics(self) -> theme.Metrics:
+        return theme.metrics(self._text_scale)
+
+    def set_text_scale(self, scale: float) -> None:
+        if scale != self._text_scale:
+            self._text_scale = scale
+            self.textScaleChanged.emit(scale)
+
+    def show_message(self, text: str, level: str = "error") -> None:
+        """Show ``text`` in the banner of the page the user is looking at."""
+        if self.window is not None:
+            self.window.show_message(text, level)

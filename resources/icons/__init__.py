@@ -1,0 +1,1 @@
+"""Original icons of heatmeter (see README.md here)."""

@@ -1,0 +1,50 @@
+"""Qt fixtures for the desktop app: offscreen, and settings in a temporary folder."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def settings_dir(tmp_path, monkeypatch):
+    """Every test gets its own settings file; the user's are never read or written."""
+    where = tmp_path / "settings"
+    where.mkdir()
+    monkeypatch.setenv("HEATMETER_SETTINGS_DIR", str(where))
+    from app.ui.settings import use_settings_dir
+
+    use_settings_dir(where)
+    return where
+
+
+@pytest.fixture
+def make_window(qtbot):
+    """Factory: a shown MainWindow on a fresh context (closed at the end of the test)."""
+    from app.ui.context import AppContext
+    from app.ui.mainwindow import MainWindow
+    from app.ui.settings import Settings
+
+    made = []
+
+    def make(page: str | None = None, **ctx_kw):
+        ctx = AppContext(Settings(), **ctx_kw)
+        win = MainWindow(ctx, initial_page=page)
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitExposed(win)
+        made.append(win)
+        return win
+
+    yield make
+    for win in made:
+        if win.isVisible():
+            win.close()
+        win.ctx.tasks.shutdown(5.0)
+
+
+@pytest.fixture
+def window(make_window):
+    return make_window()

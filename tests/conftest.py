@@ -50,3 +50,20 @@ def pg_url(pg_server_url: str):
     yield admin.set(database=name).render_as_string(hide_password=False)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _pdf_text(path) -> str:
+    """All text of a PDF, whitespace collapsed to single spaces and ligatures undone."""
+    import re
+    import unicodedata
+
+    import pypdf
+
+    text = " ".join(page.extract_text() or "" for page in pypdf.PdfReader(str(path)).pages)
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
+
+
+@pytest.fixture
+def pdf_text():
+    """``pdf_text(path)``: a PDF's text for assertions (see ``_pdf_text``)."""
+    return _pdf_text

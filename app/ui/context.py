@@ -1,6 +1,8 @@
 """What every page shares: settings, the task runner, the connection, the run's options."""
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +114,43 @@ class AppContext(QObject):
         self.port_url = port_url
         self._text_scale = text_scale
         self.window: MainWindow | None = None
+        self.demo_dir: str | None = None  # where demo mode keeps its register (default: user data dir)
+        self._register = None
+        self._register_lock = threading.Lock()
+
+    def register_url(self) -> str | None:
+        """The register's URL: ``--db``, else the demo register in demo mode, else None (the default)."""
+        if self.db_url:
+            return self.db_url
+        if self.demo:
+            folder = self.demo_dir
+            if folder is None:
+                import platformdirs
+
+                folder = os.path.join(platformdirs.user_data_dir("heatmeter", appauthor=False), "demo")
+            os.makedirs(folder, exist_ok=True)
+            return "sqlite:///" + os.path.join(folder, "demo-register.db")
+        return None
+
+    def register(self):
+        """The open :class:`~app.storage.register.Register` (opened on first use, then shared).
+
+        Opening may create, migrate or (in demo mode) fill the database: call it
+        from a worker task, not on the GUI thread. Raises the storage errors
+        (``RegisterError`` subclasses) with a one-line message.
+        """
+        with self._register_lock:
+            if self._register is None:
+                url = self.register_url()
+                if self.demo and not self.db_url:
+                    from app.storage.demo import build_demo_register
+
+                    self._register = build_demo_register(url)
+                else:
+                    from app.storage.register import open_register
+
+                    self._register = open_register(url)
+            return self._register
 
     @property
     def text_scale(self) -> float:

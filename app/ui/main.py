@@ -119,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     larger = args.larger_text or (settings.larger_text and not args.screenshot)
     ctx = AppContext(settings, demo=args.demo, screenshot=bool(args.screenshot), db_url=args.db,
                      port_url=args.port, text_scale=theme.text_scale(larger))
+    if tmp is not None:
+        ctx.demo_dir = tmp.name
     if args.port:
         ctx.connection.update(port=args.port, baud=settings.baud)
     if args.demo:

@@ -39,10 +39,16 @@ def make_window(qtbot):
         return win
 
     yield make
+    from PySide6.QtCore import QCoreApplication, QEvent
+
     for win in made:
         if win.isVisible():
             win.close()
         win.ctx.tasks.shutdown(5.0)
+        win.deleteLater()
+    # delete the windows now: without an event loop Qt would keep them, and every later
+    # style change (larger text) would re-polish all their widgets
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 @pytest.fixture

@@ -51,6 +51,7 @@ class MeterInfo:
     battery_date: date | None = None      # battery fitted (default: the install date)
     battery_life_years: float | None = None  # expected life (e.g. from calc battery)
     cycle_start_date: date | None = None  # last recalibration: restarts the 10-year clock
+    battery_expiry: date | None = None    # expected battery end of life as recorded (wins over battery_life_years)
 
     @property
     def install_year(self) -> int | None:

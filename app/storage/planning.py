@@ -134,9 +134,6 @@ class PlanningData:
     labels: dict[str, tuple[str, str, str | None]]   # meter id -> (manufacturer, serial, model)
     lots: dict[str, MeterLots]
 
-    def start_of(self, m: MeterInfo) -> dt.date | None:
-        return clock_start(m)
-
 
 def clock_start(m: MeterInfo) -> dt.date | None:
     """Start of the meter's current 10-year clock, as the schedule counts it.
@@ -180,9 +177,9 @@ def load_planning_data(reg: Register, *, site: str | None = None, with_lots: boo
         # Installation history of meters installed more than once.
         multi = select(INST.c.meter_id).group_by(INST.c.meter_id).having(func.count() > 1)
         hist: dict[int, list[tuple]] = {}
-        for mid, on, year_only, reason in conn.execute(
+        for mid, on, year_only, reason in _raw_rows(conn, (
                 select(INST.c.meter_id, type_coerce(INST.c.installed_on, String), INST.c.year_only,
-                       INST.c.removal_reason).where(INST.c.meter_id.in_(multi)).order_by(INST.c.meter_id, INST.c.id)):
+                       INST.c.removal_reason).where(INST.c.meter_id.in_(multi)).order_by(INST.c.meter_id, INST.c.id))):
             if mid in ids:
                 hist.setdefault(mid, []).append((dates[on], bool(year_only), reason))
         recal = {mid: dates[d] for mid, d in conn.execute(
@@ -191,16 +188,15 @@ def load_planning_data(reg: Register, *, site: str | None = None, with_lots: boo
             .group_by(CAL.c.meter_id)) if mid in ids}
         memberships = []
         if with_lots:
-            memberships = conn.execute(
-                select(LOTM.c.meter_id, LOT.c.id, LOT.c.purpose, LOT.c.formed_at, LOTV.c.id, LOTV.c.verdict,
-                       type_coerce(LOTV.c.decided_on, String))
+            memberships = _raw_rows(conn, (
+                select(LOTM.c.meter_id, LOT.c.id, LOT.c.purpose, type_coerce(LOT.c.formed_at, String), LOTV.c.id,
+                       LOTV.c.verdict, type_coerce(LOTV.c.decided_on, String))
                 .select_from(LOTM.join(LOT, LOT.c.id == LOTM.c.lot_id).outerjoin(LOTV, LOTV.c.lot_id == LOT.c.id))
-                .where(LOT.c.purpose.in_(list(PURPOSES.values())))).all()
+                .where(LOT.c.purpose.in_(list(PURPOSES.values())))))
 
     meters: list[MeterInfo] = []
     labels: dict[str, tuple[str, str, str | None]] = {}
     by_id: dict[int, MeterInfo] = {}
-    site_names = {k: v for k, v in sites.items()}
     append = meters.append
     for mid, make, model, serial, site_id, qp, cls, inst, year_only, battery in rows:
         install = dates[inst]
@@ -222,7 +218,7 @@ def load_planning_data(reg: Register, *, site: str | None = None, with_lots: boo
             if install is not None and cycle <= (dt.date(install.year, 1, 1) if year_only else install):
                 cycle = None
         sid = str(mid)
-        m = MeterInfo(sid, make, model, qp, install, year_only, reinstalled, site_names[site_id], serial, cls,
+        m = MeterInfo(sid, make, model, qp, install, year_only, reinstalled, sites[site_id], serial, cls,
                       battery is not None, None, None, cycle, dates[battery])
         append(m)
         by_id[mid] = m
@@ -241,7 +237,7 @@ def load_planning_data(reg: Register, *, site: str | None = None, with_lots: boo
             fd = formed.get(lot_id)
             if fd is None:
                 fd = formed[lot_id] = (formed_at.date() if isinstance(formed_at, dt.datetime)
-                                       else dt.date.fromisoformat(str(formed_at)[:10]))
+                                       else dt.date.fromisoformat(formed_at[:10]))
             decided_on = dates[decided]
             # Lots of an earlier cycle (before a repair or a recalibration) no longer count.
             if (decided_on or fd) < start:

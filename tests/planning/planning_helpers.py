@@ -32,3 +32,18 @@ def write_register_csv(path: Path, n: int, *, seed: int = 6, first_year: int = 2
                         str(serial_base + i), cls, rnd.choice(qps), 100, 20,
                         str(d.year) if i % 23 == 0 else d.isoformat(), battery, 3, 100])
     return path
+
+
+def small_register(url: str, tmp_path: Path, n: int = 600):
+    """An open register of ``n`` generated meters (the caller closes it)."""
+    from app.storage.register import open_register
+
+    reg = open_register(url)
+    reg.import_file(write_register_csv(tmp_path / "meters.csv", n), user="test")
+    return reg
+
+
+def mpe_complete_meter(cls: int, qp: float, q: float, dtheta: float, dtheta_min: float = 3.0) -> float:
+    """EN 1434-1 complete-meter MPE in %, written out again for the tests (flow part capped)."""
+    a, b, cap = {1: (1.0, 0.01, 3.5), 2: (2.0, 0.02, 5.0), 3: (3.0, 0.05, 5.0)}[cls]
+    return min(a + b * qp / q, cap) + (0.5 + 3 * dtheta_min / dtheta) + (0.5 + dtheta_min / dtheta)

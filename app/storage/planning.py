@@ -32,9 +32,10 @@ import gc
 import io
 import json
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, NamedTuple, Sequence
 
 from sqlalchemy import String, case, delete, false, func, insert, select, true, type_coerce, update
 
@@ -46,7 +47,7 @@ from app.core.lots import form_lots as core_form_lots
 from app.core.sampling import SamplingPlan, sampling_plan
 from app.core.schedule import LotOutcome, Schedule, add_months, anniversary, compute_schedule
 from app.storage import models
-from app.storage.errors import NotFound, RegisterError, ValidationError
+from app.storage.errors import ConflictError, NotFound, RegisterError, ValidationError
 from app.storage.records import jsonable
 from app.storage.register import CAL, CALP, INST, LOT, LOTD, LOTM, LOTR, LOTV, M, S, Register, default_user
 
@@ -99,6 +100,14 @@ class _Dates(dict):
         return d
 
 
+class _IsoDates(dict):
+    """date -> ISO text, each distinct date formatted once."""
+
+    def __missing__(self, d):
+        v = self[d] = None if d is None else d.isoformat()
+        return v
+
+
 def _raw_rows(conn, query) -> list[tuple]:
     """Rows of a Core query as plain tuples straight from the driver (no Row objects: 2-3x faster for 100k rows).
 
@@ -115,14 +124,13 @@ def _raw_rows(conn, query) -> list[tuple]:
 
 # ============================================================================ loading
 
-@dataclass(slots=True)
-class MeterLots:
+class MeterLots(NamedTuple):
     """A meter's sampling lots in its current 10-year cycle."""
 
     outcome: LotOutcome | None = None     # latest verdict of a lot it belongs to
     outcome_lot: int | None = None
     outcome_on: dt.date | None = None
-    open_rounds: set[int] = field(default_factory=set)  # rounds of its lots that have no verdict yet
+    open_rounds: frozenset[int] = frozenset()  # rounds of its lots that have no verdict yet
     latest_lot: int | None = None         # the newest lot it belongs to (any state)
 
 
@@ -133,6 +141,7 @@ class PlanningData:
     meters: list[MeterInfo]
     labels: dict[str, tuple[str, str, str | None]]   # meter id -> (manufacturer, serial, model)
     lots: dict[str, MeterLots]
+    last_lot_id: int = 0                             # the newest sampling lot when this was read
 
 
 def clock_start(m: MeterInfo) -> dt.date | None:
@@ -186,17 +195,25 @@ def load_planning_data(reg: Register, *, site: str | None = None, with_lots: boo
             select(CAL.c.meter_id, type_coerce(func.max(CAL.c.tested_on), String))
             .where(CAL.c.lot_id.is_(None), CAL.c.subassembly == "complete_meter", CAL.c.initial_verdict == "pass")
             .group_by(CAL.c.meter_id)) if mid in ids}
-        memberships = []
+        lot_info: dict[int, tuple] = {}
+        members: list[tuple[int, int]] = []
         if with_lots:
-            memberships = _raw_rows(conn, (
-                select(LOTM.c.meter_id, LOT.c.id, LOT.c.purpose, type_coerce(LOT.c.formed_at, String), LOTV.c.id,
-                       LOTV.c.verdict, type_coerce(LOTV.c.decided_on, String))
-                .select_from(LOTM.join(LOT, LOT.c.id == LOTM.c.lot_id).outerjoin(LOTV, LOTV.c.lot_id == LOT.c.id))
-                .where(LOT.c.purpose.in_(list(PURPOSES.values())))))
+            # Few rows: each sampling lot with its latest verdict.
+            for lot_id, purpose, formed_at, vid, verdict, decided in _raw_rows(conn, (
+                    select(LOT.c.id, LOT.c.purpose, type_coerce(LOT.c.formed_at, String), LOTV.c.id, LOTV.c.verdict,
+                           type_coerce(LOTV.c.decided_on, String))
+                    .select_from(LOT.outerjoin(LOTV, LOTV.c.lot_id == LOT.c.id))
+                    .where(LOT.c.purpose.in_(list(PURPOSES.values()))).order_by(LOT.c.id, LOTV.c.id))):
+                formed_on = formed_at.date() if isinstance(formed_at, dt.datetime) else dates[formed_at[:10]]
+                lot_info[lot_id] = (ROUND_OF_PURPOSE[purpose], formed_on, vid is not None, verdict == "pass",
+                                    dates[decided])
+            if lot_info:
+                members = _raw_rows(conn, select(LOTM.c.meter_id, LOTM.c.lot_id))
 
     meters: list[MeterInfo] = []
     labels: dict[str, tuple[str, str, str | None]] = {}
     by_id: dict[int, MeterInfo] = {}
+    starts: dict[int, dt.date | None] = {}
     append = meters.append
     for mid, make, model, serial, site_id, qp, cls, inst, year_only, battery in rows:
         install = dates[inst]
@@ -223,38 +240,41 @@ def load_planning_data(reg: Register, *, site: str | None = None, with_lots: boo
         append(m)
         by_id[mid] = m
         labels[sid] = (make, serial, model)
+        if lot_info:
+            starts[mid] = cycle or ((dt.date(install.year, 1, 1) if year_only else install) if install else None)
 
+    # Per meter: its latest decided lot and its undecided rounds, in its current cycle only
+    # (lots of an earlier cycle, before a repair or a recalibration, no longer count).
+    latest: dict[int, tuple] = {}
+    open_: dict[int, set[int]] = {}
+    newest: dict[int, int] = {}
+    for mid, lot_id in members:
+        start = starts.get(mid)
+        if start is None:
+            continue
+        rnd, formed_on, decided, passed, decided_on = lot_info[lot_id]
+        if (decided_on or formed_on) < start:
+            continue
+        if newest.get(mid, 0) < lot_id:
+            newest[mid] = lot_id
+        if not decided:
+            open_.setdefault(mid, set()).add(rnd)
+        else:
+            cur = latest.get(mid)
+            if cur is None or (decided_on, lot_id) > (cur[0], cur[1]):
+                latest[mid] = (decided_on, lot_id, rnd, passed)
     lots: dict[str, MeterLots] = {}
-    if memberships:
-        formed: dict[int, dt.date] = {}
-        for mid, lot_id, purpose, formed_at, vid, verdict, decided in memberships:
-            m = by_id.get(mid)
-            if m is None:
-                continue
-            start = clock_start(m)
-            if start is None:
-                continue
-            fd = formed.get(lot_id)
-            if fd is None:
-                fd = formed[lot_id] = (formed_at.date() if isinstance(formed_at, dt.datetime)
-                                       else dt.date.fromisoformat(formed_at[:10]))
-            decided_on = dates[decided]
-            # Lots of an earlier cycle (before a repair or a recalibration) no longer count.
-            if (decided_on or fd) < start:
-                continue
-            st = lots.get(m.id)
-            if st is None:
-                st = lots[m.id] = MeterLots()
-            if st.latest_lot is None or lot_id > st.latest_lot:
-                st.latest_lot = lot_id
-            rnd = ROUND_OF_PURPOSE[purpose]
-            if vid is None:
-                st.open_rounds.add(rnd)
-                continue
-            if st.outcome_on is None or (decided_on, lot_id) > (st.outcome_on, st.outcome_lot or 0):
-                st.outcome = LotOutcome(rnd, verdict == "pass")
-                st.outcome_lot, st.outcome_on = lot_id, decided_on
-    return PlanningData(meters=meters, labels=labels, lots=lots)
+    outcomes = {(r, p): LotOutcome(r, p) for r in PURPOSES for p in (True, False)}
+    no_rounds: frozenset[int] = frozenset()
+    for mid, lot_id in newest.items():
+        rounds = open_.get(mid)
+        rounds = frozenset(rounds) if rounds else no_rounds
+        if mid in latest:
+            on, lid, rnd, passed = latest[mid]
+            lots[str(mid)] = MeterLots(outcomes[rnd, passed], lid, on, rounds, lot_id)
+        else:
+            lots[str(mid)] = MeterLots(None, None, None, rounds, lot_id)
+    return PlanningData(meters=meters, labels=labels, lots=lots, last_lot_id=max(lot_info, default=0))
 
 
 # ============================================================================ schedule
@@ -280,7 +300,8 @@ class PlanningSchedule:
 
     def meter_rows(self) -> Iterable[dict[str, Any]]:
         labels, lots = self.data.labels, self.data.lots
-        starts = {m.id: clock_start(m) for m in self.data.meters}
+        iso = _IsoDates()
+        starts = {m.id: iso[clock_start(m)] for m in self.data.meters}
         for r in self.schedule.rows:
             make, serial, model = labels[r.meter_id]
             st = lots.get(r.meter_id)
@@ -288,8 +309,8 @@ class PlanningSchedule:
             if st is not None and st.outcome is not None:
                 verdict = f"{'pass' if st.outcome.passed else 'fail'}_{st.outcome.sampling_round}y"
             yield {"meter_id": int(r.meter_id), "manufacturer": make, "serial": serial, "model": model,
-                   "site": r.site, "state": r.state, "due_date": _iso(r.due_date), "reason": r.reason,
-                   "clock_start": _iso(starts[r.meter_id]),
+                   "site": r.site, "state": r.state, "due_date": iso[r.due_date], "reason": r.reason,
+                   "clock_start": starts[r.meter_id],
                    "lot_id": None if st is None else (st.outcome_lot or st.latest_lot), "lot_verdict": verdict}
 
     def as_dict(self, *, meters: bool = True) -> dict[str, Any]:
@@ -346,6 +367,8 @@ class Formation:
     not_eligible: dict[str, int]
     considered: int
     stored: bool
+    rule: dict[str, Any]
+    last_lot_id: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -353,7 +376,7 @@ class Formation:
             "as_of": self.as_of.isoformat(), "window_months": self.window_months,
             "window_end": self.window_end.isoformat(), "all_meters": self.all_meters, "site": self.site,
             "plan_options": self.plan_options, "stored": self.stored, "meters_considered": self.considered,
-            "lots": self.lots, "apart": self.apart, "not_eligible": self.not_eligible,
+            "rule": self.rule, "lots": self.lots, "apart": self.apart, "not_eligible": self.not_eligible,
         }
 
 
@@ -390,15 +413,79 @@ def eligibility(m: MeterInfo, st: MeterLots | None, sampling_round: int, as_of: 
     if st is not None and sampling_round in st.open_rounds:
         return "in_open_lot"
     if not all_meters:
-        if anniversary(start, sampling_round) > window_end:
+        if _anniversary(start, sampling_round) > window_end:
             return "not_due_yet"
-        if anniversary(start, DEADLINE_WITHOUT_PASS[sampling_round]) <= as_of:
+        if _anniversary(start, DEADLINE_WITHOUT_PASS[sampling_round]) <= as_of:
             return "past_deadline"
     return None
 
 
+#: Anniversaries repeat (a few thousand install dates for 100,000 meters): computed once each.
+_anniversary = lru_cache(maxsize=1 << 16)(anniversary)
+
+
 def _check_plan_options(level: str, aql: float, inspection: str) -> None:
     sampling_plan(2, level, aql, inspection)  # raises InputError naming level / aql / inspection
+
+
+def _formation(reg: Register, data: PlanningData | None, key: tuple[str, ...], *, as_of: dt.date,
+               sampling_round: int, window_months: int, site: str | None, all_meters: bool, level: str, aql: float,
+               inspection: str) -> tuple[Formation, list[tuple[list[dict], list[dict]]]]:
+    """The lots of ``form_lots`` with their member rows, before anything is stored."""
+    if data is None:
+        data = load_planning_data(reg, site=site)
+    if not data.meters:
+        where = f" at site {site!r}" if site else ""
+        raise ValidationError(f"no meters in service{where}: a lot needs at least one meter")
+    window_end = add_months(as_of, window_months)
+    candidates: list[MeterInfo] = []
+    not_eligible: dict[str, int] = {}
+    for m in data.meters:
+        why = eligibility(m, data.lots.get(m.id), sampling_round, as_of, window_end, all_meters)
+        if why is None:
+            # The install-year key is the year the current clock started (a recalibration restarts it).
+            candidates.append(m._replace(install_date=m.cycle_start_date) if m.cycle_start_date else m)
+        else:
+            not_eligible[why] = not_eligible.get(why, 0) + 1
+    formation = core_form_lots(candidates, key)
+    info = {m.id: m for m in candidates}
+    lots_out: list[dict[str, Any]] = []
+    rows_per_lot: list[tuple[dict, list[dict]]] = []
+    iso = _IsoDates()
+    for lot in formation.lots:
+        plan = sampling_plan(lot.size, level, aql, inspection)
+        members = []
+        snapshots = []
+        for mid in lot.members:
+            m = info[mid]
+            installed, start = iso[m.install_date], iso[clock_start(m)]
+            snapshots.append({"manufacturer": m.manufacturer, "model": m.model, "serial": m.serial,
+                              "qp_m3h": m.qp_m3h, "mid_class": m.accuracy_class, "site": m.site,
+                              "install_date": installed, "install_year_only": m.install_year_only,
+                              "clock_start": start})
+            members.append({"meter_id": int(mid), "manufacturer": m.manufacturer, "serial": m.serial,
+                            "site": m.site, "install_date": installed, "clock_start": start})
+        key_dict = {f: v for f, v in lot.key}
+        lots_out.append({"id": None, "name": lot.lot_id, "key": key_dict, "size": lot.size,
+                         "plan": plan.as_dict(), "members": members})
+        rows_per_lot.append((snapshots, members))
+    apart = []
+    for mid, reason in formation.apart:
+        m = info[mid]
+        apart.append({**_meter_ref(mid, data.labels, m.site), "install_date": _iso(m.install_date),
+                      "reason": reason})
+    rule = {"key_fields": list(key), "round": sampling_round, "as_of": as_of.isoformat(),
+            "window_months": window_months, "window_end": window_end.isoformat(), "all_meters": all_meters,
+            "site": site, "eligibility": ("all meters" if all_meters else
+                                          f"{sampling_round}th anniversary of the clock start by the window end, "
+                                          f"{DEADLINE_WITHOUT_PASS[sampling_round]}-year deadline not passed"),
+            "draw_algorithm": DRAW_ALGORITHM, "frame": "member ids as text, sorted (lot_members.position)"}
+    result = Formation(key_fields=key, sampling_round=sampling_round, as_of=as_of, window_months=window_months,
+                       window_end=window_end, all_meters=all_meters, site=site,
+                       plan_options={"level": level, "aql": aql, "inspection": inspection},
+                       lots=lots_out, apart=apart, not_eligible=not_eligible, considered=len(data.meters),
+                       stored=False, rule=rule, last_lot_id=data.last_lot_id)
+    return result, rows_per_lot
 
 
 def form_lots(reg: Register, *, as_of: dt.date, sampling_round: int = 9, window_months: int = 12,
@@ -419,63 +506,19 @@ def form_lots(reg: Register, *, as_of: dt.date, sampling_round: int = 9, window_
         raise InputError("window_months", "must not be negative")
     _check_plan_options(level, aql, inspection)
     key = tuple(key)
-    if data is None:
-        with bulk_objects():
-            data = load_planning_data(reg, site=site)
-    if not data.meters:
-        where = f" at site {site!r}" if site else ""
-        raise ValidationError(f"no meters in service{where}: a lot needs at least one meter")
-    window_end = add_months(as_of, window_months)
-    candidates: list[MeterInfo] = []
-    not_eligible: dict[str, int] = {}
-    for m in data.meters:
-        why = eligibility(m, data.lots.get(m.id), sampling_round, as_of, window_end, all_meters)
-        if why is None:
-            # The install-year key is the year the current clock started (a recalibration restarts it).
-            candidates.append(m._replace(install_date=m.cycle_start_date) if m.cycle_start_date else m)
-        else:
-            not_eligible[why] = not_eligible.get(why, 0) + 1
-    formation = core_form_lots(candidates, key)
-    info = {m.id: m for m in candidates}
-    lots_out: list[dict[str, Any]] = []
-    rows_per_lot: list[tuple[dict, list[dict]]] = []
-    for lot in formation.lots:
-        plan = sampling_plan(lot.size, level, aql, inspection)
-        members = []
-        snapshots = []
-        for mid in lot.members:
-            m = info[mid]
-            snap = {"manufacturer": m.manufacturer, "model": m.model, "serial": m.serial, "qp_m3h": m.qp_m3h,
-                    "mid_class": m.accuracy_class, "site": m.site, "install_date": _iso(m.install_date),
-                    "install_year_only": m.install_year_only, "clock_start": _iso(clock_start(m))}
-            snapshots.append(snap)
-            members.append({"meter_id": int(mid), "manufacturer": m.manufacturer, "serial": m.serial,
-                            "site": m.site, "install_date": _iso(m.install_date),
-                            "clock_start": snap["clock_start"]})
-        key_dict = {f: v for f, v in lot.key}
-        lots_out.append({"id": None, "name": lot.lot_id, "key": key_dict, "size": lot.size,
-                         "plan": plan.as_dict(), "members": members})
-        rows_per_lot.append((snapshots, members))
-    apart = []
-    for mid, reason in formation.apart:
-        m = info[mid]
-        apart.append({**_meter_ref(mid, data.labels, m.site), "install_date": _iso(m.install_date),
-                      "reason": reason})
-    rule = {"key_fields": list(key), "round": sampling_round, "as_of": as_of.isoformat(),
-            "window_months": window_months, "window_end": window_end.isoformat(), "all_meters": all_meters,
-            "site": site, "eligibility": ("all meters" if all_meters else
-                                          f"{sampling_round}th anniversary of the clock start by the window end, "
-                                          f"{DEADLINE_WITHOUT_PASS[sampling_round]}-year deadline not passed"),
-            "draw_algorithm": DRAW_ALGORITHM, "frame": "member ids as text, sorted (lot_members.position)"}
-    result = Formation(key_fields=key, sampling_round=sampling_round, as_of=as_of, window_months=window_months,
-                       window_end=window_end, all_meters=all_meters, site=site,
-                       plan_options={"level": level, "aql": aql, "inspection": inspection},
-                       lots=lots_out, apart=apart, not_eligible=not_eligible, considered=len(data.meters),
-                       stored=False)
+    with bulk_objects():
+        result, rows_per_lot = _formation(reg, data, key, as_of=as_of, sampling_round=sampling_round,
+                                          window_months=window_months, site=site, all_meters=all_meters,
+                                          level=level, aql=aql, inspection=inspection)
+    lots_out, rule = result.lots, result.rule
     if dry_run or not lots_out:
         return result
     who = user or default_user()
     with reg._write() as conn:
+        newer = conn.execute(select(func.max(LOT.c.id)).where(LOT.c.purpose.in_(list(PURPOSES.values())))).scalar()
+        if (newer or 0) > result.last_lot_id:
+            raise ConflictError(f"lot {newer} was formed by someone else meanwhile; nothing stored: form the lots "
+                                "again")
         now = models.utcnow()
         member_rows: list[dict] = []
         for lot, (snapshots, members) in zip(lots_out, rows_per_lot):

@@ -274,3 +274,15 @@ def test_show_list_and_human_outputs(small, cli):
     assert json.loads(out)[0]["seed"] == 77
     status, out, _ = cli("schedule", "--db", url, "--as-of", "2025-06-01")
     assert status == 0 and "schedule on 2025-06-01" in out and "per site:" in out
+
+
+def test_lots_formed_meanwhile_by_someone_else_store_nothing(small):
+    from app.storage.errors import ConflictError
+
+    url, reg = small
+    stale = planning.load_planning_data(reg)
+    planning.form_lots(reg, as_of=dt.date(2025, 3, 1), user="ann")
+    n = len(planning.list_lots(reg))
+    with pytest.raises(ConflictError, match="meanwhile"):
+        planning.form_lots(reg, as_of=dt.date(2025, 3, 1), user="bob", data=stale)
+    assert len(planning.list_lots(reg)) == n

@@ -188,6 +188,10 @@ def _meter(d: dict) -> str:
     return f"{d['manufacturer']} {d['serial']}"
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
 def _wrapped(label: str, items: list[str]) -> str:
     return textwrap.fill(", ".join(items), width=100, initial_indent=f"  {label}: ",
                          subsequent_indent=" " * (len(label) + 4))
@@ -228,10 +232,10 @@ def cmd_form(args) -> int:
             plan = lot["plan"]
             ident = f"lot {lot['id']}" if lot["id"] is not None else "lot (not stored)"
             full = " (every meter)" if plan.get("full_inspection") else ""
-            w(f"{ident}: {' | '.join(str(v) for v in lot['key'].values())}: {lot['size']} meters; sample "
+            w(f"{ident}: {' | '.join(str(v) for v in lot['key'].values())}: {_count(lot['size'], 'meter')}; sample "
               f"{plan['sample_size']}{full}, accept with <= {plan['acceptance_number']} defective "
               f"(code {plan['code_letter']}, plan {plan['plan_letter']})\n")
-            w(_wrapped("members", [_meter(m) for m in lot["members"]]) + "\n")
+            w(_wrapped("members", sorted(_meter(m) for m in lot["members"])) + "\n")
         if f.apart:
             w(f"listed apart, not pooled ({len(f.apart)}):\n")
             for a in f.apart:
@@ -283,7 +287,7 @@ def cmd_show(args) -> int:
     p = d["plan"] or {}
     w(f"plan: level {p.get('level')}, AQL {p.get('aql')}, {p.get('inspection')}; code {p.get('code_letter')}, "
       f"plan {p.get('plan_letter')}; n={d['sample_size']}, Ac={d['acceptance_number']}, Re={d['rejection_number']}\n")
-    w(_wrapped("members", [_meter(m) for m in d["members"]]) + "\n")
+    w(_wrapped("members", sorted(_meter(m) for m in d["members"])) + "\n")
     if d["draw"]:
         dr = d["draw"]
         sample = [_meter(m) + (f" [{m['status']}]" if m["status"] != "drawn" else "") for m in dr["meters"] if not m["spare"]]
@@ -403,13 +407,13 @@ def cmd_verdict(args) -> int:
           f"{v['defectives']} defective of {v['tested']} tested (n={v['sample_size']}, Ac={v['acceptance_number']}, "
           f"Re={v['rejection_number']}){'; stored' if v['stored'] else ''}\n")
         if v["verdict"] == "pass":
-            w(f"every member may stay in service to {v['members'][0]['action'].split('_')[2]} years after "
+            w(f"every member may stay in service to {14 if v['sampling_round'] == 9 else 18} years after "
               "installation:\n")
-            for m in v["members"]:
+            for m in sorted(v["members"], key=_meter):
                 w(f"  {_meter(m)}: retain until {m['retain_until']}\n")
         elif v["verdict"] == "fail":
             w("replacement list (recalibrate or replace):\n")
-            for m in v["members"]:
+            for m in sorted(v["members"], key=_meter):
                 w(f"  {_meter(m)} ({m['site']}): by {m['replace_by']}\n")
     if v["verdict"] == "incomplete":
         print(f"heatmeter: lot {lot_id}: verdict incomplete: {v['tested']} of {v['sample_size']} meters tested; "

@@ -286,3 +286,14 @@ def test_lots_formed_meanwhile_by_someone_else_store_nothing(small):
     with pytest.raises(ConflictError, match="meanwhile"):
         planning.form_lots(reg, as_of=dt.date(2025, 3, 1), user="bob", data=stale)
     assert len(planning.list_lots(reg)) == n
+
+
+def test_planning_sees_the_meters_the_register_gives_the_planner(small):
+    url, reg = small
+    ms = reg.list_meters(limit=3)
+    reg.set_restrict_processing(ms[0].id, True, reason="objection")
+    reg.update_meter(ms[1].id, {"status": "removed"}, expected_version=ms[1].version)
+    data = planning.load_planning_data(reg)
+    assert {int(m.id) for m in data.meters} == {d["id"] for d in reg.planning_meters()}
+    assert ms[0].id not in {int(m.id) for m in data.meters} and ms[1].id not in {int(m.id) for m in data.meters}
+    assert {int(r.meter_id) for r in planning.schedule(reg, dt.date(2025, 1, 1)).rows} == {int(m.id) for m in data.meters}

@@ -251,7 +251,7 @@ a tenth with a year-only date, a third with a battery end of life), schedule on 
 the figures include reading the database (`app.storage.planning.load_planning_data`: the in-service,
 unrestricted meters' columns, the installation history of meters installed more than once, recalibrations,
 lot memberships with their verdicts). The floor is the bare driver fetching the same meter columns.
-Best of {rep} runs. {machine_line()}
+Best of {rep} runs (the machine was shared with other jobs: single runs varied up to 2x). {machine_line()}
 
 {t_core}
 

@@ -594,10 +594,18 @@ def _ref(mid: int | str, labels: dict) -> dict[str, Any]:
     return {"meter_id": int(mid), "manufacturer": make, "serial": serial, "site": site}
 
 
+def _seed_of(lot: dict) -> int | None:
+    """The stored seed as the integer the draw used (None: drawn by other means, e.g. the bare register API)."""
+    try:
+        return int(lot["seed"])
+    except (TypeError, ValueError):
+        return None
+
+
 def _draw_of(lot: dict, members: list[tuple[int, dict]], draws: list[dict]) -> Draw | None:
     if not draws:
         return None
-    return Draw(seed=int(lot["seed"]), members=tuple(sorted(str(m) for m, _ in members)),
+    return Draw(seed=_seed_of(lot), members=tuple(sorted(str(m) for m, _ in members)),
                 sample=tuple(str(d["meter_id"]) for d in draws if not d["spare"]),
                 spares=tuple(str(d["meter_id"]) for d in draws if d["spare"]))
 
@@ -1160,7 +1168,7 @@ def lot_summary(lot: dict, n_draws: int = 0, n_results: int = 0, n_defective: in
             "round": ROUND_OF_PURPOSE.get(lot["purpose"] or ""), "key": lot["key"], "lot_size": lot["lot_size"],
             "sample_size": lot["sample_size"], "acceptance_number": lot["acceptance_number"],
             "rejection_number": lot["rejection_number"], "status": lot["status"],
-            "seed": None if lot["seed"] is None else int(lot["seed"]),
+            "seed": _seed_of(lot),
             "formed_at": jsonable(lot["formed_at"]), "formed_by": lot["formed_by"], "drawn": n_draws,
             "results": n_results, "defectives": n_defective,
             "verdict": None if verdict is None else verdict["verdict"],
@@ -1199,9 +1207,12 @@ def show_lot(reg: Register, lot_id: int) -> dict[str, Any]:
     draw = None
     if draws:
         d = _draw_of(lot, members, draws)
-        again = draw_sample(d.members, len(d.sample), d.seed, len(d.spares))
+        reproduced = None
+        if d.seed is not None:
+            again = draw_sample(d.members, len(d.sample), d.seed, len(d.spares))
+            reproduced = again.sample == d.sample and again.spares == d.spares
         draw = {"seed": d.seed, "algorithm": (lot["rule"] or {}).get("draw_algorithm", DRAW_ALGORITHM),
-                "reproduced": again.sample == d.sample and again.spares == d.spares,
+                "reproduced": reproduced,
                 "meters": [{**_ref(r["meter_id"], labels), "order": r["draw_order"], "spare": bool(r["spare"]),
                             "status": r["status"]} for r in draws]}
     out["draw"] = draw

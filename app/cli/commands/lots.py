@@ -292,8 +292,8 @@ def cmd_show(args) -> int:
         dr = d["draw"]
         sample = [_meter(m) + (f" [{m['status']}]" if m["status"] != "drawn" else "") for m in dr["meters"] if not m["spare"]]
         spares = [_meter(m) + (f" [{m['status']}]" if m["status"] != "drawn" else "") for m in dr["meters"] if m["spare"]]
-        w(f"draw: seed {dr['seed']} ({'reproduces' if dr['reproduced'] else 'DOES NOT reproduce'} from the stored "
-          "seed and members)\n")
+        check = {True: "reproduces", False: "DOES NOT reproduce", None: "cannot be checked"}[dr["reproduced"]]
+        w(f"draw: seed {dr['seed']} ({check} from the stored seed and members)\n")
         w(_wrapped("sample", sample) + "\n")
         if spares:
             w(_wrapped("spares", spares) + "\n")

@@ -1,10 +1,13 @@
-"""Render every calculator tab (and the planner) as screenshots, the way ``heatmeter-gui --screenshot`` does.
+"""Screenshots of every calculator tab and of the planner's views, as ``heatmeter-gui --screenshot`` takes them.
 
-    python -m app.ui.calculators.screenshots docs/screenshots [--larger-text] [--only mpe,sizing]
+    python -m app.ui.calculators.screenshots docs/screenshots [--larger-text] [--page calculators|planner]
+                                              [--only mpe,sizing]
 
-Writes ``calculators-<kind>.png`` (``-larger`` with larger text) for each
-calculator at 1366x768 with the demo examples filled in. ``heatmeter-gui
---demo --page calculators --screenshot FILE`` gives the first tab.
+Calculators: ``calculators-<kind>.png`` for each tab with its worked example.
+Planner: ``planner-lots.png``, the Lots view on the demo register's decided
+lot (the Due view is ``heatmeter-gui --demo --page planner --screenshot``).
+``-larger`` is appended with larger text. 1366x768, demo data, throw-away
+settings, like the app's own screenshot mode.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m app.ui.calculators.screenshots")
     ap.add_argument("folder")
     ap.add_argument("--larger-text", action="store_true")
+    ap.add_argument("--page", choices=("calculators", "planner"), default="calculators")
     ap.add_argument("--only", default="", help="comma-separated calculator kinds")
     args = ap.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -31,25 +35,34 @@ def main(argv: list[str] | None = None) -> int:
     from app.ui.settings import Settings
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    suffix = "-larger" if args.larger_text else ""
     with tempfile.TemporaryDirectory(prefix="heatmeter-shot-") as tmp:
         settings = Settings(QSettings(os.path.join(tmp, "settings.ini"), QSettings.Format.IniFormat))
         ctx = AppContext(settings, demo=True, screenshot=True, text_scale=theme.text_scale(args.larger_text))
         ctx.demo_dir = tmp
-        win = MainWindow(ctx, initial_page="calculators")
+        from app.ui.demo import connect_demo_bus
+
+        connect_demo_bus(ctx)
+        win = MainWindow(ctx, initial_page=args.page)
         win.resize(*SCREENSHOT_SIZE)
         win.show()
         page = win.current_page()
         page.prepare_demo()
-        only = [k for k in args.only.split(",") if k]
-        suffix = "-larger" if args.larger_text else ""
-        from app.ui.pages.calculators import CALCULATORS
+        _wait_idle(app, ctx, 60)
+        shots = []
+        if args.page == "calculators":
+            from app.ui.pages.calculators import CALCULATORS
 
-        for kind, _title, _target in CALCULATORS:
-            if only and kind not in only:
-                continue
-            page.show_form(kind)
-            _wait_idle(app, ctx, 10)
-            path = os.path.join(args.folder, f"calculators-{kind}{suffix}.png")
+            only = [k for k in args.only.split(",") if k]
+            for kind, _title, _target in CALCULATORS:
+                if not only or kind in only:
+                    shots.append((f"calculators-{kind}{suffix}.png", lambda k=kind: page.show_form(k)))
+        else:
+            shots.append((f"planner-lots{suffix}.png", lambda: page.tabs.setCurrentIndex(1)))
+        for name, show in shots:
+            show()
+            _wait_idle(app, ctx, 30)
+            path = os.path.join(args.folder, name)
             if not win.grab().save(path, "PNG"):
                 print(f"cannot write {path}", file=sys.stderr)
                 return 1

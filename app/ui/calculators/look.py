@@ -75,3 +75,16 @@ def restyle(root: QWidget, scale: float) -> None:
         role = w.property("hm_role")
         if role:
             w.setStyleSheet(css(role, scale, w.property("hm_state") or ""))
+
+
+def scrolling(content: QWidget, parent: QWidget) -> QWidget:
+    """``content`` in a frameless scroll area: it fills the page, and scrolls when the window is
+    smaller than its minimum size (a small laptop screen, larger text) instead of forcing the
+    window wider or taller than the screen."""
+    from PySide6.QtWidgets import QFrame, QScrollArea
+
+    area = QScrollArea(parent)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(content)
+    return area

@@ -58,7 +58,25 @@ def main(argv: list[str] | None = None) -> int:
                 if not only or kind in only:
                     shots.append((f"calculators-{kind}{suffix}.png", lambda k=kind: page.show_form(k)))
         else:
+            def lot_tab(status: str, tab: str):
+                def show():
+                    page.tabs.setCurrentIndex(1)
+                    lot = next(lt for lt in page.lots.lots if lt["status"] == status)
+                    page.lots.open_lot(lot["id"], tab)
+                return show
+
+            def form_preview():
+                from PySide6.QtCore import QDate
+
+                page.tabs.setCurrentIndex(1)
+                page.lots.show_form_panel()
+                page.lots.f_as_of.setDate(QDate(2026, 6, 1))   # a year after the demo round: new lots
+                page.lots.form_lots(dry_run=True)
+
             shots.append((f"planner-lots{suffix}.png", lambda: page.tabs.setCurrentIndex(1)))
+            shots.append((f"planner-results{suffix}.png", lot_tab("drawn", "results")))
+            shots.append((f"planner-members{suffix}.png", lot_tab("verdict_fail", "plan")))
+            shots.append((f"planner-form{suffix}.png", form_preview))
         for name, show in shots:
             show()
             _wait_idle(app, ctx, 30)

@@ -34,9 +34,9 @@ class CalculatorsPage(Page):
     def build(self) -> None:
         from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
-        from app.ui.calculators.look import styled
+        from app.ui.calculators.look import scrolling, styled
 
-        self.tabs = QTabWidget(self.body)
+        self.tabs = QTabWidget()
         styled(self.tabs.tabBar(), "tabs", self.ctx.text_scale)
         self.forms = {}
         self._holders = {}
@@ -46,7 +46,7 @@ class CalculatorsPage(Page):
             lay.setContentsMargins(8, 4, 8, 8)
             self._holders[kind] = holder
             self.tabs.addTab(holder, title)
-        self.body_layout.addWidget(self.tabs, 1)
+        self.body_layout.addWidget(scrolling(self.tabs, self.body), 1)
         start = 0
         if not self.ctx.screenshot:
             start = self.ctx.settings.page_value(self.name, TAB_KEY, 0, int)

@@ -24,17 +24,17 @@ class PlannerPage(Page):
     def build(self) -> None:
         from PySide6.QtWidgets import QTabWidget
 
-        from app.ui.calculators.look import styled
+        from app.ui.calculators.look import scrolling, styled
         from app.ui.planner.due import DueView
         from app.ui.planner.lots import LotsView
 
-        self.tabs = QTabWidget(self.body)
+        self.tabs = QTabWidget()
         styled(self.tabs.tabBar(), "tabs", self.ctx.text_scale)
         self.due = DueView(self, self.tabs)
         self.lots = LotsView(self, self.tabs)
         self.tabs.addTab(self.due, "Due")
         self.tabs.addTab(self.lots, "Lots")
-        self.body_layout.addWidget(self.tabs, 1)
+        self.body_layout.addWidget(scrolling(self.tabs, self.body), 1)
         self._loaded_once = False
         self._demo_done = False
         self.make_action("Due view", lambda: self.tabs.setCurrentIndex(0), "Alt+1")

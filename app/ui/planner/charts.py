@@ -250,14 +250,10 @@ class OcChart(plots.StaticPlot):
         if observed is not None:
             x = observed["p"]
             p.plot([x], [observed["pa_binomial"]], pen=None, symbol="o", symbolSize=16, symbolBrush=plots.INK,
-                   symbolPen=plots.pen("#ffffff", 2), name=f"this lot (Pa {observed['pa_binomial']:.3f})")
+                   symbolPen=plots.pen("#ffffff", 2),
+                   name=f"this lot: {observed['defectives']}/{observed['tested']} defective, Pa {observed['pa_binomial']:.3f}")
             p.plot([x], [observed["pa_hypergeometric"]], pen=None, symbol="s", symbolSize=11,
                    symbolBrush=plots.BROWN, symbolPen=plots.pen("#ffffff", 2))
-            label = plots.text_item(
-                f"  this lot: {observed['defectives']}/{observed['tested']}  ", plots.INK,
-                anchor=(0, 1) if x < 0.5 * max(ps or [1]) else (1, 1), bold=True, scale=self.scale)
-            label.setPos(x, observed["pa_binomial"])
-            p.addItem(label)
         p.setYRange(0, 1.05, padding=0)
         p.setXRange(0, max(ps or [1]), padding=0.02)
         self.set_text_scale(self.scale)

@@ -163,7 +163,7 @@ class LotsView(QWidget):
         split.addWidget(self.stack)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 5)
-        split.setSizes([round(400 * scale), 860])
+        split.setSizes([round(400 if scale <= 1.0 else 260 * scale), 860])
         self.split = split
 
     # ====================================================================== building
@@ -186,11 +186,12 @@ class LotsView(QWidget):
         self.plan_panel = ResultPanel(w, scale)
         v.addWidget(self.plan_panel)
         self.members_view, self.members_model = _table(w, (
-            ("manufacturer", "Make"), ("serial", "Serial"), ("model", "Model"), ("site", "Site"),
-            ("install_date", "Installed"), ("clock_start", "Clock start"), ("drawn", "Drawn"),
-            ("consequence", "What the verdict means"), ("next_sampling", "Next sampling")), self._member_colour, scale)
+            ("manufacturer", "Make"), ("serial", "Serial"), ("drawn", "Drawn"),
+            ("consequence", "What the verdict means"), ("next_sampling", "Next sampling"), ("site", "Site"),
+            ("install_date", "Installed"), ("clock_start", "Clock start"), ("model", "Model")),
+            self._member_colour, scale)
         v.addWidget(self.members_view, 1)
-        self.tabs.addTab(w, "Plan and members")
+        self.tabs.addTab(w, "Plan, members")
 
         # -- draw
         w = QWidget(self.tabs)
@@ -267,9 +268,14 @@ class LotsView(QWidget):
         v.addLayout(row)
         self.tabs.addTab(w, "Results")
 
-        # -- verdict and OC curve
-        w = QWidget(self.tabs)
-        h = QHBoxLayout(w)
+        # -- verdict and OC curve (side by side; one above the other with larger text)
+        from PySide6.QtWidgets import QBoxLayout
+
+        from app.ui.calculators.look import scrolling
+
+        w = QWidget()
+        h = QBoxLayout(QBoxLayout.Direction.LeftToRight, w)
+        self.verdict_layout = h
         col = QVBoxLayout()
         self.verdict_panel = ResultPanel(w, scale)
         col.addWidget(self.verdict_panel)
@@ -301,7 +307,8 @@ class LotsView(QWidget):
         h.addLayout(col, 2)
         self.oc_chart = OcChart(w, scale)
         h.addWidget(self.oc_chart, 3)
-        self.tabs.addTab(w, "Verdict and OC curve")
+        self._verdict_direction(scale)
+        self.tabs.addTab(scrolling(w, self.tabs), "Verdict, OC curve")
         self.detail = box
         self.stack.addWidget(box)
 
@@ -384,8 +391,9 @@ class LotsView(QWidget):
         self.formation_summary.setWordWrap(True)
         lay.addWidget(self.formation_summary)
         split = QSplitter(Qt.Orientation.Horizontal, box)
-        self.f_lots_view, self.f_lots_model = _table(split, (("name", "Lot key"), ("size", "N"), ("n", "n"),
-                                                            ("acre", "Ac/Re")), scale=scale)
+        self.f_lots_view, self.f_lots_model = _table(split, (("size", "N"), ("n", "n"), ("acre", "Ac/Re"),
+                                                            ("name", "Lot key")), scale=scale)
+        self.f_lots_view.verticalHeader().setVisible(False)
         self.f_lots_view.clicked.connect(lambda idx: self._show_formation_members(idx.row()))
         tabs = QTabWidget(split)
         self.f_members_view, self.f_members_model = _table(tabs, (
@@ -877,7 +885,7 @@ class LotsView(QWidget):
                 self.page.show_info(f"Formed and stored {len(d['lots'])} lots of {n} meters.")
                 self.load_lots()
                 self.page.schedule_changed()
-        self.f_lots_model.set_rows([{"name": key_text(lt["key"]), "size": lt["size"], "n": lt["plan"]["sample_size"],
+        self.f_lots_model.set_rows([{"name": short_key(lt["key"]), "size": lt["size"], "n": lt["plan"]["sample_size"],
                                      "acre": f"{lt['plan']['acceptance_number']}/{lt['plan']['rejection_number']}",
                                      "id": lt.get("id")} for lt in d["lots"]])
         self.f_lots_view.resizeColumnsToContents()
@@ -896,10 +904,20 @@ class LotsView(QWidget):
         lt = self.formation["lots"][row]
         self.f_members_model.set_rows(lt["members"])
         self.f_members_view.resizeColumnsToContents()
-        self.f_tabs.setTabText(0, f"Members of {key_text(lt['key'])} ({lt['size']})")
+        self.f_tabs.setTabText(0, f"Members ({lt['size']})")
+        self.f_tabs.setTabToolTip(0, key_text(lt["key"]))
         self.f_tabs.setCurrentIndex(0)
+
+    def _verdict_direction(self, scale: float) -> None:
+        from PySide6.QtWidgets import QBoxLayout
+
+        self.verdict_layout.setDirection(QBoxLayout.Direction.LeftToRight if scale <= 1.0
+                                         else QBoxLayout.Direction.TopToBottom)
+        self.oc_chart.setMinimumHeight(180 if scale <= 1.0 else round(300 * scale))
 
     def set_text_scale(self, scale: float) -> None:
         restyle(self, scale)
         self.oc_chart.scale = scale
         self.oc_chart.set_text_scale(scale)
+        self._verdict_direction(scale)
+        self.split.setSizes([round(260 * scale), 900])

@@ -76,9 +76,17 @@ def test_due_counts_list_behind_a_bar_and_csv(make_window, qtbot, register_url, 
     assert data.totals == ref["totals"] and data.by_month == ref["by_month"]
     assert ref["totals"]["overdue"] == 5 and ref["totals"]["sampling_due"] == LOT_SIZE
     assert "5" in due.total_buttons["overdue"].text()
-    # click the month with most sampling: the list holds exactly those meters
+    # click (with the mouse) the month with most sampling: the list holds exactly those meters
     month = max(data.by_month, key=lambda k: data.by_month[k].get("sampling_due", 0))
-    due.month_chart.click_bar(month, "sampling_due")
+    chart = due.month_chart
+    x = chart.keys.index(month)
+    seg = next(sg for sg in chart.stacks.segments if sg[3] == month and sg[4] == "sampling_due")
+    vb = chart.getPlotItem().vb
+    from PySide6.QtCore import QPointF
+
+    pos = chart.mapFromScene(vb.mapViewToScene(QPointF(x, (seg[1] + seg[2]) / 2)))
+    qtbot.mouseClick(chart.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    assert chart.selected == (month, "sampling_due")
     assert len(due.list_rows) == data.by_month[month]["sampling_due"]
     assert all(r["due_date"].startswith(month) and r["state"] == "sampling_due" for r in due.list_rows)
     assert due.model.rowCount() == len(due.list_rows)
@@ -144,14 +152,23 @@ def test_lot_formed_drawn_tested_decided_and_reported(make_window, qtbot, regist
     n = plan.sample_size
     assert t.rowCount() == n + len(expect.spares)
     t.cellWidget(0, 5).setChecked(True)
-    for r in range(1, n + 1):                           # sample 2..n and the first spare
+    for r in range(1, n):                               # sample 2..n typed
         t.item(r, 4).setText("9,9" if r == 1 else f"{0.3 * r - 1:.1f}")
+    spare = draw["meters"][n]                           # the first spare: calibration points
+    lots.points[spare["meter_id"]] = {"subassembly": "complete_meter",
+                                      "points": [{"error_pct": -1.2, "q_m3h": 0.75, "dtheta_k": 20}]}
     qtbot.mouseClick(lots.record_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(lots.lot.get("results_list") or []) == n + 1 and _idle(page), timeout=TIMEOUT)
     res = {r["serial"]: r for r in lots.lot["results_list"]}
     second = draw["meters"][1]["serial"]
     assert res[second]["error_pct"] == 9.9 and res[second]["defective"] is True
     assert res[draw["meters"][0]["serial"]]["inaccessible"] is True
+    # the points are judged by the calibration calculator: 2 x the complete-meter MPE at 0.75 m3/h and 20 K
+    from app.core.calcjson import run
+
+    mpe = run("mpe", {"class": 2, "qp_m3h": 1.5, "ratio": 100, "q_m3h": 0.75, "dtheta_k": 20, "dtheta_min_k": 3})
+    assert res[spare["serial"]]["error_pct"] == -1.2
+    assert res[spare["serial"]]["limit_pct"] == pytest.approx(mpe["in_service_total"])
     assert "Recorded" in _banner(page) and "1 defective" in _banner(page)
 
     # the verdict (MMS 1.3.5): 1 defective among n tested against Ac
@@ -251,3 +268,23 @@ def test_empty_register_forms_no_lot(make_window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: page.lots.last_failure is not None and _idle(page), timeout=TIMEOUT)
     assert "No lot formed" in _banner(page) and "a lot needs at least one meter" in _banner(page)
     assert page.lots.lots == []
+
+
+def test_points_dialog_reads_its_table(qtbot):
+    from PySide6.QtWidgets import QTableWidgetItem, QWidget
+
+    from app.ui.planner.lots import PointsDialog
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    dlg = PointsDialog(host, "Kamstrup 1", {"subassembly": "flow_sensor", "points": [{"error_pct": 1.5, "q_m3h": 0.2}]})
+    assert dlg.sub.currentData() == "flow_sensor"
+    dlg.table.setItem(1, 0, QTableWidgetItem("-0,8"))
+    dlg.table.setItem(1, 1, QTableWidgetItem("1.4"))
+    dlg.table.setItem(1, 3, QTableWidgetItem("i3"))
+    assert dlg.value() == {"subassembly": "flow_sensor",
+                           "points": [{"error_pct": 1.5, "q_m3h": 0.2}, {"error_pct": -0.8, "q_m3h": 1.4, "interval": "I3"}]}
+    for r in range(2):
+        for c in range(4):
+            dlg.table.setItem(r, c, QTableWidgetItem(""))
+    assert dlg.value() is None

@@ -18,14 +18,8 @@ from app.ui.planner.service import DUE_STATES, STATE_TITLES
 YEARS = (1, 2, 3, 5, 10)
 BUTTON_TITLES = {"recalibrate_or_replace_due": "Recalibrate/replace"}
 LIST_HEADERS = (("manufacturer", "Make"), ("serial", "Serial"), ("model", "Model"), ("site", "Site"),
-                ("state", "State"), ("due_date", "Due"), ("reason", "Reason"), ("clock_start", "Clock start"),
+                ("state_text", "State"), ("due_date", "Due"), ("reason_text", "Reason"), ("clock_start", "Clock start"),
                 ("lot_id", "Lot"), ("lot_verdict", "Lot verdict"))
-REASONS = {"sampling_9y": "lot sampling at 9 years", "sampling_13y": "lot sampling at 13 years",
-           "recalibrate_or_replace_10y": "recalibrate or replace at 10 years",
-           "recalibrate_or_replace_14y": "recalibrate or replace at 14 years",
-           "recalibrate_or_replace_18y": "recalibrate or replace at 18 years",
-           "battery_end_of_life_minus_1y": "battery: a year before its end of life",
-           "install_date_unknown": "install date unknown"}
 
 
 def qdate(d: dt.date) -> QDate:
@@ -97,10 +91,18 @@ class DueView(QWidget):
         lay.addLayout(bar)
         for w in (self.as_of, self.years, self.site):
             w.setMinimumHeight(self.ctx.metrics.input_height)
-        self.as_of.dateChanged.connect(lambda _d: self.load())
-        self.years.currentIndexChanged.connect(lambda _i: self.load())
-        self.site.currentIndexChanged.connect(lambda _i: None if self._filling_sites else self.load())
-        self.plan_sampling.toggled.connect(lambda _b: self.load())
+        # a change of the controls reads the schedule again a moment later (typing a date is many changes)
+        from PySide6.QtCore import QTimer
+
+        self._reload = QTimer(self)
+        self._reload.setSingleShot(True)
+        self._reload.setInterval(300)
+        self._reload.timeout.connect(self.load)
+        self._generation = 0
+        self.as_of.dateChanged.connect(lambda _d: self._reload.start())
+        self.years.currentIndexChanged.connect(lambda _i: self._reload.start())
+        self.site.currentIndexChanged.connect(lambda _i: None if self._filling_sites else self._reload.start())
+        self.plan_sampling.toggled.connect(lambda _b: self._reload.start())
         self._filling_sites = False
 
         totals = QHBoxLayout()
@@ -150,6 +152,7 @@ class DueView(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(round(30 * scale))
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setResizeContentsPrecision(200)   # 100,000 rows: never measure them all
         ll.addWidget(self.table, 1)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
@@ -171,14 +174,19 @@ class DueView(QWidget):
 
     def load(self):
         """Work the schedule out in a worker (the register may be opened, migrated or built there)."""
+        self._reload.stop()
         p = self.params()
         self.page.set_setting("years", int(self.years.currentData()))
         self.page.set_setting("plan_sampling", p["plan_sampling"])
         self.loading = True
+        self._generation += 1
+        gen = self._generation
         return self.page.run_db("Due schedule", service.load_due, p["as_of"], p["horizon_months"], p["site"],
-                                p["plan_sampling"], on_done=self._loaded)
+                                p["plan_sampling"], on_done=lambda d: self._loaded(d, gen))
 
-    def _loaded(self, data) -> None:
+    def _loaded(self, data, generation: int | None = None) -> None:
+        if generation is not None and generation != self._generation:
+            return   # a later read is on its way: this one is stale
         self.loading = False
         if isinstance(data, service.Failure):
             self.page.show_error(f"The schedule could not be worked out: {data.message}")
@@ -224,12 +232,10 @@ class DueView(QWidget):
         self.selection = {k: v for k, v in (("month", month), ("site", site), ("state", state)) if v is not None}
         if self.data is None:
             return []
-        rows = self.data.select(month=month, site=site, state=state)
-        rows.sort(key=lambda r: (r["due_date"] or "", r["manufacturer"] or "", r["serial"] or ""))
+        rows = self.data.select(month=month, site=site, state=state)   # in due-date order already
         self.list_rows = rows
-        self.model.set_rows([{**r, "reason": REASONS.get(r["reason"], r["reason"]),
-                              "state": STATE_TITLES.get(r["state"], r["state"])} for r in rows])
-        self.table.resizeColumnsToContents()
+        self.model.set_rows(rows)
+        self.table.resizeColumnsToContents()   # measures the first rows only (resize precision)
         parts = []
         if state:
             parts.append(STATE_TITLES[state].lower())
@@ -256,11 +262,7 @@ class DueView(QWidget):
         self.select(site=site, state=state or None)
 
     def _colour(self, row: dict, key: str):
-        if key == "state":
-            for s, title in STATE_TITLES.items():
-                if row.get("state") == title and s in STATE_COLORS:
-                    return None, True
-        return None, False
+        return None, key == "state_text" and row.get("state") in STATE_COLORS
 
     # -- export ----------------------------------------------------------------------------
     def ask_export(self, all_rows: bool) -> None:

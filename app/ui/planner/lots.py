@@ -49,6 +49,7 @@ def _table(parent, columns, colour=None, scale: float = 1.0) -> tuple[QTableView
     view.verticalHeader().setDefaultSectionSize(round(30 * scale))
     view.horizontalHeader().setStretchLastSection(True)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    view.horizontalHeader().setResizeContentsPrecision(200)
     return view, model
 
 
@@ -464,9 +465,13 @@ class LotsView(QWidget):
     # ====================================================================== one lot
     def open_lot(self, lot_id: int, tab: str | None = None):
         self._want_tab = tab
-        return self.page.run_db(f"Lot {lot_id}", service.lot_detail, lot_id, on_done=self._lot_loaded)
+        self._want_lot = lot_id
+        return self.page.run_db(f"Lot {lot_id}", service.lot_detail, lot_id,
+                                on_done=lambda lot: self._lot_loaded(lot, lot_id))
 
-    def _lot_loaded(self, lot) -> None:
+    def _lot_loaded(self, lot, lot_id: int | None = None) -> None:
+        if lot_id is not None and lot_id != getattr(self, "_want_lot", lot_id):
+            return   # the user has chosen another lot meanwhile
         if isinstance(lot, service.Failure):
             self.page.show_error(lot.message)
             return

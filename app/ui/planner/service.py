@@ -20,6 +20,12 @@ from app.core.errors import InputError
 DUE_STATES = ("overdue", "recalibrate_or_replace_due", "sampling_due", "battery_due")
 STATE_TITLES = {"overdue": "Overdue", "recalibrate_or_replace_due": "Recalibrate or replace",
                 "sampling_due": "Sampling", "battery_due": "Battery", "in_service": "In service"}
+REASONS = {"sampling_9y": "lot sampling at 9 years", "sampling_13y": "lot sampling at 13 years",
+           "recalibrate_or_replace_10y": "recalibrate or replace at 10 years",
+           "recalibrate_or_replace_14y": "recalibrate or replace at 14 years",
+           "recalibrate_or_replace_18y": "recalibrate or replace at 18 years",
+           "battery_end_of_life_minus_1y": "battery: a year before its end of life",
+           "install_date_unknown": "install date unknown"}
 LIST_COLUMNS = ("meter_id", "manufacturer", "serial", "model", "site", "state", "due_date", "reason",
                 "clock_start", "lot_id", "lot_verdict")
 
@@ -58,6 +64,7 @@ class DueData:
     rows: list[dict[str, Any]]
     sites: list[str]
     lots: list[dict[str, Any]] = field(default_factory=list)
+    due_rows: list[dict[str, Any]] = field(default_factory=list)   # every row but in_service, in list order
 
     def months(self) -> list[str]:
         """Every month of the horizon, "YYYY-MM", from the as-of month on."""
@@ -74,11 +81,11 @@ class DueData:
     def select(self, *, month: str | None = None, site: str | None = None, state: str | None = None,
                overdue_only: bool = False) -> list[dict[str, Any]]:
         """The meters behind a bar: due in ``month`` (YYYY-MM) and/or at ``site``, in ``state``."""
+        if month is None and site is None and state is None and not overdue_only:
+            return list(self.due_rows)
         out = []
         h0, h1 = self.as_of.isoformat(), self.horizon_end.isoformat()
-        for r in self.rows:
-            if r["state"] == "in_service":
-                continue
+        for r in self.due_rows:
             if state is not None and r["state"] != state:
                 continue
             if overdue_only and r["state"] != "overdue":
@@ -100,12 +107,17 @@ def load_due(reg, as_of: dt.date, horizon_months: int, site: str | None = None,
 
     s = planning.schedule(reg, as_of, horizon_months=horizon_months, site=site, plan_sampling=plan_sampling)
     rows = list(s.meter_rows())
+    # the words the list shows, and its order (due date, make, serial), made here rather than on the GUI thread
+    for r in rows:
+        r["state_text"] = STATE_TITLES.get(r["state"], r["state"])
+        r["reason_text"] = REASONS.get(r["reason"], r["reason"])
+    rows.sort(key=lambda r: (r["due_date"] or "", r["manufacturer"] or "", r["serial"] or ""))
     sites = sorted(x["name"] for x in reg.list_sites())
     sch = s.schedule
     return DueData(as_of=as_of, horizon_months=horizon_months, horizon_end=sch.horizon_end, site=site,
                    totals=dict(sch.totals), by_month={k: dict(v) for k, v in sch.by_month.items()},
                    by_site={k: dict(v) for k, v in sch.by_site.items()}, rows=rows, sites=sites,
-                   lots=planning.list_lots(reg))
+                   lots=planning.list_lots(reg), due_rows=[r for r in rows if r["state"] != "in_service"])
 
 
 def write_rows_csv(path: str, rows: list[dict[str, Any]], columns: tuple[str, ...] = LIST_COLUMNS) -> int:

@@ -329,7 +329,7 @@ class ReadoutPage(Page):
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if col in (2,):
-                    item.setTextAlignment(int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter))
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if col == 2 and rec.value is not None:
                     item.setToolTip(f"{rec.value!r} {rec.unit} (as decoded)")
                 if col == 1 and vw_rec is not None:

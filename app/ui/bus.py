@@ -675,6 +675,9 @@ class BusService(QObject):
         self.last_error = message
         if self._state != STATE_LOST:
             self._set_state(STATE_LOST, detail="port lost")
+            if not self._tasks:
+                # found by a live poll (no task of ours will report it): say it where the user is looking
+                self.ctx.show_message(describe_error(_port_lost(message), port=self._port_label()), "error")
 
     # -- starting operations -------------------------------------------------------------------
     def _refuse_if_scanning(self) -> None:
@@ -1241,6 +1244,12 @@ class _Waker:
         if self.profile is not None and self.profile.awake_s and \
                 time.monotonic() - self.last > 0.6 * self.profile.awake_s:
             self.wake()
+
+
+def _port_lost(message: str):
+    from drivers import errors as e
+
+    return e.PortLost(message)
 
 
 def _short_miss(exc: BaseException) -> str:

@@ -119,6 +119,9 @@ class SimMeter:
         else:
             self.state.energy_wh = cfg.energy_kwh * 1000.0
         self.state.volume_m3 = cfg.volume_m3
+        # the volume-weighted temperature sums start as if the past volume had flowed at the mean temperatures
+        self.state.flow_temp_volume_m3c = cfg.volume_m3 * cfg.theta_flow_c
+        self.state.return_temp_volume_m3c = cfg.volume_m3 * (cfg.theta_flow_c - cfg.dtheta_k)
         self.epoch = epoch or _dt.datetime(2026, 1, 1, 0, 0, 0)
         self.primary_address = cfg.primary_address
         self.baud = cfg.baud
@@ -317,6 +320,7 @@ class SimMeter:
         return {"secondary_address": self.cfg.identification, "manufacturer": self.cfg.manufacturer,
                 "primary_address": self.primary_address, "baud": self.baud,
                 "energy_wh": s.energy_wh, "cooling_energy_wh": s.cooling_energy_wh, "volume_m3": s.volume_m3,
+                "flow_temp_volume_m3c": s.flow_temp_volume_m3c, "return_temp_volume_m3c": s.return_temp_volume_m3c,
                 "power_w": s.power_w, "flow_m3h": s.flow_m3h, "theta_flow_c": s.theta_flow_c,
                 "theta_return_c": s.theta_return_c, "on_time_s": s.on_time_s,
                 "clock": self.clock(now_s).isoformat(timespec="seconds")}

@@ -1,27 +1,24 @@
-"""The wizard's thin adapter over the bus: read one meter, list the meters known.
+"""The wizard's thin adapter over the app's bus service (``ctx.bus``).
 
-The wizard asks three things of the bus and nothing else:
-
-* ``known_meters()``: the meters found so far (scan) and ``selected()``;
-* ``read(meter, cancel)``: one complete readout (every telegram, raw frames
-  byte for byte, decoded), called from a worker task;
-* ``describe()``: transport, port and baud for the evidence.
-
-:class:`WizardBus` answers them from the app's bus service (``ctx.bus``) when
-there is one, else from a private simulated bus in demo mode (the built-in
-simulator of ``drivers.simulator``, in process, real time).
+The wizard needs four things from the bus: the meters it knows (and the one
+selected on the Scan page), one complete readout of a meter, a live poller for
+the observation window, and the readout as plain data for the evidence. The
+bus service does the work (one operation at a time on the wire, in workers);
+this module only turns the wizard's stored meter reference into a known meter
+and a service :class:`~app.ui.bus.Readout` into a :class:`MeterReadout`.
 """
 from __future__ import annotations
 
 import datetime as dt
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 
 @dataclass(frozen=True)
 class MeterRef:
-    """A meter on the bus: how to address it and what it said it is."""
+    """A meter on the bus as the wizard remembers it (in drafts): how to address it
+    and what it said it is. ``key`` is the full secondary address ``ID.MAN.VV.MM``."""
 
     primary_address: int | None
     secondary_address: str | None
@@ -29,12 +26,18 @@ class MeterRef:
     medium: str | None = None
     version: int | None = None
     medium_code: int | None = None
+    make: str | None = None
+
+    @property
+    def key(self) -> str | None:
+        if None in (self.secondary_address, self.manufacturer, self.version, self.medium_code):
+            return None
+        return f"{self.secondary_address}.{self.manufacturer}.{self.version:02X}.{self.medium_code:02X}"
 
     @property
     def label(self) -> str:
-        parts = [self.manufacturer or "???", self.secondary_address or "?"]
-        if self.primary_address:
-            parts.append(f"address {self.primary_address}")
+        parts = [f"{self.make or self.manufacturer or '???'} {self.secondary_address or '?'}"]
+        parts.append(f"address {self.primary_address}" if self.primary_address else "secondary address only")
         if self.medium:
             parts.append(self.medium.replace("_", " "))
         return " · ".join(parts)
@@ -42,22 +45,22 @@ class MeterRef:
     def to_dict(self) -> dict[str, Any]:
         return {"primary_address": self.primary_address, "secondary_address": self.secondary_address,
                 "manufacturer": self.manufacturer, "medium": self.medium, "version": self.version,
-                "medium_code": self.medium_code}
+                "medium_code": self.medium_code, "make": self.make}
 
     @classmethod
     def from_any(cls, m: Any) -> MeterRef:
-        """From a MeterRef, a dict, or any object with the attributes of drivers.scan.FoundMeter."""
+        """From a MeterRef, a dict, or a bus service ``KnownMeter``."""
         if isinstance(m, MeterRef):
             return m
         get = m.get if isinstance(m, dict) else (lambda k, d=None: getattr(m, k, d))
         sec = get("secondary_address") or get("identification")
-        return cls(get("primary_address", get("address")), None if sec is None else str(sec), get("manufacturer"),
-                   get("medium"), get("version"), get("medium_code"))
+        return cls(get("primary_address"), None if sec is None else str(sec), get("manufacturer"), get("medium"),
+                   get("version"), get("medium_code"), get("make") or None)
 
 
 @dataclass
 class MeterReadout:
-    """One complete readout: the evidence the register keeps."""
+    """One complete readout as plain data: the evidence the register keeps."""
 
     read_at: dt.datetime                 # UTC, aware
     frames: list[bytes]
@@ -72,102 +75,87 @@ class MeterReadout:
     def first(self) -> dict:
         return self.telegrams[0] if self.telegrams else {}
 
+    @classmethod
+    def from_service(cls, ro: Any) -> MeterReadout:
+        """From the bus service's ``Readout`` (raw frames byte for byte, decoded telegrams)."""
+        telegrams = ro.decoded()
+        first = telegrams[0] if telegrams else {}
+        from drivers.makes import make_name
 
-class _DemoSimulator:
-    """A simulated bus of its own for demo mode when the app has no bus service."""
-
-    def __init__(self) -> None:
-        from drivers.link import Link
-        from drivers.simulator import LoopbackTransport, SimBus, default_configs
-
-        self.configs = default_configs(12)
-        self.bus = SimBus.from_configs(self.configs, seed=0)
-        self.transport = LoopbackTransport(self.bus, realtime=True)
-        self.link = Link(self.transport)
-        self.lock = threading.Lock()
-
-    def meters(self) -> list[MeterRef]:
-        return [MeterRef(c.primary_address, c.identification, c.manufacturer, None, c.version, c.medium)
-                for c in self.configs if c.primary_address]
-
-    def read(self, meter: MeterRef, cancel: threading.Event | None = None):
-        from drivers.address import SecondaryMask
-        from drivers.ops import read_meter
-        from drivers.wakeup import profile_for_manufacturer
-
-        with self.lock:
-            self.link.cancel = cancel
-            profile = None
-            cfg = next((c for c in self.configs if c.identification == meter.secondary_address
-                        and c.manufacturer == meter.manufacturer), None)
-            if cfg is not None and cfg.wakeup:
-                profile = profile_for_manufacturer(cfg.manufacturer)
-            if meter.primary_address:
-                return read_meter(self.link, address=meter.primary_address, profile=profile)
-            return read_meter(self.link, secondary=SecondaryMask.parse(meter.secondary_address), profile=profile)
+        ref = MeterRef(ro.address if ro.address and 0 < ro.address <= 250 else None,
+                       first.get("identification") or ro.secondary_address, first.get("manufacturer"),
+                       first.get("medium"), first.get("version"), first.get("medium_code"),
+                       make_name(first.get("manufacturer")) or None)
+        port = ro.port or ("simulated bus" if ro.transport == "simulator" else None)
+        return cls(read_at=ro.read_at, frames=[bytes(f) for f in ro.frames], telegrams=telegrams, meter=ref,
+                   transport=ro.transport, port=port, baud=ro.baud)
 
 
 class WizardBus:
-    """What the Commission wizard needs from the bus (see the module docstring)."""
+    """What the Commission wizard asks of ``ctx.bus`` (see the module docstring).
+
+    Start methods run on the GUI thread and raise ``app.ui.bus.BusUnavailable``
+    (not connected, a scan running) with a one-line message.
+    """
 
     def __init__(self, ctx) -> None:
         self.ctx = ctx
-        self._sim: _DemoSimulator | None = None
-        self._sim_lock = threading.Lock()
 
     @property
     def service(self):
-        return getattr(self.ctx, "bus", None)
-
-    def available(self) -> bool:
-        return self.service is not None or bool(self.ctx.demo)
-
-    def _simulator(self) -> _DemoSimulator:
-        with self._sim_lock:
-            if self._sim is None:
-                self._sim = _DemoSimulator()
-            return self._sim
+        return self.ctx.bus
 
     def known_meters(self) -> list[MeterRef]:
-        svc = self.service
-        if svc is not None:
-            return [MeterRef.from_any(m) for m in (getattr(svc, "meters", None) or [])]
-        if self.ctx.demo:
-            return self._simulator().meters()
-        return []
+        return [MeterRef.from_any(m) for m in self.service.meters()]
 
     def selected(self) -> MeterRef | None:
+        m = self.service.selected
+        return None if m is None else MeterRef.from_any(m)
+
+    def _known(self, ref: MeterRef):
+        """The service's known meter for ``ref``, added to its list when the wizard knows it fully."""
         svc = self.service
-        sel = getattr(svc, "selected", None) if svc is not None else None
-        if callable(sel):
-            sel = sel()
-        return None if sel is None else MeterRef.from_any(sel)
+        key = ref.key
+        if key is None:
+            return None
+        m = svc.meter(key)
+        if m is None:
+            from app.ui.bus import KnownMeter
 
-    def describe(self) -> dict[str, Any]:
-        c = self.ctx.connection.value
-        if self.service is None and self.ctx.demo:
-            return {"transport": "simulator", "port": "simulated bus", "baud": 2400}
-        transport = "simulator" if c.simulated else ("tcp" if c.gateway else "serial")
-        return {"transport": transport, "port": c.port or c.gateway or ("simulated bus" if c.simulated else None),
-                "baud": c.baud}
+            m = svc.add_meter(KnownMeter(ref.secondary_address, ref.manufacturer, ref.version, ref.medium_code,
+                                         ref.medium or "", primary_address=ref.primary_address,
+                                         make=ref.make or ref.manufacturer or "", found_by="read",
+                                         simulated=bool(svc.simulated)))
+        return m
 
-    def read(self, meter: MeterRef, cancel: threading.Event | None = None) -> MeterReadout:
-        """One complete readout. Runs in a worker thread (serial/TCP I/O)."""
+    def read(self, ref: MeterRef, *, origin: Any, on_finished: Callable[[MeterReadout], None],
+             on_failed: Callable[[str], None] | None = None):
+        """One complete readout of ``ref`` through the bus service; ``on_finished(MeterReadout)``."""
         svc = self.service
-        if svc is not None:
-            res = svc.read_meter_blocking(meter, cancel=cancel)
-        elif self.ctx.demo:
-            res = self._simulator().read(meter, cancel)
-        else:
-            raise RuntimeError("not connected to a meter bus: connect first (Connect page)")
-        return self._readout(meter, res)
+        m = self._known(ref)
+        cb = {"on_failed": on_failed} if on_failed is not None else {}
+        done = (lambda ro: on_finished(MeterReadout.from_service(ro)))
+        if m is not None:
+            return svc.read_meter(m, origin=origin, on_finished=done, **cb)
+        if ref.secondary_address and not ref.primary_address:
+            return svc.read_address(secondary=ref.secondary_address, origin=origin, on_finished=done, **cb)
+        return svc.read_address(address=ref.primary_address, origin=origin, on_finished=done, **cb)
 
-    def _readout(self, meter: MeterRef, res: Any) -> MeterReadout:
-        frames = [bytes(f) for f in res.frames]
-        telegrams = [t if isinstance(t, dict) else t.to_json() for t in res.telegrams]
-        first = telegrams[0] if telegrams else {}
-        ref = MeterRef(getattr(res, "address", meter.primary_address),
-                       first.get("identification") or meter.secondary_address, first.get("manufacturer"),
-                       first.get("medium"), first.get("version"), first.get("medium_code"))
-        return MeterReadout(read_at=dt.datetime.now(dt.timezone.utc), frames=frames, telegrams=telegrams, meter=ref,
-                            **self.describe())
+    def poller(self, ref: MeterRef, interval_s: float, parent, name: str):
+        """A live poller (``app.ui.workers.Poller``: ``sample(t, Readout)``, ``missed(t, message)``)."""
+        m = self._known(ref)
+        if m is None:
+            from app.ui.bus import BusUnavailable
+
+            raise BusUnavailable("Read the meter once first (step 4): the observation window polls it by its "
+                                 "full secondary address.")
+        return self.service.live_poller(m, interval_s=interval_s, parent=parent, name=name)
+
+    def advance_simulated_clock(self, seconds: float) -> bool:
+        """Demo only: move the simulated meters' clock ahead (minutes of flow in no time)."""
+        svc = self.service
+        tr = svc.transport if svc.simulated else None
+        if tr is not None and hasattr(tr, "advance"):
+            tr.advance(seconds)
+            return True
+        return False

@@ -31,6 +31,39 @@ def file_name(state: WizardState, on: dt.date | None = None) -> str:
     return f"commissioning-{make}-{serial}-{on.isoformat()}.pdf"
 
 
+def _when(iso: str | None) -> str:
+    """An ISO time as local wall-clock time, to the second."""
+    if not iso:
+        return "—"
+    try:
+        t = dt.datetime.fromisoformat(str(iso))
+    except ValueError:
+        return str(iso)
+    if t.tzinfo is not None:
+        t = t.astimezone()
+    return t.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def kv_table(rows: list[list[Any]], widths: tuple[str, ...] = ()) -> str:
+    """A table of label/value pairs without a header row (cells escaped, labels bold)."""
+    body = []
+    for r in rows:
+        cells = []
+        for n, c in enumerate(r):
+            w = f' width="{widths[n]}"' if n < len(widths) else ""
+            cells.append(f"<td{w}><b>{esc(c)}</b></td>" if n % 2 == 0 else f"<td{w}>{esc(c)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f'<table border="1" cellspacing="0" width="100%">{"".join(body)}</table>'
+
+
+def small_table(headers: list[str], rows: list[list[Any]], widths: tuple[str, ...]) -> str:
+    """A table in 8 pt (the checklist: one page)."""
+    st = ' style="font-size: 8pt"'
+    head = "".join(f'<th width="{widths[n]}"{st}>{esc(h)}</th>' for n, h in enumerate(headers))
+    body = "".join("<tr>" + "".join(f"<td{st}>{esc(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return f'<table border="1" cellspacing="0" width="100%"><tr>{head}</tr>{body}</table>'
+
+
 def _v(x: Any, unit: str = "", digits: int | None = None) -> str:
     if x is None or x == "":
         return "—"
@@ -61,7 +94,7 @@ def certificate_html(state: WizardState, *, record: dict[str, Any] | None = None
             ["qp / qi / qs", f"{_v(i.get('qp_m3h'))} / {_v(i.get('qi_m3h'))} / {_v(i.get('qs_m3h'))} m³/h",
              "Δθmin / Δθmax", f"{_v(i.get('dtheta_min_k'))} / {_v(i.get('dtheta_max_k'))} K"],
             ["Flow sensor in", pos, "Year of install", (p.get("install_date") or "—")[:4]]]
-    out.append(table(["", "", "", ""], rows))
+    out.append(kv_table(rows, ("18%", "32%", "18%", "32%")))
 
     out.append("<h2>Place</h2>")
     mp = p.get("monitoring_point") or "—"
@@ -71,19 +104,11 @@ def certificate_html(state: WizardState, *, record: dict[str, Any] | None = None
                      [[_v(p.get("site")), _v(p.get("building")), _v(p.get("location")), mp,
                        _v(p.get("install_date"))]]))
 
-    out.append("<h2>Installation checklist</h2>")
-    crow = []
-    for n, item in enumerate(cm.CHECKLIST, start=1):
-        a = state.answers.get(item.key) or {}
-        crow.append([n, item.text, item.clause, cm.ANSWER_WORDS.get(a.get("answer") or "", "not answered"),
-                     a.get("note") or ""])
-    out.append(table(["#", "Item", "Clause", "Answer", "Note"], crow, widths=["4%", "48%", "18%", "8%", "22%"]))
-
     out.append("<h2>Plausibility</h2>")
     if state.checks:
         out.append(table(["Check", "Result", "Details"],
                          [[c.get("title") or c["key"], c["status"].upper(), c.get("message", "")]
-                          for c in state.checks], widths=["24%", "8%", "68%"]))
+                          for c in state.checks], widths=["24%", "10%", "66%"]))
     else:
         out.append("<p>No plausibility readout.</p>")
     if state.mpe:
@@ -93,12 +118,20 @@ def certificate_html(state: WizardState, *, record: dict[str, Any] | None = None
                    f"Δθ {_v(op.get('dtheta_k'), 'K', 2)}; EN 1434-1): Ef {m['ef']:.2f} % + Et {m['et']:.2f} % + "
                    f"Ec {m['ec']:.2f} % = {m['e_total']:.2f} % (in service {m['in_service_total']:.2f} %).</p>")
 
-    out.append("<h2>Observation window</h2>")
+    out.append("<h2 style='page-break-before: always'>Installation checklist</h2>")
+    crow = []
+    for n, item in enumerate(cm.CHECKLIST, start=1):
+        a = state.answers.get(item.key) or {}
+        crow.append([n, item.text, item.clause, cm.ANSWER_WORDS.get(a.get("answer") or "", "not answered"),
+                     a.get("note") or ""])
+    out.append(small_table(["#", "Item", "Clause", "Answer", "Note"], crow, ("4%", "50%", "17%", "9%", "20%")))
+
+    out.append("<h2 style='page-break-before: always'>Observation window</h2>")
     obs = state.observation or {}
     k = obs.get("kpis")
     if k:
         c = k["completeness"]
-        rows = [["Window", f"{_v(obs.get('started'))} to {_v(obs.get('ended'))} "
+        rows = [["Window", f"{_when(obs.get('started'))} to {_when(obs.get('ended'))} "
                            f"({k['duration_s'] / 60:.1f} min, poll every {k['interval_s']:g} s)"],
                 ["Data completeness (HNTAS SS-KPI-02)",
                  f"{_v(c['pct'], '%', 1)}: {c['received']} of {c['expected']} expected polls ({c['status']})"],
@@ -110,7 +143,7 @@ def certificate_html(state: WizardState, *, record: dict[str, Any] | None = None
                                                       f"{_v(k.get('volume_by_register_m3'), 'm³', 4)}"]]
         if obs.get("ended_early"):
             rows.append(["Ended early", obs["ended_early"]])
-        out.append(table(["KPI", "Value"], rows, widths=["45%", "55%"]))
+        out.append(kv_table(rows, ("45%", "55%")))
     else:
         out.append("<p>No observation window was run.</p>")
     if has_plot:
@@ -120,13 +153,14 @@ def certificate_html(state: WizardState, *, record: dict[str, Any] | None = None
     out.append("<h2>Decoded readout</h2>")
     if latest is not None:
         out.append(f"<p>{esc(ROLE_WORDS.get(latest.get('role'), latest.get('role')))} readout of "
-                   f"{esc(latest.get('read_at'))}.</p>")
+                   f"{esc(_when(latest.get('read_at')))}.</p>")
         recs = []
         for t in latest.get("telegrams") or []:
             for r in t.get("records") or []:
                 recs.append([r.get("quantity"), r.get("value"), r.get("unit"), r.get("storage"), r.get("tariff"),
                              r.get("function"), ", ".join(r.get("modifiers") or [])])
-        out.append(table(["Quantity", "Value", "Unit", "Storage", "Tariff", "Function", "Modifiers"], recs))
+        out.append(small_table(["Quantity", "Value", "Unit", "Storage", "Tariff", "Function", "Modifiers"], recs,
+                               ("27%", "22%", "8%", "9%", "8%", "13%", "13%")))
     else:
         out.append("<p>No readout.</p>")
 
@@ -135,9 +169,10 @@ def certificate_html(state: WizardState, *, record: dict[str, Any] | None = None
                "commissioning record.</p>")
     for r in state.readouts:
         frames = r.get("frames_hex") or []
-        head = (f"{ROLE_WORDS.get(r.get('role'), r.get('role'))} — readout {r.get('id') or '(not saved)'}, "
-                f"{r.get('read_at')}, {r.get('transport') or ''} {r.get('port') or ''} "
-                f"{(str(r.get('baud')) + ' Bd') if r.get('baud') else ''}")
+        where = ", ".join(x for x in (r.get("port") or r.get("transport"),
+                                      f"{r['baud']} Bd" if r.get("baud") else None) if x)
+        head = (f"{ROLE_WORDS.get(r.get('role'), r.get('role'))} — register readout {r.get('id') or '(not saved)'}, "
+                f"{_when(r.get('read_at'))}" + (f", {where}" if where else ""))
         out.append(f"<p><b>{esc(head)}</b></p>")
         for n, h in enumerate(frames, start=1):
             out.append(f"<p class='mono'>Telegram {n}: {esc(spaced_hex(h))}</p>")
@@ -146,7 +181,8 @@ def certificate_html(state: WizardState, *, record: dict[str, Any] | None = None
     signed_at = record.get("signed_at")
     out.append(table(["Technician", "Date", "Signed in the register", "Signature"],
                      [[_v(state.technician), _v(record.get("commissioned_on") or dt.date.today().isoformat()),
-                       _v(str(signed_at)[:19] if signed_at else None), " "]], widths=["25%", "15%", "25%", "35%"]))
+                       _v(str(signed_at)[:19] + " UTC" if signed_at else None), " "]],
+                     widths=["25%", "15%", "25%", "35%"]))
     out.append("<p><br>Signature: ____________________________________</p>")
     if state.notes:
         out.append(f"<p>Notes: {esc(state.notes)}</p>")
@@ -158,6 +194,29 @@ def _latest_with_telegrams(state: WizardState) -> dict[str, Any] | None:
         if r.get("telegrams"):
             return r
     return None
+
+
+def plot_image(samples: list[list[Any]], *, width: int = 1100, height: int = 760, interval_s: float = 5.0):
+    """The observation window's live plot drawn off screen at a fixed size (a QImage), or None.
+
+    ``samples``: rows (t_epoch_s, power_kw, flow_m3h, t_flow_c, t_return_c, ...)."""
+    if not samples:
+        return None
+    from PySide6.QtCore import Qt
+
+    from app.ui.widgets.liveplot import LivePlot
+
+    plot = LivePlot(None, max_gap_s=2.5 * interval_s)
+    plot.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+    plot.resize(width, height)
+    plot.add_samples([tuple(r[:5]) for r in samples])
+    plot.show()
+    plot.show_all()
+    plot.refresh()
+    image = plot.glw.grab().toImage()
+    plot.close()
+    plot.deleteLater()
+    return image
 
 
 def write_certificate(path: str, state: WizardState, *, record: dict[str, Any] | None = None,

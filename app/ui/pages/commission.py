@@ -74,6 +74,8 @@ class CommissionPage(Page):
         self.observation_seconds: float | None = None   # overrides the window's minutes (tests)
         self._obs: dict[str, Any] | None = None
         self.poller = None
+        self._after_identified: Callable[[], None] | None = None   # demo chaining
+        self._after_check: Callable[[], None] | None = None
 
         self.step_bar = StepBar(STEPS, self.body)
         self.step_bar.stepRequested.connect(self.go_to)
@@ -133,6 +135,9 @@ class CommissionPage(Page):
         self._obs_timer = QTimer(self)
         self._obs_timer.setInterval(1000)
         self._obs_timer.timeout.connect(self._observation_tick)
+        svc = self.ctx.bus
+        svc.metersChanged.connect(self.refresh_bus_meters)
+        svc.selectedChanged.connect(lambda _m: self.refresh_bus_meters())
         self.on_text_scale_changed(self.ctx.text_scale)
         self._show_step(1)
 
@@ -453,19 +458,32 @@ class CommissionPage(Page):
         if ref is None:
             self.show_warning("No meter to read: scan the bus first (Scan page), or pick the meter from the register.")
             return
+        if not self._start_read(ref, self._identify_read, self._read_failed):
+            return
         self.identify_step.read_button.setEnabled(False)
         self.identify_step.read_status.setText(f"Reading {ref.label}…")
-        bus = self.bus
 
-        def work(cancel):
-            readout = bus.read(ref, cancel)
-            reg = self.ctx.register()
-            first = readout.first
-            meter, _how, _cands = reg.match_meter(first.get("manufacturer"), first.get("identification"))
+    def _start_read(self, ref, on_finished, on_failed) -> bool:
+        """Start a readout through the bus service; a refusal (not connected, scan running) goes to the banner."""
+        from app.ui.bus import BusUnavailable
+
+        try:
+            self.bus.read(ref, origin=self, on_finished=on_finished, on_failed=on_failed)
+        except BusUnavailable as exc:
+            self.show_warning(str(exc))
+            return False
+        return True
+
+    def _identify_read(self, readout) -> None:
+        first = readout.first
+        ctx = self.ctx
+
+        def match():
+            meter, _how, _cands = ctx.register().match_meter(first.get("manufacturer"), first.get("identification"))
             return readout, meter
 
-        self.run_task(f"Reading {ref.label}", work, on_finished=self._identified,
-                      on_failed=lambda msg: self._read_failed(msg))
+        self.run_task("Looking the meter up in the register", match, on_finished=self._identified,
+                      on_failed=self._read_failed)
 
     def _read_failed(self, message: str) -> None:
         self.identify_step.read_button.setEnabled(True)
@@ -496,7 +514,9 @@ class CommissionPage(Page):
                   "kind": cm.KIND_BY_MEDIUM.get(medium or "", "heat"),
                   "primary_address": readout.meter.primary_address or i.get("primary_address")})
         if not i.get("manufacturer") or (meter is None and i.get("mbus_manufacturer") != flag):
-            i["manufacturer"] = make_for_flag(flag) or flag
+            from drivers.makes import make_name
+
+            i["manufacturer"] = make_name(flag) or flag
         i["serial"] = fab or i.get("serial") or first.get("identification")
         if not i.get("flow_sensor_position"):
             i["flow_sensor_position"] = cm.POSITION_BY_MEDIUM.get(medium or "")
@@ -515,6 +535,9 @@ class CommissionPage(Page):
         self._show_register_status(meter)
         self._update_footer()
         self._save_pending() if self.state.record_id is None else self.save_draft()
+        then, self._after_identified = self._after_identified, None
+        if then is not None:
+            then()
 
     def _take_register_meter(self, meter) -> None:
         """Fill what the register knows (rating, place) without overwriting what was read."""
@@ -611,6 +634,7 @@ class CommissionPage(Page):
             meter = res["meter"]
             if meter is None:
                 self.state.meter_id = None
+                self.state.step = 2
                 self._save_pending()
             else:
                 self.state.meter_id, self.state.meter_version = meter.id, meter.version
@@ -746,35 +770,47 @@ class CommissionPage(Page):
         if not (ref.primary_address or ref.secondary_address):
             self.show_warning("No bus address for this meter: go back to step 1 and read it on the bus.")
             return
-        self.plausibility_step.read_button.setEnabled(False)
-        self.plausibility_step.read_info.setText(f"Reading {ref.label}…")
-        bus, rid, mid = self.bus, self.state.record_id, self.state.meter_id
-        ctx = self.ctx
-
-        def work(cancel):
-            readout = bus.read(ref, cancel)
-            saved = ctx.register().save_readout(readout.frames, readout.telegrams, meter_id=mid, user=_user(),
-                                                read_at=readout.read_at.replace(tzinfo=None),
-                                                transport=readout.transport, port=readout.port, baud=readout.baud,
-                                                primary_address=readout.meter.primary_address,
-                                                commissioning_id=rid)
-            return readout, saved.readout_id
 
         def failed(msg: str) -> None:
             self.plausibility_step.read_button.setEnabled(True)
             self.plausibility_step.read_info.setText(f"Read failed: {msg}. Earlier results are kept.")
 
-        self.run_task(f"Reading {ref.label}", work, on_finished=self._checked, on_failed=failed)
+        if not self._start_read(ref, self._check_read, failed):
+            return
+        self.plausibility_step.read_button.setEnabled(False)
+        self.plausibility_step.read_info.setText(f"Reading {ref.label}…")
 
-    def _checked(self, result) -> None:
+    def _check_read(self, readout) -> None:
+        """Save the readout as evidence at once (a register write, queued), then check it."""
         from app.ui.commission.state import readout_entry
 
-        readout, rid = result
+        entry = readout_entry("check", readout)
+
+        def save(s, reg):
+            res = reg.save_readout(readout.frames, readout.telegrams, meter_id=s.meter_id, user=_user(),
+                                   read_at=readout.read_at.astimezone(dt.timezone.utc).replace(tzinfo=None),
+                                   transport=readout.transport, port=readout.port, baud=readout.baud,
+                                   primary_address=readout.meter.primary_address, commissioning_id=s.record_id)
+            return res.readout_id
+
+        def saved(rid) -> None:
+            entry["id"] = rid
+            self._checked(entry)
+
+        def failed(_msg: str) -> None:
+            self.plausibility_step.read_button.setEnabled(True)
+            self._checked(entry)   # checked all the same; saved with the record at the next step
+
+        self._write("Saving the readout as evidence", save, saved, failed)
+
+    def _checked(self, entry: dict[str, Any]) -> None:
         self.plausibility_step.read_button.setEnabled(True)
         self.plausibility_step.read_button.setText("Read again  (F5)")
-        self.state.readouts.append(readout_entry("check", readout, rid))
+        self.state.readouts.append(entry)
         self._recompute_checks()
         self.save_draft()
+        if self._after_check is not None:
+            self._after_check()
 
     def _recompute_checks(self, samples=()) -> None:
         """Checks on the latest readout; the increment from the first plausibility readout."""
@@ -833,8 +869,6 @@ class CommissionPage(Page):
             self.observe_step.show_kpis(obs["kpis"], obs["kpis"]["duration_s"], obs["kpis"]["duration_s"], inc)
 
     def start_observation(self) -> None:
-        from app.ui.workers import Poller
-
         if self._obs is not None:
             return
         ref = self._meter_ref()
@@ -850,10 +884,15 @@ class CommissionPage(Page):
         plot.clear()
         plot.max_gap_s = 2.5 * interval
         plot.set_window(max(120, int(total)))
-        bus = self.bus
+        from app.ui.bus import BusUnavailable
+
+        try:
+            self.poller = self.bus.poller(ref, interval, self, f"Observation window {self.state.meter_label}")
+        except BusUnavailable as exc:
+            self.show_warning(str(exc))
+            return
         self._obs = {"start": time.time(), "total": float(total), "interval": float(interval), "samples": [],
                      "first": None, "last": None, "missed": 0, "warned": False}
-        self.poller = Poller(self.ctx.tasks, "Observation window", lambda cancel: bus.read(ref, cancel), interval, self)
         self.poller.sample.connect(self._obs_sample)
         self.poller.missed.connect(self._obs_missed)
         self.poller.start()
@@ -862,10 +901,13 @@ class CommissionPage(Page):
         self.next_button.setEnabled(False)
         self._observation_tick()
 
-    def _obs_sample(self, t: float, readout) -> None:
+    def _obs_sample(self, t: float, service_readout) -> None:
+        from app.ui.commission.bus import MeterReadout
+
         o = self._obs
         if o is None:
             return
+        readout = MeterReadout.from_service(service_readout)
         v = cm.readout_values(readout.telegrams, readout.read_at, self.state.kind)
         o["samples"].append(cm.ObservationSample(t, v.flow_m3h, v.t_flow_c, v.t_return_c, v.power_kw, v.energy_kwh,
                                                  v.volume_m3))
@@ -914,6 +956,8 @@ class CommissionPage(Page):
         self._obs_timer.stop()
         if self.poller is not None:
             self.poller.stop()
+            self.poller.deleteLater()
+            self.poller = None
         self._obs = None
         self.observe_step.set_running(False)
         self.next_button.setEnabled(True)
@@ -1012,7 +1056,10 @@ class CommissionPage(Page):
             return
         if not self.ctx.screenshot:
             self.ctx.settings.set_page_value(self.name, TECHNICIAN_KEY, self.state.technician)
-        image = self.observe_step.plot.glw.grab().toImage() if self.state.observation.get("samples") else None
+        from app.ui.commission.certificate import plot_image
+
+        obs = self.state.observation
+        image = plot_image(obs.get("samples") or [], interval_s=(obs.get("kpis") or {}).get("interval_s") or 5.0)
         path = os.path.join(self.certificate_dir(), file_name(self.state))
         self.sign_step.sign_button.setEnabled(False)
 
@@ -1054,45 +1101,54 @@ class CommissionPage(Page):
 
     # -- demo -----------------------------------------------------------------------------------------------
     def prepare_demo(self) -> None:
-        """A wizard part-way through: a simulated meter read, placed, checklist answered,
-        at the plausibility step with the results of a live readout."""
-        meters = self.bus.known_meters()
-        if not meters:
+        """A wizard part-way through: a simulated meter read, placed, checklist answered, at the
+        plausibility step with the results of two live readouts ten simulated minutes apart."""
+        from app.ui.bus import BusUnavailable
+
+        svc = self.ctx.bus
+        if not svc.connected:
             return
-        ref = next((m for m in meters if m.manufacturer == "KAM" and m.primary_address == 1), meters[0])
-        self.identify_step.set_bus_meters(meters, ref)
-        bus = self.bus
 
-        def work(cancel):
-            readout = bus.read(ref, cancel)
-            reg = self.ctx.register()
-            first = readout.first
-            meter, _how, _c = reg.match_meter(first.get("manufacturer"), first.get("identification"))
-            return readout, meter
+        def read(ro) -> None:
+            from app.ui.commission.bus import MeterReadout
 
-        def read(res) -> None:
-            self._identified(res)
+            readout = MeterReadout.from_service(ro)
+            self.refresh_bus_meters()
+            self._identify_read(readout)
+            self._after_identified = demo_fill
+
+        def demo_fill() -> None:
             i = self.state.identify
             for k, v in DEMO_RATING.items():
                 if i.get(k) in (None, ""):
                     i[k] = v
             if not self.state.place.get("site"):
-                self.state.place = dict(DEMO_PLACE, install_date=dt.date.today().isoformat())
+                self.state.place = dict(DEMO_PLACE)
             self.state.place.setdefault("install_date", dt.date.today().isoformat())
             self.identify_step.load(self.state)
             self.state.answers = {item.key: {"answer": "yes", "note": "M24" if item.key == "mid_marking" else None}
                                   for item in cm.CHECKLIST if item.required}
-            self.state.answers["heat_cooling_registers"] = {"answer": "na", "note": None}
+            self.state.answers["heat_cooling_registers"] = {"answer": "na", "note": "heating only"}
             self.checklist_step.load(self.state)
+
+            def checked_once() -> None:
+                if len(self.state.readouts_with("check")) == 1:
+                    self.bus.advance_simulated_clock(600)
+                    self.read_for_checks()
+                else:
+                    self._after_check = None
 
             def placed() -> None:
                 self.checklist_step.load(self.state)
+                self._after_check = checked_once
                 self._advance(4)
 
             self._finish_identify(then=lambda: self._finish_place(then=placed))
 
-        self.run_task("Reading the demo meter", work, on_finished=read)
-
+        try:
+            svc.read_address(address=1, origin=self, on_finished=read)
+        except BusUnavailable as exc:
+            self.show_warning(str(exc))
 
 # --------------------------------------------------------------------------- helpers (worker side)
 
@@ -1134,26 +1190,10 @@ def _save_unsaved_readouts(reg, s, meter_id: int) -> None:
         r["id"] = res.readout_id
 
 
-def make_for_flag(flag: str | None) -> str | None:
-    """The make as people write it for a FLAG code (first row of resources/mbus_manufacturers.csv)."""
-    if not flag:
-        return None
-    import csv
-
-    import resources
-
-    with resources.path("mbus_manufacturers.csv").open(newline="", encoding="utf-8") as f:
-        rows = csv.DictReader(ln for ln in f if ln.strip() and not ln.lstrip().startswith("#"))
-        for row in rows:
-            if (row.get("flag") or "").strip().upper() == flag.upper():
-                return (row.get("make") or "").strip() or None
-    return None
-
-
 def flag_for_make(make: str | None) -> str | None:
     from app.storage.manufacturers import flag_for_make as f
 
     return f(make)
 
 
-__all__ = ["CommissionPage", "make_for_flag"]
+__all__ = ["CommissionPage"]

@@ -138,23 +138,25 @@ class IdentifyStep(Step):
         g.setHorizontalSpacing(10)
         self.fields: dict[str, QLineEdit] = {}
 
-        def add(grid, r, key, label, placeholder="", read_only=False):
-            grid.addWidget(QLabel(label, inner), r, 0)
+        def add(grid, r, key, label, placeholder="", read_only=False, col=0):
+            grid.addWidget(QLabel(label, inner), r, col)
             e = QLineEdit(inner)
             e.setObjectName(f"field_{key}")
             e.setPlaceholderText(placeholder)
             e.setReadOnly(read_only)
-            grid.addWidget(e, r, 1)
+            grid.addWidget(e, r, col + 1)
             self.fields[key] = e
             return e
 
         add(g, 0, "manufacturer", "Make", "e.g. Kamstrup")
-        add(g, 1, "mbus_manufacturer", "FLAG code", "3 letters, from the telegram")
-        add(g, 2, "model", "Model (type)", "as on the plate, e.g. MULTICAL 603")
-        add(g, 3, "serial", "Serial number", "fabrication number")
-        add(g, 4, "secondary_address", "Identification", "8 digits (secondary address)")
-        add(g, 5, "medium", "Medium", "", read_only=True)
-        add(g, 6, "primary_address", "Primary address", "0..250")
+        add(g, 0, "mbus_manufacturer", "FLAG", "3 letters", col=2)
+        add(g, 1, "model", "Model (type)", "as on the plate")
+        add(g, 1, "serial", "Serial", "fabrication number", col=2)
+        add(g, 2, "secondary_address", "Identification", "8 digits")
+        add(g, 2, "primary_address", "Address", "0..250", col=2)
+        add(g, 3, "medium", "Medium", "", read_only=True)
+        g.setColumnStretch(1, 3)
+        g.setColumnStretch(3, 2)
         il.addLayout(g)
         cols.addWidget(ident, 1)
 
@@ -166,18 +168,21 @@ class IdentifyStep(Step):
         self.mid_class.setObjectName("field_mid_class")
         self.mid_class.addItems(["", "1", "2", "3"])
         g2.addWidget(self.mid_class, 0, 1)
-        add(g2, 1, "qp_m3h", "qp (m³/h)", "permanent flow")
-        add(g2, 2, "qi_m3h", "qi (m³/h)", "lowest flow (qp / ratio)")
-        add(g2, 3, "qs_m3h", "qs (m³/h)", "highest flow")
-        add(g2, 4, "dtheta_min_k", "Δθmin (K)", "e.g. 3")
-        add(g2, 5, "dtheta_max_k", "Δθmax (K)", "e.g. 100")
-        g2.addWidget(QLabel("Flow sensor in", inner), 6, 0)
+        g2.addWidget(QLabel("Flow sensor", inner), 0, 2)
         self.position = QComboBox(inner)
         self.position.setObjectName("field_flow_sensor_position")
+        self.position.setToolTip("The pipe the flow (volume) sensor sits in")
         self.position.addItem("", None)
         self.position.addItem("flow pipe", "flow")
         self.position.addItem("return pipe", "return")
-        g2.addWidget(self.position, 6, 1)
+        g2.addWidget(self.position, 0, 3)
+        add(g2, 1, "qp_m3h", "qp (m³/h)", "permanent")
+        add(g2, 1, "qi_m3h", "qi (m³/h)", "lowest", col=2)
+        add(g2, 2, "qs_m3h", "qs (m³/h)", "highest")
+        add(g2, 2, "dtheta_min_k", "Δθmin (K)", "e.g. 3", col=2)
+        add(g2, 3, "dtheta_max_k", "Δθmax (K)", "e.g. 100")
+        g2.setColumnStretch(1, 1)
+        g2.setColumnStretch(3, 1)
         rl.addLayout(g2)
         cols.addWidget(rate, 1)
         lay.addLayout(cols)
@@ -428,15 +433,15 @@ class ChecklistRow(QFrame):
         self.clause = QLabel(item.clause, self)
         self.clause.setStyleSheet(MUTED)
         self.clause.setWordWrap(True)
-        lay.addWidget(self.clause, 1, 0)
+        lay.addWidget(self.clause, 1, 0, Qt.AlignmentFlag.AlignTop)
         self.buttons = AnswerButtons(self)
         self.buttons.answerChanged.connect(self._answered)
-        lay.addWidget(self.buttons, 0, 1, 2, 1, Qt.AlignmentFlag.AlignTop)
+        lay.addWidget(self.buttons, 0, 1, Qt.AlignmentFlag.AlignTop)
         self.note = QLineEdit(self)
         self.note.setObjectName(f"Note_{item.key}")
         self.note.setPlaceholderText(item.note_hint or "Note (needed for No)")
         self.note.editingFinished.connect(lambda: self.changed.emit(self.item.key))
-        lay.addWidget(self.note, 2, 0, 1, 2)
+        lay.addWidget(self.note, 1, 1, 2, 1, Qt.AlignmentFlag.AlignTop)
         self.error = QLabel("", self)
         self.error.setObjectName(f"Error_{item.key}")
         self.error.setStyleSheet(ERROR_STYLE)
@@ -444,6 +449,7 @@ class ChecklistRow(QFrame):
         self.error.hide()
         lay.addWidget(self.error, 3, 0, 1, 2)
         lay.setColumnStretch(0, 1)
+        lay.setRowStretch(2, 1)
 
     def _answered(self, _answer: str) -> None:
         self.clear_error()
@@ -552,9 +558,11 @@ class PlausibilityStep(Step):
         self.read_info.setWordWrap(True)
         top.addWidget(self.read_info, 1)
         self.outer.addLayout(top)
+        outer_area, outer_inner, outer_lay = _scroll(self)
         cols = QHBoxLayout()
         cols.setSpacing(10)
-        left, ll = section("Latest readout", self)
+        outer_lay.addLayout(cols, 1)
+        left, ll = section("Latest readout", outer_inner)
         self.values: dict[str, QLabel] = {}
         g = QGridLayout()
         g.setVerticalSpacing(2)
@@ -573,9 +581,10 @@ class PlausibilityStep(Step):
         ll.addWidget(self.mpe_label)
         ll.addStretch(1)
         left.setMinimumWidth(300)
-        left.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
-        cols.addWidget(left, 0)
-        area, inner, self.checks_layout = _scroll(self)
+        cols.addWidget(left, 0, Qt.AlignmentFlag.AlignTop)
+        inner = QWidget(outer_inner)
+        self.checks_layout = QVBoxLayout(inner)
+        self.checks_layout.setContentsMargins(0, 0, 0, 0)
         self.checks_layout.setSpacing(6)
         self.check_rows: dict[str, tuple[StatusChip, QLabel, QLabel]] = {}
         for key, title in (("temperature_order", "Flow and return temperatures"),
@@ -600,8 +609,8 @@ class PlausibilityStep(Step):
             self._set_message(key, "Not checked yet.")
             self.checks_layout.addWidget(fr)
         self.checks_layout.addStretch(1)
-        cols.addWidget(area, 1)
-        self.outer.addLayout(cols, 1)
+        cols.addWidget(inner, 1)
+        self.outer.addWidget(outer_area, 1)
 
     def show_values(self, v: cm.ReadoutValues | None, when: str = "") -> None:
         if v is None:
@@ -682,54 +691,55 @@ class ObserveStep(Step):
         super().__init__(parent)
         from app.ui.widgets.liveplot import LivePlot  # pyqtgraph: only when the wizard is built
 
+        self.area, inner, lay = _scroll(self)
+        self.outer.addWidget(self.area, 1)
         row = QHBoxLayout()
-        row.addWidget(QLabel("Window", self))
-        self.minutes = QSpinBox(self)
+        row.addWidget(QLabel("Window", inner))
+        self.minutes = QSpinBox(inner)
         self.minutes.setObjectName("WindowMinutes")
         self.minutes.setRange(1, 120)
         self.minutes.setValue(10)
         self.minutes.setSuffix(" min")
         row.addWidget(self.minutes)
-        row.addWidget(QLabel("poll every", self))
-        self.interval = QSpinBox(self)
+        row.addWidget(QLabel("poll every", inner))
+        self.interval = QSpinBox(inner)
         self.interval.setObjectName("PollInterval")
         self.interval.setRange(1, 60)
         self.interval.setValue(5)
         self.interval.setSuffix(" s")
         row.addWidget(self.interval)
-        self.start_button = QPushButton("Start observation", self)
+        self.start_button = QPushButton("Start observation", inner)
         self.start_button.setObjectName("StartObservation")
         self.start_button.setProperty("primary", True)
         self.start_button.clicked.connect(self.startRequested)
         row.addWidget(self.start_button)
-        self.reason = QLineEdit(self)
+        self.row1, self.row2 = row, QHBoxLayout()
+        lay.addLayout(row)
+        self.reason = QLineEdit(inner)
         self.reason.setObjectName("EndReason")
         self.reason.setPlaceholderText("Reason to end early (required)")
-        row.addWidget(self.reason, 1)
-        self.end_button = QPushButton("End early", self)
+        self.end_button = QPushButton("End early", inner)
         self.end_button.setObjectName("EndObservation")
         self.end_button.setEnabled(False)
         self.end_button.clicked.connect(self.endRequested)
+        row.addWidget(self.reason, 1)
         row.addWidget(self.end_button)
-        self.outer.addLayout(row)
-        kpis = QHBoxLayout()
-        self.kpi_labels: dict[str, QLabel] = {}
-        for key, title in (("time", "Time"), ("completeness", "Data completeness"), ("vwaft", "VWAFT"),
-                           ("increment", "Energy increment")):
-            box, bl = section("", self)
-            t = QLabel(title, box)
-            t.setStyleSheet(MUTED)
-            v = QLabel("—", box)
-            v.setObjectName(f"Kpi_{key}")
-            v.setStyleSheet("font-weight: bold;")
-            v.setWordWrap(True)
-            bl.addWidget(t)
-            bl.addWidget(v)
-            self.kpi_labels[key] = v
-            kpis.addWidget(box, 1)
-        self.outer.addLayout(kpis)
-        self.plot = LivePlot(self, window_s=900, max_gap_s=12.5)
-        self.outer.addWidget(self.plot, 1)
+        lay.addLayout(self.row2)
+        self.kpi_line = QLabel("", inner)
+        self.kpi_line.setObjectName("ObservationKpis")
+        self.kpi_line.setWordWrap(True)
+        self.kpi_line.setTextFormat(Qt.TextFormat.RichText)
+        self.kpi_line.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.kpis: dict[str, str] = {"time": "—", "completeness": "—", "vwaft": "—", "increment": "—"}
+        self._render_kpis()
+        lay.addWidget(self.kpi_line)
+        self.plot = LivePlot(inner, window_s=900, max_gap_s=12.5)
+        self.plot.setMinimumHeight(250)
+        lay.addWidget(self.plot, 1)
+
+    def show_plot(self) -> None:
+        """Scroll so that the KPIs and the plot are in view (larger text needs the room)."""
+        self.area.verticalScrollBar().setValue(self.kpi_line.y())
 
     def set_running(self, running: bool) -> None:
         self.start_button.setEnabled(not running)
@@ -737,28 +747,43 @@ class ObserveStep(Step):
         self.minutes.setEnabled(not running)
         self.interval.setEnabled(not running)
 
+    def _render_kpis(self) -> None:
+        from html import escape
+
+        titles = (("time", "Time"), ("completeness", "Data completeness"), ("vwaft", "VWAFT"),
+                  ("increment", "Energy increment"))
+        self.kpi_line.setText("&nbsp;&nbsp;&nbsp; ".join(
+            f"<span style='color:#333'>{t}</span> <b>{escape(self.kpis[k])}</b>" for k, t in titles))
+
     def show_kpis(self, kpis: dict[str, Any] | None, elapsed_s: float | None = None,
                   total_s: float | None = None, increment: dict[str, Any] | None = None) -> None:
         if elapsed_s is not None and total_s is not None:
             left = max(0.0, total_s - elapsed_s)
-            self.kpi_labels["time"].setText(f"{int(elapsed_s) // 60}:{int(elapsed_s) % 60:02d} of "
-                                            f"{int(total_s) // 60}:{int(total_s) % 60:02d}"
-                                            + (f" · {int(left) // 60}:{int(left) % 60:02d} left" if left else ""))
+            self.kpis["time"] = (f"{int(elapsed_s) // 60}:{int(elapsed_s) % 60:02d} of "
+                                 f"{int(total_s) // 60}:{int(total_s) % 60:02d}"
+                                 + (f" ({int(left) // 60}:{int(left) % 60:02d} left)" if left else ""))
         if kpis:
             c = kpis["completeness"]
             pct = "—" if c["pct"] is None else f"{c['pct']:.1f} %"
-            self.kpi_labels["completeness"].setText(f"{pct} ({c['received']} of {c['expected']} polls)")
+            self.kpis["completeness"] = f"{pct} ({c['received']} of {c['expected']} polls)"
             v = kpis.get("vwaft_c")
-            self.kpi_labels["vwaft"].setText("—" if v is None else f"{v:.2f} °C")
+            self.kpis["vwaft"] = "—" if v is None else f"{v:.2f} °C"
         if increment:
-            self.kpi_labels["increment"].setText(f"{increment['status'].upper()}: "
-                                                 f"{increment['values'].get('deviation_pct', 0):+.2f} %"
-                                                 if "deviation_pct" in increment.get("values", {})
-                                                 else increment["status"].upper())
+            dev = (increment.get("values") or {}).get("deviation_pct")
+            self.kpis["increment"] = increment["status"].upper() + ("" if dev is None else f" {dev:+.2f} %")
+        self._render_kpis()
 
     def set_target(self, px: int) -> None:
         for b in (self.start_button, self.end_button):
             b.setMinimumHeight(px)
+        larger = px > 44
+        self.plot.setMinimumHeight(round(250 * px / 44))
+        # with larger text the reason for ending early gets a row of its own
+        target, other = (self.row2, self.row1) if larger else (self.row1, self.row2)
+        for w, stretch in ((self.reason, 1), (self.end_button, 0)):
+            other.removeWidget(w)
+            target.removeWidget(w)
+            target.addWidget(w, stretch)
 
 
 # --------------------------------------------------------------------------- 6 sign-off
@@ -867,6 +892,7 @@ class SignStep(Step):
     def set_signed(self, text: str, signed: bool) -> None:
         self.result.setText(text)
         self.sign_button.setEnabled(not signed)
+        self.sign_button.setVisible(not signed)
         self.technician.setReadOnly(signed)
         self.notes.setReadOnly(signed)
         self.open_button.setEnabled(signed)

@@ -33,6 +33,7 @@ class StepBar(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(4)
         self.buttons: list[QToolButton] = []
+        self.titles = titles
         for i, t in enumerate(titles, start=1):
             b = QToolButton(self)
             b.setObjectName(f"Step{i}")
@@ -52,7 +53,8 @@ class StepBar(QWidget):
             b.setChecked(i == current)
             b.setEnabled(i <= reached)
             done = i < reached and i != current
-            b.setText(("✓ " if done else "") + b.text().lstrip("✓ "))
+            b.setText(f"{'✓' if done else i}  {self.titles[i - 1]}")
+            b.setToolTip(f"Step {i}: {self.titles[i - 1]}" + (" (done)" if done else ""))
             if i == current:
                 b.setStyleSheet(f"QToolButton {{ background: {theme.NAV_CURRENT_BG}; color: #000; font-weight: bold; "
                                 f"border: 2px solid #000; }}")

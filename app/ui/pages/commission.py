@@ -370,8 +370,10 @@ class CommissionPage(Page):
         more = f" ({len(offers) - 1} more draft{'s' if len(offers) > 2 else ''} in the register)" \
             if len(offers) > 1 else ""
         text = f"Unfinished commissioning of {o['label']}, stopped at step {o['step']}{more}."
-        self.show_info(text, action_text=f"Resume commissioning of {o['label']} at step {o['step']}",
-                       action=lambda: self.resume(o))
+        # With larger text the full wording does not fit a 1366-px screen beside the message: shorter there.
+        action = (f"Resume {o['label']} at step {o['step']}" if self.ctx.larger_text
+                  else f"Resume commissioning of {o['label']} at step {o['step']}")
+        self.show_info(text, action_text=action, action=lambda: self.resume(o))
 
     def resume(self, offer: dict[str, Any]) -> None:
         if offer.get("id") is None and offer.get("pending") is not None:
@@ -898,6 +900,7 @@ class CommissionPage(Page):
         self.poller.start()
         self._obs_timer.start()
         self.observe_step.set_running(True)
+        self.observe_step.show_plot()
         self.next_button.setEnabled(False)
         self._observation_tick()
 
@@ -1084,11 +1087,12 @@ class CommissionPage(Page):
             self._apply_record(rec)
             self._clear_pending()
             self.certificate_path = path
-            self.sign_step.set_signed(f"Signed by {rec['signed_by']} on {str(rec['signed_at'])[:16]} "
-                                      f"(register record {rec['id']}). Certificate: {path}", True)
+            shown = path.replace(os.sep, os.sep + "\u200b")   # the path may break at its separators
+            self.sign_step.set_signed(f"Signed by {rec['signed_by']} on {str(rec['signed_at'])[:16]} UTC "
+                                      f"(register record {rec['id']}). Certificate: {shown}", True)
             self._show_step(6)
-            self.show_info(f"Commissioning of {self.state.meter_label} signed and saved; certificate written to "
-                           f"{path}.", action_text="Open certificate", action=self.open_certificate)
+            self.show_info(f"Commissioning of {self.state.meter_label} signed and saved in the register; "
+                           "certificate written.", action_text="Open certificate", action=self.open_certificate)
 
         def failed(_msg: str) -> None:
             self.sign_step.sign_button.setEnabled(True)

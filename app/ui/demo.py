@@ -112,9 +112,41 @@ class SimulatedLine(_loopback_class()):
         self._closed = True
 
 
+DEMO_HEAD_START_S = 6 * 3600   # the demo meters have run six hours before the app connects
+
+
 def connect_demo_bus(ctx) -> None:
-    """Connect the app to the built-in simulated bus (marked SIMULATION in the status bar)."""
+    """Connect the app to the built-in simulated bus (marked SIMULATION in the status bar).
+
+    The meters' clock starts six hours in, so that their registers have moved
+    (volume-weighted averages differ from the current temperatures)."""
     ctx.bus.connect_simulator(pace=0.0 if ctx.screenshot else DEMO_PACE)
+    ctx.bus.transport.advance(DEMO_HEAD_START_S)
+
+
+def start_first_run_check(ctx) -> None:
+    """First run: no port in the settings, none given, none attached -> the simulated bus.
+
+    The port listing runs in a worker; when it finds nothing, the app connects to
+    the simulated bus (SIMULATION badge) and says so in the banner of the page shown.
+    """
+    if ctx.demo or ctx.screenshot or ctx.port_url or ctx.settings.port:
+        return
+
+    def ports():
+        from app.ui.pages.connect import list_ports
+
+        return list_ports()
+
+    def found(result) -> None:
+        bus = ctx.bus
+        if result or bus.state != "disconnected":
+            return
+        bus.connect_simulator()
+        ctx.show_message("No serial port is set up or plugged in, so the app runs on its built-in SIMULATED bus "
+                         "(12 simulated meters). Choose a real port on the Connect page to leave it.", "info")
+
+    ctx.tasks.start("Looking for serial ports", ports, on_finished=found, report_errors=False)
 
 
 def sim_meter(bus, identification: str, manufacturer: str | None = None):

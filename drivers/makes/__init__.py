@@ -174,4 +174,34 @@ def volume_weighted(telegrams: Iterable[Any]) -> list[VolumeWeighted]:
     return out
 
 
-__all__ = ["MODELS", "DRIVERS", "VolumeWeighted", "make_name", "model_name", "volume_weighted", "record_vib"]
+DEFAULT_SITE = "Unassigned"
+
+
+def new_meter_fields(proposal: dict, telegram: dict | None = None, *, site: str | None = None) -> dict:
+    """Fields to create a register meter from a readout the register did not know.
+
+    ``proposal``: what ``Register.save_readout`` proposed (FLAG code, identification,
+    primary address, baud); ``telegram``: the first decoded telegram (decode-json
+    dict) for the version byte. The make comes from the FLAG code, the model from
+    the version byte where known (else "unknown (M-Bus version XX)"), the serial is
+    the identification number, the site ``site`` (default "Unassigned": the meter
+    is placed later, e.g. by commissioning).
+    """
+    tg = telegram or {}
+    flag = (proposal.get("mbus_manufacturer") or tg.get("manufacturer") or "").upper() or None
+    version = tg.get("version")
+    ident = proposal.get("secondary_address") or proposal.get("serial") or tg.get("identification")
+    model = model_name(flag, version)
+    if model is None:
+        model = f"unknown (M-Bus version {version:02X})" if isinstance(version, int) else "unknown"
+    fields = {"manufacturer": make_name(flag) or flag or "unknown", "mbus_manufacturer": flag, "model": model,
+              "serial": proposal.get("serial") or ident, "secondary_address": ident, "site": site or DEFAULT_SITE}
+    addr = proposal.get("primary_address")
+    if isinstance(addr, int) and 1 <= addr <= 250:
+        fields["primary_address"] = addr
+    if proposal.get("baud"):
+        fields["baud"] = int(proposal["baud"])
+    return fields
+
+
+__all__ = ["new_meter_fields", "DEFAULT_SITE", "MODELS", "DRIVERS", "VolumeWeighted", "make_name", "model_name", "volume_weighted", "record_vib"]

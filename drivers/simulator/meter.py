@@ -51,7 +51,7 @@ class MeterConfig:
     volume_m3: float = 0.0
     wakeup: dict | None = None           # {"byte": 0x55, "min_ms": 2000, "awake_s": 30}
     needs_reset: bool = False
-    faults: dict = field(default_factory=dict)   # {"lose": p, "corrupt": p, "slow": bool}
+    faults: dict = field(default_factory=dict)   # {"lose": p, "corrupt": p, "slow": bool, "silent": bool}
     delay_bits: tuple[int, int] = (11, 60)      # answer delay range in bit times
     baud_revert_s: float = 30.0          # falls back to the old baud unless addressed at the new one in time
     status: int = 0
@@ -197,6 +197,8 @@ class SimMeter:
     def handle(self, fr: "framing.LinkFrame", line_baud: int, now_s: float) -> Answer | None:
         """React to one master frame; return the answer (or None for silence)."""
         self.advance(now_s)
+        if self.cfg.faults.get("silent"):
+            return None                      # dead or disconnected: answers nothing at all
         if line_baud != self.baud:
             return None                      # the UART sees only garbage at another baud
         if not self.listening(now_s):

@@ -18,6 +18,14 @@ def db_url(tmp_path):
     return "sqlite:///" + str(tmp_path / "register.db")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db_url(request, tmp_path):
+    """The register on SQLite, and on PostgreSQL (skipped locally without a server, required in CI)."""
+    if request.param == "sqlite":
+        return "sqlite:///" + str(tmp_path / "register.db")
+    return request.getfixturevalue("pg_url")
+
+
 def _idle(qtbot, win, timeout=20000):
     qtbot.waitUntil(lambda: win.ctx.tasks.is_idle(), timeout=timeout)
 
@@ -154,7 +162,8 @@ def test_full_commissioning_signed_with_evidence_and_certificate(make_window, qt
     assert "Data completeness" in text and "Volume-weighted average flow" in text and "Signature" in text
 
 
-def test_killed_wizard_resumes_its_draft_at_the_step_it_was_on(make_window, qtbot, db_url):
+def test_killed_wizard_resumes_its_draft_at_the_step_it_was_on(make_window, qtbot, any_db_url):
+    db_url = any_db_url
     win, page = _open(make_window, qtbot, db_url)
     _to_checklist(qtbot, win, page)
     _answer(qtbot, page, "sensors_in_marked_pipes", "yes")
@@ -249,3 +258,31 @@ def test_missing_required_answer_is_shown_at_the_item_and_nothing_is_lost(make_w
     saved = _register(db_url).get_commissioning(page.state.record_id)
     assert saved["current_step"] >= 4
     assert re.search("flow pipe", saved["checklist"]["flow_sensor_position"]["note"])
+
+
+def test_meter_going_silent_in_the_observation_window_lowers_completeness(make_window, qtbot, db_url):
+    from app.ui.demo import sim_meter
+
+    win, page = _open(make_window, qtbot, db_url)
+    _to_checklist(qtbot, win, page)
+    for item in cm.CHECKLIST:
+        _answer(qtbot, page, item.key, "yes", "M24" if item.key == "mid_marking" else None)
+    _next(qtbot, win, page, 4)
+    qtbot.waitUntil(lambda: len(page.state.readouts_with("check")) == 1, timeout=20000)
+    _idle(qtbot, win)
+    _next(qtbot, win, page, 5)
+    page.observation_seconds = 3
+    page.observe_step.interval.setValue(1)
+    meter = sim_meter(win.ctx.bus.sim, KAM)
+    page.observe_step.start_button.click()
+    qtbot.waitUntil(lambda: page._obs is not None and len(page._obs["samples"]) == 1, timeout=20000)
+    meter.cfg.faults = {"silent": True}                 # the meter stops answering after the first poll
+    qtbot.waitUntil(lambda: bool(page.state.observation.get("kpis")), timeout=20000)
+    _idle(qtbot, win)
+    c = page.state.observation["kpis"]["completeness"]
+    assert (c["received"], c["expected"], c["status"]) == (1, 3, "fail")
+    assert page.state.observation["missed"] >= 1
+    warnings = [m.text for m in page.banner.messages() if m.level == "warning"]
+    assert any("got no answer" in t for t in warnings)
+    assert "33.3 %" in page.observe_step.kpi_line.text()
+    assert page.next_button.isEnabled() and page.state.step == 5    # the window ended; the app goes on

@@ -143,3 +143,25 @@ def entry_values(entry: dict[str, Any], kind: str) -> cm.ReadoutValues:
 def local_naive(t: dt.datetime) -> dt.datetime:
     """An aware time as the laptop's local wall-clock time (the meter's clock is local)."""
     return t.astimezone().replace(tzinfo=None) if t.tzinfo is not None else t
+
+
+def compute_checks(state: WizardState, samples=()) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The plausibility checks on the latest readout (the end of the observation window
+    when there is one), the energy increment from the first plausibility readout, and
+    the MPE at the latest operating point. Plain Python (IAPWS-IF97 for k): run it in
+    a worker. Returns (checks as dicts, MPE dict or None)."""
+    kind = state.kind
+    checks = state.readouts_with("check")
+    ends = state.readouts_with("observation_end")
+    if not checks:
+        return list(state.checks), state.mpe
+    first = entry_values(checks[0], kind)
+    latest_entry = ends[-1] if ends else checks[-1]
+    latest = entry_values(latest_entry, kind)
+    rating = state.rating()
+    results = cm.plausibility(rating, latest, first=None if latest_entry is checks[0] else first,
+                              laptop_time=local_naive(latest.read_at), samples=samples)
+    m = cm.operating_point_mpe(rating, latest.flow_m3h, latest.dtheta)
+    mpe = None if m is None else {**m.as_dict(), "operating_point": {"q_m3h": latest.flow_m3h,
+                                                                     "dtheta_k": latest.dtheta}}
+    return [r.to_dict() for r in results], mpe

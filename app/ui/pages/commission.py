@@ -783,8 +783,8 @@ class CommissionPage(Page):
         self.plausibility_step.read_info.setText(f"Reading {ref.label}…")
 
     def _check_read(self, readout) -> None:
-        """Save the readout as evidence at once (a register write, queued), then check it."""
-        from app.ui.commission.state import readout_entry
+        """Save the readout as evidence at once and run the checks, both in a worker (queued write)."""
+        from app.ui.commission.state import compute_checks, readout_entry
 
         entry = readout_entry("check", readout)
 
@@ -793,48 +793,32 @@ class CommissionPage(Page):
                                    read_at=readout.read_at.astimezone(dt.timezone.utc).replace(tzinfo=None),
                                    transport=readout.transport, port=readout.port, baud=readout.baud,
                                    primary_address=readout.meter.primary_address, commissioning_id=s.record_id)
-            return res.readout_id
+            s.readouts.append(dict(entry, id=res.readout_id))
+            return (res.readout_id, *compute_checks(s))
 
-        def saved(rid) -> None:
-            entry["id"] = rid
-            self._checked(entry)
+        def saved(res) -> None:
+            entry["id"] = res[0]
+            self._checked(entry, res[1], res[2])
 
-        def failed(_msg: str) -> None:
-            self.plausibility_step.read_button.setEnabled(True)
-            self._checked(entry)   # checked all the same; saved with the record at the next step
+        def failed(_msg: str) -> None:   # not saved: checked all the same, saved with the record at the next step
+            def check():
+                s = self._copy_state()
+                s.readouts.append(entry)
+                return compute_checks(s)
+
+            self.run_task("Checking the readout", check, on_finished=lambda r: self._checked(entry, r[0], r[1]))
 
         self._write("Saving the readout as evidence", save, saved, failed)
 
-    def _checked(self, entry: dict[str, Any]) -> None:
+    def _checked(self, entry: dict[str, Any], checks: list[dict[str, Any]], mpe: dict[str, Any] | None) -> None:
         self.plausibility_step.read_button.setEnabled(True)
         self.plausibility_step.read_button.setText("Read again  (F5)")
         self.state.readouts.append(entry)
-        self._recompute_checks()
+        self.state.checks, self.state.mpe = checks, mpe
+        self._show_latest_values()
         self.save_draft()
         if self._after_check is not None:
             self._after_check()
-
-    def _recompute_checks(self, samples=()) -> None:
-        """Checks on the latest readout; the increment from the first plausibility readout."""
-        from app.ui.commission.state import entry_values, local_naive
-
-        s = self.state
-        kind = s.kind
-        checks = s.readouts_with("check")
-        ends = s.readouts_with("observation_end")
-        if not checks:
-            return
-        first = entry_values(checks[0], kind)
-        latest_entry = ends[-1] if ends else checks[-1]
-        latest = entry_values(latest_entry, kind)
-        rating = s.rating()
-        results = cm.plausibility(rating, latest, first=None if latest_entry is checks[0] else first,
-                                  laptop_time=local_naive(latest.read_at), samples=samples)
-        s.checks = [r.to_dict() for r in results]
-        m = cm.operating_point_mpe(rating, latest.flow_m3h, latest.dtheta)
-        s.mpe = None if m is None else {**m.as_dict(), "operating_point": {"q_m3h": latest.flow_m3h,
-                                                                           "dtheta_k": latest.dtheta}}
-        self._show_latest_values()
 
     def _show_latest_values(self) -> None:
         from app.ui.commission.state import entry_values
@@ -986,29 +970,33 @@ class CommissionPage(Page):
         if o["last"] is not None and o["last"] is not o["first"]:
             s.readouts.append(readout_entry("observation_end", o["last"]))
         weights = [(x.flow_m3h, x.t_flow_c, x.t_return_c, o["interval"]) for x in o["samples"]]
-        self._recompute_checks(weights)
-        inc = next((c for c in s.checks if c["key"] == "energy_increment"), None)
-        self.observe_step.show_kpis(kpis, end - o["start"], o["total"], inc)
+        self.observe_step.show_kpis(kpis, end - o["start"], o["total"])
         c = kpis["completeness"]
         pct = "—" if c["pct"] is None else f"{c['pct']:.1f} %"
         self.show_info(f"Observation window done: completeness {pct} ({c['received']} of {c['expected']} polls)"
                        + (f", VWAFT {kpis['vwaft_c']:.2f} °C" if kpis.get("vwaft_c") is not None else "")
                        + (f"; ended early: {reason}" if reason else "") + ".")
-        if s.record_id is None:
-            return
 
         def work(st, reg):
-            _save_unsaved_readouts(reg, st, st.meter_id)
-            rec = reg.save_commissioning_step(st.record_id, step=5, plausibility=st.plausibility_json(),
-                                              expected_version=st.version, user=_user())
-            return rec, st.readouts
+            from app.ui.commission.state import compute_checks
+
+            st.checks, st.mpe = compute_checks(st, weights)   # the increment over the whole window
+            rec = None
+            if st.record_id is not None:
+                _save_unsaved_readouts(reg, st, st.meter_id)
+                rec = reg.save_commissioning_step(st.record_id, step=5, plausibility=st.plausibility_json(),
+                                                  expected_version=st.version, user=_user())
+            return rec, st.readouts, st.checks, st.mpe
 
         def done(res) -> None:
-            rec, readouts = res
+            rec, readouts, checks, mpe = res
             ids = {(r["role"], r["read_at"]): r.get("id") for r in readouts}
             for r in self.state.readouts:
                 if r.get("id") is None:
                     r["id"] = ids.get((r["role"], r["read_at"]))
+            self.state.checks, self.state.mpe = checks, mpe
+            self._show_latest_values()
+            self._show_observation()
             self._apply_record(rec)
 
         self._write("Saving the observation window", work, done)

@@ -286,3 +286,41 @@ def test_meter_going_silent_in_the_observation_window_lowers_completeness(make_w
     assert any("got no answer" in t for t in warnings)
     assert "33.3 %" in page.observe_step.kpi_line.text()
     assert page.next_button.isEnabled() and page.state.step == 5    # the window ended; the app goes on
+
+
+def test_meter_picked_from_the_register_is_read_and_observed_through_the_bus(make_window, qtbot, db_url):
+    reg = _register(db_url)
+    reg.create_meter({"site": "North Works", "building": "Energy centre", "location": "Substation 1",
+                      "monitoring_point": "SS2", "manufacturer": "Kamstrup", "model": "MULTICAL 603",
+                      "serial": KAM, "secondary_address": KAM, "primary_address": 1, "mid_class": 2, "qp_m3h": 1.5,
+                      "qp_qi_ratio": 100, "qs_m3h": 3.0, "dtheta_min_k": 3, "dtheta_max_k": 150,
+                      "flow_sensor_position": "return", "install_date": "2024-05-01"}, user="planner")
+    win, page = _open(make_window, qtbot, db_url, scan=False)
+    win.ctx.bus.connect_simulator(pace=0.0)                       # connected, nothing scanned
+    step1 = page.identify_step
+    step1.search.setText(KAM)
+    qtbot.keyClick(step1.search, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: step1.use_button.isEnabled(), timeout=20000)
+    qtbot.mouseClick(step1.use_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: step1.fields["model"].text() == "MULTICAL 603", timeout=20000)
+    assert step1.fields["qi_m3h"].text() == "0.015" and step1.mid_class.currentText() == "2"
+    _next(qtbot, win, page, 2)
+    assert page.state.record_id is not None                       # a known meter: the draft starts at once
+    assert page.place_step.point.currentText() == "SS2"
+    _next(qtbot, win, page, 3)
+    for item in cm.CHECKLIST:
+        _answer(qtbot, page, item.key, "yes", "M24" if item.key == "mid_marking" else None)
+    _next(qtbot, win, page, 4)
+    qtbot.waitUntil(lambda: len(page.state.readouts_with("check")) == 1, timeout=20000)
+    _idle(qtbot, win)
+    assert page.state.bus_meter["manufacturer"] == "KAM" and page.state.bus_meter["medium_code"] == 0x04
+    assert page.state.identify["kind"] == "heat"
+    _next(qtbot, win, page, 5)
+    page.observation_seconds = 2
+    page.observe_step.interval.setValue(1)
+    page.observe_step.start_button.click()
+    qtbot.waitUntil(lambda: bool(page.state.observation.get("kpis")), timeout=20000)
+    _idle(qtbot, win)
+    assert page.state.observation["kpis"]["completeness"]["received"] >= 1
+    meter = reg.find_meter("Kamstrup", KAM)
+    assert meter.site == "North Works" and len(reg.installations(meter.id)) == 1   # same place: not moved

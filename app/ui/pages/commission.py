@@ -786,6 +786,21 @@ class CommissionPage(Page):
         """Save the readout as evidence at once and run the checks, both in a worker (queued write)."""
         from app.ui.commission.state import compute_checks, readout_entry
 
+        i = self.state.identify
+        got, want = readout.first.get("identification"), i.get("secondary_address")
+        if want and got and got != want:
+            self.plausibility_step.read_button.setEnabled(True)
+            self.plausibility_step.read_info.setText("Read failed: another meter answered.")
+            self.show_error(f"{readout.meter.label} answered, not the meter being commissioned ({want}): "
+                            "check its address (step 1). Nothing was saved from this readout.")
+            return
+        if readout.meter.key:
+            self.state.bus_meter = readout.meter.to_dict()
+        for k in ("medium", "medium_code", "version"):
+            if i.get(k) in (None, ""):
+                i[k] = readout.first.get(k)
+        if not i.get("kind"):
+            i["kind"] = cm.KIND_BY_MEDIUM.get(i.get("medium") or "", "heat")
         entry = readout_entry("check", readout)
 
         def save(s, reg):

@@ -298,7 +298,11 @@ class ScanSummary:
 # --------------------------------------------------------------------------------------
 
 class _BusLock:
-    """A FIFO lock with a name for its holder; waiting honours cancel and a timeout."""
+    """A FIFO lock with a name for its holder; waiting honours cancel and a timeout.
+
+    A place in the queue (a ticket) is taken when an operation is started on the
+    GUI thread, so operations get the bus in the order they were started, whatever
+    order the worker threads happen to run in."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
@@ -306,11 +310,25 @@ class _BusLock:
         self.holder: str | None = None
         self.holder_kind: str | None = None
 
-    def acquire(self, name: str, kind: str, cancel: threading.Event | None, timeout_s: float | None) -> bool:
-        ticket = object()
+    def enqueue(self) -> object:
+        with self._cond:
+            ticket = object()
+            self._queue.append(ticket)
+            return ticket
+
+    def discard(self, ticket: object) -> None:
+        with self._cond:
+            if ticket in self._queue:
+                self._queue.remove(ticket)
+                self._cond.notify_all()
+
+    def acquire(self, name: str, kind: str, cancel: threading.Event | None, timeout_s: float | None,
+                ticket: object | None = None) -> bool:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         with self._cond:
-            self._queue.append(ticket)
+            if ticket is None or ticket not in self._queue:
+                ticket = object()
+                self._queue.append(ticket)
             try:
                 while self.holder is not None or self._queue[0] is not ticket:
                     if cancel is not None and cancel.is_set():
@@ -325,7 +343,8 @@ class _BusLock:
                 self.holder, self.holder_kind = name, kind
                 return True
             finally:
-                self._queue.remove(ticket)
+                if ticket in self._queue:
+                    self._queue.remove(ticket)
                 self._cond.notify_all()
 
     def release(self) -> None:
@@ -461,8 +480,10 @@ class BusService(QObject):
                 self.select(None)
             self.metersChanged.emit()
 
-    def clear_meters(self, *, simulated_only: bool = False) -> None:
-        keys = [k for k, m in self._meters.items() if m.simulated or not simulated_only]
+    def clear_meters(self, *, simulated_only: bool = False, real_only: bool = False) -> None:
+        """Drop the known meters (only the simulated ones, or only the real ones)."""
+        keys = [k for k, m in self._meters.items()
+                if not (simulated_only and not m.simulated) and not (real_only and m.simulated)]
         if not keys:
             return
         for k in keys:
@@ -514,7 +535,7 @@ class BusService(QObject):
         self._swap(line, ConnectionSpec(url=None, baud=line.baud, profile=profile, simulated=True), sim=bus)
         if old is not None:
             self.ctx.tasks.start("Close port", _close_quietly, old, report_errors=False)
-        self.clear_meters()
+        self.clear_meters(real_only=True)      # meters of a real bus are not on the simulated one
         self._set_state(STATE_CONNECTED, port=None, gateway=None, baud=line.baud,
                         profile=None if profile == "none" else profile, simulated=True, detail="")
 
@@ -654,6 +675,9 @@ class BusService(QObject):
         self.last_error = message
         if self._state != STATE_LOST:
             self._set_state(STATE_LOST, detail="port lost")
+            if not self._tasks:
+                # found by a live poll (no task of ours will report it): say it where the user is looking
+                self.ctx.show_message(describe_error(_port_lost(message), port=self._port_label()), "error")
 
     # -- starting operations -------------------------------------------------------------------
     def _refuse_if_scanning(self) -> None:
@@ -698,11 +722,11 @@ class BusService(QObject):
 
     @contextlib.contextmanager
     def _hold(self, name: str, kind: str, cancel: threading.Event | None,
-              wait_s: float | None = None) -> Iterator[Any]:
+              wait_s: float | None = None, ticket: object | None = None) -> Iterator[Any]:
         """Worker side: wait for the bus, then yield the link; a lost port marks the connection lost."""
         from drivers import errors as e
 
-        if not self._lock.acquire(name, kind, cancel, wait_s):
+        if not self._lock.acquire(name, kind, cancel, wait_s, ticket):
             if cancel is not None and cancel.is_set():
                 from app.ui.workers import Cancelled
 
@@ -742,6 +766,7 @@ class BusService(QObject):
         self._check(kind)
         accepted = _accepted_kwargs(work)
         port = self._port_label()
+        ticket = self._lock.enqueue()          # our place on the bus: the order operations were started in
 
         def job(progress, cancel):
             kw = {}
@@ -749,7 +774,7 @@ class BusService(QObject):
                 kw["progress"] = progress
             if accepted is None or "cancel" in accepted:
                 kw["cancel"] = cancel
-            with self._hold(name, kind, cancel) as link:
+            with self._hold(name, kind, cancel, ticket=ticket) as link:
                 try:
                     return work(link, *args, **kw)
                 except BusOperationError:
@@ -762,7 +787,9 @@ class BusService(QObject):
                     if isinstance(exc, e.BusError):
                         raise BusOperationError(describe_error(exc, port=port), exc) from None
                     raise
-        return self._start_raw(name, kind, job, origin=origin, **callbacks)
+        task = self._start_raw(name, kind, job, origin=origin, **callbacks)
+        task.ended.connect(lambda _t: self._lock.discard(ticket))   # cancelled before it ran: free the place
+        return task
 
     def _port_label(self) -> str:
         spec = self._spec
@@ -1217,6 +1244,12 @@ class _Waker:
         if self.profile is not None and self.profile.awake_s and \
                 time.monotonic() - self.last > 0.6 * self.profile.awake_s:
             self.wake()
+
+
+def _port_lost(message: str):
+    from drivers import errors as e
+
+    return e.PortLost(message)
 
 
 def _short_miss(exc: BaseException) -> str:

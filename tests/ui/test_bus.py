@@ -105,8 +105,8 @@ def test_port_lost_mid_scan_keeps_found_meters_and_marks_lost(ctx, qtbot):
     assert bus.state == "lost" and ctx.connection.value.state == "lost"
     with pytest.raises(NotConnected, match="lost"):
         bus.scan_primary()
-    bus.connect_simulator(pace=0.0)                  # reconnecting works, the list is fresh for the new bus
-    assert bus.connected
+    bus.connect_simulator(pace=0.0)                  # reconnecting works and keeps the list
+    assert bus.connected and len(bus.meters()) == kept
 
 
 def test_connect_to_a_missing_port_says_so_in_one_line(ctx, qtbot):
@@ -115,3 +115,29 @@ def test_connect_to_a_missing_port_says_so_in_one_line(ctx, qtbot):
     task = _done(qtbot, bus.connect(ConnectionSpec("/dev/heatmeter-no-such-port", 2400), on_failed=msgs.append))
     assert task.state == "failed" and bus.state == "disconnected"
     assert "not there" in msgs[0] and "\n" not in msgs[0]
+
+
+def test_operations_queue_and_never_interleave_on_the_wire(ctx, qtbot):
+    """Three reads and a line test started at once: each one's frames are one block on the wire."""
+    bus = ctx.bus
+    bus.connect_simulator(pace=0.002)
+    line = bus.transport
+    wire = []
+    plain = line.transact
+
+    def traced(frame, **kw):
+        wire.append(bus._lock.holder)
+        return plain(frame, **kw)
+    line.transact = traced
+    _done(qtbot, bus.scan_primary(1, 5))
+    wire.clear()
+    meters = [m for m in bus.meters() if m.primary_address in (1, 3, 4)]
+    tasks = [bus.read_meter(m) for m in meters] + [bus.test_line(search_bauds=False)]
+    ended = []
+    for t in tasks:
+        t.ended.connect(ended.append)
+    qtbot.waitUntil(lambda: len(ended) == len(tasks), timeout=20000)
+    assert all(t.state == "finished" for t in tasks), [t.error for t in tasks]
+    blocks = [h for i, h in enumerate(wire) if i == 0 or wire[i - 1] != h]
+    assert len(blocks) == len(set(blocks)) == len(tasks)     # no operation came back after another began
+    assert blocks[:3] == [t.name for t in tasks[:3]]            # in the order they were started (FIFO)

@@ -108,3 +108,20 @@ def test_demo_history_is_real_polls_with_a_gap(make_window, qtbot):
     missed = [r for r in rows if r.power_kw is None]
     assert len(missed) >= DEMO_OUTAGE[1] - DEMO_OUTAGE[0]
     assert win.ctx.bus.meter(KAM).last_readout is not None
+
+
+def test_port_lost_while_polling_is_said_where_the_user_looks(live, qtbot):
+    win, page = live
+    _poll_fast(page)
+    qtbot.waitUntil(lambda: page.polls >= 2, timeout=10000)
+    win.show_page("scan")
+    win.ctx.bus.transport.unplug()
+    qtbot.waitUntil(lambda: win.ctx.bus.state == "lost", timeout=10000)
+    scan = win.current_page()
+    qtbot.waitUntil(lambda: any(m.level == "error" and "Lost the connection" in m.text
+                                for m in scan.banner.messages()), timeout=5000)
+    assert "Connection lost" in win.connection_indicator.label.text()
+    qtbot.waitUntil(lambda: page.misses_in_row >= 3, timeout=10000)   # polling goes on, as misses
+    assert page.running
+    with qtbot.waitSignal(page.poller.stopped, timeout=5000):
+        page.stop_polling()

@@ -171,21 +171,21 @@ class ConnectPage(Page):
         for b in BAUD_RATES:
             self.baud_combo.addItem(f"{b} Bd", b)
         self.baud_combo.setToolTip("Line speed: 2400 Bd for most wired M-Bus meters, 300 Bd for old ones")
-        baud_row = QHBoxLayout()
-        baud_row.addWidget(self.baud_combo)
-        baud_row.addStretch(1)
-        grid.addLayout(baud_row, row, 1)
-
-        row += 1
-        grid.addWidget(self._label("Optical head / wake-up"), row, 0)
         self.profile_combo = QComboBox(self)
+        self.profile_combo.setToolTip("Optical head / wake-up profile: what battery meters need before they answer")
         names = {"none": "None (wired M-Bus)", "no-reset": "Wired, no link reset", "optical-55": "Optical head, generic",
                  "engelmann": "Optical head, Engelmann", "sensus": "Optical head, Sensus",
                  "diehl": "Optical head, Diehl / Hydrometer", "kamstrup": "Optical head, Kamstrup",
                  "nul": "Optical head, NUL preamble"}
         for name in PROFILES:
             self.profile_combo.addItem(names.get(name, name), name)
-        grid.addWidget(self.profile_combo, row, 1)
+        baud_row = QHBoxLayout()
+        baud_row.setSpacing(12)
+        baud_row.addWidget(self.baud_combo)
+        baud_row.addSpacing(16)
+        baud_row.addWidget(self._label("Optical head / wake-up"))
+        baud_row.addWidget(self.profile_combo, 1)
+        grid.addLayout(baud_row, row, 1)
         self.profile_note = QLabel("", self)
         self.profile_note.setWordWrap(True)
         self.profile_note.setObjectName("PageSummary")

@@ -42,7 +42,7 @@ class LivePage(Page):
         row = QHBoxLayout()
         row.setSpacing(8)
         self.picker = MeterPicker(self.bus, self)
-        row.addWidget(self.picker, 4)
+        row.addWidget(self.picker, 1)
         row.addWidget(QLabel("every", self))
         self.interval = QSpinBox(self)
         self.interval.setRange(1, 60)
@@ -57,11 +57,10 @@ class LivePage(Page):
         self.start_button.setToolTip("Start / stop polling the meter (Ctrl+R)")
         self.start_button.clicked.connect(self.toggle_polling)
         row.addWidget(self.start_button)
-        self.state_label = QLabel("", self)
-        self.state_label.setWordWrap(True)
-        self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        row.addWidget(self.state_label, 3)
         body.addLayout(row)
+        self.state_label = QLabel("", self)     # one line under the controls: polls, misses, the last miss
+        self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        body.addWidget(self.state_label)
 
         self.plot = LivePlot(self.body, max_gap_s=2.5 * self.interval.value())
         self.plot.message.connect(lambda level, text: self.banner.show_message(text, level))

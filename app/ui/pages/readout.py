@@ -215,7 +215,7 @@ class ReadoutPage(Page):
         self.table.verticalHeader().setDefaultSectionSize(round(m.target * 0.72))
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        hh.setSectionResizeMode(COLUMNS.index("Quantity"), QHeaderView.ResizeMode.Stretch)
+        hh.setStretchLastSection(True)     # quantity, value and unit always whole; the table scrolls sideways if need be
         hh.setHighlightSections(False)
         for col, tip in ((0, "Telegram number within the readout"),
                          (4, "Storage number: 0 = current value, 1 and up = stored (history) values"),
@@ -239,7 +239,7 @@ class ReadoutPage(Page):
         self.splitter.setStretchFactor(1, 2)
         body.addWidget(self.splitter, 1)
 
-        self.make_action("Read the meter", self.read_now, "F5")
+        # F5 (the window's Refresh / read) reads the meter: see refresh()
         self.make_action("Copy the selected records", self.copy_selection, QKeySequence(QKeySequence.StandardKey.Copy).toString())
         self.make_action("Show / hide raw hex", lambda: self.raw_button.toggle(), "Ctrl+H")
         self.make_action("Export the records as CSV", lambda: self._ask_export("csv"), "Ctrl+E")

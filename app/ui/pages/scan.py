@@ -9,7 +9,7 @@ banner and every meter found so far stays in the list. Double-click a meter
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QRadioButton, QSpinBox, QTableView)
 
 from app.ui import icons
@@ -39,8 +39,12 @@ class ScanPage(Page):
         body = scroll_body(self)
         self.task = None
 
-        mode = QHBoxLayout()
-        mode.setSpacing(12)
+        # (o) Primary addresses  from [1] to [250]          [Start scan]
+        # (o) Secondary search   below [FFFFFFFF]           [Cancel]
+        # [progress ............................] time left · found
+        mode = QGridLayout()
+        mode.setHorizontalSpacing(12)
+        mode.setVerticalSpacing(8)
         self.mode_group = QButtonGroup(self)
         self.primary_radio = QRadioButton("Primary addresses", self)
         self.primary_radio.setToolTip("Ask every primary address in the range (about 0.2 s each at 2400 Bd)")
@@ -50,31 +54,34 @@ class ScanPage(Page):
         for b in (self.primary_radio, self.secondary_radio):
             b.setMinimumHeight(m.target)
             self.mode_group.addButton(b)
-        mode.addWidget(self.primary_radio)
-        mode.addWidget(QLabel("from", self))
         self.first_spin = QSpinBox(self)
         self.first_spin.setRange(0, 250)
         self.first_spin.setValue(1)
         self.last_spin = QSpinBox(self)
         self.last_spin.setRange(0, 250)
         self.last_spin.setValue(250)
-        mode.addWidget(self.first_spin)
-        mode.addWidget(QLabel("to", self))
-        mode.addWidget(self.last_spin)
-        mode.addSpacing(24)
-        mode.addWidget(self.secondary_radio)
-        mode.addWidget(QLabel("below", self))
         self.mask_edit = QLineEdit("FFFFFFFF", self)
         self.mask_edit.setMaxLength(8)
         self.mask_edit.setToolTip("Identification mask: 8 digits, F = any (e.g. 1234FFFF)")
-        self.mask_edit.setMaximumWidth(round(150 * self.ctx.text_scale))
-        mode.addWidget(self.mask_edit)
-        mode.addStretch(1)
-        body.addLayout(mode)
+        self.mask_edit.setMinimumWidth(round(150 * self.ctx.text_scale))
+        prim = QHBoxLayout()
+        prim.setSpacing(10)
+        for w in (QLabel("from", self), self.first_spin, QLabel("to", self), self.last_spin):
+            prim.addWidget(w)
+        prim.addStretch(1)
+        sec = QHBoxLayout()
+        sec.setSpacing(10)
+        sec.addWidget(QLabel("below", self))
+        sec.addWidget(self.mask_edit)
+        sec.addStretch(1)
+        mode.addWidget(self.primary_radio, 0, 0)
+        mode.addLayout(prim, 0, 1)
+        mode.addWidget(self.secondary_radio, 1, 0)
+        mode.addLayout(sec, 1, 1)
+        mode.setColumnStretch(1, 1)
         mode_value = self.ctx.settings.page_value(self.name, "mode", "primary", str)
         (self.secondary_radio if mode_value == "secondary" else self.primary_radio).setChecked(True)
 
-        row = QHBoxLayout()
         self.start_button = QPushButton("Start scan", self)
         self.start_button.setProperty("primary", True)
         self.start_button.setIcon(icons.icon("scan", "#ffffff"))
@@ -92,8 +99,11 @@ class ScanPage(Page):
         self.clear_button.clicked.connect(self.clear_list)
         for b in (self.start_button, self.cancel_button, self.read_button, self.clear_button):
             b.setMinimumHeight(m.target)
-        row.addWidget(self.start_button)
-        row.addWidget(self.cancel_button)
+        mode.addWidget(self.start_button, 0, 2)
+        mode.addWidget(self.cancel_button, 1, 2)
+        body.addLayout(mode)
+
+        row = QHBoxLayout()
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
@@ -115,6 +125,8 @@ class ScanPage(Page):
         self.table.verticalHeader().setDefaultSectionSize(round(m.target * 0.82))
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        for col in (2, 3, 4, 5):   # identification, address, medium, last read: as wide as their text
+            hh.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         hh.setHighlightSections(False)
         self.table.doubleClicked.connect(lambda _i: self.read_selected())
         self.table.activated.connect(lambda _i: self.read_selected())
@@ -133,6 +145,7 @@ class ScanPage(Page):
         self.make_action("Start scan", self.start_scan, "Ctrl+Return")
         self.make_action("Read the selected meter", self.read_selected, "Ctrl+R")
         self.bus.metersChanged.connect(self._update_counts)
+        self.bus.selectedChanged.connect(lambda _m: self._restore_selection())
         self.bus.stateChanged.connect(lambda _s: self._sync())
         self.bus.busyChanged.connect(lambda _b: self._sync())
         self._update_counts()
@@ -247,6 +260,16 @@ class ScanPage(Page):
     def _secondary_now(self) -> None:
         self.secondary_radio.setChecked(True)
         self.start_scan()
+        if self.task is not None:
+            def read_some(_summary) -> None:
+                # a few meters read, so that "Last read" shows what a working list looks like
+                for key in ("71234567.KAM.08.04", "62100015.SEN.0E.04", "12345679.SVM.09.04"):
+                    if self.bus.meter(key) is not None:
+                        self.bus.read_meter(key, origin=self)
+                if self.bus.meter("71234567.KAM.08.04") is not None:
+                    self.bus.select("71234567.KAM.08.04")
+            # on "ended": the bus is free of the scan by then (reads are refused during a scan)
+            self.task.ended.connect(lambda t: t.state == "finished" and read_some(t.result))
 
     def _cancelled(self) -> None:
         self.progress.setRange(0, 1)
@@ -297,3 +320,13 @@ class ScanPage(Page):
             self.bus.set_profile("optical-55")
         self.secondary_radio.setChecked(True)
         self.start_scan()
+        if self.task is not None:
+            def read_some(_summary) -> None:
+                # a few meters read, so that "Last read" shows what a working list looks like
+                for key in ("71234567.KAM.08.04", "62100015.SEN.0E.04", "12345679.SVM.09.04"):
+                    if self.bus.meter(key) is not None:
+                        self.bus.read_meter(key, origin=self)
+                if self.bus.meter("71234567.KAM.08.04") is not None:
+                    self.bus.select("71234567.KAM.08.04")
+            # on "ended": the bus is free of the scan by then (reads are refused during a scan)
+            self.task.ended.connect(lambda t: t.state == "finished" and read_some(t.result))

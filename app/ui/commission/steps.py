@@ -60,11 +60,16 @@ class Step(QWidget):
         self.outer = QVBoxLayout(self)
         self.outer.setContentsMargins(0, 0, 0, 0)
         self.outer.setSpacing(8)
-        if self.hint:
-            h = QLabel(self.hint, self)
-            h.setWordWrap(True)
-            h.setStyleSheet(MUTED)
-            self.outer.addWidget(h)
+        self.hint_label = QLabel(self.hint, self)
+        self.hint_label.setWordWrap(True)
+        self.hint_label.setStyleSheet(MUTED)
+        self.hint_label.setVisible(bool(self.hint))
+        self.outer.addWidget(self.hint_label)
+
+    def show_hint(self, on: bool) -> None:
+        """The line of help under the step bar (hidden with larger text, where room is short;
+        the step bar's tooltip has it too)."""
+        self.hint_label.setVisible(on and bool(self.hint))
 
     def load(self, state: WizardState) -> None:  # pragma: no cover - overridden
         pass

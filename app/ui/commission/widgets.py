@@ -54,7 +54,6 @@ class StepBar(QWidget):
             b.setEnabled(i <= reached)
             done = i < reached and i != current
             b.setText(f"{'✓' if done else i}  {self.titles[i - 1]}")
-            b.setToolTip(f"Step {i}: {self.titles[i - 1]}" + (" (done)" if done else ""))
             if i == current:
                 b.setStyleSheet(f"QToolButton {{ background: {theme.NAV_CURRENT_BG}; color: #000; font-weight: bold; "
                                 f"border: 2px solid #000; }}")

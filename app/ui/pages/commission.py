@@ -167,8 +167,10 @@ class CommissionPage(Page):
         for b in (self.back_button, self.next_button):
             b.setMinimumHeight(m.target)
             b.setMinimumWidth(round(140 * scale))
-        for s in self.steps:
+        for n, s in enumerate(self.steps):
             s.set_target(m.target)
+            s.show_hint(scale <= 1.0)
+            self.step_bar.buttons[n].setToolTip(f"Step {n + 1}: {s.hint}")
         for b in self.step_bar.buttons:
             b.setMinimumHeight(m.target)
         self.observe_step.plot.set_text_scale(scale)

@@ -108,6 +108,9 @@ class LivePage(Page):
 
         if self.running:
             return
+        if self.poller is not None:
+            self.poller.deleteLater()           # the previous run's poller (stopped)
+            self.poller = None
         interval = self.interval.value()
         if self.source is not None:
             self.poller = Poller(self.ctx.tasks, "Live polling", self.source, interval, self)

@@ -55,6 +55,7 @@ class MeterConfig:
     delay_bits: tuple[int, int] = (11, 60)      # answer delay range in bit times
     baud_revert_s: float = 30.0          # falls back to the old baud unless addressed at the new one in time
     status: int = 0
+    clock_offset_s: float = 0.0          # the meter's clock minus the host's local clock (a drifting meter clock)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "MeterConfig":
@@ -122,7 +123,7 @@ class SimMeter:
         # the volume-weighted temperature sums start as if the past volume had flowed at the mean temperatures
         self.state.flow_temp_volume_m3c = cfg.volume_m3 * cfg.theta_flow_c
         self.state.return_temp_volume_m3c = cfg.volume_m3 * (cfg.theta_flow_c - cfg.dtheta_k)
-        self.epoch = epoch or _dt.datetime(2026, 1, 1, 0, 0, 0)
+        self.epoch = epoch  # None: the meter's clock follows the host's local clock (+ clock_offset_s)
         self.primary_address = cfg.primary_address
         self.baud = cfg.baud
         self.status = cfg.status
@@ -160,6 +161,11 @@ class SimMeter:
             self.baud_pending = None
 
     def clock(self, now_s: float) -> _dt.datetime:
+        """The meter's date-time: the host's local clock plus the configured offset, or, when the
+        meter was given a fixed ``epoch``, that epoch plus the simulation time (reproducible)."""
+        if self.epoch is None:
+            local = _dt.datetime.now() + _dt.timedelta(seconds=self.cfg.clock_offset_s)
+            return local.replace(microsecond=0)
         return self.epoch + _dt.timedelta(seconds=now_s)
 
     def wake(self, byte: int, count: int, line_baud: int, now_s: float) -> None:

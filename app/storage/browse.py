@@ -323,7 +323,7 @@ class BrowseIndex:
         for name in _COLS[1:]:
             if name in ("site_id", "building_id", "monitoring_point_id"):
                 continue
-            v = getattr(rec, name)
+            v = manufacturer_key(rec.manufacturer) if name == "manufacturer_key" else getattr(rec, name)
             if name in ("install_date", "battery_expiry"):
                 v = _iso(v)
             if c[name][p] != v:

@@ -292,7 +292,8 @@ class RegisterPage(Page):
             return first_page(reg, filters.without("due"), PAGE * 2)
 
         self.count_label.setText("Opening the register…")
-        self.run_task("Opening the register", work, on_finished=self._first_page, on_failed=self._load_failed)
+        self.run_task("Opening the register", work, on_finished=self._first_page, on_failed=self._load_failed,
+                      report_errors=False)
 
     def _load_failed(self, message: str) -> None:
         self._loading = False
@@ -314,7 +315,8 @@ class RegisterPage(Page):
         def work():
             return BrowseIndex.load(self.register())
 
-        self.run_task("Indexing the register", work, on_finished=self._index_loaded, on_failed=self._load_failed)
+        self.run_task("Indexing the register", work, on_finished=self._index_loaded, on_failed=self._load_failed,
+                      report_errors=False)
 
     def _index_loaded(self, index) -> None:
         self.index = index
@@ -665,7 +667,7 @@ class RegisterPage(Page):
         t.setRowCount(n)
         for i, (line, reason) in enumerate(report.invalid):
             a = QTableWidgetItem(str(line))
-            a.setTextAlignment(int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter))
+            a.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             t.setItem(i, 0, a)
             t.setItem(i, 1, QTableWidgetItem(reason))
         self.bad_rows.show()

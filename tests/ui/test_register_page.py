@@ -42,6 +42,8 @@ def _visible_ids(page, n: int) -> list[int]:
 
 
 def test_filter_100k(make_window, qtbot, big_url):
+    from app.ui.register.model import FIELDS
+
     win, page = _register_page(make_window, qtbot, big_url)
     reg = open_register(big_url)
     assert page.model.rowCount() == reg.count_meters() == N_BIG
@@ -74,24 +76,27 @@ def test_filter_100k(make_window, qtbot, big_url):
     n_other = reg.count_meters(search="riser 12", site=other, make="KAM")
     assert box.itemText(box.findData(other)).endswith(f"({n_other:,})")
 
-    # due state: from the maintenance schedule of the same register
-    page.set_filters(search="", site=None, make=None)
+    # due state (from the maintenance schedule of the same register), on the smallest site
+    small = min(reg.list_sites(), key=lambda x: x["meters"])["name"]
     qtbot.waitUntil(lambda: page.due_map is not None, timeout=WAIT_MS)
     due = browse.due_states(reg)
-    overdue = [m for m in reg.list_meters() if m.id in due and due[m.id].state == "overdue"]
-    page.set_filters(due="overdue")
-    qtbot.waitUntil(lambda: page.model.rowCount() == len(overdue), timeout=WAIT_MS)
-    assert page.model.ids() == [m.id for m in overdue]
-    from app.ui.register.model import FIELDS
-
+    at_site = reg.list_meters(site=small)
+    overdue = [m.id for m in at_site if m.id in due and due[m.id].state == "overdue"]
+    page.set_filters(search="", make=None, site=small, due="overdue")
+    qtbot.waitUntil(lambda: page.model.ids() == overdue, timeout=WAIT_MS)
+    assert 0 < len(overdue) < len(at_site)
+    qtbot.waitUntil(lambda: page.model.record_at(0) is not None, timeout=WAIT_MS)
     assert page.model.index(0, FIELDS.index("due")).data() == "Overdue"
+    assert page.model.index(0, FIELDS.index("due_date")).data() == due[overdue[0]].due_date.isoformat()
 
     # sorting by install date (newest first) puts the newest meter on top
     page.set_filters(due=None)
     page.view.horizontalHeader().setSortIndicator(FIELDS.index("install_date"), Qt.SortOrder.DescendingOrder)
-    newest = max(m.install_date for m in reg.list_meters(limit=None) if m.install_date)
+    newest = max(m.install_date for m in at_site if m.install_date)
     qtbot.waitUntil(lambda: page.model.record_at(0) is not None and page.model.record_at(0).install_date == newest,
                     timeout=WAIT_MS)
+    dates = [page.model.record_at(r).install_date for r in range(5)]
+    assert dates == sorted(dates, reverse=True)
     reg.close()
 
 

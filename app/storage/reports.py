@@ -344,7 +344,7 @@ def _cell(v: Any) -> str:
     if v is None:
         return ""
     if isinstance(v, float):
-        return f"{v:g}"
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
     v = jsonable(v)
     return str(v)
 

@@ -22,9 +22,9 @@ SITE = DEMO_EVIDENCE_SITE
 
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory):
-    """The demo register (3,000 meters) with its evidence records, and one decided sampling lot."""
+    """A small demo register (400 meters) with its evidence records, and one decided sampling lot."""
     url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
-    reg = build_demo_register(url)
+    reg = build_demo_register(url, meters=400)  # a short pack: PDF text extraction costs ~0.3 s a page
     meters = reg.list_meters(site=SITE)
     members = [m.id for m in meters[10:22]]
     lot = reg.create_lot(key={"manufacturer": meters[10].manufacturer}, member_ids=members,

@@ -2,9 +2,9 @@
 
     heatmeter report evidence --site S [--csv FILE] [--sizing-csv FILE] [--pdf FILE] [--as-of DATE] [--json]
 
-The CSV files are written here; the PDF is drawn with Qt's PDF writer in a
-child process (``python -m app.ui.reports``, or the packaged ``heatmeter-gui``
-with ``--render-report``), so this command never loads Qt itself.
+The CSV files are written here; the PDF is drawn from the same data with Qt's
+PDF writer in a child process (``python -m app.ui.reports``, or the packaged
+``heatmeter-gui --render-report``), so this command never loads Qt itself.
 """
 from __future__ import annotations
 
@@ -71,14 +71,14 @@ def cmd_evidence(args) -> int:
     except RegisterError as exc:
         raise UserError(str(exc), exc.status) from None
     if args.pdf:
-        cmd = _render_command() + ["evidence", "--site", args.site, "--pdf", args.pdf]
-        if args.db:
-            cmd += ["--db", args.db]
-        if as_of:
-            cmd += ["--as-of", as_of.isoformat()]
-        if args.include_restricted:
-            cmd.append("--include-restricted")
-        p = subprocess.run(cmd, capture_output=True, text=True)
+        import pickle
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="heatmeter-report-") as tmp:
+            data = os.path.join(tmp, "pack.pickle")
+            with open(data, "wb") as f:
+                pickle.dump(pack, f)
+            p = subprocess.run(_render_command() + ["evidence", data, args.pdf], capture_output=True, text=True)
         if p.returncode != 0:
             lines = [ln for ln in p.stderr.splitlines() if ln.startswith("heatmeter: ")]
             msg = lines[-1][len("heatmeter: "):] if lines else f"the PDF could not be drawn (exit {p.returncode})"

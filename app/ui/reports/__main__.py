@@ -1,46 +1,35 @@
-"""Draw a report PDF in its own process: ``python -m app.ui.reports evidence --site S --pdf FILE [--db URL]``.
+"""Draw a report PDF in its own process: ``python -m app.ui.reports evidence PACK.pickle FILE.pdf``.
 
-``heatmeter report`` runs this for ``--pdf`` so that the CLI process itself
-never loads Qt (the PDF writer is Qt's). One line on stderr and exit 2 for
-bad input or a database that cannot be opened.
+``heatmeter report`` gathers the report's data, saves it to a temporary file
+and runs this for ``--pdf``, so that the CLI process itself never loads Qt
+(the PDF writer is Qt's). One line on stderr and exit 2 when the PDF cannot
+be written.
 """
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import os
+import pickle
 import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="heatmeter report (pdf)")
-    sub = p.add_subparsers(dest="kind", required=True)
-    e = sub.add_parser("evidence")
-    e.add_argument("--site", required=True)
-    e.add_argument("--pdf", required=True)
-    e.add_argument("--db")
-    e.add_argument("--as-of")
-    e.add_argument("--include-restricted", action="store_true")
-    args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 3 or args[0] != "evidence":
+        print("heatmeter: usage: python -m app.ui.reports evidence PACK.pickle FILE.pdf", file=sys.stderr)
+        return 2
+    _kind, data, pdf = args
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtGui import QGuiApplication
 
-    from app.storage import reports
-    from app.storage.errors import RegisterError
-    from app.storage.register import open_register
     from app.ui.reports.render import evidence_pdf
 
     app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])  # fonts for the PDF writer
+    with open(data, "rb") as f:
+        pack = pickle.load(f)  # written by heatmeter report a moment ago, in its own temporary folder
     try:
-        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
-        with open_register(args.db) as reg:
-            pack = reports.evidence_pack(reg, args.site, as_of=as_of, include_restricted=args.include_restricted)
-        evidence_pdf(args.pdf, pack)
-    except RegisterError as exc:
-        print(f"heatmeter: {exc}", file=sys.stderr)
-        return exc.status
+        evidence_pdf(pdf, pack)
     except OSError as exc:
-        print(f"heatmeter: cannot write {args.pdf}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"heatmeter: cannot write {pdf}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     del app
     return 0

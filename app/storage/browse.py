@@ -164,7 +164,9 @@ class BrowseIndex:
             sites = dict(conn.execute(select(S.c.id, S.c.name)).all())
             buildings = dict(conn.execute(select(B.c.id, B.c.name)).all())
             points = dict(conn.execute(select(MP.c.id, MP.c.label)).all())
-        return cls(rows, sites, buildings, points)
+        index = cls(rows, sites, buildings, points)
+        index._texts()  # the search text of every meter, built here in the worker
+        return index
 
     # -- derived columns --------------------------------------------------------
     def _site(self, p: int) -> str:
@@ -211,52 +213,50 @@ class BrowseIndex:
         return got
 
     # -- queries ------------------------------------------------------------------
-    def _predicate(self, f: Filters, due_map: dict[int, DueInfo] | None):
+    def _narrow(self, out: list[int], f: Filters, due_map: dict[int, DueInfo] | None) -> list[int]:
+        """Positions of ``out`` (in their order) that pass ``f``: one pass per filter, most selective first."""
         c = self.col
-        tests = []
         if f.site:
             name = " ".join(f.site.split())
             want = {k for k, v in self.sites.items() if v == name}
             site_id = c["site_id"]
-            tests.append(lambda p: site_id[p] in want)
+            out = [p for p in out if site_id[p] in want]
+        if f.model:
+            model, mo = f.model.strip().lower(), c["model_key"]
+            out = [p for p in out if mo[p] == model]
         if f.make:
             key, flag = manufacturer_key(f.make), f.make.strip().upper()
             mk, fl = c["manufacturer_key"], c["mbus_manufacturer"]
-            tests.append(lambda p: mk[p] == key or fl[p] == flag)
-        if f.model:
-            model = f.model.strip().lower()
-            mo = c["model_key"]
-            tests.append(lambda p: mo[p] == model)
+            out = [p for p in out if mk[p] == key or fl[p] == flag]
         if f.status:
             st, status = c["status"], f.status
-            tests.append(lambda p: st[p] == status)
-        if not f.include_restricted:
-            rp = c["restrict_processing"]
-            tests.append(lambda p: not rp[p])
-        words = [w.casefold() for w in (f.search or "").split()]
+            out = [p for p in out if st[p] == status]
+        words = sorted((w.casefold() for w in (f.search or "").split()), key=len, reverse=True)
         if words:
             text = self._texts()
-            tests.append(lambda p: all(w in text[p] for w in words))
+            for w in words:
+                out = [p for p in out if w in text[p]]
         if f.due:
             dm, ids, want_due = due_map or {}, self.ids, f.due
-            tests.append(lambda p: (dm[ids[p]].state if ids[p] in dm else NOT_SCHEDULED) == want_due)
-        return tests
+            if want_due == NOT_SCHEDULED:
+                out = [p for p in out if ids[p] not in dm]
+            else:
+                get = dm.get
+                out = [p for p in out if (get(ids[p]) or _NONE).state == want_due]
+        if not f.include_restricted:
+            rp = c["restrict_processing"]
+            out = [p for p in out if not rp[p]]
+        return out
 
     def positions(self, f: Filters, *, sort: str = "manufacturer", descending: bool = False,
                   due_map: dict[int, DueInfo] | None = None) -> list[int]:
-        tests = self._predicate(f, due_map)
         if sort in ("due", "due_date"):
             base = self._due_order(sort, due_map or {})
         else:
             base = self._order(sort)
         if descending:
             base = base[::-1]
-        if not tests:
-            return list(base)
-        if len(tests) == 1:
-            t = tests[0]
-            return [p for p in base if t(p)]
-        return [p for p in base if all(t(p) for t in tests)]
+        return self._narrow(base, f, due_map)
 
     def _due_order(self, key: str, dm: dict[int, DueInfo]) -> list[int]:
         ids = self.ids
@@ -345,6 +345,9 @@ class DueInfo(NamedTuple):
     state: str
     due_date: dt.date | None
     reason: str
+
+
+_NONE = DueInfo(NOT_SCHEDULED, None, "")
 
 
 def due_states(reg: Register, as_of: dt.date | None = None, *, horizon_months: int = 12) -> dict[int, DueInfo]:

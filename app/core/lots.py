@@ -18,7 +18,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from app.core.errors import InputError
 from app.core.sampling import SamplingPlan, sampling_plan
@@ -33,9 +33,13 @@ RETAIN_AFTER_PASS = {9: 14, 13: 18}
 DEADLINE_WITHOUT_PASS = {9: 10, 13: 14}
 
 
-@dataclass(frozen=True, slots=True)
-class MeterInfo:
-    """What planning needs to know of one meter of the register."""
+class MeterInfo(NamedTuple):
+    """What planning needs to know of one meter of the register.
+
+    Immutable. A NamedTuple rather than a frozen dataclass: the register builds
+    100,000 of these per schedule, and a tuple is built about 6x faster. Change
+    a field with ``m._replace(...)``.
+    """
 
     id: str
     manufacturer: str | None = None
@@ -51,6 +55,7 @@ class MeterInfo:
     battery_date: date | None = None      # battery fitted (default: the install date)
     battery_life_years: float | None = None  # expected life (e.g. from calc battery)
     cycle_start_date: date | None = None  # last recalibration: restarts the 10-year clock
+    battery_expiry: date | None = None    # expected battery end of life as recorded (wins over battery_life_years)
 
     @property
     def install_year(self) -> int | None:

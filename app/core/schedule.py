@@ -147,11 +147,14 @@ def compute_schedule(meters: Iterable[MeterInfo], as_of: date, horizon_months: i
                 events = []
                 if samp is not None:
                     events.append((ann(start, samp), "sampling_due", _SAMPLE[samp]))
-                if m.battery_powered and m.battery_life_years:
+                b_ord = None
+                if m.battery_expiry is not None:
+                    b_ord = ann(m.battery_expiry, -1)
+                elif m.battery_powered and m.battery_life_years:
                     bstart = m.battery_date or m.install_date
                     b_ord = bstart.toordinal() + round((m.battery_life_years - 1.0) * 365.25)
-                    if b_ord < recal_ord:
-                        events.append((b_ord, "battery_due", BATTERY_REASON))
+                if b_ord is not None and b_ord < recal_ord:
+                    events.append((b_ord, "battery_due", BATTERY_REASON))
                 past = [e for e in events if e[0] < d0]
                 if past:
                     due_ord, _, reason = min(past)

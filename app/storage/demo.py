@@ -43,7 +43,7 @@ def write_demo_csv(path: Path, meters: int = 3000, seed: int = 7) -> None:
             site_i = min(int(rnd.expovariate(0.45)), len(SITES) - 1)
             make, model, sizes = MODELS[(site_i * 3 + rnd.randrange(3)) % len(MODELS)]
             qp, ratio, dn = rnd.choice(sizes)
-            year = rnd.choice(range(2008, 2025))
+            year = max(2008, 2025 - int(rnd.expovariate(1 / 5.5)))  # most meters young, a tail of old ones
             day = dt.date(year, 1, 1) + dt.timedelta(days=rnd.randrange(365))
             serial_base[make] += rnd.randrange(1, 40)
             serial = str(serial_base[make])

@@ -353,29 +353,15 @@ _NONE = DueInfo(NOT_SCHEDULED, None, "")
 def due_states(reg: Register, as_of: dt.date | None = None, *, horizon_months: int = 12) -> dict[int, DueInfo]:
     """Each scheduled meter's state, due date and reason on ``as_of`` (default today).
 
-    The schedule of the maintenance spec (``app.core.schedule``) over the
-    meters the planner considers: in service and not restricted (MMS 2.2.5);
-    the others are absent from the map (``NOT_SCHEDULED``). With the planning
-    service (``app.storage.planning``) stored lot verdicts, recalibrations and
-    re-installations after repair count; without it the schedule is computed
-    from the install dates alone.
+    The planning service's schedule (``app.storage.planning.schedule``: the
+    maintenance spec's states, with stored lot verdicts, recalibrations and
+    re-installations after repair) over the meters the planner considers: in
+    service and not restricted (MMS 2.2.5). The others are absent from the map
+    (``NOT_SCHEDULED``).
     """
-    as_of = as_of or dt.date.today()
-    try:
-        from app.storage import planning
-    except ImportError:  # the planning service is not in this build
-        planning = None
-    if planning is not None:
-        rows = planning.schedule(reg, as_of, horizon_months=horizon_months).rows
-    else:
-        from app.core.lots import MeterInfo
-        from app.core.schedule import compute_schedule
+    from app.storage import planning
 
-        infos = [MeterInfo(id=str(m["id"]), manufacturer=m["manufacturer"], model=m["model"], qp_m3h=m["qp_m3h"],
-                           install_date=m["install_date"], install_year_only=m["install_year_only"], site=m["site"],
-                           serial=m["serial"], accuracy_class=m["mid_class"])
-                 for m in reg.planning_meters()]
-        rows = compute_schedule(infos, as_of, horizon_months).rows
+    rows = planning.schedule(reg, as_of or dt.date.today(), horizon_months=horizon_months).rows
     return {int(r.meter_id): DueInfo(r.state, r.due_date, r.reason) for r in rows}
 
 

@@ -223,8 +223,7 @@ class RegisterPage(Page):
                   "monitoring_point": 55, "status": 95, "due": 135, "due_date": 100, "install_date": 95,
                   "qp_m3h": 75, "qp_qi_ratio": 60, "dn": 45, "mid_class": 55, "secondary_address": 140,
                   "primary_address": 70, "battery_expiry": 100, "flow_sensor_position": 95, "notes": 200}
-        for i, (field, _h) in enumerate(COLUMNS):
-            self.view.setColumnWidth(i, widths.get(field, 100))
+        self._widths = [widths.get(field, 100) for field, _h in COLUMNS]
         self.view.doubleClicked.connect(self._double_clicked)
         self.view.activated.connect(lambda i: self.open_meter(self.model.id_at(i.row())))
         lay.addWidget(self.view, 1)
@@ -268,6 +267,8 @@ class RegisterPage(Page):
     def on_text_scale_changed(self, scale: float) -> None:
         m = self.ctx.metrics
         self.view.verticalHeader().setDefaultSectionSize(max(30, round(32 * scale)))
+        for i, w in enumerate(self._widths):
+            self.view.setColumnWidth(i, round(w * scale))
         for w in (self.search, *self.combos.values()):
             w.setMinimumHeight(m.input_height)
         for b in (self.clear_button, self.open_button, self.import_button, self.export_button, self.reports_button):

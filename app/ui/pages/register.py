@@ -387,6 +387,7 @@ class RegisterPage(Page):
         if self.index is None:
             self._pending_apply = True
             return
+        self._pending_apply = False
         if self.filters.due and self.due_map is None:
             self.count_label.setText("Waiting for the maintenance schedule…")
             return

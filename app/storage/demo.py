@@ -113,10 +113,10 @@ def add_demo_records(reg: Register, *, user: str = "demo", site: str = DEMO_EVID
 
     Commissioning records (signed, with the readout taken at commissioning:
     raw telegram and decode), calibration results (evaluated by the metrology
-    core), occupants' personal data, one meter under legal hold, one with
-    processing restricted, and design loads (the sizing inputs of calc-json as
-    the meter's own spreadsheet columns) on the substation and a few
-    dwelling meters. Deterministic; does nothing when the site already has
+    core), occupants' personal data, one meter under legal hold, and design
+    loads (the sizing inputs of calc-json as the meter's own spreadsheet
+    columns) on the substation and a few dwelling meters. (No meter is
+    restricted: the demo register's lists stay complete.) Deterministic; does nothing when the site already has
     commissioning records. Returns the number of meters touched.
     """
     from app.core import calcjson
@@ -164,13 +164,12 @@ def add_demo_records(reg: Register, *, user: str = "demo", site: str = DEMO_EVID
                                    points=points, result=result, inputs=inputs, lab="Midlands Flow Lab (UKAS 0412)",
                                    certificate=f"MFL-{2400 + n}", user=user)
         touched.add(m.id)
-    # 3. personal data; a legal hold; restricted processing
+    # 3. personal data; a legal hold
     for (name, flat, ref), m in zip(_OCCUPANTS, meters[4:8]):
         reg.update_meter(m.id, {"occupant_name": name, "flat": flat, "customer_reference": ref},
                          expected_version=m.version, user=user)
         touched.add(m.id)
     reg.set_legal_hold(meters[5].id, True, user=user, reason="billing dispute 2024/117")
-    reg.set_restrict_processing(meters[7].id, True, user=user, reason="occupant objected to processing")
     # 4. design loads for sizing (E27): the substation meters and four dwellings
     design_meters = [m for m in meters if (m.monitoring_point or "").upper() == "SS1"] + meters[:4]
     for n, m in enumerate(design_meters):

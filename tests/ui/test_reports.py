@@ -26,6 +26,7 @@ def demo_url(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
     reg = build_demo_register(url, meters=400)  # a short pack: PDF text extraction costs ~0.3 s a page
     meters = reg.list_meters(site=SITE)
+    reg.set_restrict_processing(meters[30].id, True, user="t", reason="occupant objected")
     members = [m.id for m in meters[10:22]]
     lot = reg.create_lot(key={"manufacturer": meters[10].manufacturer}, member_ids=members,
                          plan={"sample_size": 3, "acceptance_number": 0, "rejection_number": 1}, seed=7, user="t",

@@ -101,7 +101,7 @@ class RegisterPage(Page):
         self.search.setClearButtonEnabled(True)
         self.search.setToolTip("Every word must appear in the make, model, serial, secondary address, location, "
                                "site, building or monitoring point")
-        self.search.setMinimumWidth(220)
+        self.search.setMinimumWidth(150)
         row.addWidget(self.search, 3)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
@@ -116,7 +116,9 @@ class RegisterPage(Page):
             box.setObjectName(f"filter_{key}")
             box.addItem(word, ANY)
             box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            box.setMinimumContentsLength(9)
+            box.setMinimumContentsLength(5)
+            box.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            box.setMinimumWidth(90)
             box.setToolTip(f"Filter by {key if key != 'due' else 'due state (maintenance schedule)'}; "
                            "the number is how many meters that choice shows")
             box.currentIndexChanged.connect(lambda _i, k=key: self._combo_changed(k))
@@ -286,6 +288,7 @@ class RegisterPage(Page):
 
         self._loading = True
         self.index = None
+        self.model.clear_cache()
         filters = self.filters
 
         def work():

@@ -81,7 +81,9 @@ class MeterTableModel(QAbstractTableModel):
         if not keep_rows or len(self._rows) > MAX_CACHED_ROWS:
             self._rows = {}
         for r in records:
-            self._rows[r.id] = r
+            cur = self._rows.get(r.id)
+            if cur is None or r.version >= cur.version:
+                self._rows[r.id] = r
         self.endResetModel()
 
     def set_placeholder(self, records: Sequence[MeterRecord], total: int) -> None:
@@ -94,6 +96,13 @@ class MeterTableModel(QAbstractTableModel):
         for r in records:
             self._rows[r.id] = r
         self.endResetModel()
+
+    def clear_cache(self) -> None:
+        """Forget every cached row (F5: show what is stored now); shown rows are fetched again."""
+        self._rows = {}
+        self._asked = set()
+        if self._ids:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(COLUMNS) - 1))
 
     def ids(self) -> list[int]:
         return [i for i in self._ids if i >= 0]
@@ -113,9 +122,15 @@ class MeterTableModel(QAbstractTableModel):
         return self._row_of.get(meter_id)
 
     def add_records(self, generation: int, records: Sequence[MeterRecord]) -> None:
-        """Rows fetched for ``generation`` (stale generations are kept in the cache, not repainted)."""
+        """Rows fetched for ``generation`` (stale generations are kept in the cache, not repainted).
+
+        A row never goes back to an older version than the one cached (a page read before a save
+        here may arrive after it)."""
+        rows = self._rows
         for r in records:
-            self._rows[r.id] = r
+            cur = rows.get(r.id)
+            if cur is None or r.version >= cur.version:
+                rows[r.id] = r
         if generation != self.generation or not records:
             return
         rows = [self.row_of(r.id) for r in records]

@@ -102,7 +102,7 @@ class RegisterPage(Page):
         self.search.setToolTip("Every word must appear in the make, model, serial, secondary address, location, "
                                "site, building or monitoring point")
         self.search.setMinimumWidth(150)
-        row.addWidget(self.search, 3)
+        row.addWidget(self.search, 2)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(SEARCH_DELAY_MS)

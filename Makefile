@@ -1,10 +1,13 @@
 # heatmeter — set-up and everyday commands.
 #   make run      install into .venv (first time) and start the desktop app
 #   make test     install into .venv with the test tools and run the whole suite
+#   make package  build the one-folder app (PyInstaller) into dist/heatmeter/
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 PYTEST_ARGS ?=
+PACKAGE_DIST ?= dist
+PACKAGE_WORK ?= build/pyinstaller
 
 .PHONY: run test lint package clean system-deps
 
@@ -28,9 +31,11 @@ test: $(VENV)/.installed
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# One-folder app in $(PACKAGE_DIST)/heatmeter/: heatmeter-gui, heatmeter, the desktop entry and icon.
 package: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[dev,package]'
-	$(BIN)/pyinstaller --noconfirm --clean --distpath dist --workpath build/pyinstaller packaging/heatmeter.spec
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath $(PACKAGE_DIST) \
+		--workpath $(PACKAGE_WORK) packaging/heatmeter.spec
+	cp packaging/heatmeter.desktop packaging/heatmeter.png $(PACKAGE_DIST)/heatmeter/
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

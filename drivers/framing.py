@@ -125,7 +125,12 @@ def encode_rsp_ud(*, address: int, identification: str, manufacturer: str, versi
     specs = []
     for r in records:
         data_type = {"date": "G", "datetime": "F"}.get(r.coding, r.coding)
-        if r.modifiers:
+        if r.vif == 0xFF:
+            # manufacturer-specific record: VIF 0xFF and its VIFEs as given, the value unscaled
+            specs.append(RecordSpec("manufacturer_specific", r.value, data_type=data_type, storage=r.storage,
+                                    tariff=r.tariff, subunit=r.subunit, function=r.function,
+                                    vif=bytes((0xFF, *r.vife))))
+        elif r.modifiers:
             # let the encoder pick the VIF and add the VIFE for the modifier (e.g. a cooling register)
             specs.append(RecordSpec(r.quantity, r.value, unit=r.unit or None, data_type=data_type,
                                     storage=r.storage, tariff=r.tariff, subunit=r.subunit, function=r.function,

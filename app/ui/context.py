@@ -153,6 +153,13 @@ class AppContext(QObject):
             return self._register
 
     @property
+    def bus(self):
+        """The shared :class:`~app.ui.bus.BusService` (connection, bus operations, known meters)."""
+        from app.ui.bus import bus_of
+
+        return bus_of(self)
+
+    @property
     def text_scale(self) -> float:
         return self._text_scale
 

@@ -138,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         win.resize(*args.size)
     install_excepthook(ctx)
     win.show()
+    if not args.demo:
+        from app.ui.demo import start_first_run_check
+
+        start_first_run_check(ctx)
     if args.demo:
         page = win.current_page()
         if page is not None:

@@ -96,6 +96,11 @@ def _r(vif: int, value: float, coding: str, **kw) -> Rec:
     return Rec(q, quantize(vif, value, coding), vif, coding, unit=unit, **kw)
 
 
+def _mfr(vife: int, value: float, storage: int = 0) -> Rec:
+    """A manufacturer-specific record (VIF 0xFF + ``vife``), 32-bit integer, value unscaled."""
+    return Rec("manufacturer_specific", int(round(value)), 0xFF, "int32", storage=storage, vife=(vife,))
+
+
 def _date(d: _dt.date, storage: int = 0) -> Rec:
     return Rec("date", d.isoformat(), 0x6C, "date", storage=storage)
 
@@ -122,7 +127,9 @@ def _current(m: "SimMeter", now_s: float) -> list[Rec]:
         p_w = -p_w
         dt = -dt
     if lay == "kamstrup":
-        return [_fab(m.cfg.identification), _r(0x06, e_wh, "int32"), _r(0x14, v_m3, "int32"),
+        # E8/E9 (volume-weighted flow/return temperature, m3*degC) as MULTICAL meters send them
+        return [_fab(m.cfg.identification), _r(0x06, e_wh, "int32"),
+                _mfr(0x07, s.flow_temp_volume_m3c), _mfr(0x08, s.return_temp_volume_m3c), _r(0x14, v_m3, "int32"),
                 _r(0x22, hours, "int32"), _r(0x59, tf, "int32"), _r(0x5D, tr, "int32"), _r(0x61, dt, "int32"),
                 _r(0x2D, p_w, "int32"), _r(0x3B, q, "int32"), _datetime(clock),
                 _r(0x06, e_wh * 0.97, "int32", storage=1), _r(0x14, v_m3 * 0.97, "int32", storage=1),

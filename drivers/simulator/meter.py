@@ -51,10 +51,11 @@ class MeterConfig:
     volume_m3: float = 0.0
     wakeup: dict | None = None           # {"byte": 0x55, "min_ms": 2000, "awake_s": 30}
     needs_reset: bool = False
-    faults: dict = field(default_factory=dict)   # {"lose": p, "corrupt": p, "slow": bool}
+    faults: dict = field(default_factory=dict)   # {"lose": p, "corrupt": p, "slow": bool, "silent": bool}
     delay_bits: tuple[int, int] = (11, 60)      # answer delay range in bit times
     baud_revert_s: float = 30.0          # falls back to the old baud unless addressed at the new one in time
     status: int = 0
+    clock_offset_s: float = 0.0          # the meter's clock minus the host's local clock (a drifting meter clock)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "MeterConfig":
@@ -119,7 +120,10 @@ class SimMeter:
         else:
             self.state.energy_wh = cfg.energy_kwh * 1000.0
         self.state.volume_m3 = cfg.volume_m3
-        self.epoch = epoch or _dt.datetime(2026, 1, 1, 0, 0, 0)
+        # the volume-weighted temperature sums start as if the past volume had flowed at the mean temperatures
+        self.state.flow_temp_volume_m3c = cfg.volume_m3 * cfg.theta_flow_c
+        self.state.return_temp_volume_m3c = cfg.volume_m3 * (cfg.theta_flow_c - cfg.dtheta_k)
+        self.epoch = epoch  # None: the meter's clock follows the host's local clock (+ clock_offset_s)
         self.primary_address = cfg.primary_address
         self.baud = cfg.baud
         self.status = cfg.status
@@ -157,6 +161,11 @@ class SimMeter:
             self.baud_pending = None
 
     def clock(self, now_s: float) -> _dt.datetime:
+        """The meter's date-time: the host's local clock plus the configured offset, or, when the
+        meter was given a fixed ``epoch``, that epoch plus the simulation time (reproducible)."""
+        if self.epoch is None:
+            local = _dt.datetime.now() + _dt.timedelta(seconds=self.cfg.clock_offset_s)
+            return local.replace(microsecond=0)
         return self.epoch + _dt.timedelta(seconds=now_s)
 
     def wake(self, byte: int, count: int, line_baud: int, now_s: float) -> None:
@@ -194,6 +203,8 @@ class SimMeter:
     def handle(self, fr: "framing.LinkFrame", line_baud: int, now_s: float) -> Answer | None:
         """React to one master frame; return the answer (or None for silence)."""
         self.advance(now_s)
+        if self.cfg.faults.get("silent"):
+            return None                      # dead or disconnected: answers nothing at all
         if line_baud != self.baud:
             return None                      # the UART sees only garbage at another baud
         if not self.listening(now_s):
@@ -317,6 +328,7 @@ class SimMeter:
         return {"secondary_address": self.cfg.identification, "manufacturer": self.cfg.manufacturer,
                 "primary_address": self.primary_address, "baud": self.baud,
                 "energy_wh": s.energy_wh, "cooling_energy_wh": s.cooling_energy_wh, "volume_m3": s.volume_m3,
+                "flow_temp_volume_m3c": s.flow_temp_volume_m3c, "return_temp_volume_m3c": s.return_temp_volume_m3c,
                 "power_w": s.power_w, "flow_m3h": s.flow_m3h, "theta_flow_c": s.theta_flow_c,
                 "theta_return_c": s.theta_return_c, "on_time_s": s.on_time_s,
                 "clock": self.clock(now_s).isoformat(timespec="seconds")}

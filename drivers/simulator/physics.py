@@ -103,6 +103,8 @@ class HydraulicState:
     energy_wh: float = 0.0
     cooling_energy_wh: float = 0.0
     volume_m3: float = 0.0
+    flow_temp_volume_m3c: float = 0.0     # sum of flow temperature x volume (Kamstrup E8)
+    return_temp_volume_m3c: float = 0.0   # sum of return temperature x volume (Kamstrup E9)
     on_time_s: float = 0.0
     max_step_s: float = 60.0
 
@@ -132,9 +134,12 @@ class HydraulicState:
         while dt_s > 1e-9:
             h = min(dt_s, self.max_step_s)
             q0, p0 = self.flow_m3h, self.power_w
+            tf0, tr0 = self.theta_flow_c, self.theta_return_c
             self._sample(h, rng)
             q1, p1 = self.flow_m3h, self.power_w
             self.volume_m3 += 0.5 * (q0 + q1) * h / 3600.0
+            self.flow_temp_volume_m3c += 0.5 * (q0 * tf0 + q1 * self.theta_flow_c) * h / 3600.0
+            self.return_temp_volume_m3c += 0.5 * (q0 * tr0 + q1 * self.theta_return_c) * h / 3600.0
             pm = 0.5 * (p0 + p1)
             if pm > 0:
                 self.energy_wh += pm * h / 3600.0

@@ -14,6 +14,7 @@ def settings_dir(tmp_path, monkeypatch):
     where = tmp_path / "settings"
     where.mkdir()
     monkeypatch.setenv("HEATMETER_SETTINGS_DIR", str(where))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # a page opening the default register
     from app.ui.settings import use_settings_dir
 
     use_settings_dir(where)

@@ -253,5 +253,5 @@ def test_live_page_without_a_meter_says_so(make_window):
     win = make_window(page="live")
     page = win.current_page()
     page.toggle_polling()
-    assert not page.poller.running
+    assert not page.running
     assert page.banner.level == "warning" and "Connect" in page.banner.text

@@ -15,11 +15,28 @@ def register(sub) -> None:
     who.add_argument("--secondary", type=_bus.secondary_mask, metavar="ID",
                      help="secondary address: 8 digits, or ID.MAN.VER.MEDIUM (e.g. 12345678.KAM.1B.04)")
     p.add_argument("--max-telegrams", type=int, default=64, metavar="N", help="stop after N telegrams (default 64)")
+    from app.cli.options import add_db, add_user
+
+    save = p.add_argument_group("saving into the meter register")
+    save.add_argument("--save", action="store_true",
+                      help="store the readout (raw frames byte for byte and the decoded telegrams) against its "
+                           "meter in the register, matched by manufacturer FLAG code and identification number")
+    add_db(save)
+    add_user(save)
+    save.add_argument("--create", action="store_true",
+                      help="with --save: create the meter from the readout when the register does not know it")
+    save.add_argument("--site", metavar="NAME",
+                      help="with --create: the site of the new meter (default: Unassigned)")
     p.set_defaults(func=run)
 
 
 def read_document(args) -> dict:
     """Read the meter the arguments name and return the contract's JSON document."""
+    return read_result(args).to_json()
+
+
+def read_result(args):
+    """Read the meter the arguments name: the ``drivers.ops.ReadResult`` (raw frames and decoded telegrams)."""
     from drivers.ops import read_meter
 
     profile = _bus.profile_from_args(args)
@@ -38,15 +55,55 @@ def read_document(args) -> dict:
                 raise
             finally:
                 progress.close()
-    return res.to_json()
+    return res
+
+
+def save_readout(args, res) -> dict:
+    """Store ``res`` in the register (``--save``); returns what was saved.
+
+    Without a matching meter: with ``--create`` the meter is created from the
+    readout (make from the FLAG code, model from the version byte where known,
+    serial = identification, site ``--site`` or "Unassigned") and the readout
+    saved; without it the proposal is printed and the command fails (status 1).
+    """
+    from app.cli.commands.meters import opened, storage_errors, user_of
+    from drivers.makes import new_meter_fields
+
+    decoded = [t.to_json() for t in res.telegrams]
+    first = decoded[0] if decoded else {}
+    user = user_of(args)
+    where = dict(transport="gateway" if "://" in args.port else "serial", port=args.port, baud=args.baud,
+                 primary_address=res.address if res.address is not None and res.address != 253 else None)
+    with opened(args) as reg, storage_errors():
+        out = reg.save_readout(res.frames, decoded, user=user, **where)
+        created = None
+        if out.status == "no_match":
+            fields = new_meter_fields(out.proposal, first, site=args.site)
+            if not args.create:
+                return {"status": "no_match", "proposal": fields,
+                        "meter_label": f"{first.get('manufacturer', '?')} {first.get('identification', '?')}"}
+            created = reg.create_meter({k: v for k, v in fields.items() if v is not None}, user=user,
+                                       source="heatmeter read --create")
+            out = reg.save_readout(res.frames, decoded, meter_id=created.id, user=user, **where)
+    m = out.meter
+    return {"status": out.status, "readout_id": out.readout_id, "created": created is not None,
+            "matched_by": out.matched_by, "meter": {"id": m.id, "manufacturer": m.manufacturer, "serial": m.serial,
+                                                   "mbus_manufacturer": m.mbus_manufacturer},
+            "frames": len(res.frames), "telegrams": len(decoded)}
 
 
 def run(args) -> int:
+    from app.cli.errors import UserError
     from app.cli.options import print_json
 
-    doc = read_document(args)
-    # (saving the reading into the meter register belongs here, once the register exists)
+    if (args.create or args.site) and not args.save:
+        raise UserError("--create and --site go with --save", 2)
+    res = read_result(args)
+    doc = res.to_json()
+    saved = save_readout(args, res) if args.save else None
     if args.json:
+        if saved is not None:
+            doc["register"] = {k: v for k, v in saved.items() if k != "meter_label"}
         print_json(doc)
     else:
         print(f"meter {doc['secondary_address']} at address {doc['address']}: "
@@ -55,4 +112,14 @@ def run(args) -> int:
             extra = "".join(f" {k}={r[k]}" for k in ("storage", "tariff", "subunit") if r.get(k))
             extra += "".join(f" {m}" for m in r.get("modifiers", ()))
             print(f"  {r['quantity']:24} {r['value']!s:>20} {r['unit']:5} {r['function']}{extra}")
+        if saved is not None and saved["status"] == "no_match":
+            print("not in the register; --create would add it as: "
+                  + ", ".join(f"{k}={v}" for k, v in saved["proposal"].items() if v is not None))
+        elif saved is not None:
+            m = saved["meter"]
+            print(f"saved to the register: readout {saved['readout_id']} of {m['manufacturer']} {m['serial']}"
+                  f"{' (meter created)' if saved['created'] else ''}, {saved['frames']} frame(s)")
+    if saved is not None and saved["status"] == "no_match":
+        raise UserError(f"meter {saved['meter_label']} is not in the register: nothing saved "
+                        "(add --create to create it from this readout)", 1)
     return 0

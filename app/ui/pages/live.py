@@ -1,11 +1,17 @@
-"""The Live page: poll a meter every N seconds and plot it.
+"""The Live page: poll the selected meter every N seconds and plot it.
 
-For now it plots the synthetic demo substation (``--demo``); the bus stack will
-hand it a real read function (``set_source``) when it lands.
+Each poll is one complete readout through the bus service (never at the same
+time as a scan or another read on the wire); its current values
+(``app.core.readings.current_readings``: power kW, flow m³/h, flow and return
+°C; Δθ is flow − return) become a point of the live plot. A missed poll is a
+gap, never a line across. A meter that stops answering gets a warning in the
+banner of the page the user is looking at after ``MISSES_TO_WARN`` misses in a
+row; polling goes on (the gaps show the outage) and a note says when it
+answers again. Stop polling with the button, Ctrl+R, or Esc.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox
 
@@ -13,20 +19,31 @@ from app.ui import icons
 from app.ui.pages.base import Page
 
 DEFAULT_INTERVAL_S = 5
+MISSES_TO_WARN = 3
+DEMO_HISTORY_S = 1800        # prepare_demo: half an hour of polls
+DEMO_OUTAGE = (200, 212)     # poll numbers during which the demo meter does not answer
 
 
 class LivePage(Page):
     name = "live"
     title = "Live"
     icon = "live"
+    summary = "Poll a meter every few seconds and plot power, flow and temperatures."
 
     def build(self) -> None:
         from app.ui.widgets.liveplot import LivePlot  # pyqtgraph and numpy: only with this page
-        from app.ui.workers import Poller
+        from app.ui.widgets.meters import MeterPicker
 
+        self.bus = self.ctx.bus
+        m = self.ctx.metrics
+        from app.ui.widgets.scroll import scroll_body
+
+        body = scroll_body(self)
         row = QHBoxLayout()
         row.setSpacing(8)
-        row.addWidget(QLabel("Poll every", self))
+        self.picker = MeterPicker(self.bus, self)
+        row.addWidget(self.picker, 1)
+        row.addWidget(QLabel("every", self))
         self.interval = QSpinBox(self)
         self.interval.setRange(1, 60)
         self.interval.setSuffix(" s")
@@ -36,24 +53,27 @@ class LivePage(Page):
         self.start_button = QPushButton("Start polling", self)
         self.start_button.setProperty("primary", True)
         self.start_button.setIcon(icons.icon("play", "#ffffff"))
+        self.start_button.setMinimumHeight(m.target)
+        self.start_button.setToolTip("Start / stop polling the meter (Ctrl+R)")
         self.start_button.clicked.connect(self.toggle_polling)
         row.addWidget(self.start_button)
-        self.state_label = QLabel("", self)
-        self.state_label.setWordWrap(True)
+        body.addLayout(row)
+        self.state_label = QLabel("", self)     # one line under the controls: polls, misses, the last miss
         self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        row.addWidget(self.state_label, 1)
-        self.body_layout.addLayout(row)
+        body.addWidget(self.state_label)
 
         self.plot = LivePlot(self.body, max_gap_s=2.5 * self.interval.value())
         self.plot.message.connect(lambda level, text: self.banner.show_message(text, level))
-        self.body_layout.addWidget(self.plot, 1)
+        body.addWidget(self.plot, 1)
 
-        self.source: Callable[[], object] | None = None
-        self.poller = Poller(self.ctx.tasks, "Live polling", self._read, self.interval.value(), self)
-        self.poller.sample.connect(self._on_sample)
-        self.poller.missed.connect(self._on_missed)
-        self.poller.runningChanged.connect(self._running_changed)
+        self.poller = None
+        self.polled_key: str | None = None
+        self.polls = self.misses = 0
+        self.misses_in_row = 0
+        self.warned = False
+        self.source = None          # an optional read function instead of the bus (tests of the plot)
         self.interval.valueChanged.connect(self._interval_changed)
+        self.bus.selectedChanged.connect(self._selected_changed)
 
         self.make_action("Pause / resume the plot", self.plot.toggle_paused, "Space")
         self.make_action("Follow the latest samples", lambda: self.plot.set_follow(True), "F")
@@ -64,75 +84,216 @@ class LivePage(Page):
         self.make_action("Save plot as PNG", self.plot.ask_export_png, "Ctrl+Shift+E")
         self.make_action("Start / stop polling", self.toggle_polling, "Ctrl+R")
         self.on_text_scale_changed(self.ctx.text_scale)
+        self._show_counts()
 
-    # -- source --------------------------------------------------------------------
-    def set_source(self, read: Callable[[], object] | None) -> None:
-        """``read()`` returns an object with t_epoch_s (optional), power_kw, flow_m3h, t_flow_c,
-        t_return_c, or raises / returns None for a missed poll. Runs in a worker thread."""
+    # -- polling -----------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.poller is not None and self.poller.running
+
+    def set_source(self, read) -> None:
+        """Poll ``read()`` (returning an object with power_kw, flow_m3h, t_flow_c, t_return_c) instead of the
+        selected meter: for tests of the plot and the poll loop. None goes back to the bus."""
         self.source = read
 
-    def _read(self):
-        if self.source is None:
-            raise RuntimeError("no meter to poll")
-        return self.source()
-
     def toggle_polling(self) -> None:
-        if self.poller.running:
-            self.poller.stop()
-            return
-        if self.source is None and self.ctx.demo:
-            from app.ui.demo import DemoLiveSource
+        if self.running:
+            self.stop_polling()
+        else:
+            self.start_polling()
 
-            self.set_source(DemoLiveSource(miss_rate=0.03).read)
-        if self.source is None:
-            self.show_warning("Connect to a meter first (Connect page), then start polling.")
+    def start_polling(self) -> None:
+        from app.ui.bus import BusUnavailable
+        from app.ui.workers import Poller
+
+        if self.running:
             return
-        self.poller.set_interval(self.interval.value())
+        if self.poller is not None:
+            self.poller.deleteLater()           # the previous run's poller (stopped)
+            self.poller = None
+        interval = self.interval.value()
+        if self.source is not None:
+            self.poller = Poller(self.ctx.tasks, "Live polling", self.source, interval, self)
+            self.polled_key = None
+        else:
+            m = self.bus.selected
+            if m is None:
+                self.show_warning("Connect and pick a meter first (Connect and Scan pages), then start polling.",
+                                  action_text="Scan", action=lambda: self.ctx.window.show_page("scan"))
+                return
+            if not self.bus.connected:
+                self.show_warning("Connect first (Connect page), then start polling.",
+                                  action_text="Connect", action=lambda: self.ctx.window.show_page("connect"))
+                return
+            try:
+                self.poller = self.bus.live_poller(m, interval, parent=self)
+            except BusUnavailable as exc:
+                self.show_warning(str(exc))
+                return
+            if self.polled_key is not None and self.polled_key != m.key and len(self.plot):
+                self.plot.clear()
+                self.show_info(f"The plot now shows {m.label}.")
+            self.polled_key = m.key
+        self.polls = self.misses = self.misses_in_row = 0
+        self.warned = False
+        self.poller.sample.connect(self._on_sample)
+        self.poller.missed.connect(self._on_missed)
+        self.poller.runningChanged.connect(self._running_changed)
         self.poller.start()
+        self._running_changed(True)
+
+    def stop_polling(self) -> None:
+        if self.poller is not None:
+            self.poller.stop()
 
     def refresh(self) -> bool:
         self.toggle_polling()
         return True
 
     def _interval_changed(self, seconds: int) -> None:
-        self.poller.set_interval(seconds)
+        if self.poller is not None:
+            self.poller.set_interval(seconds)
         self.plot.max_gap_s = 2.5 * seconds
         if not self.ctx.screenshot:
             self.ctx.settings.set_page_value(self.name, "interval_s", seconds)
 
-    def _on_sample(self, t: float, s) -> None:
-        self.plot.add_sample(t, s.power_kw, s.flow_m3h, s.t_flow_c, s.t_return_c)
+    def _selected_changed(self, m) -> None:
+        if self.running and self.polled_key is not None and (m is None or m.key != self.polled_key):
+            self.stop_polling()
+            self.show_info("Polling stopped: another meter was picked. Start again to plot it.")
+
+    @staticmethod
+    def _values(value):
+        """(power_kw, flow_m3h, t_flow_c, t_return_c) of a Readout (bus) or a sample object (set_source)."""
+        if hasattr(value, "readings"):
+            r = value.readings()
+            return r.power_kw, r.flow_m3h, r.t_flow_c, r.t_return_c
+        return value.power_kw, value.flow_m3h, value.t_flow_c, value.t_return_c
+
+    def _on_sample(self, t: float, value) -> None:
+        self.polls += 1
+        self.plot.add_sample(t, *self._values(value))
+        if self.warned:
+            self.show_info(f"{self._meter_words()} answers again after {self.misses_in_row} missed "
+                           f"poll{'s' if self.misses_in_row != 1 else ''}.")
+        self.misses_in_row = 0
+        self.warned = False
         self._show_counts()
 
     def _on_missed(self, t: float, message: str) -> None:
+        self.polls += 1
+        self.misses += 1
+        self.misses_in_row += 1
         self.plot.add_gap(t)
         self._show_counts(message)
+        if self.misses_in_row >= MISSES_TO_WARN and not self.warned:
+            self.warned = True
+            text = (f"{self._meter_words()} stopped answering: {self.misses_in_row} polls in a row missed "
+                    f"({message}). Polling goes on; the gaps in the plot show the missing time.")
+            self.show_warning(text, action_text="Stop polling", action=self.stop_polling)
+            if self.ctx.window is not None and self.ctx.window.current_page() is not self:
+                self.ctx.show_message(f"Live: {text}", "warning")
+
+    def _meter_words(self) -> str:
+        m = self.bus.meter(self.polled_key) if self.polled_key else None
+        return m.label if m is not None else "The meter"
 
     def _show_counts(self, miss: str = "") -> None:
-        p = self.poller
-        text = f"{p.polls} polls, {p.misses} missed"
-        if miss:
-            text += f" (last: {miss})"
+        if not self.polls:
+            sel = self.bus.selected
+            self.state_label.setText("Not polling." if sel is None else f"Ready to poll {sel.label}.")
+            return
+        text = f"{self.polls} polls, {self.misses} missed"
+        if self.misses_in_row:
+            text += f" ({self.misses_in_row} in a row; last: {miss})" if miss else f" ({self.misses_in_row} in a row)"
         self.state_label.setText(text)
 
     def _running_changed(self, running: bool) -> None:
         self.start_button.setText("Stop polling" if running else "Start polling")
         self.start_button.setIcon(icons.icon("pause" if running else "play", "#ffffff"))
 
-    # -- page hooks ----------------------------------------------------------------
+    # -- page hooks ------------------------------------------------------------------------------
     def prepare_demo(self) -> None:
-        from app.ui.demo import DemoLiveSource, demo_history
+        """Half an hour of real 5-second polls of the simulated Kamstrup, on a fast-forwarded meter clock,
+        with a minute in which it did not answer (a gap)."""
+        from app.ui.bus import BusUnavailable
 
-        self.plot.clear()
-        self.plot.add_samples(demo_history())
-        self.plot.set_window(3600)
-        self.plot.refresh()
-        self.state_label.setText("Demo: one hour of 1-second samples with two missed stretches.")
-        if self.source is None:
-            self.set_source(DemoLiveSource(miss_rate=0.03).read)
+        bus = self.bus
+        if not bus.connected:
+            bus.connect_simulator(pace=0.0 if self.ctx.screenshot else None)
+        if not bus.simulated:
+            return
+        key = "71234567.KAM.08.04"
+        if bus.meter(key) is None:
+            from app.ui.bus import KnownMeter
+
+            bus.add_meter(KnownMeter("71234567", "KAM", 0x08, 0x04, "heat_outlet", primary_address=1,
+                                     make="Kamstrup", model="MULTICAL 601", simulated=True))
+        bus.select(key)
+        interval = self.interval.value()
+        n = DEMO_HISTORY_S // interval
+        t_end = time.time()
+        line = bus.transport
+        sim = bus.sim
+
+        def history(link, progress, cancel):
+            from app.ui.demo import sim_meter
+
+            meter = sim_meter(sim, "71234567", "KAM")
+            pace, line.pace = line.pace, 0.0
+            rows = []
+            try:
+                for i in range(n):
+                    if cancel.is_set():
+                        break
+                    line.advance(interval)
+                    meter.cfg.faults = {"silent": True} if DEMO_OUTAGE[0] <= i < DEMO_OUTAGE[1] else {}
+                    t = t_end - (n - i) * interval
+                    try:
+                        ro = bus._reader(bus.meter(key) or _key_meter(key))(link)
+                        rows.append((t, ro))
+                    except Exception:  # noqa: BLE001 - a miss: a gap in the plot
+                        rows.append((t, None))
+                    progress(i + 1, n, "polls of the simulated meter")
+            finally:
+                meter.cfg.faults = {}
+                line.pace = pace
+            return rows
+
+        def done(rows) -> None:
+            data = []
+            for t, ro in rows:
+                data.append(t if ro is None else (t, *self._values(ro)))
+            self.plot.clear()
+            self.plot.add_samples(data)
+            self.plot.set_window(DEMO_HISTORY_S)
+            self.plot.refresh()
+            self.polls = len(rows)
+            self.misses = sum(1 for _t, ro in rows if ro is None)
+            self.polled_key = key
+            last = next((ro for _t, ro in reversed(rows) if ro is not None), None)
+            if last is not None:
+                bus._store_readout(last)
+            self.state_label.setText(f"Demo: {self.polls} polls every {interval} s of the simulated meter "
+                                     f"(clock fast-forwarded), {self.misses} missed.")
+        try:
+            bus.run("Demo: polls of the simulated meter", history, kind="poll", origin=self, on_finished=done)
+        except BusUnavailable as exc:
+            self.show_warning(str(exc))
 
     def on_text_scale_changed(self, scale: float) -> None:
         self.plot.set_text_scale(scale)
 
+    def on_shown(self) -> None:
+        if not self.polls:
+            self._show_counts()
+
     def on_hidden(self) -> None:
         pass  # polling goes on in the background; the status bar shows it
+
+
+def _key_meter(key: str):
+    from app.ui.bus import KnownMeter
+
+    ident, man, ver, med = key.split(".")
+    return KnownMeter(ident, man, int(ver, 16), int(med, 16), "")

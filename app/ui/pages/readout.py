@@ -1,16 +1,581 @@
-"""The Readout page (placeholder until its issue lands)."""
+"""The Readout page: every record of every telegram of one meter, decoded, with its raw bytes.
+
+Read the selected meter (F5) through the bus service; the header says who
+answered and its status in words; the table lists each record (quantity,
+value, unit, storage, tariff, subunit, function, modifiers) with its raw hex
+and the telegram's hex on demand (Raw hex); the selection copies as TSV; the
+readout exports as CSV or JSON; "Save to register" stores the frames and the
+decoded telegrams as evidence against the meter (offering to create it when
+the register does not know it). Where the make's driver recognises
+volume-weighted temperature registers (Kamstrup E8/E9), the average flow and
+return temperatures they imply are shown above the table.
+"""
 from __future__ import annotations
 
-from app.ui.pages.base import PlaceholderPage
+import csv
+import io
+import json
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QFrame,
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
+                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from app.ui import icons
+from app.ui.pages.base import Page
+
+COLUMNS = ("Tel.", "Quantity", "Value", "Unit", "Stor.", "Tariff", "Sub.", "Function", "Modifiers", "Raw hex")
+FUNCTION_WORDS = {"instantaneous": "instant", "maximum": "max", "minimum": "min", "error": "error"}
+RAW_COLUMN = COLUMNS.index("Raw hex")
+CSV_HEADER = ("telegram", "record", "quantity", "value", "unit", "storage", "tariff", "subunit", "function",
+              "modifiers", "raw")
+
+# canonical unit -> (shown unit, divisor)
+_DISPLAY = {"Wh": ("kWh", 1000.0), "W": ("kW", 1000.0), "J": ("MJ", 1e6), "J/h": ("MJ/h", 1e6),
+            "m3": ("m³", 1.0), "m3/h": ("m³/h", 1.0), "degC": ("°C", 1.0), "K": ("K", 1.0),
+            "kg/h": ("kg/h", 1.0), "bar": ("bar", 1.0)}
+_HOURS = ("on_time", "operating_time")
+
+STATUS_WORDS = {
+    "application_busy": "application busy", "application_error": "application error",
+    "abnormal_condition": "abnormal condition (alarm)", "power_low": "power low (battery)",
+    "permanent_error": "permanent error", "temporary_error": "temporary error",
+    "stored_values": "stored values", "binary_counters": "binary counters",
+}
 
 
-class ReadoutPage(PlaceholderPage):
+def words(name: str | None) -> str:
+    """``flow_temperature`` -> ``Flow temperature``."""
+    if not name:
+        return ""
+    text = name.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def status_text(flags: list[str]) -> str:
+    out = []
+    for f in flags:
+        if f.startswith("manufacturer_specific_"):
+            out.append(f"manufacturer flag {f.rsplit('_', 1)[-1]}")
+        else:
+            out.append(STATUS_WORDS.get(f, f.replace("_", " ")))
+    return ", ".join(out)
+
+
+def number_text(v: float, decimals: int | None = None) -> str:
+    if isinstance(v, int) and decimals is None:
+        return f"{v:,}".replace(",", "\u2009")
+    if decimals is None:
+        text = f"{v:.6f}".rstrip("0").rstrip(".")
+    else:
+        text = f"{v:.{decimals}f}"
+    whole, _, frac = text.partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    whole = f"{int(whole.lstrip('-') or 0):,}".replace(",", "\u2009")
+    return sign + whole + ("." + frac if frac else "")
+
+
+def display_value(rec) -> tuple[str, str]:
+    """(value, unit) as the page shows them: kWh, kW, m³, °C, hours for on/operating time."""
+    v, unit = rec.value, rec.unit or ""
+    if v is None:
+        return "—", _DISPLAY.get(unit, (unit, 1))[0]
+    if isinstance(v, str) and rec.quantity == "datetime" and "T" in v:
+        return v.replace("T", " "), unit
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return str(v), unit
+    if rec.quantity in _HOURS and unit == "s":
+        return number_text(v / 3600.0) if v % 3600 else number_text(int(v // 3600)), "h"
+    shown, div = _DISPLAY.get(unit, (unit, 1.0))
+    if div != 1.0:
+        q = v / div
+        return (number_text(int(q)) if float(q).is_integer() else number_text(q)), shown
+    return number_text(v), shown
+
+
+def hex_block(data: bytes, per_line: int = 16) -> str:
+    return "\n".join(" ".join(f"{b:02X}" for b in data[i:i + per_line]) for i in range(0, len(data), per_line))
+
+
+class CreateMeterDialog(QDialog):
+    """Create the meter a readout belongs to, from the register's proposal (make, model, serial, site)."""
+
+    def __init__(self, fields: dict, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Add this meter to the register")
+        form = QFormLayout(self)
+        self.edits: dict[str, QLineEdit] = {}
+        for key, label in (("manufacturer", "Make"), ("model", "Model"), ("serial", "Serial"), ("site", "Site"),
+                           ("location", "Location")):
+            e = QLineEdit(str(fields.get(key) or ""), self)
+            self.edits[key] = e
+            form.addRow(label, e)
+        note = QLabel(f"FLAG code {fields.get('mbus_manufacturer') or '?'}, secondary address "
+                      f"{fields.get('secondary_address') or '?'}, primary address "
+                      f"{fields.get('primary_address') if fields.get('primary_address') is not None else '—'}.", self)
+        note.setWordWrap(True)
+        form.addRow(note)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
+                                        self)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Create and save the readout")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+        self.base = dict(fields)
+
+    def values(self) -> dict:
+        out = dict(self.base)
+        for k, e in self.edits.items():
+            out[k] = e.text().strip() or None
+        return out
+
+
+class ReadoutPage(Page):
     name = "readout"
     title = "Readout"
     icon = "readout"
-    summary = "Every record of every telegram the meter sent."
-    planned = (
-        "A table per telegram: quantity, value, unit, storage, tariff, function, modifiers.",
-        "Header and status flags in words; raw hex of each record and telegram on demand.",
-        "Copy, and export to CSV or JSON; average temperatures implied by volume-weighted energies.",
-    )
+    summary = "Every record of every telegram the meter sent, decoded, with the raw bytes."
+
+    def build(self) -> None:
+        from app.ui.widgets.meters import MeterPicker
+
+        self.bus = self.ctx.bus
+        m = self.ctx.metrics
+        from app.ui.widgets.scroll import scroll_body
+
+        body = scroll_body(self)
+        self.readout = None
+        self.task = None
+        self.create_dialog: CreateMeterDialog | None = None
+        self.last_save = None
+
+        top = QHBoxLayout()
+        self.picker = MeterPicker(self.bus, self)
+        top.addWidget(self.picker, 1)
+        self.read_button = QPushButton("Read", self)
+        self.read_button.setProperty("primary", True)
+        self.read_button.setIcon(icons.icon("readout", "#ffffff"))
+        self.read_button.setToolTip("Read every telegram of the meter (F5)")
+        self.read_button.clicked.connect(self.read_now)
+        self.raw_button = QPushButton("Raw hex", self)
+        self.raw_button.setCheckable(True)
+        self.raw_button.setToolTip("Show each record's bytes and the whole telegram (Ctrl+H)")
+        self.raw_button.toggled.connect(self.set_raw_visible)
+        self.copy_button = QPushButton("Copy", self)
+        self.copy_button.setToolTip("Copy the selected rows (all rows when none is selected) as tab-separated text (Ctrl+C)")
+        self.copy_button.clicked.connect(self.copy_selection)
+        self.csv_button = QPushButton("CSV", self)
+        self.csv_button.setIcon(icons.icon("export"))
+        self.csv_button.setToolTip("Export the records as CSV (Ctrl+E)")
+        self.csv_button.clicked.connect(lambda: self._ask_export("csv"))
+        self.json_button = QPushButton("JSON", self)
+        self.json_button.setIcon(icons.icon("export"))
+        self.json_button.setToolTip("Export the readout as JSON: the decode contract's telegrams, plus the raw "
+                                    "frames (Ctrl+Shift+E)")
+        self.json_button.clicked.connect(lambda: self._ask_export("json"))
+        self.save_button = QPushButton("Save to register", self)
+        self.save_button.setIcon(icons.icon("register"))
+        self.save_button.setToolTip("Store the raw frames and the decoded telegrams as evidence for this meter (Ctrl+S)")
+        self.save_button.clicked.connect(self.save_to_register)
+        self.read_button.setMinimumHeight(m.target)
+        top.addWidget(self.read_button)
+        body.addLayout(top)
+        # what to do with the readout: beside the page title (room that is free there)
+        for b in (self.raw_button, self.copy_button, self.csv_button, self.json_button, self.save_button):
+            b.setMinimumHeight(m.target)
+            self.header_layout.addWidget(b)
+
+        self.header_label = QLabel("", self)
+        self.header_label.setObjectName("ReadoutHeader")
+        self.header_label.setWordWrap(True)
+        self.header_label.setTextFormat(Qt.TextFormat.RichText)
+        self.header_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.header_label.setStyleSheet("#ReadoutHeader { background: #ffffff; border: 2px solid #303030; "
+                                        "border-radius: 4px; padding: 8px; }")
+        body.addWidget(self.header_label)
+
+        self.vw_label = QLabel("", self)
+        self.vw_label.setObjectName("VolumeWeighted")
+        self.vw_label.setWordWrap(True)
+        self.vw_label.setTextFormat(Qt.TextFormat.RichText)
+        self.vw_label.setStyleSheet("#VolumeWeighted { background: #e6f0ff; border: 2px solid #0b3d91; "
+                                    "border-radius: 4px; padding: 8px; color: #000000; }")
+        self.vw_label.hide()
+        body.addWidget(self.vw_label)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.table = QTableWidget(0, len(COLUMNS), self.splitter)
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(round(m.target * 0.72))
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        hh.setStretchLastSection(True)     # quantity, value and unit always whole; the table scrolls sideways if need be
+        hh.setHighlightSections(False)
+        for col, tip in ((0, "Telegram number within the readout"),
+                         (4, "Storage number: 0 = current value, 1 and up = stored (history) values"),
+                         (5, "Tariff register (0 = the main register)"),
+                         (6, "Subunit (device unit) of the meter"),
+                         (7, "Function: instant(aneous) value, max(imum), min(imum) or error state"),
+                         (8, "VIF extensions that change the meaning (e.g. a cooling register)")):
+            item = self.table.horizontalHeaderItem(col)
+            if item is not None:
+                item.setToolTip(tip)
+        self.table.setColumnHidden(RAW_COLUMN, True)
+        self.table.setMinimumHeight(round(m.target * 0.72) * 7)   # never squeezed below a few rows: the page scrolls
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.raw_panel = QPlainTextEdit(self.splitter)
+        self.raw_panel.setReadOnly(True)
+        mono = QFont("monospace")
+        mono.setStyleHint(QFont.StyleHint.TypeWriter)
+        self.raw_panel.setFont(mono)
+        self.raw_panel.hide()
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        body.addWidget(self.splitter, 1)
+
+        # F5 (the window's Refresh / read) reads the meter: see refresh()
+        self.make_action("Copy the selected records", self.copy_selection, QKeySequence(QKeySequence.StandardKey.Copy).toString())
+        self.make_action("Show / hide raw hex", lambda: self.raw_button.toggle(), "Ctrl+H")
+        self.make_action("Export the records as CSV", lambda: self._ask_export("csv"), "Ctrl+E")
+        self.make_action("Export the readout as JSON", lambda: self._ask_export("json"), "Ctrl+Shift+E")
+        self.make_action("Save the readout to the register", self.save_to_register, "Ctrl+S")
+        self.bus.selectedChanged.connect(self._selected_changed)
+        self.bus.stateChanged.connect(lambda _s: self._sync())
+        self._rows: list[tuple[int, int, object]] = []   # (telegram index, record index, record)
+        self.show_readout(None)
+
+    # -- reading ---------------------------------------------------------------------------
+    def read_now(self) -> None:
+        from app.ui.bus import BusUnavailable
+
+        m = self.bus.selected
+        if m is None:
+            self.show_warning("Pick a meter first (Scan page, or the list above).",
+                              action_text="Scan", action=lambda: self.ctx.window.show_page("scan"))
+            return
+        try:
+            self.task = self.bus.read_meter(m, origin=self, on_finished=self.show_readout)
+        except BusUnavailable as exc:
+            self.show_warning(str(exc))
+            return
+        self.task.ended.connect(lambda _t: self._sync())
+        self.header_label.setText(f"Reading <b>{_esc(m.label)}</b>…")
+        self._sync()
+
+    def _selected_changed(self, m) -> None:
+        if self.task is not None and self.task.running:
+            return
+        ro = m.last_readout if m is not None else None
+        if ro is not self.readout:
+            self.show_readout(ro)
+
+    def _sync(self) -> None:
+        reading = self.task is not None and self.task.running
+        self.read_button.setEnabled(self.bus.connected and not reading)
+        has = self.readout is not None
+        for b in (self.copy_button, self.csv_button, self.json_button, self.save_button):
+            b.setEnabled(has)
+
+    # -- showing ------------------------------------------------------------------------------
+    def show_readout(self, ro) -> None:
+        """Fill the page with a :class:`app.ui.bus.Readout` (None: empty)."""
+        self.readout = ro
+        self.table.setRowCount(0)
+        self._rows = []
+        self.raw_panel.clear()
+        self._sync()
+        if ro is None:
+            sel = self.bus.selected
+            if sel is not None:
+                self.header_label.setText(f"<b>{_esc(sel.label)}</b>: not read yet. Press <b>Read</b> (F5).")
+            else:
+                self.header_label.setText("No readout yet. Pick a meter above (or on the Scan page) and press "
+                                          "<b>Read</b> (F5).")
+            self.vw_label.hide()
+            return
+        self.header_label.setText(self._header_html(ro))
+        vw = self._volume_weighted_html(ro)
+        self.vw_label.setVisible(bool(vw))
+        self.vw_label.setText(vw)
+        special = {(v.telegram, v.record): v for v in ro.volume_weighted()}
+        rows = []
+        for ti, tg in enumerate(ro.telegrams):
+            for ri, rec in enumerate(tg.records):
+                rows.append((ti, ri, rec))
+        self._rows = rows
+        self.table.setRowCount(len(rows))
+        for row, (ti, ri, rec) in enumerate(rows):
+            value, unit = display_value(rec)
+            quantity = words(rec.quantity)
+            if rec.subject:
+                quantity += f" of {words(rec.subject).lower()}"
+            vw_rec = special.get((ti, ri))
+            if vw_rec is not None:
+                quantity = f"{'Flow' if vw_rec.pipe == 'flow' else 'Return'} temperature × volume"
+                unit = "m³·°C"
+            mods = ", ".join(words(x).lower() for x in (rec.modifiers or ()))
+            if rec.flags:
+                mods = ", ".join(x for x in (mods, "; ".join(words(f).lower() for f in rec.flags)) if x)
+            if rec.record_error and rec.record_error != "none":
+                mods = ", ".join(x for x in (mods, f"error: {words(rec.record_error).lower()}") if x)
+            cells = (str(ti + 1), quantity, value, unit, str(rec.storage), str(rec.tariff), str(rec.subunit),
+                     FUNCTION_WORDS.get(rec.function, rec.function), mods, " ".join(f"{b:02X}" for b in rec.raw))
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if col in (2,):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if col == 2 and rec.value is not None:
+                    item.setToolTip(f"{rec.value!r} {rec.unit} (as decoded)")
+                if col == 1 and vw_rec is not None:
+                    item.setToolTip(vw_rec.source)
+                self.table.setItem(row, col, item)
+        self._show_raw()
+
+    def _header_html(self, ro) -> str:
+        from drivers.makes import make_name, model_name
+
+        from app.ui.widgets.meters import medium_words, when_words
+
+        first = ro.telegrams[0]
+        make = make_name(first.manufacturer) or first.manufacturer or "?"
+        model = model_name(first.manufacturer, first.version)
+        ver = f"version 0x{first.version:02X}" if first.version is not None else "version ?"
+        line1 = (f"<b>{_esc(make)}</b> ({_esc(first.manufacturer or '')}) · <b>{_esc(first.identification or '')}</b>"
+                 f" · {(_esc(model) + ' (' + ver + ')') if model else ver} · {_esc(medium_words(first.medium))}")
+        statuses = []
+        for t in ro.telegrams:
+            flags = t.status_flags
+            words_ = status_text(flags) if flags else "OK"
+            if t.application_error:
+                words_ += f", application error: {words(t.application_error).lower()}"
+            statuses.append((words_, t.status or 0, bool(flags or t.application_error)))
+        if len({(w, st) for w, st, _bad in statuses}) == 1:
+            w, st, bad = statuses[0]
+            every = " (every telegram)" if len(statuses) > 1 else ""
+            status = f"0x{st:02X}: " + (f"<span style='color:#8b0000'><b>{_esc(w)}</b></span>" if bad
+                                        else "OK, no flags") + every
+        else:
+            status = "; ".join(f"telegram {i + 1}: 0x{st:02X} " + (f"<span style='color:#8b0000'><b>{_esc(w)}</b></span>"
+                                                                  if bad else "OK")
+                               for i, (w, st, bad) in enumerate(statuses))
+        acc = [t.access_number for t in ro.telegrams if t.access_number is not None]
+        acc_text = ("access no. " + (f"{acc[0]}" if len(acc) == 1 else f"{acc[0]}–{acc[-1]}")) if acc else ""
+        n_rec = sum(len(t.records) for t in ro.telegrams)
+        where = f"address {ro.address}" if ro.address not in (None, 253) else "secondary address"
+        line2 = " · ".join(x for x in (status, acc_text) if x)
+        line3 = (f"Read {when_words(ro.read_at)}: {len(ro.telegrams)} telegram{'s' if len(ro.telegrams) != 1 else ''},"
+                 f" {n_rec} records · {where}, {ro.baud} Bd · {ro.elapsed_s:.1f} s")
+        lines = [line1, "Status " + line2, line3]
+        errs = [r for t in ro.telegrams for r in t.records if r.quantity == "error_flags" and r.value]
+        if errs:
+            lines.append(f"<b>Meter error flags: {', '.join(str(r.value) for r in errs)}</b>")
+        return "<br>".join(lines)
+
+    def _volume_weighted_html(self, ro) -> str:
+        vws = ro.volume_weighted()
+        if not vws:
+            return ""
+        rd = ro.readings()
+        now = {"flow": rd.t_flow_c, "return": rd.t_return_c}
+        parts = []
+        vol = None
+        for v in vws:
+            pipe = "flow" if v.pipe == "flow" else "return"
+            if v.average_c is None:
+                parts.append(f"{pipe}: no volume to divide by")
+                continue
+            text = f"{pipe} <b>{v.average_c:.1f} °C</b>"
+            if v.storage == 0 and now.get(v.pipe) is not None:
+                text += f" (now {now[v.pipe]:.1f})"
+            if v.storage:
+                text += f" to stored value {v.storage}"
+            if not v.plausible:
+                text += " <b>— implausible: not the register the make's driver expects?</b>"
+            parts.append(text)
+            vol = v.volume_m3
+        regs = ", ".join(f"{number_text(v.register_m3c)} m³·°C" for v in vws)
+        tip = "; ".join(sorted({v.source for v in vws}))
+        self.vw_label.setToolTip(f"{tip}. Average = register ÷ volume: {regs} ÷ {number_text(vol or 0)} m³.")
+        return (f"<b>Volume-weighted average temperatures</b> since the meter started: " + ", ".join(parts)
+                + f"<br><span style='color:#222'>Σ temperature × volume ÷ volume ({regs} ÷ "
+                  f"{number_text(vol or 0)} m³; {_esc(tip)})</span>")
+
+    def set_raw_visible(self, on: bool) -> None:
+        self.table.setColumnHidden(RAW_COLUMN, not on)
+        self.raw_panel.setVisible(on)
+        if self.raw_button.isChecked() != on:
+            self.raw_button.setChecked(on)
+        self._show_raw()
+
+    def _selection_changed(self) -> None:
+        self._show_raw()
+
+    def selected_rows(self) -> list[int]:
+        return sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+
+    def _show_raw(self) -> None:
+        ro = self.readout
+        if ro is None or not self.raw_panel.isVisible():
+            return
+        rows = self.selected_rows()
+        ti = self._rows[rows[0]][0] if rows else 0
+        frame = ro.frames[ti] if ti < len(ro.frames) else b""
+        text = [f"Telegram {ti + 1} of {len(ro.frames)}: {len(frame)} bytes", hex_block(frame)]
+        if rows:
+            rec = self._rows[rows[0]][2]
+            text += ["", f"Record {self._rows[rows[0]][1] + 1} ({words(rec.quantity)}): {len(rec.raw)} bytes",
+                     hex_block(rec.raw)]
+        self.raw_panel.setPlainText("\n".join(text))
+
+    # -- copy and export ---------------------------------------------------------------------------
+    def table_text(self, rows: list[int] | None = None) -> str:
+        """Tab-separated text of ``rows`` (default: the selection, else every row), with a header line."""
+        if rows is None:
+            rows = self.selected_rows() or list(range(self.table.rowCount()))
+        cols = [c for c in range(len(COLUMNS)) if not self.table.isColumnHidden(c)]
+        out = ["\t".join(COLUMNS[c] for c in cols)]
+        for r in rows:
+            out.append("\t".join(self.table.item(r, c).text() if self.table.item(r, c) else "" for c in cols))
+        return "\n".join(out) + "\n"
+
+    def copy_selection(self) -> None:
+        if self.readout is None:
+            return
+        QGuiApplication.clipboard().setText(self.table_text())
+        n = len(self.selected_rows()) or self.table.rowCount()
+        self.ctx.window and self.ctx.window.statusBar().showMessage(f"Copied {n} record{'s' if n != 1 else ''}.", 4000)
+
+    def csv_text(self) -> str:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(CSV_HEADER)
+        for ti, ri, rec in self._rows:
+            w.writerow([ti + 1, ri + 1, rec.quantity, "" if rec.value is None else rec.value, rec.unit, rec.storage,
+                        rec.tariff, rec.subunit, rec.function, " ".join(rec.modifiers or ()), rec.raw.hex().upper()])
+        return buf.getvalue()
+
+    def export_csv(self, path: str) -> None:
+        """Records in canonical units (decode contract), UTF-8 with BOM (spreadsheets open it right)."""
+        with open(path, "w", encoding="utf-8-sig", newline="") as f:
+            f.write(self.csv_text())
+
+    def export_json(self, path: str) -> None:
+        """The ``heatmeter read --json`` document (telegrams and records per decode-json.md) plus the raw frames."""
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.readout.document(), f, ensure_ascii=False, indent=1)
+            f.write("\n")
+
+    def _ask_export(self, kind: str) -> None:
+        if self.readout is None or self.ctx.screenshot:
+            return
+        ro = self.readout
+        default = f"readout-{ro.meter_key.split('.')[0]}-{ro.read_at.astimezone().strftime('%Y%m%d-%H%M%S')}.{kind}"
+        filt = "CSV (*.csv)" if kind == "csv" else "JSON (*.json)"
+        path, _ = QFileDialog.getSaveFileName(self, f"Export the readout as {kind.upper()}", default, filt)
+        if not path:
+            return
+        try:
+            (self.export_csv if kind == "csv" else self.export_json)(path)
+        except OSError as exc:
+            self.show_error(f"Cannot write {path}: {exc.strerror or exc}.")
+            return
+        self.show_info(f"Exported to {path}.")
+
+    # -- the register -------------------------------------------------------------------------------
+    def save_to_register(self) -> None:
+        ro = self.readout
+        if ro is None:
+            self.show_warning("Read the meter first.")
+            return
+        if self.ctx.screenshot:
+            return
+        ctx = self.ctx
+
+        def save():
+            from app.storage.register import default_user
+
+            return ctx.register().save_readout(ro.frames, ro.decoded(), user=default_user(), read_at=ro.read_at,
+                                               transport=ro.transport, port=ro.port, baud=ro.baud,
+                                               primary_address=ro.address if ro.address != 253 else None)
+        self.run_task("Save readout to the register", save, on_finished=self._saved)
+
+    def _saved(self, res) -> None:
+        self.last_save = res
+        if res.status == "saved":
+            m = res.meter
+            self.show_info(f"Saved to the register: {m.manufacturer} {m.serial}, readout no. {res.readout_id} "
+                           f"({len(self.readout.frames)} frames kept byte for byte).")
+            return
+        who = f"{res.manufacturer or '?'} {res.identification or '?'}"
+        self.show_warning(f"The register has no meter {who}. Add it from this readout?", action_text="Add meter",
+                          action=lambda: self.ask_create(res.proposal))
+
+    def proposal_fields(self, proposal: dict) -> dict:
+        from drivers.makes import new_meter_fields
+
+        return new_meter_fields(proposal, self.readout.decoded()[0] if self.readout else {})
+
+    def ask_create(self, proposal: dict) -> CreateMeterDialog | None:
+        if self.ctx.screenshot:
+            return None
+        dlg = CreateMeterDialog(self.proposal_fields(proposal), self)
+        dlg.accepted.connect(lambda: self.create_and_save(dlg.values()))
+        self.create_dialog = dlg
+        dlg.open()
+        return dlg
+
+    def create_and_save(self, fields: dict) -> None:
+        ro = self.readout
+        if ro is None:
+            return
+        ctx = self.ctx
+
+        def work():
+            from app.storage.register import default_user
+
+            reg = ctx.register()
+            user = default_user()
+            meter = reg.create_meter({k: v for k, v in fields.items() if v is not None}, user=user,
+                                     source="readout")
+            return reg.save_readout(ro.frames, ro.decoded(), meter_id=meter.id, user=user, read_at=ro.read_at,
+                                    transport=ro.transport, port=ro.port, baud=ro.baud,
+                                    primary_address=ro.address if ro.address != 253 else None)
+        self.run_task("Add meter and save readout", work, on_finished=self._saved)
+
+    # -- page hooks -------------------------------------------------------------------------------
+    def on_shown(self) -> None:
+        sel = self.bus.selected
+        if self.readout is None and sel is not None and sel.last_readout is not None:
+            self.show_readout(sel.last_readout)
+        self._sync()
+
+    def refresh(self) -> bool:
+        self.read_now()
+        return True
+
+    def prepare_demo(self) -> None:
+        """A real two-telegram readout of the simulated Kamstrup (with its E8/E9 registers)."""
+        bus = self.bus
+        if not bus.connected:
+            bus.connect_simulator(pace=0.0 if self.ctx.screenshot else None)
+        m = bus.meter("71234567.KAM.08.04")
+        if m is not None:
+            bus.select(m)
+            self.read_now()
+            return
+        task = bus.read_address(address=1, origin=self)
+
+        def done(ro) -> None:
+            bus.select(ro.meter_key)
+            self.show_readout(ro)
+        task.finished.connect(done)
+
+
+def _esc(s: str) -> str:
+    return (s or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -319,7 +319,7 @@ class LivePlot(QWidget):
         self.plots: list[pg.PlotItem] = []
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.vlines: list[pg.InfiniteLine] = []
-        self.legends: list[pg.LegendItem] = []
+        self.legends: list[tuple[pg.PlotItem, tuple[str, ...]]] = []   # plots with a key line above the data
         self.grids: list[_Grid] = []
         spec = {s.key: s for s in SERIES}
         for i, (title, unit, keys) in enumerate(PANELS):
@@ -336,10 +336,11 @@ class LivePlot(QWidget):
                 p.hideAxis("bottom")  # one time axis, under the last plot; the grids use its ticks
             if self.plots:
                 p.setXLink(self.plots[0])
-            if len(keys) > 1:  # one series per plot is named by its unit and the values line
-                legend = p.addLegend(offset=(6, 2), labelTextColor="#000000", brush=pg.mkBrush(255, 255, 255, 200),
-                                     pen=pg.mkPen("#000000"), colCount=len(keys), verSpacing=-4)
-                self.legends.append(legend)
+            if len(keys) > 1:
+                # one series per plot is named by its unit and the values line; a plot with several
+                # names them in a key line above its data (never over the curves)
+                self.legends.append((p, keys))
+                p.setTitle(self._legend_html(keys), justify="left")
             for key in keys:
                 s = spec[key]
                 curve = p.plot(pen=pg.mkPen(s.color, width=self.line_width), name=f"{s.label} ({s.unit})",
@@ -362,6 +363,13 @@ class LivePlot(QWidget):
         for p in self.plots:
             self.grids.append(_Grid(p, time_axis))
         self._mouse_proxy = pg.SignalProxy(self.glw.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved)
+
+    @staticmethod
+    def _legend_html(keys: tuple[str, ...]) -> str:
+        spec = {s.key: s for s in SERIES}
+        parts = [f"<span style='color:{spec[k].color}; font-weight:bold'>&#9473;&#9473;&#9473;</span>"
+                 f"&nbsp;<span style='color:#000000'>{spec[k].label} ({spec[k].unit})</span>" for k in keys]
+        return "&nbsp;&nbsp;&nbsp;&nbsp;".join(parts)
 
     # -- data -----------------------------------------------------------------------
     def add_sample(self, t_epoch_s: float, power_kw: float | None, flow_m3h: float | None,
@@ -712,9 +720,8 @@ class LivePlot(QWidget):
             for ax in (left, bottom):
                 ax.setPen(pg.mkPen("#000000", width=1))
                 ax.setTextPen(pg.mkPen("#000000"))
-        for legend in self.legends:
-            for _sample, label in legend.items:
-                label.setText(label.text, size=label_pt, color="#000000")
+        for p, keys in self.legends:
+            p.setTitle(self._legend_html(keys), size=label_pt, color="#000000", justify="left")
         icon_size = QSize(m.icon, m.icon)
         for b in (self.pause_button, self.follow_button, self.zoom_in_button, self.zoom_out_button,
                   self.all_button, self.csv_button, self.png_button):

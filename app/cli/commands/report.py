@@ -1,0 +1,90 @@
+"""``heatmeter report``: reports from the register (HNTAS evidence pack).
+
+    heatmeter report evidence --site S [--csv FILE] [--sizing-csv FILE] [--pdf FILE] [--as-of DATE] [--json]
+
+The CSV files are written here; the PDF is drawn from the same data with Qt's
+PDF writer in a child process (``python -m app.ui.reports``, or the packaged
+``heatmeter-gui --render-report``), so this command never loads Qt itself.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+
+from app.cli.errors import UserError
+from app.cli.options import add_db, print_json
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("report", help="reports from the register: the HNTAS evidence pack",
+                              description="Reports from the meter register.")
+    sub = p.add_subparsers(dest="report_command", metavar="REPORT", parser_class=type(p))
+    p.set_defaults(func=lambda a: (p.print_help(sys.stderr), 2)[1])
+    sp = sub.add_parser("evidence", help="HNTAS evidence pack of a site: E28 meter records, E27 sizing calculations",
+                        description="E28 thermal energy meter records (make, type, serial, year of install, "
+                                    "recalibration date or sampling evidence) and E27 meter sizing calculations "
+                                    "(for the meters whose design load is stored) of every meter of a site.")
+    sp.add_argument("--site", metavar="S", required=True, help="the site (heat network) as named in the register")
+    sp.add_argument("--csv", metavar="FILE", help="E28 meter records as CSV ('-' for stdout)")
+    sp.add_argument("--sizing-csv", metavar="FILE", help="E27 sizing calculations as CSV")
+    sp.add_argument("--pdf", metavar="FILE", help="the whole pack as PDF")
+    sp.add_argument("--as-of", metavar="DATE", help="schedule date (YYYY-MM-DD, default today)")
+    sp.add_argument("--include-restricted", action="store_true",
+                    help="also meters whose processing is restricted (MMS 2.2.5)")
+    sp.add_argument("--json", action="store_true", help="print the counts as JSON")
+    add_db(sp)
+    sp.set_defaults(func=cmd_evidence)
+
+
+def _render_command() -> list[str]:
+    """How to start the PDF renderer: the packaged GUI executable, or this Python."""
+    if getattr(sys, "frozen", False):
+        folder = os.path.dirname(sys.executable)
+        exe = "heatmeter-gui.exe" if os.name == "nt" else "heatmeter-gui"
+        return [os.path.join(folder, exe), "--render-report"]
+    return [sys.executable, "-m", "app.ui.reports"]
+
+
+def cmd_evidence(args) -> int:
+    from app.storage import reports
+    from app.storage.errors import RegisterError
+    from app.storage.register import open_register
+
+    if not (args.csv or args.sizing_csv or args.pdf or args.json):
+        raise UserError("say what to write: --csv FILE, --sizing-csv FILE, --pdf FILE or --json", 2)
+    try:
+        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+    except ValueError:
+        raise UserError(f"--as-of {args.as_of!r} is not a date (YYYY-MM-DD)", 2) from None
+    for path in (args.csv, args.sizing_csv, args.pdf):
+        if path and path != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise UserError(f"cannot write {path}: no folder {os.path.dirname(os.path.abspath(path))}", 2)
+    try:
+        with open_register(args.db) as reg:
+            pack = reports.evidence_pack(reg, args.site, as_of=as_of, include_restricted=args.include_restricted)
+            if args.csv:
+                reports.write_csv(sys.stdout if args.csv == "-" else args.csv, *reports.e28_table(pack))
+            if args.sizing_csv:
+                reports.write_csv(sys.stdout if args.sizing_csv == "-" else args.sizing_csv, *reports.e27_table(pack))
+    except RegisterError as exc:
+        raise UserError(str(exc), exc.status) from None
+    if args.pdf:
+        import pickle
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="heatmeter-report-") as tmp:
+            data = os.path.join(tmp, "pack.pickle")
+            with open(data, "wb") as f:
+                pickle.dump(pack, f)
+            p = subprocess.run(_render_command() + ["evidence", data, args.pdf], capture_output=True, text=True)
+        if p.returncode != 0:
+            lines = [ln for ln in p.stderr.splitlines() if ln.startswith("heatmeter: ")]
+            msg = lines[-1][len("heatmeter: "):] if lines else f"the PDF could not be drawn (exit {p.returncode})"
+            raise UserError(msg, 2)
+    if args.json:
+        print_json({"site": pack.site, "as_of": pack.as_of.isoformat(), "counts": pack.counts,
+                    "restricted_left_out": pack.restricted_left_out,
+                    "written": [p for p in (args.csv, args.sizing_csv, args.pdf) if p and p != "-"]})
+    return 0

@@ -1,0 +1,820 @@
+"""Commissioning of one heat meter: the installation checklist, the plausibility
+checks of a live readout and the KPIs of the observation window.
+
+Plain Python (no Qt, no database): the Commission wizard of the desktop app
+calls these functions and stores what they return. Sources, clause by clause,
+are in docs/commissioning.md.
+
+* :data:`CHECKLIST`: the installation checklist (EN 1434-6, MMS 1.1 and 1.2),
+  each item answered ``yes``, ``no`` or ``na`` with a note;
+  :func:`checklist_problems` says which required answers or notes are missing.
+* Plausibility checks, each returning a :class:`CheckResult` (``pass``,
+  ``warn`` or ``fail`` with the numbers): :func:`check_temperature_order`,
+  :func:`check_dtheta_range`, :func:`check_flow_range`,
+  :func:`check_energy_increment` (k·V·Δθ with k from IAPWS-IF97),
+  :func:`check_clock`, :func:`check_status`. :func:`plausibility` runs all of
+  them on readouts.
+* Observation window: :func:`expected_polls`, :func:`data_completeness`
+  (HNTAS SS-KPI-02), :func:`vwaft` (SS-KPI-09A, Σθ·V / ΣV),
+  :func:`observation_kpis`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from app.core import metrology
+from app.core.errors import InputError
+from app.core.water import heat_coefficient_kj_m3k
+
+PASS, WARN, FAIL = "pass", "warn", "fail"
+STATUSES = (PASS, WARN, FAIL)
+ANSWERS = ("yes", "no", "na")
+ANSWER_WORDS = {"yes": "Yes", "no": "No", "na": "n.a."}
+
+# --------------------------------------------------------------------------- checklist
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    """One question of the installation checklist.
+
+    ``key`` is what the register stores (never change it once released);
+    ``text`` the question as the technician reads it; ``clause`` where it comes
+    from. ``yes`` always means "conforms". A ``no`` always needs a note (what is
+    wrong); an ``na`` needs one unless ``na_normal`` (n.a. is a normal answer
+    there, e.g. heating-only networks). ``note_on_yes`` asks for a note even on
+    yes (e.g. the year of the MID marking) with ``note_hint`` as the prompt.
+    """
+
+    key: str
+    text: str
+    clause: str
+    required: bool = True
+    na_normal: bool = False
+    note_on_yes: bool = False
+    note_hint: str = ""
+
+    def note_needed(self, answer: str | None) -> bool:
+        if answer == "no":
+            return True
+        if answer == "na":
+            return not self.na_normal
+        if answer == "yes":
+            return self.note_on_yes
+        return False
+
+
+CHECKLIST: tuple[ChecklistItem, ...] = (
+    ChecklistItem(
+        "sensors_in_marked_pipes",
+        "Each temperature sensor is in the pipe its marking names: the flow sensor (red tag / 'flow') in the "
+        "flow pipe, the return sensor (blue tag / 'return') in the return pipe.",
+        "MMS 1.2.1; EN 1434-6 (temperature sensor installation)"),
+    ChecklistItem(
+        "flow_sensor_position",
+        "The flow (volume) sensor is in the pipe the calculator is set for — flow or return — as shown on "
+        "the calculator's label or configuration.",
+        "MMS 1.2.1 (positioning); EN 1434-1 (k depends on the flow sensor's position)"),
+    ChecklistItem(
+        "flow_direction",
+        "The arrow on the flow sensor points the way the water flows.",
+        "MMS 1.2.1 (orientation); EN 1434-6"),
+    ChecklistItem(
+        "straight_lengths",
+        "The straight pipe before and after the flow sensor is at least as long as the manufacturer's "
+        "instructions require.",
+        "MMS 1.2.1; EN 1434-6"),
+    ChecklistItem(
+        "no_clamp_on",
+        "No clamp-on temperature or flow sensor is used.",
+        "MMS 1.1.3"),
+    ChecklistItem(
+        "seals",
+        "Seals are fitted and intact on the calculator, the flow sensor and both temperature sensors, and "
+        "the enclosure is locked or tamper-proofed.",
+        "MMS 1.2.3; EN 1434-6 (sealing)"),
+    ChecklistItem(
+        "accessible",
+        "The meter and its calculator can be reached for maintenance, calibration and reading (not behind a "
+        "ceiling or wall panel without an access hatch).",
+        "MMS 1.2.1, 1.2.4"),
+    ChecklistItem(
+        "display_readable",
+        "The display (or an extra display) can be read easily and safely without a ladder or platform: "
+        "kWh, temperatures and the serial number.",
+        "MMS 1.2.5"),
+    ChecklistItem(
+        "mid_marking",
+        "The meter carries the CE and M marking with its year (e.g. M24), or a UK meter examiner's stamp, "
+        "and its serial number.",
+        "MMS 1.2.7; MID 2014/32/EU", note_on_yes=True, note_hint="Year of the M marking, e.g. M24"),
+    ChecklistItem(
+        "accuracy_class",
+        "The rating plate states accuracy class 1 or 2 (MID class 2 or better).",
+        "MMS 1.1.2; EN 1434-1"),
+    ChecklistItem(
+        "no_moving_parts",
+        "The flow sensor has no moving parts (ultrasonic or electromagnetic, not a vane, turbine or "
+        "Woltmann meter).",
+        "MMS 1.1.11"),
+    ChecklistItem(
+        "no_pulse_output",
+        "Energy and volume are read from the meter's own registers over M-Bus; no pulse output is used.",
+        "MMS 1.1.10"),
+    ChecklistItem(
+        "fluid",
+        "The meter is specified for this heat transfer fluid and its temperatures (water, or the glycol mix "
+        "named on its plate).",
+        "MMS 1.1.6"),
+    ChecklistItem(
+        "power",
+        "Battery rated for at least 10 years at the monitoring point's read interval, or mains power with "
+        "non-volatile memory or battery back-up.",
+        "MMS 1.1.8, 1.1.9"),
+    ChecklistItem(
+        "heat_cooling_registers",
+        "Where one system gives both heating and cooling: separate heating and cooling registers "
+        "(n.a. for heating only).",
+        "MMS 1.1.13", na_normal=True),
+    ChecklistItem(
+        "competent_installer",
+        "The meter was installed by a competent installer (name or company in the note).",
+        "MMS 1.2.2", required=False),
+)
+
+CHECKLIST_BY_KEY: dict[str, ChecklistItem] = {i.key: i for i in CHECKLIST}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A checklist item that cannot be accepted as it is: ``field`` is ``answer`` or ``note``."""
+
+    key: str
+    field: str
+    message: str
+
+
+def _answer(a: Any) -> tuple[str | None, str]:
+    if isinstance(a, Mapping):
+        ans, note = a.get("answer"), a.get("note")
+    else:
+        ans, note = a, None
+    ans = None if ans in (None, "") else str(ans).lower()
+    return ans, (note or "").strip()
+
+
+def checklist_problems(answers: Mapping[str, Any],
+                       items: Sequence[ChecklistItem] = CHECKLIST) -> list[Problem]:
+    """What is missing, in checklist order: required items without an answer, answers
+    that are not yes/no/na, and notes the answer needs (a ``no``, an unusual ``na``,
+    the year of the MID marking)."""
+    out: list[Problem] = []
+    for item in items:
+        ans, note = _answer(answers.get(item.key))
+        if ans is None:
+            if item.required:
+                out.append(Problem(item.key, "answer", "Answer this item: yes, no or n.a."))
+            continue
+        if ans not in ANSWERS:
+            out.append(Problem(item.key, "answer", f"'{ans}' is not an answer: choose yes, no or n.a."))
+            continue
+        if item.note_needed(ans) and not note:
+            if ans == "yes":
+                what = item.note_hint or "Add the note this item asks for."
+            elif ans == "no":
+                what = "Say in the note what is wrong (a 'no' needs a note)."
+            else:
+                what = "Say in the note why this does not apply (an 'n.a.' here needs a note)."
+            out.append(Problem(item.key, "note", what))
+    return out
+
+
+def nonconformities(answers: Mapping[str, Any], items: Sequence[ChecklistItem] = CHECKLIST) -> list[str]:
+    """Keys of items answered ``no`` (the installation does not conform there)."""
+    return [i.key for i in items if _answer(answers.get(i.key))[0] == "no"]
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class CheckResult:
+    """One plausibility check: ``status`` pass/warn/fail, a one-line ``message`` with
+    the numbers, and the numbers themselves in ``values``."""
+
+    key: str
+    title: str
+    status: str
+    message: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> CheckResult:
+        return cls(d["key"], d.get("title", d["key"]), d["status"], d.get("message", ""), dict(d.get("values") or {}))
+
+
+def worst(statuses: Iterable[str]) -> str:
+    """fail beats warn beats pass (no statuses: pass)."""
+    s = set(statuses)
+    return FAIL if FAIL in s else WARN if WARN in s else PASS
+
+
+def _f(v: float | None, digits: int = 2) -> str:
+    return "?" if v is None else f"{v:.{digits}f}"
+
+
+# --------------------------------------------------------------------------- the meter
+
+
+KIND_BY_MEDIUM = {"heat_outlet": "heat", "heat_inlet": "heat", "cooling_outlet": "cooling",
+                  "cooling_inlet": "cooling", "heat_cooling": "heat_cooling"}
+#: EN 13757-3 medium codes tell where the volume is measured: "outlet" = the
+#: return pipe of a heat meter, "inlet" = the flow pipe.
+POSITION_BY_MEDIUM = {"heat_outlet": "return", "heat_inlet": "flow", "cooling_outlet": "return",
+                      "cooling_inlet": "flow"}
+
+
+@dataclass(frozen=True)
+class MeterRating:
+    """What the checks need to know about the meter (from its rating plate / the register).
+
+    ``kind``: ``heat``, ``cooling`` or ``heat_cooling``; ``flow_sensor_position``:
+    the pipe the flow sensor sits in (``flow`` or ``return``). Unknown values are None.
+    """
+
+    kind: str = "heat"
+    mid_class: int | None = None
+    qp_m3h: float | None = None
+    qi_m3h: float | None = None
+    qs_m3h: float | None = None
+    dtheta_min_k: float | None = None
+    dtheta_max_k: float | None = None
+    flow_sensor_position: str | None = None
+
+    def metrology_spec(self) -> metrology.MeterSpec | None:
+        """The MPE spec, or None when class, qp, qi or Δθmin is unknown (or impossible)."""
+        if None in (self.mid_class, self.qp_m3h, self.qi_m3h, self.dtheta_min_k) or not self.qi_m3h:
+            return None
+        spec = metrology.MeterSpec(int(self.mid_class), float(self.qp_m3h), float(self.qp_m3h) / float(self.qi_m3h),
+                                   float(self.dtheta_min_k), self.dtheta_max_k, self.qs_m3h)
+        try:
+            return spec.validate()
+        except InputError:
+            return None
+
+
+def operating_point_mpe(rating: MeterRating, q_m3h: float | None, dtheta_k: float | None
+                        ) -> metrology.MpeResult | None:
+    """The complete meter's MPE (EN 1434-1) at the observed flow and Δθ, or None when
+    the rating or the operating point does not allow it (no flow, no Δθ)."""
+    spec = rating.metrology_spec()
+    if spec is None or q_m3h is None or dtheta_k is None or q_m3h <= 0 or abs(dtheta_k) <= 0:
+        return None
+    return metrology.mpe(spec, float(q_m3h), abs(float(dtheta_k)))
+
+
+# --------------------------------------------------------------------------- plausibility checks
+
+
+def check_temperature_order(t_flow_c: float | None, t_return_c: float | None, kind: str = "heat") -> CheckResult:
+    """Heat meter: flow warmer than return. Cooling meter: the reverse. A heat/cooling
+    meter may see either (pass, saying which)."""
+    title = "Flow and return temperatures"
+    vals = {"t_flow_c": t_flow_c, "t_return_c": t_return_c, "kind": kind}
+    if t_flow_c is None or t_return_c is None:
+        return CheckResult("temperature_order", title, WARN,
+                           "Not checked: the meter did not report both flow and return temperature.", vals)
+    d = t_flow_c - t_return_c
+    vals["difference_k"] = d
+    if kind == "heat_cooling":
+        mode = "heating" if d > 0 else "cooling" if d < 0 else "no temperature difference"
+        st = PASS if d != 0 else WARN
+        return CheckResult("temperature_order", title, st,
+                           f"Flow {_f(t_flow_c)} °C, return {_f(t_return_c)} °C: {mode}.", vals)
+    if kind == "cooling":
+        ok = t_return_c > t_flow_c
+        want = "return warmer than flow (cooling)"
+    else:
+        ok = t_flow_c > t_return_c
+        want = "flow warmer than return (heating)"
+    if ok:
+        return CheckResult("temperature_order", title, PASS,
+                           f"Flow {_f(t_flow_c)} °C, return {_f(t_return_c)} °C: {want}.", vals)
+    hint = " Sensors swapped?" if d != 0 else ""
+    return CheckResult("temperature_order", title, FAIL,
+                       f"Flow {_f(t_flow_c)} °C, return {_f(t_return_c)} °C: expected {want}.{hint}", vals)
+
+
+def check_dtheta_range(dtheta_k: float | None, dtheta_min_k: float | None,
+                       dtheta_max_k: float | None) -> CheckResult:
+    """|Δθ| inside the meter's Δθmin..Δθmax. Below Δθmin is a warning (low load: the
+    meter still counts, outside its rated accuracy); above Δθmax is a failure (the
+    meter is not rated for the network's temperatures)."""
+    title = "Temperature difference in range"
+    vals = {"dtheta_k": dtheta_k, "dtheta_min_k": dtheta_min_k, "dtheta_max_k": dtheta_max_k}
+    if dtheta_k is None:
+        return CheckResult("dtheta_range", title, WARN, "Not checked: no temperature difference reported.", vals)
+    d = abs(dtheta_k)
+    rng = f"{_f(dtheta_min_k, 1)}..{_f(dtheta_max_k, 1)} K"
+    if dtheta_max_k is not None and d > dtheta_max_k:
+        return CheckResult("dtheta_range", title, FAIL,
+                           f"Δθ {_f(d)} K is above Δθmax {_f(dtheta_max_k, 1)} K (range {rng}).", vals)
+    if dtheta_min_k is not None and d < dtheta_min_k:
+        return CheckResult("dtheta_range", title, WARN,
+                           f"Δθ {_f(d)} K is below Δθmin {_f(dtheta_min_k, 1)} K: low load, outside the rated "
+                           f"range {rng}; check again under load.", vals)
+    if dtheta_min_k is None or dtheta_max_k is None:
+        missing = " and ".join(n for n, v in (("Δθmin", dtheta_min_k), ("Δθmax", dtheta_max_k)) if v is None)
+        return CheckResult("dtheta_range", title, WARN,
+                           f"Δθ {_f(d)} K; {missing} of the meter not known, so only partly checked.", vals)
+    return CheckResult("dtheta_range", title, PASS, f"Δθ {_f(d)} K is inside {rng}.", vals)
+
+
+def check_flow_range(flow_m3h: float | None, qi_m3h: float | None, qp_m3h: float | None = None,
+                     qs_m3h: float | None = None) -> CheckResult:
+    """Flow inside qi..qs. No flow or below qi: warning (no or low load now; MMS 1.1.7
+    asks for a meter that measures the lowest flows, so check again under load).
+    Between qp and qs: warning (qs is for short periods only). Above qs: failure."""
+    title = "Flow rate in range"
+    vals = {"flow_m3h": flow_m3h, "qi_m3h": qi_m3h, "qp_m3h": qp_m3h, "qs_m3h": qs_m3h}
+    if flow_m3h is None:
+        return CheckResult("flow_range", title, WARN, "Not checked: no flow rate reported.", vals)
+    q = abs(flow_m3h)
+    if q == 0:
+        return CheckResult("flow_range", title, WARN,
+                           "No flow now (0 m³/h): the range cannot be checked; open a valve or check under load.", vals)
+    if qs_m3h is not None and q > qs_m3h:
+        return CheckResult("flow_range", title, FAIL,
+                           f"Flow {_f(q, 3)} m³/h is above qs {_f(qs_m3h, 3)} m³/h: the meter is too small.", vals)
+    if qi_m3h is not None and q < qi_m3h:
+        return CheckResult("flow_range", title, WARN,
+                           f"Flow {_f(q, 3)} m³/h is below qi {_f(qi_m3h, 3)} m³/h: outside the rated range; "
+                           "check again under load.", vals)
+    if qp_m3h is not None and q > qp_m3h:
+        return CheckResult("flow_range", title, WARN,
+                           f"Flow {_f(q, 3)} m³/h is above qp {_f(qp_m3h, 3)} m³/h (allowed up to qs only for "
+                           "short periods).", vals)
+    if qi_m3h is None or qs_m3h is None:
+        missing = " and ".join(n for n, v in (("qi", qi_m3h), ("qs", qs_m3h)) if v is None)
+        return CheckResult("flow_range", title, WARN,
+                           f"Flow {_f(q, 3)} m³/h; {missing} of the meter not known, so only partly checked.", vals)
+    return CheckResult("flow_range", title, PASS,
+                       f"Flow {_f(q, 3)} m³/h is inside qi..qs = {_f(qi_m3h, 3)}..{_f(qs_m3h, 3)} m³/h.", vals)
+
+
+def heat_coefficient_kwh_m3k(t_flow_c: float, t_return_c: float, position: str, kind: str = "heat") -> float:
+    """EN 1434-1 heat coefficient k in kWh/(m³·K) from IAPWS-IF97 at 1.6 MPa.
+
+    ``position`` is the pipe the flow sensor sits in (``flow`` or ``return``).
+    For a heat meter the flow pipe is the hot one; for a cooling meter the flow
+    pipe is the cold one, so a cooling meter in the flow pipe measures its
+    volume at the cold temperature.
+    """
+    if position not in ("flow", "return"):
+        raise InputError("flow_sensor_position", f"must be 'flow' or 'return', not {position!r}")
+    hot, cold = max(t_flow_c, t_return_c), min(t_flow_c, t_return_c)
+    flow_is_hot = t_flow_c >= t_return_c if kind == "heat_cooling" else kind != "cooling"
+    at_hot = (position == "flow") == flow_is_hot
+    return heat_coefficient_kj_m3k(hot, cold, "flow" if at_hot else "return") / 3600.0
+
+
+def register_step(raw_hex: str | None) -> float | None:
+    """The resolution of an energy (kWh) or volume (m³) register from its record bytes.
+
+    EN 13757-3: after the DIF and its DIFEs (bit 7 = another follows) comes the
+    VIF; E000 0nnn is energy in 10^(nnn−3) Wh, E000 1nnn energy in 10^nnn J,
+    E001 0nnn volume in 10^(nnn−6) m³. Returns kWh for energy, m³ for volume,
+    None for anything else.
+    """
+    if not raw_hex:
+        return None
+    try:
+        b = bytes.fromhex(raw_hex)
+    except ValueError:
+        return None
+    i = 0
+    while i < len(b) and b[i] & 0x80:
+        i += 1
+    i += 1
+    if i >= len(b):
+        return None
+    vif = b[i] & 0x7F
+    n = vif & 0x07
+    if vif & 0x78 == 0x00:
+        return 10.0 ** (n - 3) / 1000.0
+    if vif & 0x78 == 0x08:
+        return 10.0 ** n / 3.6e6
+    if vif & 0x78 == 0x10:
+        return 10.0 ** (n - 6)
+    return None
+
+
+def check_energy_increment(energy_kwh: tuple[float, float] | None, volume_m3: tuple[float, float] | None, *,
+                           t_flow_c: float | None, t_return_c: float | None, position: str | None,
+                           kind: str = "heat", calculator_mpe_pct: float | None = None,
+                           energy_step_kwh: float | None = None, volume_step_m3: float | None = None,
+                           dtheta_spread_k: float = 0.0) -> CheckResult:
+    """Energy increment between two readouts against k·ΔV·Δθ.
+
+    ``energy_kwh`` and ``volume_m3`` are (first, second) register values;
+    ``t_flow_c``/``t_return_c`` the mean temperatures over the interval
+    (volume-weighted where samples allow); ``position`` the flow sensor's pipe.
+
+    The meter computes its energy from its own volume and Δθ, so the sensors'
+    errors are on both sides of the comparison and only the calculator's MPE
+    (``calculator_mpe_pct``, Ec = 0.5 + Δθmin/Δθ) applies. To it are added the
+    registers' resolution (each difference of two readings is uncertain by one
+    step: 100·(step_E/ΔE_expected + step_V/ΔV) %) and the spread of Δθ over the
+    interval (``dtheta_spread_k``, half the range of the samples: the mean of a
+    sampled Δθ is known to that much). Pass when |deviation| is inside that
+    tolerance; fail outside; warn when the registers moved too little to judge
+    (their resolution alone is larger than the calculator's MPE).
+    """
+    title = "Energy increment = k·V·Δθ"
+    vals: dict[str, Any] = {"kind": kind, "position": position, "t_flow_c": t_flow_c, "t_return_c": t_return_c,
+                            "energy_step_kwh": energy_step_kwh, "volume_step_m3": volume_step_m3}
+    if energy_kwh is None or volume_m3 is None or None in energy_kwh or None in volume_m3:
+        return CheckResult("energy_increment", title, WARN,
+                           "Not checked yet: needs energy and volume from two readouts.", vals)
+    if t_flow_c is None or t_return_c is None:
+        return CheckResult("energy_increment", title, WARN, "Not checked: no flow and return temperatures.", vals)
+    if position not in ("flow", "return"):
+        return CheckResult("energy_increment", title, WARN,
+                           "Not checked: the flow sensor's position (flow or return pipe) is not known.", vals)
+    de = energy_kwh[1] - energy_kwh[0]
+    dv = volume_m3[1] - volume_m3[0]
+    dtheta = abs(t_flow_c - t_return_c)
+    vals.update(delta_energy_kwh=de, delta_volume_m3=dv, dtheta_k=dtheta)
+    if dv < 0 or de < 0:
+        return CheckResult("energy_increment", title, FAIL,
+                           f"A register went backwards: ΔE {de:.3f} kWh, ΔV {dv:.4f} m³.", vals)
+    if dv == 0:
+        return CheckResult("energy_increment", title, WARN,
+                           f"No volume passed between the readouts (ΔE {de:.3f} kWh): read again under flow, "
+                           "or later.", vals)
+    if dtheta == 0:
+        return CheckResult("energy_increment", title, WARN,
+                           "No temperature difference: the energy increment cannot be checked.", vals)
+    k = heat_coefficient_kwh_m3k(t_flow_c, t_return_c, position, kind)
+    expected = k * dv * dtheta
+    dev_pct = 100.0 * (de - expected) / expected
+    res_pct = 100.0 * ((energy_step_kwh or 0.0) / expected + (volume_step_m3 or 0.0) / dv)
+    spread_pct = 100.0 * abs(dtheta_spread_k) / dtheta
+    ec = calculator_mpe_pct
+    tol = (ec if ec is not None else 0.0) + res_pct + spread_pct
+    other = "flow" if position == "return" else "return"
+    k_other = heat_coefficient_kwh_m3k(t_flow_c, t_return_c, other, kind)
+    dev_other = 100.0 * (de - k_other * dv * dtheta) / (k_other * dv * dtheta)
+    vals.update(k_kwh_m3k=k, expected_kwh=expected, deviation_pct=dev_pct, resolution_pct=res_pct,
+                spread_pct=spread_pct, calculator_mpe_pct=ec, tolerance_pct=tol,
+                deviation_if_other_position_pct=dev_other)
+    nums = (f"ΔE {de:.3f} kWh vs k·ΔV·Δθ = {k:.5f} × {dv:.4f} m³ × {dtheta:.2f} K = {expected:.3f} kWh: "
+            f"{dev_pct:+.2f} %")
+    if ec is None:
+        return CheckResult("energy_increment", title, WARN,
+                           f"{nums}; no MPE known for the meter (class, qp, qi, Δθmin), so not judged.", vals)
+    if abs(dev_pct) > tol:
+        hint = ""
+        if abs(dev_other) <= tol:
+            hint = f" It fits a flow sensor in the {other} pipe ({dev_other:+.2f} %): check the position."
+        return CheckResult("energy_increment", title, FAIL,
+                           f"{nums}, outside ±{tol:.2f} % (calculator MPE {ec:.2f} % + resolution "
+                           f"{res_pct:.2f} % + Δθ spread {spread_pct:.2f} %).{hint}", vals)
+    if res_pct > ec:
+        return CheckResult("energy_increment", title, WARN,
+                           f"{nums}, inside ±{tol:.2f} % but the registers moved only a few steps (resolution "
+                           f"{res_pct:.2f} % > MPE {ec:.2f} %): inconclusive, read again later.", vals)
+    return CheckResult("energy_increment", title, PASS,
+                       f"{nums}, inside ±{tol:.2f} % (calculator MPE {ec:.2f} % + resolution {res_pct:.2f} % + "
+                       f"Δθ spread {spread_pct:.2f} %).", vals)
+
+
+#: Clock tolerances (our choice, docs/commissioning.md): within one read interval
+#: of the fastest Annex A monitoring points (5 min) passes; within an hour and
+#: 5 minutes warns (a summer-time offset); more fails.
+CLOCK_PASS_S = 300.0
+CLOCK_WARN_S = 3900.0
+
+
+def _parse_meter_time(text: str | dt.datetime | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    if isinstance(text, dt.datetime):
+        return text
+    try:
+        return dt.datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+
+
+def check_clock(meter_time: str | dt.datetime | None, laptop_time: dt.datetime) -> CheckResult:
+    """Meter clock (local time as the meter reports it) against the laptop's local clock."""
+    title = "Meter clock"
+    t = _parse_meter_time(meter_time)
+    vals: dict[str, Any] = {"meter_time": None if meter_time is None else str(meter_time),
+                            "laptop_time": laptop_time.replace(microsecond=0).isoformat()}
+    if t is None:
+        return CheckResult("clock", title, WARN, "Not checked: the meter did not report its date and time.", vals)
+    if t.tzinfo is not None and laptop_time.tzinfo is None:
+        laptop_time = laptop_time.astimezone()
+    elif t.tzinfo is None and laptop_time.tzinfo is not None:
+        laptop_time = laptop_time.replace(tzinfo=None)
+    diff = (t - laptop_time).total_seconds()
+    vals["difference_s"] = diff
+    a = abs(diff)
+    if a < 90:
+        human = f"{a:.0f} s"
+    elif a < 2 * 3600:
+        human = f"{a / 60:.0f} min"
+    elif a < 3 * 86400:
+        human = f"{a / 3600:.1f} h"
+    else:
+        human = f"{a / 86400:.0f} days"
+    way = "ahead of" if diff > 0 else "behind"
+    shown = f"Meter {t.strftime('%Y-%m-%d %H:%M')}, laptop {laptop_time.strftime('%Y-%m-%d %H:%M')}"
+    if a <= CLOCK_PASS_S:
+        return CheckResult("clock", title, PASS, f"{shown}: {human} apart (within 5 min).", vals)
+    if a <= CLOCK_WARN_S:
+        hint = " (summer time?)" if abs(a - 3600) <= CLOCK_PASS_S else ""
+        return CheckResult("clock", title, WARN, f"{shown}: meter {human} {way} the laptop{hint}; set its clock.",
+                           vals)
+    return CheckResult("clock", title, FAIL, f"{shown}: meter {human} {way} the laptop; set its clock.", vals)
+
+
+#: Status byte bits of EN 13757-3 (variable data structure): 0x03 application
+#: busy/error, 0x04 power low, 0x08 permanent error, 0x10 temporary error;
+#: 0xE0 are manufacturer specific.
+STATUS_ERROR_MASK = 0x1F
+STATUS_MANUFACTURER_MASK = 0xE0
+
+
+def check_status(status: int | None, status_words: Sequence[str] = (), error_flags: int | None = None,
+                 application_error: str | None = None) -> CheckResult:
+    """Status byte and error flags clear. Any standard bit (busy, error, power low,
+    permanent or temporary error) or a non-zero error-flags record fails;
+    manufacturer-specific bits alone warn (their meaning is in the meter's manual)."""
+    title = "Status and error flags"
+    vals = {"status": status, "status_words": list(status_words), "error_flags": error_flags,
+            "application_error": application_error}
+    if status is None and error_flags is None and application_error is None:
+        return CheckResult("status", title, WARN, "Not checked: the telegram has no status byte.", vals)
+    problems = []
+    if application_error:
+        problems.append(f"application error {application_error}")
+    if status is not None and status & STATUS_ERROR_MASK:
+        words = [w for w in status_words if not w.startswith("manufacturer")] or [f"0x{status:02X}"]
+        problems.append(f"status 0x{status:02X} ({', '.join(w.replace('_', ' ') for w in words)})")
+    if error_flags:
+        problems.append(f"error flags 0x{error_flags:X}")
+    if problems:
+        return CheckResult("status", title, FAIL, "Meter reports " + "; ".join(problems) + ".", vals)
+    if status is not None and status & STATUS_MANUFACTURER_MASK:
+        return CheckResult("status", title, WARN,
+                           f"Status 0x{status:02X}: manufacturer-specific bits set; see the meter's manual.", vals)
+    shown = f"0x{status:02X}" if status is not None else "absent"
+    return CheckResult("status", title, PASS, f"Status byte {shown}, no error flags.", vals)
+
+
+# --------------------------------------------------------------------------- readouts
+
+
+@dataclass(frozen=True)
+class ReadoutValues:
+    """What the checks take from one readout (from ``app.core.readings`` plus the header)."""
+
+    read_at: dt.datetime
+    energy_kwh: float | None = None
+    volume_m3: float | None = None
+    flow_m3h: float | None = None
+    t_flow_c: float | None = None
+    t_return_c: float | None = None
+    dtheta_k: float | None = None
+    power_kw: float | None = None
+    meter_time: str | None = None
+    status: int | None = None
+    status_words: tuple[str, ...] = ()
+    error_flags: int | None = None
+    application_error: str | None = None
+    energy_step_kwh: float | None = None
+    volume_step_m3: float | None = None
+
+    @property
+    def dtheta(self) -> float | None:
+        if self.t_flow_c is not None and self.t_return_c is not None:
+            return self.t_flow_c - self.t_return_c
+        return self.dtheta_k
+
+
+def readout_values(telegrams: Sequence[Mapping[str, Any]], read_at: dt.datetime, kind: str = "heat"
+                   ) -> ReadoutValues:
+    """:class:`ReadoutValues` from decode-json telegrams (dicts) of one readout.
+
+    The energy register is the heating one for heat meters and the cooling one
+    (``accumulation_negative``, or the plain energy register of a cooling-only
+    meter) for cooling meters.
+    """
+    from app.core.readings import current_readings
+
+    records = [r for t in telegrams for r in (t.get("records") or [])]
+    r = current_readings(records)
+    energy = r.energy_kwh
+    if kind == "cooling" and r.cooling_energy_kwh is not None:
+        energy = r.cooling_energy_kwh
+    e_step = v_step = None
+    for rec in records:
+        if (rec.get("storage") or rec.get("tariff") or rec.get("subunit")
+                or rec.get("function") != "instantaneous"):
+            continue
+        mods = tuple(rec.get("modifiers") or ())
+        if rec.get("quantity") == "energy" and e_step is None:
+            want_cooling = kind == "cooling" and r.cooling_energy_kwh is not None
+            if (mods == ("accumulation_negative",)) == want_cooling:
+                e_step = register_step(rec.get("raw"))
+        elif rec.get("quantity") == "volume" and v_step is None and not mods:
+            v_step = register_step(rec.get("raw"))
+    first = telegrams[0] if telegrams else {}
+    words = tuple(first.get("status_flags") or ())
+    return ReadoutValues(read_at=read_at, energy_kwh=energy, volume_m3=r.volume_m3, flow_m3h=r.flow_m3h,
+                         t_flow_c=r.t_flow_c, t_return_c=r.t_return_c, dtheta_k=r.dtheta_k, power_kw=r.power_kw,
+                         meter_time=r.meter_time, status=first.get("status"), status_words=words,
+                         error_flags=r.error_flags, application_error=first.get("application_error"),
+                         energy_step_kwh=e_step, volume_step_m3=v_step)
+
+
+def plausibility(rating: MeterRating, latest: ReadoutValues, *, first: ReadoutValues | None = None,
+                 laptop_time: dt.datetime | None = None,
+                 samples: Sequence[tuple[float, float | None, float | None, float | None]] = ()) -> list[CheckResult]:
+    """All plausibility checks on the latest readout; the energy increment between
+    ``first`` and ``latest`` (mean temperatures volume-weighted over ``samples`` —
+    ``(flow_m3h, t_flow_c, t_return_c, weight_s)`` rows — when there are any, else
+    the mean of the two readouts)."""
+    kind = rating.kind
+    dtheta = latest.dtheta
+    results = [
+        check_temperature_order(latest.t_flow_c, latest.t_return_c, kind),
+        check_dtheta_range(dtheta, rating.dtheta_min_k, rating.dtheta_max_k),
+        check_flow_range(latest.flow_m3h, rating.qi_m3h, rating.qp_m3h, rating.qs_m3h),
+    ]
+    if first is None or first is latest:
+        results.append(check_energy_increment(None, None, t_flow_c=None, t_return_c=None, position=None))
+    else:
+        tf, tr, spread = _interval_temperatures(first, latest, samples)
+        mpe_at = operating_point_mpe(rating, _mean(first.flow_m3h, latest.flow_m3h),
+                                     None if tf is None or tr is None else tf - tr)
+        results.append(check_energy_increment(
+            (first.energy_kwh, latest.energy_kwh), (first.volume_m3, latest.volume_m3),
+            t_flow_c=tf, t_return_c=tr, position=rating.flow_sensor_position, kind=kind,
+            calculator_mpe_pct=None if mpe_at is None else mpe_at.ec,
+            energy_step_kwh=latest.energy_step_kwh, volume_step_m3=latest.volume_step_m3, dtheta_spread_k=spread))
+    results.append(check_clock(latest.meter_time, laptop_time or latest.read_at))
+    results.append(check_status(latest.status, latest.status_words, latest.error_flags, latest.application_error))
+    return results
+
+
+def _mean(a: float | None, b: float | None) -> float | None:
+    vals = [v for v in (a, b) if v is not None]
+    return sum(vals) / len(vals) if vals else None
+
+
+def _interval_temperatures(first: ReadoutValues, latest: ReadoutValues,
+                           samples: Sequence[tuple[float | None, float | None, float | None, float | None]]
+                           ) -> tuple[float | None, float | None, float]:
+    rows = [(q, tf, tr, w) for q, tf, tr, w in samples if None not in (q, tf, tr) and (w or 0) > 0]
+    rows += [(r.flow_m3h, r.t_flow_c, r.t_return_c, 1.0) for r in (first, latest)
+             if None not in (r.flow_m3h, r.t_flow_c, r.t_return_c)] if not rows else []
+    if not rows:
+        return _mean(first.t_flow_c, latest.t_flow_c), _mean(first.t_return_c, latest.t_return_c), 0.0
+    wsum = sum(abs(q) * w for q, _, _, w in rows)
+    if wsum > 0:
+        tf = sum(t * abs(q) * w for q, t, _, w in rows) / wsum
+        tr = sum(t * abs(q) * w for q, _, t, w in rows) / wsum
+    else:
+        tf = sum(t for _, t, _, _ in rows) / len(rows)
+        tr = sum(t for _, _, t, _ in rows) / len(rows)
+    dts = [abs(a - b) for _, a, b, _ in rows]
+    spread = (max(dts) - min(dts)) / 2.0 if len(dts) > 1 else 0.0
+    return tf, tr, spread
+
+
+# --------------------------------------------------------------------------- observation window KPIs
+
+
+def expected_polls(duration_s: float, interval_s: float) -> int:
+    """Polls due in a window of ``duration_s`` on a grid of ``interval_s`` starting
+    with a poll at its start: ceil(duration / interval) (0 for an empty window)."""
+    if interval_s <= 0:
+        raise InputError("interval_s", "must be positive")
+    if duration_s <= 0:
+        return 0
+    return math.ceil(duration_s / interval_s - 1e-9)
+
+
+#: HNTAS SS-KPI-02 threshold: at least 95 % of the expected reads.
+COMPLETENESS_THRESHOLD_PCT = 95.0
+
+
+@dataclass(frozen=True)
+class Completeness:
+    received: int
+    expected: int
+    pct: float | None
+    status: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def data_completeness(received: int, expected: int,
+                      threshold_pct: float = COMPLETENESS_THRESHOLD_PCT) -> Completeness:
+    """HNTAS SS-KPI-02: reads received / reads expected × 100 (capped at 100 %);
+    pass at or above ``threshold_pct`` (95 %), else fail."""
+    if received < 0 or expected < 0:
+        raise InputError("received", "counts cannot be negative")
+    if expected == 0:
+        return Completeness(received, 0, None, WARN)
+    pct = min(100.0, 100.0 * received / expected)
+    return Completeness(received, expected, pct, PASS if pct >= threshold_pct else FAIL)
+
+
+def vwaft(temperatures_c: Sequence[float | None], volumes_m3: Sequence[float | None]) -> float | None:
+    """HNTAS SS-KPI-09A volume-weighted average flow temperature Σ(θ·V) / ΣV.
+
+    Pairs with a missing value are left out; None when no volume passed."""
+    if len(temperatures_c) != len(volumes_m3):
+        raise InputError("volumes_m3", "needs one volume per temperature")
+    num = den = 0.0
+    for t, v in zip(temperatures_c, volumes_m3):
+        if t is None or v is None:
+            continue
+        num += t * v
+        den += v
+    return num / den if den > 0 else None
+
+
+@dataclass(frozen=True)
+class ObservationSample:
+    """One poll of the observation window (None where the meter gave no value;
+    a missed poll is not a sample)."""
+
+    t_epoch_s: float
+    flow_m3h: float | None = None
+    t_flow_c: float | None = None
+    t_return_c: float | None = None
+    power_kw: float | None = None
+    energy_kwh: float | None = None
+    volume_m3: float | None = None
+
+
+def observation_kpis(samples: Sequence[ObservationSample], *, start_epoch_s: float, end_epoch_s: float,
+                     interval_s: float, threshold_pct: float = COMPLETENESS_THRESHOLD_PCT) -> dict[str, Any]:
+    """The observation window's KPIs, in the HNTAS style.
+
+    * completeness (SS-KPI-02): samples received in [start, end) / polls expected;
+    * VWAFT (SS-KPI-09A): each sample stands for one poll interval, so its volume is
+      V = q·interval (m³); Σθ·V / ΣV;
+    * the plain average flow and return temperatures (SS-KPI-06/-07 style);
+    * the volume by the samples (ΣV) and by the meter's register (last − first).
+    """
+    inside = [s for s in samples if start_epoch_s <= s.t_epoch_s < end_epoch_s]
+    comp = data_completeness(len(inside), expected_polls(end_epoch_s - start_epoch_s, interval_s), threshold_pct)
+    vols = [None if s.flow_m3h is None else abs(s.flow_m3h) * interval_s / 3600.0 for s in inside]
+    tf = [s.t_flow_c for s in inside]
+    tr = [s.t_return_c for s in inside]
+    flow_avg = [t for t in tf if t is not None]
+    ret_avg = [t for t in tr if t is not None]
+    regs = [s.volume_m3 for s in inside if s.volume_m3 is not None]
+    regs_e = [s.energy_kwh for s in inside if s.energy_kwh is not None]
+    return {
+        "duration_s": end_epoch_s - start_epoch_s,
+        "interval_s": interval_s,
+        "completeness": comp.to_dict(),
+        "vwaft_c": vwaft(tf, vols),
+        "vwart_c": vwaft(tr, vols),
+        "mean_flow_c": sum(flow_avg) / len(flow_avg) if flow_avg else None,
+        "mean_return_c": sum(ret_avg) / len(ret_avg) if ret_avg else None,
+        "volume_by_samples_m3": sum(v for v in vols if v is not None),
+        "volume_by_register_m3": (regs[-1] - regs[0]) if len(regs) > 1 else None,
+        "energy_by_register_kwh": (regs_e[-1] - regs_e[0]) if len(regs_e) > 1 else None,
+    }
+
+
+def overall_verdict(answers: Mapping[str, Any], checks: Sequence[CheckResult | Mapping[str, Any]]) -> str:
+    """``conforms``, ``conforms_with_remarks`` (a warning somewhere) or
+    ``does_not_conform`` (a checklist ``no`` or a failed check)."""
+    statuses = [c.status if isinstance(c, CheckResult) else c.get("status") for c in checks]
+    if nonconformities(answers) or FAIL in statuses:
+        return "does_not_conform"
+    if WARN in statuses:
+        return "conforms_with_remarks"
+    return "conforms"
+
+
+VERDICT_WORDS = {"conforms": "Conforms", "conforms_with_remarks": "Conforms, with remarks",
+                 "does_not_conform": "Does not conform"}

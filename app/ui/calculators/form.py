@@ -11,8 +11,8 @@ draw a plot (:meth:`draw`). The form:
 - shows the core's :class:`~app.core.errors.InputError` next to the field its
   key names (or above the results when no field has that key);
 - remembers the last inputs in the settings (``page/calculators/<kind>``);
-- copies the output (and the input) as JSON, exactly what
-  ``heatmeter calc KIND --json`` prints for that input.
+- copies the output (and the input) as JSON: the object that
+  ``heatmeter calc KIND --json`` prints for that input (indented).
 """
 from __future__ import annotations
 
@@ -226,7 +226,7 @@ class CalculatorForm(QWidget):
         self.calc_button.setToolTip("Compute now (Ctrl+Return); results also follow your edits")
         self.calc_button.clicked.connect(self.compute)
         self.copy_button = QPushButton("Copy JSON", self)
-        self.copy_button.setToolTip(f"Copy the results as JSON, as heatmeter calc {self.kind} --json prints them")
+        self.copy_button.setToolTip(f"Copy the results as JSON: the object heatmeter calc {self.kind} --json prints, indented")
         self.copy_button.clicked.connect(self.copy_result)
         self.copy_input_button = QPushButton("Copy input", self)
         self.copy_input_button.setToolTip(f"Copy the input as JSON, for heatmeter calc {self.kind} --input -")
@@ -512,7 +512,7 @@ class CalculatorForm(QWidget):
             self.page.show_warning("Nothing to copy: the input has an error (see the field marked in red).")
             return
         QGuiApplication.clipboard().setText(json.dumps(self.last_result, indent=2, ensure_ascii=False))
-        self.page.show_info(f"Copied the {self.title} results as JSON (as heatmeter calc {self.kind} --json).")
+        self.page.show_info(f"Copied the {self.title} results as JSON (the object of heatmeter calc {self.kind} --json).")
 
     def copy_input(self) -> None:
         QGuiApplication.clipboard().setText(json.dumps(self.input_data(), indent=2, ensure_ascii=False))

@@ -1,4 +1,5 @@
-"""The JSON contract of ``heatmeter calc KIND`` (docs: shared calc-json spec, docs/calc-battery.md).
+"""The JSON contract of ``heatmeter calc KIND`` (docs: shared calc-json spec, docs/calc-battery.md,
+docs/calc-costbenefit.md).
 
 ``run(kind, data)`` validates one input object and returns the output object.
 Missing or impossible input raises :class:`InputError` naming the key.
@@ -11,7 +12,7 @@ from typing import Any, Callable
 from app.core.errors import InputError
 from app.core.jsonin import _bool, _num, _str
 
-KINDS = ("mpe", "calibration", "sizing", "resolution", "heat-coefficient", "battery")
+KINDS = ("mpe", "calibration", "sizing", "resolution", "heat-coefficient", "battery", "cost-benefit")
 
 
 def _class(d: dict) -> int:
@@ -191,6 +192,12 @@ def run_battery(d: dict) -> dict:
     return battery_from_json(d)
 
 
+def run_cost_benefit(d: dict) -> dict:
+    from app.core.costbenefit import cost_benefit_from_json
+
+    return cost_benefit_from_json(d)
+
+
 RUNNERS: dict[str, Callable[[dict], dict]] = {
     "mpe": run_mpe,
     "calibration": run_calibration,
@@ -198,6 +205,7 @@ RUNNERS: dict[str, Callable[[dict], dict]] = {
     "resolution": run_resolution,
     "heat-coefficient": run_heat_coefficient,
     "battery": run_battery,
+    "cost-benefit": run_cost_benefit,
 }
 
 

@@ -40,10 +40,21 @@ def make_window(qtbot):
         return win
 
     yield make
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    from app.ui.workers import TaskRunner
+
     for win in made:
         if win.isVisible():
             win.close()
-        win.ctx.tasks.shutdown(5.0)
+        for runner in [win.ctx.tasks, *win.findChildren(TaskRunner)]:   # pages may have runners of their own
+            runner.shutdown(5.0)
+    QCoreApplication.processEvents()   # the workers' last signals, while their receivers still exist
+    for win in made:
+        win.deleteLater()
+    # delete the windows now: without an event loop Qt would keep them, and every later
+    # style change (larger text) would re-polish all their widgets
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """``heatmeter calc KIND --input FILE [--json]``: the metrology calculators.
 
-KIND: mpe, calibration, sizing, resolution, heat-coefficient, battery.
-FILE is one JSON object ("-" reads stdin); see the calc-json contract and
-docs/calc-battery.md.
+KIND: mpe, calibration, sizing, resolution, heat-coefficient, battery, cost-benefit.
+FILE is one JSON object ("-" reads stdin); see the calc-json contract,
+docs/calc-battery.md and docs/calc-costbenefit.md.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-KINDS = ("mpe", "calibration", "sizing", "resolution", "heat-coefficient", "battery")
+KINDS = ("mpe", "calibration", "sizing", "resolution", "heat-coefficient", "battery", "cost-benefit")
 _HELP = {
     "mpe": "maximum permissible errors of a heat meter at one operating point (EN 1434-1 / MID)",
     "calibration": "judge calibration points against the initial and in-service (2 x MPE) limits",
@@ -18,11 +18,12 @@ _HELP = {
     "resolution": "register resolution check (DECC RHI rule: <= 3 % of the minimum output per interval)",
     "heat-coefficient": "heat coefficient k of water (IAPWS-IF97, EN 1434-1)",
     "battery": "expected battery life at the read interval a monitoring point needs (MMS 1.1.8)",
+    "cost-benefit": "heat meters against heat cost allocators for a building: EN 15459 global cost, NPV, payback",
 }
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("calc", help="metrology calculators (MPE, calibration, sizing, resolution, k, battery)",
+    p = subparsers.add_parser("calc", help="metrology calculators (MPE, calibration, sizing, resolution, k, battery, cost-benefit)",
                               description="Metrology calculators. Input: one JSON object; output: JSON with --json.")
     sub = p.add_subparsers(dest="kind", metavar="KIND", parser_class=type(p))
     for kind in KINDS:
@@ -135,6 +136,20 @@ def human(kind: str, r: dict) -> str:
             lines.append(f"expected failure {r['expected_failure_date']}; replace battery by {r['battery_replacement_date']} (MMS 1.3.6)")
         if r.get("meets_read_frequency") is False:
             lines.append(f"warning: read interval longer than the {r['monitoring_point_read_interval_min']} min that {r['monitoring_point']} needs")
+    elif kind == "cost-benefit":
+        cur = r["currency"]
+        lines += [f"{r['n_apartments']} apartments, {r['radiators']:g} radiators; energy {r['annual_energy_kwh']:.0f} kWh/year "
+                  f"at {r['energy_price_per_kwh']:.4f} {cur}/kWh = {r['annual_energy_cost']:.2f} {cur}/year",
+                  f"expected benefit {r['expected_benefit_pct']:g} %: saving {r['annual_saving']:.2f} {cur}/year; "
+                  f"real rate {r['real_interest_rate_pct']:.4g} %, {r['period_years']} years, f_pv {r['present_value_factor']:.4f}"]
+        names = {"heat_meters": "heat meters", "heat_cost_allocators": "heat cost allocators"}
+        for key, label in names.items():
+            s = r["systems"][key]
+            pb = "never" if s["payback_years"] is None else f"{s['payback_years']:.1f} years"
+            be = "" if s["break_even_ep_h_kwh_m2"] is None else f", break-even EP_H {s['break_even_ep_h_kwh_m2']:.1f} kWh/m²"
+            lines.append(f"{label:<21} CAPEX {s['capex']:.2f}  OPEX {s['opex_per_year']:.2f}/year  global cost {s['global_cost']:.2f}  "
+                         f"NPV {s['npv']:.2f} {cur}  payback {pb}{be}: {'cost-efficient' if s['cost_efficient'] else 'NOT cost-efficient'}")
+        lines.append(f"recommendation: {r['recommendation'].replace('_', ' ')}")
     else:  # pragma: no cover
         lines.append(json.dumps(r))
     return "\n".join(lines) + "\n"

@@ -1,16 +1,181 @@
-"""The Planner page (placeholder until its issue lands)."""
+"""The Planner page: what is due when, and the sampling lots that decide it (MMS 1.3.3-1.3.6).
+
+Two views: "Due" (counts per month and per site for the next years, the
+meters behind each bar, CSV export) and "Lots" (form, draw with seed and
+spares, results typed or imported, verdict, what it means for each meter,
+the OC curve, the lot report). All database work runs in worker tasks
+through ``app.ui.planner.service`` over the planning service of the register
+(``app.storage.planning``). docs/planner-ui.md describes the page.
+"""
 from __future__ import annotations
 
-from app.ui.pages.base import PlaceholderPage
+import datetime as dt
+from typing import Any
+
+from app.ui.pages.base import Page
 
 
-class PlannerPage(PlaceholderPage):
+class PlannerPage(Page):
     name = "planner"
     title = "Planner"
     icon = "planner"
-    summary = "What is due, and the sampling lots that decide it."
-    planned = (
-        "Due counts per month and per site for the next years, with the meters behind each bar.",
-        "Sampling lots: form, draw with seed and spares, enter or import results, verdict per meter.",
-        "The OC curve of a lot's plan with the lot's outcome marked.",
-    )
+    summary = "What is due, and the sampling lots that decide it (MMS 1.3.3-1.3.6)."
+
+    def build(self) -> None:
+        from PySide6.QtWidgets import QTabWidget
+
+        from app.ui.calculators.look import scrolling, styled
+        from app.ui.planner.due import DueView
+        from app.ui.planner.lots import LotsView
+
+        self.tabs = QTabWidget()
+        styled(self.tabs.tabBar(), "tabs", self.ctx.text_scale)
+        self.due = DueView(self, self.tabs)
+        self.lots = LotsView(self, self.tabs)
+        self.tabs.addTab(self.due, "Due")
+        self.tabs.addTab(self.lots, "Lots")
+        self.body_layout.addWidget(scrolling(self.tabs, self.body), 1)
+        self._loaded_once = False
+        self._demo_done = False
+        self.make_action("Due view", lambda: self.tabs.setCurrentIndex(0), "Alt+1")
+        self.make_action("Lots view", lambda: self.tabs.setCurrentIndex(1), "Alt+2")
+        self.make_action("Form lots", self.lots.show_form_panel, "Ctrl+Shift+L")
+
+    # -- hooks ---------------------------------------------------------------------------
+    def on_shown(self) -> None:
+        if not self._loaded_once:
+            from PySide6.QtCore import QTimer
+
+            QTimer.singleShot(0, self._first_load)   # after prepare_demo(), when the app calls it
+
+    def _first_load(self) -> None:
+        if not self._loaded_once:
+            self._loaded_once = True
+            self.reload()
+
+    def refresh(self) -> bool:
+        self.reload()
+        return True
+
+    def prepare_demo(self) -> None:
+        """The demo register's due counts and its lots: one passed, one failed, one waiting for results."""
+        self._loaded_once = True
+        self.reload(demo_lot=True)
+
+    def reload(self, demo_lot: bool = False) -> None:
+        self.due.load()
+        self.lots.load_lots()
+        if demo_lot:
+            self.run_db("Demo lot", _first_decided_lot, on_done=self._open_demo_lot)
+        else:
+            last = self.setting("lot", 0, int)
+            if last:
+                self.run_db("Last lot", _lot_exists, last,
+                            on_done=lambda ok: self.lots.open_lot(last) if ok is True else None)
+
+    def _open_demo_lot(self, lot_id) -> None:
+        if isinstance(lot_id, int):
+            self.lots.open_lot(lot_id, "verdict")
+
+    def on_text_scale_changed(self, scale: float) -> None:
+        from app.ui.calculators.look import restyle
+
+        restyle(self.tabs.tabBar(), scale)
+        self.due.set_text_scale(scale)
+        self.lots.set_text_scale(scale)
+
+    # -- services for the views ----------------------------------------------------------
+    def run_db(self, name: str, fn, *args: Any, on_done=None, **kw: Any):
+        """Run ``fn(register, *args, **kw)`` in a worker; ``on_done(result or Failure)`` on the GUI thread.
+
+        In demo mode the demo register gets its demo lots first (once)."""
+        from app.ui.planner.service import guarded
+
+        demo = self.ctx.demo and not self.ctx.db_url
+
+        def work():
+            def body():
+                reg = self.ctx.register()
+                if demo:
+                    from app.storage.demo_planning import ensure_demo_lots
+
+                    _ensure_once(reg, ensure_demo_lots)
+                return fn(reg, *args, **kw)
+
+            return guarded(body)
+
+        return self.run_task(name, work, on_finished=on_done)
+
+    def default_as_of(self) -> dt.date:
+        """Today; the fixed demo date on the demo register (stable screenshots)."""
+        if self.ctx.demo and not self.ctx.db_url:
+            from app.storage.demo_planning import DEMO_AS_OF
+
+            return DEMO_AS_OF
+        return dt.date.today()
+
+    def default_today(self) -> dt.date:
+        if self.ctx.demo and not self.ctx.db_url:
+            from app.storage.demo_planning import DEMO_AS_OF
+
+            return DEMO_AS_OF + dt.timedelta(days=60)
+        return dt.date.today()
+
+    def demo_seed(self) -> int | None:
+        if self.ctx.screenshot:
+            from app.storage.demo_planning import DEMO_SEED
+
+            return DEMO_SEED
+        return None
+
+    def user(self) -> str | None:
+        return "demo" if self.ctx.demo and not self.ctx.db_url else None
+
+    def setting(self, key: str, default: Any, type_: type) -> Any:
+        if self.ctx.screenshot:
+            return default
+        return self.ctx.settings.page_value(self.name, key, default, type_)
+
+    def set_setting(self, key: str, value: Any) -> None:
+        if not self.ctx.screenshot:
+            self.ctx.settings.set_page_value(self.name, key, value)
+
+    def lots_changed(self, lots: list[dict]) -> None:
+        done = sum(1 for lt in lots if (lt.get("status") or "").startswith("verdict"))
+        n = sum(1 for lt in lots if lt.get("round"))
+        self.tabs.setTabText(1, f"Lots ({n}, {done} decided)" if n else "Lots")
+        if self.due.data is not None:
+            self.lots.set_sites(self.due.data.sites)
+
+    def schedule_changed(self) -> None:
+        """A lot changed what is due (a verdict): work the schedule out again."""
+        self.due.load()
+
+
+_DEMO_LOCK = __import__("threading").Lock()
+_DEMO_DONE: set[int] = set()
+
+
+def _ensure_once(reg, ensure) -> None:
+    with _DEMO_LOCK:
+        if id(reg) in _DEMO_DONE:
+            return
+        ensure(reg)
+        _DEMO_DONE.add(id(reg))
+
+
+def _first_decided_lot(reg) -> int | None:
+    from app.storage.planning import list_lots
+
+    lots = [lt for lt in list_lots(reg) if lt.get("round")]
+    for status in ("verdict_pass", "verdict_fail", "testing", "drawn"):
+        for lt in reversed(lots):
+            if lt["status"] == status:
+                return lt["id"]
+    return lots[-1]["id"] if lots else None
+
+
+def _lot_exists(reg, lot_id: int) -> bool:
+    from app.storage.planning import list_lots
+
+    return any(lt["id"] == lot_id for lt in list_lots(reg))

@@ -1,0 +1,211 @@
+"""What the planner page runs in its worker tasks (plain Python, no Qt).
+
+Thin functions over ``app.storage.planning`` (the planning service of the
+register): each takes the open register, does its database work, and
+returns plain data for the page. A user mistake (``InputError`` naming a key,
+``RegisterError`` with a one-line message) comes back as a :class:`Failure`
+instead of an exception, so the page can put it next to the field it names.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.errors import InputError
+
+#: The due states drawn as bars, bottom to top (in_service is never "due").
+DUE_STATES = ("overdue", "recalibrate_or_replace_due", "sampling_due", "battery_due")
+STATE_TITLES = {"overdue": "Overdue", "recalibrate_or_replace_due": "Recalibrate or replace",
+                "sampling_due": "Sampling", "battery_due": "Battery", "in_service": "In service"}
+REASONS = {"sampling_9y": "lot sampling at 9 years", "sampling_13y": "lot sampling at 13 years",
+           "recalibrate_or_replace_10y": "recalibrate or replace at 10 years",
+           "recalibrate_or_replace_14y": "recalibrate or replace at 14 years",
+           "recalibrate_or_replace_18y": "recalibrate or replace at 18 years",
+           "battery_end_of_life_minus_1y": "battery: a year before its end of life",
+           "install_date_unknown": "install date unknown"}
+LIST_COLUMNS = ("meter_id", "manufacturer", "serial", "model", "site", "state", "due_date", "reason",
+                "clock_start", "lot_id", "lot_verdict")
+
+
+@dataclass
+class Failure:
+    """A user mistake, to be shown in the page (``key``: the input it names, if any)."""
+
+    message: str
+    key: str | None = None
+
+
+def guarded(fn: Callable, *args: Any, **kw: Any) -> Any:
+    """``fn(*args, **kw)``, with user mistakes returned as a :class:`Failure`."""
+    from app.storage.errors import RegisterError
+
+    try:
+        return fn(*args, **kw)
+    except InputError as exc:
+        return Failure(f"{exc.key}: {exc.message}", exc.key)
+    except RegisterError as exc:
+        return Failure(" ".join(str(exc).split()))
+
+
+# ============================================================================ due
+
+@dataclass
+class DueData:
+    as_of: dt.date
+    horizon_months: int
+    horizon_end: dt.date
+    site: str | None
+    totals: dict[str, int]
+    by_month: dict[str, dict[str, int]]
+    by_site: dict[str, dict[str, int]]
+    rows: list[dict[str, Any]]
+    sites: list[str]
+    lots: list[dict[str, Any]] = field(default_factory=list)
+    due_rows: list[dict[str, Any]] = field(default_factory=list)   # every row but in_service, in list order
+
+    def months(self) -> list[str]:
+        """Every month of the horizon, "YYYY-MM", from the as-of month on."""
+        out = []
+        y, m = self.as_of.year, self.as_of.month
+        end = (self.horizon_end.year, self.horizon_end.month)
+        while (y, m) <= end:
+            out.append(f"{y:04d}-{m:02d}")
+            m += 1
+            if m > 12:
+                y, m = y + 1, 1
+        return out
+
+    def select(self, *, month: str | None = None, site: str | None = None, state: str | None = None,
+               overdue_only: bool = False) -> list[dict[str, Any]]:
+        """The meters behind a bar: due in ``month`` (YYYY-MM) and/or at ``site``, in ``state``."""
+        if month is None and site is None and state is None and not overdue_only:
+            return list(self.due_rows)
+        out = []
+        h0, h1 = self.as_of.isoformat(), self.horizon_end.isoformat()
+        for r in self.due_rows:
+            if state is not None and r["state"] != state:
+                continue
+            if overdue_only and r["state"] != "overdue":
+                continue
+            if site is not None and (r["site"] or "") != site:
+                continue
+            if month is not None:
+                d = r["due_date"]
+                if r["state"] == "overdue" or d is None or not (h0 <= d <= h1) or d[:7] != month:
+                    continue
+            out.append(r)
+        return out
+
+
+def load_due(reg, as_of: dt.date, horizon_months: int, site: str | None = None,
+             plan_sampling: bool = True) -> DueData:
+    """The schedule of the register (or one site) on ``as_of`` over ``horizon_months``."""
+    from app.storage import planning
+
+    s = planning.schedule(reg, as_of, horizon_months=horizon_months, site=site, plan_sampling=plan_sampling)
+    rows = list(s.meter_rows())
+    # the words the list shows, and its order (due date, make, serial), made here rather than on the GUI thread
+    for r in rows:
+        r["state_text"] = STATE_TITLES.get(r["state"], r["state"])
+        r["reason_text"] = REASONS.get(r["reason"], r["reason"])
+    rows.sort(key=lambda r: (r["due_date"] or "", r["manufacturer"] or "", r["serial"] or ""))
+    sites = sorted(x["name"] for x in reg.list_sites())
+    sch = s.schedule
+    return DueData(as_of=as_of, horizon_months=horizon_months, horizon_end=sch.horizon_end, site=site,
+                   totals=dict(sch.totals), by_month={k: dict(v) for k, v in sch.by_month.items()},
+                   by_site={k: dict(v) for k, v in sch.by_site.items()}, rows=rows, sites=sites,
+                   lots=planning.list_lots(reg), due_rows=[r for r in rows if r["state"] != "in_service"])
+
+
+def write_rows_csv(path: str, rows: list[dict[str, Any]], columns: tuple[str, ...] = LIST_COLUMNS) -> int:
+    """The meters of a list as CSV (UTF-8 with BOM for spreadsheet programs), with the reason for each."""
+    with open(path, "w", newline="", encoding="utf-8-sig") as f:
+        w = csv.writer(f)
+        w.writerow(columns)
+        for r in rows:
+            w.writerow(["" if r.get(c) is None else r.get(c) for c in columns])
+    return len(rows)
+
+
+# ============================================================================ lots
+
+def load_lots(reg) -> list[dict[str, Any]]:
+    from app.storage import planning
+
+    return planning.list_lots(reg)
+
+
+def lot_detail(reg, lot_id: int, oc_points: int = 61) -> dict[str, Any]:
+    """Everything the lot view shows: ``show_lot`` plus what the verdict means for each member
+    (stored verdict, or the verdict so far) and the OC curve of the lot's plan."""
+    from app.core.sampling import oc_curve
+    from app.storage import planning
+
+    lot = planning.show_lot(reg, lot_id)
+    consequences = None
+    if lot["draw"] is not None:
+        vr = lot["verdict_record"]
+        on = dt.date.fromisoformat(vr["decided_on"]) if vr and vr.get("decided_on") else None
+        consequences = planning.decide_lot(reg, lot_id, decided_on=on, store=False)
+    plan = lot["plan"] or {}
+    n, ac, size = plan.get("sample_size") or lot["sample_size"], plan.get("acceptance_number", 0), lot["lot_size"]
+    curve = oc_curve(n, ac, lot_size=size, points=oc_points)
+    lot["consequences"] = consequences
+    lot["oc_curve"] = curve
+    lot["observed"] = observed_point(lot, consequences)
+    return lot
+
+
+def observed_point(lot: dict[str, Any], consequences: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The lot's outcome on its OC curve: observed fraction defective d/n and Pa there (binomial and
+    hypergeometric with D = round(p·N)); None before any meter is tested."""
+    from app.core.sampling import oc_curve
+
+    if not consequences or not consequences.get("tested"):
+        return None
+    d, tested = consequences["defectives"], consequences["tested"]
+    p = d / tested
+    plan = lot["plan"] or {}
+    n, ac = plan.get("sample_size") or lot["sample_size"], plan.get("acceptance_number", 0)
+    row = oc_curve(n, ac, lot_size=lot["lot_size"], fractions=[p])[0]
+    return {"defectives": d, "tested": tested, "p": p, "pa_binomial": row["pa_binomial"],
+            "pa_hypergeometric": row["pa_hypergeometric"], "defectives_in_lot": row["defectives_in_lot"]}
+
+
+def form(reg, **kw) -> Any:
+    from app.storage import planning
+
+    return planning.form_lots(reg, **kw)
+
+
+def draw(reg, lot_id: int, seed: int, spares: int | None, force: bool, user: str | None) -> dict[str, Any]:
+    from app.storage import planning
+
+    return planning.draw_lot(reg, lot_id, seed, spares=spares, force=force, user=user)
+
+
+def record(reg, lot_id: int, entries: list, replace_existing: bool, user: str | None,
+           tested_on: dt.date | None = None) -> dict[str, Any]:
+    from app.storage import planning
+
+    return planning.record_results(reg, lot_id, entries, tested_on=tested_on, replace_existing=replace_existing,
+                                   user=user)
+
+
+def import_results(reg, lot_id: int, path: str, replace_existing: bool, user: str | None,
+                   tested_on: dt.date | None = None) -> dict[str, Any]:
+    """A test lab's results CSV, checked row by row and stored all or nothing."""
+    from app.storage import planning
+
+    entries = planning.read_results_csv(path)
+    return planning.record_results(reg, lot_id, entries, tested_on=tested_on, replace_existing=replace_existing,
+                                   user=user)
+
+
+def decide(reg, lot_id: int, on: dt.date, user: str | None) -> dict[str, Any]:
+    from app.storage import planning
+
+    return planning.decide_lot(reg, lot_id, decided_on=on, store=True, user=user)

@@ -157,6 +157,29 @@ class EventLog(Base):
     source: Mapped[str | None] = mapped_column(String(300))  # e.g. the imported file's name
 
 
+
+class EventBatch(Base):
+    """The values of many ``create`` events written at once (an import), stored once per batch.
+
+    Each meter an import creates gets its row in ``events`` (who, when, which
+    meter, ``action`` "create", ``source`` the file) with ``after`` left empty;
+    its values at creation are kept here, beside those of the other meters
+    created in the same batch: ``data`` is the zlib-compressed JSON text of
+    ``{"meter_ids": [...], "columns": [...], "values": [[...], ...]}`` (one list
+    per column, in ``meter_ids`` order; dates as ISO text; an empty value is
+    null). ``Register.history`` puts them back into the event's ``after``;
+    erasing personal data scrubs them here too. Revision 0004.
+    """
+
+    __tablename__ = "event_batches"
+    __table_args__ = (Index(None, "first_meter_id", "last_meter_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_meter_id: Mapped[int] = mapped_column(Integer)  # lowest and highest meter id in the batch
+    last_meter_id: Mapped[int] = mapped_column(Integer)
+    meter_count: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 # ---- revision 0002: commissioning, evidence, calibration, lots -------------------------
 
 class CommissioningRecord(Base):

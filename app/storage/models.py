@@ -164,9 +164,10 @@ class EventBatch(Base):
     Each meter an import creates gets its row in ``events`` (who, when, which
     meter, ``action`` "create", ``source`` the file) with ``after`` left empty;
     its values at creation are kept here, beside those of the other meters
-    created in the same batch: ``data`` is the zlib-compressed JSON text of
-    ``{"meter_ids": [...], "columns": [...], "values": [[...], ...]}`` (one list
-    per column, in ``meter_ids`` order; dates as ISO text; an empty value is
+    created in the same batch. ``meter_ids``: JSON list of ``[first id, count]``
+    runs of consecutive ids, in the batch's order. ``data``: the zlib-compressed
+    JSON text of ``{"columns": [...], "values": [[...], ...]}``, one list of
+    values per column in ``meter_ids`` order (dates as ISO text, an empty value
     null). ``Register.history`` puts them back into the event's ``after``;
     erasing personal data scrubs them here too. Revision 0004.
     """
@@ -177,6 +178,7 @@ class EventBatch(Base):
     first_meter_id: Mapped[int] = mapped_column(Integer)  # lowest and highest meter id in the batch
     last_meter_id: Mapped[int] = mapped_column(Integer)
     meter_count: Mapped[int] = mapped_column(Integer)
+    meter_ids: Mapped[str] = mapped_column(Text)
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 

@@ -421,20 +421,19 @@ class Register:
                 out.append(jsonable(d))
             return out
 
-    def _batches_of(self, conn: Connection, meter_ids: set[int], *, with_id: bool = False):
-        """The ``event_batches`` rows whose range of meter ids overlaps ``meter_ids``."""
+    def _batches_of(self, conn: Connection, meter_ids: set[int]):
+        """(id, meter_ids, data) of the ``event_batches`` rows whose range of meter ids overlaps ``meter_ids``."""
         lo, hi = min(meter_ids), max(meter_ids)
-        cols = (EVB.c.id, EVB.c.data) if with_id else (EVB.c.data,)
-        return conn.execute(select(*cols).where(EVB.c.first_meter_id <= hi, EVB.c.last_meter_id >= lo)
-                            .order_by(EVB.c.id))
+        return conn.execute(select(EVB.c.id, EVB.c.meter_ids, EVB.c.data)
+                            .where(EVB.c.first_meter_id <= hi, EVB.c.last_meter_id >= lo).order_by(EVB.c.id))
 
     def _batched_after(self, conn: Connection, meter_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         """meter id -> its values at creation, for meters whose create event's values are in a batch."""
         ids = {m for m in meter_ids if m is not None}
         out: dict[int, dict[str, Any]] = {}
         if ids:
-            for (blob,) in self._batches_of(conn, ids):
-                out.update(batch_after_values(decode_batch(blob), ids))
+            for _bid, runs, blob in self._batches_of(conn, ids):
+                out.update(batch_after_values(decode_batch(runs, blob), ids))
         return out
 
     def _scrub_batches(self, conn: Connection, meter_ids: Iterable[int]) -> int:
@@ -443,8 +442,8 @@ class Register:
         scrubbed = 0
         if not ids:
             return 0
-        for bid, blob in self._batches_of(conn, ids, with_id=True):
-            data = decode_batch(blob)
+        for bid, runs, blob in self._batches_of(conn, ids):
+            data = decode_batch(runs, blob)
             personal = [j for j, c in enumerate(data["columns"]) if c in PERSONAL_FIELDS]
             if not personal:
                 continue
@@ -458,7 +457,8 @@ class Register:
                             hit = True
                     changed += hit
             if changed:
-                conn.execute(update(EVB).where(EVB.c.id == bid).values(data=encode_batch(json.dumps(data))))
+                kept = json.dumps({"columns": data["columns"], "values": data["values"]})
+                conn.execute(update(EVB).where(EVB.c.id == bid).values(data=encode_batch_values(kept)))
                 scrubbed += changed
         return scrubbed
 
@@ -809,17 +809,16 @@ class Register:
         finally:
             cur.close()
 
-    def _insert_batches(self, conn: Connection, batches: list[tuple[list[int], str]]) -> None:
-        """``event_batches`` rows: (meter ids, the JSON text of the rest of their ``data``)."""
+    def _insert_batches(self, conn: Connection, batches: list[tuple[list[int], bytes]]) -> None:
+        """``event_batches`` rows: (meter ids, their ``data`` already encoded)."""
         if not batches:
             return
-        rows = [(min(ids), max(ids), len(ids), encode_batch('{"meter_ids": ' + json.dumps(ids) + ", " + text[1:]))
-                for ids, text in batches]
+        rows = [(min(ids), max(ids), len(ids), json.dumps(id_runs(ids)), data) for ids, data in batches]
         mark = "?" if self.is_sqlite else "%s"
-        sql = f"INSERT INTO event_batches (first_meter_id, last_meter_id, meter_count, data) VALUES ({', '.join([mark] * 4)})"
         cur = conn.connection.driver_connection.cursor()
         try:
-            cur.executemany(sql, rows)
+            cur.executemany("INSERT INTO event_batches (first_meter_id, last_meter_id, meter_count, meter_ids, data) "
+                            f"VALUES ({', '.join([mark] * 5)})", rows)
         finally:
             cur.close()
 
@@ -1518,6 +1517,8 @@ _BULK_FILE_COLUMNS = (
     "qs_m3h", "dtheta_min_k", "dtheta_max_k", "temp_min_c", "temp_max_c", "baud", "notes",
     "occupant_name", "flat", "customer_reference")
 BATCH = 1000  # create events per event_batches row
+# columns whose values nearly all differ: their create-event values are written with json.dumps
+_PLAIN_JSON = {"serial", "location", "secondary_address", "notes", "occupant_name", "flat", "customer_reference"}
 
 
 def _sql_literal(v: Any) -> str:
@@ -1553,13 +1554,28 @@ def _in_batch(r) -> bool:
     return r.after is None and r.action == "create" and r.entity == "meters" and r.meter_id is not None
 
 
-def decode_batch(blob: bytes) -> dict[str, Any]:
-    """The ``data`` of an ``event_batches`` row: meter_ids, columns, values (see ``models.EventBatch``)."""
-    return json.loads(zlib.decompress(blob))
+def id_runs(ids: Sequence[int]) -> list[list[int]]:
+    """``[[first, count], ...]``: the runs of consecutive ids in ``ids``, in order."""
+    if ids and list(ids) == list(range(ids[0], ids[0] + len(ids))):  # the usual case: one run
+        return [[ids[0], len(ids)]]
+    runs: list[list[int]] = []
+    for i in ids:
+        if runs and runs[-1][0] + runs[-1][1] == i:
+            runs[-1][1] += 1
+        else:
+            runs.append([i, 1])
+    return runs
 
 
-def encode_batch(data_json: str) -> bytes:
-    return zlib.compress(data_json.encode("utf-8"), 1)
+def decode_batch(meter_ids: str, data: bytes) -> dict[str, Any]:
+    """An ``event_batches`` row as ``{"meter_ids": [...], "columns": [...], "values": [...]}``."""
+    out = json.loads(zlib.decompress(data))
+    out["meter_ids"] = [first + k for first, count in json.loads(meter_ids) for k in range(count)]
+    return out
+
+
+def encode_batch_values(columns_and_values_json: str) -> bytes:
+    return zlib.compress(columns_and_values_json.encode("utf-8"), 1)
 
 
 def batch_after_values(data: dict[str, Any], meter_ids: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
@@ -1586,7 +1602,7 @@ class _Prepared:
         self.new: list[int] = []                 # good rows of meters not yet in the register
         self.existing: list[tuple[int, int]] = []  # (row, meter id) of meters already there
         self.cols: dict[str, list[Any]] = {}     # meter column -> values of the new rows (driver form)
-        self.batches: list[tuple[int, int, str]] = []  # (from, to, JSON text) of each event batch, ids left out
+        self.batches: list[tuple[int, int, bytes]] = []  # (from, to, encoded values) of each event batch
 
 
 class _ImportJob:
@@ -1619,6 +1635,8 @@ class _ImportJob:
         self.writing = True                                    # False once a bad row means nothing is stored
         self.seen: dict[tuple[str, str], int] = {}             # (manufacturer_key, serial) -> line first seen
         self.existing: dict[tuple[str, str], int] = {}         # keys of meters already in the register -> id
+        self.spare_ids: list[int] = []                         # meter ids taken from the sequence beforehand
+        self.spare_taken = 0
         self.sites: dict[str, int] = {}
         self.buildings: dict[tuple[int, str], int] = {}
         self.mps: dict[tuple[int, str], int] = {}
@@ -1647,7 +1665,7 @@ class _ImportJob:
         self._conv: dict[str, Callable[[Any], Any]] = {
             c: reg._processor(M, c) for c in ("battery_expiry", "install_date", "install_year_only")}
         self._conv_cache: dict[str, dict[Any, Any]] = {c: {None: None} for c in self._conv}
-        self._iso: dict[Any, Any] = {None: None}
+        self._frag: dict[str, dict[Any, str]] = {}  # column -> value -> its JSON text
         self._flags: dict[str | None, str | None] = {None: None}
 
     # ---- the run ---------------------------------------------------------------------
@@ -1703,6 +1721,8 @@ class _ImportJob:
         self.mps = {(r.site_id, r.label): r.id for r in conn.execute(select(MP.c.id, MP.c.site_id, MP.c.label))}
         n_existing = conn.execute(select(func.count()).select_from(M)).scalar_one()
         if not n_existing:
+            if not self.reg.is_sqlite:  # every valid row is a new meter: one trip to the sequence
+                self.spare_ids = self.reg._reserve_ids(conn, "meters", len(self.rows))
             return
         q = select(M.c.manufacturer_key, M.c.serial, M.c.id)
         if n_existing > 4 * len(self.rows) and len(self.rows) < 20000 and "serial" in self.colset:
@@ -1809,27 +1829,29 @@ class _ImportJob:
                 v = sel(col(c))
             out[c] = v
         # the create events' values: the file's columns as checked, dates as ISO text
-        iso = self._iso
-        values: list[list[Any]] = []
+        # the create events' values: the file's columns as checked, dates as ISO text. A column of
+        # few distinct values is written from the JSON text of each value, made once.
+        parts: list[tuple[bool, list[Any]]] = []  # (JSON texts?, values) per column
+        dumps = json.dumps
         for c in self.batch_names:
-            if c == "install_date" or c == "battery_expiry":
-                v = install_dates if c == "install_date" else sel(col(c))
-                for d in set(v).difference(iso):
-                    iso[d] = d.isoformat()
-                v = list(map(iso.__getitem__, v))
-            elif c == "install_year_only":
-                v = [y if d is not None else None for d, y in zip(install_dates, year_only)]
-            elif c == "mbus_manufacturer":
-                v = flags
-            elif c == "extra":
-                v = extras
-            else:
-                v = sel(col(c))
-            values.append(v)
-        head, dumps = self.batch_head, json.dumps
+            if c in _PLAIN_JSON or c == "extra":
+                parts.append((False, extras if c == "extra" else sel(col(c))))
+                continue
+            if c == "install_year_only":
+                parts.append((True, ["null" if d is None else ("true" if y else "false")
+                                     for d, y in zip(install_dates, year_only)]))
+                continue
+            v = install_dates if c == "install_date" else flags if c == "mbus_manufacturer" else sel(col(c))
+            frag = self._frag.setdefault(c, {None: "null"})
+            for x in set(v).difference(frag):
+                frag[x] = dumps(x.isoformat() if isinstance(x, dt.date) else x, ensure_ascii=False)
+            parts.append((True, list(map(frag.__getitem__, v))))
+        head = self.batch_head
         for b in range(0, len(new), BATCH):
             e = min(b + BATCH, len(new))
-            prep.batches.append((b, e, head + ", ".join([dumps(v[b:e]) for v in values]) + "]}"))
+            body = ", ".join(["[" + ", ".join(v[b:e]) + "]" if is_text else dumps(v[b:e], ensure_ascii=False)
+                              for is_text, v in parts])
+            prep.batches.append((b, e, encode_batch_values(head + body + "]}")))
 
     # ---- this thread's part: the database ------------------------------------------------------
 
@@ -1837,14 +1859,16 @@ class _ImportJob:
         """Site, building and monitoring point ids of the chunk's rows, creating the new ones."""
         res, good = prep.res, prep.good
         site_col, b_col, mp_col = res.col("site"), res.col("building"), res.col("monitoring_point")
+        everyone = len(good) == res.n
         sites = self.sites
-        new_sites = sorted({site_col[i] for i in good} - sites.keys())
+        new_sites = sorted((set(site_col) if everyone else {site_col[i] for i in good}) - sites.keys())
         if new_sites:
             conn.execute(insert(S), [{"name": n} for n in new_sites])
             sites.update((r.name, r.id) for r in conn.execute(select(S.c.id, S.c.name).where(S.c.name.in_(new_sites))))
         site_ids = list(map(sites.get, site_col))
         b_keys = list(zip(site_ids, b_col))
-        new_b = sorted({b_keys[i] for i in good if b_col[i]} - self.buildings.keys())
+        new_b = sorted({k for k in (set(b_keys) if everyone else {b_keys[i] for i in good}) if k[1]}
+                       - self.buildings.keys())
         if new_b:
             conn.execute(insert(B), [{"site_id": s, "name": n} for s, n in new_b])
             self.buildings = {(r.site_id, r.name): r.id for r in conn.execute(select(B.c.id, B.c.site_id, B.c.name))}
@@ -1870,7 +1894,12 @@ class _ImportJob:
             self._write_existing(conn, prep, site_ids, b_ids, mp_ids)
         new = prep.new
         if new:
-            ids = reg._reserve_ids(conn, "meters", len(new))
+            taken = self.spare_taken
+            if len(self.spare_ids) - taken >= len(new):
+                ids = self.spare_ids[taken:taken + len(new)]
+                self.spare_taken += len(new)
+            else:
+                ids = reg._reserve_ids(conn, "meters", len(new))
             if len(new) == prep.res.n:
                 place = (site_ids, b_ids, mp_ids)
             else:
@@ -1881,7 +1910,7 @@ class _ImportJob:
             del rows
             prepare_next()
             reg._copy_from_meters(conn, ids, user=self.user, source=self.source, at=self.now)
-            reg._insert_batches(conn, [(ids[b:e], text) for b, e, text in prep.batches])
+            reg._insert_batches(conn, [(ids[b:e], data) for b, e, data in prep.batches])
             self.report.created += len(new)
         self.done = prep.start + prep.res.n
         if self.progress:

@@ -516,30 +516,37 @@ class BulkChecker:
         self._values: dict[str, dict[Any, Any]] = {}
         self._bad: dict[str, dict[Any, str]] = {}
         self._cross: dict[tuple, list[str]] = {}
+        self._year_only: dict[Any, bool] = {}  # install_date cell -> year only
 
     @staticmethod
     def _cell(col: str, raw: Any) -> tuple[Any, str | None]:
         v, e = check_cell(col, raw)
         return (None, e) if e is not None else (v, None)
 
-    def _distinct(self, col: str, raw: Sequence[Any], all_str: bool):
-        """(keys, key -> value, key -> reason): each distinct cell checked once, also across chunks."""
-        cell = self._cell
+    def _distinct(self, col: str, raw: Sequence[Any], all_str: bool) -> tuple[Sequence[Any], list[Any]]:
+        """(keys, values): each distinct cell checked once, also across chunks."""
         values = self._values.setdefault(col, {})
-        bad = self._bad.setdefault(col, {})
         if all_str:
             keys: Sequence[Any] = raw
-            new = set(raw).difference(values)
-            cells = dict(zip(new, new))
+            try:  # every cell seen before: the usual case after the first chunk
+                return keys, list(map(values.__getitem__, keys))
+            except KeyError:
+                new = set(raw).difference(values)
+                cells = dict(zip(new, new))
         else:  # 1, 1.0 and True are equal as dict keys but not as cells: keep them apart
             keys = [x if type(x) is str else (type(x), x) for x in raw]
             cells = {k: x for k, x in zip(keys, raw) if k not in values}
+        bad = self._bad.setdefault(col, {})
+        year_only = self._year_only if col == "install_date" else None
         for k, x in cells.items():
-            v, e = cell(col, x)
+            v, e = self._cell(col, x)
+            if year_only is not None:  # (date, year_only): kept apart
+                year_only[k] = bool(v and v[1])
+                v = v[0] if v else None
             values[k] = v
             if e:
                 bad[k] = e
-        return keys, values, bad
+        return keys, list(map(values.__getitem__, keys))
 
     def check_all(self, rows: list[list[Any]], lines: list[int], *, all_str: bool = False) -> BulkResult:
         """Check these rows (a whole sheet, or one chunk of it after another).
@@ -555,11 +562,13 @@ class BulkChecker:
         errors = res.errors
         values = res.values
 
-        def report(keys, bad):
-            for i, k in enumerate(keys):
-                e = bad.get(k)
-                if e is not None:
-                    errors.setdefault(i, []).append(e)
+        def report(col, keys):
+            bad = self._bad.get(col)
+            if bad and not bad.keys().isdisjoint(keys):
+                for i, k in enumerate(keys):
+                    e = bad.get(k)
+                    if e is not None:
+                        errors.setdefault(i, []).append(e)
 
         for idx, col in enumerate(self.columns):
             raw = raw_cols[idx] if idx < len(raw_cols) else (None,) * n
@@ -578,32 +587,34 @@ class BulkChecker:
                     for i, s in enumerate(texts):
                         if len(s) > limit:
                             errors.setdefault(i, []).append(f"{col} longer than {limit} characters")
-                values[col] = [s or None for s in texts]
+                values[col] = [s or None for s in texts] if "" in texts else texts
                 continue
             if col == "secondary_address" and all_str:  # nearly every cell differs: take 8 digits as they are
+                joined = "".join(raw)
+                if joined.isascii() and joined.isdigit() and set(map(len, raw)) == {8}:
+                    values[col] = list(raw)
+                    continue
                 whole = list(map(_DIGITS8_WHOLE.fullmatch, raw))
                 vals = list(raw)
                 odd = [i for i, m in enumerate(whole) if m is None]
                 if odd:
-                    keys, checked, bad = self._distinct(col, [raw[i] for i in odd], True)
+                    keys, checked = self._distinct(col, [raw[i] for i in odd], True)
+                    for i, v in zip(odd, checked):
+                        vals[i] = v
+                    bad = self._bad.get(col) or {}
                     for i, k in zip(odd, keys):
-                        vals[i] = checked[k]
                         if k in bad:
                             errors.setdefault(i, []).append(bad[k])
                 values[col] = vals
                 continue
-            keys, checked, bad = self._distinct(col, raw, all_str)
+            keys, vals = self._distinct(col, raw, all_str)
+            values[col] = vals
             if col == "install_date":
-                pairs = list(map(checked.__getitem__, keys))
-                values["install_date"] = [v[0] if v else None for v in pairs]
-                values["install_year_only"] = [bool(v and v[1]) for v in pairs]
-            else:
-                values[col] = list(map(checked.__getitem__, keys))
-            if bad and not bad.keys().isdisjoint(keys):
-                report(keys, bad)
+                values["install_year_only"] = list(map(self._year_only.__getitem__, keys))
+            report(col, keys)
         for col in REQUIRED_COLUMNS:
             vals = values.get(col)
-            if vals is None:
+            if vals is None or None not in vals:
                 continue
             for i in [i for i, v in enumerate(vals) if v is None]:
                 if not any(e.startswith(col) for e in errors.get(i, ())):
@@ -611,12 +622,13 @@ class BulkChecker:
         present = [c for c in _CROSS_COLUMNS if c in values]
         if present:
             combos = list(zip(*(values[c] for c in present)))
+            distinct = set(combos)
             bad = self._cross
-            for combo in set(combos).difference(bad):
+            for combo in distinct.difference(bad):
                 errs: list[str] = []
                 _cross_checks(dict(zip(present, combo)), errs)
                 bad[combo] = errs
-            if any(bad[c] for c in set(combos)):
+            if any(bad[c] for c in distinct):
                 for i, combo in enumerate(combos):
                     errs = bad.get(combo)
                     if errs:

@@ -51,9 +51,14 @@ def expected_after(row: dict, flag: str | None) -> dict:
 
 
 def batch_rows(reg) -> list[dict]:
+    """The event batches as stored: meter ids expanded from their runs, values decompressed."""
+    out = []
     with reg.engine.connect() as c:
-        return [json.loads(zlib.decompress(bytes(b))) for (b,) in
-                c.execute(text("SELECT data FROM event_batches ORDER BY id"))]
+        for runs, blob in c.execute(text("SELECT meter_ids, data FROM event_batches ORDER BY id")):
+            data = json.loads(zlib.decompress(bytes(blob)))
+            data["meter_ids"] = [first + k for first, count in json.loads(runs) for k in range(count)]
+            out.append(data)
+    return out
 
 
 def test_bad_rows_in_later_chunks_are_all_reported_and_nothing_is_stored(reg, tmp_path, small_chunks):

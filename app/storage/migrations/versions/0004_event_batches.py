@@ -26,6 +26,7 @@ def upgrade() -> None:
     sa.Column('first_meter_id', sa.Integer(), nullable=False),
     sa.Column('last_meter_id', sa.Integer(), nullable=False),
     sa.Column('meter_count', sa.Integer(), nullable=False),
+    sa.Column('meter_ids', sa.Text(), nullable=False),
     sa.Column('data', sa.LargeBinary(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_event_batches'))
     )
@@ -33,11 +34,12 @@ def upgrade() -> None:
                     ['first_meter_id', 'last_meter_id'])
 
 
-def _after_values(blob: bytes):
+def _after_values(runs: str, blob: bytes):
     """(meter_id, after) for each meter of a batch: its non-empty values by column."""
+    ids = [first + k for first, count in json.loads(runs) for k in range(count)]
     data = json.loads(zlib.decompress(blob))
     columns, values = data["columns"], data["values"]
-    for p, mid in enumerate(data["meter_ids"]):
+    for p, mid in enumerate(ids):
         yield mid, {c: vals[p] for c, vals in zip(columns, values) if vals[p] is not None}
 
 
@@ -45,9 +47,10 @@ def downgrade() -> None:
     conn = op.get_bind()
     events = sa.table('events', sa.column('id', sa.Integer), sa.column('meter_id', sa.Integer),
                       sa.column('action', sa.String), sa.column('entity', sa.String), sa.column('after', sa.JSON))
-    batches = sa.table('event_batches', sa.column('id', sa.Integer), sa.column('data', sa.LargeBinary))
-    for (blob,) in conn.execute(sa.select(batches.c.data).order_by(batches.c.id)):
-        rows = [{"m": mid, "a": after} for mid, after in _after_values(bytes(blob))]
+    batches = sa.table('event_batches', sa.column('id', sa.Integer), sa.column('meter_ids', sa.Text),
+                       sa.column('data', sa.LargeBinary))
+    for runs, blob in conn.execute(sa.select(batches.c.meter_ids, batches.c.data).order_by(batches.c.id)):
+        rows = [{"m": mid, "a": after} for mid, after in _after_values(runs, bytes(blob))]
         if rows:
             conn.execute(events.update().where(
                 events.c.meter_id == sa.bindparam("m"), events.c.entity == "meters", events.c.action == "create",

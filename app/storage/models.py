@@ -159,22 +159,23 @@ class EventLog(Base):
 
 
 class EventBatch(Base):
-    """The values of many ``create`` events written at once (an import), stored once per batch.
+    """The ``create`` events of many meters written at once (an import), stored once per batch.
 
-    Each meter an import creates gets its row in ``events`` (who, when, which
-    meter, ``action`` "create", ``source`` the file) with ``after`` left empty;
-    its values at creation are kept here, beside those of the other meters
-    created in the same batch. ``meter_ids``: JSON list of ``[first id, count]``
-    runs of consecutive ids, in the batch's order. ``data``: the zlib-compressed
-    JSON text of ``{"columns": [...], "values": [[...], ...]}``, one list of
-    values per column in ``meter_ids`` order (dates as ISO text, an empty value
-    null). ``Register.history`` puts them back into the event's ``after``;
+    The batch's row in ``events`` says who, when and from which file
+    (``action`` "create", ``entity`` "meters", ``meter_id`` empty, ``after``
+    {"meters": how many}); this row says which meters and their values at
+    creation. ``meter_ids``: JSON list of ``[first id, count]`` runs of
+    consecutive ids, in the batch's order. ``data``: the zlib-compressed JSON
+    text of ``{"columns": [...], "values": [[...], ...]}``, one list of values
+    per column in ``meter_ids`` order (dates as ISO text, an empty value null).
+    ``Register.history`` gives each meter its own create entry from them;
     erasing personal data scrubs them here too. Revision 0004.
     """
 
     __tablename__ = "event_batches"
     __table_args__ = (Index(None, "first_meter_id", "last_meter_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), ForeignKey("events.id"))
     first_meter_id: Mapped[int] = mapped_column(Integer)  # lowest and highest meter id in the batch
     last_meter_id: Mapped[int] = mapped_column(Integer)
     meter_count: Mapped[int] = mapped_column(Integer)

@@ -392,48 +392,51 @@ class Register:
             return [jsonable(dict(r._mapping)) for r in conn.execute(q)]
 
     def history(self, meter_id: int) -> list[dict[str, Any]]:
-        """The meter's event log, oldest first: at, user, action, entity, entity_id, before, after, source."""
+        """The meter's event log, oldest first: at, user, action, entity, entity_id, before, after, source.
+
+        A meter an import created has its ``create`` entry here like any other:
+        who, when, the file, and its values at creation (kept in the import's
+        event batch, see ``models.EventBatch``)."""
         q = select(EV).where(EV.c.meter_id == meter_id).order_by(EV.c.id)
         with self._read() as conn:
-            rows = conn.execute(q).all()
-            batched = self._batched_after(conn, [meter_id]) if any(_in_batch(r) for r in rows) else {}
-        return [{"at": r.at.isoformat(timespec="seconds") + "Z", "user": r.user, "action": r.action,
-                 "entity": r.entity, "entity_id": r.entity_id, "before": r.before,
-                 "after": batched.get(r.meter_id) if _in_batch(r) else r.after,
-                 "source": r.source} for r in rows]
+            entries = [(r.id, r.at, r.user, r.action, r.entity, r.entity_id, r.before, r.after, r.source)
+                       for r in conn.execute(q)]
+            for ev, after in self._batched_creates(conn, {meter_id}):
+                entries.append((ev.id, ev.at, ev.user, ev.action, ev.entity, meter_id, None, after, ev.source))
+        entries.sort(key=lambda e: e[0])
+        return [{"at": at.isoformat(timespec="seconds") + "Z", "user": user, "action": action, "entity": entity,
+                 "entity_id": entity_id, "before": before, "after": after, "source": source}
+                for _id, at, user, action, entity, entity_id, before, after, source in entries]
 
     def events(self, *, entity: str | None = None, since: dt.datetime | None = None,
                limit: int = 1000) -> list[dict[str, Any]]:
+        """The latest events, newest first, as stored. An import's create events are one row per
+        batch of meters (``meter_id`` empty, ``after`` {"meters": how many}); ``history`` gives
+        each meter its own."""
         q = select(EV).order_by(EV.c.id.desc()).limit(limit)
         if entity:
             q = q.where(EV.c.entity == entity)
         if since:
             q = q.where(EV.c.at >= since)
         with self._read() as conn:
-            rows = conn.execute(q).all()
-            pending = {r.meter_id for r in rows if _in_batch(r)}
-            batched = self._batched_after(conn, pending) if pending else {}
-            out = []
-            for r in rows:
-                d = dict(r._mapping)
-                if _in_batch(r):
-                    d["after"] = batched.get(r.meter_id)
-                out.append(jsonable(d))
-            return out
+            return [jsonable(dict(r._mapping)) for r in conn.execute(q)]
 
     def _batches_of(self, conn: Connection, meter_ids: set[int]):
-        """(id, meter_ids, data) of the ``event_batches`` rows whose range of meter ids overlaps ``meter_ids``."""
+        """The ``event_batches`` rows (with their event) whose range of meter ids overlaps ``meter_ids``."""
         lo, hi = min(meter_ids), max(meter_ids)
-        return conn.execute(select(EVB.c.id, EVB.c.meter_ids, EVB.c.data)
-                            .where(EVB.c.first_meter_id <= hi, EVB.c.last_meter_id >= lo).order_by(EVB.c.id))
+        return conn.execute(
+            select(EVB.c.id.label("batch_id"), EVB.c.meter_ids, EVB.c.data, EV.c.id, EV.c.at, EV.c.user,
+                   EV.c.action, EV.c.entity, EV.c.source)
+            .select_from(EVB.join(EV, EV.c.id == EVB.c.event_id))
+            .where(EVB.c.first_meter_id <= hi, EVB.c.last_meter_id >= lo).order_by(EVB.c.id))
 
-    def _batched_after(self, conn: Connection, meter_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-        """meter id -> its values at creation, for meters whose create event's values are in a batch."""
-        ids = {m for m in meter_ids if m is not None}
-        out: dict[int, dict[str, Any]] = {}
-        if ids:
-            for _bid, runs, blob in self._batches_of(conn, ids):
-                out.update(batch_after_values(decode_batch(runs, blob), ids))
+    def _batched_creates(self, conn: Connection, meter_ids: set[int]):
+        """(event row, values at creation) of each of these meters whose create event is in a batch."""
+        out = []
+        if meter_ids:
+            for r in self._batches_of(conn, meter_ids):
+                for mid, after in batch_after_values(decode_batch(r.meter_ids, r.data), meter_ids).items():
+                    out.append((r, after))
         return out
 
     def _scrub_batches(self, conn: Connection, meter_ids: Iterable[int]) -> int:
@@ -442,8 +445,8 @@ class Register:
         scrubbed = 0
         if not ids:
             return 0
-        for bid, runs, blob in self._batches_of(conn, ids):
-            data = decode_batch(runs, blob)
+        for r in self._batches_of(conn, ids):
+            bid, data = r.batch_id, decode_batch(r.meter_ids, r.data)
             personal = [j for j, c in enumerate(data["columns"]) if c in PERSONAL_FIELDS]
             if not personal:
                 continue
@@ -787,38 +790,39 @@ class Register:
         """The dialect's bind processor of a column, or the identity when the driver takes Python values."""
         return table.c[column].type._cached_bind_processor(self.engine.dialect) or (lambda v: v)
 
-    def _copy_from_meters(self, conn: Connection, ids: list[int], *, user: str, source: str,
-                          at: dt.datetime) -> None:
-        """The installations and create events of the meters ``ids`` just inserted, made in the database."""
+    def _copy_installations(self, conn: Connection, ids: list[int]) -> None:
+        """The first installation of each meter ``ids`` just inserted, copied from it in the database."""
         if self.is_sqlite:  # the ids are consecutive (reserved under the write lock)
             where, params = "id BETWEEN ? AND ?", (ids[0], ids[-1])
-            mark = "?"
         else:
             where, params = "id = ANY(%s)", (ids,)
-            mark = "%s"
-        dbapi = conn.connection.driver_connection
-        cur = dbapi.cursor()
+        cur = conn.connection.driver_connection.cursor()
         try:
             cur.execute("INSERT INTO installations (meter_id, site_id, building_id, monitoring_point_id, location, "
                         "installed_on, year_only) SELECT id, site_id, building_id, monitoring_point_id, location, "
                         f"install_date, install_year_only FROM meters WHERE {where} ORDER BY id", params)
-            at_db = self._processor(EV, "at")(at)
-            cur.execute(f'INSERT INTO events (at, "user", entity, entity_id, meter_id, action, source) '
-                        f"SELECT {mark}, {mark}, 'meters', id, id, 'create', {mark} FROM meters WHERE {where} "
-                        "ORDER BY id", (at_db, user, source, *params))
         finally:
             cur.close()
 
-    def _insert_batches(self, conn: Connection, batches: list[tuple[list[int], bytes]]) -> None:
-        """``event_batches`` rows: (meter ids, their ``data`` already encoded)."""
+    def _insert_batches(self, conn: Connection, batches: list[tuple[list[int], bytes]], *, user: str, source: str,
+                        at: dt.datetime) -> None:
+        """The create events of meters just inserted: per batch (meter ids, their values already
+        encoded), one ``events`` row (who, when, the file) and one ``event_batches`` row."""
         if not batches:
             return
-        rows = [(min(ids), max(ids), len(ids), json.dumps(id_runs(ids)), data) for ids, data in batches]
+        event_ids = self._reserve_ids(conn, "events", len(batches))
+        at_db = self._processor(EV, "at")(at)
+        events = [(eid, at_db, user, "meters", "create", json.dumps({"meters": len(ids)}), source)
+                  for eid, (ids, _data) in zip(event_ids, batches)]
+        rows = [(eid, min(ids), max(ids), len(ids), json.dumps(id_runs(ids)), data)
+                for eid, (ids, data) in zip(event_ids, batches)]
         mark = "?" if self.is_sqlite else "%s"
         cur = conn.connection.driver_connection.cursor()
         try:
-            cur.executemany("INSERT INTO event_batches (first_meter_id, last_meter_id, meter_count, meter_ids, data) "
-                            f"VALUES ({', '.join([mark] * 5)})", rows)
+            cur.executemany(f'INSERT INTO events (id, at, "user", entity, action, after, source) '
+                            f"VALUES ({', '.join([mark] * 7)})", events)
+            cur.executemany("INSERT INTO event_batches (event_id, first_meter_id, last_meter_id, meter_count, "
+                            f"meter_ids, data) VALUES ({', '.join([mark] * 6)})", rows)
         finally:
             cur.close()
 
@@ -1549,11 +1553,6 @@ def _gc_paused():
             gc.enable()
 
 
-def _in_batch(r) -> bool:
-    """Is this event a create event whose values are kept in ``event_batches``?"""
-    return r.after is None and r.action == "create" and r.entity == "meters" and r.meter_id is not None
-
-
 def id_runs(ids: Sequence[int]) -> list[list[int]]:
     """``[[first, count], ...]``: the runs of consecutive ids in ``ids``, in order."""
     if ids and list(ids) == list(range(ids[0], ids[0] + len(ids))):  # the usual case: one run
@@ -1909,8 +1908,9 @@ class _ImportJob:
                              self.constants)
             del rows
             prepare_next()
-            reg._copy_from_meters(conn, ids, user=self.user, source=self.source, at=self.now)
-            reg._insert_batches(conn, [(ids[b:e], data) for b, e, data in prep.batches])
+            reg._copy_installations(conn, ids)
+            reg._insert_batches(conn, [(ids[b:e], data) for b, e, data in prep.batches], user=self.user,
+                                source=self.source, at=self.now)
             self.report.created += len(new)
         self.done = prep.start + prep.res.n
         if self.progress:

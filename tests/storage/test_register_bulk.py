@@ -93,12 +93,15 @@ def test_skip_invalid_across_chunks_keeps_each_meters_creation_values(reg, tmp_p
         assert (ev["action"], ev["entity"], ev["entity_id"], ev["user"], ev["source"]) == (
             "create", "meters", m.id, "ann", "m.csv")
         assert ev["before"] is None and ev["after"] == expected_after(r, m.mbus_manufacturer)
-    # every stored meter has exactly one create event, and the batches hold exactly the stored meters
-    created = [e for e in reg.events(limit=10**6) if e["action"] == "create"]
+    # the batches hold exactly the stored meters, each once, and their events count them
     ids = sorted(m.id for m in reg.list_meters())
-    assert sorted(e["meter_id"] for e in created) == ids
     assert sorted(i for b in batch_rows(reg) for i in b["meter_ids"]) == ids
-    assert all(e["after"]["serial"] == reg.get_meter(e["meter_id"]).serial for e in created)
+    batch_events = [e for e in reg.events(limit=10**6) if e["action"] == "create"]
+    assert {(e["entity"], e["meter_id"], e["user"], e["source"]) for e in batch_events} == {
+        ("meters", None, "ann", "m.csv")}
+    assert sum(e["after"]["meters"] for e in batch_events) == 128 and max(e["after"]["meters"] for e in batch_events) == 15
+    for m in reg.list_meters():
+        assert [e["action"] for e in reg.history(m.id)] == ["create"]
 
 
 def test_new_and_existing_meters_mixed_across_chunks(reg, tmp_path, small_chunks):
@@ -139,20 +142,26 @@ def test_erasure_scrubs_personal_values_kept_in_event_batches(reg, tmp_path, sma
     assert "Tenant 16" not in stored and "C-016" not in stored and "Tenant 17" in stored
 
 
-def test_downgrade_writes_batched_values_back_into_the_events(db_url, tmp_path, small_chunks):
+def test_downgrade_gives_each_batched_meter_its_create_event_again(db_url, tmp_path, small_chunks):
     rows = make_rows(50)
     with open_register(db_url) as reg:
         reg.import_file(write_csv(tmp_path / "m.csv", rows), user="ann")
+        m = reg.list_meters()[20]
+        reg.update_meter(m.id, {"dn": 65}, expected_version=m.version, user="bob")
         before = {m.id: reg.history(m.id) for m in reg.list_meters()}
+    assert [e["action"] for e in before[m.id]] == ["create", "update"]
     engine = make_engine(db_url)
     migrate.downgrade(engine, "0003")
     with engine.connect() as c:
         afters = dict(c.execute(text("SELECT meter_id, after FROM events WHERE action = 'create'")).all())
         tables = set(c.dialect.get_table_names(c))
+        order = [a for (a,) in c.execute(text("SELECT action FROM events WHERE meter_id = :m ORDER BY id"),
+                                          {"m": m.id})]
     engine.dispose()
     assert "event_batches" not in tables
     afters = {k: json.loads(v) if isinstance(v, str) else v for k, v in afters.items()}
     assert afters == {mid: h[0]["after"] for mid, h in before.items()}
+    assert order == ["create", "update"]  # what the older revisions' history reads: creation first
     with open_register(db_url) as reg:  # upgraded again: the same history, now read from the events
         assert {m.id: reg.history(m.id) for m in reg.list_meters()} == before
 

@@ -166,8 +166,9 @@ class EventBatch(Base):
     {"meters": how many}); this row says which meters and their values at
     creation. ``meter_ids``: JSON list of ``[first id, count]`` runs of
     consecutive ids, in the batch's order. ``data``: the zlib-compressed JSON
-    text of ``{"columns": [...], "values": [[...], ...]}``, one list of values
-    per column in ``meter_ids`` order (dates as ISO text, an empty value null).
+    text of ``{"columns": [...], "values": [...]}``, the values of each column
+    in ``meter_ids`` order: a JSON list (numbers, flags), or for text and dates
+    (ISO) one string of the values joined by U+241F, "" standing for null.
     ``Register.history`` gives each meter its own create entry from them;
     erasing personal data scrubs them here too. Revision 0004.
     """

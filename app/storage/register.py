@@ -826,21 +826,45 @@ class Register:
         finally:
             cur.close()
 
-    def _bulk_insert(self, conn: Connection, table, columns: Sequence[str], rows: list[tuple],
+    _STAGE = "heatmeter_import_stage"
+
+    def _stage(self, conn: Connection, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+        """SQLite: put rows into a bare temporary table (no index, no constraint)."""
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {self._STAGE} ({', '.join(columns)})")
+            cur.executemany(f"INSERT INTO temp.{self._STAGE} VALUES ({', '.join('?' * len(columns))})", rows)
+        finally:
+            cur.close()
+
+    def _insert_staged(self, conn: Connection, table, columns: Sequence[str], constants: dict[str, Any]) -> None:
+        """SQLite: move the staged rows into ``table`` (with ``constants``) in one statement; drop the stage."""
+        lits = [_sql_literal(self._processor(table, c)(v)) for c, v in constants.items()]
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            cur.execute(f"INSERT INTO {table.name} ({', '.join([*columns, *constants])}) "
+                        f"SELECT {', '.join([*columns, *lits])} FROM temp.{self._STAGE} ORDER BY rowid")
+            cur.execute(f"DROP TABLE temp.{self._STAGE}")
+        finally:
+            cur.close()
+
+    def _bulk_insert(self, conn: Connection, table, columns: Sequence[str], rows: Iterable[tuple],
                      constants: dict[str, Any] | None = None) -> None:
         """Insert many rows in the open transaction: executemany (SQLite) or COPY (PostgreSQL).
 
         Values must already be in the driver's form (bind processors applied).
         ``constants``: columns with the same value in every row.
         """
-        if not rows:
-            return
         constants = constants or {}
         if self.is_sqlite:
             lits = [_sql_literal(self._processor(table, c)(v)) for c, v in constants.items()]
             sql = (f"INSERT INTO {table.name} ({', '.join([*columns, *constants])}) "
                    f"VALUES ({', '.join(['?'] * len(columns) + lits)})")
-            conn.exec_driver_sql(sql, rows)
+            cur = conn.connection.driver_connection.cursor()
+            try:
+                cur.executemany(sql, rows)
+            finally:
+                cur.close()
         else:
             quoted = ", ".join(f'"{c}"' for c in [*columns, *constants])
             tail = tuple(constants.values())
@@ -1521,8 +1545,11 @@ _BULK_FILE_COLUMNS = (
     "qs_m3h", "dtheta_min_k", "dtheta_max_k", "temp_min_c", "temp_max_c", "baud", "notes",
     "occupant_name", "flat", "customer_reference")
 BATCH = 1000  # create events per event_batches row
-# columns whose values nearly all differ: their create-event values are written with json.dumps
-_PLAIN_JSON = {"serial", "location", "secondary_address", "notes", "occupant_name", "flat", "customer_reference"}
+# event_batches: the values of a text column joined into one string (an empty value is "")
+BATCH_SEP = "\u241f"
+# meter columns holding numbers or flags (the others hold text or dates)
+_NUMBER_COLUMNS = {"mid_class", "qp_m3h", "qi_m3h", "qp_qi_ratio", "qs_m3h", "dn", "dtheta_min_k", "dtheta_max_k",
+                   "temp_min_c", "temp_max_c", "primary_address", "baud"}
 
 
 def _sql_literal(v: Any) -> str:
@@ -1567,8 +1594,13 @@ def id_runs(ids: Sequence[int]) -> list[list[int]]:
 
 
 def decode_batch(meter_ids: str, data: bytes) -> dict[str, Any]:
-    """An ``event_batches`` row as ``{"meter_ids": [...], "columns": [...], "values": [...]}``."""
+    """An ``event_batches`` row as ``{"meter_ids": [...], "columns": [...], "values": [[...], ...]}``.
+
+    A column's values are stored as a JSON list, or (text, dates) as one string
+    joined by BATCH_SEP in which an empty value stands for null.
+    """
     out = json.loads(zlib.decompress(data))
+    out["values"] = [[x or None for x in v.split(BATCH_SEP)] if isinstance(v, str) else v for v in out["values"]]
     out["meter_ids"] = [first + k for first, count in json.loads(meter_ids) for k in range(count)]
     return out
 
@@ -1827,30 +1859,51 @@ class _ImportJob:
             else:
                 v = sel(col(c))
             out[c] = v
-        # the create events' values: the file's columns as checked, dates as ISO text
-        # the create events' values: the file's columns as checked, dates as ISO text. A column of
-        # few distinct values is written from the JSON text of each value, made once.
-        parts: list[tuple[bool, list[Any]]] = []  # (JSON texts?, values) per column
+        # the create events' values: the file's columns as checked. Text and dates (ISO) go as one
+        # string per column and batch, the values joined by BATCH_SEP (see decode_batch); numbers
+        # and flags as JSON lists, written from the JSON text of each distinct value, made once.
+        parts: list[tuple[str, list[Any]]] = []  # ("text" | "json" | "list", values) per column
         dumps = json.dumps
         for c in self.batch_names:
-            if c in _PLAIN_JSON or c == "extra":
-                parts.append((False, extras if c == "extra" else sel(col(c))))
+            if c == "extra":
+                parts.append(("list", extras))
                 continue
             if c == "install_year_only":
-                parts.append((True, ["null" if d is None else ("true" if y else "false")
-                                     for d, y in zip(install_dates, year_only)]))
+                parts.append(("json", ["null" if d is None else ("true" if y else "false")
+                                       for d, y in zip(install_dates, year_only)]))
                 continue
             v = install_dates if c == "install_date" else flags if c == "mbus_manufacturer" else sel(col(c))
-            frag = self._frag.setdefault(c, {None: "null"})
-            for x in set(v).difference(frag):
-                frag[x] = dumps(x.isoformat() if isinstance(x, dt.date) else x, ensure_ascii=False)
-            parts.append((True, list(map(frag.__getitem__, v))))
+            if c in _NUMBER_COLUMNS:
+                frag = self._frag.setdefault(c, {None: "null"})
+                for x in set(v).difference(frag):
+                    frag[x] = dumps(x)
+                parts.append(("json", list(map(frag.__getitem__, v))))
+            else:
+                if c in ("install_date", "battery_expiry"):
+                    iso = self._frag.setdefault(c, {None: None})
+                    for d in set(v).difference(iso):
+                        iso[d] = d.isoformat()
+                    v = list(map(iso.__getitem__, v))
+                parts.append(("text", v))
         head = self.batch_head
         for b in range(0, len(new), BATCH):
             e = min(b + BATCH, len(new))
-            body = ", ".join(["[" + ", ".join(v[b:e]) + "]" if is_text else dumps(v[b:e], ensure_ascii=False)
-                              for is_text, v in parts])
-            prep.batches.append((b, e, encode_batch_values(head + body + "]}")))
+            body = []
+            for kind, v in parts:
+                seg = v[b:e]
+                if kind == "json":
+                    body.append("[" + ", ".join(seg) + "]")
+                elif kind == "text":
+                    joined = BATCH_SEP.join([x or "" for x in seg] if None in seg else seg)
+                    if joined.count(BATCH_SEP) != len(seg) - 1:  # a value holds the separator: a list
+                        body.append(dumps(seg, ensure_ascii=False))
+                    elif joined.isprintable() and '"' not in joined and "\\" not in joined:
+                        body.append('"' + joined + '"')  # nothing to escape
+                    else:
+                        body.append(dumps(joined, ensure_ascii=False))
+                else:
+                    body.append(dumps(seg, ensure_ascii=False))
+            prep.batches.append((b, e, encode_batch_values(head + ", ".join(body) + "]}")))
 
     # ---- this thread's part: the database ------------------------------------------------------
 
@@ -1874,9 +1927,10 @@ class _ImportJob:
         b_ids = list(map(self.buildings.get, b_keys))  # (site, None) is no building
         mp_keys = list(zip(site_ids, mp_col))
         want_mp: dict[tuple[int, str], int | None] = {}
-        for i in good:
-            if mp_col[i] and mp_keys[i] not in self.mps:
-                want_mp.setdefault(mp_keys[i], b_ids[i])
+        if {k for k in set(mp_keys) if k[1]} - self.mps.keys():
+            for i in good:  # a new point takes the building of the first row naming it
+                if mp_col[i] and mp_keys[i] not in self.mps:
+                    want_mp.setdefault(mp_keys[i], b_ids[i])
         if want_mp:
             conn.execute(insert(MP), [self.reg._mp_values(s, bid, lab) for (s, lab), bid in want_mp.items()])
             self.mps = {(r.site_id, r.label): r.id for r in conn.execute(select(MP.c.id, MP.c.site_id, MP.c.label))}
@@ -1903,11 +1957,18 @@ class _ImportJob:
                 place = (site_ids, b_ids, mp_ids)
             else:
                 place = tuple([v[i] for i in new] for v in (site_ids, b_ids, mp_ids))
-            rows = list(zip(ids, *prep.cols.values(), *place))
-            reg._bulk_insert(conn, M, ["id", *prep.cols, "site_id", "building_id", "monitoring_point_id"], rows,
-                             self.constants)
-            del rows
-            prepare_next()
+            columns = ["id", *prep.cols, "site_id", "building_id", "monitoring_point_id"]
+            rows = zip(ids, *prep.cols.values(), *place)
+            if reg.is_sqlite:
+                # rows go to a bare temporary table first (binding takes the interpreter lock row by
+                # row); the meters' own insert, with its indexes and foreign keys, is then one
+                # statement that leaves the lock to the helper preparing the next chunk
+                reg._stage(conn, columns, rows)
+                prepare_next()
+                reg._insert_staged(conn, M, columns, self.constants)
+            else:
+                reg._bulk_insert(conn, M, columns, rows, self.constants)
+                prepare_next()
             reg._copy_installations(conn, ids)
             reg._insert_batches(conn, [(ids[b:e], data) for b, e, data in prep.batches], user=self.user,
                                 source=self.source, at=self.now)

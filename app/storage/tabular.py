@@ -14,6 +14,7 @@ import io
 import math
 import re
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -163,7 +164,9 @@ def _parse_csv(p: Path, text: str) -> tuple[list[str], list[list[str]], list[int
         for _row in reader:
             lines.append(start)
             start = reader.line_num + 1
-    # blank lines, also ",,,," from spreadsheets, are not rows
+    # blank lines, also ",,,," from spreadsheets, are not rows (a row whose first cell has text is not blank)
+    if all(rows) and all(map(str.strip, map(itemgetter(0), rows))):
+        return header, rows, lines
     blank = [i for i, r in enumerate(rows) if not r or ((not r[0] or r[0].isspace()) and not "".join(r).strip())]
     if blank:
         drop = set(blank)

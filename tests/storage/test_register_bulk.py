@@ -56,6 +56,8 @@ def batch_rows(reg) -> list[dict]:
     with reg.engine.connect() as c:
         for runs, blob in c.execute(text("SELECT meter_ids, data FROM event_batches ORDER BY id")):
             data = json.loads(zlib.decompress(bytes(blob)))
+            data["values"] = [[x or None for x in v.split("\u241f")] if isinstance(v, str) else v
+                              for v in data["values"]]
             data["meter_ids"] = [first + k for first, count in json.loads(runs) for k in range(count)]
             out.append(data)
     return out

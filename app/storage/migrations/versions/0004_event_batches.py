@@ -42,7 +42,9 @@ def _after_values(runs: str, blob: bytes):
     """(meter_id, after) for each meter of a batch, in order: its non-empty values by column."""
     ids = [first + k for first, count in json.loads(runs) for k in range(count)]
     data = json.loads(zlib.decompress(blob))
-    columns, values = data["columns"], data["values"]
+    # a column is a JSON list, or one string of the values joined by U+241F ("" for null)
+    columns = data["columns"]
+    values = [[x or None for x in v.split("\u241f")] if isinstance(v, str) else v for v in data["values"]]
     for p, mid in enumerate(ids):
         yield mid, {c: vals[p] for c, vals in zip(columns, values) if vals[p] is not None}
 

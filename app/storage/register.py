@@ -23,6 +23,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import repeat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -794,6 +795,9 @@ class Register:
         """The first installation of each meter ``ids`` just inserted, copied from it in the database."""
         if self.is_sqlite:  # the ids are consecutive (reserved under the write lock)
             where, params = "id BETWEEN ? AND ?", (ids[0], ids[-1])
+        elif list(ids) == list(range(ids[0], ids[0] + len(ids))):
+            # consecutive values of the sequence: no other row can hold an id in between
+            where, params = "id BETWEEN %s AND %s", (ids[0], ids[-1])
         else:
             where, params = "id = ANY(%s)", (ids,)
         cur = conn.connection.driver_connection.cursor()
@@ -866,17 +870,16 @@ class Register:
             finally:
                 cur.close()
         else:
-            quoted = ", ".join(f'"{c}"' for c in [*columns, *constants])
-            tail = tuple(constants.values())
+            names = [*columns, *constants]
+            quoted = ", ".join(f'"{c}"' for c in names)
+            if constants:
+                rows = (r + tail for tail in [tuple(constants.values())] for r in rows)
             with conn.connection.driver_connection.cursor() as cur:
-                with cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as cp:
+                with cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN (FORMAT BINARY)') as cp:
+                    cp.set_types([_pg_type(table.c[c].type) for c in names])
                     write = cp.write_row
-                    if tail:
-                        for r in rows:
-                            write(r + tail)
-                    else:
-                        for r in rows:
-                            write(r)
+                    for r in rows:
+                        write(r)
 
     def _import_diff(self, cur, v, columns, extra_columns, sid, bid, mpid):
         """(cur, after, moved) when the file's row changes the stored meter, else None."""
@@ -1552,6 +1555,21 @@ _NUMBER_COLUMNS = {"mid_class", "qp_m3h", "qi_m3h", "qp_qi_ratio", "qs_m3h", "dn
                    "temp_min_c", "temp_max_c", "primary_address", "baud"}
 
 
+def _pg_type(t) -> str:
+    """The PostgreSQL type name binary COPY sends for a column of SQLAlchemy type ``t``.
+
+    Text and JSON columns are sent as text (the import gives JSON as its text,
+    which the server's json input reads as such)."""
+    from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, Integer, LargeBinary, SmallInteger
+
+    for cls, name in ((SmallInteger, "int2"), (BigInteger, "int8"), (Integer, "int4"), (Float, "float8"),
+                      (Boolean, "bool"), (DateTime, "timestamp"), (Date, "date"), (LargeBinary, "bytea")):
+        if isinstance(t, cls):
+            return name
+    return "text"
+
+
+
 def _sql_literal(v: Any) -> str:
     """An SQL literal of a constant the import writes (None, bool, number or text)."""
     if v is None:
@@ -1668,6 +1686,7 @@ class _ImportJob:
         self.existing: dict[tuple[str, str], int] = {}         # keys of meters already in the register -> id
         self.spare_ids: list[int] = []                         # meter ids taken from the sequence beforehand
         self.spare_taken = 0
+        self.register_empty = False
         self.sites: dict[str, int] = {}
         self.buildings: dict[tuple[int, str], int] = {}
         self.mps: dict[tuple[int, str], int] = {}
@@ -1709,7 +1728,10 @@ class _ImportJob:
         try:
             with reg._write() as conn:
                 self._load(conn)
-                pending = None  # the next chunk's preparation, in the helper thread
+                # the next chunk's preparation, in the helper thread; the first one starts while the
+                # ids of the new meters are taken from the sequence (PostgreSQL, empty register)
+                pending = pool.submit(self._prepare, starts[0]) if pool is not None else None
+                self._reserve_upfront(conn)
                 for k, start in enumerate(starts):
                     prepared = pending.result() if pending is not None else self._prepare(start)
                     pending = None
@@ -1739,6 +1761,11 @@ class _ImportJob:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
 
+    def _reserve_upfront(self, conn: Connection) -> None:
+        """PostgreSQL, empty register: every valid row is a new meter; take their ids in one trip."""
+        if self.register_empty and not self.reg.is_sqlite:
+            self.spare_ids = self.reg._reserve_ids(conn, "meters", len(self.rows))
+
     def _release(self) -> None:
         self.rows = self.lines = []
         self.checker = None
@@ -1751,9 +1778,8 @@ class _ImportJob:
         self.buildings = {(r.site_id, r.name): r.id for r in conn.execute(select(B.c.id, B.c.site_id, B.c.name))}
         self.mps = {(r.site_id, r.label): r.id for r in conn.execute(select(MP.c.id, MP.c.site_id, MP.c.label))}
         n_existing = conn.execute(select(func.count()).select_from(M)).scalar_one()
+        self.register_empty = not n_existing
         if not n_existing:
-            if not self.reg.is_sqlite:  # every valid row is a new meter: one trip to the sequence
-                self.spare_ids = self.reg._reserve_ids(conn, "meters", len(self.rows))
             return
         q = select(M.c.manufacturer_key, M.c.serial, M.c.id)
         if n_existing > 4 * len(self.rows) and len(self.rows) < 20000 and "serial" in self.colset:
@@ -1958,16 +1984,17 @@ class _ImportJob:
             else:
                 place = tuple([v[i] for i in new] for v in (site_ids, b_ids, mp_ids))
             columns = ["id", *prep.cols, "site_id", "building_id", "monitoring_point_id"]
-            rows = zip(ids, *prep.cols.values(), *place)
             if reg.is_sqlite:
+                rows = zip(ids, *prep.cols.values(), *place)
                 # rows go to a bare temporary table first (binding takes the interpreter lock row by
                 # row); the meters' own insert, with its indexes and foreign keys, is then one
                 # statement that leaves the lock to the helper preparing the next chunk
                 reg._stage(conn, columns, rows)
                 prepare_next()
                 reg._insert_staged(conn, M, columns, self.constants)
-            else:
-                reg._bulk_insert(conn, M, columns, rows, self.constants)
+            else:  # the constants go in every row
+                rows = zip(ids, *prep.cols.values(), *place, *map(repeat, self.constants.values()))
+                reg._bulk_insert(conn, M, [*columns, *self.constants], rows)
                 prepare_next()
             reg._copy_installations(conn, ids)
             reg._insert_batches(conn, [(ids[b:e], data) for b, e, data in prep.batches], user=self.user,

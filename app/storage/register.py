@@ -842,15 +842,18 @@ class Register:
             cur.close()
 
     def _insert_staged(self, conn: Connection, table, columns: Sequence[str], constants: dict[str, Any]) -> None:
-        """SQLite: move the staged rows into ``table`` (with ``constants``) in one statement; drop the stage."""
+        """SQLite: move the staged rows into ``table`` (with ``constants``) in one statement; empty the stage."""
         lits = [_sql_literal(self._processor(table, c)(v)) for c, v in constants.items()]
         cur = conn.connection.driver_connection.cursor()
         try:
             cur.execute(f"INSERT INTO {table.name} ({', '.join([*columns, *constants])}) "
                         f"SELECT {', '.join([*columns, *lits])} FROM temp.{self._STAGE} ORDER BY rowid")
-            cur.execute(f"DROP TABLE temp.{self._STAGE}")
+            cur.execute(f"DELETE FROM temp.{self._STAGE}")
         finally:
             cur.close()
+
+    def _drop_stage(self, conn: Connection) -> None:
+        conn.connection.driver_connection.execute(f"DROP TABLE IF EXISTS temp.{self._STAGE}")
 
     def _bulk_insert(self, conn: Connection, table, columns: Sequence[str], rows: Iterable[tuple],
                      constants: dict[str, Any] | None = None) -> None:
@@ -1641,7 +1644,7 @@ def batch_after_values(data: dict[str, Any], meter_ids: Iterable[int] | None = N
 class _Prepared:
     """One checked chunk, ready to write: the good rows' values in the driver's form."""
 
-    __slots__ = ("res", "start", "good", "mkeys", "new", "existing", "cols", "batches")
+    __slots__ = ("res", "start", "good", "mkeys", "new", "existing", "cols", "batches", "placement")
 
     def __init__(self, res, start: int, good: list[int], mkeys: list[str | None]):
         self.res = res
@@ -1652,6 +1655,7 @@ class _Prepared:
         self.existing: list[tuple[int, int]] = []  # (row, meter id) of meters already there
         self.cols: dict[str, list[Any]] = {}     # meter column -> values of the new rows (driver form)
         self.batches: list[tuple[int, int, bytes]] = []  # (from, to, encoded values) of each event batch
+        self.placement = None                    # (site, building, point ids) per row, when all are known
 
 
 class _ImportJob:
@@ -1753,6 +1757,8 @@ class _ImportJob:
                     first = report.invalid[0]
                     raise InvalidRows(f"{report.file}: {m} invalid row{'s' if m > 1 else ''} (first: line "
                                       f"{first[0]}: {first[1]}); nothing stored", report)
+                if reg.is_sqlite:
+                    reg._drop_stage(conn)
                 if self.progress:
                     self.progress(n, n)
                 if pool is not None:  # the commit follows: meanwhile the helper frees the file's rows
@@ -1819,7 +1825,22 @@ class _ImportJob:
             prep.new = good
         if prep.new:
             self._new_values(prep)
+        prep.placement = self._known_placement(res)
         return prep
+
+    def _known_placement(self, res):
+        """Site, building and monitoring point ids of the rows, when the register has them all
+        already (else None: ``_placement`` creates the new ones)."""
+        site_col, b_col, mp_col = res.col("site"), res.col("building"), res.col("monitoring_point")
+        sites, buildings, mps = self.sites, self.buildings, self.mps
+        if set(site_col) - sites.keys() - {None}:
+            return None
+        site_ids = list(map(sites.get, site_col))
+        b_keys = list(zip(site_ids, b_col))
+        mp_keys = list(zip(site_ids, mp_col))
+        if {k for k in set(b_keys) if k[1]} - buildings.keys() or {k for k in set(mp_keys) if k[1]} - mps.keys():
+            return None
+        return site_ids, list(map(buildings.get, b_keys)), list(map(mps.get, mp_keys))
 
     def _duplicates(self, res, mkeys: list[str | None]) -> None:
         """"duplicate meter" for every row whose manufacturer + serial an earlier row (of any chunk) has."""
@@ -1968,7 +1989,7 @@ class _ImportJob:
         is called once the statements that go row by row are done (each row takes the interpreter
         lock back, so a busy helper would only make them wait), before the set-based ones."""
         reg = self.reg
-        site_ids, b_ids, mp_ids = self._placement(conn, prep)
+        site_ids, b_ids, mp_ids = prep.placement or self._placement(conn, prep)
         if prep.existing:
             self._write_existing(conn, prep, site_ids, b_ids, mp_ids)
         new = prep.new

@@ -242,3 +242,24 @@ def test_bulk_checker_matches_check_row(data):
             assert res.errors.get(i, []) == reasons
             if not reasons:
                 assert res.row(i) == values
+
+
+# ---- a file without quoting is split without csv, with the same result ---------------------
+
+@settings(max_examples=200, deadline=None)
+@given(cells=st.lists(st.lists(st.text(alphabet="ab ,;\té\r", max_size=4), max_size=4), min_size=1, max_size=8),
+       delimiter=st.sampled_from([",", ";", "\t"]), end=st.sampled_from(["\n", "\r\n"]),
+       last=st.booleans())
+def test_plain_csv_is_split_as_csv_reads_it(cells, delimiter, end, last):
+    text = end.join(delimiter.join(c for c in row) for row in cells) + (end if last else "")
+    got = tabular._split_plain(text, delimiter)
+    if got is not None:
+        assert got == list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+    # taken whenever the lines all end alike (else left to csv)
+    uniform = "\r" not in text or text.count("\r") == text.count("\n") == text.count("\r\n")
+    assert (got is not None) == bool(text and uniform)
+
+
+@pytest.mark.parametrize("text", ['a,"b"\n', "a,b\x00\n", "a\rb\n", "a\r\nb\n"])
+def test_text_with_quoting_or_odd_line_ends_goes_to_csv(text):
+    assert tabular._split_plain(text, ",") is None

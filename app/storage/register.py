@@ -855,34 +855,19 @@ class Register:
     def _drop_stage(self, conn: Connection) -> None:
         conn.connection.driver_connection.execute(f"DROP TABLE IF EXISTS temp.{self._STAGE}")
 
-    def _bulk_insert(self, conn: Connection, table, columns: Sequence[str], rows: Iterable[tuple],
-                     constants: dict[str, Any] | None = None) -> None:
-        """Insert many rows in the open transaction: executemany (SQLite) or COPY (PostgreSQL).
+    def _copy_in(self, conn: Connection, table, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+        """PostgreSQL: rows into ``table`` with binary COPY, in the open transaction.
 
-        Values must already be in the driver's form (bind processors applied).
-        ``constants``: columns with the same value in every row.
+        Values must be in the driver's form (bind processors applied); text and
+        JSON columns take text.
         """
-        constants = constants or {}
-        if self.is_sqlite:
-            lits = [_sql_literal(self._processor(table, c)(v)) for c, v in constants.items()]
-            sql = (f"INSERT INTO {table.name} ({', '.join([*columns, *constants])}) "
-                   f"VALUES ({', '.join(['?'] * len(columns) + lits)})")
-            cur = conn.connection.driver_connection.cursor()
-            try:
-                cur.executemany(sql, rows)
-            finally:
-                cur.close()
-        else:
-            names = [*columns, *constants]
-            quoted = ", ".join(f'"{c}"' for c in names)
-            if constants:
-                rows = (r + tail for tail in [tuple(constants.values())] for r in rows)
-            with conn.connection.driver_connection.cursor() as cur:
-                with cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN (FORMAT BINARY)') as cp:
-                    cp.set_types([_pg_type(table.c[c].type) for c in names])
-                    write = cp.write_row
-                    for r in rows:
-                        write(r)
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        with conn.connection.driver_connection.cursor() as cur:
+            with cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN (FORMAT BINARY)') as cp:
+                cp.set_types([_pg_type(table.c[c].type) for c in columns])
+                write = cp.write_row
+                for r in rows:
+                    write(r)
 
     def _import_diff(self, cur, v, columns, extra_columns, sid, bid, mpid):
         """(cur, after, moved) when the file's row changes the stored meter, else None."""
@@ -1662,12 +1647,13 @@ class _ImportJob:
     """One ``Register.import_file`` run, in chunks of CHUNK rows.
 
     A helper thread checks and prepares chunk k+1 (cells, duplicates, values in
-    the driver's form, the create events' values as JSON) while this thread
+    the driver's form, the create events' values compressed) while this thread
     writes chunk k; the drivers leave the interpreter lock while the database
-    works, so on two cores both go on at once. Everything is written in the one
-    open transaction; a bad row (without ``skip_invalid``) stops the writing,
-    the remaining chunks are still checked so that every bad row is reported,
-    and the transaction is rolled back.
+    works, so on two cores both go on at once (on SQLite, during the set-based
+    statements: see ``_write``). Everything is written in the one open
+    transaction; a bad row (without ``skip_invalid``) stops the writing, the
+    remaining chunks are still checked so that every bad row is reported, and
+    the transaction is rolled back.
     """
 
     def __init__(self, reg: Register, table: tabular.Table, report: ImportReport, *, skip_invalid: bool,
@@ -2015,8 +2001,7 @@ class _ImportJob:
                 reg._insert_staged(conn, M, columns, self.constants)
             else:  # the constants go in every row
                 rows = zip(ids, *prep.cols.values(), *place, *map(repeat, self.constants.values()))
-                reg._bulk_insert(conn, M, [*columns, *self.constants], rows)
-                prepare_next()
+                reg._copy_in(conn, M, [*columns, *self.constants], rows)
             reg._copy_installations(conn, ids)
             reg._insert_batches(conn, [(ids[b:e], data) for b, e, data in prep.batches], user=self.user,
                                 source=self.source, at=self.now)

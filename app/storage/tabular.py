@@ -13,11 +13,12 @@ import datetime as dt
 import io
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator
 
 from app.storage.errors import ImportFileError
 
@@ -64,7 +65,7 @@ class Table:
     """
 
     columns: list[str]
-    rows: list[list[Any]]
+    rows: Sequence[list[Any]]  # a list, or SplitRows for a plain CSV file
     lines: list[int]
     extra_columns: list[str] = field(default_factory=list)
     kind: str = "csv"
@@ -108,7 +109,7 @@ def read_table(path: str | Path) -> Table:
         raise ImportFileError(
             f"{p}: missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
             f"(header: {', '.join(c for c in columns if c)})")
-    if kind == "csv":
+    if kind == "csv" and isinstance(rows, list):
         width = len(columns)
         if rows and min(map(len, rows)) < width:  # short rows: the missing cells are empty
             rows = [r if len(r) >= width else r + [""] * (width - len(r)) for r in rows]
@@ -148,10 +149,15 @@ def _parse_csv(p: Path, text: str) -> tuple[list[str], list[list[str]], list[int
         if not first.strip():
             raise ImportFileError(f"{p}: empty file: no header line")
         raise ImportFileError(f"{p}: not a CSV file: the first line has no column separator (, ; or tab)")
-    records = _split_plain(text, delimiter)
-    if records is not None:  # no quoting anywhere: each line is a record, split at the separator
-        header, rows = records[0], records[1:]
-        lines = list(range(2, len(rows) + 2))
+    plain = _plain_lines(text)
+    if plain is not None:  # no quoting anywhere: each line is a record, split at the separator
+        header, body = plain[0].split(delimiter), plain[1:]
+        lines = list(range(2, len(body) + 2))
+        firsts = set(map(itemgetter(0), body)) if "" not in body else {""}
+        if not any(c == delimiter or c.isspace() or not c for c in firsts):
+            # no line starts blank, so none is blank: split the lines when they are checked
+            return header, SplitRows(body, delimiter, len(header)), lines
+        rows = _split_lines(body, delimiter)
     else:
         header, rows, lines = _read_records(p, text, delimiter)
     # blank lines, also ",,,," from spreadsheets, are not rows (a row whose first cell has text is not blank)
@@ -165,13 +171,13 @@ def _parse_csv(p: Path, text: str) -> tuple[list[str], list[list[str]], list[int
     return header, rows, lines
 
 
-def _split_plain(text: str, delimiter: str) -> list[list[str]] | None:
-    """The records ``csv.reader`` reads from ``text``, when ``text`` has nothing but plain cells.
+def _plain_lines(text: str) -> list[str] | None:
+    """The lines of ``text`` when it has nothing but plain cells, else None (read it with ``csv``).
 
     Without a quote character, a NUL, a lone carriage return or a line longer
     than csv's field limit, every line is one record and ``csv`` splits it at
     each separator and nowhere else: ``str.split`` does the same, about twice
-    as fast. Otherwise None (read with ``csv``).
+    as fast.
     """
     if '"' in text or "\x00" in text:
         return None
@@ -186,10 +192,50 @@ def _split_plain(text: str, delimiter: str) -> list[list[str]] | None:
         lines.pop()
     if not lines or max(map(len, lines)) > csv.field_size_limit():
         return None
+    return lines
+
+
+def _split_plain(text: str, delimiter: str) -> list[list[str]] | None:
+    """The records ``csv.reader`` reads from ``text``, when ``text`` has nothing but plain cells."""
+    lines = _plain_lines(text)
+    if lines is None:
+        return None
+    return _split_lines(lines, delimiter)
+
+
+def _split_lines(lines: list[str], delimiter: str) -> list[list[str]]:
     records = list(map(str.split, lines, repeat(delimiter, len(lines))))
     if "" in lines:  # csv reads an empty line as no cells at all
         records = [[] if not ln else r for ln, r in zip(lines, records)]
     return records
+
+
+class SplitRows(Sequence):
+    """The rows of a plain CSV file (see ``_plain_lines``), split into cells when asked for.
+
+    ``rows[a:b]`` splits those lines only, so that a file can be checked chunk
+    by chunk while the first chunks are already being written. Short rows are
+    padded with empty cells to ``width``.
+    """
+
+    def __init__(self, lines: list[str], delimiter: str, width: int):
+        self._lines, self._delimiter, self._width = lines, delimiter, width
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index:index + 1 or None][0]
+        rows = _split_lines(self._lines[index], self._delimiter)
+        width = self._width
+        if rows and min(map(len, rows)) < width:
+            rows = [r if len(r) >= width else r + [""] * (width - len(r)) for r in rows]
+        return rows
+
+    def __iter__(self):
+        for start in range(0, len(self._lines), 5000):
+            yield from self[start:start + 5000]
 
 
 def _read_records(p: Path, text: str, delimiter: str) -> tuple[list[str], list[list[str]], list[int]]:

@@ -194,6 +194,27 @@ def test_csv_line_numbers_with_quoted_line_breaks_blank_lines_and_short_rows(sql
         assert q.site == 'Site, with "comma"' and q.location == "Flat 1\nriser"
 
 
+@pytest.mark.parametrize("blank", ["", ",,,,", "  "])
+def test_plain_csv_rows_lines_and_blank_lines(tmp_path, blank):
+    """A file without quoting: the same rows and line numbers as csv gives, blank lines left out."""
+    lines = ["site,manufacturer,model,serial,install_date,colour", "S1,Kamstrup,M,1,2020-01-02,red",
+             "S2,Kamstrup,M,2", blank, "S3,Sontex,X,3,2021,blue,extra cell", "S1,Kamstrup,M,4,2020-01-03,"]
+    p = tmp_path / "plain.csv"
+    p.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    table = tabular.read_table(p)
+    with p.open(newline="", encoding="utf-8") as f:
+        expected = [r for r in csv.reader(f)][1:]
+    kept = [(i + 2, r + [""] * (6 - len(r))) for i, r in enumerate(expected) if "".join(r).strip()]
+    assert list(zip(table.lines, map(list, table.rows))) == kept
+    assert table.rows[1] == ["S2", "Kamstrup", "M", "2", "", ""] and len(table.rows) == len(kept)
+    whole = p.read_bytes().decode("utf-8").replace(blank + "\r\n", "") if blank else None
+    if whole:  # without the blank line the rows are split chunk by chunk, when asked for
+        p.write_bytes(whole.encode("utf-8"))
+        lazy = tabular.read_table(p)
+        assert isinstance(lazy.rows, tabular.SplitRows)
+        assert list(lazy.rows) == [r for _, r in kept] and lazy.rows[1:3] == [r for _, r in kept][1:3]
+
+
 def test_cp1252_file_is_read(sqlite_url, tmp_path):
     p = tmp_path / "w.csv"
     p.write_bytes("site;manufacturer;model;serial;install_date;location\n"

@@ -761,7 +761,9 @@ class Register:
         t0 = time.perf_counter()
         p = Path(path)
         with _gc_paused():
-            table = tabular.read_table(p)
+            # PostgreSQL works in its own process: let it start on the first chunk while the helper
+            # thread splits the next ones (on SQLite the helper has enough to do)
+            table = tabular.read_table(p, split_late=not self.is_sqlite)
             report = ImportReport(file=p.name, kind=table.kind, rows=len(table.rows),
                                   extra_columns=table.extra_columns)
             job = _ImportJob(self, table, report, skip_invalid=skip_invalid, user=user or default_user(),

@@ -77,8 +77,12 @@ def _looks_xlsx(path: Path, head: bytes) -> bool:
     return head.startswith(b"PK\x03\x04") or path.suffix.lower() in (".xlsx", ".xlsm")
 
 
-def read_table(path: str | Path) -> Table:
-    """Read a CSV or XLSX file; raise ImportFileError (one line) for anything else."""
+def read_table(path: str | Path, *, split_late: bool = False) -> Table:
+    """Read a CSV or XLSX file; raise ImportFileError (one line) for anything else.
+
+    ``split_late``: a CSV file without quoting or blank lines gets its rows as
+    ``SplitRows``, split into cells only when a chunk of them is asked for.
+    """
     p = Path(path)
     try:
         with p.open("rb") as f:
@@ -93,7 +97,7 @@ def read_table(path: str | Path) -> Table:
         header, rows, lines = _read_xlsx(p)
         kind = "xlsx"
     else:
-        header, rows, lines = _read_csv(p)
+        header, rows, lines = _read_csv(p, split_late)
         kind = "csv"
     columns = [_norm_header(h) for h in header]
     seen: dict[str, int] = {}
@@ -124,7 +128,7 @@ def _norm_header(h: Any) -> str:
 _FIRST_LINE = re.compile(r"[^\r\n]*")
 
 
-def _read_csv(p: Path) -> tuple[list[str], list[list[str]], list[int]]:
+def _read_csv(p: Path, split_late: bool = False) -> tuple[list[str], Sequence[list[str]], list[int]]:
     """Decode the whole file once (UTF-8 with or without BOM, else Windows-1252) and parse it."""
     try:
         data = p.read_bytes()
@@ -138,11 +142,11 @@ def _read_csv(p: Path) -> tuple[list[str], list[list[str]], list[int]]:
         except UnicodeDecodeError:
             continue
         del data
-        return _parse_csv(p, text)
+        return _parse_csv(p, text, split_late)
     raise ImportFileError(f"{p}: not a CSV or XLSX file (not UTF-8 or Windows-1252 text)")
 
 
-def _parse_csv(p: Path, text: str) -> tuple[list[str], list[list[str]], list[int]]:
+def _parse_csv(p: Path, text: str, split_late: bool = False) -> tuple[list[str], Sequence[list[str]], list[int]]:
     first = _FIRST_LINE.match(text)[0]
     delimiter = max((",", ";", "\t"), key=first.count)
     if first.count(delimiter) == 0:
@@ -154,7 +158,7 @@ def _parse_csv(p: Path, text: str) -> tuple[list[str], list[list[str]], list[int
         header, body = plain[0].split(delimiter), plain[1:]
         lines = list(range(2, len(body) + 2))
         firsts = set(map(itemgetter(0), body)) if "" not in body else {""}
-        if not any(c == delimiter or c.isspace() or not c for c in firsts):
+        if split_late and not any(c == delimiter or c.isspace() or not c for c in firsts):
             # no line starts blank, so none is blank: split the lines when they are checked
             return header, SplitRows(body, delimiter, len(header)), lines
         rows = _split_lines(body, delimiter)

@@ -857,11 +857,13 @@ class Register:
     def _drop_stage(self, conn: Connection) -> None:
         conn.connection.driver_connection.execute(f"DROP TABLE IF EXISTS temp.{self._STAGE}")
 
-    def _copy_in(self, conn: Connection, table, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+    def _copy_in(self, conn: Connection, table, columns: Sequence[str], rows: Iterable[tuple],
+                 sent: Callable[[], None] | None = None) -> None:
         """PostgreSQL: rows into ``table`` with binary COPY, in the open transaction.
 
         Values must be in the driver's form (bind processors applied); text and
-        JSON columns take text.
+        JSON columns take text. ``sent`` is called once every row is sent, while
+        the server finishes (checks the foreign keys).
         """
         quoted = ", ".join(f'"{c}"' for c in columns)
         with conn.connection.driver_connection.cursor() as cur:
@@ -870,6 +872,8 @@ class Register:
                 write = cp.write_row
                 for r in rows:
                     write(r)
+                if sent is not None:
+                    sent()
 
     def _import_diff(self, cur, v, columns, extra_columns, sid, bid, mpid):
         """(cur, after, moved) when the file's row changes the stored meter, else None."""
@@ -1679,6 +1683,7 @@ class _ImportJob:
         self.spare_ids: list[int] = []                         # meter ids taken from the sequence beforehand
         self.spare_taken = 0
         self.register_empty = False
+        self.batches: list[tuple[list[int], bytes]] = []       # (meter ids, encoded values): the create events
         self.sites: dict[str, int] = {}
         self.buildings: dict[tuple[int, str], int] = {}
         self.mps: dict[tuple[int, str], int] = {}
@@ -1734,8 +1739,8 @@ class _ImportJob:
                         if pool is not None and following is not None and pending is None:
                             pending = pool.submit(self._prepare, following)
 
-                    if not reg.is_sqlite:
-                        prepare_next()  # the server works in its own process: overlap everything
+                    if prepared is None or not prepared.new:
+                        prepare_next()  # nothing to copy in: no reason to wait
                     if prepared is not None and self.writing:
                         self._write(conn, prepared, prepare_next)
                     prepare_next()
@@ -1745,6 +1750,8 @@ class _ImportJob:
                     first = report.invalid[0]
                     raise InvalidRows(f"{report.file}: {m} invalid row{'s' if m > 1 else ''} (first: line "
                                       f"{first[0]}: {first[1]}); nothing stored", report)
+                # the create events of every new meter, in one go
+                reg._insert_batches(conn, self.batches, user=self.user, source=self.source, at=self.now)
                 if reg.is_sqlite:
                     reg._drop_stage(conn)
                 if self.progress:
@@ -1973,9 +1980,10 @@ class _ImportJob:
         return site_ids, b_ids, mp_ids
 
     def _write(self, conn: Connection, prep: _Prepared, prepare_next: Callable[[], None]) -> None:
-        """Write one chunk. ``prepare_next`` starts the helper thread on the next chunk: on SQLite it
-        is called once the statements that go row by row are done (each row takes the interpreter
-        lock back, so a busy helper would only make them wait), before the set-based ones."""
+        """Write one chunk. ``prepare_next`` starts the helper thread on the next chunk once the rows
+        have gone to the database (each row needs the interpreter lock, so a busy helper would only
+        make them wait), while it works: on SQLite before the set-based statements, on PostgreSQL
+        while the server finishes the COPY."""
         reg = self.reg
         site_ids, b_ids, mp_ids = prep.placement or self._placement(conn, prep)
         if prep.existing:
@@ -2003,10 +2011,9 @@ class _ImportJob:
                 reg._insert_staged(conn, M, columns, self.constants)
             else:  # the constants go in every row
                 rows = zip(ids, *prep.cols.values(), *place, *map(repeat, self.constants.values()))
-                reg._copy_in(conn, M, [*columns, *self.constants], rows)
+                reg._copy_in(conn, M, [*columns, *self.constants], rows, sent=prepare_next)
             reg._copy_installations(conn, ids)
-            reg._insert_batches(conn, [(ids[b:e], data) for b, e, data in prep.batches], user=self.user,
-                                source=self.source, at=self.now)
+            self.batches.extend((ids[b:e], data) for b, e, data in prep.batches)
             self.report.created += len(new)
         self.done = prep.start + prep.res.n
         if self.progress:

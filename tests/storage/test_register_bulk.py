@@ -285,3 +285,15 @@ def test_plain_csv_is_split_as_csv_reads_it(cells, delimiter, end, last):
 @pytest.mark.parametrize("text", ['a,"b"\n', "a,b\x00\n", "a\rb\n", "a\r\nb\n"])
 def test_text_with_quoting_or_odd_line_ends_goes_to_csv(text):
     assert tabular._split_plain(text, ",") is None
+
+
+def test_small_file_into_a_larger_register_finds_its_meters(reg, tmp_path):
+    """A file much smaller than the register: its meters are looked up by serial, not all loaded."""
+    rows = make_rows(60)
+    reg.import_file(write_csv(tmp_path / "all.csv", rows), user="ann")
+    few = [dict(rows[3], dn=80), rows[40]] + make_rows(5, seed=9, serial_base=70_000_000)
+    report = reg.import_file(write_csv(tmp_path / "few.csv", few), user="bob")
+    assert (report.created, report.updated, report.unchanged) == (5, 1, 1)
+    m = reg.find_meter(rows[3]["manufacturer"], rows[3]["serial"])
+    assert m.dn == 80 and [e["action"] for e in reg.history(m.id)] == ["create", "update"]
+    assert reg.count_meters(include_restricted=True) == 65

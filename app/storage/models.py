@@ -157,6 +157,33 @@ class EventLog(Base):
     source: Mapped[str | None] = mapped_column(String(300))  # e.g. the imported file's name
 
 
+
+class EventBatch(Base):
+    """The ``create`` events of many meters written at once (an import), stored once per batch.
+
+    The batch's row in ``events`` says who, when and from which file
+    (``action`` "create", ``entity`` "meters", ``meter_id`` empty, ``after``
+    {"meters": how many}); this row says which meters and their values at
+    creation. ``meter_ids``: JSON list of ``[first id, count]`` runs of
+    consecutive ids, in the batch's order. ``data``: the zlib-compressed JSON
+    text of ``{"columns": [...], "values": [...]}``, the values of each column
+    in ``meter_ids`` order: a JSON list (numbers, flags), or for text and dates
+    (ISO) one string of the values joined by U+241F, "" standing for null.
+    ``Register.history`` gives each meter its own create entry from them;
+    erasing personal data scrubs them here too. Revision 0004.
+    """
+
+    __tablename__ = "event_batches"
+    __table_args__ = (Index(None, "first_meter_id", "last_meter_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), ForeignKey("events.id"))
+    first_meter_id: Mapped[int] = mapped_column(Integer)  # lowest and highest meter id in the batch
+    last_meter_id: Mapped[int] = mapped_column(Integer)
+    meter_count: Mapped[int] = mapped_column(Integer)
+    meter_ids: Mapped[str] = mapped_column(Text)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 # ---- revision 0002: commissioning, evidence, calibration, lots -------------------------
 
 class CommissioningRecord(Base):

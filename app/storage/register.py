@@ -16,10 +16,14 @@ Database problems become one-line ``RegisterError``s (``app.storage.errors``).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import getpass
 import json
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from itertools import repeat
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -45,6 +49,7 @@ B = models.Building.__table__
 MP = models.MonitoringPoint.__table__
 INST = models.Installation.__table__
 EV = models.EventLog.__table__
+EVB = models.EventBatch.__table__
 COM = models.CommissioningRecord.__table__
 RO = models.Readout.__table__
 RF = models.ReadoutFrame.__table__
@@ -388,15 +393,27 @@ class Register:
             return [jsonable(dict(r._mapping)) for r in conn.execute(q)]
 
     def history(self, meter_id: int) -> list[dict[str, Any]]:
-        """The meter's event log, oldest first: at, user, action, entity, entity_id, before, after, source."""
+        """The meter's event log, oldest first: at, user, action, entity, entity_id, before, after, source.
+
+        A meter an import created has its ``create`` entry here like any other:
+        who, when, the file, and its values at creation (kept in the import's
+        event batch, see ``models.EventBatch``)."""
         q = select(EV).where(EV.c.meter_id == meter_id).order_by(EV.c.id)
         with self._read() as conn:
-            return [{"at": r.at.isoformat(timespec="seconds") + "Z", "user": r.user, "action": r.action,
-                     "entity": r.entity, "entity_id": r.entity_id, "before": r.before, "after": r.after,
-                     "source": r.source} for r in conn.execute(q)]
+            entries = [(r.id, r.at, r.user, r.action, r.entity, r.entity_id, r.before, r.after, r.source)
+                       for r in conn.execute(q)]
+            for ev, after in self._batched_creates(conn, {meter_id}):
+                entries.append((ev.id, ev.at, ev.user, ev.action, ev.entity, meter_id, None, after, ev.source))
+        entries.sort(key=lambda e: e[0])
+        return [{"at": at.isoformat(timespec="seconds") + "Z", "user": user, "action": action, "entity": entity,
+                 "entity_id": entity_id, "before": before, "after": after, "source": source}
+                for _id, at, user, action, entity, entity_id, before, after, source in entries]
 
     def events(self, *, entity: str | None = None, since: dt.datetime | None = None,
                limit: int = 1000) -> list[dict[str, Any]]:
+        """The latest events, newest first, as stored. An import's create events are one row per
+        batch of meters (``meter_id`` empty, ``after`` {"meters": how many}); ``history`` gives
+        each meter its own."""
         q = select(EV).order_by(EV.c.id.desc()).limit(limit)
         if entity:
             q = q.where(EV.c.entity == entity)
@@ -404,6 +421,50 @@ class Register:
             q = q.where(EV.c.at >= since)
         with self._read() as conn:
             return [jsonable(dict(r._mapping)) for r in conn.execute(q)]
+
+    def _batches_of(self, conn: Connection, meter_ids: set[int]):
+        """The ``event_batches`` rows (with their event) whose range of meter ids overlaps ``meter_ids``."""
+        lo, hi = min(meter_ids), max(meter_ids)
+        return conn.execute(
+            select(EVB.c.id.label("batch_id"), EVB.c.meter_ids, EVB.c.data, EV.c.id, EV.c.at, EV.c.user,
+                   EV.c.action, EV.c.entity, EV.c.source)
+            .select_from(EVB.join(EV, EV.c.id == EVB.c.event_id))
+            .where(EVB.c.first_meter_id <= hi, EVB.c.last_meter_id >= lo).order_by(EVB.c.id))
+
+    def _batched_creates(self, conn: Connection, meter_ids: set[int]):
+        """(event row, values at creation) of each of these meters whose create event is in a batch."""
+        out = []
+        if meter_ids:
+            for r in self._batches_of(conn, meter_ids):
+                for mid, after in batch_after_values(decode_batch(r.meter_ids, r.data), meter_ids).items():
+                    out.append((r, after))
+        return out
+
+    def _scrub_batches(self, conn: Connection, meter_ids: Iterable[int]) -> int:
+        """Replace these meters' personal values in event batches by ERASED; returns how many meters had some."""
+        ids = set(meter_ids)
+        scrubbed = 0
+        if not ids:
+            return 0
+        for r in self._batches_of(conn, ids):
+            bid, data = r.batch_id, decode_batch(r.meter_ids, r.data)
+            personal = [j for j, c in enumerate(data["columns"]) if c in PERSONAL_FIELDS]
+            if not personal:
+                continue
+            changed = 0
+            for p, mid in enumerate(data["meter_ids"]):
+                if mid in ids:
+                    hit = False
+                    for j in personal:
+                        if data["values"][j][p] is not None:
+                            data["values"][j][p] = ERASED
+                            hit = True
+                    changed += hit
+            if changed:
+                kept = json.dumps({"columns": data["columns"], "values": data["values"]})
+                conn.execute(update(EVB).where(EVB.c.id == bid).values(data=encode_batch_values(kept)))
+                scrubbed += changed
+        return scrubbed
 
     def planning_meters(self, *, site: str | None = None, statuses: Sequence[str] = ("in_service",)
                         ) -> Iterator[dict[str, Any]]:
@@ -699,184 +760,120 @@ class Register:
         """
         t0 = time.perf_counter()
         p = Path(path)
-        table = tabular.read_table(p)
-        report = ImportReport(file=p.name, kind=table.kind, rows=len(table.rows), extra_columns=table.extra_columns)
-        res = tabular.BulkChecker(table.columns).check_all(table.rows)
-        kc = self._key_cache
-        mkeys = []
-        for make in res.col("manufacturer"):
-            k = kc.get(make) if make is not None else None
-            if k is None and make is not None:
-                k = kc[make] = manufacturer_key(make)
-            mkeys.append(k)
-        seen: dict[tuple[str, str], int] = {}
-        for i, (k, serial) in enumerate(zip(mkeys, res.col("serial"))):
-            if k and serial:
-                prev = seen.setdefault((k, serial), i)
-                if prev != i:
-                    res.errors.setdefault(i, []).append(
-                        f"duplicate meter {res.values['manufacturer'][i]} {serial} (also on line {res.lines[prev]})")
-        report.invalid = [(res.lines[i], "; ".join(e)) for i, e in sorted(res.errors.items())]
-        if report.invalid and not skip_invalid:
-            report.seconds = time.perf_counter() - t0
-            n = len(report.invalid)
-            first = report.invalid[0]
-            raise InvalidRows(f"{p.name}: {n} invalid row{'s' if n > 1 else ''} (first: line {first[0]}: {first[1]}); "
-                              "nothing stored", report)
-        good = [i for i in range(res.n) if i not in res.errors]
-        with self._write() as conn:
-            self._import_rows(conn, res, good, mkeys, set(table.columns), report, user=user or default_user(),
-                              source=p.name, progress=progress)
+        with _gc_paused():
+            # PostgreSQL works in its own process: let it start on the first chunk while the helper
+            # thread splits the next ones (on SQLite the helper has enough to do)
+            table = tabular.read_table(p, split_late=not self.is_sqlite)
+            report = ImportReport(file=p.name, kind=table.kind, rows=len(table.rows),
+                                  extra_columns=table.extra_columns)
+            job = _ImportJob(self, table, report, skip_invalid=skip_invalid, user=user or default_user(),
+                             source=p.name, progress=progress)
+            del table
+            try:
+                job.run()
+            except InvalidRows:
+                report.seconds = time.perf_counter() - t0
+                raise
         report.stored = True
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _bulk_insert(self, conn: Connection, table, columns: Sequence[str], rows: list[tuple]) -> None:
-        """Insert many rows in the open transaction: executemany (SQLite) or COPY (PostgreSQL).
-
-        Values must already be in the driver's form (bind processors applied).
-        """
-        if not rows:
-            return
-        if self.is_sqlite:
-            sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-            conn.exec_driver_sql(sql, rows)
-        else:
-            quoted = ", ".join(f'"{c}"' for c in columns)
-            with conn.connection.driver_connection.cursor() as cur:
-                with cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as cp:
-                    for r in rows:
-                        cp.write_row(r)
+    def _manufacturer_keys(self, makes: list[str | None]) -> list[str | None]:
+        kc = self._key_cache
+        keys: dict[str | None, str | None] = {None: None}
+        for make in set(makes):
+            if make is not None:
+                k = kc.get(make)
+                if k is None:
+                    k = kc[make] = manufacturer_key(make)
+                keys[make] = k
+        return list(map(keys.__getitem__, makes))
 
     def _processor(self, table, column: str):
         """The dialect's bind processor of a column, or the identity when the driver takes Python values."""
         return table.c[column].type._cached_bind_processor(self.engine.dialect) or (lambda v: v)
 
-    def _import_rows(self, conn: Connection, res, good: list[int], mkeys: list[str | None], columns: set[str],
-                     report: ImportReport, *, user: str, source: str, progress) -> None:
-        total = len(good)
-        col = res.col
-        site_col, b_col, mp_col = col("site"), col("building"), col("monitoring_point")
-        # 1. sites, buildings, monitoring points
-        sites = {r.name: r.id for r in conn.execute(select(S.c.id, S.c.name))}
-        new_sites = sorted({site_col[i] for i in good} - set(sites))
-        if new_sites:
-            conn.execute(insert(S), [{"name": n} for n in new_sites])
-            sites = {r.name: r.id for r in conn.execute(select(S.c.id, S.c.name))}
-        site_ids = [sites.get(s) for s in site_col]
-        buildings = {(r.site_id, r.name): r.id for r in conn.execute(select(B.c.id, B.c.site_id, B.c.name))}
-        new_b = sorted({(site_ids[i], b_col[i]) for i in good if b_col[i]} - set(buildings))
-        if new_b:
-            conn.execute(insert(B), [{"site_id": s, "name": n} for s, n in new_b])
-            buildings = {(r.site_id, r.name): r.id for r in conn.execute(select(B.c.id, B.c.site_id, B.c.name))}
-        b_ids = [buildings.get((s, b)) if b else None for s, b in zip(site_ids, b_col)]
-        mps = {(r.site_id, r.label): r.id for r in conn.execute(select(MP.c.id, MP.c.site_id, MP.c.label))}
-        want_mp: dict[tuple[int, str], int | None] = {}
-        for i in good:
-            if mp_col[i]:
-                want_mp.setdefault((site_ids[i], mp_col[i]), b_ids[i])
-        new_mp = [k for k in want_mp if k not in mps]
-        if new_mp:
-            conn.execute(insert(MP), [self._mp_values(s, want_mp[(s, lab)], lab) for s, lab in new_mp])
-            mps = {(r.site_id, r.label): r.id for r in conn.execute(select(MP.c.id, MP.c.site_id, MP.c.label))}
-        mp_ids = [mps.get((s, m)) if m else None for s, m in zip(site_ids, mp_col)]
-        # 2. the meters already in the register with these keys
-        serial_col = col("serial")
-        existing: dict[tuple[str, str], dict[str, Any]] = {}
-        n_existing = conn.execute(select(func.count()).select_from(M)).scalar_one()
-        if n_existing:
-            if n_existing > 4 * total and total < 20000:
-                serials = sorted({serial_col[i] for i in good})
-                for j in range(0, len(serials), 500):
-                    for r in conn.execute(select(M).where(M.c.serial.in_(serials[j:j + 500]))).mappings():
-                        existing[(r["manufacturer_key"], r["serial"])] = dict(r)
-            else:
-                for r in conn.execute(select(M)).mappings():
-                    existing[(r["manufacturer_key"], r["serial"])] = dict(r)
-        new_idx: list[int] = []
-        updates = []
-        for i in good:
-            cur = existing.get((mkeys[i], serial_col[i])) if existing else None
-            if cur is None:
-                new_idx.append(i)
-                continue
-            bid, mpid = b_ids[i], mp_ids[i]
-            if cur["site_id"] == site_ids[i]:  # placement columns the file lacks stay as they are
-                if "building" not in columns:
-                    bid = cur["building_id"]
-                if "monitoring_point" not in columns:
-                    mpid = cur["monitoring_point_id"]
-            change = self._import_diff(cur, res.row(i), columns, report.extra_columns, site_ids[i], bid, mpid)
-            if change is None:
-                report.unchanged += 1
-            else:
-                updates.append(change)
-                report.updated += 1
-                report.moved += int(change[2])
-        # 3. new meters: whole columns in the driver's form, each distinct value converted once
-        def sel(values: list[Any]) -> list[Any]:
-            return [values[i] for i in new_idx]
+    def _copy_installations(self, conn: Connection, ids: list[int]) -> None:
+        """The first installation of each meter ``ids`` just inserted, copied from it in the database."""
+        if self.is_sqlite:  # the ids are consecutive (reserved under the write lock)
+            where, params = "id BETWEEN ? AND ?", (ids[0], ids[-1])
+        elif list(ids) == list(range(ids[0], ids[0] + len(ids))):
+            # consecutive values of the sequence: no other row can hold an id in between
+            where, params = "id BETWEEN %s AND %s", (ids[0], ids[-1])
+        else:
+            where, params = "id = ANY(%s)", (ids,)
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            cur.execute("INSERT INTO installations (meter_id, site_id, building_id, monitoring_point_id, location, "
+                        "installed_on, year_only) SELECT id, site_id, building_id, monitoring_point_id, location, "
+                        f"install_date, install_year_only FROM meters WHERE {where} ORDER BY id", params)
+        finally:
+            cur.close()
 
-        def conv(values: list[Any], proc) -> list[Any]:
-            cache: dict[Any, Any] = {None: None}
-            out = []
-            for v in values:
-                c = cache.get(v, cache)
-                if c is cache:
-                    c = cache[v] = proc(v)
-                out.append(c)
-            return out
+    def _insert_batches(self, conn: Connection, batches: list[tuple[list[int], bytes]], *, user: str, source: str,
+                        at: dt.datetime) -> None:
+        """The create events of meters just inserted: per batch (meter ids, their values already
+        encoded), one ``events`` row (who, when, the file) and one ``event_batches`` row."""
+        if not batches:
+            return
+        event_ids = self._reserve_ids(conn, "events", len(batches))
+        at_db = self._processor(EV, "at")(at)
+        events = [(eid, at_db, user, "meters", "create", json.dumps({"meters": len(ids)}), source)
+                  for eid, (ids, _data) in zip(event_ids, batches)]
+        rows = [(eid, min(ids), max(ids), len(ids), json.dumps(id_runs(ids)), data)
+                for eid, (ids, data) in zip(event_ids, batches)]
+        mark = "?" if self.is_sqlite else "%s"
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            cur.executemany(f'INSERT INTO events (id, at, "user", entity, action, after, source) '
+                            f"VALUES ({', '.join([mark] * 7)})", events)
+            cur.executemany("INSERT INTO event_batches (event_id, first_meter_id, last_meter_id, meter_count, "
+                            f"meter_ids, data) VALUES ({', '.join([mark] * 6)})", rows)
+        finally:
+            cur.close()
 
-        n_new = len(new_idx)
-        ids = self._reserve_ids(conn, "meters", n_new)
-        now = models.utcnow()
-        now_db = self._processor(M, "created_at")(now)
-        bool_proc = self._processor(M, "install_year_only")
-        false_db = bool_proc(False)
-        makes = sel(col("manufacturer"))
-        given_flags = sel(col("mbus_manufacturer"))
-        flags = [g or f for g, f in zip(given_flags, conv(makes, manufacturers.flag_for_make))]
-        install_db = conv(sel(col("install_date")), self._processor(M, "install_date"))
-        year_only_db = [bool_proc(bool(x)) for x in sel(col("install_year_only"))]
-        status = [s or "in_service" for s in sel(col("status"))]
-        extras = [json.dumps(e, ensure_ascii=False) if e else None for e in (res.extra[i] for i in new_idx)]
-        new_sites_ids, new_b_ids, new_mp_ids = sel(site_ids), sel(b_ids), sel(mp_ids)
-        locations = sel(col("location"))
-        n1 = [1] * n_new
-        consts = [false_db] * n_new
-        nows = [now_db] * n_new
-        other_cols = [c for c in _BULK_OPTIONAL if c in columns]
-        meter_rows = list(zip(
-            ids, makes, sel(mkeys), flags, sel(col("model")), sel(serial_col), sel(col("mid_class")),
-            sel(col("qp_m3h")), sel(col("qi_m3h")), sel(col("qp_qi_ratio")), sel(col("dn")),
-            sel(col("flow_sensor_position")), sel(col("primary_address")), sel(col("secondary_address")),
-            conv(sel(col("battery_expiry")), self._processor(M, "battery_expiry")), install_db, year_only_db,
-            status, new_sites_ids, new_b_ids, new_mp_ids, locations, extras, consts, consts, nows, nows, n1,
-            *[sel(col(c)) for c in other_cols]))
-        inst_rows = list(zip(ids, new_sites_ids, new_b_ids, new_mp_ids, locations, install_db, year_only_db))
-        events_after = [js if g is not None or f is None else
-                        (js[:-1] + f',"mbus_manufacturer":"{f}"}}' if len(js) > 2 else f'{{"mbus_manufacturer":"{f}"}}')
-                        for js, g, f in zip((res.json[i] for i in new_idx), given_flags, flags)]
-        event_rows = list(zip(nows, [user] * n_new, ["meters"] * n_new, ids, ids, ["create"] * n_new,
-                              events_after, [source] * n_new))
-        # 4. write, in the one open transaction
-        meter_cols = list(_BULK_METER_COLUMNS) + other_cols
-        done = 0
-        for j in range(0, n_new, CHUNK):
-            self._bulk_insert(conn, M, meter_cols, meter_rows[j:j + CHUNK])
-            self._bulk_insert(conn, INST, _BULK_INST_COLUMNS, inst_rows[j:j + CHUNK])
-            self._bulk_insert(conn, EV, _BULK_EVENT_COLUMNS, event_rows[j:j + CHUNK])
-            done += len(meter_rows[j:j + CHUNK])
-            if progress:
-                progress(done, total)
-        report.created = n_new
-        for cur, after, moved in updates:
-            self._import_update(conn, cur, after, moved, user=user, source=source)
-            done += 1
-            if progress and done % 1000 == 0:
-                progress(done, total)
-        if progress:
-            progress(total, total)
+    _STAGE = "heatmeter_import_stage"
+
+    def _stage(self, conn: Connection, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+        """SQLite: put rows into a bare temporary table (no index, no constraint)."""
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {self._STAGE} ({', '.join(columns)})")
+            cur.executemany(f"INSERT INTO temp.{self._STAGE} VALUES ({', '.join('?' * len(columns))})", rows)
+        finally:
+            cur.close()
+
+    def _insert_staged(self, conn: Connection, table, columns: Sequence[str], constants: dict[str, Any]) -> None:
+        """SQLite: move the staged rows into ``table`` (with ``constants``) in one statement; empty the stage."""
+        lits = [_sql_literal(self._processor(table, c)(v)) for c, v in constants.items()]
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            cur.execute(f"INSERT INTO {table.name} ({', '.join([*columns, *constants])}) "
+                        f"SELECT {', '.join([*columns, *lits])} FROM temp.{self._STAGE} ORDER BY rowid")
+            cur.execute(f"DELETE FROM temp.{self._STAGE}")
+        finally:
+            cur.close()
+
+    def _drop_stage(self, conn: Connection) -> None:
+        conn.connection.driver_connection.execute(f"DROP TABLE IF EXISTS temp.{self._STAGE}")
+
+    def _copy_in(self, conn: Connection, table, columns: Sequence[str], rows: Iterable[tuple],
+                 sent: Callable[[], None] | None = None) -> None:
+        """PostgreSQL: rows into ``table`` with binary COPY, in the open transaction.
+
+        Values must be in the driver's form (bind processors applied); text and
+        JSON columns take text. ``sent`` is called once every row is sent, while
+        the server finishes (checks the foreign keys).
+        """
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        with conn.connection.driver_connection.cursor() as cur:
+            with cur.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN (FORMAT BINARY)') as cp:
+                cp.set_types([_pg_type(table.c[c].type) for c in columns])
+                write = cp.write_row
+                for r in rows:
+                    write(r)
+                if sent is not None:
+                    sent()
 
     def _import_diff(self, cur, v, columns, extra_columns, sid, bid, mpid):
         """(cur, after, moved) when the file's row changes the stored meter, else None."""
@@ -1464,6 +1461,7 @@ class Register:
                     if (b, a) != (e.before, e.after):
                         conn.execute(update(EV).where(EV.c.id == e.id).values(before=b, after=a))
                         report.events_scrubbed += 1
+                report.events_scrubbed += self._scrub_batches(conn, report.erased)
                 for mid in report.erased:
                     self._log(conn, user, "meters", mid, "erase_personal", meter_id=mid,
                               before={f: ERASED for f in PERSONAL_FIELDS}, after={f: None for f in PERSONAL_FIELDS},
@@ -1537,18 +1535,514 @@ PERSONAL_EXPORT_FIELDS = (
 
 # fields an imported row may carry (placement is resolved to ids separately)
 _IMPORT_FIELDS = tuple(c for c in tabular.KNOWN_COLUMNS if c not in ("site", "building", "monitoring_point"))
-# bulk insert of new meters: these columns always, then the optional ones the file has
-_BULK_METER_COLUMNS = (
-    "id", "manufacturer", "manufacturer_key", "mbus_manufacturer", "model", "serial", "mid_class", "qp_m3h",
-    "qi_m3h", "qp_qi_ratio", "dn", "flow_sensor_position", "primary_address", "secondary_address",
-    "battery_expiry", "install_date", "install_year_only", "status", "site_id", "building_id",
-    "monitoring_point_id", "location", "extra", "legal_hold", "restrict_processing", "created_at", "updated_at",
-    "version")
-_BULK_OPTIONAL = ("qs_m3h", "dtheta_min_k", "dtheta_max_k", "temp_min_c", "temp_max_c", "baud", "notes",
-                  "occupant_name", "flat", "customer_reference")
-_BULK_INST_COLUMNS = ("meter_id", "site_id", "building_id", "monitoring_point_id", "location", "installed_on",
-                      "year_only")
-_BULK_EVENT_COLUMNS = ("at", "user", "entity", "entity_id", "meter_id", "action", "after", "source")
+# meter columns a new meter takes straight from the file's column of the same name
+_BULK_FILE_COLUMNS = (
+    "model", "serial", "mid_class", "qp_m3h", "qi_m3h", "qp_qi_ratio", "dn", "flow_sensor_position",
+    "primary_address", "secondary_address", "battery_expiry", "install_date", "location", "status",
+    "qs_m3h", "dtheta_min_k", "dtheta_max_k", "temp_min_c", "temp_max_c", "baud", "notes",
+    "occupant_name", "flat", "customer_reference")
+BATCH = 1000  # create events per event_batches row
+# event_batches: the values of a text column joined into one string (an empty value is "")
+BATCH_SEP = "\u241f"
+# meter columns holding numbers or flags (the others hold text or dates)
+_NUMBER_COLUMNS = {"mid_class", "qp_m3h", "qi_m3h", "qp_qi_ratio", "qs_m3h", "dn", "dtheta_min_k", "dtheta_max_k",
+                   "temp_min_c", "temp_max_c", "primary_address", "baud"}
+
+
+def _pg_type(t) -> str:
+    """The PostgreSQL type name binary COPY sends for a column of SQLAlchemy type ``t``.
+
+    Text and JSON columns are sent as text (the import gives JSON as its text,
+    which the server's json input reads as such)."""
+    from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, Integer, LargeBinary, SmallInteger
+
+    for cls, name in ((SmallInteger, "int2"), (BigInteger, "int8"), (Integer, "int4"), (Float, "float8"),
+                      (Boolean, "bool"), (DateTime, "timestamp"), (Date, "date"), (LargeBinary, "bytea")):
+        if isinstance(t, cls):
+            return name
+    return "text"
+
+
+
+def _sql_literal(v: Any) -> str:
+    """An SQL literal of a constant the import writes (None, bool, number or text)."""
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+@contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector for a bulk job.
+
+    An import makes millions of lists and tuples, none of them in a cycle, and
+    every automatic collection would walk all of them again; reference counting
+    still frees everything. The collector runs again afterwards as before.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def id_runs(ids: Sequence[int]) -> list[list[int]]:
+    """``[[first, count], ...]``: the runs of consecutive ids in ``ids``, in order."""
+    if ids and list(ids) == list(range(ids[0], ids[0] + len(ids))):  # the usual case: one run
+        return [[ids[0], len(ids)]]
+    runs: list[list[int]] = []
+    for i in ids:
+        if runs and runs[-1][0] + runs[-1][1] == i:
+            runs[-1][1] += 1
+        else:
+            runs.append([i, 1])
+    return runs
+
+
+def decode_batch(meter_ids: str, data: bytes) -> dict[str, Any]:
+    """An ``event_batches`` row as ``{"meter_ids": [...], "columns": [...], "values": [[...], ...]}``.
+
+    A column's values are stored as a JSON list, or (text, dates) as one string
+    joined by BATCH_SEP in which an empty value stands for null.
+    """
+    out = json.loads(zlib.decompress(data))
+    out["values"] = [[x or None for x in v.split(BATCH_SEP)] if isinstance(v, str) else v for v in out["values"]]
+    out["meter_ids"] = [first + k for first, count in json.loads(meter_ids) for k in range(count)]
+    return out
+
+
+def encode_batch_values(columns_and_values_json: str) -> bytes:
+    return zlib.compress(columns_and_values_json.encode("utf-8"), 1)
+
+
+def batch_after_values(data: dict[str, Any], meter_ids: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
+    """meter id -> its values at creation (a create event's ``after``) from a decoded batch."""
+    columns, values = data["columns"], data["values"]
+    want = None if meter_ids is None else set(meter_ids)
+    out = {}
+    for p, mid in enumerate(data["meter_ids"]):
+        if want is None or mid in want:
+            out[mid] = {c: vals[p] for c, vals in zip(columns, values) if vals[p] is not None}
+    return out
+
+
+class _Prepared:
+    """One checked chunk, ready to write: the good rows' values in the driver's form."""
+
+    __slots__ = ("res", "start", "good", "mkeys", "new", "existing", "cols", "batches", "placement")
+
+    def __init__(self, res, start: int, good: list[int], mkeys: list[str | None]):
+        self.res = res
+        self.start = start                       # index of the chunk's first row in the file
+        self.good = good                         # chunk rows without errors
+        self.mkeys = mkeys
+        self.new: list[int] = []                 # good rows of meters not yet in the register
+        self.existing: list[tuple[int, int]] = []  # (row, meter id) of meters already there
+        self.cols: dict[str, list[Any]] = {}     # meter column -> values of the new rows (driver form)
+        self.batches: list[tuple[int, int, bytes]] = []  # (from, to, encoded values) of each event batch
+        self.placement = None                    # (site, building, point ids) per row, when all are known
+
+
+class _ImportJob:
+    """One ``Register.import_file`` run, in chunks of CHUNK rows.
+
+    A helper thread checks and prepares chunk k+1 (cells, duplicates, values in
+    the driver's form, the create events' values compressed) while this thread
+    writes chunk k; the drivers leave the interpreter lock while the database
+    works, so on two cores both go on at once (on SQLite, during the set-based
+    statements: see ``_write``). Everything is written in the one open
+    transaction; a bad row (without ``skip_invalid``) stops the writing, the
+    remaining chunks are still checked so that every bad row is reported, and
+    the transaction is rolled back.
+    """
+
+    def __init__(self, reg: Register, table: tabular.Table, report: ImportReport, *, skip_invalid: bool,
+                 user: str, source: str, progress: Callable[[int, int], None] | None):
+        self.reg = reg
+        self.columns = list(table.columns)
+        self.colset = set(table.columns)
+        self.rows = table.rows
+        self.lines = table.lines
+        self.all_str = table.kind == "csv"
+        self.checker = tabular.BulkChecker(self.columns)
+        self.report = report
+        self.skip_invalid = skip_invalid
+        self.user = user
+        self.source = source
+        self.progress = progress
+        self.now = models.utcnow()
+        self.writing = True                                    # False once a bad row means nothing is stored
+        self.seen: dict[tuple[str, str], int] = {}             # (manufacturer_key, serial) -> line first seen
+        self.existing: dict[tuple[str, str], int] = {}         # keys of meters already in the register -> id
+        self.spare_ids: list[int] = []                         # meter ids taken from the sequence beforehand
+        self.spare_taken = 0
+        self.register_empty = False
+        self.batches: list[tuple[list[int], bytes]] = []       # (meter ids, encoded values): the create events
+        self.sites: dict[str, int] = {}
+        self.buildings: dict[tuple[int, str], int] = {}
+        self.mps: dict[tuple[int, str], int] = {}
+        self.done = 0
+        has_extra = bool(report.extra_columns)
+        # the columns of the create events' values, in the order the event log showed them
+        names = [c for c in self.columns if c in tabular.KNOWN_COLUMNS]
+        if "install_date" in names:
+            names.insert(names.index("install_date") + 1, "install_year_only")
+        if has_extra:
+            names.append("extra")
+        if "mbus_manufacturer" not in names:
+            names.append("mbus_manufacturer")
+        self.batch_names = names
+        self.batch_head = '{"columns": ' + json.dumps(names) + ', "values": ['
+        # the meter columns written per row (after id), and those the same for every new meter
+        cols = ["manufacturer", "manufacturer_key", "mbus_manufacturer", "install_year_only"]
+        cols += [c for c in _BULK_FILE_COLUMNS if c in self.colset]
+        if has_extra:
+            cols.append("extra")
+        self.meter_cols = cols
+        self.constants: dict[str, Any] = {"legal_hold": False, "restrict_processing": False,
+                                          "created_at": self.now, "updated_at": self.now, "version": 1}
+        if "status" not in self.colset:
+            self.constants["status"] = "in_service"
+        self._conv: dict[str, Callable[[Any], Any]] = {
+            c: reg._processor(M, c) for c in ("battery_expiry", "install_date", "install_year_only")}
+        self._conv_cache: dict[str, dict[Any, Any]] = {c: {None: None} for c in self._conv}
+        self._frag: dict[str, dict[Any, str]] = {}  # column -> value -> its JSON text
+        self._flags: dict[str | None, str | None] = {None: None}
+
+    # ---- the run ---------------------------------------------------------------------
+
+    def run(self) -> None:
+        reg = self.reg
+        n = len(self.rows)
+        starts = list(range(0, n, CHUNK))
+        pool = ThreadPoolExecutor(1, thread_name_prefix="heatmeter-import") if len(starts) > 1 else None
+        try:
+            with reg._write() as conn:
+                self._load(conn)
+                # the next chunk's preparation, in the helper thread; the first one starts while the
+                # ids of the new meters are taken from the sequence (PostgreSQL, empty register)
+                pending = pool.submit(self._prepare, starts[0]) if pool is not None else None
+                self._reserve_upfront(conn)
+                for k, start in enumerate(starts):
+                    prepared = pending.result() if pending is not None else self._prepare(start)
+                    pending = None
+                    following = starts[k + 1] if k + 1 < len(starts) else None
+
+                    def prepare_next(following=following):
+                        nonlocal pending
+                        if pool is not None and following is not None and pending is None:
+                            pending = pool.submit(self._prepare, following)
+
+                    if prepared is None or not prepared.new:
+                        prepare_next()  # nothing to copy in: no reason to wait
+                    if prepared is not None and self.writing:
+                        self._write(conn, prepared, prepare_next)
+                    prepare_next()
+                report = self.report
+                if report.invalid and not self.skip_invalid:
+                    m = len(report.invalid)
+                    first = report.invalid[0]
+                    raise InvalidRows(f"{report.file}: {m} invalid row{'s' if m > 1 else ''} (first: line "
+                                      f"{first[0]}: {first[1]}); nothing stored", report)
+                # the create events of every new meter, in one go
+                reg._insert_batches(conn, self.batches, user=self.user, source=self.source, at=self.now)
+                if reg.is_sqlite:
+                    reg._drop_stage(conn)
+                if self.progress:
+                    self.progress(n, n)
+                if pool is not None:  # the commit follows: meanwhile the helper frees the file's rows
+                    pool.submit(self._release)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _reserve_upfront(self, conn: Connection) -> None:
+        """PostgreSQL, empty register: every valid row is a new meter; take their ids in one trip."""
+        if self.register_empty and not self.reg.is_sqlite:
+            self.spare_ids = self.reg._reserve_ids(conn, "meters", len(self.rows))
+
+    def _release(self) -> None:
+        self.rows = self.lines = []
+        self.checker = None
+        self.seen = {}
+        self.existing = {}
+
+    def _load(self, conn: Connection) -> None:
+        """Sites, buildings, monitoring points, and the keys of the meters this file may already hold."""
+        self.sites = {r.name: r.id for r in conn.execute(select(S.c.id, S.c.name))}
+        self.buildings = {(r.site_id, r.name): r.id for r in conn.execute(select(B.c.id, B.c.site_id, B.c.name))}
+        self.mps = {(r.site_id, r.label): r.id for r in conn.execute(select(MP.c.id, MP.c.site_id, MP.c.label))}
+        n_existing = conn.execute(select(func.count()).select_from(M)).scalar_one()
+        self.register_empty = not n_existing
+        if not n_existing:
+            return
+        q = select(M.c.manufacturer_key, M.c.serial, M.c.id)
+        if n_existing > 4 * len(self.rows) and len(self.rows) < 20000 and "serial" in self.colset:
+            idx = self.columns.index("serial")
+            serials = sorted({tabular._text(r[idx]) for r in self.rows if idx < len(r)} - {""})
+            for j in range(0, len(serials), 500):
+                for r in conn.execute(q.where(M.c.serial.in_(serials[j:j + 500]))):
+                    self.existing[(r.manufacturer_key, r.serial)] = r.id
+        else:
+            self.existing = {(r.manufacturer_key, r.serial): r.id for r in conn.execute(q)}
+
+    # ---- the helper thread's part ---------------------------------------------------------
+
+    def _prepare(self, start: int) -> _Prepared | None:
+        """Check rows start.. of the file; None when nothing will be written."""
+        stop = start + CHUNK
+        res = self.checker.check_all(self.rows[start:stop], self.lines[start:stop], all_str=self.all_str)
+        mkeys = self.reg._manufacturer_keys(res.col("manufacturer"))
+        self._duplicates(res, mkeys)
+        if res.errors:
+            self.report.invalid.extend((res.lines[i], "; ".join(e)) for i, e in sorted(res.errors.items()))
+            if not self.skip_invalid:
+                self.writing = False
+        if not self.writing:
+            return None
+        good = [i for i in range(res.n) if i not in res.errors] if res.errors else list(range(res.n))
+        prep = _Prepared(res, start, good, mkeys)
+        if self.existing:
+            serials = res.col("serial")
+            for i in good:
+                mid = self.existing.get((mkeys[i], serials[i]))
+                if mid is None:
+                    prep.new.append(i)
+                else:
+                    prep.existing.append((i, mid))
+        else:
+            prep.new = good
+        if prep.new:
+            self._new_values(prep)
+        prep.placement = self._known_placement(res)
+        return prep
+
+    def _known_placement(self, res):
+        """Site, building and monitoring point ids of the rows, when the register has them all
+        already (else None: ``_placement`` creates the new ones)."""
+        site_col, b_col, mp_col = res.col("site"), res.col("building"), res.col("monitoring_point")
+        sites, buildings, mps = self.sites, self.buildings, self.mps
+        if set(site_col) - sites.keys() - {None}:
+            return None
+        site_ids = list(map(sites.get, site_col))
+        b_keys = list(zip(site_ids, b_col))
+        mp_keys = list(zip(site_ids, mp_col))
+        if {k for k in set(b_keys) if k[1]} - buildings.keys() or {k for k in set(mp_keys) if k[1]} - mps.keys():
+            return None
+        return site_ids, list(map(buildings.get, b_keys)), list(map(mps.get, mp_keys))
+
+    def _duplicates(self, res, mkeys: list[str | None]) -> None:
+        """"duplicate meter" for every row whose manufacturer + serial an earlier row (of any chunk) has."""
+        seen = self.seen
+        pairs = list(zip(mkeys, res.col("serial")))
+        fresh = dict(zip(pairs, res.lines))
+        if len(fresh) == len(pairs) and seen.keys().isdisjoint(fresh):
+            seen.update(fresh)  # no key repeats: the common case
+            return
+        for i, (p, ln) in enumerate(zip(pairs, res.lines)):
+            if not (p[0] and p[1]):
+                continue
+            first = seen.setdefault(p, ln)
+            if first != ln:
+                res.errors.setdefault(i, []).append(
+                    f"duplicate meter {res.values['manufacturer'][i]} {p[1]} (also on line {first})")
+
+    def _new_values(self, prep: _Prepared) -> None:
+        """The new rows' meter values (driver form) and their create events' values (JSON text)."""
+        res, new = prep.res, prep.new
+        if len(new) == res.n:
+            def sel(values):
+                return values
+        else:
+            def sel(values):
+                return [values[i] for i in new]
+
+        def conv(c, values):
+            cache, proc = self._conv_cache[c], self._conv[c]
+            for v in set(values).difference(cache):
+                cache[v] = proc(v)
+            return list(map(cache.__getitem__, values))
+
+        col = res.col
+        makes = sel(col("manufacturer"))
+        flags_cache = self._flags
+        for m in set(makes).difference(flags_cache):
+            flags_cache[m] = manufacturers.flag_for_make(m)
+        derived = list(map(flags_cache.__getitem__, makes))
+        flags = derived if not res.has("mbus_manufacturer") else \
+            [g or f for g, f in zip(sel(col("mbus_manufacturer")), derived)]
+        install_dates = sel(col("install_date"))
+        year_only = sel(col("install_year_only"))
+        extras = [e or None for e in sel(res.extra)] if "extra" in self.meter_cols else None
+        out = prep.cols
+        for c in self.meter_cols:
+            if c == "manufacturer":
+                v = makes
+            elif c == "manufacturer_key":
+                v = sel(prep.mkeys)
+            elif c == "mbus_manufacturer":
+                v = flags
+            elif c == "install_year_only":
+                v = conv(c, year_only)
+            elif c == "install_date":
+                v = conv(c, install_dates)
+            elif c == "battery_expiry":
+                v = conv(c, sel(col(c)))
+            elif c == "extra":
+                v = [None if e is None else json.dumps(e, ensure_ascii=False) for e in extras]
+            elif c == "status":
+                v = [s or "in_service" for s in sel(col(c))]
+            else:
+                v = sel(col(c))
+            out[c] = v
+        # the create events' values: the file's columns as checked. Text and dates (ISO) go as one
+        # string per column and batch, the values joined by BATCH_SEP (see decode_batch); numbers
+        # and flags as JSON lists, written from the JSON text of each distinct value, made once.
+        parts: list[tuple[str, list[Any]]] = []  # ("text" | "json" | "list", values) per column
+        dumps = json.dumps
+        for c in self.batch_names:
+            if c == "extra":
+                parts.append(("list", extras))
+                continue
+            if c == "install_year_only":
+                parts.append(("json", ["null" if d is None else ("true" if y else "false")
+                                       for d, y in zip(install_dates, year_only)]))
+                continue
+            v = install_dates if c == "install_date" else flags if c == "mbus_manufacturer" else sel(col(c))
+            if c in _NUMBER_COLUMNS:
+                frag = self._frag.setdefault(c, {None: "null"})
+                for x in set(v).difference(frag):
+                    frag[x] = dumps(x)
+                parts.append(("json", list(map(frag.__getitem__, v))))
+            else:
+                if c in ("install_date", "battery_expiry"):
+                    iso = self._frag.setdefault(c, {None: None})
+                    for d in set(v).difference(iso):
+                        iso[d] = d.isoformat()
+                    v = list(map(iso.__getitem__, v))
+                parts.append(("text", v))
+        head = self.batch_head
+        for b in range(0, len(new), BATCH):
+            e = min(b + BATCH, len(new))
+            body = []
+            for kind, v in parts:
+                seg = v[b:e]
+                if kind == "json":
+                    body.append("[" + ", ".join(seg) + "]")
+                elif kind == "text":
+                    joined = BATCH_SEP.join([x or "" for x in seg] if None in seg else seg)
+                    if joined.count(BATCH_SEP) != len(seg) - 1:  # a value holds the separator: a list
+                        body.append(dumps(seg, ensure_ascii=False))
+                    elif joined.isprintable() and '"' not in joined and "\\" not in joined:
+                        body.append('"' + joined + '"')  # nothing to escape
+                    else:
+                        body.append(dumps(joined, ensure_ascii=False))
+                else:
+                    body.append(dumps(seg, ensure_ascii=False))
+            prep.batches.append((b, e, encode_batch_values(head + ", ".join(body) + "]}")))
+
+    # ---- this thread's part: the database ------------------------------------------------------
+
+    def _placement(self, conn: Connection, prep: _Prepared):
+        """Site, building and monitoring point ids of the chunk's rows, creating the new ones."""
+        res, good = prep.res, prep.good
+        site_col, b_col, mp_col = res.col("site"), res.col("building"), res.col("monitoring_point")
+        everyone = len(good) == res.n
+        sites = self.sites
+        new_sites = sorted((set(site_col) if everyone else {site_col[i] for i in good}) - sites.keys())
+        if new_sites:
+            conn.execute(insert(S), [{"name": n} for n in new_sites])
+            sites.update((r.name, r.id) for r in conn.execute(select(S.c.id, S.c.name).where(S.c.name.in_(new_sites))))
+        site_ids = list(map(sites.get, site_col))
+        b_keys = list(zip(site_ids, b_col))
+        new_b = sorted({k for k in (set(b_keys) if everyone else {b_keys[i] for i in good}) if k[1]}
+                       - self.buildings.keys())
+        if new_b:
+            conn.execute(insert(B), [{"site_id": s, "name": n} for s, n in new_b])
+            self.buildings = {(r.site_id, r.name): r.id for r in conn.execute(select(B.c.id, B.c.site_id, B.c.name))}
+        b_ids = list(map(self.buildings.get, b_keys))  # (site, None) is no building
+        mp_keys = list(zip(site_ids, mp_col))
+        want_mp: dict[tuple[int, str], int | None] = {}
+        if {k for k in set(mp_keys) if k[1]} - self.mps.keys():
+            for i in good:  # a new point takes the building of the first row naming it
+                if mp_col[i] and mp_keys[i] not in self.mps:
+                    want_mp.setdefault(mp_keys[i], b_ids[i])
+        if want_mp:
+            conn.execute(insert(MP), [self.reg._mp_values(s, bid, lab) for (s, lab), bid in want_mp.items()])
+            self.mps = {(r.site_id, r.label): r.id for r in conn.execute(select(MP.c.id, MP.c.site_id, MP.c.label))}
+        mp_ids = list(map(self.mps.get, mp_keys))
+        return site_ids, b_ids, mp_ids
+
+    def _write(self, conn: Connection, prep: _Prepared, prepare_next: Callable[[], None]) -> None:
+        """Write one chunk. ``prepare_next`` starts the helper thread on the next chunk once the rows
+        have gone to the database (each row needs the interpreter lock, so a busy helper would only
+        make them wait), while it works: on SQLite before the set-based statements, on PostgreSQL
+        while the server finishes the COPY."""
+        reg = self.reg
+        site_ids, b_ids, mp_ids = prep.placement or self._placement(conn, prep)
+        if prep.existing:
+            self._write_existing(conn, prep, site_ids, b_ids, mp_ids)
+        new = prep.new
+        if new:
+            taken = self.spare_taken
+            if len(self.spare_ids) - taken >= len(new):
+                ids = self.spare_ids[taken:taken + len(new)]
+                self.spare_taken += len(new)
+            else:
+                ids = reg._reserve_ids(conn, "meters", len(new))
+            if len(new) == prep.res.n:
+                place = (site_ids, b_ids, mp_ids)
+            else:
+                place = tuple([v[i] for i in new] for v in (site_ids, b_ids, mp_ids))
+            columns = ["id", *prep.cols, "site_id", "building_id", "monitoring_point_id"]
+            if reg.is_sqlite:
+                rows = zip(ids, *prep.cols.values(), *place)
+                # rows go to a bare temporary table first (binding takes the interpreter lock row by
+                # row); the meters' own insert, with its indexes and foreign keys, is then one
+                # statement that leaves the lock to the helper preparing the next chunk
+                reg._stage(conn, columns, rows)
+                prepare_next()
+                reg._insert_staged(conn, M, columns, self.constants)
+            else:  # the constants go in every row
+                rows = zip(ids, *prep.cols.values(), *place, *map(repeat, self.constants.values()))
+                reg._copy_in(conn, M, [*columns, *self.constants], rows, sent=prepare_next)
+            reg._copy_installations(conn, ids)
+            self.batches.extend((ids[b:e], data) for b, e, data in prep.batches)
+            self.report.created += len(new)
+        self.done = prep.start + prep.res.n
+        if self.progress:
+            self.progress(self.done, len(self.rows))
+
+    def _write_existing(self, conn: Connection, prep: _Prepared, site_ids, b_ids, mp_ids) -> None:
+        """Rows of meters already in the register: update those that changed (each logged)."""
+        reg, res = self.reg, prep.res
+        current = {}
+        mids = [mid for _i, mid in prep.existing]
+        for j in range(0, len(mids), 500):
+            for r in conn.execute(select(M).where(M.c.id.in_(mids[j:j + 500]))).mappings():
+                current[r["id"]] = dict(r)
+        for i, mid in prep.existing:
+            cur = current[mid]
+            bid, mpid = b_ids[i], mp_ids[i]
+            if cur["site_id"] == site_ids[i]:  # placement columns the file lacks stay as they are
+                if "building" not in self.colset:
+                    bid = cur["building_id"]
+                if "monitoring_point" not in self.colset:
+                    mpid = cur["monitoring_point_id"]
+            change = reg._import_diff(cur, res.row(i), self.colset, self.report.extra_columns, site_ids[i],
+                                      bid, mpid)
+            if change is None:
+                self.report.unchanged += 1
+            else:
+                reg._import_update(conn, *change, user=self.user, source=self.source)
+                self.report.updated += 1
+                self.report.moved += int(change[2])
 
 
 @contextmanager

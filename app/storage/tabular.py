@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json as _json
+import io
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from app.storage.errors import ImportFileError
-
-_json_str = _json.encoder.encode_basestring  # JSON text of a str (C accelerated), non-ASCII kept
 
 # The contract's columns, in the contract's order (also the export order).
 CONTRACT_COLUMNS = (
@@ -57,10 +58,15 @@ class RowError:
 
 @dataclass
 class Table:
-    """A sheet read from a file: header (normalised) and rows with their line numbers."""
+    """A sheet read from a file: header (normalised), rows and each row's line number.
+
+    CSV rows are lists of ``str`` (short rows padded with ``""``); XLSX rows
+    hold the cells' Python values.
+    """
 
     columns: list[str]
-    rows: list[tuple[int, list[Any]]]
+    rows: Sequence[list[Any]]  # a list, or SplitRows for a plain CSV file
+    lines: list[int]
     extra_columns: list[str] = field(default_factory=list)
     kind: str = "csv"
 
@@ -71,8 +77,12 @@ def _looks_xlsx(path: Path, head: bytes) -> bool:
     return head.startswith(b"PK\x03\x04") or path.suffix.lower() in (".xlsx", ".xlsm")
 
 
-def read_table(path: str | Path) -> Table:
-    """Read a CSV or XLSX file; raise ImportFileError (one line) for anything else."""
+def read_table(path: str | Path, *, split_late: bool = False) -> Table:
+    """Read a CSV or XLSX file; raise ImportFileError (one line) for anything else.
+
+    ``split_late``: a CSV file without quoting or blank lines gets its rows as
+    ``SplitRows``, split into cells only when a chunk of them is asked for.
+    """
     p = Path(path)
     try:
         with p.open("rb") as f:
@@ -84,10 +94,10 @@ def read_table(path: str | Path) -> Table:
     except OSError as exc:
         raise ImportFileError(f"{p}: cannot read: {exc.strerror}") from None
     if _looks_xlsx(p, head):
-        header, rows = _read_xlsx(p)
+        header, rows, lines = _read_xlsx(p)
         kind = "xlsx"
     else:
-        header, rows = _read_csv(p)
+        header, rows, lines = _read_csv(p, split_late)
         kind = "csv"
     columns = [_norm_header(h) for h in header]
     seen: dict[str, int] = {}
@@ -103,54 +113,157 @@ def read_table(path: str | Path) -> Table:
         raise ImportFileError(
             f"{p}: missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
             f"(header: {', '.join(c for c in columns if c)})")
+    if kind == "csv" and isinstance(rows, list):
+        width = len(columns)
+        if rows and min(map(len, rows)) < width:  # short rows: the missing cells are empty
+            rows = [r if len(r) >= width else r + [""] * (width - len(r)) for r in rows]
     extra = [c for c in columns if c not in KNOWN_COLUMNS]
-    return Table(columns=columns, rows=rows, extra_columns=extra, kind=kind)
+    return Table(columns=columns, rows=rows, lines=lines, extra_columns=extra, kind=kind)
 
 
 def _norm_header(h: Any) -> str:
     return "" if h is None else " ".join(str(h).split()).lower()
 
 
-def _read_csv(p: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
-    with p.open("rb") as f:
-        head = f.read(65536)
-    if b"\x00" in head:
+_FIRST_LINE = re.compile(r"[^\r\n]*")
+
+
+def _read_csv(p: Path, split_late: bool = False) -> tuple[list[str], Sequence[list[str]], list[int]]:
+    """Decode the whole file once (UTF-8 with or without BOM, else Windows-1252) and parse it."""
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ImportFileError(f"{p}: cannot read: {exc.strerror}") from None
+    if b"\x00" in data[:65536]:
         raise ImportFileError(f"{p}: not a CSV or XLSX file (binary content)")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
-            return _parse_csv(p, encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        del data
+        return _parse_csv(p, text, split_late)
     raise ImportFileError(f"{p}: not a CSV or XLSX file (not UTF-8 or Windows-1252 text)")
 
 
-def _parse_csv(p: Path, encoding: str) -> tuple[list[str], list[tuple[int, list[Any]]]]:
-    with p.open(newline="", encoding=encoding) as f:
-        first = f.readline()
-        delimiter = max((",", ";", "\t"), key=first.count)
-        if first.count(delimiter) == 0:
-            if not first.strip():
-                raise ImportFileError(f"{p}: empty file: no header line")
-            raise ImportFileError(f"{p}: not a CSV file: the first line has no column separator (, ; or tab)")
-        f.seek(0)
-        if encoding == "utf-8-sig":
-            f.read(0)
-        reader = csv.reader(f, delimiter=delimiter, strict=True)
-        try:
-            header = next(reader)
-            rows: list[tuple[int, list[Any]]] = []
-            append = rows.append
-            start = 2
-            for row in reader:
-                if "".join(row).strip():  # skip blank lines, also ",,,," from spreadsheets
-                    append((start, row))
-                start = reader.line_num + 1
-        except csv.Error as exc:
-            raise ImportFileError(f"{p}: line {reader.line_num}: bad CSV: {exc}") from None
-    return header, rows
+def _parse_csv(p: Path, text: str, split_late: bool = False) -> tuple[list[str], Sequence[list[str]], list[int]]:
+    first = _FIRST_LINE.match(text)[0]
+    delimiter = max((",", ";", "\t"), key=first.count)
+    if first.count(delimiter) == 0:
+        if not first.strip():
+            raise ImportFileError(f"{p}: empty file: no header line")
+        raise ImportFileError(f"{p}: not a CSV file: the first line has no column separator (, ; or tab)")
+    plain = _plain_lines(text)
+    if plain is not None:  # no quoting anywhere: each line is a record, split at the separator
+        header, body = plain[0].split(delimiter), plain[1:]
+        lines = list(range(2, len(body) + 2))
+        firsts = set(map(itemgetter(0), body)) if "" not in body else {""}
+        if split_late and not any(c == delimiter or c.isspace() or not c for c in firsts):
+            # no line starts blank, so none is blank: split the lines when they are checked
+            return header, SplitRows(body, delimiter, len(header)), lines
+        rows = _split_lines(body, delimiter)
+    else:
+        header, rows, lines = _read_records(p, text, delimiter)
+    # blank lines, also ",,,," from spreadsheets, are not rows (a row whose first cell has text is not blank)
+    if all(rows) and all(map(str.strip, map(itemgetter(0), rows))):
+        return header, rows, lines
+    blank = [i for i, r in enumerate(rows) if not r or ((not r[0] or r[0].isspace()) and not "".join(r).strip())]
+    if blank:
+        drop = set(blank)
+        rows = [r for i, r in enumerate(rows) if i not in drop]
+        lines = [ln for i, ln in enumerate(lines) if i not in drop]
+    return header, rows, lines
 
 
-def _read_xlsx(p: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+def _plain_lines(text: str) -> list[str] | None:
+    """The lines of ``text`` when it has nothing but plain cells, else None (read it with ``csv``).
+
+    Without a quote character, a NUL, a lone carriage return or a line longer
+    than csv's field limit, every line is one record and ``csv`` splits it at
+    each separator and nowhere else: ``str.split`` does the same, about twice
+    as fast.
+    """
+    if '"' in text or "\x00" in text:
+        return None
+    returns = text.count("\r")
+    if not returns:
+        lines = text.split("\n")
+    elif returns == text.count("\n") == text.count("\r\n"):
+        lines = text.split("\r\n")
+    else:
+        return None
+    if lines and lines[-1] == "":  # the last line's end
+        lines.pop()
+    if not lines or max(map(len, lines)) > csv.field_size_limit():
+        return None
+    return lines
+
+
+def _split_plain(text: str, delimiter: str) -> list[list[str]] | None:
+    """The records ``csv.reader`` reads from ``text``, when ``text`` has nothing but plain cells."""
+    lines = _plain_lines(text)
+    if lines is None:
+        return None
+    return _split_lines(lines, delimiter)
+
+
+def _split_lines(lines: list[str], delimiter: str) -> list[list[str]]:
+    records = list(map(str.split, lines, repeat(delimiter, len(lines))))
+    if "" in lines:  # csv reads an empty line as no cells at all
+        records = [[] if not ln else r for ln, r in zip(lines, records)]
+    return records
+
+
+class SplitRows(Sequence):
+    """The rows of a plain CSV file (see ``_plain_lines``), split into cells when asked for.
+
+    ``rows[a:b]`` splits those lines only, so that a file can be checked chunk
+    by chunk while the first chunks are already being written. Short rows are
+    padded with empty cells to ``width``.
+    """
+
+    def __init__(self, lines: list[str], delimiter: str, width: int):
+        self._lines, self._delimiter, self._width = lines, delimiter, width
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index:index + 1 or None][0]
+        rows = _split_lines(self._lines[index], self._delimiter)
+        width = self._width
+        if rows and min(map(len, rows)) < width:
+            rows = [r if len(r) >= width else r + [""] * (width - len(r)) for r in rows]
+        return rows
+
+    def __iter__(self):
+        for start in range(0, len(self._lines), 5000):
+            yield from self[start:start + 5000]
+
+
+def _read_records(p: Path, text: str, delimiter: str) -> tuple[list[str], list[list[str]], list[int]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = next(reader)
+        rows = list(reader)
+    except csv.Error as exc:
+        raise ImportFileError(f"{p}: line {reader.line_num}: bad CSV: {exc}") from None
+    if reader.line_num == len(rows) + 1:
+        # one record per physical line: row i is on line i + 2
+        lines = list(range(2, len(rows) + 2))
+    else:  # a quoted cell spans lines: count them again, row by row
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+        next(reader)
+        lines = []
+        start = reader.line_num + 1
+        for _row in reader:
+            lines.append(start)
+            start = reader.line_num + 1
+    return header, rows, lines
+
+
+def _read_xlsx(p: Path) -> tuple[list[str], list[list[Any]], list[int]]:
     import zipfile
 
     import openpyxl
@@ -176,15 +289,17 @@ def _read_xlsx(p: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
                 break
         if header is None:
             raise ImportFileError(f"{p}: the first sheet is empty: no header row")
-        rows: list[tuple[int, list[Any]]] = []
+        rows: list[list[Any]] = []
+        lines: list[int] = []
         for values in it:
             line += 1
             if values and any(v is not None and str(v).strip() for v in values):
-                rows.append((line, list(values)))
+                rows.append(list(values))
+                lines.append(line)
     finally:
         wb.close()
         fh.close()
-    return [("" if h is None else str(h)) for h in header], rows
+    return [("" if h is None else str(h)) for h in header], rows, lines
 
 
 # ---- checking one row ---------------------------------------------------------
@@ -355,6 +470,32 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+def check_cell(col: str, raw: Any) -> tuple[Any, str | None]:
+    """Check one cell of a known column: (value, reason or None).
+
+    An empty cell gives (None, None). ``install_date`` gives ``(date,
+    year_only)``. A text longer than allowed gives its text and the reason.
+    """
+    if col in _CHECKS:
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None, None
+        try:
+            return _CHECKS[col](raw), None
+        except ValueError as exc:
+            return None, str(exc)
+    if col == "install_date" or col == "battery_expiry":
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None, None
+        try:
+            d, year_only = parse_date(raw, allow_year=col == "install_date")
+        except ValueError as exc:
+            return None, f"{col}: {exc}"
+        return ((d, year_only) if col == "install_date" else d), None
+    s = _text(raw)
+    limit = MAX_TEXT.get(col, 300)
+    return s or None, (f"{col} longer than {limit} characters" if len(s) > limit else None)
+
+
 def check_row(cells: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Check one row (column -> cell). Returns (values, reasons).
 
@@ -366,37 +507,20 @@ def check_row(cells: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     errors: list[str] = []
     extra: dict[str, str] = {}
     for col, raw in cells.items():
-        if col in _CHECKS:
-            if raw is None or (isinstance(raw, str) and not raw.strip()):
-                out[col] = None
-                continue
-            try:
-                out[col] = _CHECKS[col](raw)
-            except ValueError as exc:
-                errors.append(str(exc))
-        elif col == "install_date" or col == "battery_expiry":
-            if raw is None or (isinstance(raw, str) and not raw.strip()):
-                out[col] = None
-                if col == "install_date":
-                    out["install_year_only"] = False
-                continue
-            try:
-                d, year_only = parse_date(raw, allow_year=col == "install_date")
-            except ValueError as exc:
-                errors.append(f"{col}: {exc}")
-                continue
-            out[col] = d
-            if col == "install_date":
-                out["install_year_only"] = year_only
-        elif col in KNOWN_COLUMNS:
-            s = _text(raw)
-            if len(s) > MAX_TEXT.get(col, 300):
-                errors.append(f"{col} longer than {MAX_TEXT.get(col, 300)} characters")
-            out[col] = s or None
-        else:
+        if col not in KNOWN_COLUMNS:
             s = _text(raw)
             if s:
                 extra[col] = s
+            continue
+        v, e = check_cell(col, raw)
+        if e is not None:
+            errors.append(e)
+            if col in _CHECKS or col in ("install_date", "battery_expiry"):
+                continue
+        if col == "install_date":
+            out["install_date"], out["install_year_only"] = v if v is not None else (None, False)
+        else:
+            out[col] = v
     for col in REQUIRED_COLUMNS:
         if col in cells and out.get(col) is None and not any(e.startswith(col) for e in errors):
             errors.append(f"empty {col}" if col != "install_date" else "empty install_date")
@@ -408,7 +532,7 @@ def check_row(cells: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 def rows_as_dicts(table: Table) -> Iterator[tuple[int, dict[str, Any]]]:
     cols = table.columns
     n = len(cols)
-    for line, values in table.rows:
+    for line, values in zip(table.lines, table.rows):
         if len(values) < n:
             values = list(values) + [None] * (n - len(values))
         yield line, dict(zip(cols, values))
@@ -438,6 +562,8 @@ def format_install_date(d: dt.date | None, year_only: bool) -> str:
 # ---- checking many rows fast ------------------------------------------------------
 
 _UNCACHED_TEXT = {"serial", "location", "notes", "occupant_name", "flat", "customer_reference"}
+_DIGITS8_WHOLE = re.compile(r"\d{8}")
+_CROSS_COLUMNS = ("qp_m3h", "qi_m3h", "qp_qi_ratio", "dtheta_min_k", "dtheta_max_k")
 
 
 class BulkResult:
@@ -448,7 +574,6 @@ class BulkResult:
         self.lines = lines
         self.values: dict[str, list[Any]] = {}
         self.errors: dict[int, list[str]] = {}
-        self.json: list[str] = []
         self.extra: list[dict[str, str] | None] = [None] * n
 
     def has(self, col: str) -> bool:
@@ -466,47 +591,76 @@ class BulkResult:
 
 
 class BulkChecker:
-    """``check_row`` for a whole sheet, at spreadsheet speed.
+    """``check_row`` for a whole sheet, at spreadsheet speed, with the same reasons.
 
-    Works column by column; cells repeat a lot in a register (sites, makes,
+    Works column by column. Cells repeat a lot in a register (sites, makes,
     models, dates, flow rates), so each distinct cell of a column is checked
-    once (by ``check_row``) and the result reused. Each row also gets its known
-    values as a JSON object text for the event log, joined from ``json``'s
-    encoding of each cell.
+    once by ``check_row`` and the result spread over the column with ``map``;
+    free-text columns are only trimmed and measured, and 8-digit secondary
+    addresses are taken as they are. The cross-column checks run once per
+    distinct combination of flow rates and temperature differences.
     """
 
     def __init__(self, columns: list[str]):
         self.columns = columns
+        # per column: distinct cell -> value, and distinct cell -> reason (kept from chunk to chunk)
+        self._values: dict[str, dict[Any, Any]] = {}
+        self._bad: dict[str, dict[Any, str]] = {}
+        self._cross: dict[tuple, list[str]] = {}
+        self._year_only: dict[Any, bool] = {}  # install_date cell -> year only
 
     @staticmethod
-    def _cell(col: str, raw: Any) -> tuple[Any, str | None, str | None]:
-        values, errors = check_row({col: raw})
-        errors = [e for e in errors if not e.startswith("empty ")]  # reported once per row below
-        if errors:
-            return None, errors[0], None
-        v = values[col]
-        if v is None:
-            return None, None, None
-        if col == "install_date":
-            v = (v, values["install_year_only"])
-            frag = f'"install_date":"{v[0].isoformat()}","install_year_only":{"true" if v[1] else "false"}'
-        elif isinstance(v, str):
-            frag = f'"{col}":{_json_str(v)}'
-        elif isinstance(v, dt.date):
-            frag = f'"{col}":"{v.isoformat()}"'
-        else:
-            frag = f'"{col}":{_json.dumps(v)}'
-        return v, None, frag
+    def _cell(col: str, raw: Any) -> tuple[Any, str | None]:
+        v, e = check_cell(col, raw)
+        return (None, e) if e is not None else (v, None)
 
-    def check_all(self, rows: list[tuple[int, list[Any]]]) -> BulkResult:
+    def _distinct(self, col: str, raw: Sequence[Any], all_str: bool) -> tuple[Sequence[Any], list[Any]]:
+        """(keys, values): each distinct cell checked once, also across chunks."""
+        values = self._values.setdefault(col, {})
+        if all_str:
+            keys: Sequence[Any] = raw
+            try:  # every cell seen before: the usual case after the first chunk
+                return keys, list(map(values.__getitem__, keys))
+            except KeyError:
+                new = set(raw).difference(values)
+                cells = dict(zip(new, new))
+        else:  # 1, 1.0 and True are equal as dict keys but not as cells: keep them apart
+            keys = [x if type(x) is str else (type(x), x) for x in raw]
+            cells = {k: x for k, x in zip(keys, raw) if k not in values}
+        bad = self._bad.setdefault(col, {})
+        year_only = self._year_only if col == "install_date" else None
+        for k, x in cells.items():
+            v, e = self._cell(col, x)
+            if year_only is not None:  # (date, year_only): kept apart
+                year_only[k] = bool(v and v[1])
+                v = v[0] if v else None
+            values[k] = v
+            if e:
+                bad[k] = e
+        return keys, list(map(values.__getitem__, keys))
+
+    def check_all(self, rows: list[list[Any]], lines: list[int], *, all_str: bool = False) -> BulkResult:
+        """Check these rows (a whole sheet, or one chunk of it after another).
+
+        ``all_str``: every cell is a ``str`` and no row is short (CSV).
+        """
         n = len(rows)
-        res = BulkResult(n, [ln for ln, _ in rows])
+        res = BulkResult(n, lines)
         width = len(self.columns)
-        padded = [r if len(r) >= width else list(r) + [None] * (width - len(r)) for _, r in rows]
-        raw_cols = list(zip(*padded)) if padded else [()] * width
-        frag_cols: list[list[str | None]] = []
+        if not all_str:
+            rows = [r if len(r) >= width else list(r) + [None] * (width - len(r)) for r in rows]
+        raw_cols = list(zip(*rows)) if rows else [()] * width
         errors = res.errors
-        cell = self._cell
+        values = res.values
+
+        def report(col, keys):
+            bad = self._bad.get(col)
+            if bad and not bad.keys().isdisjoint(keys):
+                for i, k in enumerate(keys):
+                    e = bad.get(k)
+                    if e is not None:
+                        errors.setdefault(i, []).append(e)
+
         for idx, col in enumerate(self.columns):
             raw = raw_cols[idx] if idx < len(raw_cols) else (None,) * n
             if col not in KNOWN_COLUMNS:
@@ -519,58 +673,57 @@ class BulkChecker:
                 continue
             if col in _UNCACHED_TEXT:
                 limit = MAX_TEXT.get(col, 300)
-                vals = [(x.strip() or None) if type(x) is str else (_text(x) or None) for x in raw]
-                for i, v in enumerate(vals):
-                    if v is not None and len(v) > limit:
-                        errors.setdefault(i, []).append(f"{col} longer than {limit} characters")
-                res.values[col] = vals
-                frag_cols.append([None if v is None else f'"{col}":{_json_str(v)}' for v in vals])
+                texts = list(map(str.strip, raw)) if all_str else [_text(x) for x in raw]
+                if texts and max(map(len, texts)) > limit:
+                    for i, s in enumerate(texts):
+                        if len(s) > limit:
+                            errors.setdefault(i, []).append(f"{col} longer than {limit} characters")
+                values[col] = [s or None for s in texts] if "" in texts else texts
                 continue
-            cache: dict[Any, tuple] = {None: (None, None, None), "": (None, None, None)}
-            get = cache.get
-            if col == "secondary_address":  # nearly every cell differs: check the plain case inline
-                match = _DIGITS8.match
-                out = [get(x) or (((x, None, f'"secondary_address":"{x}"') if type(x) is str and match(x)
-                                   else cell(col, x))) for x in raw]
-            else:
-                out = []
-                for x in raw:
-                    hit = get(x)
-                    if hit is None:
-                        hit = cache[x] = cell(col, x)
-                    out.append(hit)
-            if col == "secondary_address" or any(o[1] for o in cache.values()):
-                for i, o in enumerate(out):
-                    if o[1]:
-                        errors.setdefault(i, []).append(o[1])
+            if col == "secondary_address" and all_str:  # nearly every cell differs: take 8 digits as they are
+                joined = "".join(raw)
+                if joined.isascii() and joined.isdigit() and set(map(len, raw)) == {8}:
+                    values[col] = list(raw)
+                    continue
+                whole = list(map(_DIGITS8_WHOLE.fullmatch, raw))
+                vals = list(raw)
+                odd = [i for i, m in enumerate(whole) if m is None]
+                if odd:
+                    keys, checked = self._distinct(col, [raw[i] for i in odd], True)
+                    for i, v in zip(odd, checked):
+                        vals[i] = v
+                    bad = self._bad.get(col) or {}
+                    for i, k in zip(odd, keys):
+                        if k in bad:
+                            errors.setdefault(i, []).append(bad[k])
+                values[col] = vals
+                continue
+            keys, vals = self._distinct(col, raw, all_str)
+            values[col] = vals
             if col == "install_date":
-                res.values["install_date"] = [o[0][0] if o[0] else None for o in out]
-                res.values["install_year_only"] = [bool(o[0] and o[0][1]) for o in out]
-            else:
-                res.values[col] = [o[0] for o in out]
-            frag_cols.append([o[2] for o in out])
+                values["install_year_only"] = list(map(self._year_only.__getitem__, keys))
+            report(col, keys)
         for col in REQUIRED_COLUMNS:
-            vals = res.values.get(col)
-            if vals is None:
+            vals = values.get(col)
+            if vals is None or None not in vals:
                 continue
             for i in [i for i, v in enumerate(vals) if v is None]:
                 if not any(e.startswith(col) for e in errors.get(i, ())):
                     errors.setdefault(i, []).append(f"empty {col}")
-        qp, qi, ratio = res.col("qp_m3h"), res.col("qi_m3h"), res.col("qp_qi_ratio")
-        lo, hi = res.col("dtheta_min_k"), res.col("dtheta_max_k")
-        suspects = {i for i, (a, b) in enumerate(zip(qp, qi)) if a is not None and b is not None}
-        suspects.update(i for i, r in enumerate(ratio) if r is not None and (r < 1 or qi[i] is not None))
-        suspects.update(i for i, (a, b) in enumerate(zip(lo, hi)) if a is not None and b is not None)
-        cross_cols = ("qp_m3h", "qi_m3h", "qp_qi_ratio", "dtheta_min_k", "dtheta_max_k")
-        for i in sorted(suspects):
-            row = {c: res.values[c][i] for c in cross_cols if c in res.values}
-            errs: list[str] = []
-            _cross_checks(row, errs)
-            if errs:
-                errors.setdefault(i, []).extend(errs)
-        extra_json = [None if e is None else f'"extra":{_json.dumps(e, ensure_ascii=False)}' for e in res.extra]
-        frag_cols.append(extra_json)
-        res.json = ["{" + ",".join([f for f in fr if f is not None]) + "}" for fr in zip(*frag_cols)]
+        present = [c for c in _CROSS_COLUMNS if c in values]
+        if present:
+            combos = list(zip(*(values[c] for c in present)))
+            distinct = set(combos)
+            bad = self._cross
+            for combo in distinct.difference(bad):
+                errs: list[str] = []
+                _cross_checks(dict(zip(present, combo)), errs)
+                bad[combo] = errs
+            if any(bad[c] for c in distinct):
+                for i, combo in enumerate(combos):
+                    errs = bad.get(combo)
+                    if errs:
+                        errors.setdefault(i, []).extend(errs)
         return res
 
 

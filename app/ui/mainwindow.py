@@ -454,5 +454,8 @@ class MainWindow(QMainWindow):
             self.save_layout()
         if not self.ctx.tasks.is_idle():
             self.statusBar().showMessage("Stopping running tasks…")
+        page = self.current_page()
+        if page is not None:
+            page.on_hidden()          # the current page stops its own watchers and timers
         self.ctx.tasks.shutdown(3.0)
         super().closeEvent(event)

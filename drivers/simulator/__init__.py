@@ -13,6 +13,8 @@ Quick use (GUI demo mode, tests)::
 """
 from __future__ import annotations
 
+import datetime as _dt
+
 from drivers.simulator.bus import SimBus, default_configs, load_config, superpose
 from drivers.simulator.meter import MeterConfig, SimMeter
 from drivers.simulator.server import LoopbackTransport, SimServer
@@ -35,8 +37,14 @@ def build_server(*, config: str | None = None, meters: int = 12, seed: int = 0, 
         if faults:
             c.faults = {**c.faults, **faults}
     bus = SimBus.from_configs(cfgs, seed=seed)
+    time_scale = float(extra.get("time_scale", time_scale))
+    if time_scale == 0.0:
+        # a frozen bus freezes the meters' clocks too: every read sees the same date-time records
+        start = _dt.datetime.now().replace(microsecond=0)
+        for m in bus.meters:
+            m.epoch = start + _dt.timedelta(seconds=round(m.cfg.clock_offset_s))
     server = SimServer(bus, baud=int(extra.get("baud", baud)), line_scale=0.0 if (fast or extra.get("fast")) else 1.0,
-                       time_scale=float(extra.get("time_scale", time_scale)), echo=bool(extra.get("echo", echo)),
+                       time_scale=time_scale, echo=bool(extra.get("echo", echo)),
                        state_file=state_file)
     try:
         if pty:

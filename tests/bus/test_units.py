@@ -83,3 +83,25 @@ def test_wired_and_of_answers():
     assert out != b"\xE5"
     # far apart: two characters
     assert bytes(b for _, b in superpose([(11, b"\xE5"), (40, b"\xE5")])) == b"\xE5\xE5"
+
+
+def test_a_frozen_bus_freezes_the_meters_clocks_too(tmp_path):
+    """``--time-scale 0`` promises identical reads: the date-time records may not tick either."""
+    import datetime as dt
+    import json
+
+    from drivers.simulator import build_server
+
+    cfg = tmp_path / "bus.json"
+    cfg.write_text(json.dumps({"meters": [{"identification": "12345678", "manufacturer": "KAM", "version": 27,
+                                           "medium": 4, "primary_address": 1, "clock_offset_s": -3600}]}))
+    frozen = build_server(config=str(cfg), time_scale=0.0)
+    running = build_server(config=str(cfg), time_scale=1.0)
+    try:
+        m = frozen.bus.meters[0]
+        assert m.epoch is not None and m.clock(0.0) == m.clock(0.0)
+        assert abs((dt.datetime.now() - dt.timedelta(hours=1) - m.clock(0.0)).total_seconds()) < 5
+        assert running.bus.meters[0].epoch is None           # a running bus follows the host's clock
+    finally:
+        frozen.stop()
+        running.stop()

@@ -302,3 +302,35 @@ def test_unexpected_error_in_a_slot_lands_in_the_banner(window, qtbot, monkeypat
     assert page.banner.level == "error"
     assert page.banner.text == "Unexpected error: 'no such key'"
     assert window.isVisible()
+
+
+def _watchers():
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "port-watcher" and t.is_alive()]
+
+
+def test_closing_the_window_stops_the_port_watcher(make_window, qtbot):
+    """No background thread outlives the window: a leaked watcher would list the ports every 2 s forever."""
+    before = len(_watchers())
+    win = make_window("connect")
+    page = win.current_page()
+    qtbot.waitUntil(lambda: page.watcher._thread is not None and page.watcher._thread.is_alive(), timeout=5000)
+    assert len(_watchers()) == before + 1
+    win.close()
+    page.watcher._thread.join(5.0)
+    assert len(_watchers()) == before
+
+
+def test_a_deleted_connect_page_stops_its_port_watcher(make_window, qtbot):
+    """Even when nobody closes it: the watcher's thread ends with the page that owns it."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    win = make_window("connect")
+    page = win.current_page()
+    qtbot.waitUntil(lambda: page.watcher._thread is not None and page.watcher._thread.is_alive(), timeout=5000)
+    thread = page.watcher._thread
+    page.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    thread.join(5.0)
+    assert not thread.is_alive()

@@ -33,7 +33,7 @@ def register(sub) -> None:
     p.add_argument("--fast", action="store_true",
                    help="answer at once instead of with realistic line timing (for tests)")
     p.add_argument("--time-scale", type=float, default=1.0, metavar="F",
-                   help="simulated seconds per real second for the registers (default 1)")
+                   help="simulated seconds per real second for the registers (default 1); 0 freezes registers and meter clocks")
     p.add_argument("--echo", action="store_true", help="echo every byte the master sends (like some converters)")
     p.add_argument("--lose", type=_probability, default=None, metavar="P",
                    help="every meter loses a data answer with probability P")

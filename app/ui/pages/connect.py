@@ -48,6 +48,8 @@ class PortWatcher(QObject):
         self.ports: list[tuple[str, str]] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # the thread must not outlive the page: stop it when this object goes (it holds the event, not self)
+        self.destroyed.connect(lambda *_a, ev=self._stop: ev.set())
 
     def start(self) -> None:
         if self._thread is not None and self._thread.is_alive():

@@ -245,6 +245,8 @@ class ScanPage(Page):
         text = (f"{'Primary scan' if summary.mode == 'primary' else 'Secondary search'}: {found} meter"
                 f"{'s' if found != 1 else ''} found ({summary.new} new) in {summary.elapsed_s:.1f} s, "
                 f"{summary.requests} requests at {summary.baud} Bd.")
+        if self.bus.simulated:
+            text += " The simulated line runs faster than a real one: a real bus takes longer."
         self.eta_label.setText(f"{found} found")
         self.show_info(text)
         if summary.garbled_addresses:

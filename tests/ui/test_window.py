@@ -334,3 +334,15 @@ def test_a_deleted_connect_page_stops_its_port_watcher(make_window, qtbot):
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     thread.join(5.0)
     assert not thread.is_alive()
+
+
+def test_larger_text_gives_the_register_search_a_row_of_its_own(make_window, qtbot):
+    """At the larger-text setting the five filter lists keep room for their words."""
+    win = make_window(page="register")
+    page = win.current_page()
+    assert page.filter_row.indexOf(page.search) == 0
+    win.act_larger.trigger()
+    assert win.ctx.larger_text
+    assert page.filter_row.indexOf(page.search) < 0 and page.search_row.indexOf(page.search) == 0
+    win.act_larger.trigger()
+    assert page.filter_row.indexOf(page.search) == 0 and page.search_row.indexOf(page.search) < 0

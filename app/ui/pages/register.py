@@ -93,9 +93,14 @@ class RegisterPage(Page):
         lay.setSpacing(8)
         self.stack.addWidget(listing)
 
-        # filters
+        # filters: the search box on the row of the filter lists; at the larger-text setting it gets
+        # a row of its own (above them) so that the lists keep room for their words
+        self.search_row = QHBoxLayout()
+        self.search_row.setSpacing(8)
+        lay.addLayout(self.search_row)
         row = QHBoxLayout()
         row.setSpacing(8)
+        self.filter_row = row
         self.search = QLineEdit(listing)
         self.search.setPlaceholderText("Search make, model, serial, address, location, site…")
         self.search.setClearButtonEnabled(True)
@@ -268,6 +273,13 @@ class RegisterPage(Page):
 
     def on_text_scale_changed(self, scale: float) -> None:
         m = self.ctx.metrics
+        own_row = scale > 1.0
+        if own_row and self.filter_row.indexOf(self.search) >= 0:
+            self.filter_row.removeWidget(self.search)
+            self.search_row.addWidget(self.search, 1)
+        elif not own_row and self.search_row.indexOf(self.search) >= 0:
+            self.search_row.removeWidget(self.search)
+            self.filter_row.insertWidget(0, self.search, 2)
         self.view.verticalHeader().setDefaultSectionSize(max(30, round(32 * scale)))
         for i, w in enumerate(self._widths):
             self.view.setColumnWidth(i, round(w * scale))

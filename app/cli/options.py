@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from typing import Any
+
+from app.cli.errors import UserError
 
 
 def add_db(parser: argparse.ArgumentParser) -> None:
@@ -20,3 +23,20 @@ def add_user(parser: argparse.ArgumentParser) -> None:
 
 def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def user_of(args) -> str:
+    """The name for the event log: ``--user``, else the OS user."""
+    from app.storage.register import default_user
+
+    return getattr(args, "user", None) or default_user()
+
+
+def parse_date(text: str | None, what: str) -> dt.date | None:
+    """An ISO date option (None when not given); a one-line error naming the option otherwise."""
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{what}: bad date {text!r} (expected YYYY-MM-DD)") from None

@@ -65,6 +65,14 @@ def secondary_mask(s: str):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def add_meter(p: argparse.ArgumentParser, address_help: str = "primary address 0..250") -> None:
+    """The meter a command talks to: ``--address N`` or ``--secondary ID`` (one of them)."""
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--address", type=primary_address, metavar="N", help=address_help)
+    who.add_argument("--secondary", type=secondary_mask, metavar="ID",
+                     help="secondary address: 8 digits, or ID.MAN.VER.MEDIUM (e.g. 12345678.KAM.1B.04)")
+
+
 def profile_from_args(args):
     """The wake-up profile the user asked for (None: the default wired behaviour)."""
     from app.cli.errors import UserError

@@ -12,7 +12,7 @@ import textwrap
 from contextlib import contextmanager
 
 from app.cli.errors import UserError
-from app.cli.options import add_db, add_user, print_json
+from app.cli.options import add_db, add_user, parse_date, print_json, user_of
 
 KEY_FIELDS = ("manufacturer", "model", "qp_m3h", "install_year", "site", "accuracy_class")
 LEVELS = ("S-1", "S-2", "S-3", "S-4", "I", "II", "III")
@@ -139,21 +139,6 @@ def opened(args):
             yield reg
     finally:
         reg.close()
-
-
-def user_of(args) -> str:
-    from app.storage.register import default_user
-
-    return getattr(args, "user", None) or default_user()
-
-
-def parse_date(text: str | None, what: str) -> dt.date | None:
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UserError(f"{what}: bad date {text!r} (expected YYYY-MM-DD)") from None
 
 
 def parse_int(text: str | None, what: str) -> int | None:

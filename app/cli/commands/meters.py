@@ -1,12 +1,11 @@
 """``heatmeter meters``: the meter register (import, export, list, show, history, data protection)."""
 from __future__ import annotations
 
-import datetime as dt
 import sys
 from contextlib import contextmanager
 
 from app.cli.errors import UserError
-from app.cli.options import add_db, add_user, print_json
+from app.cli.options import add_db, add_user, parse_date, print_json, user_of
 
 
 def register(subparsers) -> None:
@@ -124,21 +123,6 @@ def opened(args):
             yield reg
         finally:
             reg.close()
-
-
-def user_of(args) -> str:
-    from app.storage.register import default_user
-
-    return getattr(args, "user", None) or default_user()
-
-
-def _date(text: str | None, what: str) -> dt.date | None:
-    if not text:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UserError(f"{what}: bad date {text!r} (expected YYYY-MM-DD)") from None
 
 
 # ---- commands -----------------------------------------------------------------------
@@ -308,7 +292,7 @@ def cmd_flag(args) -> int:
 
 def cmd_export_data(args) -> int:
     fields = [f.strip() for f in args.fields.split(",") if f.strip()] if args.fields else None
-    d_from, d_to = _date(args.date_from, "--from"), _date(args.date_to, "--to")
+    d_from, d_to = parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to")
     if d_from and d_to and d_from > d_to:
         raise UserError("--from is after --to")
     if not args.meter and not args.site:

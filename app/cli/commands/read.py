@@ -10,10 +10,7 @@ def register(sub) -> None:
                                    "without 'more records follow'. Exit status 0 on success, 1 when the meter "
                                    "did not answer, 2 for bad arguments or a port that cannot be opened.")
     _bus.add_common(p)
-    who = p.add_mutually_exclusive_group(required=True)
-    who.add_argument("--address", type=_bus.primary_address, metavar="N", help="primary address 0..250")
-    who.add_argument("--secondary", type=_bus.secondary_mask, metavar="ID",
-                     help="secondary address: 8 digits, or ID.MAN.VER.MEDIUM (e.g. 12345678.KAM.1B.04)")
+    _bus.add_meter(p)
     p.add_argument("--max-telegrams", type=int, default=64, metavar="N", help="stop after N telegrams (default 64)")
     from app.cli.options import add_db, add_user
 
@@ -66,7 +63,8 @@ def save_readout(args, res) -> dict:
     serial = identification, site ``--site`` or "Unassigned") and the readout
     saved; without it the proposal is printed and the command fails (status 1).
     """
-    from app.cli.commands.meters import opened, storage_errors, user_of
+    from app.cli.commands.meters import opened, storage_errors
+    from app.cli.options import user_of
     from drivers.makes import new_meter_fields
 
     decoded = [t.to_json() for t in res.telegrams]

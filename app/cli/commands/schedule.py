@@ -32,7 +32,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from app.cli.commands.lots import opened, parse_date
+    from app.cli.commands.lots import opened
+    from app.cli.options import parse_date
 
     as_of = parse_date(args.as_of, "--as-of") or dt.date.today()
     if args.horizon_months < 0:

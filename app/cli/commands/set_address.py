@@ -10,9 +10,7 @@ def register(sub) -> None:
                                    "the meter back there. Exit 0 when confirmed, 1 when the meter did not "
                                    "acknowledge or the read-back failed, 2 for bad arguments or the port.")
     _bus.add_common(p)
-    who = p.add_mutually_exclusive_group(required=True)
-    who.add_argument("--address", type=_bus.primary_address, metavar="N", help="current primary address")
-    who.add_argument("--secondary", type=_bus.secondary_mask, metavar="ID", help="secondary address")
+    _bus.add_meter(p, "current primary address")
     p.add_argument("--new-address", type=_bus.primary_address, required=True, metavar="M",
                    help="new primary address 0..250")
     p.set_defaults(func=run)

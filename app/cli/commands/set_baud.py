@@ -10,9 +10,7 @@ def register(sub) -> None:
                                    "the meter there. Exit 0 when confirmed, 1 when not acknowledged or not "
                                    "confirmed (the meter falls back by itself), 2 for bad arguments or the port.")
     _bus.add_common(p)
-    who = p.add_mutually_exclusive_group(required=True)
-    who.add_argument("--address", type=_bus.primary_address, metavar="N", help="primary address")
-    who.add_argument("--secondary", type=_bus.secondary_mask, metavar="ID", help="secondary address")
+    _bus.add_meter(p)
     p.add_argument("--new-baud", type=int, required=True, choices=_bus.BAUDS, metavar="B",
                    help="300, 600, 1200, 2400, 4800, 9600, 19200 or 38400")
     p.set_defaults(func=run)

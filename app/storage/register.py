@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -297,6 +297,17 @@ class Register:
             restrict_processing=bool(m["restrict_processing"]), personal_erased_at=m["personal_erased_at"],
             created_at=m["created_at"], updated_at=m["updated_at"])
 
+    def _ids_in(self, column, ids: Iterable[int]):
+        """``column IN ids`` for any number of ids. A plain IN binds one parameter per id, and
+        PostgreSQL takes at most 65,535 of them (SQLite builds 32,766 to 250,000): PostgreSQL
+        gets one array parameter instead, SQLite the ids written into the statement."""
+        ids = [int(i) for i in ids]
+        if not self.is_sqlite:
+            return column == any_(bindparam(None, ids, type_=ARRAY(Integer)))
+        if len(ids) <= 30_000:
+            return column.in_(ids)
+        return column.in_(bindparam(None, ids, expanding=True, literal_execute=True))
+
     def _filtered(self, q, *, site=None, make=None, model=None, status=None, search=None,
                   include_restricted=False, meter_ids=None):
         if site:
@@ -318,7 +329,7 @@ class Register:
         if not include_restricted:
             q = q.where(M.c.restrict_processing == False)  # noqa: E712
         if meter_ids is not None:
-            q = q.where(M.c.id.in_(list(meter_ids)))
+            q = q.where(self._ids_in(M.c.id, meter_ids))
         return q
 
     def list_meters(self, *, site: str | None = None, make: str | None = None, model: str | None = None,
@@ -1439,7 +1450,7 @@ class Register:
         report = EraseReport()
         with self._write() as conn:
             rows = conn.execute(select(M.c.id, M.c.version, M.c.legal_hold, M.c.manufacturer, M.c.serial,
-                                       *[M.c[f] for f in PERSONAL_FIELDS]).where(M.c.id.in_(ids))).all()
+                                       *[M.c[f] for f in PERSONAL_FIELDS]).where(self._ids_in(M.c.id, ids))).all()
             found = {r.id for r in rows}
             missing = [i for i in ids if i not in found]
             if missing:

@@ -107,6 +107,20 @@ def test_export_round_trips_same_rows_sorted_by_manufacturer_serial(reg, tmp_pat
         other.close()
 
 
+
+def test_export_of_the_meters_shown_takes_any_number_of_ids(reg, tmp_path):
+    """The Register page exports "the meters shown" by id: 100,000 ids are more than PostgreSQL's
+    65,535 parameters per statement (and than some SQLite builds' 32,766)."""
+    reg.import_file(write_csv(tmp_path / "in.csv", make_rows(50)))
+    ids = [m.id for m in reg.list_meters()]
+    chosen = ids[::2]
+    unknown = range(max(ids) + 1, max(ids) + 100_001)
+    out = tmp_path / "out.csv"
+    assert reg.export_csv(out, meter_ids=[*chosen, *unknown]) == len(chosen)
+    serials = {r[CONTRACT_COLUMNS.index("serial")] for r in read_csv(out)[1:]}
+    assert serials == {m.serial for m in reg.list_meters() if m.id in set(chosen)}
+    assert reg.export_csv(out, meter_ids=chosen[:3]) == 3
+
 def test_xlsx_import_and_export_round_trip(reg, tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active

@@ -22,11 +22,11 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._db import pg_database  # noqa: E402
 from bench._report import machine_line, md_table, write_section  # noqa: E402
 
 COLUMNS = ["site", "building", "location", "monitoring_point", "manufacturer", "model", "serial", "mid_class",
@@ -136,22 +136,6 @@ def import_only(url: str, csv_path: Path, n: int) -> float:
     finally:
         reg.close()
     return t
-
-
-def pg_database(server_url: str):
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    admin = make_url(server_url)
-    name = f"hm_bench_{uuid.uuid4().hex[:8]}"
-    conninfo = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(conninfo, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with psycopg.connect(conninfo, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return admin.set(database=name).render_as_string(hide_password=False), drop
 
 
 def main(argv=None) -> int:

@@ -73,6 +73,23 @@ def add_meter(p: argparse.ArgumentParser, address_help: str = "primary address 0
                      help="secondary address: 8 digits, or ID.MAN.VER.MEDIUM (e.g. 12345678.KAM.1B.04)")
 
 
+def report_write(args, res, doc: dict, done: str, what: str) -> int:
+    """The end of a confirmed write: the JSON document or ``done`` when confirmed; otherwise a
+    one-line error naming ``what`` was not confirmed, and status 1."""
+    import sys
+
+    from app.cli.options import print_json
+
+    if args.json:
+        print_json(doc)
+    elif res.ok:
+        print(done)
+    if not res.ok:
+        print(f"heatmeter: {what} not confirmed: {res.detail}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def profile_from_args(args):
     """The wake-up profile the user asked for (None: the default wired behaviour)."""
     from app.cli.errors import UserError

@@ -17,9 +17,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    import sys
-
-    from app.cli.options import print_json
     from drivers.ops import set_primary_address
 
     profile = _bus.profile_from_args(args)
@@ -31,11 +28,5 @@ def run(args) -> int:
     doc = res.to_json()
     if args.secondary is not None:
         doc["secondary"] = str(args.secondary)
-    if args.json:
-        print_json(doc)
-    elif res.ok:
-        print(f"meter {doc.get('secondary_address')} now at primary address {args.new_address} (confirmed)")
-    if not res.ok:
-        print(f"heatmeter: new address not confirmed: {res.detail}", file=sys.stderr)
-        return 1
-    return 0
+    return _bus.report_write(args, res, doc, f"meter {doc.get('secondary_address')} now at primary address "
+                             f"{args.new_address} (confirmed)", "new address")

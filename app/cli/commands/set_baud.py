@@ -17,9 +17,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    import sys
-
-    from app.cli.options import print_json
     from drivers.ops import set_baud
 
     profile = _bus.profile_from_args(args)
@@ -29,11 +26,5 @@ def run(args) -> int:
             res = set_baud(link, new_baud=args.new_baud, address=args.address, secondary=args.secondary,
                            profile=profile)
     doc = res.to_json()
-    if args.json:
-        print_json(doc)
-    elif res.ok:
-        print(f"meter {doc.get('secondary_address')} now at {args.new_baud} baud (confirmed)")
-    if not res.ok:
-        print(f"heatmeter: new baud rate not confirmed: {res.detail}", file=sys.stderr)
-        return 1
-    return 0
+    return _bus.report_write(args, res, doc, f"meter {doc.get('secondary_address')} now at {args.new_baud} baud "
+                             "(confirmed)", "new baud rate")

@@ -15,9 +15,14 @@ from .errors import MBusError
 from .frame import BAUD_RATES, Frame, FrameType, parse_frame
 from .model import Record, Telegram
 from .records import MAX_DIFE, MAX_VIFE, bcd_value, parse_records, scale
+from .security import KeyLookup
+from .tpl import decode_transport
 from .tables import FIXED_MEDIUM_NAMES, FIXED_UNITS, K_NUM, UNKNOWN, application_error_name, manufacturer_int_to_code, medium_name
 
 __all__ = ["Record", "Telegram", "decode", "decode_frame", "parse_hex", "MAX_DIFE", "MAX_VIFE"]
+
+# transport layers with a configuration field, and the authentication layer in front of one
+_TPL_CIS = frozenset((0x72, 0x76, 0x7A, 0x90))
 
 
 # ---------------------------------------------------------------------------
@@ -65,13 +70,16 @@ def parse_hex(text) -> bytes:
 # ---------------------------------------------------------------------------
 # telegrams
 
-def decode(frame_bytes) -> Telegram:
+def decode(frame_bytes, keys: KeyLookup | None = None) -> Telegram:
     """Decode one complete frame (bytes, bytearray or memoryview).
+
+    ``keys(manufacturer, identification) -> bytes | None`` is asked for the
+    meter's AES-128 key when the configuration field announces encryption.
 
     Raises MBusError (a ValueError) with a one-line message for anything that is
     not a valid EN 13757-2/-3 frame; never any other exception for bad input.
     """
-    return decode_frame(parse_frame(frame_bytes))
+    return decode_frame(parse_frame(frame_bytes), keys)
 
 
 def _need(raw: bytes, end: int, pos: int, n: int, what: str):
@@ -80,7 +88,7 @@ def _need(raw: bytes, end: int, pos: int, n: int, what: str):
                         % (what, end, n, end - 7), end)
 
 
-def decode_frame(frame: Frame) -> Telegram:
+def decode_frame(frame: Frame, keys: KeyLookup | None = None) -> Telegram:
     """Decode the application layer of a frame already checked by parse_frame/extract_frame."""
     ftype = frame.type
     raw = frame.raw
@@ -92,28 +100,8 @@ def decode_frame(frame: Frame) -> Telegram:
     t = Telegram(ftype.value, raw, frame.c, frame.a, ci)
     end = len(raw) - 2
     pos = 7
-    if ci == 0x72 or ci == 0x76:
-        msb = ci == 0x76
-        _need(raw, end, pos, 12, "long header (CI 0x%02X)" % ci)
-        idb = raw[7:11]
-        t.identification = (idb if msb else idb[::-1]).hex().upper()
-        man = (raw[11] << 8 | raw[12]) if msb else (raw[11] | raw[12] << 8)
-        t.manufacturer = manufacturer_int_to_code(man)
-        t.version = raw[13]
-        t.medium_code = raw[14]
-        t.medium = medium_name(raw[14])
-        t.access_number = raw[15]
-        t.status = raw[16]
-        t.signature = (raw[17] << 8 | raw[18]) if msb else (raw[17] | raw[18] << 8)
-        t.header = "long"
-        t.records, t.manufacturer_data, t.more_records_follow = parse_records(raw, 19, end, msb, False)
-    elif ci == 0x7A:
-        _need(raw, end, pos, 4, "short header (CI 0x7A)")
-        t.access_number = raw[7]
-        t.status = raw[8]
-        t.signature = raw[9] | raw[10] << 8
-        t.header = "short"
-        t.records, t.manufacturer_data, t.more_records_follow = parse_records(raw, 11, end, False, False)
+    if ci in _TPL_CIS:
+        decode_transport(t, raw, 6, end, keys=keys, wired=True)
     elif ci == 0x78:
         t.header = "none"
         t.records, t.manufacturer_data, t.more_records_follow = parse_records(raw, 7, end, False, False)

@@ -77,12 +77,45 @@ class Record:
 
 
 @dataclass(slots=True)
+class WMBusLink:
+    """The link-layer address of a wireless telegram (EN 13757-4 DLL).
+
+    It names the radio part that sent the telegram, which can differ from the
+    meter named in a long transport-layer header (radio converters, repeaters).
+    """
+    c_field: int
+    manufacturer: str
+    identification: str
+    version: int
+    device_type: int
+
+    def to_json(self) -> dict:
+        from .tables import medium_name
+        return {"kind": "wmbus", "c_field": self.c_field, "manufacturer": self.manufacturer,
+                "identification": self.identification, "version": self.version,
+                "device_type": self.device_type, "medium": medium_name(self.device_type)}
+
+
+@dataclass(slots=True)
 class Telegram:
     """A decoded frame. Fields that the frame does not carry are ``None``.
 
     ``header`` says which application header was present: ``"long"`` (12 bytes,
     CI 0x72/0x76), ``"short"`` (4 bytes, CI 0x7A), ``"none"`` (CI 0x51/0x78),
     ``"fixed"`` (CI 0x73/0x77) or ``None`` (no data structure).
+
+    Security (EN 13757-7 / OMS): ``security_mode`` is the mode from the
+    configuration field (``None`` when the frame has none), ``"ell_ctr"`` for
+    AES-CTR in the extended link layer; ``decrypted`` is true when the data was
+    encrypted and has been decrypted; ``security_reason`` says why the records
+    are withheld (``"no key"``, ``"mode 13 not supported"``): then ``records``
+    is empty and never holds values made of ciphertext. ``plaintext`` keeps the
+    decrypted application data.
+
+    Wireless telegrams (``frame_type == "wmbus"``) also carry ``link`` (the
+    link-layer address), ``frame_format`` (``"A"``, ``"B"`` or ``"none"``: how
+    the block CRCs were present), ``ell``/``afl`` (extended link layer and
+    authentication layer fields) and, when a receiver measured it, ``rssi_dbm``.
     """
     frame_type: str
     raw: bytes
@@ -106,6 +139,16 @@ class Telegram:
     alarm_status: int | None = None
     baud_rate: int | None = None
     extra_data: bytes = b""
+    security_mode: int | str | None = None
+    decrypted: bool = False
+    security_reason: str | None = None
+    security_note: str | None = None
+    plaintext: bytes = b""
+    link: WMBusLink | None = None
+    frame_format: str | None = None
+    ell: dict | None = None
+    afl: dict | None = None
+    rssi_dbm: float | None = None
 
     @property
     def status_flags(self) -> list[str]:
@@ -120,10 +163,25 @@ class Telegram:
     def has_data_structure(self) -> bool:
         return self.header is not None
 
+    @property
+    def lists_records(self) -> bool:
+        """True when the JSON object carries a ``records`` list (possibly withheld: empty)."""
+        return self.header is not None or self.security_reason is not None
+
+    @property
+    def encryption(self) -> dict:
+        """The contract's ``encryption`` object."""
+        d: dict = {"mode": 0 if self.security_mode is None else self.security_mode, "decrypted": self.decrypted}
+        if self.security_reason is not None:
+            d["reason"] = self.security_reason
+        if self.security_note is not None:
+            d["note"] = self.security_note
+        return d
+
     def to_json(self) -> dict:
         """The contract's ``telegram`` object, with extra keys where the frame says more."""
         d = self.header_json()
-        if self.header is not None:
+        if self.lists_records:
             d["records"] = [r.to_json() for r in self.records]
         return d
 
@@ -133,7 +191,8 @@ class Telegram:
         if self.frame_type == "ack":
             return d
         d["c_field"] = self.c_field
-        d["address"] = self.address
+        if self.link is None:
+            d["address"] = self.address
         if self.ci_field is not None:
             d["ci_field"] = self.ci_field
         if self.manufacturer is not None:
@@ -165,6 +224,17 @@ class Telegram:
             d["baud_rate"] = self.baud_rate
         if self.extra_data:
             d["extra_data"] = self.extra_data.hex().upper()
+        if self.ci_field is not None:
+            d["encryption"] = self.encryption
+        if self.link is not None:
+            d["link"] = self.link.to_json()
+            d["frame_format"] = self.frame_format
+        if self.ell is not None:
+            d["ell"] = self.ell
+        if self.afl is not None:
+            d["afl"] = self.afl
+        if self.rssi_dbm is not None:
+            d["rssi_dbm"] = self.rssi_dbm
         return d
 
 

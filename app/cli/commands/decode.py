@@ -122,7 +122,7 @@ def telegram_json_line(name: str, telegram, encode) -> str:
     Equivalence with the plain encoding is checked by the tests.
     """
     head = encode({"file": name, "ok": True, "telegram": telegram.header_json()})
-    if telegram.header is None:
+    if not telegram.lists_records:
         return head
     recs = ",".join([_record_json(r, encode) for r in telegram.records])
     return head[:-2] + ',"records":[' + recs + "]}}"

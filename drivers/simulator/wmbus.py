@@ -23,7 +23,7 @@ import math
 import random
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from drivers.mbus.encoder import RecordSpec
 from drivers.receivers.base import Heard, Receiver

@@ -7,6 +7,10 @@ our encoder (fixed seed). Measured:
 
 (a) in-process frames/s: ``drivers.mbus.decode(frame)`` against
     ``meterbus.TelegramLong(frame)`` with every record's ``value`` read;
+(c) encrypted wireless telegrams (simulated field of 1,000 radio meters: modes
+    0, 5, 7 with AFL/CMAC and Kamstrup's ELL AES-CTR): decrypt + decode in
+    process with ``drivers.wmbus.decode_wmbus(telegram, keys)`` (target: at
+    least 20,000 telegrams/s); ``--wireless-only`` runs just this part;
 (b) whole process: ``heatmeter decode --jsonl FILE...`` over all frames written
     as .hex files, against a pyMeterBus script doing the same job (read each
     file, decode, print one JSON object per file). Both run from byte-compiled
@@ -121,6 +125,37 @@ def peer(frames):
             pass
 
 
+def wireless_rows(runs: int) -> tuple[list, str]:
+    """(c): rows for the table and a sentence describing the telegram set."""
+    from collections import Counter
+
+    from drivers.simulator.wmbus import default_field, keys_csv
+    from drivers.wmbus import decode_wmbus
+    from drivers.wmbus.keys import parse_key_csv
+
+    meters = default_field(1000, 20260501)
+    keys = parse_key_csv(keys_csv(meters)).keys_for
+    telegrams = [(m.security, m.telegram(900.0 * i)) for i in range(5) for m in meters]
+    random.Random(20260501).shuffle(telegrams)
+    every = [t for _s, t in telegrams]
+
+    def run(ts):
+        for t in ts:
+            decode_wmbus(t, keys, crc="none")
+    for t in every:
+        assert decode_wmbus(t, keys, crc="none").records
+    rows = [["encrypted wireless, decrypt + decode, telegrams/s (all modes)", "%.0f" % best_rate(run, every, runs),
+             "", ""]]
+    for mode in (0, 5, 7, "ell_ctr"):
+        sub = [t for s, t in telegrams if s == mode]
+        rows.append(["  of which mode %s, telegrams/s" % mode, "%.0f" % best_rate(run, sub, runs), "", ""])
+    mix = Counter(s for s, _t in telegrams)
+    text = ("Wireless: %d telegrams from 1,000 simulated radio meters (`drivers.simulator.wmbus`, seed 20260501; "
+            "%s), decoded with their keys by `drivers.wmbus.decode_wmbus` (best of %d passes)."
+            % (len(every), ", ".join("mode %s: %d" % kv for kv in mix.items()), runs))
+    return rows, text
+
+
 def run_process(argv, env) -> tuple[float, float]:
     """(wall seconds, CPU seconds user+sys) of one run of a command."""
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -137,8 +172,14 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer frames and runs (smoke test)")
     ap.add_argument("--no-write", action="store_true", help="print the table, do not touch docs/benchmarks.md")
+    ap.add_argument("--wireless-only", action="store_true", help="only (c), printed, docs/benchmarks.md untouched")
     a = ap.parse_args(argv)
     repeats, generated, runs = (3, 300, 2) if a.quick else (30, 3000, 7)
+    if a.wireless_only:
+        rows, text = wireless_rows(runs)
+        print(text)
+        print(md_table(["measure", "heatmeter", "", ""], rows))
+        return 0
 
     import meterbus  # noqa: F401  (fail early if the peer is missing)
     load_before = os.getloadavg()[0]
@@ -196,6 +237,8 @@ def main(argv=None) -> int:
         ["whole process, files/s (wall)", "%.0f" % (n / mo), "%.0f" % (n / mp), "%.1fx" % (mp / mo)],
         ["start-up, `heatmeter decode --jsonl` on 1 file, wall s", "%.3f" % t_startup, "", ""],
     ]
+    w_rows, w_text = wireless_rows(runs)
+    rows += w_rows
     table = md_table(["measure", "heatmeter", "pyMeterBus 0.8.5", "ratio"], rows)
     text = "\n".join([
         "## decode",
@@ -210,6 +253,8 @@ def main(argv=None) -> int:
         "(`TelegramLong(...).interpreted`) and prints one JSON line per file; both byte-compiled, "
         "interleaved runs. pyMeterBus failed on %d of 400 sampled frames."
         % (repeats, generated, n, sum(len(decode(f).records) for f in frames) / n, runs, n, failures_peer),
+        "",
+        w_text,
         "",
         table,
         "",

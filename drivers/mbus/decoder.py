@@ -1,202 +1,28 @@
-"""EN 13757-3 application layer: frame bytes in, typed :class:`Telegram` out.
+"""EN 13757-3 application layer of wired frames: frame bytes in, typed :class:`Telegram` out.
 
 Entry points: :func:`decode` (bytes of one frame), :func:`decode_frame` (a
 :class:`~drivers.mbus.frame.Frame` from the bus layer) and :func:`parse_hex`
-(the text format of ``heatmeter decode`` input files).
+(the text format of ``heatmeter decode`` input files). Both decoders take an
+optional ``keys`` callable ``keys(manufacturer, identification) -> bytes | None``
+for telegrams whose configuration field announces encryption (see
+:mod:`drivers.mbus.security`).
 
-The hot path (variable data records) is plain Python over precomputed tables;
-a value is scaled with integer arithmetic and divided once, so it is exact to
-the last digit the data carries (an ``int`` whenever the result is whole).
+The records themselves are parsed by :mod:`drivers.mbus.records`.
 """
 from __future__ import annotations
 
-import math
-import struct
-from dataclasses import dataclass, field
-
 from .errors import MBusError
 from .frame import BAUD_RATES, Frame, FrameType, parse_frame
-from .tables import (
-    APPLICATION_STATUS, COMBINABLE_EXT, COMBINABLE_VIFE, DATA_IS_BCD, DATA_LENGTH, FB_VIF, FD_VIF,
-    FIXED_MEDIUM_NAMES, FIXED_UNITS, FUNCTIONS, K_DATE, K_FLAGS, K_ID, K_MAN, K_NUM, K_RAW,
-    MANUFACTURER_SPECIFIC, OBJECT_ACTIONS, PRIMARY_VIF, UNKNOWN, application_error_name,
-    manufacturer_int_to_code, medium_name, status_words,
-)
+from .model import Record, Telegram
+from .records import MAX_DIFE, MAX_VIFE, bcd_value, parse_records, scale
+from .security import KeyLookup
+from .tpl import decode_transport
+from .tables import FIXED_MEDIUM_NAMES, FIXED_UNITS, K_NUM, UNKNOWN, application_error_name, manufacturer_int_to_code, medium_name
 
 __all__ = ["Record", "Telegram", "decode", "decode_frame", "parse_hex", "MAX_DIFE", "MAX_VIFE"]
 
-assert (K_NUM, K_ID, K_DATE) == (0, 1, 2)   # the record loop tests these kinds as literals
-
-MAX_DIFE = 10   # EN 13757-3: at most 10 DIFEs per record
-MAX_VIFE = 10   # and at most 10 VIFEs
-
-
-# ---------------------------------------------------------------------------
-# data classes
-
-@dataclass(slots=True)
-class Record:
-    """One data record (DIB + VIB + data).
-
-    ``value`` is in the canonical ``unit`` (see docs/decoder.md): ``int`` or
-    ``float`` for numbers, ISO 8601 ``str`` for dates, ``str`` for BCD/text
-    identifiers, ``None`` where the data carries no usable value (then
-    ``flags`` says why, unless the data field is simply empty).
-    ``raw`` holds the record's bytes; ``vib_offset``/``data_offset`` index into it.
-    """
-    storage: int
-    tariff: int
-    subunit: int
-    function: str
-    quantity: str
-    unit: str
-    value: object
-    raw: bytes
-    vib_offset: int = 0
-    data_offset: int = 0
-    modifiers: tuple = ()
-    flags: tuple = ()
-    subject: str | None = None
-    record_error: str | None = None
-    action: str | None = None
-
-    @property
-    def dif(self) -> int | None:
-        return self.raw[0] if self.vib_offset else None
-
-    @property
-    def dib(self) -> bytes:
-        return self.raw[:self.vib_offset]
-
-    @property
-    def vib(self) -> bytes:
-        return self.raw[self.vib_offset:self.data_offset]
-
-    @property
-    def data(self) -> bytes:
-        """The data field (for variable length data, starting with the LVAR byte)."""
-        return self.raw[self.data_offset:]
-
-    def to_json(self) -> dict:
-        """The contract's record object (plus extra keys only where they say something)."""
-        d = {"storage": self.storage, "tariff": self.tariff, "subunit": self.subunit,
-             "function": self.function, "quantity": self.quantity, "unit": self.unit,
-             "value": self.value, "raw": self.raw.hex().upper()}
-        if self.modifiers:
-            d["modifiers"] = list(self.modifiers)
-        if self.subject is not None:
-            d["subject"] = self.subject
-        if self.flags:
-            d["flags"] = list(self.flags)
-        if self.record_error is not None:
-            d["record_error"] = self.record_error
-        if self.action is not None:
-            d["action"] = self.action
-        return d
-
-
-@dataclass(slots=True)
-class Telegram:
-    """A decoded frame. Fields that the frame does not carry are ``None``.
-
-    ``header`` says which application header was present: ``"long"`` (12 bytes,
-    CI 0x72/0x76), ``"short"`` (4 bytes, CI 0x7A), ``"none"`` (CI 0x51/0x78),
-    ``"fixed"`` (CI 0x73/0x77) or ``None`` (no data structure).
-    """
-    frame_type: str
-    raw: bytes
-    c_field: int | None = None
-    address: int | None = None
-    ci_field: int | None = None
-    header: str | None = None
-    manufacturer: str | None = None
-    identification: str | None = None
-    version: int | None = None
-    medium_code: int | None = None
-    medium: str | None = None
-    access_number: int | None = None
-    status: int | None = None
-    signature: int | None = None
-    records: list = field(default_factory=list)
-    manufacturer_data: bytes = b""
-    more_records_follow: bool = False
-    application_error_code: int | None = None
-    application_error: str | None = None
-    alarm_status: int | None = None
-    baud_rate: int | None = None
-    extra_data: bytes = b""
-
-    @property
-    def status_flags(self) -> list[str]:
-        """The status byte in words (``[]`` when all is well or there is no status)."""
-        if self.status is None:
-            return []
-        if self.header == "fixed":
-            return _fixed_status_words(self.status)
-        return status_words(self.status)
-
-    @property
-    def has_data_structure(self) -> bool:
-        return self.header is not None
-
-    def to_json(self) -> dict:
-        """The contract's ``telegram`` object, with extra keys where the frame says more."""
-        d = self.header_json()
-        if self.header is not None:
-            d["records"] = [r.to_json() for r in self.records]
-        return d
-
-    def header_json(self) -> dict:
-        """``to_json()`` without the ``records`` list (for writers that serialise records themselves)."""
-        d: dict = {"frame_type": self.frame_type}
-        if self.frame_type == "ack":
-            return d
-        d["c_field"] = self.c_field
-        d["address"] = self.address
-        if self.ci_field is not None:
-            d["ci_field"] = self.ci_field
-        if self.manufacturer is not None:
-            d["manufacturer"] = self.manufacturer
-        if self.identification is not None:
-            d["identification"] = self.identification
-        if self.version is not None:
-            d["version"] = self.version
-        if self.medium_code is not None:
-            d["medium_code"] = self.medium_code
-            d["medium"] = self.medium
-        if self.access_number is not None:
-            d["access_number"] = self.access_number
-        if self.status is not None:
-            d["status"] = self.status
-            d["status_flags"] = self.status_flags
-        if self.signature is not None:
-            d["signature"] = self.signature
-        if self.header is not None:
-            d["header"] = self.header
-            d["manufacturer_data"] = self.manufacturer_data.hex().upper()
-            d["more_records_follow"] = self.more_records_follow
-        if self.application_error is not None:
-            d["application_error_code"] = self.application_error_code
-            d["application_error"] = self.application_error
-        if self.alarm_status is not None:
-            d["alarm_status"] = self.alarm_status
-        if self.baud_rate is not None:
-            d["baud_rate"] = self.baud_rate
-        if self.extra_data:
-            d["extra_data"] = self.extra_data.hex().upper()
-        return d
-
-
-def _fixed_status_words(status: int) -> list[str]:
-    words = []
-    app = APPLICATION_STATUS[status & 0x03]
-    if app:
-        words.append(app)
-    for bit, word in ((0x04, "power_low"), (0x08, "permanent_error"), (0x10, "temporary_error"),
-                      (0x20, "manufacturer_specific_5"), (0x40, "stored_values"), (0x80, "binary_counters")):
-        if status & bit:
-            words.append(word)
-    return words
+# transport layers with a configuration field, and the authentication layer in front of one
+_TPL_CIS = frozenset((0x72, 0x76, 0x7A, 0x90))
 
 
 # ---------------------------------------------------------------------------
@@ -242,495 +68,18 @@ def parse_hex(text) -> bytes:
 
 
 # ---------------------------------------------------------------------------
-# VIB resolution (cached per distinct VIB byte string)
-#
-# A resolved VIB is a tuple
-#   (quantity, unit, mul, den, off, kind, modifiers, subject, record_error, action, date_of)
-
-def _res(info) -> tuple:
-    return info + ((), None, None, None, False)
-
-
-_PRIMARY_RES = [None if i is None else _res(i) for i in PRIMARY_VIF]
-_UNKNOWN_RES = _res(UNKNOWN)
-_MFR_RES = _res(MANUFACTURER_SPECIFIC)
-_VIB_CACHE: dict = {}          # VIB bytes -> resolved meaning, slave-to-master frames
-_VIB_CACHE_M2S: dict = {}      # the same for master-to-slave frames (E00x xxxx are actions there)
-
-
-def _resolve_vib(vib: bytes, m2s: bool) -> tuple:
-    """Meaning of a VIF plus its VIFEs (structure already checked by the scanner)."""
-    vif = vib[0]
-    code = vif & 0x7F
-    i = 1
-    plain_text = None
-    if code == 0x7B:
-        base = FB_VIF[vib[1] & 0x7F]
-        ext = vib[1] & 0x80
-        i = 2
-    elif code == 0x7D:
-        ext = vib[1] & 0x80
-        if (vib[1] & 0x7F) == 0x7D:                 # 0xFD 0xFD: second-level table (2013)
-            base = UNKNOWN
-            i = 2
-            if ext:
-                ext = vib[2] & 0x80
-                i = 3
-        else:
-            base = FD_VIF[vib[1] & 0x7F]
-            i = 2
-    elif code == 0x7C:
-        n = vib[1]
-        plain_text = vib[2:2 + n][::-1].decode("latin-1")
-        base = ("plain_text", plain_text, 1, 1, 0, K_NUM)
-        i = 2 + n
-        ext = vif & 0x80
-    elif code == 0x7F:
-        # manufacturer-specific VIF: its VIFEs are manufacturer specific too (not combinable codes)
-        return _MFR_RES
-    else:
-        base = PRIMARY_VIF[code]
-        ext = vif & 0x80
-    quantity, unit, mul, den, off, kind = base
-    mods: list = []
-    subject = None
-    record_error = None
-    action = None
-    date_of = False
-    unknown = base is UNKNOWN
-    changed = False          # a VIFE already changed what the value is
-    vifes = vib[i:] if ext else b""
-    j = 0
-    nv = len(vifes)
-    while j < nv:
-        c = vifes[j] & 0x7F
-        j += 1
-        what, name, arg = COMBINABLE_VIFE[c]
-        if what == "err":
-            if m2s:
-                action = OBJECT_ACTIONS.get(c, "reserved_0x%02x" % c)
-            else:
-                record_error = name
-        elif what == "mod":
-            mods.append(name)
-        elif what == "per":
-            mods.append(name)
-            unit = (unit or "1") + arg
-        elif what == "mul":
-            if arg >= 0:
-                mul *= 10 ** arg
-            else:
-                den *= 10 ** -arg
-                off *= 10 ** -arg
-        elif what == "ext":
-            if j < nv and (vifes[j] & 0x7F) in COMBINABLE_EXT:
-                mods.append(COMBINABLE_EXT[vifes[j] & 0x7F])
-            else:
-                unknown = True
-            j += 1
-        elif what == "mfr":
-            # EN 13757-3: the following VIFEs and the data are manufacturer specific
-            if not unknown and quantity not in ("manufacturer_specific", "plain_text"):
-                subject = quantity
-            quantity, unit, mul, den, off, kind = MANUFACTURER_SPECIFIC
-            mods.append(name)
-            unknown = False
-            break
-        elif what in ("date", "count", "dur"):
-            if changed or kind == K_DATE or kind == K_ID or unknown:
-                unknown = True
-                continue
-            changed = True
-            subject = quantity
-            mods.append(name)
-            if what == "date":
-                quantity, unit, mul, den, off, kind = "date", "", 1, 1, 0, K_DATE
-                date_of = True
-            elif what == "count":
-                quantity, unit, mul, den, off, kind = "exceed_count", "", 1, 1, 0, K_NUM
-            else:
-                quantity, unit, mul, den, off, kind = "duration", "s", arg, 1, 0, K_NUM
-        else:                                       # "unk": reserved / no exact meaning
-            unknown = True
-    if unknown:
-        quantity, unit, mul, den, off, kind = UNKNOWN
-        if plain_text is not None:
-            unit = plain_text
-    return (quantity, unit, mul, den, off, kind, tuple(mods), subject, record_error, action, date_of)
-
-
-# ---------------------------------------------------------------------------
-# values
-
-_UNPACK_F_LE = struct.Struct("<f").unpack
-_UNPACK_F_BE = struct.Struct(">f").unpack
-_INT_CODES = (False, True, True, True, True, False, True, True, False, False, False, False, False, False, False, False)
-_DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
-def _bcd(chunk: bytes, msb: bool):
-    """(number or None). Sign nibble F in the most significant position = negative."""
-    s = chunk.hex() if msb else chunk[::-1].hex()
-    if s.isdigit():
-        return int(s)
-    if s[0] == "f" and (len(s) == 1 or s[1:].isdigit()):
-        return -int(s[1:] or "0")
-    return None
-
-
-_INVALID = ("date_invalid",)
-_UNSET = ("date_unset",)
-_PERIODIC = ("date_periodic",)
-
-
-def _bad_day(y: int, m: int, d: int) -> bool:
-    """True unless y-m-d is a calendar date."""
-    if m < 1 or m > 12 or d < 1 or d > _DAYS[m]:
-        return True
-    return m == 2 and d == 29 and (y % 4 != 0 or (y % 100 == 0 and y % 400 != 0))
-
-
-def _type_g(c: bytes):
-    """Type G (date): (value, flags). yy <= 80 -> 20yy, else 19yy."""
-    b0, b1 = c
-    if not (b0 or b1):
-        return None, _UNSET
-    d = b0 & 0x1F
-    m = b1 & 0x0F
-    yy = (b0 >> 5) | ((b1 & 0xF0) >> 1)
-    if yy == 127 or m == 15:
-        return None, _PERIODIC
-    if yy > 99:
-        return None, _INVALID
-    y = 2000 + yy if yy <= 80 else 1900 + yy
-    if _bad_day(y, m, d):
-        return None, _INVALID
-    return "%04d-%02d-%02d" % (y, m, d), ()
-
-
-def _type_f(c: bytes):
-    """Type F (date and time, no seconds): 1900 + 100*HY + yy; HY = 0 and yy <= 80 -> 20yy."""
-    b0, b1, b2, b3 = c
-    if not (b0 or b1 or b2 or b3):
-        return None, _UNSET
-    if b0 & 0x80:
-        return None, _INVALID
-    mi = b0 & 0x3F
-    h = b1 & 0x1F
-    hy = (b1 >> 5) & 0x03
-    d = b2 & 0x1F
-    m = b3 & 0x0F
-    yy = (b2 >> 5) | ((b3 & 0xF0) >> 1)
-    if yy == 127 or m == 15:
-        return None, _PERIODIC
-    if yy > 99:
-        return None, _INVALID
-    y = 2000 + yy if (hy == 0 and yy <= 80) else 1900 + 100 * hy + yy
-    if mi > 59 or h > 23 or _bad_day(y, m, d):
-        return None, _INVALID
-    return "%04d-%02d-%02dT%02d:%02d:00" % (y, m, d, h, mi), ()
-
-
-def _type_i(c: bytes):
-    """Type I (date and time with seconds, 6 bytes); century as type G."""
-    b0, b1, b2, b3, b4 = c[:5]
-    if not any(c):
-        return None, _UNSET
-    if b1 & 0x80:
-        return None, _INVALID
-    sec = b0 & 0x3F
-    mi = b1 & 0x3F
-    h = b2 & 0x1F
-    d = b3 & 0x1F
-    m = b4 & 0x0F
-    yy = (b3 >> 5) | ((b4 & 0xF0) >> 1)
-    if yy == 127 or m == 15:
-        return None, _PERIODIC
-    if yy > 99:
-        return None, _INVALID
-    y = 2000 + yy if yy <= 80 else 1900 + yy
-    if sec > 59 or mi > 59 or h > 23 or _bad_day(y, m, d):
-        return None, _INVALID
-    return "%04d-%02d-%02dT%02d:%02d:%02d" % (y, m, d, h, mi, sec), ()
-
-
-def _type_j(c: bytes):
-    """Type J (time of day)."""
-    if not any(c):
-        return None, _UNSET
-    sec, mi, h = c[0] & 0x3F, c[1] & 0x3F, c[2] & 0x1F
-    if sec > 59 or mi > 59 or h > 23:
-        return None, _INVALID
-    return "%02d:%02d:%02d" % (h, mi, sec), ()
-
-
-# data length -> (decoder, quantity name for VIF 0x6C/0x6D and the "date of ..." VIFEs)
-_DATE_TYPES = {2: (_type_g, "date"), 3: (_type_j, "time"), 4: (_type_f, "datetime"), 6: (_type_i, "datetime")}
-
-
-def _lvar_value(lvar: int, chunk: bytes, kind: int, msb: bool):
-    """(value, flags) for a variable-length data field (DIF data code 0x0D)."""
-    if lvar < 0xC0:                                 # text, last character first (mode 1)
-        return (chunk if msb else chunk[::-1]).decode("latin-1"), ()
-    if lvar < 0xE0:                                 # BCD, 0xC0.. positive, 0xD0.. negative
-        s = chunk.hex() if msb else chunk[::-1].hex()
-        if not s.isdigit() and s:
-            return None, ("invalid_bcd",)
-        if kind == K_ID:
-            return s, ()
-        v = int(s or "0")
-        return (-v if lvar >= 0xD0 else v), ()
-    if len(chunk) > 8:                              # long binary (keys, hashes): hex, MSB first
-        return (chunk if msb else chunk[::-1]).hex().upper(), ("binary_as_hex",)
-    signed = kind not in (K_ID, K_FLAGS)
-    return int.from_bytes(chunk, "big" if msb else "little", signed=signed), ()
-
-
-def _scale(v, mul: int, den: int, off: int):
-    if v.__class__ is int:
-        if den == 1:
-            return v * mul + off
-        n = v * mul + off
-        q, r = divmod(n, den)
-        return q if r == 0 else n / den
-    return (v * mul + off) / den
-
-
-# ---------------------------------------------------------------------------
-# records
-
-def _scan_vib_end(raw: bytes, pos: int, end: int) -> int:
-    """Index after the VIB starting at ``pos`` (VIF with ext bit or VIF 0x7B..0x7F)."""
-    vif = raw[pos]
-    p = pos + 1
-    code = vif & 0x7F
-    if code == 0x7C:
-        if p >= end:
-            raise MBusError("premature end of record at byte %d: plain-text VIF length expected" % p, p)
-        ln = raw[p]
-        if p + 1 + ln > end:
-            raise MBusError("plain-text VIF length 0x%02X at byte %d exceeds the %d remaining byte(s)"
-                            % (ln, p, end - p - 1), p)
-        p += 1 + ln
-    elif (code == 0x7B or code == 0x7D) and not vif & 0x80:
-        raise MBusError("VIF 0x%02X at byte %d announces an extension table but has no extension byte"
-                        % (vif, pos), pos)
-    ext = vif & 0x80
-    n = 0
-    while ext:
-        if p >= end:
-            raise MBusError("premature end of record at byte %d: VIFE expected" % p, p)
-        b = raw[p]
-        n += 1
-        if n > MAX_VIFE:
-            raise MBusError("more than %d VIFEs in one record at byte %d" % (MAX_VIFE, p), p)
-        p += 1
-        ext = b & 0x80
-    return p
-
-
-def _parse_records(raw: bytes, pos: int, end: int, msb: bool, m2s: bool):
-    """Variable data records in raw[pos:end] -> (records, manufacturer_data, more_records_follow)."""
-    records = []
-    append = records.append
-    primary = _PRIMARY_RES
-    cache = _VIB_CACHE_M2S if m2s else _VIB_CACHE
-    data_len = DATA_LENGTH
-    int_codes = _INT_CODES
-    is_bcd = DATA_IS_BCD
-    functions = FUNCTIONS
-    order = "big" if msb else "little"
-    from_bytes = int.from_bytes
-    isfinite = math.isfinite
-    while pos < end:
-        dif = raw[pos]
-        if dif == 0x2F:                             # idle filler
-            pos += 1
-            continue
-        start = pos
-        pos += 1
-        dcode = dif & 0x0F
-        if dcode == 0x0F:
-            if dif == 0x0F or dif == 0x1F:
-                return records, raw[pos:end], dif == 0x1F
-            if dif == 0x7F and m2s:                 # global readout request
-                append(Record(0, 0, 0, "instantaneous", "global_readout_request", "", None,
-                              raw[start:pos], 1, 1))
-                continue
-            raise MBusError("reserved special-function DIF 0x%02X at byte %d" % (dif, start), start)
-        storage = (dif >> 6) & 1
-        tariff = subunit = 0
-        if dif & 0x80:
-            k = 0
-            while True:
-                if pos >= end:
-                    raise MBusError("premature end of record at byte %d: DIFE expected after 0x%02X"
-                                    % (pos, raw[pos - 1]), pos)
-                dife = raw[pos]
-                k += 1
-                if k > MAX_DIFE:
-                    raise MBusError("more than %d DIFEs in one record at byte %d" % (MAX_DIFE, pos), pos)
-                pos += 1
-                storage |= (dife & 0x0F) << (4 * k - 3)
-                tariff |= ((dife >> 4) & 0x03) << (2 * k - 2)
-                subunit |= ((dife >> 6) & 0x01) << (k - 1)
-                if not dife & 0x80:
-                    break
-        vib_off = pos - start
-        if pos >= end:
-            raise MBusError("premature end of record at byte %d: VIF expected after the DIB at byte %d"
-                            % (pos, start), pos)
-        vif = raw[pos]
-        if vif < 0x7B:
-            res = primary[vif]
-            pos += 1
-        else:
-            vend = _scan_vib_end(raw, pos, end)
-            key = raw[pos:vend]
-            res = cache.get(key)
-            if res is None:
-                if len(cache) > 8192:
-                    cache.clear()
-                res = cache[key] = _resolve_vib(key, m2s)
-            pos = vend
-        data_off = pos - start
-        length = data_len[dcode]
-        lvar = -1
-        if length >= 0:
-            dend = pos + length
-            if dend > end:
-                raise MBusError("premature end of data at byte %d: record at byte %d (DIF 0x%02X) needs %d "
-                                "data byte(s), %d left" % (end, start, dif, length, end - pos), end)
-            chunk = raw[pos:dend]
-        else:
-            if pos >= end:
-                raise MBusError("premature end of data at byte %d: LVAR byte expected" % pos, pos)
-            lvar = raw[pos]
-            if lvar < 0xC0:
-                n = lvar
-            elif lvar <= 0xC9:
-                n = lvar - 0xC0
-            elif 0xD0 <= lvar <= 0xD9:
-                n = lvar - 0xD0
-            elif 0xE0 <= lvar <= 0xEF:
-                n = lvar - 0xE0
-            elif 0xF0 <= lvar <= 0xF4:
-                n = 4 * (lvar - 0xEC)
-            else:
-                raise MBusError("reserved LVAR 0x%02X at byte %d" % (lvar, pos), pos)
-            dend = pos + 1 + n
-            if dend > end:
-                raise MBusError("premature end of data at byte %d: LVAR 0x%02X at byte %d needs %d byte(s), "
-                                "%d left" % (end, lvar, pos, n, end - pos - 1), end)
-            chunk = raw[pos + 1:dend]
-        pos = dend
-        quantity, unit, mul, den, off, kind, mods, subject, rec_err, action, date_of = res
-        function = functions[(dif >> 4) & 3]
-        flags = ()
-        # ---- value
-        if kind == 0:                                # K_NUM, the hot path
-            if int_codes[dcode]:
-                v = from_bytes(chunk, order, signed=True)
-            elif is_bcd[dcode]:
-                s = chunk.hex() if msb else chunk[::-1].hex()
-                if s.isdigit():
-                    v = int(s)
-                elif s[0] == "f" and (len(s) == 1 or s[1:].isdigit()):
-                    v = -int(s[1:] or "0")
-                else:
-                    v = None
-                    flags = ("invalid_bcd",)
-            elif dcode == 5:
-                v = (_UNPACK_F_BE if msb else _UNPACK_F_LE)(chunk)[0]
-                if not isfinite(v):
-                    v = None
-                    flags = ("not_finite",)
-            elif lvar >= 0:
-                v, flags = _lvar_value(lvar, chunk, kind, msb)
-                if v.__class__ is str:
-                    mul = den = 1
-                    off = 0
-            else:
-                v = None
-            if v is not None:
-                if den == 1:
-                    if mul != 1 or off:
-                        v = v * mul + off
-                elif v.__class__ is int:
-                    n = v * mul + off
-                    q, rem = divmod(n, den)
-                    v = n / den if rem else q
-                elif v.__class__ is float:
-                    v = (v * mul + off) / den
-        elif kind == 2:                              # K_DATE
-            dt = _DATE_TYPES.get(length) if int_codes[dcode] else None
-            if dt is not None:
-                v, flags = dt[0](chunk[::-1] if msb else chunk)
-                if quantity == "date" or quantity == "datetime":
-                    quantity = dt[1]
-            elif dcode == 0 or dcode == 8:
-                v = None
-            else:
-                v = None
-                flags = ("date_type_mismatch",)
-                if quantity == "date" or quantity == "datetime":
-                    quantity, unit = "unknown", ""
-        elif kind == 1:                              # K_ID
-            if is_bcd[dcode]:
-                s = chunk.hex() if msb else chunk[::-1].hex()
-                if s.isdigit():
-                    v = s
-                else:
-                    v = None
-                    flags = ("invalid_bcd",)
-            elif int_codes[dcode]:
-                v = from_bytes(chunk, order, signed=False)
-            elif lvar >= 0:
-                v, flags = _lvar_value(lvar, chunk, kind, msb)
-            elif dcode == 5:
-                v = (_UNPACK_F_BE if msb else _UNPACK_F_LE)(chunk)[0]
-                if not math.isfinite(v):
-                    v = None
-                    flags = ("not_finite",)
-            else:
-                v = None
-        else:                                        # K_RAW, K_FLAGS, K_MAN: unscaled
-            if int_codes[dcode]:
-                v = int.from_bytes(chunk, order, signed=(kind == K_RAW))
-                if kind == K_MAN and length == 2:
-                    v = manufacturer_int_to_code(v)
-            elif is_bcd[dcode]:
-                v = _bcd(chunk, msb)
-                if v is None:
-                    flags = ("invalid_bcd",)
-            elif dcode == 5:
-                v = (_UNPACK_F_BE if msb else _UNPACK_F_LE)(chunk)[0]
-                if not math.isfinite(v):
-                    v = None
-                    flags = ("not_finite",)
-            elif lvar >= 0:
-                v, flags = _lvar_value(lvar, chunk, kind, msb)
-            else:
-                v = None
-        if rec_err == "no_data_available":
-            v = None
-        if date_of and function in ("maximum", "minimum"):
-            mods = ("date_of_" + function,) + mods
-        append(Record(storage, tariff, subunit, function, quantity, unit, v, raw[start:pos],
-                      vib_off, data_off, mods, flags, subject, rec_err, action))
-    return records, b"", False
-
-
-# ---------------------------------------------------------------------------
 # telegrams
 
-def decode(frame_bytes) -> Telegram:
+def decode(frame_bytes, keys: KeyLookup | None = None) -> Telegram:
     """Decode one complete frame (bytes, bytearray or memoryview).
+
+    ``keys(manufacturer, identification) -> bytes | None`` is asked for the
+    meter's AES-128 key when the configuration field announces encryption.
 
     Raises MBusError (a ValueError) with a one-line message for anything that is
     not a valid EN 13757-2/-3 frame; never any other exception for bad input.
     """
-    return decode_frame(parse_frame(frame_bytes))
+    return decode_frame(parse_frame(frame_bytes), keys)
 
 
 def _need(raw: bytes, end: int, pos: int, n: int, what: str):
@@ -739,7 +88,7 @@ def _need(raw: bytes, end: int, pos: int, n: int, what: str):
                         % (what, end, n, end - 7), end)
 
 
-def decode_frame(frame: Frame) -> Telegram:
+def decode_frame(frame: Frame, keys: KeyLookup | None = None) -> Telegram:
     """Decode the application layer of a frame already checked by parse_frame/extract_frame."""
     ftype = frame.type
     raw = frame.raw
@@ -751,34 +100,14 @@ def decode_frame(frame: Frame) -> Telegram:
     t = Telegram(ftype.value, raw, frame.c, frame.a, ci)
     end = len(raw) - 2
     pos = 7
-    if ci == 0x72 or ci == 0x76:
-        msb = ci == 0x76
-        _need(raw, end, pos, 12, "long header (CI 0x%02X)" % ci)
-        idb = raw[7:11]
-        t.identification = (idb if msb else idb[::-1]).hex().upper()
-        man = (raw[11] << 8 | raw[12]) if msb else (raw[11] | raw[12] << 8)
-        t.manufacturer = manufacturer_int_to_code(man)
-        t.version = raw[13]
-        t.medium_code = raw[14]
-        t.medium = medium_name(raw[14])
-        t.access_number = raw[15]
-        t.status = raw[16]
-        t.signature = (raw[17] << 8 | raw[18]) if msb else (raw[17] | raw[18] << 8)
-        t.header = "long"
-        t.records, t.manufacturer_data, t.more_records_follow = _parse_records(raw, 19, end, msb, False)
-    elif ci == 0x7A:
-        _need(raw, end, pos, 4, "short header (CI 0x7A)")
-        t.access_number = raw[7]
-        t.status = raw[8]
-        t.signature = raw[9] | raw[10] << 8
-        t.header = "short"
-        t.records, t.manufacturer_data, t.more_records_follow = _parse_records(raw, 11, end, False, False)
+    if ci in _TPL_CIS:
+        decode_transport(t, raw, 6, end, keys=keys, wired=True)
     elif ci == 0x78:
         t.header = "none"
-        t.records, t.manufacturer_data, t.more_records_follow = _parse_records(raw, 7, end, False, False)
+        t.records, t.manufacturer_data, t.more_records_follow = parse_records(raw, 7, end, False, False)
     elif ci == 0x51 or ci == 0x55:
         t.header = "none"
-        t.records, t.manufacturer_data, t.more_records_follow = _parse_records(raw, 7, end, ci == 0x55, True)
+        t.records, t.manufacturer_data, t.more_records_follow = parse_records(raw, 7, end, ci == 0x55, True)
     elif ci == 0x73 or ci == 0x77:
         _decode_fixed(t, raw, end, ci == 0x77)
     elif ci == 0x70:
@@ -843,10 +172,10 @@ def _decode_fixed(t: Telegram, raw: bytes, end: int, msb: bool) -> None:
         if status & 0x80:
             v = int.from_bytes(chunk, "big" if msb else "little", signed=False)
         else:
-            v = _bcd(chunk, msb)
+            v = bcd_value(chunk, msb)
             if v is None:
                 flags = ("invalid_bcd",)
         if v is not None and kind == K_NUM:
-            v = _scale(v, mul, den, off)
+            v = scale(v, mul, den, off)
         recs.append(Record(storage, 0, 0, "instantaneous", quantity, unit, v, chunk, 0, 0, (), flags))
     t.records = recs

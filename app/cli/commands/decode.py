@@ -1,4 +1,4 @@
-"""``heatmeter decode``: turn wired M-Bus telegrams (hex files) into values.
+"""``heatmeter decode``: turn wired M-Bus frames and wireless M-Bus telegrams (hex files) into values.
 
 Only the standard library at module level; the decoder is imported when the
 command runs (it is plain Python too, so startup stays light).
@@ -9,18 +9,25 @@ import argparse
 import os
 import sys
 
+from app.cli.errors import UserError
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "decode",
         help="decode M-Bus telegrams from hex files",
-        description=("Decode wired M-Bus frames (EN 13757-2/-3). Each FILE holds one frame as hex bytes "
-                     "(any whitespace, '#' comment lines). Without FILE, or with '-', the hex is read "
-                     "from standard input."),
+        description=("Decode wired M-Bus frames (EN 13757-2/-3) and wireless M-Bus telegrams (EN 13757-4, "
+                     "L-field first, with or without block CRCs), told apart from the bytes. Each FILE holds "
+                     "one telegram as hex bytes (any whitespace, '#' comment lines). Without FILE, or with '-', "
+                     "the hex is read from standard input. Encrypted telegrams are decrypted with --keys and "
+                     "the key store (see docs/wireless.md)."),
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="hex file(s); '-' or none: standard input")
     p.add_argument("--jsonl", action="store_true",
                    help="one JSON object per file per line, in the given order (see docs/decoder.md)")
+    # --- keys for encrypted telegrams (docs/wireless.md)
+    from app.cli.commands._keys import add_key_options
+    add_key_options(p)
     p.set_defaults(func=run)
 
 
@@ -50,9 +57,10 @@ def _internal_error(exc: Exception) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from drivers.mbus.decoder import decode, parse_hex
+    from drivers.mbus.decoder import parse_hex
     from drivers.mbus.errors import MBusError
 
+    decode = _decoder(args)
     names = args.files or ["-"]
     if args.jsonl:
         return _run_jsonl(names, decode, parse_hex, MBusError)
@@ -70,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
             print("heatmeter: %s" % _os_error(name, exc), file=sys.stderr)
             status = 1
             continue
+        except UserError:
+            raise
         except Exception as exc:      # a decoder bug: one line, and go on with the next file
             print("heatmeter: %s: %s" % (name, _internal_error(exc)), file=sys.stderr)
             status = 1
@@ -79,6 +89,25 @@ def run(args: argparse.Namespace) -> int:
         out.write(format_telegram(telegram))
     out.flush()
     return status
+
+
+def _decoder(args):
+    """decode(bytes) -> Telegram for wired and wireless telegrams, with the keys of --keys and the key store."""
+    from app.cli.commands._keys import key_lookup
+    from app.cli.errors import UserError
+    from app.storage.keystore import KeyStoreError
+    from drivers.wmbus.decoder import decode_any
+
+    keys = key_lookup(args)
+    if keys is None:
+        return decode_any
+
+    def lookup(manufacturer, identification):
+        try:
+            return keys(manufacturer, identification)
+        except KeyStoreError as exc:           # a locked or damaged store ends the run: one line, status 2
+            raise UserError(str(exc), 2) from None
+    return lambda data: decode_any(data, lookup)
 
 
 def _run_jsonl(names, decode, parse_hex, MBusError) -> int:
@@ -102,6 +131,8 @@ def _run_jsonl(names, decode, parse_hex, MBusError) -> int:
             lines.append(encode({"file": name, "ok": False, "error": _os_error(name, exc)}))
             status = 1
             continue
+        except UserError:
+            raise
         except Exception as exc:      # a decoder bug must not cost the other files their answer
             lines.append(encode({"file": name, "ok": False, "error": _internal_error(exc)}))
             status = 1
@@ -122,7 +153,7 @@ def telegram_json_line(name: str, telegram, encode) -> str:
     Equivalence with the plain encoding is checked by the tests.
     """
     head = encode({"file": name, "ok": True, "telegram": telegram.header_json()})
-    if telegram.header is None:
+    if not telegram.lists_records:
         return head
     recs = ",".join([_record_json(r, encode) for r in telegram.records])
     return head[:-2] + ',"records":[' + recs + "]}}"
@@ -191,7 +222,7 @@ def format_telegram(t) -> str:
     from drivers.mbus.frame import c_field_name
 
     head = []
-    head.append(("frame", t.frame_type + ("" if t.c_field is None else
+    head.append(("frame", t.frame_type + ("" if t.c_field is None or t.link is not None else
                                            "  C=0x%02X (%s)  A=%d" % (t.c_field, c_field_name(t.c_field), t.address))
                  + ("" if t.ci_field is None else "  CI=0x%02X" % t.ci_field)))
     if t.manufacturer is not None:
@@ -216,9 +247,17 @@ def format_telegram(t) -> str:
         head.append(("set baud rate", str(t.baud_rate)))
     if t.more_records_follow:
         head.append(("more records", "follow in the next telegram"))
+    if t.ci_field is not None:
+        enc = t.encryption
+        head.append(("encryption", "mode %s, %s" % (enc["mode"], "decrypted" if enc["decrypted"] else
+                                                     enc.get("reason") or enc.get("note") or "not encrypted")))
+    if t.link is not None:
+        head.append(("radio link", "%s %s, C=0x%02X, format %s%s" % (
+            t.link.manufacturer, t.link.identification, t.link.c_field, t.frame_format,
+            "" if t.rssi_dbm is None else ", %.0f dBm" % t.rssi_dbm)))
     width = max(len(k) for k, _ in head)
     out = "".join("%s  %s\n" % (k.ljust(width), v) for k, v in head)
-    if t.header is not None:
+    if t.lists_records:
         rows = []
         for i, r in enumerate(t.records):
             extra = list(r.modifiers)

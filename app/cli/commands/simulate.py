@@ -42,6 +42,12 @@ def register(sub) -> None:
     p.add_argument("--slow", action="store_true", help="every meter answers near the end of the response window")
     p.add_argument("--state-file", metavar="FILE",
                    help="after each answer write the meters' registers and last sent records here (JSON)")
+    # --- wireless M-Bus: simulated radio meters through a simulated USB stick (docs/wireless.md)
+    w = p.add_argument_group("wireless M-Bus")
+    w.add_argument("--wmbus", action="store_true",
+                   help="simulate radio meters heard through a wireless M-Bus stick instead of a wired bus")
+    w.add_argument("--dongle", choices=("im871a", "amb8465"), default="im871a", help="stick to simulate (im871a)")
+    w.add_argument("--keys-out", metavar="FILE", help="write the simulated meters' keys here (CSV id,key)")
     p.set_defaults(func=run)
 
 
@@ -56,6 +62,9 @@ def run(args) -> int:
 
     if not args.pty and not args.tcp:
         raise UserError("give --pty PATH and/or --tcp HOST:PORT", 2)
+    if args.wmbus:
+        from app.cli.commands._wmbus_sim import run_wmbus
+        return run_wmbus(args)
     if args.meters < 1:
         raise UserError("--meters must be at least 1", 2)
     faults = {k: v for k, v in (("lose", args.lose), ("corrupt", args.corrupt), ("slow", args.slow or None))

@@ -234,8 +234,8 @@ def _write_and_confirm(link: Link, address, secondary, to, profile, tolerance_s,
         ack_error = str(exc)
     t_write = time.monotonic()
     try:
-        if secondary is not None:
-            link.select(secondary)
+        # reset (and select) again: a multi-telegram meter then answers its first telegram, with the clock
+        target_addr = address_meter(link, address=address, secondary=secondary, reset=True)
         back = link.req_ud2(target_addr)
     except errors.LinkError as exc:
         res.outcome = "no_readback"

@@ -68,6 +68,17 @@ def test_set_clock_to_a_given_time_by_secondary_address(sim):
     assert abs((res.after - target).total_seconds()) <= res.tolerance_s
 
 
+def test_set_clock_of_a_multi_telegram_meter(sim):
+    kam = {"identification": "71234567", "manufacturer": "KAM", "version": 8, "medium": 4, "primary_address": 1,
+           "layout": "kamstrup", "telegrams": 3, "clock_offset_s": 600}
+    server, tr, link = link_to(sim, kam)
+    try:
+        res = set_clock(link, address=1)
+    finally:
+        tr.close()
+    assert res.confirmed and abs(res.offset_before_s - 600) <= 60
+
+
 def test_a_meter_that_refuses(sim):
     server, tr, link = link_to(sim, dict(METER, faults={"clock": "refuse"}))
     try:

@@ -141,3 +141,37 @@ def test_kmp_stuffing_round_trip(sim):
     maxp = [r for r in ro.records if r.register.startswith("KMP 128")][0]
     assert (maxp.quantity, maxp.function, maxp.value) == ("power", "maximum", int(port.maxima["p"] * 10) * 100)
     assert [r.value for r in ro.records if r.register.startswith("KMP 60 ")] == [15234000]
+
+
+def test_a_protocol_borrows_the_session_port_and_gives_it_back(sim):
+    # the bus session holds a SerialTransport; EN 62056-21 borrows its port, then M-Bus goes on on it
+    from drivers.protocols import get_protocol
+
+    _, path = sim(uh50(), optical="auto", time_scale=0)
+    proto = get_protocol("iec62056-21")
+    with SerialTransport(path, 2400, timeout_s=0.3) as tr:
+        line = proto.borrow(tr)
+        try:
+            ro = proto.read(line)
+        finally:
+            line.close()
+        assert tr.baud == tr.serial_port().baudrate == 2400 and ro.baud == 2400
+        res = read_meter(Link(tr, retries=0), address=2, profile=get_profile("nul"))
+    assert res.telegrams[0].identification == ro.telegrams[0].identification == "66153690"
+
+
+def test_kmp_over_a_tcp_gateway(tmp_path):
+    # a transparent gateway has no baud rate to switch: bytes only
+    import json
+
+    from drivers.simulator import build_server
+
+    cfg = tmp_path / "bus.json"
+    cfg.write_text(json.dumps(multical()))
+    server = build_server(config=str(cfg), fast=True, tcp=("127.0.0.1", 0), optical="auto", time_scale=0).start()
+    try:
+        host, port = server.tcp_address
+        ro = read_optical(f"socket://{host}:{port}", "kmp")
+    finally:
+        server.stop()
+    assert [r.value for r in ro.records if r.register.startswith("KMP 60 ")] == [15234000]

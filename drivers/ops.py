@@ -75,6 +75,12 @@ def _target(link: Link, address: int | None, secondary: SecondaryMask | None, re
     return address
 
 
+def address_meter(link: Link, *, address: int | None = None, secondary: SecondaryMask | None = None,
+                  reset: bool = True) -> int:
+    """Reset (and select) one meter; the address to talk to it at (253 when selected by secondary address)."""
+    return _target(link, address, secondary, reset)
+
+
 def read_meter(link: Link, *, address: int | None = None, secondary: SecondaryMask | None = None,
                profile: WakeupProfile | None = None, progress: ProgressCallback | None = None,
                max_telegrams: int = MAX_TELEGRAMS) -> ReadResult:

@@ -108,6 +108,9 @@ def _classify_open_error(url: str, exc: BaseException) -> errors.PortError:
     return errors.PortError(f"cannot open {url}: {text}")
 
 
+classify_open_error = _classify_open_error   # public name for drivers.optical.line
+
+
 class SerialTransport:
     """A pyserial port with M-Bus timing. Use it as a context manager.
 
@@ -198,6 +201,10 @@ class SerialTransport:
     def supports_baud_change(self) -> bool:
         """A socket:// gateway carries bytes only: its line baud is fixed at the gateway."""
         return not self.url.startswith("socket://")
+
+    def serial_port(self):
+        """The open pyserial port, lent to the optical protocols (drivers.optical.line.line_for_transport)."""
+        return self._require()
 
     # --- I/O ------------------------------------------------------------------
     def _require(self):

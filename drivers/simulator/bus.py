@@ -144,9 +144,11 @@ def default_configs(n: int = 12, seed: int = 0) -> list[MeterConfig]:
     """
     base = [
         MeterConfig("71234567", "KAM", 0x08, 0x04, primary_address=1, layout="kamstrup", telegrams=2,
-                    energy_kwh=15234.0, volume_m3=412.7, flow_m3h=1.2, theta_flow_c=72.0, dtheta_k=24.0),
+                    energy_kwh=15234.0, volume_m3=412.7, flow_m3h=1.2, theta_flow_c=72.0, dtheta_k=24.0,
+                    optical={"protocol": "kmp"}),
         MeterConfig("62100013", "LUG", 0x02, 0x04, primary_address=2, layout="landis", energy_kwh=8011.0,
-                    volume_m3=233.1, flow_m3h=0.6, theta_flow_c=65.0, dtheta_k=18.0),
+                    volume_m3=233.1, flow_m3h=0.6, theta_flow_c=65.0, dtheta_k=18.0,
+                    optical={"protocol": "iec62056-21", "mode": "B", "energy_unit": "GJ"}),
         MeterConfig("62100014", "ACW", 0x09, 0x04, primary_address=3, layout="itron", energy_kwh=512.0,
                     volume_m3=21.4, flow_m3h=0.4, theta_flow_c=68.0, dtheta_k=21.0),
         MeterConfig("62100015", "SEN", 0x0E, 0x04, primary_address=4, layout="sensus", telegrams=3,

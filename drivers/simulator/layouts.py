@@ -127,13 +127,16 @@ def _current(m: "SimMeter", now_s: float) -> list[Rec]:
         p_w = -p_w
         dt = -dt
     if lay == "kamstrup":
-        # E8/E9 (volume-weighted flow/return temperature, m3*degC) as MULTICAL meters send them
+        # E8/E9 (volume-weighted flow/return temperature, m3*degC) as MULTICAL meters send them;
+        # storage 1: the values at the last month start (the meter's monthly history)
+        day1, old = m.stored(now_s, 1)
+        e_old = old["cooling_energy_wh"] if s.kind == "cooling" else old["energy_wh"]
         return [_fab(m.cfg.identification), _r(0x06, e_wh, "int32"),
                 _mfr(0x07, s.flow_temp_volume_m3c), _mfr(0x08, s.return_temp_volume_m3c), _r(0x14, v_m3, "int32"),
                 _r(0x22, hours, "int32"), _r(0x59, tf, "int32"), _r(0x5D, tr, "int32"), _r(0x61, dt, "int32"),
                 _r(0x2D, p_w, "int32"), _r(0x3B, q, "int32"), _datetime(clock),
-                _r(0x06, e_wh * 0.97, "int32", storage=1), _r(0x14, v_m3 * 0.97, "int32", storage=1),
-                _date(clock.date().replace(day=1), storage=1)]
+                _r(0x06, e_old, "int32", storage=1), _r(0x14, old["volume_m3"], "int32", storage=1),
+                _date(day1, storage=1)]
     if lay == "landis":
         return [_r(0x06, e_wh, "bcd8"), _r(0x14, v_m3, "bcd8"), _r(0x2E, p_w, "bcd6"), _r(0x3B, q, "bcd6"),
                 _r(0x5B, tf, "bcd4"), _r(0x5F, tr, "bcd4"), _r(0x62, dt, "bcd4"), _fab(m.cfg.identification),
@@ -174,23 +177,27 @@ LAYOUTS = ("generic", "kamstrup", "landis", "itron", "sensus", "sontex", "engelm
 
 
 def _history(m: "SimMeter", now_s: float, first_storage: int, count: int) -> list[Rec]:
-    """Monthly values at the last ``count`` month ends, oldest last."""
-    s = m.state
-    clock = m.clock(now_s)
-    per_month = max(1.0, s.energy_wh * 0.04)
+    """Values of the meter's monthly history (stable between reads, see simulator.history), oldest last."""
     out: list[Rec] = []
-    month_start = clock.date().replace(day=1)
+    cooling = m.state.kind == "cooling"
     for k in range(first_storage, first_storage + count):
-        d = month_start
-        for _ in range(k - 1):
-            d = (d - _dt.timedelta(days=1)).replace(day=1)
-        e = max(0.0, s.energy_wh - per_month * k)
-        v = max(0.0, s.volume_m3 * (1 - 0.04 * k))
-        out += [_date(d, storage=k), _r(0x06, e, "int32", storage=k), _r(0x14, v, "int32", storage=k)]
+        d, vals = m.stored(now_s, k)
+        e = vals["cooling_energy_wh"] if cooling else vals["energy_wh"]
+        out += [_date(d, storage=k), _r(0x06, e, "int32", storage=k), _r(0x14, vals["volume_m3"], "int32", storage=k)]
     return out
 
 
+HISTORY_PER_TELEGRAM = 12
+BILLING_TYPES = (0x2, 0x3)      # EN 13757-3 application reset: simple / enhanced billing
+
+
 def build(m: "SimMeter", now_s: float) -> list[list[Rec]]:
+    sel = getattr(m, "selection", None)
+    months = m.cfg.history_months
+    if sel is not None and sel >> 4 in BILLING_TYPES and months:
+        # the billing telegrams selected by an application reset: every stored month, 12 per telegram
+        return [_history(m, now_s, k, min(HISTORY_PER_TELEGRAM, months - k + 1))
+                for k in range(1, months + 1, HISTORY_PER_TELEGRAM)]
     pages = [_current(m, now_s)]
     for t in range(1, m.cfg.telegrams):
         pages.append(_history(m, now_s, 1 + 4 * (t - 1), 4))

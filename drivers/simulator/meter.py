@@ -26,6 +26,8 @@ from typing import Any
 from drivers import framing, timing
 from drivers.address import SecondaryAddress, SecondaryMask
 from drivers.simulator import layouts
+from drivers.simulator.history import MonthlyHistory
+from drivers.simulator.optical import check_optical
 from drivers.simulator.physics import Drift, HydraulicState
 
 BAUD_BY_CI = {0xB8: 300, 0xB9: 600, 0xBA: 1200, 0xBB: 2400, 0xBC: 4800, 0xBD: 9600, 0xBE: 19200, 0xBF: 38400}
@@ -56,6 +58,8 @@ class MeterConfig:
     baud_revert_s: float = 30.0          # falls back to the old baud unless addressed at the new one in time
     status: int = 0
     clock_offset_s: float = 0.0          # the meter's clock minus the host's local clock (a drifting meter clock)
+    history_months: int = 24             # month-start values the meter keeps (storage 1..n)
+    optical: dict | None = None          # its optical port: {"protocol": "iec62056-21" | "kmp", ...} (simulator.optical)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "MeterConfig":
@@ -87,6 +91,12 @@ class MeterConfig:
             raise ValueError(f"unsupported baud {self.baud}")
         if self.telegrams < 1:
             raise ValueError("telegrams must be >= 1")
+        if not 0 <= self.history_months <= 120:
+            raise ValueError("history_months must be 0..120")
+        if self.optical is not None:
+            check_optical(self.optical)
+        if self.faults.get("clock") not in (None, "refuse", "stuck"):
+            raise ValueError("faults.clock must be \"refuse\" or \"stuck\"")
 
     def to_json(self) -> dict:
         from dataclasses import asdict
@@ -124,6 +134,10 @@ class SimMeter:
         self.state.flow_temp_volume_m3c = cfg.volume_m3 * cfg.theta_flow_c
         self.state.return_temp_volume_m3c = cfg.volume_m3 * (cfg.theta_flow_c - cfg.dtheta_k)
         self.epoch = epoch  # None: the meter's clock follows the host's local clock (+ clock_offset_s)
+        self.clock_offset_s = cfg.clock_offset_s           # changed by a clock write
+        self.stuck_clock: _dt.datetime | None = None        # faults.clock == "stuck": the clock stands still
+        self.selection: int | None = None                   # application reset sub-code in force (telegram type)
+        self.clock_writes: list[str] = []                   # date-times written (for tests)
         self.primary_address = cfg.primary_address
         self.baud = cfg.baud
         self.status = cfg.status
@@ -140,6 +154,9 @@ class SimMeter:
         self.last_telegram_index = 0
         self.sent: list[dict] = []                           # the last RSP_UDs sent (for tests)
         self.stats = {"rsp_ud": 0, "ack": 0, "lost": 0, "corrupted": 0, "repeats": 0}
+        self.history = MonthlyHistory(self.clock(0.0), self.registers(), kind=kind,
+                                      seed=f"{seed}:{cfg.identification}:{cfg.manufacturer}",
+                                      months=max(1, cfg.history_months))
 
     # --- identity ---------------------------------------------------------------
     @property
@@ -163,10 +180,31 @@ class SimMeter:
     def clock(self, now_s: float) -> _dt.datetime:
         """The meter's date-time: the host's local clock plus the configured offset, or, when the
         meter was given a fixed ``epoch``, that epoch plus the simulation time (reproducible)."""
+        if self.cfg.faults.get("clock") == "stuck":
+            if self.stuck_clock is None:
+                self.stuck_clock = (_dt.datetime.now() + _dt.timedelta(seconds=self.clock_offset_s)).replace(
+                    microsecond=0)
+            return self.stuck_clock
         if self.epoch is None:
-            local = _dt.datetime.now() + _dt.timedelta(seconds=self.cfg.clock_offset_s)
+            local = _dt.datetime.now() + _dt.timedelta(seconds=self.clock_offset_s)
             return local.replace(microsecond=0)
         return self.epoch + _dt.timedelta(seconds=now_s)
+
+    def set_clock(self, when: _dt.datetime, now_s: float) -> None:
+        """A clock write: from now on the meter's clock runs from ``when``."""
+        if self.epoch is None:
+            self.clock_offset_s = (when - _dt.datetime.now()).total_seconds()
+        else:
+            self.epoch = when - _dt.timedelta(seconds=now_s)
+        self.clock_writes.append(when.isoformat())
+
+    def registers(self) -> dict:
+        s = self.state
+        return {"energy_wh": s.energy_wh, "cooling_energy_wh": s.cooling_energy_wh, "volume_m3": s.volume_m3}
+
+    def stored(self, now_s: float, storage: int) -> tuple[_dt.date, dict]:
+        """Date and register values of storage number ``storage`` (monthly history, stable between reads)."""
+        return self.history.stored(self.clock(now_s), self.registers(), storage)
 
     def wake(self, byte: int, count: int, line_baud: int, now_s: float) -> None:
         """A preamble of ``count`` bytes ``byte`` arrived before a frame."""
@@ -279,6 +317,7 @@ class SimMeter:
         ci = fr.ci
         if ci == framing.CI_APPLICATION_RESET:
             self.page = 0
+            self.selection = fr.payload[0] if fr.payload else None   # EN 13757-3 sub-code: telegram type
             return self._ack()
         if ci in BAUD_BY_CI:
             new = BAUD_BY_CI[ci]
@@ -295,6 +334,14 @@ class SimMeter:
                 ack = self._ack()
                 self.primary_address = p[2]
                 return ack
+            if len(p) >= 6 and p[0] == 0x04 and p[1] == 0x6D:      # date-time record, type F: set the clock
+                when = _type_f(p[2:6])
+                fault = self.cfg.faults.get("clock")
+                if when is None or fault == "refuse":
+                    return None                # invalid date-time, or a meter that refuses clock writes
+                if fault != "stuck":
+                    self.set_clock(when, now_s)
+                return self._ack()
             return self._ack()             # other data: accepted and ignored
         return None
 
@@ -332,3 +379,16 @@ class SimMeter:
                 "power_w": s.power_w, "flow_m3h": s.flow_m3h, "theta_flow_c": s.theta_flow_c,
                 "theta_return_c": s.theta_return_c, "on_time_s": s.on_time_s,
                 "clock": self.clock(now_s).isoformat(timespec="seconds")}
+
+
+def _type_f(b: bytes) -> _dt.datetime | None:
+    """EN 13757-3 data type F (minute resolution) -> datetime, None when invalid."""
+    if b[0] & 0x80:
+        return None
+    yy = (b[2] >> 5) | ((b[3] & 0xF0) >> 1)
+    hy = (b[1] >> 5) & 0x03
+    year = 2000 + yy if (hy == 0 and yy <= 80) else 1900 + 100 * hy + yy
+    try:
+        return _dt.datetime(year, b[3] & 0x0F, b[2] & 0x1F, b[1] & 0x1F, b[0] & 0x3F)
+    except ValueError:
+        return None

@@ -27,6 +27,7 @@ from typing import Callable
 
 from drivers import errors, framing, timing
 from drivers.simulator.bus import SimBus
+from drivers.simulator.optical import OpticalPort, serve_optical
 
 _PREAMBLE_BYTES = (0x55, 0x00)
 
@@ -79,8 +80,11 @@ class SimServer:
 
     def __init__(self, bus: SimBus, *, baud: int = 2400, line_scale: float = 1.0, time_scale: float = 1.0,
                  echo: bool = False, state_file: str | None = None,
-                 on_event: Callable[[str], None] | None = None):
+                 on_event: Callable[[str], None] | None = None, optical_meter=None):
         self.bus = bus
+        # a meter of the bus whose optical port this server is (EN 62056-21 / KMP / M-Bus), or None: the M-Bus
+        self.optical_meter = optical_meter
+        self.optical_ports: list[OpticalPort] = []
         self.baud = baud
         self.line_scale = line_scale
         self.time_scale = time_scale
@@ -212,6 +216,12 @@ class SimServer:
         self._session(fd, read, write, lambda: _termios_baud(fd) or self.baud, persistent=True)
 
     def _session(self, fd: int, read, write, line_baud, persistent: bool = False) -> None:
+        if self.optical_meter is not None:     # one meter's optical port (drivers.simulator.optical)
+            port = OpticalPort(self.optical_meter, self.sim_now)
+            self.optical_ports.append(port)
+            serve_optical(port, fd, read, write, line_baud if persistent else (lambda: None), self._stop,
+                          self.line_scale, persistent)
+            return
         rx = _Receiver()
         while not self._stop.is_set():
             r, _, _ = select.select([fd], [], [], 0.2)

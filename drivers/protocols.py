@@ -1,0 +1,84 @@
+"""The meter protocols besides wired M-Bus, and how to open and read them.
+
+A bus session holds one port. To read a meter through an optical protocol it
+asks this registry::
+
+    from drivers.protocols import get_protocol
+    proto = get_protocol("iec62056-21")            # or "kmp"
+    with proto.open(url) as line:                  # or proto.borrow(transport): the session's open port
+        readout = proto.read(line, progress=cb)    # OpticalReadout: .frames, .tx_frames, .telegrams, .records
+    readout.to_json()                              # the `heatmeter read` document, plus "protocol"
+
+``read`` takes the protocol's own options as keywords (EN 62056-21: ``address``,
+``mode``, ``max_baud``, ``wakeup_nuls``; KMP: ``registers_``, ``address``,
+``retries``). Records are the M-Bus decoder's (quantity, canonical unit, storage
+number...), so history, tables and the register's evidence handle them as
+M-Bus records. :data:`SUGGESTED` says which protocol a make's optical port
+speaks (to be moved into the make registry's modules).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from drivers.iec62056.client import read_iec62056
+from drivers.kmp.client import read_kmp
+from drivers.optical.line import ByteLine, line_for_transport, open_line
+from drivers.optical.readout import OpticalReadout
+
+
+@dataclass(frozen=True)
+class OpticalProtocol:
+    name: str
+    title: str
+    initial_baud: int
+    char_format: str
+    reader: Callable[..., OpticalReadout]
+    reads: tuple = ()
+    writes: tuple = ()
+    makes: tuple = ()
+    notes: tuple = field(default=())
+
+    def open(self, url: str, **kwargs) -> ByteLine:
+        """Open ``url`` as a byte line at the protocol's initial baud rate and character format."""
+        return open_line(url, self.initial_baud, self.char_format, **kwargs)
+
+    def borrow(self, transport, **kwargs) -> ByteLine:
+        """The line of an already open transport (close it to give the port back to M-Bus)."""
+        return line_for_transport(transport, **kwargs)
+
+    def read(self, line: ByteLine, **options) -> OpticalReadout:
+        return self.reader(line, **options)
+
+
+PROTOCOLS: dict[str, OpticalProtocol] = {p.name: p for p in (
+    OpticalProtocol(
+        "iec62056-21", "EN 62056-21 (IEC 1107) data readout", 300, "7E1", read_iec62056,
+        reads=("energy", "volume", "previous yearly values", "maximum power, flow and temperatures",
+               "operating and error hours", "meter clock", "error code", "fabrication and customer numbers"),
+        makes=("LUG",),
+        notes=("Landis+Gyr ULTRAHEAT UH50 / T550: NUL wake-up, mode B, data at 2400 baud",)),
+    OpticalProtocol(
+        "kmp", "Kamstrup Meter Protocol", 1200, "8N2", read_kmp,
+        reads=("energy E1 (and E3 cooling)", "volume V1", "flow", "power", "T1, T2, T1-T2", "info code",
+               "info event counter", "hour counter", "meter clock", "serial number", "E8/E9"),
+        makes=("KAM",),
+        notes=("Kamstrup MULTICAL 30x/40x/60x optical eye (the head's magnet switches it on)",)),
+)}
+
+# FLAG -> protocol of the optical port when it is not M-Bus (the make registry decides in the end)
+SUGGESTED = {"LUG": "iec62056-21", "KAM": "kmp"}
+
+
+def get_protocol(name: str) -> OpticalProtocol:
+    try:
+        return PROTOCOLS[name]
+    except KeyError:
+        raise ValueError(f"unknown protocol {name!r} (one of mbus, {', '.join(PROTOCOLS)})") from None
+
+
+def read_optical(url: str, protocol: str, *, cancel=None, trace=None, **options) -> OpticalReadout:
+    """Open ``url``, read one meter with ``protocol``, close the port."""
+    proto = get_protocol(protocol)
+    with proto.open(url, cancel=cancel, trace=trace) as line:
+        return proto.read(line, **options)

@@ -28,7 +28,7 @@ from drivers.address import SecondaryAddress, SecondaryMask
 from drivers.simulator import layouts
 from drivers.simulator.physics import Drift, HydraulicState
 
-BAUD_BY_CI = {0xB8: 300, 0xB9: 600, 0xBA: 1200, 0xBB: 2400, 0xBC: 4800, 0xBD: 9600, 0xBE: 19200, 0xBF: 38400}
+BAUD_BY_CI = {ci: baud for baud, ci in framing.CI_BY_BAUD.items()}
 
 KIND_BY_MEDIUM = {0x04: "heat", 0x0C: "heat", 0x0A: "cooling", 0x0B: "cooling", 0x0D: "heat_cooling",
                   0x07: "water", 0x06: "water", 0x15: "water", 0x16: "water"}
@@ -41,7 +41,7 @@ class MeterConfig:
     version: int
     medium: int
     primary_address: int = 0
-    layout: str = "generic"              # record layout, see layouts.LAYOUTS
+    layout: str = "generic"              # record layout, see layouts.layout_names()
     baud: int = 2400
     telegrams: int = 1                   # >1: multi-telegram readout
     flow_m3h: float = 0.8
@@ -81,8 +81,9 @@ class MeterConfig:
         SecondaryAddress(self.identification, self.manufacturer, self.version, self.medium).mask()
         if not 0 <= self.primary_address <= 250:
             raise ValueError("primary_address must be 0..250")
-        if self.layout not in layouts.LAYOUTS:
-            raise ValueError(f"unknown layout {self.layout!r} (one of {', '.join(layouts.LAYOUTS)})")
+        names = layouts.layout_names()
+        if self.layout not in names:
+            raise ValueError(f"unknown layout {self.layout!r} (one of {', '.join(names)})")
         if self.baud not in timing.BAUD_RATES:
             raise ValueError(f"unsupported baud {self.baud}")
         if self.telegrams < 1:

@@ -93,10 +93,10 @@ def test_bad_port_and_bad_gateway_are_one_line(make_window, qtbot):
 
 @pytest.mark.parametrize("ports", [[], [("/dev/ttyUSB0", "USB head")]])
 def test_first_run_without_any_port_starts_the_simulation(make_window, qtbot, monkeypatch, ports):
-    import app.ui.pages.connect as connect_page
+    import drivers.ports
     from app.ui.demo import start_first_run_check
 
-    monkeypatch.setattr(connect_page, "list_ports", lambda: list(ports))
+    monkeypatch.setattr(drivers.ports, "list_ports", lambda: list(ports))
     win = make_window(page="scan")
     start_first_run_check(win.ctx)
     qtbot.waitUntil(lambda: win.ctx.tasks.is_idle(), timeout=10000)

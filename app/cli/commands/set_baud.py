@@ -17,14 +17,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from drivers.ops import set_baud
-
-    profile = _bus.profile_from_args(args)
-    with _bus.bus_errors():
-        tr, link = _bus.open_link(args)
-        with tr:
-            res = set_baud(link, new_baud=args.new_baud, address=args.address, secondary=args.secondary,
-                           profile=profile)
+    spec = _bus.spec_from_args(args)
+    with _bus.bus_errors(), _bus.open_session(spec) as session:
+        res = session.set_baud(args.new_baud, address=args.address, secondary=args.secondary)
     doc = res.to_json()
     return _bus.report_write(args, res, doc, f"meter {doc.get('secondary_address')} now at {args.new_baud} baud "
                              "(confirmed)", "new baud rate")

@@ -14,7 +14,10 @@ that ignores everything until it has seen a preamble of 0x55 or 0x00 of a
 minimum length, then stays awake for a while), ``needs_reset`` (answers
 REQ_UD2 only after an SND_NKE since it woke up), faults (``lose``, ``corrupt``:
 probabilities for its data answers; ``slow``: answers near the end of the
-response window), and its answer delay.
+response window; ``silent``: answers nothing; ``select_id_only``: firmware that
+compares only the identification number of a selection and so also answers a
+selection meant for another make's meter with the same number), and its answer
+delay.
 """
 from __future__ import annotations
 
@@ -51,7 +54,8 @@ class MeterConfig:
     volume_m3: float = 0.0
     wakeup: dict | None = None           # {"byte": 0x55, "min_ms": 2000, "awake_s": 30}
     needs_reset: bool = False
-    faults: dict = field(default_factory=dict)   # {"lose": p, "corrupt": p, "slow": bool, "silent": bool}
+    faults: dict = field(default_factory=dict)   # {"lose": p, "corrupt": p, "slow": bool, "silent": bool,
+    #                                              "select_id_only": bool}
     delay_bits: tuple[int, int] = (11, 60)      # answer delay range in bit times
     baud_revert_s: float = 30.0          # falls back to the old baud unless addressed at the new one in time
     status: int = 0
@@ -222,6 +226,8 @@ class SimMeter:
         # selection by secondary address is addressed to 253 whatever the state
         if fr.kind == "long" and fr.ci == framing.CI_SELECT and a == 253 and (c & 0x0F) == 0x03:
             mask = SecondaryMask.from_payload(fr.payload)
+            if self.cfg.faults.get("select_id_only"):
+                mask = SecondaryMask(mask.digits)     # ignores manufacturer, version and medium
             was = self.selected
             self.selected = mask.matches(self.secondary)
             if self.selected:

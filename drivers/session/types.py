@@ -276,7 +276,9 @@ class KnownMeters:
     def sharing_address(self, meter: KnownMeter) -> list[KnownMeter]:
         """The other known meters with the same primary address."""
         a = meter.primary_address
-        return [m for m in self._by_key.values() if a is not None and m.primary_address == a and m.key != meter.key]
+        # a copy first: a live poll plans its read in a worker while the GUI thread may add meters
+        return [m for m in list(self._by_key.values())
+                if a is not None and m.primary_address == a and m.key != meter.key]
 
     def note_readout(self, ro: Readout) -> KnownMeter | None:
         """Store ``ro`` as its meter's last readout (and learn its primary address); the meter, if known."""

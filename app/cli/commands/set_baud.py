@@ -12,7 +12,7 @@ def register(sub) -> None:
     _bus.add_common(p)
     _bus.add_meter(p)
     p.add_argument("--new-baud", type=int, required=True, choices=_bus.BAUDS, metavar="B",
-                   help="300, 600, 1200, 2400, 4800, 9600, 19200 or 38400")
+                   help="one of " + ", ".join(map(str, _bus.BAUDS)))
     p.set_defaults(func=run)
 
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 import csv
 import functools
 import importlib
-import os
 import pkgutil
+import sys
 import threading
 from dataclasses import replace
 
@@ -44,8 +44,10 @@ def _load_builtin() -> None:
     with _lock:
         if _loaded:
             return
-        here = os.path.dirname(os.path.abspath(__file__))
-        for info in sorted(pkgutil.iter_modules([here]), key=lambda i: i.name):
+        # the package's own path list (a frozen app lists its bundled modules through it too);
+        # the package is imported before this module, so it is in sys.modules
+        path = sys.modules[_PACKAGE].__path__
+        for info in sorted(pkgutil.iter_modules(path), key=lambda i: i.name):
             if info.name.startswith("_") or info.name in _NOT_MAKES:
                 continue
             module = importlib.import_module(f"{_PACKAGE}.{info.name}")

@@ -2,25 +2,28 @@
 
 Every failure a caller can meet while talking to a bus is one of these, so a
 GUI worker or the CLI can tell the user what happened in one line without a
-traceback. ``status`` is the exit status of the bus contract: 1 = nothing
-found / the meter did not answer, 2 = bad arguments or the port could not be
-opened (or was lost).
+traceback. The errors say what happened, nothing about how a front end
+reports it: the CLI maps them to its exit statuses (``app.cli``), the GUI to
+one-line messages (:mod:`drivers.session.messages`).
+
+:class:`Cancelled` is the project's one cancel exception (bus operations,
+worker tasks, the CLI): it is not a failure, so it is not a :class:`BusError`.
 """
 from __future__ import annotations
+
+
+class Cancelled(Exception):
+    """The caller's cancel hook stopped the operation (a scan sets ``partial``: the meters found so far)."""
 
 
 class BusError(Exception):
     """Base class of every bus error."""
 
-    status = 1
-
 
 # --- the port -------------------------------------------------------------
 
 class PortError(BusError):
-    """The port could not be opened or used (exit status 2)."""
-
-    status = 2
+    """The port could not be opened or used."""
 
 
 class BadPortURL(PortError):
@@ -58,9 +61,7 @@ class BaudNotSupported(PortError):
 # --- the line ---------------------------------------------------------------
 
 class LinkError(BusError):
-    """The slave's answer was missing or unusable (exit status 1)."""
-
-    status = 1
+    """The slave's answer was missing or unusable."""
 
 
 class NoAnswer(LinkError):
@@ -79,15 +80,16 @@ class UnexpectedAnswer(LinkError):
     """A well-formed frame that is not what the request calls for."""
 
 
+class WrongMeter(UnexpectedAnswer):
+    """Another meter answered than the one asked for (``got`` and ``expected``: secondary addresses)."""
+
+    def __init__(self, message: str, *, got: str = "", expected: str = "") -> None:
+        super().__init__(message)
+        self.got = got
+        self.expected = expected
+
+
 # --- operations ---------------------------------------------------------------
-
-class Cancelled(BusError):
-    """The caller's cancel hook stopped the operation."""
-
-    status = 130
-
 
 class NotConfirmed(BusError):
     """A write was acknowledged (or not) but the read-back did not confirm it."""
-
-    status = 1

@@ -15,7 +15,8 @@ from typing import Callable
 from drivers import errors, framing
 from drivers.address import SecondaryMask
 from drivers.link import ADDRESS_SELECTED, Link
-from drivers.wakeup import WakeupProfile, profile_for_manufacturer, wake
+from drivers.makes import family_profile, profile_for_manufacturer
+from drivers.wakeup import WakeupProfile, wake
 
 MAX_TELEGRAMS = 64
 
@@ -103,11 +104,9 @@ def read_meter(link: Link, *, address: int | None = None, secondary: SecondaryMa
         tg = framing.decode(frame)
         if telegrams and secondary is None and _identity(tg) != _identity(telegrams[0]):
             raise errors.Collision(f"address {address}: telegrams from different meters (shared address?)")
-        if not telegrams and profile is not None and profile.has_preamble and profile.name == "optical-55":
+        if not telegrams:
             # a generic wake-up worked: from now on follow the family's profile (its awake time)
-            fam = profile_for_manufacturer(tg.manufacturer)
-            if fam is not None and fam.has_preamble:
-                profile = fam.with_length(profile.preamble_ms)
+            profile = family_profile(profile, tg.manufacturer)
         frames.append(frame)
         telegrams.append(tg)
         more = bool(getattr(tg, "more_records_follow", False))

@@ -111,7 +111,7 @@ def _sort(meters: list[FoundMeter]) -> list[FoundMeter]:
 
 
 def meter_from_frame(frame: bytes, primary_address: int) -> FoundMeter:
-    from drivers.wakeup import profile_for_manufacturer
+    from drivers.makes import profile_for_manufacturer
 
     tg = framing.decode(frame)
     prof = profile_for_manufacturer(tg.manufacturer)

@@ -16,7 +16,7 @@ that set the line baud) with the timing of EN 13757-2:
 
 Every transport has the same small interface (see :class:`Transport`), which
 the link layer drives and which the simulator's in-process loopback also
-implements.
+implements. :func:`drivers.ports.list_ports` lists the serial ports the OS knows.
 """
 from __future__ import annotations
 
@@ -353,3 +353,4 @@ class SerialTransport:
 def open_transport(url: str, baud: int = 2400, **kwargs) -> SerialTransport:
     """Open ``url`` (device path, socket://, rfc2217://) and return the open transport."""
     return SerialTransport(url, baud, **kwargs).open()
+

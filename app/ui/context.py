@@ -117,6 +117,7 @@ class AppContext(QObject):
         self.demo_dir: str | None = None  # where demo mode keeps its register (default: user data dir)
         self._register = None
         self._register_lock = threading.Lock()
+        self._bus = None
 
     def register_url(self) -> str | None:
         """The register's URL: ``--db``, else the demo register in demo mode, else None (the default)."""
@@ -154,10 +155,15 @@ class AppContext(QObject):
 
     @property
     def bus(self):
-        """The shared :class:`~app.ui.bus.BusService` (connection, bus operations, known meters)."""
-        from app.ui.bus import bus_of
+        """The shared :class:`~app.ui.bus.BusService` (connection, bus operations, known meters).
 
-        return bus_of(self)
+        The context owns it: made on first use (so that a window that never talks to a
+        meter does not load the bus stack), then the same object for every page."""
+        if self._bus is None:
+            from app.ui.bus import BusService
+
+            self._bus = BusService(self)
+        return self._bus
 
     @property
     def text_scale(self) -> float:

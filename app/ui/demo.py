@@ -134,7 +134,7 @@ def start_first_run_check(ctx) -> None:
         return
 
     def ports():
-        from app.ui.pages.connect import list_ports
+        from drivers.ports import list_ports
 
         return list_ports()
 

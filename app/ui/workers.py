@@ -36,13 +36,13 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
+# The project's one cancel exception: work that notices ``cancel`` deep inside may raise it
+# (the bus stack does); it ends the task as cancelled.
+from drivers.errors import Cancelled
+
 log = logging.getLogger("heatmeter.ui.workers")
 
 PROGRESS_MIN_INTERVAL_S = 0.05  # progress signals are coalesced to at most 20 per second
-
-
-class Cancelled(Exception):
-    """May be raised by work that notices ``cancel`` deep inside; ends the task as cancelled."""
 
 
 def one_line(exc: BaseException) -> str:

@@ -89,6 +89,12 @@ class SimBus:
             for m in self.meters:
                 m.wake(byte, count, line_baud, now_s)
 
+    def sleep(self) -> None:
+        """Every meter with an optical port falls asleep at once, as after its awake time (tests, demos)."""
+        with self.lock:
+            for m in self.meters:
+                m.awake_until = -1.0
+
     def request(self, frame: bytes, line_baud: int, now_s: float) -> LineAnswer:
         """Deliver one master frame; collect and superpose the answers."""
         with self.lock:

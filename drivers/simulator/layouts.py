@@ -4,7 +4,10 @@ Each layout lists the records a make sends (VIF, data coding, storage, tariff)
 in the style of the real frames of the conformance corpus (Kamstrup Multical
 601, Landis+Gyr Ultraheat, Itron CF Echo 2, Sensus PolluStat E, Sontex
 Supercal 531, Engelmann SensoStar, Elster F2, a GWF water meter) and fills in
-the values from the meter's hydraulic state. Values are in the canonical units
+the values from the meter's hydraulic state. The make layouts are declared by
+the make modules (``drivers.makes``: ``Make.simulator``, a tuple of
+:class:`~drivers.makes.base.SimRecord`); ``generic`` and ``heat_cooling``
+belong to no make and are here (:data:`BUILTIN`). Values are in the canonical units
 of the decode contract (Wh, m3, W, m3/h, degC, K, s, ISO dates); the encoding
 itself is done by the decoder package's telegram encoder.
 
@@ -17,6 +20,8 @@ import datetime as _dt
 import math
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
+
+from drivers.makes.base import SimRecord
 
 if TYPE_CHECKING:  # pragma: no cover
     from drivers.simulator.meter import SimMeter
@@ -113,67 +118,98 @@ def _fab(ident: str) -> Rec:
     return Rec("fabrication_number", ident, 0x78, "bcd8")
 
 
-def _current(m: "SimMeter", now_s: float) -> list[Rec]:
+# layouts that belong to no make (a make module declares its own: drivers.makes, Make.simulator)
+BUILTIN: dict[str, tuple[SimRecord, ...]] = {
+    "generic": (
+        SimRecord("energy", 0x06, "int32"), SimRecord("volume", 0x14, "int32"), SimRecord("power", 0x2B, "int32"),
+        SimRecord("flow", 0x3B, "int32"), SimRecord("t_flow", 0x59, "int16"), SimRecord("t_return", 0x5D, "int16"),
+        SimRecord("datetime", 0x6D, "datetime")),
+    # a heat/cooling meter: the heating register, and the cooling register as a negative accumulation
+    "heat_cooling": (
+        SimRecord("fabrication", 0x78, "bcd8"), SimRecord("heat_energy", 0x06, "int32"),
+        SimRecord("cooling_energy", 0x06, "int32", modifiers=("accumulation_negative",), scale=1000),
+        SimRecord("volume", 0x14, "int32"), SimRecord("heat_power", 0x2B, "int32"), SimRecord("flow", 0x3B, "int32"),
+        SimRecord("t_flow", 0x59, "int16"), SimRecord("t_return", 0x5D, "int16"),
+        SimRecord("heat_dtheta", 0x61, "int16"), SimRecord("datetime", 0x6D, "datetime")),
+}
+
+
+def all_layouts() -> dict[str, tuple[SimRecord, ...]]:
+    """Layout name -> records of telegram 1: the built-in ones and those of the make modules."""
+    from drivers.makes import simulator_layouts
+
+    out = dict(BUILTIN)
+    for name, recs in simulator_layouts().items():
+        out.setdefault(name, recs)      # a make cannot redefine "generic" or "heat_cooling"
+    return out
+
+
+def layout_names() -> tuple[str, ...]:
+    return tuple(all_layouts())
+
+
+def _values(m: "SimMeter", now_s: float) -> dict:
+    """The current value of every record source (drivers.makes.base.SIM_SOURCES) of meter ``m``."""
     s = m.state
-    e_wh, v_m3 = s.energy_wh, s.volume_m3
-    p_w, q = s.power_w, s.flow_m3h
-    tf, tr = s.theta_flow_c, s.theta_return_c
-    dt = tf - tr
-    hours = s.on_time_s + 3600.0 * 24 * 400
     clock = m.clock(now_s)
-    lay = m.cfg.layout
-    if s.kind == "cooling":
-        e_wh = s.cooling_energy_wh
-        p_w = -p_w
-        dt = -dt
-    if lay == "kamstrup":
-        # E8/E9 (volume-weighted flow/return temperature, m3*degC) as MULTICAL meters send them;
-        # storage 1: the values at the last month start (the meter's monthly history)
-        day1, old = m.stored(now_s, 1)
-        e_old = old["cooling_energy_wh"] if s.kind == "cooling" else old["energy_wh"]
-        return [_fab(m.cfg.identification), _r(0x06, e_wh, "int32"),
-                _mfr(0x07, s.flow_temp_volume_m3c), _mfr(0x08, s.return_temp_volume_m3c), _r(0x14, v_m3, "int32"),
-                _r(0x22, hours, "int32"), _r(0x59, tf, "int32"), _r(0x5D, tr, "int32"), _r(0x61, dt, "int32"),
-                _r(0x2D, p_w, "int32"), _r(0x3B, q, "int32"), _datetime(clock),
-                _r(0x06, e_old, "int32", storage=1), _r(0x14, old["volume_m3"], "int32", storage=1),
-                _date(day1, storage=1)]
-    if lay == "landis":
-        return [_r(0x06, e_wh, "bcd8"), _r(0x14, v_m3, "bcd8"), _r(0x2E, p_w, "bcd6"), _r(0x3B, q, "bcd6"),
-                _r(0x5B, tf, "bcd4"), _r(0x5F, tr, "bcd4"), _r(0x62, dt, "bcd4"), _fab(m.cfg.identification),
-                _datetime(clock)]
-    if lay == "itron":
-        return [_fab(m.cfg.identification), _r(0x06, e_wh, "int32"), _r(0x14, v_m3, "bcd8"),
-                _r(0x2D, p_w, "bcd6"), _r(0x3B, q, "bcd6"), _r(0x5A, tf, "bcd4"), _r(0x5E, tr, "bcd4"),
-                _r(0x61, dt, "bcd6"), _datetime(clock), _r(0x27, s.on_time_s + 86400 * 900, "int16")]
-    if lay == "sensus":
-        return [_r(0x06, e_wh, "bcd8"), _r(0x13, v_m3, "bcd8"), _r(0x3B, q, "bcd8"), _r(0x2B, p_w, "bcd8"),
-                _r(0x5A, tf, "int16"), _r(0x5E, tr, "int16"), _r(0x60, dt, "int24"), _fab(m.cfg.identification)]
-    if lay == "sontex":
-        return [_r(0x06, e_wh, "int32"), _r(0x14, v_m3, "int32"), _r(0x5B, tf, "int16"),
-                _r(0x5F, tr, "int16"), _r(0x3D, q, "int16"), _r(0x2B, p_w, "int32"), _datetime(clock)]
-    if lay == "engelmann":
-        return [_fab(m.cfg.identification), _r(0x06, e_wh, "int32"), _r(0x13, v_m3, "int32"),
-                _r(0x2B, p_w, "int32"), _r(0x3B, q, "int32"), _r(0x59, tf, "int16"), _r(0x5D, tr, "int16"),
-                _r(0x61, dt, "int16"), _datetime(clock)]
-    if lay == "elster":
-        return [_r(0x06, e_wh, "int32"), _r(0x14, v_m3, "int32"), _r(0x5B, tf, "int16"), _r(0x5F, tr, "int16"),
-                _r(0x62, dt, "int16"), _r(0x22, hours, "int32"), _r(0x3B, q, "int32"), _r(0x2C, p_w, "int32"),
-                _datetime(clock)]
-    if lay == "water":
-        return [_fab(m.cfg.identification), _r(0x13, v_m3, "bcd8"), _r(0x3B, q, "bcd6"), _datetime(clock)]
-    if lay == "heat_cooling":
-        return [_fab(m.cfg.identification), _r(0x06, s.energy_wh, "int32"),
-                Rec("energy", quantize(0x06, s.cooling_energy_wh, "int32"), 0x06, "int32", unit="Wh",
-                    modifiers=("accumulation_negative",), scale=1000), _r(0x14, v_m3, "int32"),
-                _r(0x2B, s.power_w, "int32"), _r(0x3B, q, "int32"), _r(0x59, tf, "int16"),
-                _r(0x5D, tr, "int16"), _r(0x61, tf - tr, "int16"), _datetime(clock)]
-    # generic
-    return [_r(0x06, e_wh, "int32"), _r(0x14, v_m3, "int32"), _r(0x2B, p_w, "int32"), _r(0x3B, q, "int32"),
-            _r(0x59, tf, "int16"), _r(0x5D, tr, "int16"), _datetime(clock)]
+    cooling = s.kind == "cooling"
+    return {
+        "fabrication": m.cfg.identification,
+        "energy": s.cooling_energy_wh if cooling else s.energy_wh,
+        "heat_energy": s.energy_wh, "cooling_energy": s.cooling_energy_wh, "volume": s.volume_m3,
+        "power": -s.power_w if cooling else s.power_w, "heat_power": s.power_w, "flow": s.flow_m3h,
+        "t_flow": s.theta_flow_c, "t_return": s.theta_return_c,
+        "dtheta": -(s.theta_flow_c - s.theta_return_c) if cooling else s.theta_flow_c - s.theta_return_c,
+        "heat_dtheta": s.theta_flow_c - s.theta_return_c, "on_time": s.on_time_s,
+        "flow_temp_volume": s.flow_temp_volume_m3c, "return_temp_volume": s.return_temp_volume_m3c,
+        "datetime": clock, "month_start": clock.date().replace(day=1),
+    }
 
 
-LAYOUTS = ("generic", "kamstrup", "landis", "itron", "sensus", "sontex", "engelmann", "elster", "water",
-           "heat_cooling")
+def _record(spec: SimRecord, values: dict) -> Rec:
+    v = values[spec.source]
+    if spec.source == "fabrication":
+        return _fab(v)
+    if spec.source == "datetime":
+        return _datetime(v, storage=spec.storage)
+    if spec.source == "month_start":
+        return _date(v, storage=spec.storage)
+    v = v * spec.factor + spec.offset
+    if spec.vif == 0xFF:
+        return Rec("manufacturer_specific", int(round(v)), 0xFF, spec.coding, storage=spec.storage, vife=spec.vife)
+    if spec.modifiers:
+        q, unit, _ = VIF_SCALE[spec.vif]
+        return Rec(q, quantize(spec.vif, v, spec.coding), spec.vif, spec.coding, storage=spec.storage, unit=unit,
+                   modifiers=spec.modifiers, scale=spec.scale)
+    return _r(spec.vif, v, spec.coding, storage=spec.storage)
+
+
+STORED_SOURCES = {"energy", "heat_energy", "cooling_energy", "volume", "month_start"}
+
+
+def _stored_values(m: "SimMeter", now_s: float, storage: int) -> dict:
+    """The values of storage number ``storage`` (the meter's monthly history, stable between reads)."""
+    day1, old = m.stored(now_s, storage)
+    cooling = m.state.kind == "cooling"
+    return {"energy": old["cooling_energy_wh"] if cooling else old["energy_wh"],
+            "heat_energy": old["energy_wh"], "cooling_energy": old["cooling_energy_wh"],
+            "volume": old["volume_m3"], "month_start": day1}
+
+
+def _current(m: "SimMeter", now_s: float) -> list[Rec]:
+    layouts = all_layouts()
+    specs = layouts.get(m.cfg.layout, layouts["generic"])
+    values = _values(m, now_s)
+    stored: dict[int, dict] = {}
+    out = []
+    for spec in specs:
+        if spec.storage and spec.source in STORED_SOURCES:
+            if spec.storage not in stored:
+                stored[spec.storage] = {**values, **_stored_values(m, now_s, spec.storage)}
+            out.append(_record(spec, stored[spec.storage]))
+        else:
+            out.append(_record(spec, values))
+    return out
 
 
 def _history(m: "SimMeter", now_s: float, first_storage: int, count: int) -> list[Rec]:

@@ -14,7 +14,10 @@ that ignores everything until it has seen a preamble of 0x55 or 0x00 of a
 minimum length, then stays awake for a while), ``needs_reset`` (answers
 REQ_UD2 only after an SND_NKE since it woke up), faults (``lose``, ``corrupt``:
 probabilities for its data answers; ``slow``: answers near the end of the
-response window), and its answer delay.
+response window; ``silent``: answers nothing; ``select_id_only``: firmware that
+compares only the identification number of a selection and so also answers a
+selection meant for another make's meter with the same number), and its answer
+delay.
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ from drivers.simulator.history import MonthlyHistory
 from drivers.simulator.optical import check_optical
 from drivers.simulator.physics import Drift, HydraulicState
 
-BAUD_BY_CI = {0xB8: 300, 0xB9: 600, 0xBA: 1200, 0xBB: 2400, 0xBC: 4800, 0xBD: 9600, 0xBE: 19200, 0xBF: 38400}
+BAUD_BY_CI = {ci: baud for baud, ci in framing.CI_BY_BAUD.items()}
 
 KIND_BY_MEDIUM = {0x04: "heat", 0x0C: "heat", 0x0A: "cooling", 0x0B: "cooling", 0x0D: "heat_cooling",
                   0x07: "water", 0x06: "water", 0x15: "water", 0x16: "water"}
@@ -43,7 +46,7 @@ class MeterConfig:
     version: int
     medium: int
     primary_address: int = 0
-    layout: str = "generic"              # record layout, see layouts.LAYOUTS
+    layout: str = "generic"              # record layout, see layouts.layout_names()
     baud: int = 2400
     telegrams: int = 1                   # >1: multi-telegram readout
     flow_m3h: float = 0.8
@@ -53,7 +56,8 @@ class MeterConfig:
     volume_m3: float = 0.0
     wakeup: dict | None = None           # {"byte": 0x55, "min_ms": 2000, "awake_s": 30}
     needs_reset: bool = False
-    faults: dict = field(default_factory=dict)   # {"lose": p, "corrupt": p, "slow": bool, "silent": bool}
+    faults: dict = field(default_factory=dict)   # {"lose": p, "corrupt": p, "slow": bool, "silent": bool,
+    #                                              "select_id_only": bool}
     delay_bits: tuple[int, int] = (11, 60)      # answer delay range in bit times
     baud_revert_s: float = 30.0          # falls back to the old baud unless addressed at the new one in time
     status: int = 0
@@ -85,8 +89,9 @@ class MeterConfig:
         SecondaryAddress(self.identification, self.manufacturer, self.version, self.medium).mask()
         if not 0 <= self.primary_address <= 250:
             raise ValueError("primary_address must be 0..250")
-        if self.layout not in layouts.LAYOUTS:
-            raise ValueError(f"unknown layout {self.layout!r} (one of {', '.join(layouts.LAYOUTS)})")
+        names = layouts.layout_names()
+        if self.layout not in names:
+            raise ValueError(f"unknown layout {self.layout!r} (one of {', '.join(names)})")
         if self.baud not in timing.BAUD_RATES:
             raise ValueError(f"unsupported baud {self.baud}")
         if self.telegrams < 1:
@@ -259,6 +264,8 @@ class SimMeter:
         # selection by secondary address is addressed to 253 whatever the state
         if fr.kind == "long" and fr.ci == framing.CI_SELECT and a == 253 and (c & 0x0F) == 0x03:
             mask = SecondaryMask.from_payload(fr.payload)
+            if self.cfg.faults.get("select_id_only"):
+                mask = SecondaryMask(mask.digits)     # ignores manufacturer, version and medium
             was = self.selected
             self.selected = mask.matches(self.secondary)
             if self.selected:

@@ -14,7 +14,7 @@ from drivers.ops import read_meter
 from drivers.optical.line import open_line
 from drivers.protocols import read_optical
 from drivers.transport import SerialTransport
-from drivers.wakeup import get_profile
+from drivers.makes import get_profile
 
 UH50 = {"identification": "66153690", "manufacturer": "LUG", "version": 2, "medium": 4, "layout": "landis",
         "primary_address": 2, "energy_kwh": 91353.0, "volume_m3": 3329.67}

@@ -93,10 +93,10 @@ def test_bad_port_and_bad_gateway_are_one_line(make_window, qtbot):
 
 @pytest.mark.parametrize("ports", [[], [("/dev/ttyUSB0", "USB head")]])
 def test_first_run_without_any_port_starts_the_simulation(make_window, qtbot, monkeypatch, ports):
-    import app.ui.pages.connect as connect_page
+    import drivers.ports
     from app.ui.demo import start_first_run_check
 
-    monkeypatch.setattr(connect_page, "list_ports", lambda: list(ports))
+    monkeypatch.setattr(drivers.ports, "list_ports", lambda: list(ports))
     win = make_window(page="scan")
     start_first_run_check(win.ctx)
     qtbot.waitUntil(lambda: win.ctx.tasks.is_idle(), timeout=10000)
@@ -107,3 +107,21 @@ def test_first_run_without_any_port_starts_the_simulation(make_window, qtbot, mo
         assert win.ctx.bus.simulated and win.ctx.bus.connected
         assert win.connection_indicator.badge.isVisible()
         assert "SIMULATED bus" in win.current_page().banner.text
+
+
+def test_the_profile_list_is_the_wake_up_table_of_the_make_registry(make_window):
+    from drivers.makes import Make, register, unregister
+    from drivers.wakeup import WakeupProfile
+
+    register(Make("acme", "Acme Heat", ("QQA",), wakeup=WakeupProfile(
+        "acme-ir", 0x00, 400, "E", 50, True, 20.0, note="Acme IR port", label="Optical head, Acme")))
+    try:
+        page = make_window(page="connect").current_page()
+        combo = page.profile_combo
+        items = {combo.itemData(i): combo.itemText(i) for i in range(combo.count())}
+        assert items["acme-ir"] == "Optical head, Acme"           # a make module's profile, without touching the page
+        assert items["none"] == "None (wired M-Bus)" and items["engelmann"] == "Optical head, Engelmann"
+        combo.setCurrentIndex(combo.findData("acme-ir"))
+        assert page.profile_note.text().startswith("Wake-up: 0x00 for 0.4 s (8E1), 50 ms pause")
+    finally:
+        unregister("acme")

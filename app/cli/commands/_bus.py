@@ -1,7 +1,11 @@
 """Options and helpers shared by the bus commands (scan, read, set-address, set-baud).
 
-Not a command itself (the leading underscore keeps it out of discovery).
-Only the standard library is imported at module level.
+Not a command itself (the leading underscore keeps it out of discovery). Every
+bus command talks through one :class:`drivers.session.BusSession` (the same
+session the desktop app uses: read plan, wake-up profile choice, identity
+check); this module builds its :class:`~drivers.session.ConnectionSpec` from
+the options and turns the session's errors into one-line messages and exit
+statuses (:func:`app.cli.errors.bus_status`).
 """
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import contextlib
 import sys
 import time
 
-BAUDS = (300, 600, 1200, 2400, 4800, 9600, 19200, 38400)
+from drivers.timing import BAUD_RATES as BAUDS
 
 
 def add_common(p: argparse.ArgumentParser) -> None:
@@ -26,8 +30,7 @@ def add_common(p: argparse.ArgumentParser) -> None:
                    help="optical head: send the 0x55 wake-up preamble before the first request")
     p.add_argument("--wakeup-ms", type=_positive_int, default=None, metavar="MS",
                    help="length of the wake-up preamble (default 2200)")
-    p.add_argument("--profile", metavar="NAME",
-                   help="meter-family profile: none, no-reset, optical-55, engelmann, sensus, diehl, kamstrup, nul")
+    p.add_argument("--profile", metavar="NAME", help="wake-up / meter-family profile: " + ", ".join(profile_names()))
     p.add_argument("--echo", choices=("auto", "on", "off"), default="auto",
                    help="strip the echo of converters/heads that echo the request (default: detect)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
@@ -90,74 +93,84 @@ def report_write(args, res, doc: dict, done: str, what: str) -> int:
     return 0
 
 
-def profile_from_args(args):
-    """The wake-up profile the user asked for (None: the default wired behaviour)."""
-    from app.cli.errors import UserError
-    from drivers.wakeup import get_profile
+def profile_names() -> list[str]:
+    """The wake-up table's names (generic profiles, then each make's family profile)."""
+    from drivers.makes import profiles
 
-    prof = None
-    if args.profile:
-        try:
-            prof = get_profile(args.profile)
-        except ValueError as exc:
-            raise UserError(str(exc), 2) from None
-    if args.wakeup and (prof is None or not prof.has_preamble):
-        prof = get_profile("optical-55") if prof is None else prof.__class__(**{
-            **prof.__dict__, "preamble_byte": 0x55, "preamble_ms": 2200})
-    if prof is not None and args.wakeup_ms is not None and prof.has_preamble:
-        prof = prof.with_length(args.wakeup_ms)
-    return prof
+    return list(profiles())
+
+
+def spec_from_args(args):
+    """The :class:`drivers.session.ConnectionSpec` the options describe (a bad profile name: status 2)."""
+    from app.cli.errors import UserError
+    from drivers.session import ConnectionSpec
+
+    spec = ConnectionSpec(args.port, args.baud, profile=args.profile or "none", timeout_ms=args.timeout_ms,
+                          retries=args.retries, echo=args.echo, wakeup=bool(args.wakeup),
+                          preamble_ms=args.wakeup_ms)
+    try:
+        spec.wakeup_profile()
+    except ValueError as exc:
+        raise UserError(str(exc), 2) from None
+    return spec
 
 
 @contextlib.contextmanager
-def bus_errors():
-    """Map the bus stack's typed errors to one-line user errors with the contract's statuses."""
-    from app.cli.errors import UserError
+def bus_errors(spec=None):
+    """Map the bus session's typed errors to one-line user errors with the contract's statuses.
+
+    With ``spec``, a meter that did not answer without a wake-up gets the hint to try one."""
+    from app.cli.errors import UserError, bus_status
     from drivers import errors
+    from drivers.session.messages import cli_hint
 
     try:
         yield
+    except errors.Cancelled:
+        raise UserError("cancelled", bus_status(errors.Cancelled())) from None
     except errors.BusError as exc:
-        raise UserError(str(exc) or exc.__class__.__name__, exc.status) from None
+        hint = ""
+        if spec is not None:
+            prof = spec.wakeup_profile()
+            hint = cli_hint(exc, has_preamble=prof is not None and prof.has_preamble)
+        raise UserError((str(exc) or exc.__class__.__name__) + hint, bus_status(exc)) from None
     except ValueError as exc:
         raise UserError(str(exc), 2) from None
 
 
-def open_link(args):
-    """Open the transport and the link the arguments describe (a context manager for both)."""
-    from drivers.link import Link
-    from drivers.transport import SerialTransport
+@contextlib.contextmanager
+def open_session(spec):
+    """A :class:`drivers.session.BusSession` on the port ``spec`` names, closed at the end."""
+    from drivers.session import BusSession
 
-    tr = SerialTransport(args.port, args.baud,
-                         timeout_s=None if args.timeout_ms is None else args.timeout_ms / 1000.0,
-                         echo=args.echo)
-    tr.open()
-    return tr, Link(tr, retries=args.retries)
+    session = BusSession()
+    session.open(spec)
+    try:
+        yield session
+    finally:
+        session.close()
 
 
 class StderrProgress:
-    """Progress lines on stderr: rewritten in place on a terminal, a few plain lines otherwise."""
+    """Progress lines on stderr: rewritten in place on a terminal, a few plain lines otherwise.
+
+    Called as the session's ``progress(done, total, text)``; :meth:`found` takes
+    the meters a scan finds (the session's ``on_item``)."""
 
     def __init__(self, label: str):
         self.label = label
         self.tty = sys.stderr.isatty()
         self.last_pct = -1
         self.last_t = 0.0
+        self.t0 = time.monotonic()
 
-    def __call__(self, ev) -> None:
-        found = getattr(ev, "found", None)
-        total = ev.total or 0
-        pct = int(100 * ev.done / total) if total else 0
-        eta = "" if ev.eta_s is None else f", eta {ev.eta_s:.0f} s"
-        line = f"{self.label}: {ev.done}/{total or '?'}{eta}"
-        if found is not None:
-            sec = getattr(found, "secondary_address", "")
-            line_found = f"{self.label}: found {sec} {getattr(found, 'manufacturer', '')} " \
-                         f"at primary address {getattr(found, 'primary_address', '')}"
-            if self.tty:
-                sys.stderr.write("\r\033[K" + line_found + "\n")
-            else:
-                sys.stderr.write(line_found + "\n")
+    def __call__(self, done, total=None, text: str = "") -> None:
+        total = total or 0
+        pct = int(100 * done / total) if total else 0
+        eta = ""
+        if total and done:
+            eta = f", eta {(time.monotonic() - self.t0) / done * max(0, total - done):.0f} s"
+        line = f"{self.label}: {done}/{total or '?'}{eta}"
         now = time.monotonic()
         if self.tty:
             if now - self.last_t > 0.1:
@@ -166,6 +179,12 @@ class StderrProgress:
         elif pct // 25 != self.last_pct // 25 and total:
             sys.stderr.write(line + "\n")
             self.last_pct = pct
+        sys.stderr.flush()
+
+    def found(self, meter) -> None:
+        line = f"{self.label}: found {meter.identification} {meter.manufacturer} " \
+               f"at primary address {meter.primary_address or 0}"
+        sys.stderr.write(("\r\033[K" if self.tty else "") + line + "\n")
         sys.stderr.flush()
 
     def close(self) -> None:

@@ -11,6 +11,10 @@ def register(sub) -> None:
                                    "did not answer, 2 for bad arguments or a port that cannot be opened.")
     _bus.add_common(p)
     _bus.add_meter(p)
+    p.add_argument("--expect", type=_bus.secondary_mask, metavar="ID",
+                   help="the meter that must answer (ID or ID.MAN.VER.MEDIUM): when another one answers (a meter "
+                        "replaced at its primary address) the read fails with status 1; a --secondary read is "
+                        "always checked against its own mask")
     p.add_argument("--max-telegrams", type=int, default=64, metavar="N", help="stop after N telegrams (default 64)")
     from app.cli.options import add_db, add_user
 
@@ -33,26 +37,16 @@ def read_document(args) -> dict:
 
 
 def read_result(args):
-    """Read the meter the arguments name: the ``drivers.ops.ReadResult`` (raw frames and decoded telegrams)."""
-    from drivers.ops import read_meter
-
-    profile = _bus.profile_from_args(args)
+    """Read the meter the arguments name through the bus session: a ``drivers.session.Readout`` (raw
+    frames and decoded telegrams), with the wake-up profile of the meter's family and the identity check."""
+    spec = _bus.spec_from_args(args)
     progress = _bus.StderrProgress("read")
-    with _bus.bus_errors():
-        tr, link = _bus.open_link(args)
-        with tr:
-            try:
-                res = read_meter(link, address=args.address, secondary=args.secondary, profile=profile,
-                                 progress=progress, max_telegrams=args.max_telegrams)
-            except Exception as exc:
-                from drivers import errors
-                if isinstance(exc, errors.NoAnswer) and (profile is None or not profile.has_preamble):
-                    raise errors.NoAnswer(f"{exc} (a battery meter on an optical head may need --wakeup)") \
-                        from None
-                raise
-            finally:
-                progress.close()
-    return res
+    with _bus.bus_errors(spec), _bus.open_session(spec) as session:
+        try:
+            return session.read_address(args.address, args.secondary, expect=args.expect,
+                                        max_telegrams=args.max_telegrams, progress=progress)
+        finally:
+            progress.close()
 
 
 def save_readout(args, res) -> dict:

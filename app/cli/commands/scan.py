@@ -27,30 +27,22 @@ def run(args) -> int:
 
     from app.cli.errors import UserError
     from app.cli.options import print_json
-    from drivers import errors
-    from drivers.scan import scan_primary, scan_secondary
-    from drivers.wakeup import wake
 
     if args.first > args.last:
         raise UserError(f"--from {args.first} is above --to {args.last}", 2)
-    profile = _bus.profile_from_args(args)
+    spec = _bus.spec_from_args(args)
     progress = _bus.StderrProgress(f"scan {args.mode}")
-    with _bus.bus_errors():
-        tr, link = _bus.open_link(args)
-        with tr:
-            if profile is not None and profile.has_preamble:
-                wake(tr, profile)
-            try:
-                if args.mode == "primary":
-                    res = scan_primary(link, first=args.first, last=args.last, silent_retries=args.retry_silent,
-                                       progress=progress)
-                else:
-                    res = scan_secondary(link, start=args.mask, silent_retries=args.retry_silent,
-                                         progress=progress)
-            except errors.Cancelled:
-                raise UserError("scan cancelled", 130) from None
-            finally:
-                progress.close()
+    with _bus.bus_errors(), _bus.open_session(spec) as session:
+        try:
+            if args.mode == "primary":
+                summary = session.scan_primary(args.first, args.last, silent_retries=args.retry_silent,
+                                               progress=progress, on_item=progress.found)
+            else:
+                summary = session.scan_secondary(args.mask, silent_retries=args.retry_silent,
+                                                 progress=progress, on_item=progress.found)
+        finally:
+            progress.close()
+    res = summary.result
     if args.json:
         print_json(res.to_json())
     else:

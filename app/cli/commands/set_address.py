@@ -17,14 +17,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from drivers.ops import set_primary_address
-
-    profile = _bus.profile_from_args(args)
-    with _bus.bus_errors():
-        tr, link = _bus.open_link(args)
-        with tr:
-            res = set_primary_address(link, new_address=args.new_address, address=args.address,
-                                      secondary=args.secondary, profile=profile)
+    spec = _bus.spec_from_args(args)
+    with _bus.bus_errors(), _bus.open_session(spec) as session:
+        res = session.set_address(args.new_address, address=args.address, secondary=args.secondary)
     doc = res.to_json()
     if args.secondary is not None:
         doc["secondary"] = str(args.secondary)

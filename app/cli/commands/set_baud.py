@@ -12,19 +12,14 @@ def register(sub) -> None:
     _bus.add_common(p)
     _bus.add_meter(p)
     p.add_argument("--new-baud", type=int, required=True, choices=_bus.BAUDS, metavar="B",
-                   help="300, 600, 1200, 2400, 4800, 9600, 19200 or 38400")
+                   help="one of " + ", ".join(map(str, _bus.BAUDS)))
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from drivers.ops import set_baud
-
-    profile = _bus.profile_from_args(args)
-    with _bus.bus_errors():
-        tr, link = _bus.open_link(args)
-        with tr:
-            res = set_baud(link, new_baud=args.new_baud, address=args.address, secondary=args.secondary,
-                           profile=profile)
+    spec = _bus.spec_from_args(args)
+    with _bus.bus_errors(), _bus.open_session(spec) as session:
+        res = session.set_baud(args.new_baud, address=args.address, secondary=args.secondary)
     doc = res.to_json()
     return _bus.report_write(args, res, doc, f"meter {doc.get('secondary_address')} now at {args.new_baud} baud "
                              "(confirmed)", "new baud rate")

@@ -15,22 +15,10 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFrame, QGridLayout, QHB
 
 from app.ui import icons
 from app.ui.pages.base import Page
+from drivers.ports import list_ports
 
 PORT_POLL_S = 2.0
 KIND_SERIAL, KIND_GATEWAY, KIND_SIMULATED = "serial", "gateway", "simulated"
-
-
-def list_ports() -> list[tuple[str, str]]:
-    """(device, description) of the serial ports the OS lists (pyserial)."""
-    from serial.tools import list_ports as lp
-
-    out = []
-    for p in lp.comports():
-        desc = p.description if p.description and p.description != "n/a" else ""
-        if p.manufacturer and p.manufacturer not in desc:
-            desc = f"{desc} ({p.manufacturer})" if desc else p.manufacturer
-        out.append((p.device, desc))
-    return sorted(out)
 
 
 class PortWatcher(QObject):
@@ -78,9 +66,7 @@ class PortWatcher(QObject):
 
 def profile_words(name: str) -> str:
     """The wake-up sequence of a profile, in words."""
-    from drivers.wakeup import PROFILES
-
-    p = PROFILES.get(name)
+    p = _profile_names().get(name)
     if p is None:
         return ""
     if not p.has_preamble:
@@ -102,9 +88,7 @@ class ConnectPage(Page):
     summary = "Choose how the laptop reaches the meters, then test the line."
 
     def build(self) -> None:
-        from drivers.wakeup import PROFILES
-
-        from app.ui.bus import BAUD_RATES
+        from drivers.timing import BAUD_RATES
 
         self.bus = self.ctx.bus
         m = self.ctx.metrics
@@ -175,12 +159,8 @@ class ConnectPage(Page):
         self.baud_combo.setToolTip("Line speed: 2400 Bd for most wired M-Bus meters, 300 Bd for old ones")
         self.profile_combo = QComboBox(self)
         self.profile_combo.setToolTip("Optical head / wake-up profile: what battery meters need before they answer")
-        names = {"none": "None (wired M-Bus)", "no-reset": "Wired, no link reset", "optical-55": "Optical head, generic",
-                 "engelmann": "Optical head, Engelmann", "sensus": "Optical head, Sensus",
-                 "diehl": "Optical head, Diehl / Hydrometer", "kamstrup": "Optical head, Kamstrup",
-                 "nul": "Optical head, NUL preamble"}
-        for name in PROFILES:
-            self.profile_combo.addItem(names.get(name, name), name)
+        for name, prof in _profile_names().items():      # the wake-up table of the make registry
+            self.profile_combo.addItem(prof.label or name, name)
         baud_row = QHBoxLayout()
         baud_row.setSpacing(12)
         baud_row.addWidget(self.baud_combo)
@@ -350,7 +330,7 @@ class ConnectPage(Page):
 
     # -- actions -----------------------------------------------------------------------
     def connect_now(self) -> None:
-        from app.ui.bus import BusUnavailable, ConnectionSpec
+        from drivers.session import BusUnavailable, ConnectionSpec
 
         kind = self.kind()
         profile = self.profile_combo.currentData() or "none"
@@ -378,7 +358,7 @@ class ConnectPage(Page):
         self.show_error(message, action_text="Try again", action=self.connect_now)
 
     def test_line(self) -> None:
-        from app.ui.bus import BusUnavailable
+        from drivers.session import BusUnavailable
 
         try:
             self.bus.test_line(origin=self, on_finished=self._tested)
@@ -445,9 +425,10 @@ class ConnectPage(Page):
 
 
 def _profile_names():
-    from drivers.wakeup import PROFILES
+    """The wake-up table (generic profiles and each make's family profile), name -> profile."""
+    from drivers.makes import profiles
 
-    return PROFILES
+    return profiles()
 
 
 def _esc(s: str) -> str:

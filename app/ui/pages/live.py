@@ -250,7 +250,7 @@ class LivePage(Page):
                     meter.cfg.faults = {"silent": True} if DEMO_OUTAGE[0] <= i < DEMO_OUTAGE[1] else {}
                     t = t_end - (n - i) * interval
                     try:
-                        ro = bus._reader(bus.meter(key) or _key_meter(key))(link)
+                        ro = bus.reader(bus.meter(key) or _key_meter(key))(link)
                         rows.append((t, ro))
                     except Exception:  # noqa: BLE001 - a miss: a gap in the plot
                         rows.append((t, None))
@@ -273,7 +273,7 @@ class LivePage(Page):
             self.polled_key = key
             last = next((ro for _t, ro in reversed(rows) if ro is not None), None)
             if last is not None:
-                bus._store_readout(last)
+                bus.store_readout(last)
             self.state_label.setText(f"Demo: {self.polls} polls every {interval} s of the simulated meter "
                                      f"(clock fast-forwarded), {self.misses} missed.")
         try:

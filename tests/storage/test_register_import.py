@@ -6,10 +6,11 @@ import datetime as dt
 
 import openpyxl
 import pytest
-from register_helpers import make_rows, write_csv
 
 from app.storage.errors import ImportFileError, InvalidRows
 from app.storage.tabular import CONTRACT_COLUMNS
+
+from tests.helpers.register_rows import make_rows, write_csv
 
 
 def read_csv(path):
@@ -105,7 +106,6 @@ def test_export_round_trips_same_rows_sorted_by_manufacturer_serial(reg, tmp_pat
         assert read_csv(again) == got
     finally:
         other.close()
-
 
 
 def test_export_of_the_meters_shown_takes_any_number_of_ids(reg, tmp_path):

@@ -138,8 +138,11 @@ def test_xlsx_import_and_export_round_trip(reg, tmp_path):
     assert s.install_year_only and s.install_date.year == 2016
     out = tmp_path / "out.xlsx"
     assert reg.export_xlsx(out) == 2
-    ws2 = openpyxl.load_workbook(out, read_only=True).worksheets[0]
-    values = [list(r) for r in ws2.iter_rows(values_only=True)]
+    wb2 = openpyxl.load_workbook(out, read_only=True)   # read-only: holds the file open until closed
+    try:
+        values = [list(r) for r in wb2.worksheets[0].iter_rows(values_only=True)]
+    finally:
+        wb2.close()
     assert values[0] == list(CONTRACT_COLUMNS)
     assert values[1][6] == "42" and values[1][12] == "2018-04-05" and values[1][14] == "01234567"
     assert values[2][6] == "0042" and values[2][12] == "2016"

@@ -15,7 +15,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = pytest.mark.slow
+BUILD_TIMEOUT_S = 900      # make package: about 1.5 min on 2 shared cores
+RUN_TIMEOUT_S = 180        # one run of the packaged app
+# The first test builds (in its set-up, which pytest-timeout counts): its limit must leave the
+# build its own timeout plus a run, or the subprocess timeout could never fire.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(BUILD_TIMEOUT_S + 2 * RUN_TIMEOUT_S)]
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +28,7 @@ def packaged(tmp_path_factory) -> Path:
         pytest.skip("no make on this machine")
     out = tmp_path_factory.mktemp("package")
     p = subprocess.run(["make", "-C", str(ROOT), "package", f"PACKAGE_DIST={out / 'dist'}",
-                        f"PACKAGE_WORK={out / 'work'}"], capture_output=True, text=True, timeout=1500)
+                        f"PACKAGE_WORK={out / 'work'}"], capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     app = out / "dist" / "heatmeter"
     shutil.rmtree(out / "work", ignore_errors=True)
@@ -46,7 +50,7 @@ def test_packaged_app_renders_the_register_page(packaged, tmp_path):
     assert QImage(str(packaged / "heatmeter.png")).width() == 256
     shot = tmp_path / "register.png"
     p = subprocess.run([str(packaged / "heatmeter-gui"), "--demo", "--page", "register", "--screenshot", str(shot)],
-                       env=_env(tmp_path), capture_output=True, text=True, timeout=180, cwd=tmp_path)
+                       env=_env(tmp_path), capture_output=True, text=True, timeout=RUN_TIMEOUT_S, cwd=tmp_path)
     assert p.returncode == 0, p.stderr[-3000:]
     assert "Traceback" not in p.stderr
     img = QImage(str(shot))

@@ -153,6 +153,13 @@ class AppContext(QObject):
                     self._register = open_register(url)
             return self._register
 
+    def close_register(self) -> None:
+        """Close the register's connections (when the window closes); the next :meth:`register` reopens it."""
+        with self._register_lock:
+            reg, self._register = self._register, None
+        if reg is not None:
+            reg.close()
+
     @property
     def bus(self):
         """The shared :class:`~app.ui.bus.BusService` (connection, bus operations, known meters).

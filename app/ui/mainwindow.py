@@ -458,4 +458,5 @@ class MainWindow(QMainWindow):
         if page is not None:
             page.on_hidden()          # the current page stops its own watchers and timers
         self.ctx.tasks.shutdown(3.0)
+        self.ctx.close_register()     # its connections end with the window (a PostgreSQL session cleanly)
         super().closeEvent(event)

@@ -48,6 +48,10 @@ def table(headers: Iterable[str], rows: Iterable[Iterable[object]], *, widths: I
 def write_pdf(path: str, body_html: str, *, title: str = "heatmeter", images: Mapping[str, QImage] | None = None,
               landscape: bool = False) -> None:
     """Write ``body_html`` as an A4 PDF to ``path`` (raises OSError when it cannot be written)."""
+    # Qt's writer fails silently (a warning on stderr) and would leave an older file in place: find out
+    # here, with the reason, and start from an empty file
+    with open(path, "wb"):
+        pass
     writer = QPdfWriter(path)
     writer.setTitle(title)
     writer.setCreator("heatmeter")

@@ -10,18 +10,14 @@ import json
 
 import pytest
 
-from tests.bus.buses import ADVERSARIAL, MIXED, PREFIXES, identities
-from tests.bus.conftest import run_cli
+from tests.helpers.buses import ADVERSARIAL, MIXED, PREFIXES, identities
+from tests.helpers.cli import run_cli, state
 
 FAST = ["--baud", "38400", "--timeout-ms", "70"]   # the test buses run at 38400 baud
 
 
 def found_set(doc: dict) -> set[tuple]:
     return {(m["secondary_address"], m["manufacturer"], m["version"], m["medium_code"]) for m in doc["meters"]}
-
-
-def state(path) -> dict:
-    return {(m["identification"], m["manufacturer"]): m for m in json.loads(path.read_text())["meters"]}
 
 
 def assert_records_match_sent(doc: dict, meter_state: dict) -> None:

@@ -11,8 +11,8 @@ import math
 
 import pytest
 
-from tests.bus.buses import MIXED
-from tests.bus.conftest import run_cli
+from tests.helpers.buses import MIXED
+from tests.helpers.cli import run_cli
 
 meterbus = pytest.importorskip("meterbus")
 serial = pytest.importorskip("serial")

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import json
 
-from tests.bus.buses import MIXED
-from tests.bus.conftest import run_cli
-from tests.bus.test_cli_sim import state
-
 from drivers.mbus import decode
+
+from tests.helpers.buses import MIXED
+from tests.helpers.cli import run_cli, state
 
 
 # One meter is read, never a silent address: a generous response timeout costs nothing and keeps

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from app.storage import planning
-from planning_helpers import mpe_complete_meter, small_register
+
+from tests.helpers.planning import mpe_complete_meter, small_register
 
 FORM_ON = "2025-03-01"
 

@@ -18,7 +18,8 @@ import pytest
 from app.core.schedule import anniversary
 from app.storage import planning
 from app.storage.register import open_register
-from planning_helpers import write_register_csv
+
+from tests.helpers.planning import write_register_csv
 
 N = 20_000
 FORM_ON = dt.date(2025, 3, 1)          # lots formed for meters reaching 9 years by 2026-03-01

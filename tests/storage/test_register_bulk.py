@@ -12,7 +12,6 @@ import zlib
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
-from register_helpers import make_rows, write_csv
 from sqlalchemy import text
 
 from app.storage import migrate, register, tabular
@@ -20,6 +19,8 @@ from app.storage.db import make_engine
 from app.storage.errors import InvalidRows
 from app.storage.register import open_register
 from app.storage.tabular import CONTRACT_COLUMNS
+
+from tests.helpers.register_rows import make_rows, write_csv
 
 
 @pytest.fixture

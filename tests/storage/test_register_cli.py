@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from register_helpers import make_rows, write_csv
 
 from app.cli.main import main
 from app.storage.tabular import CONTRACT_COLUMNS
+
+from tests.helpers.register_rows import make_rows, write_csv
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,10 +6,11 @@ import datetime as dt
 
 import openpyxl
 import pytest
-from register_helpers import make_rows, write_csv
 
 from app.storage.errors import ImportFileError, InvalidRows
 from app.storage.tabular import CONTRACT_COLUMNS
+
+from tests.helpers.register_rows import make_rows, write_csv
 
 
 def read_csv(path):
@@ -107,7 +108,6 @@ def test_export_round_trips_same_rows_sorted_by_manufacturer_serial(reg, tmp_pat
         other.close()
 
 
-
 def test_export_of_the_meters_shown_takes_any_number_of_ids(reg, tmp_path):
     """The Register page exports "the meters shown" by id: 100,000 ids are more than PostgreSQL's
     65,535 parameters per statement (and than some SQLite builds' 32,766)."""
@@ -138,8 +138,11 @@ def test_xlsx_import_and_export_round_trip(reg, tmp_path):
     assert s.install_year_only and s.install_date.year == 2016
     out = tmp_path / "out.xlsx"
     assert reg.export_xlsx(out) == 2
-    ws2 = openpyxl.load_workbook(out, read_only=True).worksheets[0]
-    values = [list(r) for r in ws2.iter_rows(values_only=True)]
+    wb2 = openpyxl.load_workbook(out, read_only=True)   # read-only: holds the file open until closed
+    try:
+        values = [list(r) for r in wb2.worksheets[0].iter_rows(values_only=True)]
+    finally:
+        wb2.close()
     assert values[0] == list(CONTRACT_COLUMNS)
     assert values[1][6] == "42" and values[1][12] == "2018-04-05" and values[1][14] == "01234567"
     assert values[2][6] == "0042" and values[2][12] == "2016"

@@ -1,13 +1,14 @@
 """Evidence (readouts), commissioning drafts, calibration results, lots, data protection."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
 
 import pytest
-from register_helpers import make_rows, write_csv
 
 from app.storage.errors import LegalHoldError, SignedRecordError, ValidationError
+
+from tests.helpers.files import csv_rows
+from tests.helpers.register_rows import make_rows, write_csv
 
 
 @pytest.fixture
@@ -154,7 +155,7 @@ def test_export_personal_data_by_meter_date_range_and_fields(reg, kam, corpus_fr
     out = tmp_path / "subject.csv"
     res = reg.export_personal_data(out, meter_ids=[kam.id], date_from=dt.date(2024, 3, 1), date_to=dt.date(2024, 3, 31),
                                    fields=["serial", "occupant_name", "read_at", "quantity", "value", "unit"])
-    rows = list(csv.reader(out.open(newline="", encoding="utf-8")))
+    rows = csv_rows(out, encoding="utf-8")
     assert rows[0] == ["serial", "occupant_name", "read_at", "quantity", "value", "unit"]
     assert len(rows) - 1 == len(telegram["records"]) == res["rows"]  # only the March readout
     assert {r[2] for r in rows[1:]} == {"2024-03-10T08:00:00"}

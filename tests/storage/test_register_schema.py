@@ -10,13 +10,14 @@ import threading
 from pathlib import Path
 
 import pytest
-from register_helpers import make_rows, write_csv
 from sqlalchemy import text
 
 from app.storage import migrate
 from app.storage.db import make_engine
 from app.storage.errors import ConflictError, DatabaseLocked, DatabaseTooNew
 from app.storage.register import open_register
+
+from tests.helpers.register_rows import make_rows, write_csv
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -44,17 +44,21 @@ def make_window(qtbot):
 
     from app.ui.workers import TaskRunner
 
+    stuck = []
     for win in made:
         if win.isVisible():
             win.close()
         for runner in [win.ctx.tasks, *win.findChildren(TaskRunner)]:   # pages may have runners of their own
-            runner.shutdown(5.0)
+            if not runner.shutdown(5.0):
+                stuck += [t.name for t in runner.active()] or ["(a task of this runner)"]
     QCoreApplication.processEvents()   # the workers' last signals, while their receivers still exist
     for win in made:
         win.deleteLater()
     # delete the windows now: without an event loop Qt would keep them, and every later
     # style change (larger text) would re-polish all their widgets
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    if stuck:
+        pytest.fail(f"worker tasks did not stop within 5 s of being cancelled: {', '.join(stuck)}", pytrace=False)
 
 
 @pytest.fixture

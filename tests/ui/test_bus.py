@@ -7,6 +7,8 @@ import pytest
 
 from app.ui.bus import BusBusy, BusService, ConnectionSpec, KnownMeter, NotConnected, Readout
 
+from tests.helpers.qt import configured_keys, task_ended
+
 
 @pytest.fixture
 def ctx(qapp):
@@ -15,20 +17,7 @@ def ctx(qapp):
 
     c = AppContext(Settings())
     yield c
-    c.tasks.shutdown(5.0)
-
-
-def _done(qtbot, task, timeout=20000):
-    """Wait until the task's ``ended`` signal reached the GUI thread (its other signals came before)."""
-    ended = []
-    task.ended.connect(ended.append)
-    qtbot.waitUntil(lambda: bool(ended), timeout=timeout)
-    return task
-
-
-def _configured(bus):
-    return {f"{m.cfg.identification}.{m.cfg.manufacturer}.{m.cfg.version:02X}.{m.cfg.medium:02X}"
-            for m in bus.meters}
+    assert c.tasks.shutdown(5.0), f"tasks did not stop when cancelled: {[t.name for t in c.tasks.active()]}"
 
 
 def test_ctx_bus_is_one_service(ctx):
@@ -42,10 +31,10 @@ def test_secondary_search_with_wakeup_finds_every_simulated_meter(ctx, qtbot):
     bus.connect_simulator(pace=0.0, profile="optical-55")
     assert ctx.connection.value.simulated and ctx.connection.value.connected
     items = []
-    task = _done(qtbot, bus.scan_secondary(on_item=items.append))
+    task = task_ended(qtbot, bus.scan_secondary(on_item=items.append))
     assert task.state == "finished", task.error
-    assert {m.key for m in bus.meters()} == _configured(bus.sim)
-    assert {m.key for m in items} == _configured(bus.sim)
+    assert {m.key for m in bus.meters()} == configured_keys(bus.sim)
+    assert {m.key for m in items} == configured_keys(bus.sim)
     kam = bus.meter("71234567.KAM.08.04")
     assert kam.make == "Kamstrup" and kam.model == "MULTICAL 601" and kam.primary_address == 1
     assert bus.meter("12345678.GWF.35.07").primary_address is None      # only by secondary address
@@ -54,10 +43,10 @@ def test_secondary_search_with_wakeup_finds_every_simulated_meter(ctx, qtbot):
 def test_read_keeps_frames_and_decodes_what_the_meter_sent(ctx, qtbot):
     bus = ctx.bus
     bus.connect_simulator(pace=0.0)
-    _done(qtbot, bus.scan_primary(1, 5))
+    task_ended(qtbot, bus.scan_primary(1, 5))
     sensus = next(m for m in bus.meters() if m.manufacturer == "SEN")
     got = []
-    task = _done(qtbot, bus.read_meter(sensus, on_finished=got.append))
+    task = task_ended(qtbot, bus.read_meter(sensus, on_finished=got.append))
     ro = got[0]
     assert isinstance(ro, Readout) and task.state == "finished"
     sim = next(m for m in bus.sim.meters if m.cfg.manufacturer == "SEN")
@@ -85,7 +74,7 @@ def test_a_scan_refuses_company_and_polls_miss_instead_of_interleaving(ctx, qtbo
     with pytest.raises(BusOperationError, match="bus busy"):
         bus.poll_once("71234567.KAM.08.04", threading.Event())
     scan.cancel()
-    _done(qtbot, scan)
+    task_ended(qtbot, scan)
     assert scan.state == "cancelled"
 
 
@@ -97,7 +86,7 @@ def test_port_lost_mid_scan_keeps_found_meters_and_marks_lost(ctx, qtbot):
     task = bus.scan_primary(1, 250, on_failed=failures.append)
     qtbot.waitUntil(lambda: len(bus.meters()) >= 3, timeout=10000)
     line.unplug()
-    _done(qtbot, task)
+    task_ended(qtbot, task)
     assert task.state == "failed"
     kept = len(bus.meters())
     assert kept >= 3 and f"the {kept} meters found so far are kept" in failures[0]
@@ -112,7 +101,7 @@ def test_port_lost_mid_scan_keeps_found_meters_and_marks_lost(ctx, qtbot):
 def test_connect_to_a_missing_port_says_so_in_one_line(ctx, qtbot):
     bus = ctx.bus
     msgs = []
-    task = _done(qtbot, bus.connect(ConnectionSpec("/dev/heatmeter-no-such-port", 2400), on_failed=msgs.append))
+    task = task_ended(qtbot, bus.connect(ConnectionSpec("/dev/heatmeter-no-such-port", 2400), on_failed=msgs.append))
     assert task.state == "failed" and bus.state == "disconnected"
     assert "not there" in msgs[0] and "\n" not in msgs[0]
 
@@ -129,7 +118,7 @@ def test_operations_queue_and_never_interleave_on_the_wire(ctx, qtbot):
         wire.append(bus._lock.holder)
         return plain(frame, **kw)
     line.transact = traced
-    _done(qtbot, bus.scan_primary(1, 5))
+    task_ended(qtbot, bus.scan_primary(1, 5))
     wire.clear()
     meters = [m for m in bus.meters() if m.primary_address in (1, 3, 4)]
     tasks = [bus.read_meter(m) for m in meters] + [bus.test_line(search_bauds=False)]

@@ -87,13 +87,24 @@ def _answer(qtbot, page, key, answer, note=None):
         qtbot.keyClick(row.note, Qt.Key.Key_Return)
 
 
-def _register(url):
+@pytest.fixture
+def open_reg():
+    """``open_reg(url)``: the register the wizard writes, opened by the test; closed at its end."""
     from app.storage.register import open_register
 
-    return open_register(url)
+    opened = []
+
+    def open_(url):
+        opened.append(open_register(url))
+        return opened[-1]
+
+    yield open_
+    for reg in opened:
+        reg.close()
 
 
-def test_full_commissioning_signed_with_evidence_and_certificate(make_window, qtbot, db_url, tmp_path, pdf_text):
+def test_full_commissioning_signed_with_evidence_and_certificate(make_window, qtbot, open_reg, db_url, tmp_path,
+                                                                  pdf_text):
     win, page = _open(make_window, qtbot, db_url)
     from_bus: list[list[bytes]] = []
     win.ctx.bus.readoutReady.connect(lambda ro: from_bus.append([bytes(f) for f in ro.frames]))
@@ -135,7 +146,7 @@ def test_full_commissioning_signed_with_evidence_and_certificate(make_window, qt
     qtbot.waitUntil(lambda: page.state.signed, timeout=30000)
     _idle(qtbot, win)
 
-    reg = _register(db_url)
+    reg = open_reg(db_url)
     rec = reg.get_commissioning(page.state.record_id)
     assert rec["status"] == "signed" and rec["signed_by"] == "Ann Example" and rec["technician"] == "Ann Example"
     assert rec["current_step"] == 6
@@ -162,7 +173,7 @@ def test_full_commissioning_signed_with_evidence_and_certificate(make_window, qt
     assert "Data completeness" in text and "Volume-weighted average flow" in text and "Signature" in text
 
 
-def test_killed_wizard_resumes_its_draft_at_the_step_it_was_on(make_window, qtbot, any_db_url):
+def test_killed_wizard_resumes_its_draft_at_the_step_it_was_on(make_window, qtbot, open_reg, any_db_url):
     db_url = any_db_url
     win, page = _open(make_window, qtbot, db_url)
     _to_checklist(qtbot, win, page)
@@ -172,7 +183,7 @@ def test_killed_wizard_resumes_its_draft_at_the_step_it_was_on(make_window, qtbo
     _answer(qtbot, page, "heat_cooling_registers", "na")
     _idle(qtbot, win)
     rid = page.state.record_id
-    reg = _register(db_url)
+    reg = open_reg(db_url)
     saved = reg.get_commissioning(rid)
     assert saved["status"] == "draft" and saved["current_step"] == 3
     assert saved["checklist"]["flow_direction"] == {"answer": "no", "note": "arrow against the flow"}
@@ -217,7 +228,7 @@ def test_a_meter_not_yet_placed_resumes_from_the_laptop(make_window, qtbot, db_u
     assert page2.stack.currentWidget() is page2.place_step
 
 
-def test_missing_required_answer_is_shown_at_the_item_and_nothing_is_lost(make_window, qtbot, db_url):
+def test_missing_required_answer_is_shown_at_the_item_and_nothing_is_lost(make_window, qtbot, open_reg, db_url):
     win, page = _open(make_window, qtbot, db_url)
     _to_checklist(qtbot, win, page)
     keys = [i.key for i in cm.CHECKLIST]
@@ -246,7 +257,7 @@ def test_missing_required_answer_is_shown_at_the_item_and_nothing_is_lost(make_w
     for key in keys:                                              # nothing entered is lost
         if key != "no_clamp_on":
             assert rows[key].buttons.answer() in ("yes", "no"), key
-    saved = _register(db_url).get_commissioning(page.state.record_id)["checklist"]
+    saved = open_reg(db_url).get_commissioning(page.state.record_id)["checklist"]
     assert saved["flow_sensor_position"]["answer"] == "no" and saved["mid_marking"]["note"] == "M23"
     assert "no_clamp_on" not in saved
 
@@ -255,7 +266,7 @@ def test_missing_required_answer_is_shown_at_the_item_and_nothing_is_lost(make_w
     _answer(qtbot, page, "no_clamp_on", "yes")
     assert not rows["no_clamp_on"].error.isVisible()
     _next(qtbot, win, page, 4)
-    saved = _register(db_url).get_commissioning(page.state.record_id)
+    saved = open_reg(db_url).get_commissioning(page.state.record_id)
     assert saved["current_step"] >= 4
     assert re.search("flow pipe", saved["checklist"]["flow_sensor_position"]["note"])
 
@@ -288,8 +299,8 @@ def test_meter_going_silent_in_the_observation_window_lowers_completeness(make_w
     assert page.next_button.isEnabled() and page.state.step == 5    # the window ended; the app goes on
 
 
-def test_meter_picked_from_the_register_is_read_and_observed_through_the_bus(make_window, qtbot, db_url):
-    reg = _register(db_url)
+def test_meter_picked_from_the_register_is_read_and_observed_through_the_bus(make_window, qtbot, open_reg, db_url):
+    reg = open_reg(db_url)
     reg.create_meter({"site": "North Works", "building": "Energy centre", "location": "Substation 1",
                       "monitoring_point": "SS2", "manufacturer": "Kamstrup", "model": "MULTICAL 603",
                       "serial": KAM, "secondary_address": KAM, "primary_address": 1, "mid_class": 2, "qp_m3h": 1.5,

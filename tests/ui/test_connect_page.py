@@ -4,8 +4,6 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.ui.test_bus import _done
-
 
 def test_demo_is_the_simulated_bus_visibly_marked(make_window, qtbot):
     from app.ui.demo import connect_demo_bus

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.test_bus import _done
+from tests.helpers.qt import task_ended
 
 KAM = "71234567.KAM.08.04"
 
@@ -13,7 +13,7 @@ def live(make_window, qtbot):
     win = make_window(page="live")
     bus = win.ctx.bus
     bus.connect_simulator(pace=0.0)
-    _done(qtbot, bus.read_address(address=1))
+    task_ended(qtbot, bus.read_address(address=1))
     bus.select(KAM)
     return win, win.current_page()
 

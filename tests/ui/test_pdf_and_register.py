@@ -34,10 +34,13 @@ def test_demo_register_is_built_once_in_the_demo_dir(qapp, tmp_path):
 
     ctx = AppContext(Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)), demo=True)
     ctx.demo_dir = str(tmp_path)
-    reg = ctx.register()
-    assert ctx.register() is reg
-    n = reg.count_meters()
-    assert n >= 1000
-    assert (tmp_path / "demo-register.db").exists()
-    sites = reg.list_sites()
-    assert len(sites) >= 4 and sum(s["meters"] for s in sites) == n
+    try:
+        reg = ctx.register()
+        assert ctx.register() is reg
+        n = reg.count_meters()
+        assert n >= 1000
+        assert (tmp_path / "demo-register.db").exists()
+        sites = reg.list_sites()
+        assert len(sites) >= 4 and sum(s["meters"] for s in sites) == n
+    finally:
+        ctx.close_register()

@@ -8,6 +8,8 @@ import datetime as dt
 import pytest
 from PySide6.QtCore import QDate, Qt
 
+from tests.helpers.files import csv_dicts
+
 pytestmark = pytest.mark.gui
 
 AS_OF = dt.date(2025, 6, 1)
@@ -96,7 +98,7 @@ def test_due_counts_list_behind_a_bar_and_csv(make_window, qtbot, register_url, 
     path = tmp_path / "list.csv"
     due.export(str(path))
     qtbot.waitUntil(lambda: bool(path.exists() and _idle(page)), timeout=TIMEOUT)
-    rows = list(csv.DictReader(path.open(encoding="utf-8-sig")))
+    rows = csv_dicts(path)
     assert len(rows) == 5 and {r["reason"] for r in rows} == {"recalibrate_or_replace_10y"}
     assert "Saved 5 meters" in _banner(page)
 
@@ -208,7 +210,7 @@ def test_lot_formed_drawn_tested_decided_and_reported(make_window, qtbot, regist
     csv_path = tmp_path / "lot.csv"
     lots.save_report(str(csv_path), "csv")
     qtbot.waitUntil(lambda: bool(csv_path.exists() and _idle(page)), timeout=TIMEOUT)
-    rows = list(csv.DictReader(csv_path.open(encoding="utf-8-sig")))
+    rows = csv_dicts(csv_path)
     assert len(rows) == LOT_SIZE and {r["verdict"] for r in rows} == {word.lower()}
     assert {r["seed"] for r in rows} == {"424242"}
     assert sum(r["drawn"] == "sample" for r in rows) == n

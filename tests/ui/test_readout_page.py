@@ -7,7 +7,7 @@ import json
 import pytest
 from PySide6.QtGui import QGuiApplication
 
-from tests.ui.test_bus import _done
+from tests.helpers.qt import task_ended
 
 KAM = "71234567.KAM.08.04"
 
@@ -28,7 +28,7 @@ def readout(make_window, qtbot, tmp_path):
     sim = sim_meter(bus.sim, "71234567", "KAM")
     sim.status = 0x14                            # power low + temporary error
     task = bus.read_address(address=1)
-    _done(qtbot, task)
+    task_ended(qtbot, task)
     bus.select(KAM)
     page = win.current_page()
     qtbot.waitUntil(lambda: page.readout is not None, timeout=5000)

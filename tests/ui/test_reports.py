@@ -2,7 +2,6 @@
 with its evidence and data-protection actions. PDFs are checked through their text."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import os
@@ -14,6 +13,8 @@ import pytest
 from app.core import calcjson
 from app.storage import reports
 from app.storage.demo import DEMO_EVIDENCE_SITE, build_demo_register
+
+from tests.helpers.files import csv_dicts, csv_rows
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 60_000
@@ -74,7 +75,7 @@ def test_evidence_pack_pdf_and_csv(make_window, qtbot, demo_url, tmp_path, pdf_t
     assert f"recalibrated {cal['tested_on'].isoformat()}" in text and cal["certificate"] in text
     # sampling evidence: the lot, its verdict and date
     assert f"lot {lot} pass 2025-06-01" in text
-    rows = list(csv.DictReader(open(tmp_path / "pack-e28.csv", encoding="utf-8-sig")))
+    rows = csv_dicts(tmp_path / "pack-e28.csv")
     assert len(rows) == len(meters)
     by_serial = {r["serial"]: r for r in rows}
     member = reg.get_meter(members[0])
@@ -86,7 +87,7 @@ def test_evidence_pack_pdf_and_csv(make_window, qtbot, demo_url, tmp_path, pdf_t
     assert restricted and all(m.serial not in by_serial for m in restricted)
     assert f"{len(restricted)} meter(s) under restricted processing" in text
     # E27: each meter with a design load, the core's sizing of it; the others are counted, not sized
-    e27 = list(csv.DictReader(open(tmp_path / "pack-e27.csv", encoding="utf-8-sig")))
+    e27 = csv_dicts(tmp_path / "pack-e27.csv")
     sized = [r for r in e27 if r["status"] == "sized"]
     designed = [m for m in meters if "design_power_kw" in (m.extra or {})]
     assert len(sized) == len(designed) >= 4
@@ -144,7 +145,7 @@ def test_personal_data_export_by_ids_and_dates_with_chosen_fields(make_window, q
     task = dlg.start()
     with qtbot.waitSignal(task.finished, timeout=WAIT_MS):
         pass
-    rows = list(csv.reader(open(tmp_path / "pd.csv", encoding="utf-8-sig")))
+    rows = csv_rows(tmp_path / "pd.csv")
     assert rows[0] == ["serial", "occupant_name", "flat", "read_at", "quantity", "value", "unit"]
     n_records = len(reads[1]["decoded"][0]["records"])
     mine = [r for r in rows[1:] if r[0] == with_readouts.serial]

@@ -1,11 +1,9 @@
 """The Scan page in the real window against the simulated bus."""
 from __future__ import annotations
 
-import time
+from PySide6.QtCore import Qt, QTimer
 
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer
-
-from tests.ui.test_bus import _configured, _done
+from tests.helpers.qt import configured_keys, task_ended
 
 
 def _scan_page(make_window, **sim):
@@ -24,10 +22,10 @@ def test_secondary_search_lists_every_simulated_meter(make_window, qtbot):
     win, page = _scan_page(make_window, profile="optical-55")
     page.secondary_radio.setChecked(True)
     qtbot.mouseClick(page.start_button, Qt.MouseButton.LeftButton)
-    _done(qtbot, page.task)
+    task_ended(qtbot, page.task)
     assert page.task.state == "finished"
     sim = win.ctx.bus.sim
-    assert _row_keys(page) == _configured(sim)               # every configured meter, the sleeping one too
+    assert _row_keys(page) == configured_keys(sim)               # every configured meter, the sleeping one too
     for r in range(page.model.rowCount()):
         m = page.model.meter_at(r)
         cfg = next(x.cfg for x in sim.meters if (x.cfg.identification, x.cfg.manufacturer) == (m.identification,
@@ -42,7 +40,7 @@ def test_primary_scan_finds_the_addressed_awake_meters(make_window, qtbot):
     win, page = _scan_page(make_window)
     page.primary_radio.setChecked(True)
     page.start_scan()
-    _done(qtbot, page.task)
+    task_ended(qtbot, page.task)
     sim = win.ctx.bus.sim
     expected = {f"{m.cfg.identification}.{m.cfg.manufacturer}.{m.cfg.version:02X}.{m.cfg.medium:02X}"
                 for m in sim.meters if 1 <= m.cfg.primary_address <= 250 and not m.cfg.wakeup}
@@ -51,46 +49,39 @@ def test_primary_scan_finds_the_addressed_awake_meters(make_window, qtbot):
 
 
 def test_gui_keeps_ticking_during_a_scan(make_window, qtbot):
-    """A 20 ms timer on the GUI thread keeps its rate while a paced primary scan runs."""
-    win, page = _scan_page(make_window, pace=0.02)
-    ticks = []
-    clock = QElapsedTimer()
-    clock.start()
-    timer = QTimer()
-    timer.setInterval(20)
-    timer.timeout.connect(lambda: ticks.append(clock.elapsed()))
+    """A 20 ms timer on the GUI thread keeps firing while a paced primary scan runs, and the scan goes on
+    meanwhile (more requests on the bus from tick to tick). How evenly it ticks: bench/workers.py."""
+    win, page = _scan_page(make_window, pace=0.1)
+    sim = win.ctx.bus.sim
     page.primary_radio.setChecked(True)
     page.start_scan()
     task = page.task
+    seen = []                                   # at each tick: requests on the bus so far, scan running?
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: seen.append((sim.requests, task.running)))
     timer.start()
-    qtbot.waitUntil(lambda: len(ticks) >= 40, timeout=10000)   # >= 0.8 s of ticking
-    still_running = task.running
+    qtbot.waitUntil(lambda: len(seen) >= 40, timeout=10000)   # >= 0.8 s of ticking
     timer.stop()
     task.cancel()
-    _done(qtbot, task)
-    assert still_running                          # the ticks were taken while the scan ran
-    span = ticks[-1] - ticks[0]
-    rate = (len(ticks) - 1) / (span / 1000)
-    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
-    assert rate > 0.6 * 50, f"timer ran at {rate:.1f}/s instead of 50/s"
-    assert max(gaps) < 250, f"GUI thread stalled for {max(gaps)} ms"
+    task_ended(qtbot, task)
+    assert all(running for _n, running in seen)              # every tick came while the scan ran
+    assert seen[-1][0] > seen[0][0]                          # and the scan advanced between the ticks
 
 
-def test_cancel_stops_within_one_timeout_and_keeps_the_meters(make_window, qtbot):
-    from drivers import timing
-
-    win, page = _scan_page(make_window, pace=1.0)            # real line timing
+def test_cancel_is_honoured_at_the_next_request_and_keeps_the_meters(make_window, qtbot):
+    """Cancel sends no further request (at most the one on the line completes), and what was found stays."""
+    win, page = _scan_page(make_window, pace=1.0)            # real line timing: the scan is far from done
+    sim = win.ctx.bus.sim
     page.primary_radio.setChecked(True)
     page.start_scan()
     task = page.task
     qtbot.waitUntil(lambda: page.model.rowCount() >= 2, timeout=10000)
-    t0 = time.monotonic()
+    requests_at_cancel = sim.requests
     qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
-    _done(qtbot, task)
-    stopped_after = time.monotonic() - t0
+    task_ended(qtbot, task)
     assert task.state == "cancelled"
-    # one request in flight at most: its line time plus one response timeout (and a slow answer)
-    assert stopped_after < 2 * timing.response_timeout_s(2400) + 0.5
+    assert sim.requests - requests_at_cancel <= 1
     assert page.model.rowCount() >= 2 and "kept" in page.banner.text
 
 
@@ -102,7 +93,7 @@ def test_port_vanishing_mid_scan(make_window, qtbot):
     qtbot.waitUntil(lambda: page.model.rowCount() >= 3, timeout=10000)
     win.show_page("connect")                                  # the user looks elsewhere meanwhile
     win.ctx.bus.transport.unplug()
-    _done(qtbot, page.task)
+    task_ended(qtbot, page.task)
     kept = page.model.rowCount()
     assert kept >= 3 and page.task.state == "failed"
     here = win.current_page()
@@ -117,7 +108,7 @@ def test_port_vanishing_mid_scan(make_window, qtbot):
     assert page.banner.level == "warning" and "lost" in page.banner.text
     win.ctx.bus.connect_simulator(pace=0.0)                   # reconnect (the simulated bus again)
     page.start_scan()
-    _done(qtbot, page.task)
+    task_ended(qtbot, page.task)
     assert page.task.state == "finished"
 
 
@@ -126,7 +117,7 @@ def test_double_click_reads_the_meter_on_the_readout_page(make_window, qtbot):
     page.first_spin.setValue(1)
     page.last_spin.setValue(4)
     page.start_scan()
-    _done(qtbot, page.task)
+    task_ended(qtbot, page.task)
     row = next(r for r in range(page.model.rowCount()) if page.model.meter_at(r).manufacturer == "SEN")
     page.table.selectRow(row)
     idx = page.model.index(row, 2)
@@ -135,5 +126,5 @@ def test_double_click_reads_the_meter_on_the_readout_page(make_window, qtbot):
     qtbot.mouseDClick(page.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert win.current_name == "readout"
     readout = win.current_page()
-    _done(qtbot, readout.task)
+    task_ended(qtbot, readout.task)
     assert readout.readout is not None and readout.readout.meter_key == page.model.meter_at(row).key

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -32,7 +33,7 @@ class MemoryKeyring:
 
 
 def _raw_bytes_absent(path, *keys_hex):
-    blob = open(path, "rb").read()
+    blob = Path(path).read_bytes()
     for k in keys_hex:
         assert bytes.fromhex(k) not in blob
         assert k.encode() not in blob.upper() and k.lower().encode() not in blob

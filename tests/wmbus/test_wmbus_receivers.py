@@ -169,4 +169,4 @@ def test_simulate_wmbus_and_listen_processes(tmp_path):
                    for x in lines)
     finally:
         sim.terminate()
-        sim.wait(timeout=10)
+        sim.communicate(timeout=10)     # reads and closes the pipes

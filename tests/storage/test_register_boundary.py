@@ -79,3 +79,18 @@ def test_no_module_outside_the_register_package_uses_its_private_members():
             for line, what in uses(path.read_text(encoding="utf-8"), private):
                 offences.append(f"{path.relative_to(ROOT)}:{line}: {what}")
     assert not offences, "private members of Register used outside app/storage/register/:\n" + "\n".join(offences)
+
+
+def test_no_two_parts_of_register_define_the_same_name():
+    """Register is composed of one class per concern: a name defined twice would silently hide one of them."""
+    seen: dict[str, str] = {}
+    clashes = []
+    for cls in Register.__mro__[1:-1]:  # the parts, without Register itself and object
+        for name in vars(cls):
+            if name.startswith("__"):
+                continue
+            if name in seen:
+                clashes.append(f"{name}: {seen[name]} and {cls.__name__}")
+            seen[name] = cls.__name__
+    assert not clashes
+    assert {"import_file", "create_lots", "erase_personal_data", "reading"} <= seen.keys()

@@ -83,15 +83,7 @@ def first_page(reg: Register, filters: Filters = Filters(), limit: int = 200) ->
 
 def meters_by_id(reg: Register, ids: Sequence[int]) -> list[MeterRecord]:
     """The meters with these ids, in the order given (ids no longer in the register are left out)."""
-    if not ids:
-        return []
-    out: dict[int, MeterRecord] = {}
-    with reg._read() as conn:
-        for j in range(0, len(ids), 1000):
-            for r in conn.execute(reg._meter_select().where(M.c.id.in_(list(ids[j:j + 1000])))):
-                rec = reg._record(r)
-                out[rec.id] = rec
-    return [out[i] for i in ids if i in out]
+    return reg.meters_by_id(ids)
 
 
 # ---- the in-memory index ---------------------------------------------------------
@@ -159,7 +151,7 @@ class BrowseIndex:
     @classmethod
     def load(cls, reg: Register) -> BrowseIndex:
         q = select(*[M.c[c] for c in _COLS]).order_by(M.c.manufacturer_key, M.c.serial)
-        with reg._read() as conn:
+        with reg.reading() as conn:
             rows = _raw_rows(conn, q)
             sites = dict(conn.execute(select(S.c.id, S.c.name)).all())
             buildings = dict(conn.execute(select(B.c.id, B.c.name)).all())

@@ -20,19 +20,17 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from app import paths
 from app.storage.errors import DatabaseUnavailable
 
-APP_NAME = "heatmeter"
-DEFAULT_FILE = "register.db"
+APP_NAME = paths.APP_NAME
+DEFAULT_FILE = paths.DATABASE_FILE
 DEFAULT_BUSY_TIMEOUT_S = 5.0
 
 
 def default_url() -> str:
-    """SQLite file in the user data directory (created on first use)."""
-    import platformdirs
-
-    folder = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    return f"sqlite:///{folder / DEFAULT_FILE}"
+    """SQLite file in the user data directory (created on first use): ``app.paths.default_database_file``."""
+    return f"sqlite:///{paths.default_database_file()}"
 
 
 def resolve_url(url: str | None = None) -> str:

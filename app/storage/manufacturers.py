@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import resources
+from app import paths
 
 _FLAG = re.compile(r"^[A-Z@]{3}$")
 
@@ -27,9 +28,8 @@ def _read(path: Path) -> list[tuple[str, str]]:
 
 
 def user_table_path() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("heatmeter", appauthor=False)) / "mbus_manufacturers.csv"
+    """The user's own rows (``app.paths.user_manufacturers_csv``): they win over the shipped table."""
+    return paths.user_manufacturers_csv()
 
 
 @functools.lru_cache(maxsize=1)

@@ -301,7 +301,7 @@ def _latest_recalibrations(reg: Register, site: str) -> dict[int, dict[str, Any]
          .select_from(CAL.join(M, M.c.id == CAL.c.meter_id).join(S, S.c.id == M.c.site_id))
          .where(S.c.name == site, CAL.c.lot_id.is_(None)).order_by(CAL.c.tested_on, CAL.c.id))
     out: dict[int, dict[str, Any]] = {}
-    with reg._read() as conn:
+    with reg.reading() as conn:
         for r in conn.execute(q):
             out[r.meter_id] = {"tested_on": r.tested_on, "lab": r.lab, "certificate": r.certificate,
                                "verdict": r.initial_verdict or r.in_service_verdict, "subassembly": r.subassembly}
@@ -310,7 +310,7 @@ def _latest_recalibrations(reg: Register, site: str) -> dict[int, dict[str, Any]
 
 def _latest_lots(reg: Register, site: str) -> dict[int, dict[str, Any]]:
     """Per meter of the site: its newest sampling lot, that lot's latest verdict, and its own result."""
-    with reg._read() as conn:
+    with reg.reading() as conn:
         members = conn.execute(
             select(LOTM.c.meter_id, LOT.c.id, LOT.c.name, LOT.c.status)
             .select_from(LOTM.join(LOT, LOT.c.id == LOTM.c.lot_id).join(M, M.c.id == LOTM.c.meter_id)

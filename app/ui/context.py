@@ -124,13 +124,11 @@ class AppContext(QObject):
         if self.db_url:
             return self.db_url
         if self.demo:
-            folder = self.demo_dir
-            if folder is None:
-                import platformdirs
+            from app import paths
 
-                folder = os.path.join(platformdirs.user_data_dir("heatmeter", appauthor=False), "demo")
-            os.makedirs(folder, exist_ok=True)
-            return "sqlite:///" + os.path.join(folder, "demo-register.db")
+            db = paths.demo_database_file(self.demo_dir)
+            os.makedirs(db.parent, exist_ok=True)
+            return f"sqlite:///{db}"
         return None
 
     def register(self):

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import text
 
-from app.storage import migrate, register, tabular
+from app.storage import migrate, tabular
 from app.storage.db import make_engine
 from app.storage.errors import InvalidRows
-from app.storage.register import open_register
+from app.storage.register import bulk_import, open_register
 from app.storage.tabular import CONTRACT_COLUMNS
 
 from tests.helpers.register_rows import make_rows, write_csv
@@ -25,8 +25,8 @@ from tests.helpers.register_rows import make_rows, write_csv
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    monkeypatch.setattr(register, "CHUNK", 40)
-    monkeypatch.setattr(register, "BATCH", 15)
+    monkeypatch.setattr(bulk_import, "CHUNK", 40)
+    monkeypatch.setattr(bulk_import, "BATCH", 15)
 
 
 def expected_after(row: dict, flag: str | None) -> dict:

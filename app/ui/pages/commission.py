@@ -1045,9 +1045,9 @@ class CommissionPage(Page):
             return d
         if self.ctx.demo_dir:
             return os.path.join(self.ctx.demo_dir, "certificates")
-        import platformdirs
+        from app import paths
 
-        return os.path.join(platformdirs.user_documents_dir(), "heatmeter", "certificates")
+        return str(paths.certificates_dir())
 
     def sign(self) -> None:
         from app.ui.commission.certificate import file_name, write_certificate

@@ -1,0 +1,506 @@
+"""Bulk import: a CSV/XLSX file of meters into the register in one transaction (``BulkImport.import_file``).
+
+The file is read and split (``tabular.read_table``), then checked and written
+in chunks of ``CHUNK`` rows by an ``_ImportJob``: a helper thread checks and
+prepares chunk k+1 while this thread writes chunk k. New meters go in with
+their first installation and one create event each (kept in batches of
+``BATCH``); meters already in the register are updated when the file changes
+them (each update logged). A bad row stores nothing unless ``skip_invalid``.
+"""
+from __future__ import annotations
+
+import gc
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from itertools import repeat
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Connection
+
+from app.storage import manufacturers, models, tabular
+from app.storage.errors import InvalidRows
+from app.storage.records import ImportReport
+from app.storage.register.bulk_sql import BulkSQL
+from app.storage.register.eventlog import BATCH_SEP, encode_batch_values
+from app.storage.register.tables import CHUNK, B, M, MP, S, default_user
+
+# meter columns a new meter takes straight from the file's column of the same name
+_BULK_FILE_COLUMNS = (
+    "model", "serial", "mid_class", "qp_m3h", "qi_m3h", "qp_qi_ratio", "dn", "flow_sensor_position",
+    "primary_address", "secondary_address", "battery_expiry", "install_date", "location", "status",
+    "qs_m3h", "dtheta_min_k", "dtheta_max_k", "temp_min_c", "temp_max_c", "baud", "notes",
+    "occupant_name", "flat", "customer_reference")
+BATCH = 1000  # create events per event_batches row
+# meter columns holding numbers or flags (the others hold text or dates)
+_NUMBER_COLUMNS = {"mid_class", "qp_m3h", "qi_m3h", "qp_qi_ratio", "qs_m3h", "dn", "dtheta_min_k", "dtheta_max_k",
+                   "temp_min_c", "temp_max_c", "primary_address", "baud"}
+
+
+class BulkImport(BulkSQL):
+    """``import_file``."""
+
+    def import_file(self, path: str | Path, *, skip_invalid: bool = False, user: str | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> ImportReport:
+        """Import a CSV/XLSX file per register-csv.md in ONE transaction.
+
+        Invalid rows: with ``skip_invalid`` they are listed in the report and the
+        valid rows stored; without it InvalidRows is raised (its ``report`` lists
+        every bad line) and nothing is stored. Re-importing the same file changes
+        nothing and logs nothing. ``progress(done, total)`` is called while the
+        rows are written, inside the open transaction.
+        """
+        t0 = time.perf_counter()
+        p = Path(path)
+        with _gc_paused():
+            # PostgreSQL works in its own process: let it start on the first chunk while the helper
+            # thread splits the next ones (on SQLite the helper has enough to do)
+            table = tabular.read_table(p, split_late=not self.is_sqlite)
+            report = ImportReport(file=p.name, kind=table.kind, rows=len(table.rows),
+                                  extra_columns=table.extra_columns)
+            job = _ImportJob(self, table, report, skip_invalid=skip_invalid, user=user or default_user(),
+                             source=p.name, progress=progress)
+            del table
+            try:
+                job.run()
+            except InvalidRows:
+                report.seconds = time.perf_counter() - t0
+                raise
+        report.stored = True
+        report.seconds = time.perf_counter() - t0
+        return report
+
+
+@contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector for a bulk job.
+
+    An import makes millions of lists and tuples, none of them in a cycle, and
+    every automatic collection would walk all of them again; reference counting
+    still frees everything. The collector runs again afterwards as before.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+class _Prepared:
+    """One checked chunk, ready to write: the good rows' values in the driver's form."""
+
+    __slots__ = ("res", "start", "good", "mkeys", "new", "existing", "cols", "batches", "placement")
+
+    def __init__(self, res, start: int, good: list[int], mkeys: list[str | None]):
+        self.res = res
+        self.start = start                       # index of the chunk's first row in the file
+        self.good = good                         # chunk rows without errors
+        self.mkeys = mkeys
+        self.new: list[int] = []                 # good rows of meters not yet in the register
+        self.existing: list[tuple[int, int]] = []  # (row, meter id) of meters already there
+        self.cols: dict[str, list[Any]] = {}     # meter column -> values of the new rows (driver form)
+        self.batches: list[tuple[int, int, bytes]] = []  # (from, to, encoded values) of each event batch
+        self.placement = None                    # (site, building, point ids) per row, when all are known
+
+
+class _ImportJob:
+    """One ``Register.import_file`` run, in chunks of CHUNK rows.
+
+    A helper thread checks and prepares chunk k+1 (cells, duplicates, values in
+    the driver's form, the create events' values compressed) while this thread
+    writes chunk k; the drivers leave the interpreter lock while the database
+    works, so on two cores both go on at once (on SQLite, during the set-based
+    statements: see ``_write``). Everything is written in the one open
+    transaction; a bad row (without ``skip_invalid``) stops the writing, the
+    remaining chunks are still checked so that every bad row is reported, and
+    the transaction is rolled back.
+    """
+
+    def __init__(self, reg: BulkImport, table: tabular.Table, report: ImportReport, *, skip_invalid: bool,
+                 user: str, source: str, progress: Callable[[int, int], None] | None):
+        self.reg = reg
+        self.columns = list(table.columns)
+        self.colset = set(table.columns)
+        self.rows = table.rows
+        self.lines = table.lines
+        self.all_str = table.kind == "csv"
+        self.checker = tabular.BulkChecker(self.columns)
+        self.report = report
+        self.skip_invalid = skip_invalid
+        self.user = user
+        self.source = source
+        self.progress = progress
+        self.now = models.utcnow()
+        self.writing = True                                    # False once a bad row means nothing is stored
+        self.seen: dict[tuple[str, str], int] = {}             # (manufacturer_key, serial) -> line first seen
+        self.existing: dict[tuple[str, str], int] = {}         # keys of meters already in the register -> id
+        self.spare_ids: list[int] = []                         # meter ids taken from the sequence beforehand
+        self.spare_taken = 0
+        self.register_empty = False
+        self.batches: list[tuple[list[int], bytes]] = []       # (meter ids, encoded values): the create events
+        self.sites: dict[str, int] = {}
+        self.buildings: dict[tuple[int, str], int] = {}
+        self.mps: dict[tuple[int, str], int] = {}
+        self.done = 0
+        has_extra = bool(report.extra_columns)
+        # the columns of the create events' values, in the order the event log showed them
+        names = [c for c in self.columns if c in tabular.KNOWN_COLUMNS]
+        if "install_date" in names:
+            names.insert(names.index("install_date") + 1, "install_year_only")
+        if has_extra:
+            names.append("extra")
+        if "mbus_manufacturer" not in names:
+            names.append("mbus_manufacturer")
+        self.batch_names = names
+        self.batch_head = '{"columns": ' + json.dumps(names) + ', "values": ['
+        # the meter columns written per row (after id), and those the same for every new meter
+        cols = ["manufacturer", "manufacturer_key", "mbus_manufacturer", "install_year_only"]
+        cols += [c for c in _BULK_FILE_COLUMNS if c in self.colset]
+        if has_extra:
+            cols.append("extra")
+        self.meter_cols = cols
+        self.constants: dict[str, Any] = {"legal_hold": False, "restrict_processing": False,
+                                          "created_at": self.now, "updated_at": self.now, "version": 1}
+        if "status" not in self.colset:
+            self.constants["status"] = "in_service"
+        self._conv: dict[str, Callable[[Any], Any]] = {
+            c: reg._processor(M, c) for c in ("battery_expiry", "install_date", "install_year_only")}
+        self._conv_cache: dict[str, dict[Any, Any]] = {c: {None: None} for c in self._conv}
+        self._frag: dict[str, dict[Any, str]] = {}  # column -> value -> its JSON text
+        self._flags: dict[str | None, str | None] = {None: None}
+
+    # ---- the run ---------------------------------------------------------------------
+
+    def run(self) -> None:
+        reg = self.reg
+        n = len(self.rows)
+        starts = list(range(0, n, CHUNK))
+        pool = ThreadPoolExecutor(1, thread_name_prefix="heatmeter-import") if len(starts) > 1 else None
+        try:
+            with reg._write() as conn:
+                self._load(conn)
+                # the next chunk's preparation, in the helper thread; the first one starts while the
+                # ids of the new meters are taken from the sequence (PostgreSQL, empty register)
+                pending = pool.submit(self._prepare, starts[0]) if pool is not None else None
+                self._reserve_upfront(conn)
+                for k, start in enumerate(starts):
+                    prepared = pending.result() if pending is not None else self._prepare(start)
+                    pending = None
+                    following = starts[k + 1] if k + 1 < len(starts) else None
+
+                    def prepare_next(following=following):
+                        nonlocal pending
+                        if pool is not None and following is not None and pending is None:
+                            pending = pool.submit(self._prepare, following)
+
+                    if prepared is None or not prepared.new:
+                        prepare_next()  # nothing to copy in: no reason to wait
+                    if prepared is not None and self.writing:
+                        self._write(conn, prepared, prepare_next)
+                    prepare_next()
+                report = self.report
+                if report.invalid and not self.skip_invalid:
+                    m = len(report.invalid)
+                    first = report.invalid[0]
+                    raise InvalidRows(f"{report.file}: {m} invalid row{'s' if m > 1 else ''} (first: line "
+                                      f"{first[0]}: {first[1]}); nothing stored", report)
+                # the create events of every new meter, in one go
+                reg._insert_batches(conn, self.batches, user=self.user, source=self.source, at=self.now)
+                if reg.is_sqlite:
+                    reg._drop_stage(conn)
+                if self.progress:
+                    self.progress(n, n)
+                if pool is not None:  # the commit follows: meanwhile the helper frees the file's rows
+                    pool.submit(self._release)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _reserve_upfront(self, conn: Connection) -> None:
+        """PostgreSQL, empty register: every valid row is a new meter; take their ids in one trip."""
+        if self.register_empty and not self.reg.is_sqlite:
+            self.spare_ids = self.reg._reserve_ids(conn, "meters", len(self.rows))
+
+    def _release(self) -> None:
+        self.rows = self.lines = []
+        self.checker = None
+        self.seen = {}
+        self.existing = {}
+
+    def _load(self, conn: Connection) -> None:
+        """Sites, buildings, monitoring points, and the keys of the meters this file may already hold."""
+        self.sites = {r.name: r.id for r in conn.execute(select(S.c.id, S.c.name))}
+        self.buildings = {(r.site_id, r.name): r.id for r in conn.execute(select(B.c.id, B.c.site_id, B.c.name))}
+        self.mps = {(r.site_id, r.label): r.id for r in conn.execute(select(MP.c.id, MP.c.site_id, MP.c.label))}
+        n_existing = conn.execute(select(func.count()).select_from(M)).scalar_one()
+        self.register_empty = not n_existing
+        if not n_existing:
+            return
+        q = select(M.c.manufacturer_key, M.c.serial, M.c.id)
+        if n_existing > 4 * len(self.rows) and len(self.rows) < 20000 and "serial" in self.colset:
+            idx = self.columns.index("serial")
+            serials = sorted({tabular._text(r[idx]) for r in self.rows if idx < len(r)} - {""})
+            for j in range(0, len(serials), 500):
+                for r in conn.execute(q.where(M.c.serial.in_(serials[j:j + 500]))):
+                    self.existing[(r.manufacturer_key, r.serial)] = r.id
+        else:
+            self.existing = {(r.manufacturer_key, r.serial): r.id for r in conn.execute(q)}
+
+    # ---- the helper thread's part ---------------------------------------------------------
+
+    def _prepare(self, start: int) -> _Prepared | None:
+        """Check rows start.. of the file; None when nothing will be written."""
+        stop = start + CHUNK
+        res = self.checker.check_all(self.rows[start:stop], self.lines[start:stop], all_str=self.all_str)
+        mkeys = self.reg._manufacturer_keys(res.col("manufacturer"))
+        self._duplicates(res, mkeys)
+        if res.errors:
+            self.report.invalid.extend((res.lines[i], "; ".join(e)) for i, e in sorted(res.errors.items()))
+            if not self.skip_invalid:
+                self.writing = False
+        if not self.writing:
+            return None
+        good = [i for i in range(res.n) if i not in res.errors] if res.errors else list(range(res.n))
+        prep = _Prepared(res, start, good, mkeys)
+        if self.existing:
+            serials = res.col("serial")
+            for i in good:
+                mid = self.existing.get((mkeys[i], serials[i]))
+                if mid is None:
+                    prep.new.append(i)
+                else:
+                    prep.existing.append((i, mid))
+        else:
+            prep.new = good
+        if prep.new:
+            self._new_values(prep)
+        prep.placement = self._known_placement(res)
+        return prep
+
+    def _known_placement(self, res):
+        """Site, building and monitoring point ids of the rows, when the register has them all
+        already (else None: ``_placement`` creates the new ones)."""
+        site_col, b_col, mp_col = res.col("site"), res.col("building"), res.col("monitoring_point")
+        sites, buildings, mps = self.sites, self.buildings, self.mps
+        if set(site_col) - sites.keys() - {None}:
+            return None
+        site_ids = list(map(sites.get, site_col))
+        b_keys = list(zip(site_ids, b_col))
+        mp_keys = list(zip(site_ids, mp_col))
+        if {k for k in set(b_keys) if k[1]} - buildings.keys() or {k for k in set(mp_keys) if k[1]} - mps.keys():
+            return None
+        return site_ids, list(map(buildings.get, b_keys)), list(map(mps.get, mp_keys))
+
+    def _duplicates(self, res, mkeys: list[str | None]) -> None:
+        """"duplicate meter" for every row whose manufacturer + serial an earlier row (of any chunk) has."""
+        seen = self.seen
+        pairs = list(zip(mkeys, res.col("serial")))
+        fresh = dict(zip(pairs, res.lines))
+        if len(fresh) == len(pairs) and seen.keys().isdisjoint(fresh):
+            seen.update(fresh)  # no key repeats: the common case
+            return
+        for i, (p, ln) in enumerate(zip(pairs, res.lines)):
+            if not (p[0] and p[1]):
+                continue
+            first = seen.setdefault(p, ln)
+            if first != ln:
+                res.errors.setdefault(i, []).append(
+                    f"duplicate meter {res.values['manufacturer'][i]} {p[1]} (also on line {first})")
+
+    def _new_values(self, prep: _Prepared) -> None:
+        """The new rows' meter values (driver form) and their create events' values (JSON text)."""
+        res, new = prep.res, prep.new
+        if len(new) == res.n:
+            def sel(values):
+                return values
+        else:
+            def sel(values):
+                return [values[i] for i in new]
+
+        def conv(c, values):
+            cache, proc = self._conv_cache[c], self._conv[c]
+            for v in set(values).difference(cache):
+                cache[v] = proc(v)
+            return list(map(cache.__getitem__, values))
+
+        col = res.col
+        makes = sel(col("manufacturer"))
+        flags_cache = self._flags
+        for m in set(makes).difference(flags_cache):
+            flags_cache[m] = manufacturers.flag_for_make(m)
+        derived = list(map(flags_cache.__getitem__, makes))
+        flags = derived if not res.has("mbus_manufacturer") else \
+            [g or f for g, f in zip(sel(col("mbus_manufacturer")), derived)]
+        install_dates = sel(col("install_date"))
+        year_only = sel(col("install_year_only"))
+        extras = [e or None for e in sel(res.extra)] if "extra" in self.meter_cols else None
+        out = prep.cols
+        for c in self.meter_cols:
+            if c == "manufacturer":
+                v = makes
+            elif c == "manufacturer_key":
+                v = sel(prep.mkeys)
+            elif c == "mbus_manufacturer":
+                v = flags
+            elif c == "install_year_only":
+                v = conv(c, year_only)
+            elif c == "install_date":
+                v = conv(c, install_dates)
+            elif c == "battery_expiry":
+                v = conv(c, sel(col(c)))
+            elif c == "extra":
+                v = [None if e is None else json.dumps(e, ensure_ascii=False) for e in extras]
+            elif c == "status":
+                v = [s or "in_service" for s in sel(col(c))]
+            else:
+                v = sel(col(c))
+            out[c] = v
+        # the create events' values: the file's columns as checked. Text and dates (ISO) go as one
+        # string per column and batch, the values joined by BATCH_SEP (see decode_batch); numbers
+        # and flags as JSON lists, written from the JSON text of each distinct value, made once.
+        parts: list[tuple[str, list[Any]]] = []  # ("text" | "json" | "list", values) per column
+        dumps = json.dumps
+        for c in self.batch_names:
+            if c == "extra":
+                parts.append(("list", extras))
+                continue
+            if c == "install_year_only":
+                parts.append(("json", ["null" if d is None else ("true" if y else "false")
+                                       for d, y in zip(install_dates, year_only)]))
+                continue
+            v = install_dates if c == "install_date" else flags if c == "mbus_manufacturer" else sel(col(c))
+            if c in _NUMBER_COLUMNS:
+                frag = self._frag.setdefault(c, {None: "null"})
+                for x in set(v).difference(frag):
+                    frag[x] = dumps(x)
+                parts.append(("json", list(map(frag.__getitem__, v))))
+            else:
+                if c in ("install_date", "battery_expiry"):
+                    iso = self._frag.setdefault(c, {None: None})
+                    for d in set(v).difference(iso):
+                        iso[d] = d.isoformat()
+                    v = list(map(iso.__getitem__, v))
+                parts.append(("text", v))
+        head = self.batch_head
+        for b in range(0, len(new), BATCH):
+            e = min(b + BATCH, len(new))
+            body = []
+            for kind, v in parts:
+                seg = v[b:e]
+                if kind == "json":
+                    body.append("[" + ", ".join(seg) + "]")
+                elif kind == "text":
+                    joined = BATCH_SEP.join([x or "" for x in seg] if None in seg else seg)
+                    if joined.count(BATCH_SEP) != len(seg) - 1:  # a value holds the separator: a list
+                        body.append(dumps(seg, ensure_ascii=False))
+                    elif joined.isprintable() and '"' not in joined and "\\" not in joined:
+                        body.append('"' + joined + '"')  # nothing to escape
+                    else:
+                        body.append(dumps(joined, ensure_ascii=False))
+                else:
+                    body.append(dumps(seg, ensure_ascii=False))
+            prep.batches.append((b, e, encode_batch_values(head + ", ".join(body) + "]}")))
+
+    # ---- this thread's part: the database ------------------------------------------------------
+
+    def _placement(self, conn: Connection, prep: _Prepared):
+        """Site, building and monitoring point ids of the chunk's rows, creating the new ones."""
+        res, good = prep.res, prep.good
+        site_col, b_col, mp_col = res.col("site"), res.col("building"), res.col("monitoring_point")
+        everyone = len(good) == res.n
+        sites = self.sites
+        new_sites = sorted((set(site_col) if everyone else {site_col[i] for i in good}) - sites.keys())
+        if new_sites:
+            conn.execute(insert(S), [{"name": n} for n in new_sites])
+            sites.update((r.name, r.id) for r in conn.execute(select(S.c.id, S.c.name).where(S.c.name.in_(new_sites))))
+        site_ids = list(map(sites.get, site_col))
+        b_keys = list(zip(site_ids, b_col))
+        new_b = sorted({k for k in (set(b_keys) if everyone else {b_keys[i] for i in good}) if k[1]}
+                       - self.buildings.keys())
+        if new_b:
+            conn.execute(insert(B), [{"site_id": s, "name": n} for s, n in new_b])
+            self.buildings = {(r.site_id, r.name): r.id for r in conn.execute(select(B.c.id, B.c.site_id, B.c.name))}
+        b_ids = list(map(self.buildings.get, b_keys))  # (site, None) is no building
+        mp_keys = list(zip(site_ids, mp_col))
+        want_mp: dict[tuple[int, str], int | None] = {}
+        if {k for k in set(mp_keys) if k[1]} - self.mps.keys():
+            for i in good:  # a new point takes the building of the first row naming it
+                if mp_col[i] and mp_keys[i] not in self.mps:
+                    want_mp.setdefault(mp_keys[i], b_ids[i])
+        if want_mp:
+            conn.execute(insert(MP), [self.reg._mp_values(s, bid, lab) for (s, lab), bid in want_mp.items()])
+            self.mps = {(r.site_id, r.label): r.id for r in conn.execute(select(MP.c.id, MP.c.site_id, MP.c.label))}
+        mp_ids = list(map(self.mps.get, mp_keys))
+        return site_ids, b_ids, mp_ids
+
+    def _write(self, conn: Connection, prep: _Prepared, prepare_next: Callable[[], None]) -> None:
+        """Write one chunk. ``prepare_next`` starts the helper thread on the next chunk once the rows
+        have gone to the database (each row needs the interpreter lock, so a busy helper would only
+        make them wait), while it works: on SQLite before the set-based statements, on PostgreSQL
+        while the server finishes the COPY."""
+        reg = self.reg
+        site_ids, b_ids, mp_ids = prep.placement or self._placement(conn, prep)
+        if prep.existing:
+            self._write_existing(conn, prep, site_ids, b_ids, mp_ids)
+        new = prep.new
+        if new:
+            taken = self.spare_taken
+            if len(self.spare_ids) - taken >= len(new):
+                ids = self.spare_ids[taken:taken + len(new)]
+                self.spare_taken += len(new)
+            else:
+                ids = reg._reserve_ids(conn, "meters", len(new))
+            if len(new) == prep.res.n:
+                place = (site_ids, b_ids, mp_ids)
+            else:
+                place = tuple([v[i] for i in new] for v in (site_ids, b_ids, mp_ids))
+            columns = ["id", *prep.cols, "site_id", "building_id", "monitoring_point_id"]
+            if reg.is_sqlite:
+                rows = zip(ids, *prep.cols.values(), *place)
+                # rows go to a bare temporary table first (binding takes the interpreter lock row by
+                # row); the meters' own insert, with its indexes and foreign keys, is then one
+                # statement that leaves the lock to the helper preparing the next chunk
+                reg._stage(conn, columns, rows)
+                prepare_next()
+                reg._insert_staged(conn, M, columns, self.constants)
+            else:  # the constants go in every row
+                rows = zip(ids, *prep.cols.values(), *place, *map(repeat, self.constants.values()))
+                reg._copy_in(conn, M, [*columns, *self.constants], rows, sent=prepare_next)
+            reg._copy_installations(conn, ids)
+            self.batches.extend((ids[b:e], data) for b, e, data in prep.batches)
+            self.report.created += len(new)
+        self.done = prep.start + prep.res.n
+        if self.progress:
+            self.progress(self.done, len(self.rows))
+
+    def _write_existing(self, conn: Connection, prep: _Prepared, site_ids, b_ids, mp_ids) -> None:
+        """Rows of meters already in the register: update those that changed (each logged)."""
+        reg, res = self.reg, prep.res
+        current = {}
+        mids = [mid for _i, mid in prep.existing]
+        for j in range(0, len(mids), 500):
+            for r in conn.execute(select(M).where(M.c.id.in_(mids[j:j + 500]))).mappings():
+                current[r["id"]] = dict(r)
+        for i, mid in prep.existing:
+            cur = current[mid]
+            bid, mpid = b_ids[i], mp_ids[i]
+            if cur["site_id"] == site_ids[i]:  # placement columns the file lacks stay as they are
+                if "building" not in self.colset:
+                    bid = cur["building_id"]
+                if "monitoring_point" not in self.colset:
+                    mpid = cur["monitoring_point_id"]
+            change = reg._import_diff(cur, res.row(i), self.colset, self.report.extra_columns, site_ids[i],
+                                      bid, mpid)
+            if change is None:
+                self.report.unchanged += 1
+            else:
+                reg._import_update(conn, *change, user=self.user, source=self.source)
+                self.report.updated += 1
+                self.report.moved += int(change[2])
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from register_helpers import make_rows, write_csv
+from tests.helpers.register_rows import make_rows, write_csv
 from sqlalchemy import func, insert, select
 
 from app.storage.errors import ConflictError, RegisterError, ValidationError

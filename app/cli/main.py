@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        from app.cli.options import check_user
+
+        check_user(args)
         status = func(args)
     except UserError as exc:
         print(f"heatmeter: {exc}", file=sys.stderr)

@@ -24,9 +24,12 @@ composed of one class per concern, each in its own module:
 ``commissioning``  commissioning records (draft, steps, signature)
 ``calibration``    calibration results and their points
 ``lots``           sampling lots: formed, drawn, tested, decided
-``privacy``        legal hold, restricted processing, erasure, personal export
+``privacy``        legal hold, restricted processing, erasure, personal export,
+                   columns marked personal
 ``bulk_import``    ``import_file`` (``_ImportJob``), with ``bulk_sql`` below it
 ``export``         the CSV/XLSX export
+``sealing``        the event chain: each write transaction's events hashed in
+``verify``         ``verify_integrity`` (``db verify``)
 =================  ==============================================================
 
 Database problems become one-line ``RegisterError``s (``app.storage.errors``).
@@ -36,7 +39,7 @@ from __future__ import annotations
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app.storage import migrate
-from app.storage.db import display_url, make_engine, resolve_url
+from app.storage.db import display_url, make_engine, resolve_url, sqlite_read_only
 from app.storage.errors import DatabaseLocked, DatabaseUnavailable, RegisterError
 from app.storage.register.bulk_import import BATCH, BulkImport
 from app.storage.register.calibration import SUBASSEMBLIES, NewCalibration
@@ -49,10 +52,11 @@ from app.storage.register.lots import LotResult, Lots, NewLot, UnknownLot
 from app.storage.register.places import annex_a, load_monitoring_point_table
 from app.storage.register.privacy import PERSONAL_EXPORT_FIELDS, READING_FIELDS, Privacy
 from app.storage.register.tables import (
-    B, CAL, CALP, CHUNK, COM, ERASED, EV, EVB, INST, LOT, LOTD, LOTM, LOTR, LOTV, MP, RF, RO, M, S, default_user,
-    manufacturer_key,
+    ANCH, B, CAL, CALP, CHAIN, CHUNK, COM, ERASED, EV, EVB, INST, LOT, LOTD, LOTM, LOTR, LOTV, MP, PCOL, PV, RF, RO,
+    M, S, default_user, manufacturer_key,
 )
-from app.storage.register.unit import _first_line, _is_locked
+from app.storage.register.unit import UnlockedChange, _first_line, _is_locked
+from app.storage.register.verify import Problem, Verification, VerifyReport
 
 __all__ = [
     "Register", "open_register", "default_user", "manufacturer_key", "annex_a", "load_monitoring_point_table",
@@ -60,10 +64,11 @@ __all__ = [
     "PERSONAL_EXPORT_FIELDS", "READING_FIELDS", "CHUNK", "BATCH", "BATCH_SEP", "ERASED",
     "id_runs", "decode_batch", "encode_batch_values", "batch_after_values",
     "M", "S", "B", "MP", "INST", "EV", "EVB", "COM", "RO", "RF", "CAL", "CALP", "LOT", "LOTM", "LOTD", "LOTR", "LOTV",
+    "CHAIN", "PV", "ANCH", "PCOL", "VerifyReport", "Problem", "UnlockedChange",
 ]
 
 
-class Register(BulkImport, Export, Privacy, Commissioning, Lots):
+class Register(BulkImport, Export, Privacy, Commissioning, Lots, Verification):
     """One register database. Thread-safe: every call takes its own connection.
 
     The methods come from the classes named in the module's docstring; the
@@ -73,14 +78,24 @@ class Register(BulkImport, Export, Privacy, Commissioning, Lots):
 
 
 def open_register(url: str | None = None, *, migrate_schema: bool = True) -> Register:
-    """Open (and create or migrate) the register at ``url``; see ``app.storage.db.resolve_url``."""
+    """Open (and create or migrate) the register at ``url``; see ``app.storage.db.resolve_url``.
+
+    An SQLite file that cannot be written opens read-only (``Register.read_only``):
+    it is not migrated, reading works, every change is refused."""
     resolved = resolve_url(url)
-    engine = make_engine(resolved)
+    read_only = sqlite_read_only(resolved)
+    engine = make_engine(resolved, read_only=read_only)
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
             conn.rollback()
-        if migrate_schema:
+        if read_only and migrate_schema:
+            st = migrate.schema_status(engine)
+            if not st["up_to_date"]:
+                raise DatabaseUnavailable(
+                    f"register {display_url(resolved)} is read-only and at schema revision {st['current'] or '-'} "
+                    f"(latest {st['head']}): open it once where it can be written, to migrate it")
+        elif migrate_schema:
             migrate.ensure_schema(engine)
     except RegisterError:
         engine.dispose()
@@ -93,4 +108,4 @@ def open_register(url: str | None = None, *, migrate_schema: bool = True) -> Reg
     except DBAPIError as exc:
         engine.dispose()
         raise DatabaseUnavailable(f"cannot open database {display_url(resolved)}: {_first_line(exc)}") from None
-    return Register(engine)
+    return Register(engine, read_only=read_only)

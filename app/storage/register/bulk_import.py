@@ -24,10 +24,12 @@ from sqlalchemy.engine import Connection
 
 from app.storage import manufacturers, models, tabular
 from app.storage.errors import InvalidRows
+from app.storage.integrity import PERSONAL, PERSONAL_COLUMNS, PERSONAL_FIELDS
 from app.storage.records import ImportReport
 from app.storage.register.bulk_sql import BulkSQL
 from app.storage.register.eventlog import BATCH_SEP, encode_batch_values
 from app.storage.register.tables import CHUNK, B, M, MP, S, default_user
+from app.storage.register.unit import retrying
 
 # meter columns a new meter takes straight from the file's column of the same name
 _BULK_FILE_COLUMNS = (
@@ -39,11 +41,14 @@ BATCH = 1000  # create events per event_batches row
 # meter columns holding numbers or flags (the others hold text or dates)
 _NUMBER_COLUMNS = {"mid_class", "qp_m3h", "qi_m3h", "qp_qi_ratio", "qs_m3h", "dn", "dtheta_min_k", "dtheta_max_k",
                    "temp_min_c", "temp_max_c", "primary_address", "baud"}
+#: advisory lock of imports on PostgreSQL: one import at a time, the next one sees what the last one stored
+IMPORT_LOCK = 0x6865_6174_0001
 
 
 class BulkImport(BulkSQL):
     """``import_file``."""
 
+    @retrying
     def import_file(self, path: str | Path, *, skip_invalid: bool = False, user: str | None = None,
                     progress: Callable[[int, int], None] | None = None) -> ImportReport:
         """Import a CSV/XLSX file per register-csv.md in ONE transaction.
@@ -53,6 +58,11 @@ class BulkImport(BulkSQL):
         every bad line) and nothing is stored. Re-importing the same file changes
         nothing and logs nothing. ``progress(done, total)`` is called while the
         rows are written, inside the open transaction.
+
+        Meters already in the register are locked before they are compared, so
+        each update's ``before`` is the committed state; on PostgreSQL imports
+        run one after the other. A meter whose personal data is erased while
+        the import runs keeps it erased (``erased_meanwhile``).
         """
         t0 = time.perf_counter()
         p = Path(path)
@@ -73,6 +83,22 @@ class BulkImport(BulkSQL):
         report.stored = True
         report.seconds = time.perf_counter() - t0
         return report
+
+
+def _apart_extra(p: int, d: dict | None, apart: dict) -> dict | None:
+    """A new meter's spreadsheet values for its create event: each value kept apart (position ``p``)."""
+    if not d:
+        return d
+    out = {}
+    for name, x in d.items():
+        if x is not None and x != "":
+            pos, pairs = apart.setdefault("extra." + name, ([], []))
+            pos.append(p)
+            pairs.append((None, x))
+            out[name] = PERSONAL
+        else:
+            out[name] = x
+    return out
 
 
 @contextmanager
@@ -105,7 +131,7 @@ class _Prepared:
         self.new: list[int] = []                 # good rows of meters not yet in the register
         self.existing: list[tuple[int, int]] = []  # (row, meter id) of meters already there
         self.cols: dict[str, list[Any]] = {}     # meter column -> values of the new rows (driver form)
-        self.batches: list[tuple[int, int, bytes]] = []  # (from, to, encoded values) of each event batch
+        self.batches: list[tuple[int, int, bytes, dict]] = []  # (from, to, encoded values, kept apart) per batch
         self.placement = None                    # (site, building, point ids) per row, when all are known
 
 
@@ -143,7 +169,9 @@ class _ImportJob:
         self.spare_ids: list[int] = []                         # meter ids taken from the sequence beforehand
         self.spare_taken = 0
         self.register_empty = False
-        self.batches: list[tuple[list[int], bytes]] = []       # (meter ids, encoded values): the create events
+        self.batches: list[tuple[list[int], bytes, dict]] = []  # (meter ids, encoded values, kept apart): creations
+        self.erased_at: dict[int, Any] = {}                    # meters erased before the import began -> when
+        self.marked: set[str] = set()                          # the file's columns marked personal
         self.sites: dict[str, int] = {}
         self.buildings: dict[tuple[int, str], int] = {}
         self.mps: dict[tuple[int, str], int] = {}
@@ -184,6 +212,7 @@ class _ImportJob:
         pool = ThreadPoolExecutor(1, thread_name_prefix="heatmeter-import") if len(starts) > 1 else None
         try:
             with reg._write() as conn:
+                reg._lock_key(conn, IMPORT_LOCK)
                 self._load(conn)
                 # the next chunk's preparation, in the helper thread; the first one starts while the
                 # ids of the new meters are taken from the sequence (PostgreSQL, empty register)
@@ -211,7 +240,9 @@ class _ImportJob:
                     raise InvalidRows(f"{report.file}: {m} invalid row{'s' if m > 1 else ''} (first: line "
                                       f"{first[0]}: {first[1]}); nothing stored", report)
                 # the create events of every new meter, in one go
-                reg._insert_batches(conn, self.batches, user=self.user, source=self.source, at=self.now)
+                for ids, data, apart in self.batches:
+                    reg._log_batch(conn, user=self.user, entity="meters", action="create", after={"meters": len(ids)},
+                                   meter_ids=ids, data=data, apart=apart, source=self.source, at=self.now)
                 if reg.is_sqlite:
                     reg._drop_stage(conn)
                 if self.progress:
@@ -238,6 +269,11 @@ class _ImportJob:
         self.sites = {r.name: r.id for r in conn.execute(select(S.c.id, S.c.name))}
         self.buildings = {(r.site_id, r.name): r.id for r in conn.execute(select(B.c.id, B.c.site_id, B.c.name))}
         self.mps = {(r.site_id, r.label): r.id for r in conn.execute(select(MP.c.id, MP.c.site_id, MP.c.label))}
+        self.marked = self.reg._marked_personal(conn) & set(self.report.extra_columns)
+        if self.marked and "personal_extra" not in self.meter_cols:
+            self.meter_cols.append("personal_extra")
+        self.erased_at = {r.id: r.personal_erased_at for r in conn.execute(
+            select(M.c.id, M.c.personal_erased_at).where(M.c.personal_erased_at.is_not(None)))}
         n_existing = conn.execute(select(func.count()).select_from(M)).scalar_one()
         self.register_empty = not n_existing
         if not n_existing:
@@ -340,6 +376,14 @@ class _ImportJob:
         install_dates = sel(col("install_date"))
         year_only = sel(col("install_year_only"))
         extras = [e or None for e in sel(res.extra)] if "extra" in self.meter_cols else None
+        all_extras = extras
+        personal_extras = None
+        if self.marked and extras is not None:
+            marked = self.marked
+            personal_extras = [None if e is None else ({k: v for k, v in e.items() if k in marked} or None)
+                               for e in extras]
+            extras = [None if e is None else ({k: v for k, v in e.items() if k not in marked} or None)
+                      for e in extras]
         out = prep.cols
         for c in self.meter_cols:
             if c == "manufacturer":
@@ -356,6 +400,8 @@ class _ImportJob:
                 v = conv(c, sel(col(c)))
             elif c == "extra":
                 v = [None if e is None else json.dumps(e, ensure_ascii=False) for e in extras]
+            elif c == "personal_extra":
+                v = [None if e is None else json.dumps(e, ensure_ascii=False) for e in personal_extras]
             elif c == "status":
                 v = [s or "in_service" for s in sel(col(c))]
             else:
@@ -364,35 +410,45 @@ class _ImportJob:
         # the create events' values: the file's columns as checked. Text and dates (ISO) go as one
         # string per column and batch, the values joined by BATCH_SEP (see decode_batch); numbers
         # and flags as JSON lists, written from the JSON text of each distinct value, made once.
-        parts: list[tuple[str, list[Any]]] = []  # ("text" | "json" | "list", values) per column
+        # Personal values (and every spreadsheet column's value: any may be marked personal) are kept
+        # apart from the event log: the batch reads [personal] there (``integrity.split_personal``).
+        parts: list[tuple[str, str, list[Any]]] = []  # (kind, column, values): text, json, list; ptext, plist
         dumps = json.dumps
         for c in self.batch_names:
             if c == "extra":
-                parts.append(("list", extras))
+                parts.append(("plist", c, all_extras))
                 continue
             if c == "install_year_only":
-                parts.append(("json", ["null" if d is None else ("true" if y else "false")
-                                       for d, y in zip(install_dates, year_only)]))
+                parts.append(("json", c, ["null" if d is None else ("true" if y else "false")
+                                          for d, y in zip(install_dates, year_only)]))
                 continue
             v = install_dates if c == "install_date" else flags if c == "mbus_manufacturer" else sel(col(c))
             if c in _NUMBER_COLUMNS:
                 frag = self._frag.setdefault(c, {None: "null"})
                 for x in set(v).difference(frag):
                     frag[x] = dumps(x)
-                parts.append(("json", list(map(frag.__getitem__, v))))
+                parts.append(("json", c, list(map(frag.__getitem__, v))))
             else:
                 if c in ("install_date", "battery_expiry"):
                     iso = self._frag.setdefault(c, {None: None})
                     for d in set(v).difference(iso):
                         iso[d] = d.isoformat()
                     v = list(map(iso.__getitem__, v))
-                parts.append(("text", v))
+                parts.append(("ptext" if c in PERSONAL_FIELDS else "text", c, v))
         head = self.batch_head
         for b in range(0, len(new), BATCH):
             e = min(b + BATCH, len(new))
             body = []
-            for kind, v in parts:
+            apart: dict[str, tuple[list[int], list[tuple[Any, Any]]]] = {}
+            for kind, c, v in parts:
                 seg = v[b:e]
+                if kind == "ptext":
+                    kind, pos = "text", [p for p, x in enumerate(seg) if x]
+                    if pos:
+                        apart[c] = (pos, [(None, seg[p]) for p in pos])
+                        seg = [PERSONAL if x else x for x in seg]
+                elif kind == "plist":
+                    kind, seg = "list", [_apart_extra(p, d, apart) for p, d in enumerate(seg)]
                 if kind == "json":
                     body.append("[" + ", ".join(seg) + "]")
                 elif kind == "text":
@@ -405,7 +461,7 @@ class _ImportJob:
                         body.append(dumps(joined, ensure_ascii=False))
                 else:
                     body.append(dumps(seg, ensure_ascii=False))
-            prep.batches.append((b, e, encode_batch_values(head + ", ".join(body) + "]}")))
+            prep.batches.append((b, e, encode_batch_values(head + ", ".join(body) + "]}"), apart))
 
     # ---- this thread's part: the database ------------------------------------------------------
 
@@ -473,20 +529,18 @@ class _ImportJob:
                 rows = zip(ids, *prep.cols.values(), *place, *map(repeat, self.constants.values()))
                 reg._copy_in(conn, M, [*columns, *self.constants], rows, sent=prepare_next)
             reg._copy_installations(conn, ids)
-            self.batches.extend((ids[b:e], data) for b, e, data in prep.batches)
+            self.batches.extend((ids[b:e], data, apart) for b, e, data, apart in prep.batches)
             self.report.created += len(new)
         self.done = prep.start + prep.res.n
         if self.progress:
             self.progress(self.done, len(self.rows))
 
     def _write_existing(self, conn: Connection, prep: _Prepared, site_ids, b_ids, mp_ids) -> None:
-        """Rows of meters already in the register: update those that changed (each logged)."""
+        """Rows of meters already in the register: lock them (in id order, so that their ``before``
+        is the committed state), then update those that changed (each logged)."""
         reg, res = self.reg, prep.res
-        current = {}
         mids = [mid for _i, mid in prep.existing]
-        for j in range(0, len(mids), 500):
-            for r in conn.execute(select(M).where(M.c.id.in_(mids[j:j + 500]))).mappings():
-                current[r["id"]] = dict(r)
+        current = reg._lock_meters(conn, mids)
         for i, mid in prep.existing:
             cur = current[mid]
             bid, mpid = b_ids[i], mp_ids[i]
@@ -496,11 +550,16 @@ class _ImportJob:
                 if "monitoring_point" not in self.colset:
                     mpid = cur["monitoring_point_id"]
             change = reg._import_diff(cur, res.row(i), self.colset, self.report.extra_columns, site_ids[i],
-                                      bid, mpid)
+                                      bid, mpid, marked=self.marked)
+            if change is not None and cur["personal_erased_at"] != self.erased_at.get(mid):
+                # erased while this import ran: its personal values do not come back
+                after = {k: v for k, v in change[1].items() if k not in PERSONAL_COLUMNS}
+                if after != change[1]:
+                    self.report.erased_meanwhile.append(mid)
+                change = (change[0], after, change[2]) if after else None
             if change is None:
                 self.report.unchanged += 1
             else:
                 reg._import_update(conn, *change, user=self.user, source=self.source)
                 self.report.updated += 1
                 self.report.moved += int(change[2])
-

@@ -63,7 +63,8 @@ def test_the_proposal_is_created_the_readout_stored_byte_for_byte_then_matched(r
     assert stored["read_at"] == kam_readout.read_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
     assert (stored["transport"], stored["baud"], stored["primary_address"]) == ("simulator", 2400, 1)
     actions = [(e["entity"], e["action"], e["user"]) for e in reg.history(m.id)]
-    assert ("meters", "create", "tech1") in actions and ("readouts", "create", "tech1") in actions
+    who = recorded(reg, "tech1")
+    assert ("meters", "create", who) in actions and ("readouts", "create", who) in actions
 
     again = readouts.save_or_create(reg, ev, user="tech2", create=True)
     assert again.status == "saved" and not again.created

@@ -35,3 +35,33 @@ def tamper(reg, sql: str, **params) -> None:
     database login could do)."""
     with reg.engine.begin() as c:
         c.execute(text(sql), params)
+
+
+def assert_consistent_history(reg, meter_id: int, fields=("qp_m3h", "occupant_name", "flat", "customer_reference",
+                                                          "legal_hold", "restrict_processing", "dn")) -> list[dict]:
+    """Walk the meter's history: each change's ``before`` equals the value the previous events left
+    (for ``fields``), and each change's version is the previous one plus one. Returns the history."""
+    hist = reg.history(meter_id)
+    state: dict[str, Any] = {}
+    version = None
+    for e in hist:
+        if e["entity"] != "meters" or e["action"] in ("access", "refused"):
+            continue
+        before, after = e["before"] or {}, e["after"] or {}
+        if e["action"] == "create":
+            state = {k: after.get(k) for k in fields}
+            version = after.get("version", 1)
+            continue
+        for k in fields:
+            if k in before and before[k] != "[erased]":
+                assert before[k] == state.get(k), (
+                    f"meter {meter_id}: {e['action']} at {e['at']} says {k} was {before[k]!r}, "
+                    f"the events before left {state.get(k)!r}")
+        for k in fields:
+            if k in after:
+                state[k] = after[k]
+        if "version" in after:
+            assert version is not None and after["version"] == version + 1, (
+                f"meter {meter_id}: {e['action']} went to version {after['version']} from {version}")
+            version = after["version"]
+    return hist

@@ -48,7 +48,6 @@ IMPORT_LOCK = 0x6865_6174_0001
 class BulkImport(BulkSQL):
     """``import_file``."""
 
-    @retrying
     def import_file(self, path: str | Path, *, skip_invalid: bool = False, user: str | None = None,
                     progress: Callable[[int, int], None] | None = None) -> ImportReport:
         """Import a CSV/XLSX file per register-csv.md in ONE transaction.
@@ -62,8 +61,16 @@ class BulkImport(BulkSQL):
         Meters already in the register are locked before they are compared, so
         each update's ``before`` is the committed state; on PostgreSQL imports
         run one after the other. A meter whose personal data is erased while
-        the import runs keeps it erased (``erased_meanwhile``).
+        the import runs (from this call on) keeps it erased
+        (``erased_meanwhile``). When the database gives up on the transaction
+        because of another session (a deadlock), the import runs again, up to
+        three times.
         """
+        started = self._db_now()  # personal data erased from now on stays erased
+        return self._import_file(path, skip_invalid=skip_invalid, user=user, progress=progress, started=started)
+
+    @retrying
+    def _import_file(self, path, *, skip_invalid: bool, user: str | None, progress, started) -> ImportReport:
         t0 = time.perf_counter()
         p = Path(path)
         with _gc_paused():
@@ -73,7 +80,7 @@ class BulkImport(BulkSQL):
             report = ImportReport(file=p.name, kind=table.kind, rows=len(table.rows),
                                   extra_columns=table.extra_columns)
             job = _ImportJob(self, table, report, skip_invalid=skip_invalid, user=user or default_user(),
-                             source=p.name, progress=progress)
+                             source=p.name, progress=progress, started=started)
             del table
             try:
                 job.run()
@@ -149,7 +156,7 @@ class _ImportJob:
     """
 
     def __init__(self, reg: BulkImport, table: tabular.Table, report: ImportReport, *, skip_invalid: bool,
-                 user: str, source: str, progress: Callable[[int, int], None] | None):
+                 user: str, source: str, progress: Callable[[int, int], None] | None, started=None):
         self.reg = reg
         self.columns = list(table.columns)
         self.colset = set(table.columns)
@@ -170,7 +177,7 @@ class _ImportJob:
         self.spare_taken = 0
         self.register_empty = False
         self.batches: list[tuple[list[int], bytes, dict]] = []  # (meter ids, encoded values, kept apart): creations
-        self.erased_at: dict[int, Any] = {}                    # meters erased before the import began -> when
+        self.started = started                                 # when import_file was called (database clock)
         self.marked: set[str] = set()                          # the file's columns marked personal
         self.sites: dict[str, int] = {}
         self.buildings: dict[tuple[int, str], int] = {}
@@ -272,8 +279,6 @@ class _ImportJob:
         self.marked = self.reg._marked_personal(conn) & set(self.report.extra_columns)
         if self.marked and "personal_extra" not in self.meter_cols:
             self.meter_cols.append("personal_extra")
-        self.erased_at = {r.id: r.personal_erased_at for r in conn.execute(
-            select(M.c.id, M.c.personal_erased_at).where(M.c.personal_erased_at.is_not(None)))}
         n_existing = conn.execute(select(func.count()).select_from(M)).scalar_one()
         self.register_empty = not n_existing
         if not n_existing:
@@ -551,7 +556,8 @@ class _ImportJob:
                     mpid = cur["monitoring_point_id"]
             change = reg._import_diff(cur, res.row(i), self.colset, self.report.extra_columns, site_ids[i],
                                       bid, mpid, marked=self.marked)
-            if change is not None and cur["personal_erased_at"] != self.erased_at.get(mid):
+            erased = cur["personal_erased_at"]
+            if change is not None and erased is not None and self.started is not None and erased >= self.started:
                 # erased while this import ran: its personal values do not come back
                 after = {k: v for k, v in change[1].items() if k not in PERSONAL_COLUMNS}
                 if after != change[1]:

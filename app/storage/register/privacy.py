@@ -92,7 +92,7 @@ class Privacy(Readouts, EventLog):
             missing = [i for i in ids if i not in rows]
             if missing:
                 raise NotFound(f"no meter with id {missing[0]}")
-            now = models.utcnow()
+            now = self._db_now(conn)
             for mid in sorted(rows):
                 r = rows[mid]
                 if r["legal_hold"]:

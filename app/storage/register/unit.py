@@ -266,6 +266,19 @@ class UnitOfWork:
                 except Exception:  # never hand a read-only connection back to the pool
                     conn.invalidate()
 
+    def _db_now(self, conn: Connection | None = None):
+        """The time now by the database's clock (PostgreSQL: the server's; SQLite: this computer's), UTC
+        without a zone, for rules comparing times written by different computers."""
+        if self.is_sqlite:
+            return models.utcnow()
+        q = text("SELECT clock_timestamp() AT TIME ZONE 'UTC'")
+        if conn is not None:
+            return conn.execute(q).scalar_one()
+        with self._errors(), self.engine.connect() as c:
+            now = c.execute(q).scalar_one()
+            c.rollback()
+        return now
+
     # ---- locks --------------------------------------------------------------------
 
     def _lock_rows(self, conn: Connection, table, *where, columns: Sequence | None = None) -> list[dict[str, Any]]:

@@ -131,15 +131,15 @@ class ImportReport:
     extra_columns: list[str] = field(default_factory=list)
     stored: bool = False
     seconds: float = 0.0
-    #: meters whose personal data was erased while the import ran: the file's personal values not stored
-    erased_meanwhile: list[int] = field(default_factory=list)
+    #: meters whose personal data was erased (and not entered again): the file's personal values not stored
+    kept_erased: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "kind": self.kind, "rows": self.rows, "created": self.created,
                 "updated": self.updated, "unchanged": self.unchanged, "moved": self.moved,
                 "invalid": [{"line": ln, "reason": r} for ln, r in self.invalid],
                 "extra_columns": self.extra_columns, "stored": self.stored,
-                "seconds": round(self.seconds, 3), "erased_meanwhile": self.erased_meanwhile}
+                "seconds": round(self.seconds, 3), "kept_erased": self.kept_erased}
 
 
 @dataclass

@@ -174,9 +174,9 @@ def _print_import(args, report) -> int:
               f"{report.unchanged} unchanged{skipped}")
         if report.extra_columns:
             print(f"extra columns kept with each meter: {', '.join(safe(c) for c in report.extra_columns)}")
-    if report.erased_meanwhile:
-        print(f"heatmeter: {len(report.erased_meanwhile)} meter(s) had their personal data erased while the import "
-              "ran: the file's personal values for them were not stored", file=sys.stderr)
+    if report.kept_erased:
+        print(f"heatmeter: {len(report.kept_erased)} meter(s) had their personal data erased: the file's personal "
+              "values for them were not stored (enter a new occupant on the meter itself)", file=sys.stderr)
     return 0
 
 

@@ -60,17 +60,17 @@ class BulkImport(BulkSQL):
 
         Meters already in the register are locked before they are compared, so
         each update's ``before`` is the committed state; on PostgreSQL imports
-        run one after the other. A meter whose personal data is erased while
-        the import runs (from this call on) keeps it erased
-        (``erased_meanwhile``). When the database gives up on the transaction
-        because of another session (a deadlock), the import runs again, up to
-        three times.
+        run one after the other. A meter whose personal data was erased (and
+        not entered again since) gets no personal value from a file: erased
+        data does not come back with an old spreadsheet, whenever the erase
+        ran (``kept_erased``; a new occupant is entered on the meter itself).
+        When the database gives up on the transaction because of another
+        session (a deadlock), the import runs again, up to three times.
         """
-        started = self._db_now()  # personal data erased from now on stays erased
-        return self._import_file(path, skip_invalid=skip_invalid, user=user, progress=progress, started=started)
+        return self._import_file(path, skip_invalid=skip_invalid, user=user, progress=progress)
 
     @retrying
-    def _import_file(self, path, *, skip_invalid: bool, user: str | None, progress, started) -> ImportReport:
+    def _import_file(self, path, *, skip_invalid: bool, user: str | None, progress) -> ImportReport:
         t0 = time.perf_counter()
         p = Path(path)
         with _gc_paused():
@@ -80,7 +80,7 @@ class BulkImport(BulkSQL):
             report = ImportReport(file=p.name, kind=table.kind, rows=len(table.rows),
                                   extra_columns=table.extra_columns)
             job = _ImportJob(self, table, report, skip_invalid=skip_invalid, user=user or default_user(),
-                             source=p.name, progress=progress, started=started)
+                             source=p.name, progress=progress)
             del table
             try:
                 job.run()
@@ -156,7 +156,7 @@ class _ImportJob:
     """
 
     def __init__(self, reg: BulkImport, table: tabular.Table, report: ImportReport, *, skip_invalid: bool,
-                 user: str, source: str, progress: Callable[[int, int], None] | None, started=None):
+                 user: str, source: str, progress: Callable[[int, int], None] | None):
         self.reg = reg
         self.columns = list(table.columns)
         self.colset = set(table.columns)
@@ -177,7 +177,6 @@ class _ImportJob:
         self.spare_taken = 0
         self.register_empty = False
         self.batches: list[tuple[list[int], bytes, dict]] = []  # (meter ids, encoded values, kept apart): creations
-        self.started = started                                 # when import_file was called (database clock)
         self.marked: set[str] = set()                          # the file's columns marked personal
         self.sites: dict[str, int] = {}
         self.buildings: dict[tuple[int, str], int] = {}
@@ -556,12 +555,12 @@ class _ImportJob:
                     mpid = cur["monitoring_point_id"]
             change = reg._import_diff(cur, res.row(i), self.colset, self.report.extra_columns, site_ids[i],
                                       bid, mpid, marked=self.marked)
-            erased = cur["personal_erased_at"]
-            if change is not None and erased is not None and self.started is not None and erased >= self.started:
-                # erased while this import ran: its personal values do not come back
+            if change is not None and cur["personal_erased_at"] is not None and \
+                    not any(cur[f] for f in PERSONAL_COLUMNS):
+                # its personal data was erased (maybe while this import ran): no value comes back from a file
                 after = {k: v for k, v in change[1].items() if k not in PERSONAL_COLUMNS}
                 if after != change[1]:
-                    self.report.erased_meanwhile.append(mid)
+                    self.report.kept_erased.append(mid)
                 change = (change[0], after, change[2]) if after else None
             if change is None:
                 self.report.unchanged += 1

@@ -10,13 +10,13 @@ restriction cover all of it.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from app.storage import models, tabular
 from app.storage.errors import ImportFileError, LegalHoldError, NotFound, ValidationError
@@ -33,8 +33,8 @@ PERSONAL_EXPORT_FIELDS = (
     "record", "recorded_at", "site", "building", "monitoring_point", "location", "manufacturer", "model", "serial",
     "secondary_address", "occupant_name", "flat", "customer_reference", "notes", "install_date", "status",
 ) + READING_FIELDS
-#: how long an erase on PostgreSQL waits for transactions older than it before it rewrites the tables
-PURGE_WAIT_S = 10.0
+#: how long an erase on PostgreSQL waits for the tables before it gives up rewriting them (and says so)
+PURGE_LOCK_TIMEOUT = "3s"
 
 
 class Privacy(Readouts, EventLog):
@@ -176,17 +176,25 @@ class Privacy(Readouts, EventLog):
                             "personal_values until their owner runs 'heatmeter db vacuum' (autovacuum only marks "
                             "the space free; it is overwritten as the tables grow)")
             else:
-                older = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND " \
-                        "pid <> pg_backend_pid() AND xact_start < :t"
-                deadline = time.monotonic() + PURGE_WAIT_S
-                n_old = conn.execute(text(older), {"t": erased_at}).scalar()
-                while n_old and time.monotonic() < deadline:
-                    time.sleep(0.2)  # not a test synchronisation: waiting for other people's transactions
-                    n_old = conn.execute(text(older), {"t": erased_at}).scalar()
-                conn.exec_driver_sql("VACUUM FULL meters, personal_values")
-                if n_old:
-                    left.append(f"{n_old} session(s) had a transaction open from before the erase, so old row "
-                                "versions may have been kept: run 'heatmeter db vacuum' once they end")
+                older = conn.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                    "pid <> pg_backend_pid() AND xact_start < (CAST(:t AS timestamp) AT TIME ZONE 'UTC')"),
+                    {"t": erased_at}).scalar()
+                conn.exec_driver_sql(f"SET lock_timeout = '{PURGE_LOCK_TIMEOUT}'")
+                try:  # never queue everyone behind a rewrite waiting for a long import
+                    conn.exec_driver_sql("VACUUM FULL meters, personal_values")
+                except DBAPIError as exc:
+                    if getattr(getattr(exc, "orig", None), "sqlstate", None) != "55P03":
+                        raise
+                    left.append("tables meters and personal_values were in use by another session, so the old "
+                                "row versions holding the erased values are still in their files: run 'heatmeter "
+                                "db vacuum' when it is done")
+                else:
+                    if older:
+                        left.append(f"{older} session(s) had a transaction open from before the erase, so old row "
+                                    "versions may have been kept: run 'heatmeter db vacuum' once they end")
+                finally:
+                    conn.exec_driver_sql("RESET lock_timeout")
             try:
                 conn.exec_driver_sql("CHECKPOINT")
                 checked = True

@@ -10,6 +10,7 @@ restriction cover all of it.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ PERSONAL_EXPORT_FIELDS = (
 ) + READING_FIELDS
 #: how long an erase on PostgreSQL waits for the tables before it gives up rewriting them (and says so)
 PURGE_LOCK_TIMEOUT = "3s"
+#: how long it waits for transactions older than the erase (anywhere on the server) to end first
+PURGE_WAIT_S = 5.0
 
 
 class Privacy(Readouts, EventLog):
@@ -112,7 +115,8 @@ class Privacy(Readouts, EventLog):
             if report.erased:
                 report.events_scrubbed = self._erase_kept(conn, report.erased)
             if report.erased and purge:
-                self._tx(conn).after_commit.append(lambda: report.remaining.extend(self._purge(now)))
+                xid = None if self.is_sqlite else conn.execute(text("SELECT pg_current_xact_id()::text")).scalar()
+                self._tx(conn).after_commit.append(lambda: report.remaining.extend(self._purge(xid)))
         if single and report.held:
             raise LegalHoldError(f"meter {held_label} is under legal hold: personal data not erased "
                                  "(clear the hold first)")
@@ -150,9 +154,9 @@ class Privacy(Readouts, EventLog):
         if self.is_sqlite:
             with self._errors(), self.engine.connect() as conn:
                 conn.connection.driver_connection.execute("VACUUM")
-        return self._purge(models.utcnow())
+        return self._purge(None)
 
-    def _purge(self, erased_at: dt.datetime) -> list[str]:
+    def _purge(self, erase_xid: str | None) -> list[str]:
         """After an erase committed: make the old values leave the files; what remains, as sentences."""
         if self.is_sqlite:
             with self._errors(), self.engine.connect() as conn:
@@ -161,12 +165,23 @@ class Privacy(Readouts, EventLog):
                 return ["the SQLite write-ahead log still holds the erased values because another program is "
                         "reading the register: they are overwritten at its next checkpoint, once it closes"]
             return []
-        return self._pg_purge(erased_at)
+        return self._pg_purge(erase_xid)
 
-    def _pg_purge(self, erased_at: dt.datetime) -> list[str]:
+    def _pg_purge(self, erase_xid: str | None) -> list[str]:
+        """PostgreSQL: rewrite the tables holding personal data (``VACUUM FULL``). A snapshot taken before
+        the erase (a transaction of any session on the server) makes PostgreSQL keep the old row versions:
+        wait a little for such snapshots to end, then say whether any was left."""
         left = []
+        older_sql = text(
+            "SELECT (SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_xmin IS NOT NULL "
+            "AND age(backend_xmin) >= age(CAST(:x AS xid))) + (SELECT count(*) FROM pg_replication_slots "
+            "WHERE xmin IS NOT NULL AND age(xmin) >= age(CAST(:x AS xid))) + (SELECT count(*) FROM pg_prepared_xacts "
+            "WHERE age(transaction) >= age(CAST(:x AS xid)))")
         with self._errors(), self.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            if erase_xid is None:  # db vacuum: every snapshot older than now
+                erase_xid = conn.execute(text("SELECT pg_current_xact_id()::text")).scalar()
+            xid = str(int(erase_xid) % 2**32)
             owner = conn.execute(text(
                 "SELECT bool_and(pg_has_role(current_user, relowner, 'USAGE')) FROM pg_class "
                 "WHERE relname IN ('meters', 'personal_values') AND relkind = 'r' "
@@ -176,10 +191,11 @@ class Privacy(Readouts, EventLog):
                             "personal_values until their owner runs 'heatmeter db vacuum' (autovacuum only marks "
                             "the space free; it is overwritten as the tables grow)")
             else:
-                older = conn.execute(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
-                    "pid <> pg_backend_pid() AND xact_start < (CAST(:t AS timestamp) AT TIME ZONE 'UTC')"),
-                    {"t": erased_at}).scalar()
+                deadline = time.monotonic() + PURGE_WAIT_S
+                older = conn.execute(older_sql, {"x": xid}).scalar()
+                while older and time.monotonic() < deadline:  # other people's transactions: let them end
+                    time.sleep(0.1)
+                    older = conn.execute(older_sql, {"x": xid}).scalar()
                 conn.exec_driver_sql(f"SET lock_timeout = '{PURGE_LOCK_TIMEOUT}'")
                 try:  # never queue everyone behind a rewrite waiting for a long import
                     conn.exec_driver_sql("VACUUM FULL meters, personal_values")
@@ -191,8 +207,8 @@ class Privacy(Readouts, EventLog):
                                 "db vacuum' when it is done")
                 else:
                     if older:
-                        left.append(f"{older} session(s) had a transaction open from before the erase, so old row "
-                                    "versions may have been kept: run 'heatmeter db vacuum' once they end")
+                        left.append(f"{older} transaction(s) on the server held a snapshot from before the erase, so "
+                                    "PostgreSQL kept the old row versions: run 'heatmeter db vacuum' once they end")
                 finally:
                     conn.exec_driver_sql("RESET lock_timeout")
             try:

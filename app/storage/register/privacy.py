@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from app.storage import models, tabular
-from app.storage.errors import ImportFileError, LegalHoldError, NotFound, ValidationError
+from app.storage.errors import ImportFileError, LegalHoldError, NotFound, PermissionDenied, ValidationError
 from app.storage.integrity import ERASED, PERSONAL_COLUMNS, decode_entries, encode_entries, run_ids
 from app.storage.records import PERSONAL_FIELDS, EraseReport, MeterRecord
 from app.storage.register.eventlog import EventLog
@@ -44,6 +44,14 @@ class Privacy(Readouts, EventLog):
     """The data-protection flags and what they allow."""
 
     def _set_flag(self, meter_id: int, flag: str, on: bool, *, user: str | None, reason: str | None) -> MeterRecord:
+        try:
+            return self._set_flag_once(meter_id, flag, on, user=user, reason=reason)
+        except PermissionDenied as exc:  # the database refused the role: that attempt is logged too
+            self.log_refused([meter_id], f"{'set' if on else 'clear'} {flag.replace('_', ' ')}", str(exc), user=user)
+            raise
+
+    def _set_flag_once(self, meter_id: int, flag: str, on: bool, *, user: str | None, reason: str | None
+                       ) -> MeterRecord:
         with self._write() as conn:
             cur = self._lock_meter(conn, meter_id)
             if bool(cur[flag]) != on:
@@ -88,6 +96,14 @@ class Privacy(Readouts, EventLog):
         """
         single = isinstance(meter_ids, int)
         ids = [meter_ids] if single else list(meter_ids)
+        try:
+            return self._erase(ids, single, user=user, reason=reason, purge=purge)
+        except PermissionDenied as exc:  # the database refused the role: that attempt is logged too
+            self.log_refused(ids, "erase personal data", str(exc), user=user)
+            raise
+
+    def _erase(self, ids: list[int], single: bool, *, user: str | None, reason: str | None, purge: bool
+               ) -> EraseReport:
         report = EraseReport()
         held_label = None
         with self._write() as conn:

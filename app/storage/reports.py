@@ -49,9 +49,24 @@ def meter_dossier(reg: Register, meter_id: int) -> dict[str, Any]:
     ``meter`` (MeterRecord), ``installations``, ``commissioning`` (each record
     with its ``readouts``: raw frames and decoded telegrams), ``readouts``
     (all, oldest first), ``calibrations`` (with points), ``lots`` (with their
-    verdicts and this meter's result), ``history`` (the event log).
+    verdicts and this meter's result), ``history`` (the event log, its access
+    entries included). Showing the meter's personal data is logged as an
+    access; on a read-only register it is hidden instead (``personal_hidden``).
     """
+    from app.storage.errors import ReadOnlyRegister
+    from app.storage.records import PERSONAL_FIELDS
+
     meter = reg.get_meter(meter_id)
+    personal_hidden = False
+    if meter.has_personal_data:  # shown on the page: who saw it is logged (MMS 2.2.7.2)
+        try:
+            reg.log_access([meter_id], "meter page", fields=[f for f in PERSONAL_FIELDS if getattr(meter, f)]
+                           + sorted(meter.personal_extra or {}))
+        except ReadOnlyRegister:  # the access cannot be logged: the page does not show the data
+            for f in PERSONAL_FIELDS:
+                setattr(meter, f, None)
+            meter.personal_extra = {}
+            personal_hidden = True
     readouts = reg.readouts(meter_id)
     by_com: dict[int, list[dict]] = {}
     for r in readouts:
@@ -68,9 +83,20 @@ def meter_dossier(reg: Register, meter_id: int) -> dict[str, Any]:
         drawn = [d for d in full["draws"] if d["meter_id"] == meter_id]
         lots.append({**lot, "verdicts": full["verdicts"], "result": mine[0] if mine else None,
                      "drawn": drawn[0] if drawn else None})
+    history = reg.history(meter_id)
+    if personal_hidden:
+        history = [{**e, "before": _hide_personal(e["before"]), "after": _hide_personal(e["after"])} for e in history]
     return {"meter": meter, "installations": reg.installations(meter_id), "commissioning": coms,
             "readouts": readouts, "calibrations": reg.calibration_results(meter_id), "lots": lots,
-            "history": reg.history(meter_id)}
+            "history": history, "personal_hidden": personal_hidden}
+
+
+def _hide_personal(d):
+    from app.storage.integrity import PERSONAL, PERSONAL_COLUMNS
+
+    if not isinstance(d, dict):
+        return d
+    return {k: (PERSONAL if k in PERSONAL_COLUMNS and v is not None else v) for k, v in d.items()}
 
 
 # ---- E28: meter records --------------------------------------------------------------------
@@ -100,6 +126,9 @@ class E28Row:
     due_state: str | None = None
     due_date: dt.date | None = None
     due_reason: str | None = None
+    #: SHA-256 of the stored record the evidence column cites (the recalibration, else the lot's verdict):
+    #: ``heatmeter db verify`` checks that it still holds
+    evidence_hash: str = ""
 
     @property
     def evidence(self) -> str:
@@ -122,7 +151,7 @@ class E28Row:
 E28_COLUMNS = ("site", "building", "location", "monitoring_point", "make", "type", "serial", "install_year",
                "install_date", "status", "mid_class", "qp_m3h", "recalibrated_on", "recalibration", "lot_id",
                "lot_name", "lot_verdict", "lot_decided_on", "sampled", "due_state", "due_date", "due_reason",
-               "evidence")
+               "evidence", "evidence_hash")
 
 
 # ---- E27: sizing ---------------------------------------------------------------------------
@@ -234,6 +263,8 @@ class EvidencePack:
     e27: list[E27Row]
     restricted_left_out: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    #: (event id, SHA-256) of the end of the register's event chain when the pack was made
+    chain_end: tuple[int, str] | None = None
 
     @property
     def sized(self) -> list[E27Row]:
@@ -269,6 +300,7 @@ def evidence_pack(reg: Register, site: str, *, as_of: dt.date | None = None, inc
                    (m.install_date.isoformat() if m.install_date else ""), m.status, m.mid_class, m.qp_m3h)
         c = recal.get(m.id)
         if c:
+            r.evidence_hash = c["content_hash"] or ""
             r.recalibrated_on = c["tested_on"]
             r.recalibration = ", ".join(x for x in (c["lab"], c["certificate"],
                                                     f"verdict {c['verdict']}" if c["verdict"] else None) if x)
@@ -277,6 +309,7 @@ def evidence_pack(reg: Register, site: str, *, as_of: dt.date | None = None, inc
             r.lot_id, r.lot_name = lot["lot_id"], lot["name"]
             r.lot_verdict, r.lot_decided_on = lot["verdict"], lot["decided_on"]
             r.sampled = lot["sampled"]
+            r.evidence_hash = r.evidence_hash or lot["verdict_hash"] or ""
         info = due_map.get(m.id)
         if info:
             r.due_state, r.due_date, r.due_reason = info.state, info.due_date, info.reason
@@ -291,20 +324,21 @@ def evidence_pack(reg: Register, site: str, *, as_of: dt.date | None = None, inc
               "no_design_load": sum(1 for r in e27 if r.status == "no_design_load"),
               "invalid_design_data": sum(1 for r in e27 if r.status == "invalid_design_data")}
     return EvidencePack(site=site, as_of=as_of, created_at=dt.datetime.now().replace(microsecond=0), e28=e28,
-                        e27=e27, restricted_left_out=left_out, counts=counts)
+                        e27=e27, restricted_left_out=left_out, counts=counts, chain_end=reg.chain_end())
 
 
 def _latest_recalibrations(reg: Register, site: str) -> dict[int, dict[str, Any]]:
     """Per meter of the site: its latest calibration outside a sampling lot (a recalibration)."""
     q = (select(CAL.c.meter_id, CAL.c.tested_on, CAL.c.lab, CAL.c.certificate, CAL.c.initial_verdict,
-                CAL.c.in_service_verdict, CAL.c.subassembly)
+                CAL.c.in_service_verdict, CAL.c.subassembly, CAL.c.content_hash)
          .select_from(CAL.join(M, M.c.id == CAL.c.meter_id).join(S, S.c.id == M.c.site_id))
          .where(S.c.name == site, CAL.c.lot_id.is_(None)).order_by(CAL.c.tested_on, CAL.c.id))
     out: dict[int, dict[str, Any]] = {}
     with reg.reading() as conn:
         for r in conn.execute(q):
             out[r.meter_id] = {"tested_on": r.tested_on, "lab": r.lab, "certificate": r.certificate,
-                               "verdict": r.initial_verdict or r.in_service_verdict, "subassembly": r.subassembly}
+                               "verdict": r.initial_verdict or r.in_service_verdict, "subassembly": r.subassembly,
+                               "content_hash": r.content_hash}
     return out
 
 
@@ -320,15 +354,15 @@ def _latest_lots(reg: Register, site: str) -> dict[int, dict[str, Any]]:
         verdicts: dict[int, tuple] = {}
         results: dict[tuple[int, int], tuple] = {}
         if lot_ids:
-            for v in conn.execute(select(LOTV.c.lot_id, LOTV.c.verdict, LOTV.c.decided_on)
+            for v in conn.execute(select(LOTV.c.lot_id, LOTV.c.verdict, LOTV.c.decided_on, LOTV.c.content_hash)
                                   .where(LOTV.c.lot_id.in_(lot_ids)).order_by(LOTV.c.id)):
-                verdicts[v.lot_id] = (v.verdict, v.decided_on)
+                verdicts[v.lot_id] = (v.verdict, v.decided_on, v.content_hash)
             for r in conn.execute(select(LOTR.c.lot_id, LOTR.c.meter_id, LOTR.c.defective, LOTR.c.inaccessible,
                                          LOTR.c.error_pct, LOTR.c.tested_on).where(LOTR.c.lot_id.in_(lot_ids))):
                 results[(r.lot_id, r.meter_id)] = (r.defective, r.inaccessible, r.error_pct, r.tested_on)
     out: dict[int, dict[str, Any]] = {}
     for r in members:
-        verdict, on = verdicts.get(r.id, (None, None))
+        verdict, on, vhash = verdicts.get(r.id, (None, None, None))
         res = results.get((r.id, r.meter_id))
         sampled = ""
         if res is not None:
@@ -336,7 +370,8 @@ def _latest_lots(reg: Register, site: str) -> dict[int, dict[str, Any]]:
             sampled = ("inaccessible" if inaccessible else
                        f"tested{' ' + tested.isoformat() if tested else ''}: "
                        + (f"{err:+.2f} % " if err is not None else "") + ("defective" if defective else "good"))
-        out[r.meter_id] = {"lot_id": r.id, "name": r.name, "verdict": verdict, "decided_on": on, "sampled": sampled}
+        out[r.meter_id] = {"lot_id": r.id, "name": r.name, "verdict": verdict, "decided_on": on, "sampled": sampled,
+                           "verdict_hash": vhash}
     return out
 
 

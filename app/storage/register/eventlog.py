@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from app.storage.integrity import ERASED, PERSONAL, decode_entries, entry_values, id_runs, run_ids
 from app.storage.records import jsonable
-from app.storage.register.tables import EV, EVB, M, PV
+from app.storage.register.tables import CHAIN, EV, EVB, M, PV
 from app.storage.register.unit import UnitOfWork
 
 # event_batches: the values of a text column joined into one string (an empty value is "")
@@ -79,6 +79,13 @@ class EventLog(UnitOfWork):
             q = q.where(EV.c.at >= since)
         with self._read() as conn:
             return [jsonable(dict(r._mapping)) for r in conn.execute(q)]
+
+    def chain_end(self) -> tuple[int, str]:
+        """(id, SHA-256 hex) of the last event of the chain as it stands: printed on evidence so that the
+        register can later be shown to hold what it held then (``db verify`` checks the chain up to it)."""
+        with self._read() as conn:
+            r = conn.execute(select(CHAIN.c.last_event_id, CHAIN.c.last_hash).where(CHAIN.c.id == 1)).first()
+        return (0, bytes(32).hex()) if r is None else (int(r[0]), bytes(r[1]).hex())
 
     # ---- the access log ------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.storage.records import PERSONAL_FIELDS
+from app.ui.register.access import AccessPanel
 
 
 def _text(v: Any) -> str:
@@ -176,6 +177,8 @@ class MeterView(QWidget):
         self.tabs.addTab(self.lots_table, "Lots")
         self.log_table = _table(self, ["When (UTC)", "Who", "Action", "Record", "Before", "After", "Source"])
         self.tabs.addTab(self.log_table, "Event log")
+        self.access_panel = AccessPanel(self)  # who read the personal data (MMS 2.2.7.2)
+        self.tabs.addTab(self.access_panel, "Access log")
 
     # -- loading -------------------------------------------------------------------
     def show_meter(self, meter_id: int) -> None:
@@ -266,6 +269,8 @@ class MeterView(QWidget):
                  e.get("after"), e.get("source")] for e in reversed(d["history"])]
         _fill(self.log_table, rows)
         self.tabs.setTabText(6, f"Event log ({len(rows)})")
+        n = self.access_panel.show_history(d["history"], personal_hidden=bool(d.get("personal_hidden")))
+        self.tabs.setTabText(7, f"Access log ({n})")
 
     def _fill_details(self, m) -> None:
         form = self.details_form

@@ -87,8 +87,23 @@ def evidence_pdf(path: str, pack: EvidencePack) -> None:
     if bad:
         html.append("<p>Design data that could not be used:</p>")
         html.append(table(["Meter", "Why"], [[f"{r.make} {r.serial}", r.note] for r in bad]))
+    html.append(_integrity(pack))
     html.append(_footer(f"Site {pack.site}."))
     write_pdf(path, "".join(html), title=f"HNTAS evidence pack {pack.site}", landscape=True)
+
+
+def _integrity(pack: EvidencePack) -> str:
+    """The hashes that let this pack be checked against the register later (``heatmeter db verify``)."""
+    out = ["<h2>Integrity</h2>"]
+    if pack.chain_end:
+        out.append(f"<p>The register's event chain ended at event {pack.chain_end[0]} with SHA-256 "
+                   f"<span class='mono'>{esc(pack.chain_end[1])}</span> when this pack was made. Every record cited "
+                   "below is stored with the SHA-256 of its content, anchored in that chain; "
+                   "<i>heatmeter db verify</i> recomputes them.</p>")
+    rows = [[f"{r.make} {r.serial}", r.evidence, r.evidence_hash] for r in pack.e28 if r.evidence_hash]
+    if rows:
+        out.append(table(["Meter", "Evidence", "SHA-256 of the stored record"], rows, widths=["20%", "35%", "45%"]))
+    return "".join(out)
 
 
 def _installed(r) -> str:
@@ -127,6 +142,8 @@ def commissioning_pdf(path: str, meter, record: dict[str, Any]) -> None:
             table(["Commissioned on", "Technician", "Status", "Signed by", "Signed at (UTC)"],
                   [[_d(record.get("commissioned_on")), record.get("technician") or "", record["status"],
                     record.get("signed_by") or "", _d(record.get("signed_at"))]]),
+            (f"<p>SHA-256 of the signed record: <span class='mono'>{esc(record['content_hash'])}</span> "
+             "(<i>heatmeter db verify</i> checks it).</p>" if record.get("content_hash") else ""),
             "<h2>Checklist</h2>",
             table(["Item", "Answer", "Note"], [[k.replace("_", " "), (a or {}).get("answer") or "",
                                                 (a or {}).get("note") or ""]
@@ -143,7 +160,9 @@ def commissioning_pdf(path: str, meter, record: dict[str, Any]) -> None:
     for r in record.get("readouts", []):
         html.append(f"<p>Readout {r['id']} at {esc(_d(r.get('read_at')))} UTC by {esc(r.get('read_by') or '')} "
                     f"({esc(r.get('transport') or '')} {esc(r.get('port') or '')}, {esc(_d(r.get('baud')))} Bd, "
-                    f"primary address {esc(_d(r.get('primary_address')))}).</p>")
+                    f"primary address {esc(_d(r.get('primary_address')))})"
+                    + (f"; SHA-256 <span class='mono'>{esc(r['content_hash'])}</span>" if r.get("content_hash")
+                       else "") + ".</p>")
         for n, f in enumerate(r.get("frames") or []):
             hexes = " ".join(f"{b:02X}" for b in f)
             html.append(f'<p class="mono">Telegram {n + 1}, {len(f)} bytes: {esc(hexes)}</p>')

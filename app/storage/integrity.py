@@ -7,11 +7,11 @@ here touches a database.
 
 The chain
     Every event row has ``hash = SHA-256(previous event's hash || canonical
-    bytes of this row)``; the first event's previous hash is 32 zero bytes.
-    The canonical bytes are the compact JSON array of the row's stored values:
-    id, time (``YYYY-MM-DD HH:MM:SS.ffffff``), user, entity, entity id, meter
-    id, action, the ``before`` and ``after`` JSON *texts as stored*, source,
-    and ``detail_digest``. The detail digest covers what belongs to the event
+    text of this row)``; the first event's previous hash is 32 zero bytes.
+    The canonical text (:func:`canonical`) holds the row's stored values: id,
+    time (``YYYY-MM-DD HH:MM:SS.ffffff``), user, entity, entity id, meter id,
+    action, the ``before`` and ``after`` JSON *texts as stored*, source, and
+    ``detail_digest``. The detail digest covers what belongs to the event
     but lives in other tables: its event batch (an import's create values),
     its personal values (their per-meter commitments, not the values) and the
     evidence items it anchors (table, id, content hash).
@@ -24,7 +24,8 @@ Personal values
     SHA-256 (its commitment), never the entry. Erasing personal data (MMS
     2.2.3) deletes the entries (value and salt together) and keeps the
     commitments, so the chain still verifies and nothing left allows the
-    erased value to be guessed and checked.
+    erased value to be guessed and checked. An entry is stored as its own
+    UTF-8 when a row covers one meter, else rows hold a compressed JSON list.
 
 Evidence
     ``content_hash(kind, fields)`` is the SHA-256 of the canonical JSON of an
@@ -62,11 +63,25 @@ def at_text(at: dt.datetime | str) -> str:
     return at if isinstance(at, str) else at.strftime(AT_FORMAT)
 
 
+def canonical(id_: int, at: str, user: str | None, entity: str | None, entity_id: int | None,
+              meter_id: int | None, action: str | None, before: str | None, after: str | None,
+              source: str | None, detail_digest: str | None) -> str:
+    """The text an event's hash covers: its fields in this order, separated by U+001F; a text field as
+    ``LENGTH:TEXT`` (its length in code points), a number in decimal, an absent value as ``-``."""
+    return (f"{id_}\x1f{at}\x1f{'-' if user is None else f'{len(user)}:{user}'}\x1f"
+            f"{'-' if entity is None else f'{len(entity)}:{entity}'}\x1f{'-' if entity_id is None else entity_id}\x1f"
+            f"{'-' if meter_id is None else meter_id}\x1f{'-' if action is None else f'{len(action)}:{action}'}\x1f"
+            f"{'-' if before is None else f'{len(before)}:{before}'}\x1f"
+            f"{'-' if after is None else f'{len(after)}:{after}'}\x1f"
+            f"{'-' if source is None else f'{len(source)}:{source}'}\x1f{detail_digest or '-'}")
+
+
 def event_hash(prev: bytes, id_: int, at: str, user: str | None, entity: str | None, entity_id: int | None,
                meter_id: int | None, action: str | None, before: str | None, after: str | None,
                source: str | None, detail_digest: str | None) -> bytes:
-    """The chain hash of one event row (texts as stored: ``before``/``after`` JSON text, ``at`` per AT_FORMAT)."""
-    body = _dumps([id_, at, user, entity, entity_id, meter_id, action, before, after, source, detail_digest])
+    """The chain hash of one event row: SHA-256 of the previous hash followed by the UTF-8 of
+    :func:`canonical` (texts as stored: ``before``/``after`` JSON text, ``at`` per AT_FORMAT)."""
+    body = canonical(id_, at, user, entity, entity_id, meter_id, action, before, after, source, detail_digest)
     return hashlib.sha256(prev + body.encode("utf-8")).digest()
 
 
@@ -151,13 +166,21 @@ def digest(text: str | bytes) -> str:
     return hashlib.sha256(text.encode("utf-8") if isinstance(text, str) else text).hexdigest()
 
 
-def encode_entries(entries: Sequence[str | None]) -> bytes:
-    """A personal_values row's payload: its entries (None once erased), compressed."""
+def encode_entries(entries: Sequence[str | None]) -> bytes | None:
+    """A personal_values row's payload. One meter: the entry's own UTF-8 (NULL once erased); several: the
+    compressed JSON list of their entries (null once erased)."""
+    if len(entries) == 1:
+        return None if entries[0] is None else entries[0].encode("utf-8")
     return zlib.compress(_dumps(list(entries)).encode("utf-8"), 1)
 
 
 def decode_entries(payload: bytes | None) -> list[str | None]:
-    return [] if payload is None else json.loads(zlib.decompress(bytes(payload)))
+    if payload is None:
+        return [None]
+    payload = bytes(payload)
+    if payload[:1] == b"{":
+        return [payload.decode("utf-8")]
+    return json.loads(zlib.decompress(payload))
 
 
 def entry_values(entry: str) -> tuple[Any, Any]:
@@ -172,17 +195,25 @@ def is_personal_key(key: str, marked: Iterable[str]) -> bool:
 
 # ---- what an event's detail digest covers ------------------------------------------------------
 
+def _t(s: str) -> str:
+    return f"{len(s)}:{s}"
+
+
 def detail_digest(batch: tuple[str, bytes] | None, personal: Sequence[tuple[str, str, str]],
                   anchors: Sequence[tuple[str, int, str | None]]) -> str | None:
-    """``batch``: (meter_ids runs JSON, data) of the event's batch; ``personal``: (key, meter_ids runs
-    JSON, digests) of its personal_values rows; ``anchors``: (table, item id, content hash). None when
-    the event has none of them."""
+    """What an event covers in other tables, as one SHA-256 (hex); None when it covers nothing.
+
+    ``batch``: (meter_ids runs JSON, data) of its ``event_batches`` row; ``personal``: (key, meter_ids
+    runs JSON, digests) of its ``personal_values`` rows, ``anchors``: (table, item id, content hash) of
+    its ``evidence_anchors`` rows, both in the order of their ids. The text hashed: one part per row,
+    separated by U+001E: ``B`` runs and the data's SHA-256; ``P`` key, runs and the digests' SHA-256;
+    ``A`` table, item id and hash (texts as ``LENGTH:TEXT``, an absent hash as ``-``)."""
     if batch is None and not personal and not anchors:
         return None
-    parts = [None if batch is None else [batch[0], digest(bytes(batch[1]))],
-             sorted([k, ids, digest(d)] for k, ids, d in personal),
-             sorted([t, i, h or ""] for t, i, h in anchors)]
-    return digest(_dumps(parts))
+    parts = [] if batch is None else [f"B{_t(batch[0])}{digest(bytes(batch[1]))}"]
+    parts += [f"P{_t(k)}{_t(ids)}{digest(d)}" for k, ids, d in personal]
+    parts += [f"A{_t(t)}{i}:{h or '-'}" for t, i, h in anchors]
+    return digest("\x1e".join(parts))
 
 
 # ---- evidence ----------------------------------------------------------------------------------

@@ -83,11 +83,15 @@ def test_the_chain_is_sha256_over_the_stored_rows(reg, evidence):
     with reg.engine.connect() as c:
         rows = c.execute(text(f'SELECT id, {at_sql}, "user", entity, entity_id, meter_id, action, before{j}, '
                               f"after{j}, source, detail_digest, hash FROM events ORDER BY id LIMIT 5")).all()
+    def field(v):  # text as LENGTH:TEXT, numbers in decimal, absent as "-" (docs/security.md)
+        return "-" if v is None else f"{len(v)}:{v}" if isinstance(v, str) else str(v)
+
     prev = bytes(32)
     for r in rows:
-        body = json.dumps(list(r[:11]), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        prev = hashlib.sha256(prev + body).digest()
-        assert prev == bytes(r[11])
+        i, at, *rest, detail, stored = r
+        text_ = "\x1f".join([str(i), at] + [field(v) for v in rest] + [detail or "-"])
+        prev = hashlib.sha256(prev + text_.encode("utf-8")).digest()
+        assert prev == bytes(stored)
 
 
 def test_a_changed_decoded_value_is_found(reg, evidence):

@@ -246,13 +246,13 @@ def _build_chain(conn, pg: bool, anchors: list[tuple[str, int, str]]) -> None:
             conn.execute(ea.insert(), [{"event_id": last_id, "item_table": k, "item_id": i, "content_hash": h}
                                        for k, i, h in anchors[j:j + _PAGE]])
     details: dict[int, list] = {}
-    for eid, runs, blob in conn.execute(sa.text("SELECT event_id, meter_ids, data FROM event_batches")):
+    for eid, runs, blob in conn.execute(sa.text("SELECT event_id, meter_ids, data FROM event_batches ORDER BY id")):
         details.setdefault(eid, [None, [], []])[0] = (runs, bytes(blob))
     for eid, key, runs, digests in conn.execute(sa.text(
-            "SELECT event_id, key, meter_ids, digests FROM personal_values")):
+            "SELECT event_id, key, meter_ids, digests FROM personal_values ORDER BY id")):
         details.setdefault(eid, [None, [], []])[1].append((key, runs, digests))
     for eid, table, item, h in conn.execute(sa.text(
-            "SELECT event_id, item_table, item_id, content_hash FROM evidence_anchors")):
+            "SELECT event_id, item_table, item_id, content_hash FROM evidence_anchors ORDER BY id")):
         details.setdefault(eid, [None, [], []])[2].append((table, item, h))
     get = (f"SELECT id, to_char(at, '{integrity.PG_AT_FORMAT}'), \"user\", entity, entity_id, meter_id, action, "
            "before::text, after::text, source FROM events WHERE id > :last ORDER BY id LIMIT :n") if pg else \

@@ -118,6 +118,7 @@ class AppContext(QObject):
         self._register = None
         self._register_lock = threading.Lock()
         self._bus = None
+        self._keys = None
 
     def register_url(self) -> str | None:
         """The register's URL: ``--db``, else the demo register in demo mode, else None (the default)."""
@@ -169,6 +170,15 @@ class AppContext(QObject):
 
             self._bus = BusService(self)
         return self._bus
+
+    @property
+    def keys(self):
+        """The shared :class:`~app.ui.keys.KeyService` (the meter key store: decrypting, key status)."""
+        if self._keys is None:
+            from app.ui.keys import KeyService
+
+            self._keys = KeyService(self)
+        return self._keys
 
     @property
     def text_scale(self) -> float:

@@ -18,6 +18,7 @@
 """
 from __future__ import annotations
 
+import datetime as _dt
 import heapq
 import math
 import random
@@ -136,6 +137,10 @@ class RadioField:
         return self._queue[0][0] if self._queue else math.inf
 
     def due(self, t_s: float) -> list[tuple[RadioMeter, bytes, float]]:
+        return [(m, tg, rssi) for _when, m, tg, rssi in self.due_timed(t_s)]
+
+    def due_timed(self, t_s: float) -> list[tuple[float, RadioMeter, bytes, float]]:
+        """As :meth:`due`, each with the simulated time it was sent at first."""
         out = []
         q = self._queue
         while q and q[0][0] <= t_s:
@@ -147,7 +152,7 @@ class RadioField:
             if rssi < self.sensitivity_dbm:
                 self.lost += 1
                 continue
-            out.append((m, tg, round(rssi, 1)))
+            out.append((when, m, tg, round(rssi, 1)))
         return out
 
 
@@ -157,22 +162,33 @@ class SimulatedReceiver(Receiver):
     ``clock="real"``: telegrams arrive when due, with simulated time running
     ``speed`` times faster than the wall clock. ``clock="virtual"``: each
     ``receive`` jumps simulated time to the next telegram (no sleeping).
+    A telegram's ``received_at`` is on the simulated clock: ``epoch`` (default:
+    when the receiver was opened) plus the simulated time it was sent at, so
+    send intervals read the same at any ``speed``; :meth:`now` is that clock.
     """
 
     name = "simulator"
 
-    def __init__(self, field: RadioField, *, speed: float = 1.0, clock: str = "real"):
+    def __init__(self, field: RadioField, *, speed: float = 1.0, clock: str = "real",
+                 epoch: _dt.datetime | None = None):
         super().__init__()
         self.field = field
         self.speed = speed
         self.clock = clock
         self.t_s = 0.0
         self._t0 = None
+        self.epoch = epoch
         self._stop = threading.Event()
 
     def _open(self) -> None:
         self._t0 = time.monotonic()
+        if self.epoch is None:
+            self.epoch = _dt.datetime.now(_dt.timezone.utc)
         self._stop.clear()
+
+    def now(self) -> _dt.datetime:
+        """The simulated clock (UTC): ``epoch`` plus simulated time."""
+        return (self.epoch or _dt.datetime.now(_dt.timezone.utc)) + _dt.timedelta(seconds=self.sim_now())
 
     def _close(self) -> None:
         self._stop.set()
@@ -183,13 +199,15 @@ class SimulatedReceiver(Receiver):
         return (time.monotonic() - self._t0) * self.speed
 
     def _heard(self, items) -> list[Heard]:
-        return [Heard(tg, rssi, None, mode=self.mode or "t1", source="simulator") for _m, tg, rssi in items]
+        epoch = self.epoch or _dt.datetime.now(_dt.timezone.utc)
+        return [Heard(tg, rssi, None, epoch + _dt.timedelta(seconds=when), mode=self.mode or "t1",
+                      source="simulator") for when, _m, tg, rssi in items]
 
     def _read(self, timeout_s: float) -> list[Heard]:
         if self.clock == "virtual":
             self.t_s = max(self.t_s, self.field.next_time())
-            return self._heard(self.field.due(self.t_s))
+            return self._heard(self.field.due_timed(self.t_s))
         wait = (self.field.next_time() - self.sim_now()) / self.speed
         if wait > 0:
             self._stop.wait(min(wait, timeout_s))
-        return self._heard(self.field.due(self.sim_now()))
+        return self._heard(self.field.due_timed(self.sim_now()))

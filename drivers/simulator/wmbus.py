@@ -31,9 +31,11 @@ from drivers.receivers.base import Heard, Receiver
 from drivers.wmbus.encoder import encode_wmbus
 
 __all__ = ["RadioMeter", "RadioField", "SimulatedReceiver", "default_field", "keys_csv", "MAKES",
-           "SENSITIVITY_DBM"]
+           "SENSITIVITY_DBM", "FLOORS", "FLOOR_LOSS_DB"]
 
 SENSITIVITY_DBM = -105.0       # typical T1/C1 receiver sensitivity: weaker telegrams are not heard
+FLOORS = 6                     # default_field puts its meters on six floors
+FLOOR_LOSS_DB = 12.0           # a concrete floor between meter and receiver at 868 MHz (simulated)
 
 # make -> (FLAG, security, medium, version, send interval s, kind)
 MAKES = {
@@ -64,6 +66,8 @@ class RadioMeter:
     base_energy_wh: int = 0
     base_volume_l: int = 0
     fmt: str = "none"
+    floor: int = 0            # where it is in the block (default_field: six floors)
+    loss_db: float = 0.0      # extra path loss from where the receiver is now (RadioField.move_receiver)
 
     def records(self, t_s: float) -> list:
         rnd = random.Random(hash((self.identification, int(t_s))) & 0xFFFFFFFF)
@@ -94,8 +98,8 @@ class RadioMeter:
                             session=self.counter & 0x0F, fmt=self.fmt)
 
     def mean_rssi_dbm(self) -> float:
-        """Log-distance path loss: -40 dBm at 1 m, exponent 3."""
-        return -40.0 - 30.0 * math.log10(max(self.distance_m, 1.0))
+        """Log-distance path loss: -40 dBm at 1 m, exponent 3; minus the floors between it and the receiver."""
+        return -40.0 - 30.0 * math.log10(max(self.distance_m, 1.0)) - self.loss_db
 
 
 def default_field(n: int = 12, seed: int = 0, *, makes=None) -> list[RadioMeter]:
@@ -110,7 +114,7 @@ def default_field(n: int = 12, seed: int = 0, *, makes=None) -> list[RadioMeter]
                                  version, interval, round(rnd.uniform(2, 60), 1), kind, seed=i,
                                  access_number=rnd.randrange(256), counter=rnd.randrange(1, 10_000),
                                  base_energy_wh=rnd.randrange(1_000, 90_000) * 1000,
-                                 base_volume_l=rnd.randrange(10_000, 900_000)))
+                                 base_volume_l=rnd.randrange(10_000, 900_000), floor=i % FLOORS))
     return meters
 
 
@@ -132,6 +136,12 @@ class RadioField:
         self.lost = 0
         self._queue = [(self.rnd.uniform(0, m.interval_s), i) for i, m in enumerate(meters)]
         heapq.heapify(self._queue)
+
+    def move_receiver(self, floor: int | None, *, floor_loss_db: float = FLOOR_LOSS_DB) -> None:
+        """The receiver is now on ``floor`` (None: back where every meter's distance alone counts): each floor
+        between a meter and the receiver costs ``floor_loss_db`` more path loss."""
+        for m in self.meters:
+            m.loss_db = 0.0 if floor is None else floor_loss_db * abs(m.floor - floor)
 
     def next_time(self) -> float:
         return self._queue[0][0] if self._queue else math.inf

@@ -39,7 +39,7 @@ def listen(receiver, keys=None, *, cancel, on_batch: Callable[[list[Reception], 
     on_batch([], start)
     while not cancel.is_set():
         h = receiver.receive(RECEIVE_SLICE_S)
-        if h is not None:
+        if h is not None and (end is None or h.received_at.timestamp() <= end):
             batch.append(reception(h, keys))
             out.telegrams += 1
         elif getattr(receiver, "_eof", False):

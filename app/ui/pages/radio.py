@@ -26,8 +26,8 @@ from app.ui.radio.service import SIMULATED, RadioService, Source
 
 OTHER = "__other__"
 STICK_NAMES = {"im871a": "IMST iM871A", "amb8465": "Amber AMB8465", "rtl-wmbus": "rtl-wmbus (SDR)"}
-WIDTHS = {"meter": 95, "make": 100, "medium": 150, "rssi_now": 70, "rssi_min": 50, "rssi_median": 62, "heard": 60,
-          "expected": 70, "ratio": 70, "interval": 70, "key": 100, "values": 300, "last": 80}
+WIDTHS = {"meter": 96, "make": 96, "medium": 70, "rssi_now": 60, "rssi_min": 54, "rssi_median": 74, "heard": 66,
+          "expected": 88, "ratio": 84, "interval": 76, "key": 76, "values": 250, "last": 90}
 
 
 class RadioPage(Page):
@@ -44,6 +44,7 @@ class RadioPage(Page):
         self._status_at = 0.0
         self._sticks: list[tuple[str, str]] = []
         self._selected_key: str | None = None
+        self.clock = "real"          # the simulated radio's clock for Start ("virtual": no waiting; tests)
 
         # receiver row: [Receiver ▾] [port] [type ▾] [mode ▾] [Start] [Keys ▾] [Clear]
         row = QHBoxLayout()
@@ -181,6 +182,7 @@ class RadioPage(Page):
         lower.addWidget(self.detail)
         lower.setStretchFactor(0, 2)
         lower.setStretchFactor(1, 5)
+        lower.setSizes([340, 760])
         split = QSplitter(Qt.Orientation.Vertical, w)
         split.addWidget(self.view)
         split.addWidget(lower)
@@ -201,8 +203,10 @@ class RadioPage(Page):
         mono.setStyleHint(QFont.StyleHint.Monospace)
         mono.setPointSizeF(self.ctx.metrics.point_size * 0.92)
         self.detail.setFont(mono)
-        for i, wd in enumerate((80, 70, 50, 100, 50)):
+        for i, wd in enumerate((76, 46, 54, 92, 52)):
             self.tg_view.setColumnWidth(i, round(wd * scale))
+        if hasattr(self, "survey"):
+            self.survey.on_text_scale_changed(scale)
 
     def refresh(self) -> bool:
         self._detect_sticks()
@@ -220,10 +224,19 @@ class RadioPage(Page):
         def then(_n) -> None:
             keys.changed.emit()
             if self.ctx.screenshot:     # a finished picture: 20 simulated minutes, received at once
-                self.start(clock="virtual", seconds=20 * 60)
+                task = self.start(clock="virtual", seconds=20 * 60)
+                task.finished.connect(lambda _r: self._demo_pick())
             else:
                 self.start()
         self.run_task("Keys of the simulated meters", work, on_finished=then)
+
+    def _demo_pick(self) -> None:
+        """Screenshots: a heat meter picked, its last telegram decoded below."""
+        for key in self.table.order:
+            m = self.table.meters[key]
+            if m.status == "decrypted" and (m.medium or "").startswith("heat") and len(m.values) >= 4:
+                self.select_meter(key)
+                return
 
     def on_hidden(self) -> None:
         pass   # receiving goes on in the background (the survey may be running); Stop ends it
@@ -278,7 +291,7 @@ class RadioPage(Page):
         else:
             self.start()
 
-    def start(self, *, clock: str = "real", seconds: float | None = None):
+    def start(self, *, clock: str | None = None, seconds: float | None = None):
         src = self.source()
         if not src.simulated and not src.port:
             self.show_error("Give the port of the stick (or pick one found on USB), then Start.")
@@ -289,7 +302,7 @@ class RadioPage(Page):
         if not src.simulated and self.source_combo.currentData() == OTHER:
             self.ctx.settings.set_page_value(self.name, "port", src.port or "")
         self.model.sensitivity_dbm = None
-        task = self.service.start(src, clock=clock, seconds=seconds, origin=self)
+        task = self.service.start(src, clock=clock or self.clock, seconds=seconds, origin=self)
         self.model.sensitivity_dbm = self.service.sensitivity_dbm
         self.survey.receiver_changed(src, self.service.sensitivity_dbm)
         return task
@@ -355,6 +368,8 @@ class RadioPage(Page):
             head = f"Receiving {src.mode.upper()} with {src.label()}{since}"
             if src.simulated:
                 head = "SIMULATION — " + head + f" (simulated time runs ×{self.service.sim_speed:g})"
+        elif src is not None:
+            head = f"Stopped ({src.label()})"
         else:
             head = "Not receiving"
         sens = self.service.sensitivity_dbm

@@ -18,7 +18,7 @@ from app.core.radio.heard import HeardMeter, HeardTable
 from app.core.radio.reception import STATUS_WORDS, Reception
 from app.ui.widgets.meters import medium_words
 
-COLUMNS = (("meter", "Meter"), ("make", "Make"), ("medium", "Medium"), ("rssi_now", "RSSI now"),
+COLUMNS = (("meter", "Meter"), ("make", "Make"), ("medium", "Medium"), ("rssi_now", "RSSI"),
            ("rssi_min", "min"), ("rssi_median", "median"), ("heard", "Heard"), ("expected", "Expected"),
            ("ratio", "Heard %"), ("interval", "Interval"), ("key", "Key"), ("values", "Last values"),
            ("last", "Last heard"))
@@ -28,7 +28,7 @@ TIME_COLUMNS = (FIELDS.index("expected"), FIELDS.index("ratio"))
 MeterRole = Qt.ItemDataRole.UserRole + 1
 SortRole = Qt.ItemDataRole.UserRole + 2
 
-KEY_WORDS = {"plain": "not encrypted", "decrypted": "key ✓", "no key": "NO KEY", "wrong key": "WRONG KEY",
+KEY_WORDS = {"plain": "—", "decrypted": "key ✓", "no key": "NO KEY", "wrong key": "WRONG KEY",
              "unsupported": "not supported", "error": "error"}
 _BAD = QColor("#a4001d")       # 7:1 on white
 _WARN = QColor("#7a3e00")
@@ -47,6 +47,16 @@ def value_text(quantity: str, value, unit: str | None) -> str:
 
 def values_text(values) -> str:
     return "  ".join(value_text(q, v, u) for q, v, u in values)
+
+
+SHORT_MEDIUM = {"heat_outlet": "Heat", "heat_inlet": "Heat (inlet)", "cooling_outlet": "Cooling",
+                "cooling_inlet": "Cooling (inlet)", "heat_cooling": "Heat/cooling", "water": "Water",
+                "warm_water": "Warm water", "hot_water": "Hot water", "cold_water": "Cold water",
+                "heat_cost_allocator": "Heat cost alloc.", "electricity": "Electricity", "gas": "Gas"}
+
+
+def short_medium(name: str | None) -> str:
+    return SHORT_MEDIUM.get(name or "", medium_words(name))
 
 
 def _dbm(v: float | None, raw: int | None = None) -> str:
@@ -147,9 +157,13 @@ class HeardModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
             if f == "key":
-                return m.detail or STATUS_WORDS.get(m.status, m.status)
+                return m.detail or {"plain": "not encrypted: no key needed",
+                                    "decrypted": "encrypted, decrypted with the meter's key"}.get(
+                    m.status, STATUS_WORDS.get(m.status, m.status))
             if f == "meter" and m.link:
                 return f"Sent through the radio address {m.link}"
+            if f == "medium":
+                return medium_words(m.medium)
             if f == "values":
                 return self._text(m, f)
         return None
@@ -161,7 +175,7 @@ class HeardModel(QAbstractTableModel):
         if f == "make":
             return m.make
         if f == "medium":
-            return medium_words(m.medium)
+            return short_medium(m.medium)
         if f == "rssi_now":
             return _dbm(m.rssi_now, m.rssi_raw_last)
         if f == "rssi_min":
@@ -208,6 +222,7 @@ def _when(t: _dt.datetime | None) -> str:
 _HEADER_TIPS = {
     "meter": "Identification number of the meter (from its telegrams)",
     "rssi_now": "Signal strength of the last telegram (dBm); brown: less than 10 dB above the receiver's sensitivity",
+    "medium": "What the meter measures (EN 13757-3 medium)",
     "rssi_min": "Weakest telegram heard (dBm)", "rssi_median": "Median signal strength of every telegram heard (dBm)",
     "heard": "Telegrams heard since receiving started",
     "expected": "Telegrams the meter should have sent since receiving started, at its send interval",
@@ -231,11 +246,17 @@ class HeardFilter(QSortFilterProxyModel):
         self.setDynamicSortFilter(True)
 
     def set_filter(self, text: str | None = None, kind: str | None = None) -> None:
+        begin = getattr(self, "beginFilterChange", None)      # Qt 6.10 and later
+        if begin is not None:
+            begin()
         if text is not None:
             self.text = text.strip().casefold()
         if kind is not None:
             self.kind = kind
-        self.invalidateFilter()
+        if begin is not None:
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.invalidateRowsFilter()
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:  # noqa: N802
         src: HeardModel = self.sourceModel()
@@ -261,7 +282,7 @@ class HeardFilter(QSortFilterProxyModel):
         return True
 
 
-TELEGRAM_COLUMNS = ("Time", "RSSI dBm", "Mode", "Status", "Bytes")
+TELEGRAM_COLUMNS = ("Time", "dBm", "Mode", "Status", "Bytes")
 
 
 class TelegramsModel(QAbstractTableModel):

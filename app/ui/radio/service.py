@@ -45,7 +45,7 @@ class Source:
 
     def label(self) -> str:
         if self.simulated:
-            return "the simulated radio"
+            return "the SIMULATED radio"
         names = {"im871a": "iM871A", "amb8465": "AMB8465", "rtl-wmbus": "rtl-wmbus"}
         return f"{names.get(self.dongle or '', 'the stick')} on {self.port}"
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
 from app.core.radio.heard import HeardTable
 from app.ui import icons
 from app.ui.pages.base import Page
-from app.ui.radio.model import COLUMNS, HeardFilter, HeardModel, MeterRole, TelegramsModel
+from app.ui.radio.model import COLUMNS, HeardModel, MeterRole, TelegramsModel
 from app.ui.radio.service import SIMULATED, RadioService, Source
 
 OTHER = "__other__"
@@ -132,7 +132,7 @@ class RadioPage(Page):
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.setMinimumHeight(m.input_height)
         self.kind_combo = QComboBox(w)
-        for k, text in HeardFilter.KINDS:
+        for k, text in HeardModel.KINDS:
             self.kind_combo.addItem(text, k)
         self.kind_combo.setMinimumHeight(m.input_height)
         self.count_label = QLabel("", w)
@@ -142,12 +142,11 @@ class RadioPage(Page):
         lay.addLayout(row)
 
         self.model = HeardModel(self.table, self)
-        self.proxy = HeardFilter(self)
-        self.proxy.setSourceModel(self.model)
-        self.filter_edit.textChanged.connect(lambda t: self.proxy.set_filter(text=t))
-        self.kind_combo.currentIndexChanged.connect(lambda _i: self.proxy.set_filter(kind=self.kind_combo.currentData()))
+        self.proxy = self.model          # the model filters and sorts itself (no proxy: fewer calls per paint)
+        self.filter_edit.textChanged.connect(lambda t: self.model.set_filter(text=t))
+        self.kind_combo.currentIndexChanged.connect(lambda _i: self.model.set_filter(kind=self.kind_combo.currentData()))
         self.view = QTableView(w)
-        self.view.setModel(self.proxy)
+        self.view.setModel(self.model)
         self.view.setSortingEnabled(True)
         self.view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -376,7 +375,7 @@ class RadioPage(Page):
         tail = f" · receiver sensitivity {sens:.0f} dBm" if sens is not None and src is not None else ""
         self.status_label.setText(f"{head}: {len(t)} meters, {t.total} telegrams"
                                   f"{f', {t.errors} not decoded' if t.errors else ''}{tail}.")
-        shown = self.proxy.rowCount()
+        shown = self.model.rowCount()
         self.count_label.setText("" if shown == len(t) else f"{shown} of {len(t)} meters shown")
 
     # -- one meter's telegrams ------------------------------------------------------------------
@@ -403,10 +402,7 @@ class RadioPage(Page):
         row = self.model.row_of(key)
         if row is None:
             return False
-        idx = self.proxy.mapFromSource(self.model.index(row, 0))
-        if not idx.isValid():
-            return False
-        self.view.setCurrentIndex(idx)
+        self.view.setCurrentIndex(self.model.index(row, 0))
         return True
 
     # -- keys -----------------------------------------------------------------------------------

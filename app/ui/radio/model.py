@@ -1,17 +1,18 @@
 """Table models of the Radio page: the meters heard (one row each) and one meter's telegrams.
 
-:class:`HeardModel` shows a :class:`app.core.radio.heard.HeardTable` and is told what changed
-(:meth:`HeardModel.apply`): new meters are inserted as rows, changed meters repaint their row, and the
-columns that move with time alone (expected telegrams, heard %) repaint at most once a second. So the
-cost of an update grows with the telegrams of the batch, not with the meters heard.
-:class:`HeardFilter` filters by text and by kind (encrypted without key, weak signal, heat, water).
+:class:`HeardModel` shows a :class:`app.core.radio.heard.HeardTable`, filtered by text and kind
+(encrypted without key, weak signal, heat, water) and sorted, and is told what changed
+(:meth:`HeardModel.apply`): new meters are added as rows, changed meters repaint their row, and the
+columns that move with time alone (expected telegrams, heard %) repaint at most once a second, when the
+rows are also sorted again. So the cost of an update grows with the telegrams of the batch, not with the
+meters heard. :class:`TelegramsModel` lists one meter's telegrams.
 """
 from __future__ import annotations
 
 import datetime as _dt
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
 from app.core.radio.heard import HeardMeter, HeardTable
@@ -26,7 +27,6 @@ FIELDS = tuple(f for f, _h in COLUMNS)
 NUMERIC = {"rssi_now", "rssi_min", "rssi_median", "heard", "expected", "ratio", "interval"}
 TIME_COLUMNS = (FIELDS.index("expected"), FIELDS.index("ratio"))
 MeterRole = Qt.ItemDataRole.UserRole + 1
-SortRole = Qt.ItemDataRole.UserRole + 2
 
 KEY_WORDS = {"plain": "—", "decrypted": "key ✓", "no key": "NO KEY", "wrong key": "WRONG KEY",
              "unsupported": "not supported", "error": "error"}
@@ -75,44 +75,140 @@ def key_text(m: HeardMeter) -> str:
     return KEY_WORDS.get(m.status, m.status)
 
 
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
+_FORE = int(Qt.ItemDataRole.ForegroundRole)
+_TIP = int(Qt.ItemDataRole.ToolTipRole)
+_METER = int(MeterRole)
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_NUM_COLS = frozenset(i for i, f in enumerate(FIELDS) if f in NUMERIC)
+_KEY_COL, _NOW_COL, _MED_COL = FIELDS.index("key"), FIELDS.index("rssi_now"), FIELDS.index("rssi_median")
+_BAD_BRUSH, _WARN_BRUSH = QBrush(_BAD), QBrush(_WARN)
+KINDS = (("all", "All meters"), ("no_key", "Encrypted, no key"), ("weak", "Weak signal (< 10 dB margin)"),
+         ("heat", "Heat and cooling"), ("water", "Water"), ("errors", "With errors"))
+
+
 class HeardModel(QAbstractTableModel):
-    """Rows: the meters of ``table`` in the order first heard. ``MeterRole`` gives the HeardMeter."""
+    """The meters of ``table``, filtered (:meth:`set_filter`) and sorted (:meth:`sort`), one row each.
+
+    Sorting and filtering are done here rather than by a proxy model: every call from a view into a
+    Python model costs, and a proxy multiplies them. Each row's texts are made once and cached until the
+    meter changes (the time-dependent columns: once a second). Between two re-sorts (at most one a second,
+    and at once on a header click or a filter change) a meter that changes keeps its row, a new meter is
+    added at the end: rows never jump under the technician's finger faster than that.
+    """
+
+    KINDS = KINDS
 
     def __init__(self, table: HeardTable, parent: Any = None) -> None:
         super().__init__(parent)
         self.table = table
-        self._rows = 0
+        self._keys: list[str] = []              # the rows shown, in order
         self._row_of: dict[str, int] = {}
+        self._cache: dict[str, tuple] = {}
+        self._seen = 0                          # meters of the table already considered
         self._time_painted = 0.0
+        self._dirty_order = False
+        self.sort_column = 0
+        self.sort_order = Qt.SortOrder.AscendingOrder
+        self.text = ""
+        self.kind = "all"
         self.sensitivity_dbm: float | None = None
+
+    # -- what is shown ---------------------------------------------------------------------------
+    def _accepts(self, m: HeardMeter) -> bool:
+        k = self.kind
+        if k == "no_key" and m.status not in ("no key", "wrong key"):
+            return False
+        if k == "weak":
+            sens = self.sensitivity_dbm
+            if sens is None or m.rssi_median is None or m.rssi_median - sens >= 10:
+                return False
+        if k == "heat" and not (m.medium or "").startswith(("heat", "cooling")):
+            return False
+        if k == "water" and "water" not in (m.medium or ""):
+            return False
+        if k == "errors" and not m.errors:
+            return False
+        if self.text:
+            hay = " ".join((m.key, m.make, medium_words(m.medium), key_text(m))).casefold()
+            return all(w in hay for w in self.text.split())
+        return True
+
+    def _ordered(self) -> list[str]:
+        meters = self.table.meters
+        keys = [k for k in self.table.order if self._accepts(meters[k])]
+        f = FIELDS[self.sort_column]
+        keys.sort(key=lambda k: self._sort(meters[k], f), reverse=self.sort_order == Qt.SortOrder.DescendingOrder)
+        return keys
+
+    def _relayout(self) -> None:
+        """Filter and sort again, keeping the selection and the view's persistent indexes."""
+        self.layoutAboutToBeChanged.emit()
+        old = self.persistentIndexList()
+        old_keys = [(self._keys[i.row()] if 0 <= i.row() < len(self._keys) else None, i.column()) for i in old]
+        self._keys = self._ordered()
+        self._row_of = {k: i for i, k in enumerate(self._keys)}
+        self._seen = len(self.table.order)
+        new = [self.index(self._row_of[k], c) if k in self._row_of else QModelIndex() for k, c in old_keys]
+        self.changePersistentIndexList(old, new)
+        self._dirty_order = False
+        self.layoutChanged.emit()
+
+    def set_filter(self, text: str | None = None, kind: str | None = None) -> None:
+        if text is not None:
+            self.text = text.strip().casefold()
+        if kind is not None:
+            self.kind = kind
+        self._relayout()
+
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:  # noqa: D401 - Qt override
+        self.sort_column, self.sort_order = column, order
+        self._relayout()
 
     def reset(self) -> None:
         self.beginResetModel()
-        self._rows = len(self.table)
-        self._row_of = {k: i for i, k in enumerate(self.table.order)}
+        self._keys = self._ordered()
+        self._row_of = {k: i for i, k in enumerate(self._keys)}
+        self._seen = len(self.table.order)
+        self._cache.clear()
         self.endResetModel()
 
     def apply(self, changed: set[str], wall_s: float) -> None:
         """The table gained meters and/or ``changed`` meters got telegrams; ``wall_s``: monotonic now."""
-        n = len(self.table)
-        if n > self._rows:
-            self.beginInsertRows(QModelIndex(), self._rows, n - 1)
-            for i in range(self._rows, n):
-                self._row_of[self.table.order[i]] = i
-            self._rows = n
-            self.endInsertRows()
+        order, meters = self.table.order, self.table.meters
+        if len(order) > self._seen:
+            new = [k for k in order[self._seen:] if self._accepts(meters[k])]
+            self._seen = len(order)
+            if new:
+                n = len(self._keys)
+                self.beginInsertRows(QModelIndex(), n, n + len(new) - 1)
+                for i, k in enumerate(new):
+                    self._row_of[k] = n + i
+                self._keys.extend(new)
+                self.endInsertRows()
+                self._dirty_order = True
         last = len(FIELDS) - 1
+        cache = self._cache
         for key in changed:
+            cache.pop(key, None)
             row = self._row_of.get(key)
             if row is not None:
                 self.dataChanged.emit(self.index(row, 0), self.index(row, last))
-        if n and wall_s - self._time_painted >= 1.0:
+        if changed and FIELDS[self.sort_column] != "meter":
+            self._dirty_order = True
+        if wall_s - self._time_painted >= 1.0:
             self._time_painted = wall_s
-            self.dataChanged.emit(self.index(0, TIME_COLUMNS[0]), self.index(n - 1, TIME_COLUMNS[-1]))
+            if self.kind != "all" or self._dirty_order:
+                self._cache.clear()
+                self._relayout()
+            elif self._keys:
+                self._cache.clear()
+                self.dataChanged.emit(self.index(0, TIME_COLUMNS[0]), self.index(len(self._keys) - 1, TIME_COLUMNS[-1]))
 
     def meter(self, row: int) -> HeardMeter | None:
-        if 0 <= row < self._rows:
-            return self.table.meter_at(row)
+        if 0 <= row < len(self._keys):
+            return self.table.meters[self._keys[row]]
         return None
 
     def row_of(self, key: str) -> int | None:
@@ -120,7 +216,7 @@ class HeardModel(QAbstractTableModel):
 
     # -- Qt ------------------------------------------------------------------------------------
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else self._rows
+        return 0 if parent.isValid() else len(self._keys)
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(COLUMNS)
@@ -134,28 +230,34 @@ class HeardModel(QAbstractTableModel):
             return _HEADER_TIPS.get(FIELDS[section])
         return None
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+    def _texts(self, key: str) -> tuple:
+        t = self._cache.get(key)
+        if t is None:
+            m = self.table.meters[key]
+            t = self._cache[key] = tuple(self._text(m, f) for f in FIELDS)
+        return t
+
+    def data(self, index: QModelIndex, role: int = _DISPLAY) -> Any:
+        role = int(role)
+        if role == _DISPLAY:
+            return self._texts(self._keys[index.row()])[index.column()]
+        if role == _ALIGN:
+            return _RIGHT if index.column() in _NUM_COLS else None
+        if role == _FORE:
+            col = index.column()
+            if col == _KEY_COL:
+                m = self.table.meters[self._keys[index.row()]]
+                return _BAD_BRUSH if m.status in ("no key", "wrong key", "error") else None
+            if (col == _NOW_COL or col == _MED_COL) and self.sensitivity_dbm is not None:
+                m = self.table.meters[self._keys[index.row()]]
+                v = m.rssi_now if col == _NOW_COL else m.rssi_median
+                return _WARN_BRUSH if v is not None and v - self.sensitivity_dbm < 10 else None
             return None
-        m = self.table.meter_at(index.row())
-        f = FIELDS[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(m, f)
-        if role == SortRole:
-            return self._sort(m, f)
-        if role == MeterRole:
-            return m
-        if role == Qt.ItemDataRole.TextAlignmentRole and f in NUMERIC:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if f == "key" and m.status in ("no key", "wrong key", "error"):
-                return QBrush(_BAD)
-            if f in ("rssi_now", "rssi_median") and self.sensitivity_dbm is not None:
-                v = m.rssi_now if f == "rssi_now" else m.rssi_median
-                if v is not None and v - self.sensitivity_dbm < 10:
-                    return QBrush(_WARN)
-            return None
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _METER:
+            return self.table.meters[self._keys[index.row()]]
+        if role == _TIP:
+            m = self.table.meters[self._keys[index.row()]]
+            f = FIELDS[index.column()]
             if f == "key":
                 return m.detail or {"plain": "not encrypted: no key needed",
                                     "decrypted": "encrypted, decrypted with the meter's key"}.get(
@@ -232,56 +334,6 @@ _HEADER_TIPS = {
 }
 
 
-class HeardFilter(QSortFilterProxyModel):
-    """Text (meter id, make, medium, key status) and kind filter over a :class:`HeardModel`."""
-
-    KINDS = (("all", "All meters"), ("no_key", "Encrypted, no key"), ("weak", "Weak signal (< 10 dB margin)"),
-             ("heat", "Heat and cooling"), ("water", "Water"), ("errors", "With errors"))
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.text = ""
-        self.kind = "all"
-        self.setSortRole(SortRole)
-        self.setDynamicSortFilter(True)
-
-    def set_filter(self, text: str | None = None, kind: str | None = None) -> None:
-        begin = getattr(self, "beginFilterChange", None)      # Qt 6.10 and later
-        if begin is not None:
-            begin()
-        if text is not None:
-            self.text = text.strip().casefold()
-        if kind is not None:
-            self.kind = kind
-        if begin is not None:
-            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-        else:
-            self.invalidateRowsFilter()
-
-    def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:  # noqa: N802
-        src: HeardModel = self.sourceModel()
-        m = src.meter(row)
-        if m is None:
-            return False
-        k = self.kind
-        if k == "no_key" and m.status not in ("no key", "wrong key"):
-            return False
-        if k == "weak":
-            sens = src.sensitivity_dbm
-            if sens is None or m.rssi_median is None or m.rssi_median - sens >= 10:
-                return False
-        if k == "heat" and not (m.medium or "").startswith(("heat", "cooling")):
-            return False
-        if k == "water" and "water" not in (m.medium or ""):
-            return False
-        if k == "errors" and not m.errors:
-            return False
-        if self.text:
-            hay = " ".join((m.key, m.make, medium_words(m.medium), key_text(m))).casefold()
-            return all(w in hay for w in self.text.split())
-        return True
-
-
 TELEGRAM_COLUMNS = ("Time", "dBm", "Mode", "Status", "Bytes")
 
 
@@ -291,10 +343,17 @@ class TelegramsModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.items: list[Reception] = []
+        self._texts: list[tuple] = []
+
+    @staticmethod
+    def _row(r: Reception) -> tuple:
+        return (_when(r.received_at), _dbm(r.rssi_dbm, r.rssi_raw), (r.mode or "").upper(),
+                STATUS_WORDS.get(r.status, r.status), str(len(r.raw)))
 
     def set_items(self, items) -> None:
         self.beginResetModel()
         self.items = list(items)
+        self._texts = [self._row(r) for r in self.items]
         self.endResetModel()
 
     def append(self, items) -> None:
@@ -304,6 +363,7 @@ class TelegramsModel(QAbstractTableModel):
         n = len(self.items)
         self.beginInsertRows(QModelIndex(), n, n + len(items) - 1)
         self.items.extend(items)
+        self._texts.extend(self._row(r) for r in items)
         self.endInsertRows()
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
@@ -317,25 +377,15 @@ class TelegramsModel(QAbstractTableModel):
             return TELEGRAM_COLUMNS[section]
         return None
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        r = self.items[index.row()]
+    def data(self, index: QModelIndex, role: int = _DISPLAY) -> Any:
+        role = int(role)
+        if role == _DISPLAY:
+            return self._texts[index.row()][index.column()]
         c = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            if c == 0:
-                return _when(r.received_at)
-            if c == 1:
-                return _dbm(r.rssi_dbm, r.rssi_raw)
-            if c == 2:
-                return (r.mode or "").upper()
-            if c == 3:
-                return STATUS_WORDS.get(r.status, r.status)
-            return str(len(r.raw))
-        if role == Qt.ItemDataRole.ForegroundRole and c == 3 and r.status in ("no key", "wrong key", "error"):
-            return QBrush(_BAD)
-        if role == Qt.ItemDataRole.TextAlignmentRole and c in (1, 4):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ToolTipRole and r.detail:
-            return r.detail
+        if role == _FORE and c == 3 and self.items[index.row()].status in ("no key", "wrong key", "error"):
+            return _BAD_BRUSH
+        if role == _ALIGN and c in (1, 4):
+            return _RIGHT
+        if role == _TIP:
+            return self.items[index.row()].detail or None
         return None

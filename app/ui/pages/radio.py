@@ -54,7 +54,7 @@ class RadioPage(Page):
                                      "simulated radio (a block of flats, marked SIMULATION)")
         self.source_combo.setMinimumContentsLength(22)
         self.source_combo.currentIndexChanged.connect(self._source_changed)
-        self.port_edit = QLineEdit(self.ctx.settings.page_value(self.name, "port", "", str), self)
+        self.port_edit = QLineEdit(self.ctx.mode.recall(self.name, "port", "", str), self)
         self.port_edit.setPlaceholderText("/dev/ttyUSB0, COM3, socket://host:port, or a file")
         self.port_edit.setToolTip("Serial port of the stick, socket://HOST:PORT, or for rtl-wmbus a file, a pipe "
                                   "or socket://HOST:PORT")
@@ -69,7 +69,7 @@ class RadioPage(Page):
             self.mode_combo.addItem(mode.upper(), mode)
             self.mode_combo.setItemData(self.mode_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         self.mode_combo.setToolTip("Radio mode to receive (EN 13757-4); rtl-wmbus hears all three")
-        saved_mode = self.ctx.settings.page_value(self.name, "mode", "t1", str)
+        saved_mode = self.ctx.mode.recall(self.name, "mode", "t1", str)
         self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(saved_mode)))
         self.start_button = QPushButton("Start", self)
         self.start_button.setProperty("primary", True)
@@ -222,7 +222,7 @@ class RadioPage(Page):
 
         def then(_n) -> None:
             keys.changed.emit()
-            if self.ctx.screenshot:     # a finished picture: 20 simulated minutes, received at once
+            if self.ctx.mode.screenshot:     # a finished picture: 20 simulated minutes, received at once
                 task = self.start(clock="virtual", seconds=20 * 60)
                 task.finished.connect(lambda _r: self._demo_pick())
             else:
@@ -251,7 +251,7 @@ class RadioPage(Page):
         box.addItem("Other port…", OTHER)
         box.addItem("Simulated radio (SIMULATION)", SIMULATED)
         box.blockSignals(False)
-        want = current if current is not None else (SIMULATED if self.ctx.demo else None)
+        want = current if current is not None else (SIMULATED if self.ctx.mode.demo else None)
         i = box.findData(want) if want is not None else -1
         box.setCurrentIndex(i if i >= 0 else 0)
         self._source_changed()
@@ -297,9 +297,9 @@ class RadioPage(Page):
             self.port_edit.setFocus()
             return None
         self.banner.clear()
-        self.ctx.settings.set_page_value(self.name, "mode", src.mode)
+        self.ctx.mode.remember(self.name, "mode", src.mode)
         if not src.simulated and self.source_combo.currentData() == OTHER:
-            self.ctx.settings.set_page_value(self.name, "port", src.port or "")
+            self.ctx.mode.remember(self.name, "port", src.port or "")
         self.model.sensitivity_dbm = None
         task = self.service.start(src, clock=clock or self.clock, seconds=seconds, origin=self)
         self.model.sensitivity_dbm = self.service.sensitivity_dbm

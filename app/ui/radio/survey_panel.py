@@ -68,7 +68,7 @@ class SurveyPanel(QWidget):
         self.riser_edit.setPlaceholderText("Riser")
         self.minutes_spin = QSpinBox(self)
         self.minutes_spin.setRange(1, 120)
-        self.minutes_spin.setValue(self.ctx.settings.page_value("radio", "survey_minutes", 5, int))
+        self.minutes_spin.setValue(self.ctx.mode.recall("radio", "survey_minutes", 5, int))
         self.minutes_spin.setSuffix(" min")
         self.minutes_spin.setToolTip("How long to listen at this location (on the receiver's clock); at least five "
                                      "send intervals of the slowest meter for a verdict")
@@ -206,7 +206,7 @@ class SurveyPanel(QWidget):
             self._reassess()
 
     def _load_sites(self) -> None:
-        if self.ctx.screenshot and not self.ctx.demo and not self.ctx.db_url:
+        if not self.ctx.mode.has_register:
             return
 
         def work():
@@ -248,7 +248,7 @@ class SurveyPanel(QWidget):
         self.active = Location(name, self.floor_edit.text().strip(), self.flat_edit.text().strip(),
                                self.riser_edit.text().strip())
         self._pending_start = True
-        self.ctx.settings.set_page_value("radio", "survey_minutes", self.minutes_spin.value())
+        self.ctx.mode.remember("radio", "survey_minutes", self.minutes_spin.value())
         src = self.page.service.source
         field = self.page.service.field
         if field is not None and src is not None and src.simulated:
@@ -311,9 +311,7 @@ class SurveyPanel(QWidget):
         s = self.survey
         if s is None or not s.locations:
             return
-        snapshot = Survey(s.site, s.name, s.technician, s.notes, s.settings,
-                          [Location(x.name, x.floor, x.flat, x.riser, x.note, x.started_at, x.ended_at,
-                                    list(x.receptions)) for x in s.locations])
+        snapshot = self._snapshot()
         self._assess_gen += 1
         gen = self._assess_gen
 
@@ -324,6 +322,13 @@ class SurveyPanel(QWidget):
                 self._fill_locations()
                 self._sync()
         self.page.run_task("Judging the survey", assess, snapshot, on_finished=done)
+
+    def _snapshot(self) -> Survey:
+        """A copy of the survey a worker may read while this one goes on."""
+        s = self.survey
+        return Survey(s.site, s.name, s.technician, s.notes, s.settings,
+                      [Location(x.name, x.floor, x.flat, x.riser, x.note, x.started_at, x.ended_at,
+                                list(x.receptions)) for x in s.locations])
 
     def _fill_locations(self) -> None:
         s = self.survey
@@ -389,19 +394,16 @@ class SurveyPanel(QWidget):
             return
         s.name = self.name_edit.text().strip() or s.name or f"Connectivity survey {s.site}"
         s.technician = self.tech_edit.text().strip() or s.technician
-        doc = s.to_document()
         res = self.result
-        summary = None
-        if res is not None:
-            summary = {"counts": res.counts(), "settings": s.settings.to_json(),
-                       "meters": {m.meter: {"verdict": m.verdict, "best_location": None if m.best is None
-                                            else s.locations[m.best.location].name,
-                                            "margin_db": None if m.best is None else m.best.margin_db,
-                                            "ratio": None if m.best is None else m.best.ratio}
-                                  for m in res.meters}}
+        user = self.ctx.mode.register_user()
+        snap = self._snapshot()
 
         def work():
-            return self.ctx.register().save_survey(doc, results=summary)
+            from app.services.surveys import save_survey
+
+            return save_survey(self.ctx.register(), snap, user=user,
+                               result=res if res is not None and len(res.survey.locations) == len(s.locations)
+                               else None)
 
         def done(sid) -> None:
             self.saved_id = sid

@@ -11,14 +11,12 @@ telegrams decoded, with its raw bytes. The second tab runs the connectivity surv
 from __future__ import annotations
 
 import time
-from collections import deque
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu,
                                QPlainTextEdit, QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
-from app.core.radio.heard import HeardTable
 from app.ui import icons
 from app.ui.pages.base import Page
 from app.ui.radio.model import COLUMNS, HeardModel, MeterRole, TelegramsModel
@@ -38,9 +36,9 @@ class RadioPage(Page):
 
     def build(self) -> None:
         m = self.ctx.metrics
-        self.service = RadioService(self.ctx, self)
-        self.table = HeardTable()
-        self.update_ms: deque = deque(maxlen=5000)   # how long each update took on the GUI thread (bench/radio.py)
+        self.service: RadioService = self.ctx.radio      # shared with the Commission wizard
+        self.table = self.service.table
+        self.update_ms = self.service.update_ms          # how long each update took on the GUI thread (bench)
         self._status_at = 0.0
         self._sticks: list[tuple[str, str]] = []
         self._selected_key: str | None = None
@@ -310,43 +308,28 @@ class RadioPage(Page):
         self.service.stop()
 
     def clear(self) -> None:
-        self.table.clear()
+        self.service.clear()
         self.model.reset()
         self.telegrams.set_items([])
         self.detail.clear()
         self._selected_key = None
         self._update_status(force=True)
 
-    def on_batch(self, recs, now) -> None:
-        """Decoded telegrams from the receiver (GUI thread): the table, the selected meter, the survey."""
-        t0 = time.perf_counter()
-        table = self.table
-        if table.started_at is None:
-            table.start(now)
-        changed = set()
-        sel = self._selected_key
-        mine = []
-        for r in recs:
-            meter, _new = table.add(r)
-            if meter is not None:
-                changed.add(meter.key)
-                if meter.key == sel:
-                    mine.append(r)
-        table.tick(now)
+    def on_batch(self, recs, now, changed) -> None:
+        """Decoded telegrams (GUI thread; the heard table has them already): the table view, the selected
+        meter's telegrams, the survey."""
         self.model.apply(changed, time.monotonic())
-        if mine:
-            self.telegrams.append(mine)
+        sel = self._selected_key
+        if sel is not None and sel in changed:
+            self.telegrams.append(r for r in recs if r.meter == sel)
         self.survey.feed(recs, now)
         self._update_status()
-        self.update_ms.append((time.perf_counter() - t0) * 1000.0)
 
     def _running_changed(self, running: bool) -> None:
         self.start_button.setText("Stop" if running else "Start")
         self.start_button.setIcon(icons.icon("pause" if running else "play", "#ffffff"))
         for w in (self.source_combo, self.port_edit, self.type_combo, self.mode_combo):
             w.setEnabled(not running)
-        if running:
-            self.table.started_at = None      # expected telegrams count from this start
         self._update_status(force=True)
 
     def _failed(self, message: str) -> None:

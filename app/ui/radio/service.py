@@ -13,6 +13,8 @@ a one-line message (:func:`describe`): what happened and what to do.
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -70,21 +72,28 @@ def describe(exc: BaseException, source: Source) -> str:
 
 
 class RadioService(QObject):
-    """The receiving of one window context. Signals (GUI thread): ``batch(list, object)`` decoded telegrams
-    and the receiver's clock; ``runningChanged(bool)``; ``failed(str)`` one line; ``sourceChanged(object)``."""
+    """The receiving of one window context (``ctx.radio``), shared by the Radio page and the Commission
+    wizard: the receiver's task and the meters heard (``table``, a :class:`~app.core.radio.heard.HeardTable`,
+    fed on the GUI thread). Signals (GUI thread): ``batch(list, object, set)`` decoded telegrams, the
+    receiver's clock and the keys of the meters they changed (the table is already up to date);
+    ``runningChanged(bool)``; ``failed(str)`` one line."""
 
-    batch = Signal(object, object)
+    batch = Signal(object, object, object)
     runningChanged = Signal(bool)
     failed = Signal(str)
 
     def __init__(self, ctx: AppContext, parent: QObject | None = None) -> None:
         super().__init__(parent if parent is not None else ctx)
+        from app.core.radio.heard import HeardTable
+
         self.ctx = ctx
         self.task: Task | None = None
         self.source: Source | None = None
         self.field = None                  # the simulated radio field (demo, tests)
         self.sim_speed = DEMO_SPEED
         self.sensitivity_dbm: float | None = None
+        self.table = HeardTable()
+        self.update_ms: deque = deque(maxlen=5000)   # GUI-thread time of each batch, with its listeners (bench)
 
     @property
     def running(self) -> bool:
@@ -152,6 +161,7 @@ class RadioService(QObject):
                                     on_failed=self.failed.emit, report_errors=False, origin=origin)
         task.ended.connect(self._ended)
         self.task = task
+        self.table.started_at = None       # expected telegrams count from this start
         self.runningChanged.emit(True)
         return task
 
@@ -160,8 +170,23 @@ class RadioService(QObject):
             self.task.cancel()
 
     def _items(self, item) -> None:
+        t0 = time.perf_counter()
         recs, now = item
-        self.batch.emit(recs, now)
+        table = self.table
+        if table.started_at is None:
+            table.start(now)
+        changed = set()
+        for r in recs:
+            meter, _new = table.add(r)
+            if meter is not None:
+                changed.add(meter.key)
+        table.tick(now)
+        self.batch.emit(recs, now, changed)
+        self.update_ms.append((time.perf_counter() - t0) * 1000.0)
+
+    def clear(self) -> None:
+        """Forget the meters heard (receiving goes on)."""
+        self.table.clear()
 
     def _ended(self, task) -> None:
         if task is self.task:

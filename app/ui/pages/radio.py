@@ -24,7 +24,7 @@ from app.ui.radio.service import SIMULATED, RadioService, Source
 
 OTHER = "__other__"
 STICK_NAMES = {"im871a": "IMST iM871A", "amb8465": "Amber AMB8465", "rtl-wmbus": "rtl-wmbus (SDR)"}
-WIDTHS = {"meter": 96, "make": 96, "medium": 70, "rssi_now": 60, "rssi_min": 54, "rssi_median": 74, "heard": 66,
+WIDTHS = {"meter": 96, "make": 96, "medium": 78, "rssi_now": 60, "rssi_min": 54, "rssi_median": 74, "heard": 66,
           "expected": 88, "ratio": 84, "interval": 76, "key": 76, "values": 250, "last": 90}
 
 
@@ -330,6 +330,8 @@ class RadioPage(Page):
         self.start_button.setIcon(icons.icon("pause" if running else "play", "#ffffff"))
         for w in (self.source_combo, self.port_edit, self.type_combo, self.mode_combo):
             w.setEnabled(not running)
+        if not running:
+            self.model.settle()
         self._update_status(force=True)
 
     def _failed(self, message: str) -> None:

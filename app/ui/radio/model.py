@@ -206,6 +206,12 @@ class HeardModel(QAbstractTableModel):
                 self._cache.clear()
                 self.dataChanged.emit(self.index(0, TIME_COLUMNS[0]), self.index(len(self._keys) - 1, TIME_COLUMNS[-1]))
 
+    def settle(self) -> None:
+        """Sort and filter now what came in since the last time (receiving stopped)."""
+        if self._dirty_order or len(self.table.order) > self._seen:
+            self._cache.clear()
+            self._relayout()
+
     def meter(self, row: int) -> HeardMeter | None:
         if 0 <= row < len(self._keys):
             return self.table.meters[self._keys[row]]

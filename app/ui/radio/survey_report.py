@@ -19,7 +19,7 @@ from app.ui.pdf import CONTENT_WIDTH_PX, esc, table, write_pdf
 from app.ui.radio.model import short_medium
 
 VERDICT_INK = {"reliable": "#0a6b2d", "marginal": "#8a4b00", "listen longer": "#0b3d91", "not heard": "#a4001d"}
-KEY_WORDS = {"plain": "not needed", "decrypted": "held", "no key": "MISSING", "wrong key": "WRONG",
+KEY_WORDS = {"plain": "—", "decrypted": "held", "no key": "MISSING", "wrong key": "WRONG",
              "unsupported": "not supported", "error": "error", "": ""}
 IMAGE_WIDTH_PX = round(CONTENT_WIDTH_PX * 1.45)
 
@@ -173,19 +173,19 @@ def survey_report_html(result: SurveyResult, *, survey_id: int | None = None) ->
     html.append(table(["#", "location", "floor", "flat", "riser", "from", "minutes", "telegrams", "meters heard",
                        "reliable here"], rows))
     html.append("<h2>Meters</h2><p>Those needing attention first: not heard, marginal, listen longer, then "
-                "reliable; weakest first.</p>")
+                "reliable; weakest first. Key: held (its telegrams decrypt), MISSING, WRONG, or — (not encrypted)."
+                "</p>")
     rows = []
     for m in attention_order(result.meters):
         b = m.best
         loc = s.locations[b.location].label() if b is not None else "—"
-        rows.append([m.meter, short_medium(m.medium), KEY_WORDS.get(m.status, m.status), m.verdict.upper()
-                     if m.verdict != "reliable" else "reliable", loc, _f(b.rssi_median_dbm if b else None),
+        rows.append([m.meter, short_medium(m.medium), KEY_WORDS.get(m.status, m.status), m.verdict, loc, _f(b.rssi_median_dbm if b else None),
                      _f(b.margin_db if b else None) + (f" ({_f(b.required_margin_db)})" if b and b.required_margin_db
                                                         else ""),
                      _ratio(b) if b else "0 / —", _f(m.interval_s, 0, " s"), (b.reason if b else "heard nowhere")])
     html.append(table(["meter", "medium", "key", "verdict", "best location", "median dBm", "margin dB (needed)",
                        "heard / expected", "interval", "why"], rows,
-                      widths=["11%", "7%", "7%", "7%", "15%", "8%", "9%", "10%", "7%", "19%"]))
+                      widths=["10%", "7%", "7%", "8%", "13%", "6%", "8%", "9%", "7%", "25%"]))
     html.append("<h2>Every meter at every location</h2>")
     rows = []
     for m in result.meters:

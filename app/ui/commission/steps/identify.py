@@ -12,8 +12,8 @@ from app.ui.commission.widgets import section
 
 
 class IdentifyStep(Step):
-    hint = ("Read the meter on the bus (or pick it from the register): make, serial, identification and medium "
-            "are filled in from its telegram. Check the rating against the meter's plate.")
+    hint = ("Read the meter on the bus, pick it from the register, or take a radio meter heard on the Radio page: "
+            "make, serial, identification and medium come from its telegram. Check the rating against the plate.")
 
     readRequested = Signal()
     refreshRequested = Signal()

@@ -8,10 +8,13 @@ The real window on the Radio page (offscreen, 1366x768), receiving from the simu
 task: 1,000 simulated meters (the simulator's six makes, AES keys in a throw-away key store, so telegrams
 are decrypted in the worker), the simulated clock sped up so that about 100 telegrams a second are heard.
 First the table is filled: 300 simulated seconds through the same page (every meter heard at least once).
-Then, for each case, the time of one update on the GUI thread -- the service's batch handler (heard table, then the page:
-model signals, the filter and sort, the selected meter's telegrams, the survey) plus a synchronous
-repaint of both tables -- median, 95th percentile and maximum. Target: median under 16 ms (one frame at
-60 Hz). The floor, measured in the same run, is a repaint of the same tables with nothing changed.
+Then, for each case, the time of one update on the GUI thread -- the radio service's batch handler (the
+heard table), the Radio page's (model signals, the filter and sort, the selected meter's telegrams, the
+survey), then the repaint they asked for, done at once (the cells whose data changed, the whole table
+after a re-sort, the telegram list when it grew: what the event loop would paint) -- median, 95th
+percentile and maximum.
+Target: median under 16 ms (one frame at 60 Hz). The floor, measured in the same run, is a forced repaint
+of both whole tables with nothing changed (what any change costs at most to paint).
 """
 from __future__ import annotations
 
@@ -97,9 +100,45 @@ def main() -> int:
     speed = RATE / sim_rate
 
     def repaint() -> float:
+        """A forced full repaint of both tables (the floor, and the worst case)."""
         t0 = time.perf_counter()
         page.view.viewport().repaint()
         page.tg_view.viewport().repaint()
+        return (time.perf_counter() - t0) * 1000.0
+
+    from PySide6.QtGui import QRegion
+
+    dirty = {"region": QRegion(), "tg": False}
+
+    def note_rows(top, bottom) -> None:
+        """What the view repaints for changed cells: their rectangles (as QAbstractItemView collects them)."""
+        vp = page.view.viewport().rect()
+        first, last = page.view.rowAt(0), page.view.rowAt(vp.height() - 1)
+        first = 0 if first < 0 else first
+        last = page.model.rowCount() - 1 if last < 0 else last
+        for r in range(max(top.row(), first), min(bottom.row(), last) + 1):
+            rect = page.view.visualRect(page.model.index(r, top.column())).united(
+                page.view.visualRect(page.model.index(r, bottom.column())))
+            if rect.intersects(vp):
+                dirty["region"] = dirty["region"].united(rect)
+
+    def note_all(*_a) -> None:
+        dirty["region"] = QRegion(page.view.viewport().rect())
+
+    page.model.dataChanged.connect(lambda a, b, _roles=(): note_rows(a, b))
+    page.model.layoutChanged.connect(note_all)
+    page.model.rowsInserted.connect(note_all)
+    page.telegrams.rowsInserted.connect(lambda *_a: dirty.update(tg=True))
+
+    def paint_pending() -> float:
+        """The repaint the update asked for, done at once: the changed cells of the meters table (the whole
+        table after a re-sort), and the telegram list when it grew."""
+        t0 = time.perf_counter()
+        if not dirty["region"].isEmpty():
+            page.view.viewport().repaint(dirty["region"])
+        if dirty["tg"]:
+            page.tg_view.viewport().repaint()
+        dirty["region"], dirty["tg"] = QRegion(), False
         return (time.perf_counter() - t0) * 1000.0
 
     floor = [repaint() for _ in range(50)]
@@ -114,7 +153,7 @@ def main() -> int:
         page.service.sim_speed = speed
         page.update_ms.clear()
         paints: list[float] = []
-        conn = page.service.batch.connect(lambda *_a: paints.append(repaint()))
+        conn = page.service.batch.connect(lambda *_a: paints.append(paint_pending()))   # after the page's slot
         t_total0 = page.table.total
         task = page.start()
         t0 = time.monotonic()
@@ -124,19 +163,24 @@ def main() -> int:
         page.service.batch.disconnect(conn)
         elapsed = time.monotonic() - t0
         n = min(len(page.update_ms), len(paints))
-        upd = [page.update_ms[i] + paints[i] for i in range(n)]
+        upd = list(page.update_ms)[:n]          # the service's handler, the page's, and the paint: all inside it
         got = page.table.total - t_total0
         rows.append([name, len(page.table), f"{got / elapsed:.0f}", n, f"{statistics.median(upd):.2f}",
-                     f"{pct(upd, 0.95):.2f}", f"{max(upd):.2f}"])
-    rows.append(["floor: repaint of both tables, nothing changed", len(page.table), "", len(floor),
-                 f"{statistics.median(floor):.2f}", f"{pct(floor, 0.95):.2f}", f"{max(floor):.2f}"])
+                     f"{pct(upd, 0.95):.2f}", f"{max(upd):.2f}",
+                     f"{statistics.median(upd) - statistics.median(paints[:n]):.2f} + "
+                     f"{statistics.median(paints[:n]):.2f}"])
+    rows.append(["floor: forced repaint of both whole tables, nothing changed", len(page.table), "", len(floor),
+                 f"{statistics.median(floor):.2f}", f"{pct(floor, 0.95):.2f}", f"{max(floor):.2f}", ""])
     win.close()
     ctx.tasks.shutdown(5)
     tmp.cleanup()
-    headers = ["case", "meters heard", "telegrams/s", "updates", "median ms", "p95 ms", "max ms"]
-    text = (f"{machine_line()} 1,000 simulated meters ({heard_fill} heard after filling), simulated clock x"
-            f"{speed:.2f} for about {RATE:.0f} telegrams/s, {seconds:.0f} s per case; one update = the Radio "
-            "page's batch handler + a synchronous repaint of its two tables.\n\n" + md_table(headers, rows))
+    headers = ["case", "meters heard", "telegrams/s", "updates", "median ms", "p95 ms", "max ms",
+               "median: handlers + paint ms"]
+    load = os.getloadavg()[0]
+    text = (f"{machine_line()} 1-minute load average {load:.1f} at the end. 1,000 simulated meters ({heard_fill} heard after filling), simulated clock x"
+            f"{speed:.2f} for about {RATE:.0f} telegrams/s, {seconds:.0f} s per case; one update = the radio "
+            "service's batch handler (heard table) and the Radio page's (table model, selected meter, survey), "
+            "then the repaint they caused, done at once.\n\n" + md_table(headers, rows))
     print(text)
     if args.write:
         write_section("radio", "### Radio page: update cost\n\n" + text)

@@ -113,7 +113,7 @@ class Meter(Base):
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     restrict_processing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     personal_erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    # spreadsheet columns the user marked personal (``personal_columns``), apart from ``extra``: revision 0005
+    # spreadsheet columns the user marked personal (``personal_columns``), apart from ``extra``: revision 0006
     personal_extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -157,14 +157,14 @@ class EventLog(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     source: Mapped[str | None] = mapped_column(String(300))  # e.g. the imported file's name
-    # revision 0005: the chain (``app.storage.integrity``): this row's hash, and the digest of what belongs to
+    # revision 0006: the chain (``app.storage.integrity``): this row's hash, and the digest of what belongs to
     # the event in other tables (its batch, its personal values' commitments, the evidence it anchors)
     detail_digest: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class EventChain(Base):
-    """The end of the event chain: the last event's id and hash (one row, id 1). Revision 0005.
+    """The end of the event chain: the last event's id and hash (one row, id 1). Revision 0006.
 
     Every write transaction locks this row just before it commits, numbers its
     events after ``last_event_id`` and chains them to ``last_hash``."""
@@ -176,7 +176,7 @@ class EventChain(Base):
 
 
 class PersonalValues(Base):
-    """Values kept apart from the event log (revision 0005): one row per event and field.
+    """Values kept apart from the event log (revision 0006): one row per event and field.
 
     ``key``: a personal field (``occupant_name`` ...) or ``extra.NAME`` (a
     spreadsheet column); ``personal``: whether it holds personal data (the
@@ -203,7 +203,7 @@ class PersonalValues(Base):
 
 class EvidenceAnchor(Base):
     """The content hash of an evidence item as the event that created or changed it recorded it
-    (revision 0005). The latest anchor of an item is what its row must hash to; a null hash
+    (revision 0006). The latest anchor of an item is what its row must hash to; a null hash
     records that the item was deleted by that event (e.g. a redraw discards results)."""
 
     __tablename__ = "evidence_anchors"
@@ -216,7 +216,7 @@ class EvidenceAnchor(Base):
 
 
 class PersonalColumn(Base):
-    """A spreadsheet column the user declared personal data (revision 0005): its values live in
+    """A spreadsheet column the user declared personal data (revision 0006): its values live in
     ``meters.personal_extra`` and its kept-apart values are flagged personal."""
 
     __tablename__ = "personal_columns"
@@ -274,7 +274,7 @@ class CommissioningRecord(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    content_hash: Mapped[str | None] = mapped_column(String(64))  # of the signed record, revision 0005
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # of the signed record, revision 0006
 
 
 class Readout(Base):
@@ -296,7 +296,7 @@ class Readout(Base):
     primary_address: Mapped[int | None] = mapped_column(SmallInteger)
     decoded: Mapped[list[Any] | None] = mapped_column(JSON)    # list of decode-json telegram objects
     notes: Mapped[str | None] = mapped_column(Text)
-    content_hash: Mapped[str | None] = mapped_column(String(64))  # revision 0005 (with its frames)
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # revision 0006 (with its frames)
 
     frames: Mapped[list[ReadoutFrame]] = relationship(order_by="ReadoutFrame.seq", cascade="all, delete-orphan")
 
@@ -329,7 +329,7 @@ class CalibrationResult(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str | None] = mapped_column(String(100))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    content_hash: Mapped[str | None] = mapped_column(String(64))  # with its points, revision 0005
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # with its points, revision 0006
 
     points: Mapped[list[CalibrationPoint]] = relationship(order_by="CalibrationPoint.seq", cascade="all, delete-orphan")
 
@@ -375,8 +375,8 @@ class Lot(Base):
     plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)   # the full plan object as computed
     status: Mapped[str] = mapped_column(String(20), default="formed")
     notes: Mapped[str | None] = mapped_column(Text)
-    content_hash: Mapped[str | None] = mapped_column(String(64))  # the lot as formed (with its members), 0005
-    draw_hash: Mapped[str | None] = mapped_column(String(64))     # its draw (seed, meters in order), 0005
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # the lot as formed (with its members), 0006
+    draw_hash: Mapped[str | None] = mapped_column(String(64))     # its draw (seed, meters in order), 0006
 
 
 class LotMember(Base):
@@ -412,7 +412,7 @@ class LotResult(Base):
     inaccessible: Mapped[bool] = mapped_column(Boolean, default=False)
     tested_on: Mapped[dt.date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)
-    content_hash: Mapped[str | None] = mapped_column(String(64))  # revision 0005
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # revision 0006
 
 
 class LotVerdict(Base):
@@ -429,4 +429,71 @@ class LotVerdict(Base):
     retain_until: Mapped[dt.date | None] = mapped_column(Date)   # e.g. 14 or 18 years after install
     decided_by: Mapped[str | None] = mapped_column(String(100))
     notes: Mapped[str | None] = mapped_column(Text)
-    content_hash: Mapped[str | None] = mapped_column(String(64))  # revision 0005
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # revision 0006
+
+
+# ---- revision 0005: connectivity surveys of radio meters (MMS 2.1.9) ----------------------
+
+class RadioSurvey(Base):
+    """A connectivity survey of a site's radio meters: the receiver and thresholds it was judged with,
+    the verdicts as reported (``results``), and a SHA-256 ``digest`` over its telegrams (evidence: a
+    changed telegram, RSSI or time no longer matches). Locations and telegrams in the tables below."""
+
+    __tablename__ = "radio_surveys"
+    __table_args__ = (Index(None, "site_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    name: Mapped[str | None] = mapped_column(String(200))
+    technician: Mapped[str | None] = mapped_column(String(100))
+    notes: Mapped[str | None] = mapped_column(Text)
+    dongle: Mapped[str | None] = mapped_column(String(20))            # im871a, amb8465, rtl-wmbus, simulator
+    mode: Mapped[str | None] = mapped_column(String(4))               # t1, c1, s1
+    sensitivity_dbm: Mapped[float | None] = mapped_column(Float)
+    margin_db: Mapped[float] = mapped_column(Float)
+    min_ratio: Mapped[float] = mapped_column(Float)
+    min_expected: Mapped[float] = mapped_column(Float)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    results: Mapped[dict[str, Any] | None] = mapped_column(JSON)      # verdicts per meter as reported
+    digest: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RadioSurveyLocation(Base):
+    __tablename__ = "radio_survey_locations"
+    __table_args__ = (UniqueConstraint("survey_id", "seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("radio_surveys.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    floor: Mapped[str | None] = mapped_column(String(50))
+    flat: Mapped[str | None] = mapped_column(String(50))
+    riser: Mapped[str | None] = mapped_column(String(50))
+    note: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class RadioSurveyTelegram(Base):
+    """One telegram heard at a survey location, byte for byte, with its RSSI (no key: the raw bytes as
+    received, encrypted or not)."""
+
+    __tablename__ = "radio_survey_telegrams"
+    __table_args__ = (Index(None, "manufacturer", "identification"), Index(None, "meter_id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("radio_survey_locations.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    manufacturer: Mapped[str | None] = mapped_column(String(3))
+    identification: Mapped[str | None] = mapped_column(String(8))
+    meter_id: Mapped[int | None] = mapped_column(ForeignKey("meters.id", ondelete="SET NULL"))
+    rssi_dbm: Mapped[float | None] = mapped_column(Float)
+    rssi_raw: Mapped[int | None] = mapped_column(Integer)
+    mode: Mapped[str | None] = mapped_column(String(4))
+    crc: Mapped[str | None] = mapped_column(String(4))
+    version: Mapped[int | None] = mapped_column(Integer)
+    medium: Mapped[str | None] = mapped_column(String(40))
+    security: Mapped[str | None] = mapped_column(String(12))
+    status: Mapped[str | None] = mapped_column(String(12))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)

@@ -28,6 +28,7 @@ composed of one class per concern, each in its own module:
                    columns marked personal
 ``bulk_import``    ``import_file`` (``_ImportJob``), with ``bulk_sql`` below it
 ``export``         the CSV/XLSX export
+``surveys``        connectivity surveys of radio meters (MMS 2.1.9), with a digest
 ``sealing``        the event chain: each write transaction's events hashed in
 ``verify``         ``verify_integrity`` (``db verify``)
 =================  ==============================================================
@@ -51,9 +52,10 @@ from app.storage.register.export import Export
 from app.storage.register.lots import LotResult, Lots, NewLot, UnknownLot
 from app.storage.register.places import annex_a, load_monitoring_point_table
 from app.storage.register.privacy import PERSONAL_EXPORT_FIELDS, READING_FIELDS, Privacy
+from app.storage.register.surveys import Surveys, survey_digest
 from app.storage.register.tables import (
     ANCH, B, CAL, CALP, CHAIN, CHUNK, COM, ERASED, EV, EVB, INST, LOT, LOTD, LOTM, LOTR, LOTV, MP, PCOL, PV, RF, RO,
-    M, S, default_user, manufacturer_key,
+    RS, RSL, RST, M, S, default_user, manufacturer_key,
 )
 from app.storage.register.unit import UnlockedChange, _first_line, _is_locked
 from app.storage.register.verify import Problem, Verification, VerifyReport
@@ -62,13 +64,13 @@ __all__ = [
     "Register", "open_register", "default_user", "manufacturer_key", "annex_a", "load_monitoring_point_table",
     "NewLot", "LotResult", "NewCalibration", "UnknownLot", "SUBASSEMBLIES", "CHECKLIST_ANSWERS",
     "PERSONAL_EXPORT_FIELDS", "READING_FIELDS", "CHUNK", "BATCH", "BATCH_SEP", "ERASED",
-    "id_runs", "decode_batch", "encode_batch_values", "batch_after_values",
+    "id_runs", "decode_batch", "encode_batch_values", "batch_after_values", "survey_digest",
     "M", "S", "B", "MP", "INST", "EV", "EVB", "COM", "RO", "RF", "CAL", "CALP", "LOT", "LOTM", "LOTD", "LOTR", "LOTV",
-    "CHAIN", "PV", "ANCH", "PCOL", "VerifyReport", "Problem", "UnlockedChange",
+    "RS", "RSL", "RST", "CHAIN", "PV", "ANCH", "PCOL", "VerifyReport", "Problem", "UnlockedChange",
 ]
 
 
-class Register(BulkImport, Export, Privacy, Commissioning, Lots, Verification):
+class Register(BulkImport, Export, Privacy, Commissioning, Lots, Surveys, Verification):
     """One register database. Thread-safe: every call takes its own connection.
 
     The methods come from the classes named in the module's docstring; the

@@ -26,6 +26,9 @@ CHAIN = models.EventChain.__table__
 PV = models.PersonalValues.__table__
 ANCH = models.EvidenceAnchor.__table__
 PCOL = models.PersonalColumn.__table__
+RS = models.RadioSurvey.__table__
+RSL = models.RadioSurveyLocation.__table__
+RST = models.RadioSurveyTelegram.__table__
 
 #: The tables of the evidence items, by name (``app.storage.evidence``).
 EVIDENCE_TABLES = {t.name: t for t in (RO, RF, COM, CAL, CALP, LOT, LOTM, LOTD, LOTR, LOTV)}

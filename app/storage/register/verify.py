@@ -31,7 +31,8 @@ from app.storage.errors import PermissionDenied
 from app.storage.evidence import KINDS, item_hashes
 from app.storage.integrity import GENESIS, decode_entries, digest, event_hash, run_ids
 from app.storage.register import verify_sql
-from app.storage.register.tables import ANCH, CHAIN, EVIDENCE_TABLES
+from app.storage.register.surveys import survey_digest
+from app.storage.register.tables import ANCH, CHAIN, EVIDENCE_TABLES, RS, RSL, RST
 from app.storage.register.unit import UnitOfWork
 
 
@@ -202,3 +203,30 @@ class Verification(UnitOfWork):
             for (table, item), (eid, h) in latest.items():
                 if table == kind and h is not None and item not in seen:
                     rep.problems.append(Problem(kind, item, f"removed (event {eid} recorded it)"))
+        self._surveys(conn, rep, latest)
+
+    def _surveys(self, conn: Connection, rep: VerifyReport, latest: dict) -> None:
+        """Connectivity surveys: their telegrams (bytes, times, RSSI) against the digest saved with them."""
+        locs: dict[int, list[dict]] = {}
+        by_loc: dict[int, dict] = {}
+        for r in conn.execute(select(RSL).order_by(RSL.c.survey_id, RSL.c.seq)).mappings():
+            loc = {**dict(r), "telegrams": []}
+            locs.setdefault(r["survey_id"], []).append(loc)
+            by_loc[r["id"]] = loc
+        for t in conn.execute(select(RST).order_by(RST.c.location_id, RST.c.seq)).mappings():
+            if t["location_id"] in by_loc:
+                by_loc[t["location_id"]]["telegrams"].append(dict(t))
+        seen = set()
+        for sid, stored in conn.execute(select(RS.c.id, RS.c.digest).order_by(RS.c.id)):
+            seen.add(sid)
+            rep.evidence += 1
+            now = survey_digest(locs.get(sid, []))
+            anchor = latest.get(("radio_surveys", sid))
+            if anchor is None:
+                rep.problems.append(Problem("radio_surveys", sid, "inserted (no event records it)"))
+            elif now != stored or now != anchor[1]:
+                rep.problems.append(Problem("radio_surveys", sid, "telegrams or locations altered (their digest "
+                                                                  f"does not match what event {anchor[0]} recorded)"))
+        for (table, item), (eid, h) in latest.items():
+            if table == "radio_surveys" and h is not None and item not in seen:
+                rep.problems.append(Problem("radio_surveys", item, f"removed (event {eid} recorded it)"))

@@ -1,7 +1,7 @@
 """Tamper evidence and personal data kept apart: the event chain, evidence hashes, personal values, marked columns.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 
 Upgrading an existing register (see docs/security.md):
 
@@ -33,8 +33,8 @@ from alembic import op
 from app.storage import integrity
 from app.storage.evidence import HASH_COLUMN, KINDS, item_hashes
 
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
@@ -224,6 +224,8 @@ def _evidence_hashes(conn) -> list[tuple[str, int, str]]:
             conn.execute(sa.text(f"UPDATE {t.name} SET {col} = :h WHERE id = :id"),
                          [{"h": h, "id": i} for i, h, _stored in page])
         out += [(kind, i, h) for i, h, _stored in found]
+    # the connectivity surveys of revision 0005 carry their own digest over their telegrams: anchored as is
+    out += [("radio_surveys", i, d) for i, d in conn.execute(sa.text("SELECT id, digest FROM radio_surveys ORDER BY id"))]
     return out
 
 
@@ -238,7 +240,7 @@ def _build_chain(conn, pg: bool, anchors: list[tuple[str, int, str]]) -> None:
         after = json.dumps({"events": n_events, "evidence": len(anchors)})
         conn.execute(sa.text('INSERT INTO events (id, at, "user", entity, action, after) VALUES '
                              f"(:id, :at, :u, 'events', 'chain_built', {'CAST(:a AS json)' if pg else ':a'})"),
-                     {"id": last_id, "at": now if pg else integrity.at_text(now), "u": "heatmeter (migration 0005)",
+                     {"id": last_id, "at": now if pg else integrity.at_text(now), "u": "heatmeter (migration 0006)",
                       "a": after})
         ea = sa.table('evidence_anchors', sa.column('event_id'), sa.column('item_table'), sa.column('item_id'),
                       sa.column('content_hash'))

@@ -248,3 +248,17 @@ def _anchoring_event(reg, table: str, item: int) -> int:
     with reg.engine.connect() as c:
         return c.execute(text("SELECT max(event_id) FROM evidence_anchors WHERE item_table = :t AND item_id = :i"),
                          {"t": table, "i": item}).scalar()
+
+
+def test_a_changed_survey_telegram_is_found(reg):
+    t0 = dt.datetime(2026, 3, 2, 9, 0, 0)
+    doc = {"site": "Block A", "name": "March", "settings": {"dongle": "simulator", "mode": "t1"},
+           "locations": [{"name": "Stairwell", "started_at": t0, "ended_at": t0 + dt.timedelta(minutes=2),
+                          "telegrams": [{"received_at": t0 + dt.timedelta(seconds=k), "raw": bytes([0x44, k, 1, 2]),
+                                         "rssi_dbm": -70.0 - k, "mode": "t1", "manufacturer": "KAM",
+                                         "identification": "71234567"} for k in range(3)]}]}
+    sid = reg.save_survey(doc, user="tech")
+    assert reg.verify_integrity().ok
+    tamper(reg, "UPDATE radio_survey_telegrams SET rssi_dbm = -40.0 WHERE seq = 1")  # a better signal, forged
+    [(table, item, what)] = problems(reg)
+    assert (table, item) == ("radio_surveys", str(sid)) and "altered" in what

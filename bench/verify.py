@@ -125,9 +125,10 @@ def verify(url: str) -> tuple[float, object]:
         reg.close()
 
 
-def run(name: str, url: str, events: int, repeat: int, tmp: Path) -> list[str]:
-    info = build(url, events, tmp)
-    print(f"{name}: built {info['events']:,} events in {info['build_s']:.0f} s", file=sys.stderr, flush=True)
+def run(name: str, url: str, events: int, repeat: int, tmp: Path, reuse: bool = False) -> list[str]:
+    if not reuse:
+        info = build(url, events, tmp)
+        print(f"{name}: built {info['events']:,} events in {info['build_s']:.0f} s", file=sys.stderr, flush=True)
     runs, floors = [], []
     for _ in range(repeat):
         floors.append(floor(url))
@@ -146,12 +147,15 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--pg", default=os.environ.get("HEATMETER_TEST_PG") or None)
     ap.add_argument("--no-sqlite", action="store_true")
+    ap.add_argument("--keep", metavar="FILE", help="SQLite: build the register in FILE and keep it; when FILE exists, "
+                                                  "verify it without building")
     args = ap.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if not args.no_sqlite:
-            rows.append(run("SQLite", f"sqlite:///{tmp / 'verify.db'}", args.events, args.repeat, tmp))
+            db = Path(args.keep) if args.keep else tmp / "verify.db"
+            rows.append(run("SQLite", f"sqlite:///{db}", args.events, args.repeat, tmp, reuse=db.exists()))
         if args.pg:
             url, drop = pg_database(args.pg)
             try:

@@ -206,12 +206,12 @@ def detail_digest(batch: tuple[str, bytes] | None, personal: Sequence[tuple[str,
     ``batch``: (meter_ids runs JSON, data) of its ``event_batches`` row; ``personal``: (key, meter_ids
     runs JSON, digests) of its ``personal_values`` rows, ``anchors``: (table, item id, content hash) of
     its ``evidence_anchors`` rows, both in the order of their ids. The text hashed: one part per row,
-    separated by U+001E: ``B`` runs and the data's SHA-256; ``P`` key, runs and the digests' SHA-256;
-    ``A`` table, item id and hash (texts as ``LENGTH:TEXT``, an absent hash as ``-``)."""
+    separated by U+001E: ``B`` runs and the data's SHA-256; ``P`` key, runs and the digests; ``A``
+    table, item id and hash (texts as ``LENGTH:TEXT``, an absent hash as ``-``)."""
     if batch is None and not personal and not anchors:
         return None
     parts = [] if batch is None else [f"B{_t(batch[0])}{digest(bytes(batch[1]))}"]
-    parts += [f"P{_t(k)}{_t(ids)}{digest(d)}" for k, ids, d in personal]
+    parts += [f"P{_t(k)}{_t(ids)}{d}" for k, ids, d in personal]
     parts += [f"A{_t(t)}{i}:{h or '-'}" for t, i, h in anchors]
     return digest("\x1e".join(parts))
 

@@ -262,3 +262,23 @@ def test_a_changed_survey_telegram_is_found(reg):
     tamper(reg, "UPDATE radio_survey_telegrams SET rssi_dbm = -40.0 WHERE seq = 1")  # a better signal, forged
     [(table, item, what)] = problems(reg)
     assert (table, item) == ("radio_surveys", str(sid)) and "altered" in what
+
+
+def test_a_large_sqlite_register_is_checked_by_several_processes_alike(reg, evidence, monkeypatch):
+    if not reg.is_sqlite:
+        pytest.skip("PostgreSQL hashes in the server")
+    from app.storage.register import verify
+
+    with reg.engine.connect() as c:
+        hold = c.execute(text("SELECT id FROM events WHERE action = 'legal_hold'")).scalar()
+        plain = c.execute(text("SELECT min(id) FROM events WHERE detail_digest IS NULL AND id > 1 AND id <> :h"),
+                          {"h": hold}).scalar()
+        last = c.execute(text("SELECT max(id) FROM events")).scalar()
+    tamper(reg, "UPDATE events SET source = 'x' WHERE id = :i", i=hold)
+    tamper(reg, "DELETE FROM events WHERE id = :i", i=plain)
+    tamper(reg, "UPDATE events SET after = '{}' WHERE id = :i", i=last - 1)
+    alone = problems(reg)
+    assert [(t, i) for t, i, _w in alone] == sorted([("events", str(hold)), ("events", str(plain)),
+                                                     ("events", str(last - 1))], key=lambda p: int(p[1]))
+    monkeypatch.setattr(verify, "PARALLEL_FROM", 0)  # every register is "large"
+    assert problems(reg) == alone

@@ -20,7 +20,10 @@ to be told apart here.
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +37,10 @@ from app.storage.register import verify_sql
 from app.storage.register.surveys import survey_digest
 from app.storage.register.tables import ANCH, CHAIN, EVIDENCE_TABLES, RS, RSL, RST
 from app.storage.register.unit import UnitOfWork
+
+#: an SQLite register with this many events is verified by several processes at once (up to this many)
+PARALLEL_FROM = 200_000
+VERIFY_PROCESSES = 2
 
 
 @dataclass
@@ -82,17 +89,39 @@ class Verification(UnitOfWork):
             else:
                 conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             with conn.begin():
-                say("event chain")
-                self._chain(conn, rep)
-                say("what the events cover")
-                for (eid,) in conn.execute(text(verify_sql.details_sql(self.is_sqlite))):
+                say("event chain, what the events cover, personal values")
+                chain, details, singles = self._scan(conn)
+                self._chain(conn, rep, chain)
+                for (eid,) in details:
                     rep.problems.append(Problem("events", eid, "what it covers (event_batches, personal_values "
                                                                "or evidence_anchors rows) was altered or removed"))
-                say("personal values")
-                self._personal(conn, rep)
+                self._personal(conn, rep, singles)
                 say("evidence")
                 self._evidence(conn, rep)
         return rep
+
+    # ---- the per-row work, in the database ----------------------------------------------------------
+
+    def _scan(self, conn: Connection) -> tuple[list, list, list]:
+        """The failing rows of the chain, of the detail digests and of the one-meter personal entries. A
+        large SQLite register is split between processes (the database is read by several at once);
+        PostgreSQL does the hashing itself."""
+        n, lo, hi = conn.execute(text("SELECT count(*), min(id), max(id) FROM events")).one()
+        path = self.engine.url.database if self.is_sqlite else None
+        workers = min(VERIFY_PROCESSES, os.cpu_count() or 1)
+        if path and path != ":memory:" and n >= PARALLEL_FROM and workers > 1 and hi is not None:
+            step = (hi - lo + 1) // workers + 1
+            bounds = [(-(2 ** 62) if k == 0 else lo + k * step, 2 ** 62 if k == workers - 1 else lo + (k + 1) * step - 1)
+                      for k in range(workers)]
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                parts = list(pool.map(verify_sql.scan_sqlite, [os.path.abspath(path)] * workers,
+                                      [b[0] for b in bounds], [b[1] for b in bounds]))
+            return ([r for p in parts for r in p[0]], sorted({r for p in parts for r in p[1]}),
+                    [r for p in parts for r in p[2]])
+        params = {"lo": -(2 ** 62), "hi": 2 ** 62}
+        return (conn.execute(text(verify_sql.chain_sql(self.is_sqlite)), params).all(),
+                conn.execute(text(verify_sql.details_sql(self.is_sqlite)), params).all(),
+                conn.execute(text(verify_sql.single_entries_sql(self.is_sqlite)), params).all())
 
     # ---- the chain ------------------------------------------------------------------------------
 
@@ -100,12 +129,12 @@ class Verification(UnitOfWork):
         return conn.execute(text(f"{verify_sql.row_sql(self.is_sqlite)} WHERE {where} ORDER BY id {order} LIMIT 1"),
                             params).first()
 
-    def _chain(self, conn: Connection, rep: VerifyReport) -> None:
+    def _chain(self, conn: Connection, rep: VerifyReport, failing: list) -> None:
         problems = rep.problems
         head = conn.execute(select(CHAIN.c.last_event_id, CHAIN.c.last_hash).where(CHAIN.c.id == 1)).first()
         end_id, end_hash = (int(head[0]), bytes(head[1])) if head else (0, GENESIS)
         explained: set[int] = set()
-        for eid, prev_id in conn.execute(text(verify_sql.chain_sql(self.is_sqlite))).all():
+        for eid, prev_id in failing:
             if eid in explained:
                 continue
             if prev_id is not None and eid > prev_id + 1:
@@ -141,10 +170,10 @@ class Verification(UnitOfWork):
 
     # ---- personal values ----------------------------------------------------------------------
 
-    def _personal(self, conn: Connection, rep: VerifyReport) -> None:
+    def _personal(self, conn: Connection, rep: VerifyReport, singles: list) -> None:
         """Each kept-apart entry against its commitment; an entry gone must have a later erase."""
         erased: list[tuple[int, int, int]] = []  # (meter, event, personal_values row) of entries gone
-        for pid, eid, key, mid, gone in conn.execute(text(verify_sql.single_entries_sql(self.is_sqlite))):
+        for pid, eid, key, mid, gone in singles:
             if gone:
                 erased.append((mid, eid, pid))
             else:

@@ -8,14 +8,14 @@ user's import would give. Deterministic for a given seed.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import random
 import tempfile
 from pathlib import Path
 
+from app.storage import safe_export
 from app.storage.register import Register, open_register
-from app.storage.tabular import CONTRACT_COLUMNS
+from app.storage.tabular import CONTRACT_COLUMNS, NUMERIC_COLUMNS
 
 SITES = ("Riverside Heat Network", "Northgate Estate", "Castle Quarter", "Hillview Court", "Harbour Works",
          "Old Mill Lofts", "Station Yard", "Elm Park")
@@ -36,9 +36,8 @@ def write_demo_csv(path: Path, meters: int = 3000, seed: int = 7) -> None:
     """Write a register CSV (contract columns) of ``meters`` generated meters."""
     rnd = random.Random(seed)
     serial_base = {make: 60_000_000 + 1_000_000 * i for i, (make, _m, _s) in enumerate(MODELS)}
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(CONTRACT_COLUMNS + ("qs_m3h", "dtheta_min_k", "dtheta_max_k", "temp_min_c", "temp_max_c"))
+    header = CONTRACT_COLUMNS + ("qs_m3h", "dtheta_min_k", "dtheta_max_k", "temp_min_c", "temp_max_c")
+    with safe_export.csv_output(path, header, numeric=NUMERIC_COLUMNS) as w:
         for i in range(meters):
             site_i = min(int(rnd.expovariate(0.45)), len(SITES) - 1)
             make, model, sizes = MODELS[(site_i * 3 + rnd.randrange(3)) % len(MODELS)]

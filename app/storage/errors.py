@@ -72,3 +72,8 @@ class SignedRecordError(RegisterError):
     """A signed commissioning record cannot be changed."""
 
     status = 1
+
+
+class ExportError(RegisterError):
+    """An export file cannot be written (full disk, no permission, a cell the format cannot hold).
+    Any earlier file of that name is left as it was."""

@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.storage import safe_export
 from app.storage.records import MeterRecord, jsonable
 from app.storage.register import CAL, LOT, LOTM, LOTR, LOTV, M, S, Register
 
@@ -155,6 +156,10 @@ E27_COLUMNS = ("make", "type", "serial", "monitoring_point", "location", "status
                "min_power_kw", "flow_temp_c", "return_temp_c", "meter_position", "application", "q_max_m3h",
                "q_min_m3h", "turndown_needed", "chosen_qp_m3h", "chosen_ratio", "chosen_dn", "installed_qp_m3h",
                "installed_qi_m3h", "installed_verdict", "note")
+#: Columns of the E27/E28 tables that hold numbers (written as numbers, never neutralised as text).
+NUMERIC_REPORT_COLUMNS = ("mid_class", "qp_m3h", "install_year", "lot_id", "design_power_kw", "min_power_kw",
+                          "flow_temp_c", "return_temp_c", "q_max_m3h", "q_min_m3h", "turndown_needed",
+                          "chosen_qp_m3h", "chosen_ratio", "chosen_dn", "installed_qp_m3h", "installed_qi_m3h")
 
 
 def design_inputs(m: MeterRecord) -> tuple[dict[str, Any] | None, str]:
@@ -377,23 +382,10 @@ def e27_table(pack: EvidencePack) -> tuple[list[str], list[list[str]]]:
 
 
 def write_csv(path_or_stream, header: Sequence[str], rows: Sequence[Sequence[str]]) -> int:
-    """A CSV file (UTF-8 with BOM, for spreadsheets) or an open text stream."""
-    from app.storage.errors import ImportFileError
-
-    def write(f):
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-
-    if hasattr(path_or_stream, "write"):
-        write(path_or_stream)
-        return len(rows)
-    try:
-        with open(path_or_stream, "w", newline="", encoding="utf-8-sig") as f:
-            write(f)
-    except OSError as exc:
-        raise ImportFileError(f"cannot write {path_or_stream}: {exc.strerror}") from None
-    return len(rows)
+    """A CSV file (UTF-8 with BOM, for spreadsheets; written atomically) or an open text stream,
+    with no live formula in any cell (``safe_export``)."""
+    return safe_export.write_csv(path_or_stream, header, rows, bom=not hasattr(path_or_stream, "write"),
+                                 numeric=NUMERIC_REPORT_COLUMNS)
 
 
 # ---- data protection ---------------------------------------------------------------------
@@ -418,7 +410,7 @@ def personal_data_rows(reg: Register, *, meter_ids: Sequence[int] | None = None,
                                     date_from=date_from, date_to=date_to, fields=fields,
                                     include_restricted=include_restricted)
     buf.seek(0)
-    rows = list(csv.reader(buf))
+    rows = [[safe_export.restore(c) for c in r] for r in csv.reader(buf)]  # shown as the texts they are
     return PersonalData(header=rows[0] if rows else [], rows=rows[1:], info=info,
                         meter_ids=list(meter_ids) if meter_ids is not None else None, site=site,
                         date_from=date_from, date_to=date_to)

@@ -37,6 +37,9 @@ EXTENDED_COLUMNS = (
 )
 PERSONAL_COLUMNS = ("occupant_name", "flat", "customer_reference")
 KNOWN_COLUMNS = CONTRACT_COLUMNS + EXTENDED_COLUMNS + PERSONAL_COLUMNS
+# Columns holding numbers (exports write them as numbers, never neutralised as text).
+NUMERIC_COLUMNS = ("mid_class", "qp_m3h", "qi_m3h", "qp_qi_ratio", "dn", "primary_address", "qs_m3h",
+                   "dtheta_min_k", "dtheta_max_k", "temp_min_c", "temp_max_c", "baud")
 # Columns that describe where the meter is (its installation) rather than the meter.
 PLACEMENT_COLUMNS = ("site", "building", "location", "monitoring_point")
 

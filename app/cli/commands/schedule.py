@@ -50,11 +50,12 @@ def run(args) -> int:
         if args.csv == "-":
             n = s.write_csv(sys.stdout)
         else:
+            from app.storage.errors import ExportError
+
             try:
-                with open(args.csv, "w", newline="", encoding="utf-8") as f:
-                    n = s.write_csv(f)
-            except OSError as exc:
-                raise UserError(f"{args.csv}: cannot write: {exc.strerror}") from None
+                n = s.write_csv(args.csv)  # written atomically: a failure leaves an earlier file as it was
+            except ExportError as exc:
+                raise UserError(str(exc), exc.status) from None
             print(f"heatmeter: wrote {n} meters to {args.csv}", file=sys.stderr)
         return 0
     d = s.as_dict(meters=False)

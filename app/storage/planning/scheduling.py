@@ -1,13 +1,13 @@
 """The maintenance schedule over the register: every in-service meter's state and due date (MMS 1.3.6)."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 from app.core.errors import InputError
 from app.core.schedule import Schedule, compute_schedule
+from app.storage import safe_export
 from app.storage.planning.loading import PlanningData, _IsoDates, bulk_objects, clock_start, load_planning_data
 from app.storage.register import Register
 
@@ -58,13 +58,9 @@ class PlanningSchedule:
 
     def write_csv(self, out) -> int:
         """The list with the reason for each row (columns ``SCHEDULE_CSV_COLUMNS``); returns the row count."""
-        w = csv.writer(out, lineterminator="\n")
-        w.writerow(SCHEDULE_CSV_COLUMNS)
-        n = 0
-        for d in self.meter_rows():
-            w.writerow(["" if d[c] is None else d[c] for c in SCHEDULE_CSV_COLUMNS])
-            n += 1
-        return n
+        return safe_export.write_csv(out, SCHEDULE_CSV_COLUMNS,
+                                     ([d[c] for c in SCHEDULE_CSV_COLUMNS] for d in self.meter_rows()),
+                                     numeric=("meter_id", "lot_id"), lineterminator="\n")
 
 
 def schedule(reg: Register, as_of: dt.date, *, horizon_months: int = 12, site: str | None = None,

@@ -8,7 +8,6 @@ instead of an exception, so the page can put it next to the field it names.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -122,12 +121,10 @@ def load_due(reg, as_of: dt.date, horizon_months: int, site: str | None = None,
 
 def write_rows_csv(path: str, rows: list[dict[str, Any]], columns: tuple[str, ...] = LIST_COLUMNS) -> int:
     """The meters of a list as CSV (UTF-8 with BOM for spreadsheet programs), with the reason for each."""
-    with open(path, "w", newline="", encoding="utf-8-sig") as f:
-        w = csv.writer(f)
-        w.writerow(columns)
-        for r in rows:
-            w.writerow(["" if r.get(c) is None else r.get(c) for c in columns])
-    return len(rows)
+    from app.storage import safe_export
+
+    return safe_export.write_csv(path, columns, ([r.get(c) for c in columns] for r in rows), bom=True,
+                                 numeric=("meter_id", "lot_id"))
 
 
 # ============================================================================ lots

@@ -77,3 +77,9 @@ class SignedRecordError(RegisterError):
 class ExportError(RegisterError):
     """An export file cannot be written (full disk, no permission, a cell the format cannot hold).
     Any earlier file of that name is left as it was."""
+
+
+class ImportCancelled(RegisterError):
+    """The user cancelled an import: the transaction was rolled back, nothing stored."""
+
+    status = 130

@@ -19,6 +19,10 @@ class DatabaseUnavailable(RegisterError):
     """The database URL is malformed, the server is unreachable or the file cannot be opened."""
 
 
+class DatabaseDamaged(RegisterError):
+    """The database file is damaged (a page does not read back): restore it from a backup."""
+
+
 class DatabaseLocked(RegisterError):
     """An SQLite file is locked by another program for longer than the busy timeout."""
 

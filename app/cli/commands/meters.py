@@ -5,7 +5,7 @@ import sys
 from contextlib import contextmanager
 
 from app.cli.errors import UserError
-from app.cli.options import add_db, add_user, parse_date, print_json, user_of
+from app.cli.options import add_db, add_user, bounded_int, parse_date, print_json, user_of
 
 
 def register(subparsers) -> None:
@@ -60,8 +60,8 @@ def register(subparsers) -> None:
     sp.add_argument("--search", metavar="TEXT", help="words to find in make, model, serial, address, location, site")
     sp.add_argument("--include-restricted", action="store_true",
                     help="also list meters whose processing is restricted (MMS 2.2.5)")
-    sp.add_argument("--limit", type=int, metavar="N")
-    sp.add_argument("--offset", type=int, default=0, metavar="N")
+    sp.add_argument("--limit", type=bounded_int(0, 100_000_000), metavar="N")
+    sp.add_argument("--offset", type=bounded_int(0, 100_000_000), default=0, metavar="N")
     sp.add_argument("--full", action="store_true", help="with --json: every field, not only the CSV columns")
     common(sp)
     sp.set_defaults(func=cmd_list)

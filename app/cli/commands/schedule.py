@@ -38,6 +38,8 @@ def run(args) -> int:
     as_of = parse_date(args.as_of, "--as-of") or dt.date.today()
     if args.horizon_months < 0:
         raise UserError("horizon-months: must not be negative")
+    if args.horizon_months > 1200:
+        raise UserError(f"horizon-months: at most 1,200 (a hundred years), not {args.horizon_months:,}")
     from app.storage import planning
 
     with opened(args) as reg:

@@ -69,23 +69,31 @@ class BulkImport(BulkSQL):
         """
         t0 = time.perf_counter()
         p = Path(path)
-        with _gc_paused():
-            # PostgreSQL works in its own process: let it start on the first chunk while the helper
-            # thread splits the next ones (on SQLite the helper has enough to do)
-            table = tabular.read_table(p, options, split_late=not self.is_sqlite)
-            report = ImportReport(file=p.name, kind=table.kind, rows=len(table.rows),
-                                  extra_columns=table.extra_columns, notes=table.notes(),
-                                  cp1252_lines=table.cp1252_lines)
-            job = _ImportJob(self, table, report, skip_invalid=skip_invalid, user=user or default_user(),
-                             source=p.name, progress=progress, cancelled=cancelled)
-            del table
-            try:
-                job.run(dry_run=dry_run, expect_invalid=expect_invalid)
-            except InvalidRows:
-                report.seconds = time.perf_counter() - t0
-                raise
-            except _RolledBack:
-                pass
+        for attempt in (1, 2, 3):
+            with _gc_paused():
+                # PostgreSQL works in its own process: let it start on the first chunk while the helper
+                # thread splits the next ones (on SQLite the helper has enough to do)
+                table = tabular.read_table(p, options, split_late=not self.is_sqlite)
+                report = ImportReport(file=p.name, kind=table.kind, rows=len(table.rows),
+                                      extra_columns=table.extra_columns, notes=table.notes(),
+                                      cp1252_lines=table.cp1252_lines)
+                job = _ImportJob(self, table, report, skip_invalid=skip_invalid, user=user or default_user(),
+                                 source=p.name, progress=progress, cancelled=cancelled)
+                del table
+                try:
+                    job.run(dry_run=dry_run, expect_invalid=expect_invalid)
+                except InvalidRows:
+                    report.seconds = time.perf_counter() - t0
+                    raise
+                except _RolledBack:
+                    pass
+                except ConflictError as exc:
+                    # another import stored some of the same new meters meanwhile (PostgreSQL): everything
+                    # of this one was rolled back; once more, those meters are found and compared instead
+                    if attempt < 3 and getattr(exc, "retryable", False):
+                        continue
+                    raise
+            break
         report.stored = not dry_run
         report.seconds = time.perf_counter() - t0
         return report
@@ -524,7 +532,10 @@ class _ImportJob:
             for r in conn.execute(select(M).where(M.c.id.in_(mids[j:j + 500]))).mappings():
                 current[r["id"]] = dict(r)
         for i, mid in prep.existing:
-            cur = current[mid]
+            cur = current.get(mid)
+            if cur is None:  # read a moment ago in this transaction: deleted meanwhile, or a damaged file
+                raise ConflictError(f"{self.source}: meter {mid} went away during the import (deleted meanwhile, "
+                                    "or the database is damaged: heatmeter db status); nothing stored")
             bid, mpid = b_ids[i], mp_ids[i]
             if cur["site_id"] == site_ids[i]:  # placement columns the file lacks stay as they are
                 if "building" not in self.colset:

@@ -34,6 +34,7 @@ import math
 import os
 import re
 import secrets
+import stat
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -114,11 +115,27 @@ def atomic_file(path: str | os.PathLike[str], mode: str = "w", *, encoding: str 
     On any exception the temporary file is removed and ``path`` is left as it
     was; an ``OSError`` becomes ``ExportError`` ("cannot write PATH: reason").
     ``mode`` is ``"w"`` (text, with ``encoding`` and ``newline``) or ``"wb"``.
+    A symbolic link is followed (the file it names is replaced, the link
+    stays); a device or a pipe (``/dev/null``, a FIFO) is written as it is and
+    never replaced; a folder is refused.
     """
     target = Path(path)
+    binary = "b" in mode
+    try:
+        st = os.stat(target)  # follows a symbolic link: the file it points to is the one replaced
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise ExportError(f"cannot write {target}: {_describe(exc)}") from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        if stat.S_ISDIR(st.st_mode):
+            raise ExportError(f"cannot write {target}: it is a folder")
+        # a device or a pipe (/dev/null, a FIFO another program reads): written as it is, never replaced
+        yield from _write_in_place(target, mode, encoding, newline)
+        return
+    target = Path(os.path.realpath(target))
     folder = target.parent
     tmp = folder / f".{target.name}.{secrets.token_hex(4)}.part"
-    binary = "b" in mode
     try:
         # 0o666 less the umask, like any file the user creates (mkstemp would make it private)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -147,6 +164,18 @@ def atomic_file(path: str | os.PathLike[str], mode: str = "w", *, encoding: str 
         if isinstance(exc, OSError):
             raise ExportError(f"cannot write {target}: {_describe(exc)}") from None
         raise
+
+
+def _write_in_place(target: Path, mode: str, encoding: str | None, newline: str | None) -> Iterator[IO]:
+    try:
+        f = open(target, "wb") if "b" in mode else open(target, "w", encoding=encoding, newline=newline)
+    except OSError as exc:
+        raise ExportError(f"cannot write {target}: {_describe(exc)}") from None
+    try:
+        with f:
+            yield f
+    except OSError as exc:
+        raise ExportError(f"cannot write {target}: {_describe(exc)}") from None
 
 
 def _sync_folder(folder: Path) -> None:

@@ -142,3 +142,30 @@ def test_atomic_file_replaces_in_one_step(tmp_path):
         assert p.read_bytes() == b"old"  # not yet
     assert p.read_bytes() == b"new"
     assert os.listdir(tmp_path) == ["f.bin"]
+
+
+def test_a_device_or_pipe_is_written_never_replaced(tmp_path):
+    """``--csv /dev/null`` or a named pipe: written to, never renamed over (that would replace the device)."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    import threading
+
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    write_csv(fifo, ["a"], [["=1"]], lineterminator="\n")
+    reader.join(timeout=10)
+    assert got == [b"a\n'=1\n"] and fifo.is_fifo()
+    write_csv(os.devnull, ["a"], [["x"]])
+    assert os.path.exists(os.devnull) and not os.path.isfile(os.devnull)
+    with pytest.raises(ExportError, match="it is a folder"):
+        write_csv(tmp_path, ["a"], [])
+
+
+def test_a_symbolic_link_is_followed(tmp_path):
+    real = tmp_path / "real.csv"
+    real.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    write_csv(link, ["a"], [["b"]], lineterminator="\n")
+    assert link.is_symlink() and real.read_text() == "a\nb\n"

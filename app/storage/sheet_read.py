@@ -271,6 +271,11 @@ def _parse_csv(p: Path, text: str, delimiter: str, split_late: bool, before: int
     starts with the header line, line ``before + 1``). ``quoted``: a cell may start with ``'``."""
     plain = _plain_lines(text)
     long: list[int] = []
+    if plain is None and '"' in text:
+        mixed = _quoted_lines(p, text, delimiter, before)
+        if mixed is not None:
+            header, rows, lines = mixed
+            return _drop_blank(header, rows, lines, long)
     if plain is not None:  # no quoting anywhere: each line is a record, split at the separator
         header, body = plain[0].split(delimiter), plain[1:]
         lines = list(range(before + 2, before + len(body) + 2))
@@ -285,6 +290,10 @@ def _parse_csv(p: Path, text: str, delimiter: str, split_late: bool, before: int
         header, rows, lines, long = _read_records(p, text, delimiter, before)
     if any(len(c) > MAX_CELL_CHARS for c in header):
         raise ImportFileError(f"{p}: line {before + 1}: a header cell longer than {MAX_CELL_CHARS:,} characters")
+    return _drop_blank(header, rows, lines, long)
+
+
+def _drop_blank(header, rows, lines, long):
     # blank lines, also ",,,," from spreadsheets, are not rows (a row whose first cell has text is not blank)
     if all(rows) and all(map(str.strip, map(itemgetter(0), rows))):
         return header, rows, lines, long
@@ -317,6 +326,35 @@ def _plain_lines(text: str) -> list[str] | None:
     if not lines or max(map(len, lines)) > MAX_CELL_CHARS:
         return None
     return lines
+
+
+def _quoted_lines(p: Path, text: str, delimiter: str, before: int):
+    """Header, rows and lines of a file whose quoted cells all close on their own line (the common case:
+    a few cells quoted for a separator or a quote inside): lines without a quote are split at the
+    separator, the others read by ``csv``. None when a quoted cell may span lines (``csv`` reads it all)."""
+    if "\x00" in text:
+        return None
+    returns = text.count("\r")
+    if not returns:
+        lines = text.split("\n")
+    elif returns == text.count("\n") == text.count("\r\n"):
+        lines = text.split("\r\n")
+    else:
+        return None
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines or max(map(len, lines)) > MAX_CELL_CHARS:
+        return None
+    quoted = [i for i, ln in enumerate(lines) if '"' in ln]
+    if any(lines[i].count('"') % 2 for i in quoted):
+        return None  # an open quote: a cell goes on on the next line
+    records = _split_lines(lines, delimiter)
+    try:
+        for i, rec in zip(quoted, csv.reader([lines[i] for i in quoted], delimiter=delimiter, strict=True)):
+            records[i] = rec
+    except csv.Error:
+        return None  # let csv read the whole text and name the line
+    return records[0], records[1:], list(range(before + 2, before + len(records) + 1))
 
 
 def _split_plain(text: str, delimiter: str) -> list[list[str]] | None:
@@ -389,7 +427,7 @@ def _read_records(p: Path, text: str, delimiter: str, before: int
             lines.append(before + start)
             start = reader.line_num + 1
     long = []
-    if len(text) > MAX_CELL_CHARS:
+    if len(text) > MAX_CELL_CHARS and max(map(len, text.split("\n"))) > MAX_CELL_CHARS:
         for i, r in enumerate(rows):
             if r and max(map(len, r)) > MAX_CELL_CHARS:  # the row is reported; the long text is not kept
                 rows[i] = [c if len(c) <= MAX_CELL_CHARS else "" for c in r]

@@ -92,6 +92,19 @@ def read_table(path: str | Path, options: ImportOptions | None = None, *, split_
     ``split_late``: a CSV file without quoting or blank lines gets its rows as
     ``SplitRows``, split into cells only when a chunk of them is asked for.
     """
+    table = read_unresolved(path, options, split_late=split_late)
+    _resolve(Path(path), table, options or ImportOptions())
+    return table
+
+
+PREVIEW_BYTES = 2_000_000
+
+
+def read_unresolved(path: str | Path, options: ImportOptions | None = None, *, split_late: bool = False,
+                    preview: bool = False) -> Table:
+    """``read_table`` without resolving the header through the mapping (``columns`` stays empty): what
+    the import wizard shows before the columns are mapped. ``preview``: only the first rows (the first
+    2 MB of a CSV file, the first rows of a sheet)."""
     options = options or ImportOptions()
     p = Path(path)
     try:
@@ -105,14 +118,18 @@ def read_table(path: str | Path, options: ImportOptions | None = None, *, split_
     except OSError as exc:
         raise ImportFileError(f"{p}: cannot read: {exc.strerror or exc}") from None
     if _looks_xlsx(p, head):
-        table = _read_xlsx(p, options)
+        table = _read_xlsx(p, options, max_rows=HEADER_SEARCH_ROWS + 200 if preview else None)
     else:
-        if size > MAX_CSV_BYTES:
+        if size > MAX_CSV_BYTES and not preview:
             raise ImportFileError(f"{p}: {size / 1024 ** 3:.1f} GiB is more than the {MAX_CSV_BYTES // 1024 ** 3} GiB "
                                   "a meters file may have: split it")
-        table = _read_csv(p, options, split_late)
+        data = None
+        if preview and size > PREVIEW_BYTES:
+            with p.open("rb") as f:
+                data = f.read(PREVIEW_BYTES)
+            data = data[:data.rfind(b"\n") + 1] or data
+        table = _read_csv(p, options, split_late, data)
     table.date_order = options.date_order
-    _resolve(p, table, options)
     return table
 
 
@@ -153,19 +170,24 @@ def _find_header(rows: Sequence[Sequence[Any]], lines: Sequence[int], options: I
         if i == len(lines) or lines[i] != options.header_row:
             raise ImportFileError(f"{p}: header row {options.header_row}: {what} has nothing on that row")
         return i
-    for i in range(min(len(rows), HEADER_SEARCH_ROWS)):
+    n = min(len(rows), HEADER_SEARCH_ROWS)
+    for i in range(n):
         if import_map.required_found(rows[i], options, KNOWN_COLUMNS):
             return i
-    return 0
+    # none gives them all (not mapped yet): the row whose cells look most like register headers
+    scores = [sum(1 for h in rows[i] if import_map.guess_column(h)) for i in range(n)]
+    best = max(scores, default=0)
+    return scores.index(best) if best >= 2 else 0
 
 
 # ---- CSV --------------------------------------------------------------------------------------
 
-def _read_csv(p: Path, options: ImportOptions, split_late: bool) -> Table:
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise ImportFileError(f"{p}: cannot read: {exc.strerror}") from None
+def _read_csv(p: Path, options: ImportOptions, split_late: bool, data: bytes | None = None) -> Table:
+    if data is None:
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            raise ImportFileError(f"{p}: cannot read: {exc.strerror}") from None
     _refuse_binary(p, data)
     dec = text_decode.decode(data, str(p))
     del data
@@ -437,8 +459,8 @@ def _read_records(p: Path, text: str, delimiter: str, before: int
 
 # ---- XLSX -------------------------------------------------------------------------------------
 
-def _read_xlsx(p: Path, options: ImportOptions) -> Table:
-    sheet = xlsx_read.read_xlsx(p)
+def _read_xlsx(p: Path, options: ImportOptions, max_rows: int | None = None) -> Table:
+    sheet = xlsx_read.read_xlsx(p, max_rows=max_rows)
     if not sheet.rows:
         raise ImportFileError(f"{p}: the first sheet is empty: no header row")
     h = _find_header(sheet.rows, sheet.lines, options, p, "the first sheet")

@@ -38,8 +38,9 @@ class Sheet:
     epoch: Any = None
 
 
-def read_xlsx(p: Path) -> Sheet:
-    """Read the first sheet (see the module's notes); ``ImportFileError`` (one line) if it cannot be."""
+def read_xlsx(p: Path, max_rows: int | None = None) -> Sheet:
+    """Read the first sheet (see the module's notes); ``ImportFileError`` (one line) if it cannot be.
+    ``max_rows``: stop after that many rows holding something (a preview)."""
     import openpyxl
 
     _check_zip(p)
@@ -53,7 +54,7 @@ def read_xlsx(p: Path) -> Sheet:
                 raise ImportFileError(f"{p}: not a CSV or XLSX file (unreadable workbook: "
                                       f"{type(exc).__name__})") from None
             try:
-                return _read_first_sheet(p, wb)
+                return _read_first_sheet(p, wb, max_rows)
             finally:
                 wb.close()
     finally:
@@ -98,7 +99,7 @@ def _formats(wb) -> tuple[set[int], dict[int, int]]:
     return dates, pads
 
 
-def _read_first_sheet(p: Path, wb) -> Sheet:
+def _read_first_sheet(p: Path, wb, max_rows: int | None = None) -> Sheet:
     from openpyxl.utils.datetime import from_excel
     from openpyxl.worksheet._reader import WorkSheetParser
 
@@ -156,6 +157,8 @@ def _read_first_sheet(p: Path, wb) -> Sheet:
             if row and any(x is not None and (not isinstance(x, str) or x.strip()) for x in row):
                 rows.append(row)
                 lines.append(rnum)
+                if max_rows is not None and len(rows) >= max_rows:
+                    break
     except ImportFileError:
         raise
     except Exception as exc:  # noqa: BLE001 - a malformed sheet: one line, not a traceback

@@ -629,27 +629,62 @@ class RegisterPage(Page):
         return path or None
 
     def ask_import(self) -> None:
-        path = self.ask_file(False, "Import meters", "Spreadsheets (*.csv *.xlsx *.txt);;All files (*)")
+        self.open_import_wizard()
+
+    def open_import_wizard(self, path: str | None = None):
+        """The import wizard (file, preview, columns, dates and numbers, check, store): nothing is
+        stored before the user confirmed the counts of what will and will not be."""
+        from app.ui.register.import_wizard import ImportWizard
+
+        self.import_wizard = ImportWizard(self, path)
+        self.import_wizard.open()
         if path:
-            self.start_import(path, False)
+            self.import_wizard.read_preview()
+        return self.import_wizard
 
     def start_import(self, path: str | None, skip_invalid: bool) -> None:
+        """Import a file in the register's own format: all rows or none; with ``skip_invalid`` the
+        file is checked first and the valid rows are stored only after the user agreed to the counts."""
         if not path:
             return
         from app.storage.errors import InvalidRows
 
         self._import_path = path
+        if skip_invalid:
+            self._check_then_store(path)
+            return
 
         def work(progress):
             reg = self.register()
             try:
-                return reg.import_file(path, skip_invalid=skip_invalid,
-                                       progress=lambda d, t: progress(d, t, "rows written"))
+                return reg.import_file(path, progress=lambda d, t: progress(d, t, "rows written"))
             except InvalidRows as exc:
                 return exc
 
         self.bad_rows.hide()
         self.run_task(f"Importing {os.path.basename(path)}", work, on_finished=self._imported)
+
+    def _check_then_store(self, path: str) -> None:
+        def check(progress, cancel):
+            return self.register().import_file(path, skip_invalid=True, dry_run=True, cancelled=cancel.is_set,
+                                               progress=lambda d, t: progress(d, t, "rows checked"))
+
+        def checked(report) -> None:
+            n, bad = report.created + report.updated, len(report.invalid)
+            question = (f"{os.path.basename(path)}: store {n:,} meters ({report.created:,} new, {report.updated:,} "
+                        f"updated) and leave {bad:,} rows out?\n\nNot stored: {report.problem_text()}")
+            if not self.ask("Import the valid rows only", question, f"Store {n:,}, leave {bad:,} out"):
+                self.show_info("Nothing was stored.")
+                return
+
+            def store(progress):
+                return self.register().import_file(path, skip_invalid=True, expect_invalid=bad,
+                                                   progress=lambda d, t: progress(d, t, "rows written"))
+
+            self.run_task(f"Importing {os.path.basename(path)}", store, on_finished=self._imported)
+
+        self.bad_rows.hide()
+        self.run_task(f"Checking {os.path.basename(path)}", check, on_finished=checked)
 
     def _imported(self, result) -> None:
         from app.storage.errors import InvalidRows

@@ -104,7 +104,7 @@ def test_invalid_rows_are_counted_by_reason_and_stored_only_on_the_users_word(ma
     r = wiz.report
     assert len(r.invalid) == 1 and r.invalid[0][0] == 11 and r.created == 59
     assert wiz.problems_table.rowCount() == 1 and wiz.problems_table.item(0, 0).text() == "qp_m3h: not a number"
-    assert wiz.next_button.text() == "Store 59 meters, leave 1 rows out"
+    assert wiz.next_button.text() == "Store 59 meters, leave 1 row out"
     with open_register(url) as reg:
         assert reg.count_meters() == 0
     wiz.close_or_cancel()  # the user walks away: nothing was stored

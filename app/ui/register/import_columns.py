@@ -90,6 +90,8 @@ class ColumnMap(QWidget):
             box.currentIndexChanged.connect(self._changed)
             self.table.setCellWidget(i, 2, box)
             self.combos.append(box)
+        if self.combos:  # rows as tall as the drop-downs (larger text too)
+            self.table.verticalHeader().setDefaultSectionSize(self.combos[0].sizeHint().height() + 6)
         self._changed()
 
     def set_choice(self, i: int, col: str | None, drop: bool = False) -> None:
@@ -144,6 +146,7 @@ class ColumnMap(QWidget):
             item.setForeground(Qt.GlobalColor.black if not text else _colour(colour))
             self.table.setItem(i, 3, item)
         problems = self.problems()
+        self.status.setStyleSheet("color: #b3261e;" if problems else "")
         self.status.setText(" ".join(problems) if problems else "Every required column is chosen.")
         self.changed.emit()
 

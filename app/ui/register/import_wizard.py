@@ -536,8 +536,8 @@ class ImportWizard(QDialog):
             return "Store"
         n = r.created + r.updated
         if r.invalid:
-            return f"Store {n:,} meters, leave {len(r.invalid):,} rows out"
-        return f"Store all {n:,} meters"
+            return f"Store {_count(n, 'meter')}, leave {_count(len(r.invalid), 'row')} out"
+        return f"Store all {_count(n, 'meter')}"
 
     def _show_report(self, report) -> None:
         self.report = report
@@ -547,7 +547,7 @@ class ImportWizard(QDialog):
                  f"<b>{report.updated:,} updated</b>{moved}; {report.unchanged:,} unchanged.",
                  "; ".join(_escape(n) for n in report.notes)]
         if n_bad:
-            lines.append(f"<b style='color:#b3261e'>{n_bad:,} rows will NOT be stored</b>, for these reasons. "
+            lines.append(f"<b style='color:#b3261e'>{_count(n_bad, 'row')} will NOT be stored</b>, for these reasons. "
                          "Store the others only if that is what you want; or cancel, fix the file and import again.")
         elif report.created + report.updated == 0:
             lines.append("Nothing new to store: the register already holds this file.")
@@ -564,6 +564,10 @@ class ImportWizard(QDialog):
         self.check_progress.setRange(0, 1)
         self.check_progress.setValue(1)
         self._update_buttons()
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
 
 
 def _escape(s: Any) -> str:

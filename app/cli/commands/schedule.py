@@ -40,10 +40,10 @@ def run(args) -> int:
         raise UserError("horizon-months: must not be negative")
     if args.horizon_months > 1200:
         raise UserError(f"horizon-months: at most 1,200 (a hundred years), not {args.horizon_months:,}")
-    from app.storage import planning
+    from app.services import planner
 
     with opened(args) as reg:
-        s = planning.schedule(reg, as_of, horizon_months=args.horizon_months, site=args.site,
+        s = planner.schedule(reg, as_of, horizon_months=args.horizon_months, site=args.site,
                               plan_sampling=not args.no_sampling)
     if args.json:
         print_json(s.as_dict(meters=not args.counts_only))

@@ -1,4 +1,4 @@
-"""The JSON contract of ``heatmeter calc KIND`` (docs: shared calc-json spec, docs/calc-battery.md,
+"""The JSON contract of ``heatmeter calc KIND`` (docs/calc.md, docs/calc-battery.md,
 docs/calc-costbenefit.md).
 
 ``run(kind, data)`` validates one input object and returns the output object.

@@ -1,4 +1,4 @@
-"""The register file's columns (register-csv contract), and how refusal reasons are grouped.
+"""The register file's columns (docs/import-format.md), and how refusal reasons are grouped.
 
 Plain data shared by the readers (``sheet_read``), the checks (``tabular``),
 the mapping (``import_map``) and the exports.

@@ -282,7 +282,7 @@ class CalibrationPoint(Base):
 
 
 class Lot(Base):
-    """An ISO 2859-1 sampling lot: its key, plan, seed (see maintenance.md)."""
+    """An ISO 2859-1 sampling lot: its key, plan, seed (see docs/planning.md)."""
 
     __tablename__ = "lots"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,4 +1,4 @@
-"""Reading a meters file: a CSV or XLSX file into a header and rows, per the import-mapping contract.
+"""Reading a meters file: a CSV or XLSX file into a header and rows (docs/import-format.md).
 
 ``read_table(path, options)`` decodes the file (``text_decode``: UTF-8 with or
 without BOM, UTF-16 with BOM, Windows-1252, mixed line by line) or streams the

@@ -1,6 +1,6 @@
 """The text of a CSV file, whatever its encoding among those the import takes, line by line if need be.
 
-Taken (import-mapping contract): UTF-8 with or without a byte-order mark,
+Taken (docs/import-format.md): UTF-8 with or without a byte-order mark,
 UTF-16 with a byte-order mark, and Windows-1252. A file that is UTF-8 except
 for a few lines (a billing system that appended rows typed on an old PC) is
 read line by line: UTF-8 where the line is valid UTF-8, else Windows-1252,

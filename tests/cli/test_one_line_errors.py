@@ -1,4 +1,4 @@
-"""The traceback triggers of the import-mapping issue, each a one-line error with the contract's exit status.
+"""Inputs that once gave tracebacks, each a one-line error with its exit status (docs/cli.md).
 
 Each case runs the real ``heatmeter`` command in its own process (what a user sees), and checks:
 the exit status, exactly one line on stderr, no "Traceback", and the words that tell the user what

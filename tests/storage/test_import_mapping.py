@@ -1,4 +1,4 @@
-"""The import-mapping contract, clause by clause, on SQLite and PostgreSQL, for CSV and XLSX.
+"""The meters file (docs/import-format.md), clause by clause, on SQLite and PostgreSQL, for CSV and XLSX.
 
 Expected values come from the generators' own choices (tests/helpers/messy_export.py) or are written
 out by hand here; never from the program's output.

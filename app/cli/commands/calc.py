@@ -1,7 +1,7 @@
 """``heatmeter calc KIND --input FILE [--json]``: the metrology calculators.
 
 KIND: mpe, calibration, sizing, resolution, heat-coefficient, battery, cost-benefit.
-FILE is one JSON object ("-" reads stdin); see the calc-json contract,
+FILE is one JSON object ("-" reads stdin); see docs/calc.md,
 docs/calc-battery.md and docs/calc-costbenefit.md.
 """
 from __future__ import annotations

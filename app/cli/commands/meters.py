@@ -10,7 +10,7 @@ from app.cli.options import add_db, add_user, bounded_int, parse_date, print_jso
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("meters", help="the meter register: import, export, list, show, history, data protection",
-                              description="The meter register (register-csv contract). Every subcommand takes --db URL "
+                              description="The meter register (file format: docs/import-format.md). Every subcommand takes --db URL "
                                           "(default $HEATMETER_DB, else an SQLite file in the user data directory).")
     sub = p.add_subparsers(dest="meters_command", metavar="SUBCOMMAND", parser_class=type(p))
     p.set_defaults(func=lambda a: _help(p))

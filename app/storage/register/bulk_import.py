@@ -49,7 +49,7 @@ class BulkImport(BulkSQL):
                     user: str | None = None, progress: Callable[[int, int], None] | None = None,
                     dry_run: bool = False, expect_invalid: int | None = None,
                     cancelled: Callable[[], bool] | None = None) -> ImportReport:
-        """Import a CSV/XLSX file (register-csv and import-mapping contracts) in ONE transaction.
+        """Import a CSV/XLSX file (docs/import-format.md) in ONE transaction.
 
         ``options``: the mapping, date order, decimal mark and header row
         (``import_map.ImportOptions``). Invalid rows: with ``skip_invalid`` they

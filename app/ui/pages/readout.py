@@ -471,7 +471,7 @@ class ReadoutPage(Page):
             f.write(self.csv_text())
 
     def export_json(self, path: str) -> None:
-        """The ``heatmeter read --json`` document (telegrams and records per decode-json.md) plus the raw frames."""
+        """The ``heatmeter read --json`` document (telegrams and records as docs/decoder.md describes) plus the raw frames."""
         with open(path, "w", encoding="utf-8") as f:
             json.dump(self.readout.document(), f, ensure_ascii=False, indent=1)
             f.write("\n")

@@ -305,7 +305,7 @@ def write_xlsx(target: str | os.PathLike[str], header: Sequence[str], rows: Iter
                 for row in rows:
                     ws.append(convert(row, n + 2))
                     n += 1
-                wb.save(f)
+                _save_workbook(wb, f)
             finally:
                 _close_unsaved(ws)
     except ExportError:
@@ -331,6 +331,27 @@ def xlsx_unescape(text: str) -> str:
     if "_x" not in text:
         return text
     return _OOXML_ESCAPE.sub(lambda m: chr(int(m[0][2:6], 16)), text)
+
+
+def _save_workbook(wb, f) -> None:
+    """``wb.save(f)``, but a zip left half-written by an error (a full disk) is let go of here: its
+    later clean-up would otherwise fail on the closed file and print "Exception ignored"."""
+    import datetime as _dt
+    from zipfile import ZIP_DEFLATED, ZipFile
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    archive = ZipFile(f, "w", ZIP_DEFLATED, allowZip64=True)
+    try:
+        wb.properties.modified = _dt.datetime.now(tz=_dt.timezone.utc).replace(tzinfo=None)
+        ExcelWriter(wb, archive).save()  # writes every part and closes the archive
+    except BaseException:
+        try:
+            archive.close()
+        except Exception:  # noqa: BLE001 - the disk is full: the real error is raised below
+            pass
+        archive.fp = None  # nothing left for ZipFile.__del__ to do
+        raise
 
 
 def _close_unsaved(ws) -> None:

@@ -178,3 +178,60 @@ def test_a_tiny_xlsx_claiming_the_whole_sheet_is_refused_at_once(tmp_path, db):
     wb.save(p)
     assert p.stat().st_size < 10_000
     one_line(run_cli("meters", "import", p, "--db", db, timeout=60), 2, "16,384 columns")
+
+
+def test_a_results_file_with_a_decimal_comma_in_a_comma_file_is_refused(tmp_path):
+    from app.storage.errors import ValidationError
+    from app.storage.planning.results_file import read_results_csv
+
+    comma = tmp_path / "r.csv"
+    comma.write_text("manufacturer,serial,error_pct\nKamstrup,1,0,4\n")
+    with pytest.raises(ValidationError, match="line 2: 4 cells, the header has 3"):
+        read_results_csv(comma)
+    semi = tmp_path / "s.csv"
+    semi.write_text("manufacturer;serial;error_pct\nKamstrup;1;0,4\n")
+    assert read_results_csv(semi)[0].error_pct == 0.4
+
+
+class _FillingDisk:
+    """A file on a disk with ``room`` bytes left: writes beyond it fail as a full disk does (ENOSPC)."""
+
+    def __init__(self, f, room: int):
+        self._f, self._room = f, room
+
+    def write(self, data):
+        self._room -= len(data)
+        if self._room < 0:
+            import errno
+
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self._f.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._f.close()
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_failed_export_on_a_full_disk_keeps_the_earlier_file(tmp_path, db, monkeypatch, capsys, kind):
+    """The disk fills up half-way through an export: one line, the earlier file as it was, no partial
+    file, and no "Exception ignored" from the workbook writer (the test harness fails on one)."""
+    import os
+
+    from app.cli.main import main
+    from app.storage import safe_export
+
+    real = os.fdopen
+    monkeypatch.setattr(safe_export.os, "fdopen", lambda fd, *a, **k: _FillingDisk(real(fd, *a, **k), 5_000))
+    out = tmp_path / f"meters.{kind}"
+    out.write_bytes(b"the earlier export")
+    status = main(["meters", "export", f"--{kind}", str(out), "--db", db])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and "No space left on device" in err and str(out) in err
+    assert out.read_bytes() == b"the earlier export"
+    assert [x.name for x in tmp_path.iterdir() if x.name.startswith(".meters")] == []

@@ -713,7 +713,8 @@ class RegisterPage(Page):
         n = len(report.invalid)
         head = (f"{report.file}: {n} invalid row{'s' if n != 1 else ''}. "
                 + ("The valid rows were stored; these were left out." if stored else
-                   "Nothing was stored. Fix these lines in the file and import again, or import the valid rows only."))
+                   "Nothing was stored. Fix these lines in the file and import again, or import the valid rows only.")
+                + (f" By reason: {report.problem_text()}." if getattr(report, "problems", None) else ""))
         self.bad_rows_label.setText(head)
         t = self.bad_rows_table
         t.setRowCount(n)

@@ -118,8 +118,8 @@ def test_a_damaged_database_is_one_line_and_db_status_says_so(tmp_path, db):
             f.write(b"\xff" * 2000)
     one_line(run_cli("meters", "list", "--db", db, "--json"), 2, "damaged")
     p = run_cli("db", "status", "--db", db)
-    one_line(p, 2, "DAMAGED")
-    assert "SELECT" not in p.stderr and "up to date" in p.stdout  # the schema is, the pages are not
+    one_line(p, 2, "DAMAGED")  # the schema may read back up to date: the pages are checked too
+    assert "SELECT" not in p.stderr
 
 
 @pytest.mark.postgres

@@ -190,7 +190,8 @@ def record_results(reg: Register, lot_id: int, entries: Sequence[ResultEntry], *
     for (_e, rec, res, out, _inputs, _points), done in zip(judged, saved):
         stored.append({"meter_id": rec.id, "manufacturer": rec.manufacturer, "serial": rec.serial,
                        "spare": done["spare"], "basis": res.basis, "defective": res.defective,
-                       "error_pct": res.worst_error_pct, "limit_pct": res.limit_pct,
+                       "error_pct": None if res.worst_error_pct is None else round(res.worst_error_pct, 4),
+                       "limit_pct": None if res.limit_pct is None else round(res.limit_pct, 4),
                        "calibration_result_id": done["calibration_result_id"], "replaced": done["replaced"],
                        "in_service_verdict": None if out is None else out["in_service_verdict"],
                        "coverage": None if out is None else out["coverage"]})

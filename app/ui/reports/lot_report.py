@@ -45,6 +45,8 @@ def action_text(m: dict[str, Any]) -> str:
     a = m.get("action") or ""
     if a.startswith("retain_until_"):
         return f"stays in service until {m.get('retain_until') or a[13:].replace('_', ' ')}"
+    if a == "replace_defective":
+        return f"defective (beyond 2 × MPE): replace by {m.get('replace_by') or 'now'}"
     if a.startswith("recalibrate_or_replace_by_"):
         return f"recalibrate or replace by {m.get('replace_by') or a[26:].replace('_', ' ')}"
     return ACTIONS.get(a, a.replace("_", " "))

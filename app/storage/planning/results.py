@@ -62,7 +62,7 @@ _REGISTER_FIELD = {"class": "mid_class", "qp_m3h": "qp_m3h", "ratio": "qp_qi_rat
                    "dtheta_min_k": "dtheta_min_k", "dtheta_max_k": "dtheta_max_k", "qs_m3h": "qs_m3h"}
 
 
-def _spec_input(rec) -> dict[str, Any]:
+def spec_input(rec) -> dict[str, Any]:
     d: dict[str, Any] = {"class": rec.mid_class, "qp_m3h": rec.qp_m3h, "dtheta_min_k": rec.dtheta_min_k,
                          "dtheta_max_k": rec.dtheta_max_k, "qs_m3h": rec.qs_m3h}
     if rec.qp_qi_ratio is not None:
@@ -122,7 +122,7 @@ def evaluate_entry(entry: ResultEntry, rec) -> tuple[MeterTestResult, dict[str, 
         basis = "single_error"
     else:
         _fail(entry, "error_pct", "missing: give an error figure, calibration points or inaccessible")
-    d = {**_spec_input(rec), "subassembly": sub, "points": points, "apply_guard_band": entry.apply_guard_band}
+    d = {**spec_input(rec), "subassembly": sub, "points": points, "apply_guard_band": entry.apply_guard_band}
     if entry.test_uncertainty_pct is not None:
         d["test_uncertainty_pct"] = entry.test_uncertainty_pct
     try:

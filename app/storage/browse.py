@@ -337,6 +337,7 @@ class DueInfo(NamedTuple):
     state: str
     due_date: dt.date | None
     reason: str
+    flags: tuple[str, ...] = ()   # app.core.schedule.FLAGS (class_below_2, failed_recalibration, ...)
 
 
 _NONE = DueInfo(NOT_SCHEDULED, None, "")
@@ -347,14 +348,14 @@ def due_states(reg: Register, as_of: dt.date | None = None, *, horizon_months: i
 
     The planning service's schedule (``app.storage.planning.schedule``: the
     maintenance spec's states, with stored lot verdicts, recalibrations and
-    re-installations after repair) over the meters the planner considers: in
-    service and not restricted (MMS 2.2.5). The others are absent from the map
-    (``NOT_SCHEDULED``).
+    re-installations after repair) over the meters in service, restricted ones
+    (MMS 2.2.5) included, with each meter's flags. The others are absent from
+    the map (``NOT_SCHEDULED``).
     """
     from app.storage import planning
 
     rows = planning.schedule(reg, as_of or dt.date.today(), horizon_months=horizon_months).rows
-    return {int(r.meter_id): DueInfo(r.state, r.due_date, r.reason) for r in rows}
+    return {int(r.meter_id): DueInfo(r.state, r.due_date, r.reason, r.flags) for r in rows}
 
 
 # ---- editing one cell -----------------------------------------------------------

@@ -102,7 +102,7 @@ def register(subparsers) -> None:
     common(sp)
     sp.set_defaults(func=cmd_record)
 
-    from app.cli.commands.lots_work import add_commands as add_work_commands
+    from app.cli.commands._lots_work import add_commands as add_work_commands
 
     add_work_commands(sub, common)
 

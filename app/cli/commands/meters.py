@@ -78,7 +78,7 @@ def register(subparsers) -> None:
         common(sp)
         sp.set_defaults(func=cmd_flag, flag=flag)
 
-    from app.cli.commands.maintenance import add_commands as add_maintenance_commands
+    from app.cli.commands._maintenance import add_commands as add_maintenance_commands
 
     add_maintenance_commands(sub, common)
 

@@ -266,12 +266,13 @@ def import_results(reg: Register, path: str | Path, *, user: str | None = None,
             items.append(item)
         elif result == "no_access":
             items.append(WorkItem("no_access", rec.id, on, notes=c.get("notes") or None, where=where))
-            if lot_id is not None:
+            if lot_id is not None and c.get("job") in ("sample", "spare"):  # a lot's job list: a spare stands in
                 lot_entries.setdefault(lot_id, []).append(planning.ResultEntry(
                     rec.manufacturer, rec.serial, inaccessible=True, lines=[r.line], source=name))
         elif result in ("sent_to_lab", "tested"):
-            if lot_id is None:
-                raise ValidationError(f"{where}: {result}: only for a meter drawn for a lot (lot_id is empty)")
+            if lot_id is None or c.get("job") not in ("sample", "spare"):
+                raise ValidationError(f"{where}: {result}: only for a meter of a lot's job list (heatmeter jobs "
+                                      "export --lot)")
             if result == "sent_to_lab":
                 lab.setdefault(lot_id, []).append((rec.id, r.line))
             else:

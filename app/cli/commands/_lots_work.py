@@ -55,7 +55,7 @@ def _help(p) -> int:
 
 
 def cmd_alias_list(args) -> int:
-    from app.cli.commands.lots import opened
+    from app.cli.commands._open import opened
     from app.core.lot_keys import shipped_aliases
 
     with opened(args) as reg:
@@ -74,7 +74,7 @@ def cmd_alias_list(args) -> int:
 
 
 def cmd_alias_add(args) -> int:
-    from app.cli.commands.lots import opened
+    from app.cli.commands._open import opened
 
     with opened(args) as reg:
         aid = reg.add_model_alias(args.manufacturer, args.alias, args.model, notes=args.notes, user=user_of(args))
@@ -86,7 +86,7 @@ def cmd_alias_add(args) -> int:
 
 
 def cmd_alias_remove(args) -> int:
-    from app.cli.commands.lots import opened
+    from app.cli.commands._open import opened
 
     with opened(args) as reg:
         reg.remove_model_alias(args.id, user=user_of(args))
@@ -98,10 +98,10 @@ def cmd_alias_remove(args) -> int:
 
 
 def cmd_send(args) -> int:
-    from app.cli.commands.lots import _lot_id, opened
+    from app.cli.commands._open import lot_number, opened
     from app.storage import planning
 
-    lot_id = _lot_id(args)
+    lot_id = lot_number(args.lot)
     on = parse_date(args.on, "--on") or dt.date.today()
     with opened(args) as reg:
         shown = planning.show_lot(reg, lot_id)

@@ -78,14 +78,10 @@ def _required_date(text: str, what: str):
 
 
 def _run(args, fn):
-    from app.cli.commands.meters import opened, storage_errors
-    from app.core.errors import InputError
+    from app.cli.commands._open import opened
 
-    with opened(args) as reg, storage_errors():
-        try:
-            return fn(reg)
-        except InputError as exc:
-            raise UserError(str(exc)) from None
+    with opened(args) as reg:
+        return fn(reg)
 
 
 def _report(args, done: dict, text: str) -> int:
@@ -106,15 +102,11 @@ def cmd_recalibrate(args) -> int:
         raise UserError("--error-pct: must be a finite number")
     points = None
     if args.points:
-        from app.cli.commands.meters import storage_errors
-        from app.core.errors import InputError
+        from app.cli.commands._open import errors
         from app.storage.planning import read_points_json
 
-        with storage_errors():
-            try:
-                points = read_points_json(args.points)["points"]
-            except InputError as exc:
-                raise UserError(str(exc)) from None
+        with errors():
+            points = read_points_json(args.points)["points"]
     done = _run(args, lambda reg: mt.recalibrate(
         reg, args.manufacturer, args.serial, on=on, verdict=args.verdict, error_pct=args.error_pct, points=points,
         lab=args.lab, certificate=args.certificate, notes=args.notes, user=user_of(args)))

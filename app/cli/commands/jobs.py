@@ -43,14 +43,8 @@ def register(subparsers) -> None:
     sp.set_defaults(func=cmd_import)
 
 
-def _errors():
-    from app.cli.commands.lots import planning_errors
-
-    return planning_errors()
-
-
 def cmd_export(args) -> int:
-    from app.cli.commands.lots import opened, parse_int
+    from app.cli.commands._open import lot_number, opened
     from app.services import joblists
     from app.storage import planning
 
@@ -64,7 +58,7 @@ def cmd_export(args) -> int:
             raise UserError(f"cannot write {path}: no folder {os.path.dirname(os.path.abspath(path))}")
     with opened(args) as reg:
         if args.lot:
-            jobs = joblists.jobs_from_lot(reg, parse_int(args.lot, "--lot"))
+            jobs = joblists.jobs_from_lot(reg, lot_number(args.lot))
             if args.site:
                 jobs = [j for j in jobs if j.values["site"] == args.site]
         else:
@@ -87,10 +81,10 @@ def cmd_export(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from app.cli.commands.lots import opened
+    from app.cli.commands._open import opened
     from app.services import joblists
 
-    with opened(args) as reg, _errors():
+    with opened(args) as reg:
         out = joblists.import_results(reg, args.file, user=user_of(args))
     if args.json:
         print_json(out)

@@ -241,7 +241,9 @@ class Lots(Calibration):
             spares = [r["meter_id"] for r in rows if r["spare"]]
             if seeded:
                 after = {"seed": seed, "algorithm": algorithm, "sample_size": len(sample), "sample": sample,
-                         "spares": spares, "excluded": sorted(int(m) for m in (excluded or ()))}
+                         "spares": spares}
+                if excluded:
+                    after["excluded"] = sorted(int(m) for m in excluded)
             else:
                 after = {"drawn": sample, "spares": spares}
             if replacing:

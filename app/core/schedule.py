@@ -190,28 +190,64 @@ def compute_schedule(meters: Iterable[MeterInfo], as_of: date, horizon_months: i
     overdue_kind = dict.fromkeys(DEADLINE_KINDS, 0)
     flag_totals: dict[str, int] = {}
     flags_cache: dict[tuple, tuple[str, ...]] = {}
+    # Everything but the meter's id, site and flags follows from (clock start, rounds, battery date, "at once"
+    # date): computed once per distinct key (a few thousand for a million meters), counted per key.
+    plan_cache: dict[tuple, tuple] = {}
+    key_count: dict[tuple, int] = {}
     append = rows.append
     no_flags: tuple[str, ...] = ()
+    unknown = ("overdue", None, UNKNOWN_REASON, ())
+
+    def plan(start: date, samp: int | None, recal: int, b_ord: int | None, at_once) -> tuple:
+        deadlines: list[tuple[int, str, str]] = []   # (ordinal, kind, reason)
+        if at_once is not None:
+            # Must be recalibrated or replaced now: no sampling or battery change will keep it.
+            deadlines.append((at_once[0], "replace", at_once[1]))
+        else:
+            recal_ord = ann(start, recal)
+            deadlines.append((recal_ord, "replace", _RECAL[recal]))
+            # A sampling round can only save the meter while its deadline (10 or 14 years) is ahead.
+            if samp is not None and recal_ord >= d0:
+                deadlines.append((ann(start, samp), _SAMPLE[samp], _SAMPLE[samp]))
+            # MMS 1.3.6: a battery change only for meters kept beyond 10 years, before they go.
+            if b_ord is not None and (recal > 10 or samp is not None) and b_ord < recal_ord:
+                deadlines.append((b_ord, "battery", BATTERY_REASON))
+            if len(deadlines) > 1:
+                deadlines.sort(key=lambda e: (e[0], _KIND_ORDER[e[1]]))
+        first_ord, first_kind, reason = deadlines[0]
+        # The state: overdue when a deadline has passed (the replace deadline explains it best when it has),
+        # else the earliest deadline's kind within the horizon, else in service.
+        past = [e for e in deadlines if e[0] < d0]
+        if past:
+            rep = [e for e in past if e[1] == "replace"]
+            due_ord, _kind, reason = rep[0] if rep else past[0]
+            state = "overdue"
+        elif at_once is not None or first_ord < d1:
+            due_ord, state = first_ord, _STATE_OF_KIND[first_kind]
+        else:
+            due_ord, state = first_ord, "in_service"
+        dls = tuple((k, day(o)) for o, k, _r in deadlines)
+        contrib = tuple((None if o < d0 else month(o), k) for o, k, _r in deadlines if o < d1)
+        return state, day(due_ord), reason, dls, contrib
+
     for m in meters:
         if site is not None and m.site != site:
             continue
         mid = m.id
-        key = (m.accuracy_class is not None and m.accuracy_class > 2,
-               m.install_date is None and m.cycle_start_date is None, m.failed_recalibration_on is not None,
-               m.defective_on is not None, m.restricted, m.at_lab)
-        if any(key):
-            flags = flags_cache.get(key)
+        cls = m.accuracy_class
+        fkey = (cls is not None and cls > 2, m.install_date is None and m.cycle_start_date is None,
+                m.failed_recalibration_on is not None, m.defective_on is not None, m.restricted, m.at_lab)
+        if True in fkey:
+            flags = flags_cache.get(fkey)
             if flags is None:
-                flags = flags_cache[key] = meter_flags(m)
+                flags = flags_cache[fkey] = meter_flags(m)
             for f in flags:
                 flag_totals[f] = flag_totals.get(f, 0) + 1
         else:
             flags = no_flags
         start = m.cycle_start_date or m.install_date
-        deadlines: list[tuple[int, str, str]] = []   # (ordinal, kind, reason)
         if start is None:
-            state, due, reason = "overdue", None, UNKNOWN_REASON
-            dls: tuple[tuple[str, date], ...] = ()
+            state, due, reason, dls = unknown
         else:
             if m.install_year_only and m.cycle_start_date is None:
                 start = date(start.year, 1, 1)
@@ -221,71 +257,47 @@ def compute_schedule(meters: Iterable[MeterInfo], as_of: date, horizon_months: i
             if m.defective_on is not None:
                 d = (m.defective_on.toordinal(), DEFECTIVE_REASON)
                 at_once = d if at_once is None or d < at_once else at_once
-            if at_once is not None:
-                # Must be recalibrated or replaced now: no sampling or battery change will keep it.
-                deadlines.append((at_once[0], "replace", at_once[1]))
-            else:
+            samp = None
+            recal = 10
+            b_ord = None
+            if at_once is None:
                 out = outcomes.get(mid)
                 eligible = plan_sampling and not m.reinstalled_after_repair
                 if out is None:
-                    samp, recal = (9 if eligible else None), 10
+                    samp = 9 if eligible else None
                 elif out.sampling_round == 9:
                     samp, recal = ((13 if eligible else None), 14) if out.passed else (None, 10)
                 else:
                     samp, recal = (None, 18) if out.passed else (None, 14)
-                recal_ord = ann(start, recal)
-                deadlines.append((recal_ord, "replace", _RECAL[recal]))
-                # A sampling round can only save the meter while its deadline (10 or 14 years) is ahead.
-                if samp is not None and recal_ord >= d0:
-                    deadlines.append((ann(start, samp), _SAMPLE[samp], _SAMPLE[samp]))
-                # MMS 1.3.6: a battery change only for meters kept beyond 10 years, before they go.
-                kept_beyond_10 = recal > 10 or samp is not None
-                if kept_beyond_10:
-                    b_ord = None
-                    if m.battery_expiry is not None:
-                        b_ord = ann(m.battery_expiry, -1)
-                    elif m.battery_powered and m.battery_life_years:
-                        bstart = m.battery_date or m.install_date
-                        b_ord = bstart.toordinal() + round((m.battery_life_years - 1.0) * 365.25)
-                    if b_ord is not None and b_ord < recal_ord:
-                        deadlines.append((b_ord, "battery", BATTERY_REASON))
-            if len(deadlines) > 1:
-                deadlines.sort(key=lambda e: (e[0], _KIND_ORDER[e[1]]))
-            first_ord, first_kind, reason = deadlines[0]
-            # The state: overdue when a deadline has passed (the replace deadline explains it best when it
-            # has), else the earliest deadline's kind within the horizon, else in service.
-            past = [e for e in deadlines if e[0] < d0]
-            if past:
-                rep = [e for e in past if e[1] == "replace"]
-                due_ord, _kind, reason = rep[0] if rep else past[0]
-                state = "overdue"
-            elif at_once is not None or first_ord < d1:
-                due_ord, state = first_ord, _STATE_OF_KIND[first_kind]
-            else:
-                due_ord, state = first_ord, "in_service"
-            due = day(due_ord)
-            dls = tuple((k, day(o)) for o, k, _r in deadlines)
-            for o, k, _r in deadlines:
-                if o < d0:
-                    overdue_kind[k] += 1
-                elif o < d1:
-                    mk = month(o)
-                    bm = dl_month.get(mk)
-                    if bm is None:
-                        bm = dl_month[mk] = {}
-                    bm[k] = bm.get(k, 0) + 1
+                if m.battery_expiry is not None:
+                    b_ord = ann(m.battery_expiry, -1)
+                elif m.battery_powered and m.battery_life_years:
+                    bstart = m.battery_date or m.install_date
+                    b_ord = bstart.toordinal() + round((m.battery_life_years - 1.0) * 365.25)
+            k = (start, samp, recal, b_ord, at_once)
+            p = plan_cache.get(k)
+            if p is None:
+                p = plan_cache[k] = plan(start, samp, recal, b_ord, at_once)
+            key_count[k] = key_count.get(k, 0) + 1
+            state, due, reason, dls = p[0], p[1], p[2], p[3]
         append(ScheduleRow(mid, m.site, state, due, reason, dls, flags))
         totals[state] += 1
-        s = by_site.get(m.site or "")
+        sk = m.site or ""
+        s = by_site.get(sk)
         if s is None:
-            s = by_site[m.site or ""] = dict.fromkeys(STATES, 0)
+            s = by_site[sk] = dict.fromkeys(STATES, 0)
         s[state] += 1
-        if due is not None and state != "in_service" and state != "overdue":
-            key_m = month(due.toordinal())
-            bm = by_month.get(key_m)
-            if bm is None:
-                bm = by_month[key_m] = {}
-            bm[state] = bm.get(state, 0) + 1
+    for k, n in key_count.items():
+        state, due, _reason, _dls, contrib = plan_cache[k]
+        if state != "in_service" and state != "overdue":
+            bm = by_month.setdefault(month(due.toordinal()), {})
+            bm[state] = bm.get(state, 0) + n
+        for mk, kind in contrib:
+            if mk is None:
+                overdue_kind[kind] += n
+            else:
+                bm = dl_month.setdefault(mk, {})
+                bm[kind] = bm.get(kind, 0) + n
     return Schedule(as_of=as_of, horizon_end=horizon_end, rows=rows, totals=totals,
                     by_month=dict(sorted(by_month.items())), by_site=dict(sorted(by_site.items())),
                     deadlines_by_month=dict(sorted(dl_month.items())), overdue_by_kind=overdue_kind,

@@ -175,3 +175,36 @@ def battery(reg: Register, manufacturer: str, serial: str, *, replaced_on: dt.da
     done = reg.record_work([item], user=user)[0]
     done["expiry_source"] = est.source
     return done
+
+
+def record_for_meters(reg: Register, targets: Sequence[tuple[int, int | None]], kind: str, on: dt.date, *,
+                      verdict: str | None = None, error_pct: float | None = None, lab: str | None = None,
+                      certificate: str | None = None, new_serial: str | None = None,
+                      new_manufacturer: str | None = None, new_model: str | None = None,
+                      expiry: dt.date | None = None, notes: str | None = None,
+                      user: str | None = None) -> list[dict[str, Any]]:
+    """The same work on several meters, one date (the register page's bulk action, the meter page's buttons):
+    ``targets`` are (meter id, the version the page loaded). All or nothing; a meter changed since it was
+    loaded is refused (``ConflictError``) and nothing is stored."""
+    if kind == "replace" and len(targets) != 1:
+        raise ValidationError("a replacement is recorded one meter at a time (each new meter has its own serial)")
+    recs = {r.id: r for r in reg.meters_by_id([mid for mid, _v in targets])}
+    items: list[WorkItem] = []
+    for mid, version in targets:
+        rec = recs.get(mid)
+        if rec is None:
+            raise ValidationError(f"meter {mid} is no longer in the register")
+        if kind == "recalibrate":
+            items.append(recalibration_item(reg, rec, on=on, verdict=verdict or "", error_pct=error_pct, lab=lab,
+                                            certificate=certificate, notes=notes, expected_version=version))
+        elif kind == "battery":
+            items.append(battery_item(reg, rec, replaced_on=on, expiry=expiry, notes=notes,
+                                      expected_version=version)[0])
+        elif kind == "replace":
+            items.append(WorkItem("replace", rec.id, on, version, new_serial=new_serial,
+                                  new_manufacturer=new_manufacturer, new_model=new_model, reason=notes))
+        elif kind == "no_access":
+            items.append(WorkItem("no_access", rec.id, on, version, notes=notes))
+        else:
+            raise InputError("kind", f"must be recalibrate, battery, replace or no_access, not {kind!r}")
+    return reg.record_work(items, user=user)

@@ -119,6 +119,42 @@ class DueData:
         return out
 
 
+#: The chart's colour (a due state) of each deadline kind when the chart counts deadlines.
+KIND_STATE = {"replace": "recalibrate_or_replace_due", "sampling_9y": "sampling_due", "sampling_13y": "sampling_due",
+              "battery": "battery_due"}
+
+
+def deadlines_as_states(d: DueData) -> tuple[dict[str, dict[str, int]], int]:
+    """Every deadline within the horizon per month, counted under the state colour of its kind, and the
+    deadlines already overdue: what the per-month chart shows when it counts deadlines, not meters."""
+    out: dict[str, dict[str, int]] = {}
+    for month, kinds in d.deadlines_by_month.items():
+        m = out.setdefault(month, {})
+        for kind, n in kinds.items():
+            st = KIND_STATE[kind]
+            m[st] = m.get(st, 0) + n
+    return out, sum(d.overdue_by_kind.values())
+
+
+def select_deadlines(d: DueData, *, month: str | None = None, state: str | None = None,
+                     overdue: bool = False) -> list[dict[str, Any]]:
+    """The meters with a deadline (of the kinds drawn as ``state``) in ``month``, or overdue ones."""
+    h0, h1 = d.as_of.isoformat(), d.horizon_end.isoformat()
+    out = []
+    for r in d.rows:
+        for dl in r["deadlines"]:
+            if state is not None and KIND_STATE[dl["kind"]] != state:
+                continue
+            if overdue:
+                if dl["date"] < h0:
+                    out.append(r)
+                    break
+            elif h0 <= dl["date"] < h1 and (month is None or dl["date"][:7] == month):
+                out.append(r)
+                break
+    return out
+
+
 def schedule(reg, as_of: dt.date, *, horizon_months: int = 12, site: str | None = None, plan_sampling: bool = True):
     """Every meter's maintenance state and due date on ``as_of`` (``app.storage.planning.PlanningSchedule``:
     ``as_dict()``, ``write_csv()``, ``meter_rows()``). ``plan_sampling`` False: the operator replaces at
@@ -317,3 +353,19 @@ def read_points_file(path: str) -> dict[str, Any]:
     from app.storage import planning
 
     return planning.read_points_json(path)
+
+
+# ============================================================================ the alias table
+
+def add_alias(reg, manufacturer: str, alias: str, model: str, *, user: str | None = None) -> int:
+    """Merge two spellings: ``alias`` is the model ``model`` of ``manufacturer`` (kept in the register, logged)."""
+    return reg.add_model_alias(manufacturer, alias, model, user=user)
+
+
+def aliases(reg) -> list[dict[str, Any]]:
+    """The alias table in force: the shipped rows and the register's (which win)."""
+    from app.core.lot_keys import shipped_aliases
+
+    rows = [{"id": None, "manufacturer": a.manufacturer, "alias": a.alias, "model": a.model, "source": "shipped"}
+            for a in shipped_aliases().rows]
+    return rows + [{**a, "source": "register"} for a in reg.model_aliases()]

@@ -118,6 +118,21 @@ class MeterView(QWidget):
             acts.addWidget(b)
         acts.addStretch(1)
         lay.addLayout(acts)
+        work = QHBoxLayout()
+        work.addWidget(QLabel("Maintenance:", self))
+        self.work_buttons: dict[str, QPushButton] = {}
+        for kind, text, tip in (("recalibrate", "Recalibrated…", "Record a recalibration: pass restarts its 10 "
+                                                                  "years, fail puts it on the replacement list"),
+                                ("replace", "Replaced…", "A new meter took its place: both keep their history"),
+                                ("battery", "Battery changed…", "Record a battery change and its new end of life"),
+                                ("no_access", "No access…", "The technician could not get to the meter")):
+            b = QPushButton(text, self)
+            b.setToolTip(tip)
+            b.clicked.connect(lambda _c=False, k=kind: self.ask_work(k))
+            self.work_buttons[kind] = b
+            work.addWidget(b)
+        work.addStretch(1)
+        lay.addLayout(work)
 
         self.tabs = QTabWidget(self)
         lay.addWidget(self.tabs, 1)
@@ -338,6 +353,20 @@ class MeterView(QWidget):
     def _after_change(self, rec) -> None:
         self.page.meter_changed(rec)
         self.reload()
+
+    def ask_work(self, kind: str) -> None:
+        from app.ui.register import work
+
+        m = self._meter()
+        if m is not None:
+            work.ask(self.page, self, [m], kind, on_done=lambda _r: self.reload())
+
+    def record_work(self, values: dict[str, Any]):
+        """Record ``values`` (``WorkDialog.values``) for this meter at the version shown (non-interactive use)."""
+        from app.ui.register import work
+
+        m = self._meter()
+        return work.record(self.page, [(m.id, m.version)], values, on_done=lambda _r: self.reload())
 
     def ask_erase(self) -> None:
         from app.storage.errors import LegalHoldError

@@ -21,7 +21,7 @@ LIST_HEADERS = (("manufacturer", "Make"), ("serial", "Serial"), ("model", "Model
                 ("state_text", "State"), ("due_date", "Due"), ("reason_text", "Reason"), ("clock_start", "Clock start"),
                 ("lot_id", "Lot"), ("lot_verdict", "Lot verdict"), ("flags_text", "Flags"),
                 ("deadlines_text", "Every deadline"))
-COUNT_MODES = (("meters", "Meters (each once, by state)"), ("deadlines", "Deadlines (each one, by kind)"))
+COUNT_MODES = (("meters", "Meters"), ("deadlines", "Deadlines"))
 
 
 def qdate(d: dt.date) -> QDate:
@@ -85,12 +85,13 @@ class DueView(QWidget):
             bar = QHBoxLayout()
             bar.setSpacing(8)
         bar.addWidget(self.plan_sampling)
-        bar.addWidget(QLabel("Chart counts", self))
+        bar.addWidget(QLabel("Count", self))
         self.count_mode = QComboBox(self)
         for k, text in COUNT_MODES:
             self.count_mode.addItem(text, k)
-        self.count_mode.setToolTip("Meters: one bar segment per meter, at its first deadline. Deadlines: every "
-                                   "deadline of every meter (a meter due for sampling and a battery counts twice)")
+        self.count_mode.setToolTip("What the per-month chart counts. Meters: each meter once, at its first "
+                                   "deadline, by state. Deadlines: every deadline of every meter, by kind (a meter "
+                                   "due for sampling and for its battery counts twice)")
         self.count_mode.currentIndexChanged.connect(lambda _i: self._draw_month_chart())
         bar.addWidget(self.count_mode)
         bar.addStretch(1)
@@ -215,8 +216,10 @@ class DueView(QWidget):
             return
         if self.count_mode.currentData() == "deadlines":
             by_month, overdue = service.deadlines_as_states(data)
+            self.month_chart._left = "deadlines"   # the axis title, drawn by set_data
             self.month_chart.set_data(data.months(), by_month, overdue)
         else:
+            self.month_chart._left = "meters due"
             self.month_chart.set_data(data.months(), data.by_month, data.totals.get("overdue", 0))
 
     def _fill_sites(self, sites: list[str]) -> None:

@@ -94,8 +94,13 @@ class LotFormingMixin:
                                      "pool them. Kept in the register for everyone; case, spaces and punctuation "
                                      "never split a lot anyway")
         self.merge_button.clicked.connect(self.ask_merge)
-        for b in (self.preview_button, self.store_button, self.merge_button, self.back_button):
+        for b in (self.preview_button, self.store_button, self.back_button):
             row.addWidget(b)
+        if scale > 1.0:   # larger text: the merge button on a row of its own
+            row.addStretch(1)
+            lay.addLayout(row)
+            row = QHBoxLayout()
+        row.addWidget(self.merge_button)
         row.addStretch(1)
         lay.addLayout(row)
         self.formation_summary = QLabel("", box)

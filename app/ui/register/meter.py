@@ -108,8 +108,9 @@ class MeterView(QWidget):
         self.hold_button.setToolTip("MMS 2.2.4: while set, the personal data cannot be erased")
         self.hold_button.clicked.connect(self.ask_hold)
         self.restrict_button = QPushButton("Restrict processing…", self)
-        self.restrict_button.setToolTip("MMS 2.2.5: the meter stays in the register but is left out of lists, "
-                                        "exports and planning")
+        self.restrict_button.setToolTip("MMS 2.2.5: the meter stays in the register but is left out of lists and "
+                                        "exports; it stays in the maintenance schedule by its id (MMS 1.3.3) and is "
+                                        "never drawn for a lot")
         self.restrict_button.clicked.connect(self.ask_restrict)
         self.export_button = QPushButton("Personal data export…", self)
         self.export_button.setToolTip("MMS 2.2.1/2.2.2: a CSV copy of the data held on this meter")
@@ -420,9 +421,10 @@ class MeterView(QWidget):
         if m is None:
             return
         on = not m.restrict_processing
-        text = (f"Restrict processing of {m.label}? It stays in the register but is left out of the table, exports "
-                "and planning until the restriction is lifted." if on else
-                f"Lift the restriction on {m.label}? It comes back into lists, exports and planning.")
+        text = (f"Restrict processing of {m.label}? It stays in the register but is left out of the table and "
+                "exports until the restriction is lifted; its maintenance stays scheduled by its id, and it is never "
+                "drawn for a lot." if on else
+                f"Lift the restriction on {m.label}? It comes back into lists, exports and lot sampling.")
         if not self.page.ask("Restrict processing", text, "Restrict" if on else "Lift"):
             return
         self._flag("set_restrict_processing", m.id, on, "Processing " + ("restricted" if on else "no longer restricted"))

@@ -69,7 +69,8 @@ def register(subparsers) -> None:
     for name, flag, helptext in (
             ("hold", "legal_hold", "set (or --off clear) a legal hold: personal data cannot be erased (MMS 2.2.4)"),
             ("restrict", "restrict_processing",
-             "restrict (or --off release) processing: left out of exports, lists and planning (MMS 2.2.5)")):
+             "restrict (or --off release) processing: left out of exports and lists, still scheduled by id, "
+             "never drawn for a lot (MMS 2.2.5)")):
         sp = sub.add_parser(name, help=helptext)
         sp.add_argument("manufacturer", metavar="MANUFACTURER")
         sp.add_argument("serial", metavar="SERIAL")

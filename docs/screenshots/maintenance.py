@@ -98,7 +98,13 @@ def main() -> int:
     reg_page.open_meter(mid)
     wait(lambda: reg_page.meter_view.dossier is not None and ctx.tasks.is_idle())
     settle()
+    mv = reg_page.meter_view
     win.grab().save(str(HERE / f"maintenance-meter{suffix}.png"), "PNG")
+    menu = mv.work_button.menu()
+    menu.popup(mv.work_button.mapToGlobal(mv.work_button.rect().bottomLeft()))
+    settle()
+    menu.grab().save(str(HERE / f"maintenance-meter-menu{suffix}.png"), "PNG")
+    menu.hide()
 
     from app.ui.register.work import WorkDialog
 

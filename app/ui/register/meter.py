@@ -98,6 +98,24 @@ class MeterView(QWidget):
         self.flags_label = QLabel("", self)
         self.flags_label.setObjectName("MeterFlags")
         head.addWidget(self.flags_label)
+        # the year's work: one button with a menu (a row of its own would make the page taller than small screens)
+        from PySide6.QtWidgets import QMenu
+
+        self.work_button = QPushButton("Record work", self)
+        self.work_button.setToolTip("Recalibrated, replaced, battery changed, or no access: recorded with who and "
+                                    "when in the meter's event log")
+        menu = QMenu(self.work_button)
+        self.work_buttons: dict[str, Any] = {}
+        for kind, text, tip in (("recalibrate", "Recalibrated…", "Pass restarts its 10 years, fail puts it on the "
+                                                                  "replacement list"),
+                                ("replace", "Replaced…", "A new meter took its place: both keep their history"),
+                                ("battery", "Battery changed…", "Record a battery change and its new end of life"),
+                                ("no_access", "No access…", "The technician could not get to the meter")):
+            act = menu.addAction(text, lambda k=kind: self.ask_work(k))
+            act.setToolTip(tip)
+            self.work_buttons[kind] = act
+        self.work_button.setMenu(menu)
+        head.addWidget(self.work_button)
         lay.addLayout(head)
 
         acts = QHBoxLayout()
@@ -119,21 +137,6 @@ class MeterView(QWidget):
             acts.addWidget(b)
         acts.addStretch(1)
         lay.addLayout(acts)
-        work = QHBoxLayout()
-        work.addWidget(QLabel("Maintenance:", self))
-        self.work_buttons: dict[str, QPushButton] = {}
-        for kind, text, tip in (("recalibrate", "Recalibrated…", "Record a recalibration: pass restarts its 10 "
-                                                                  "years, fail puts it on the replacement list"),
-                                ("replace", "Replaced…", "A new meter took its place: both keep their history"),
-                                ("battery", "Battery changed…", "Record a battery change and its new end of life"),
-                                ("no_access", "No access…", "The technician could not get to the meter")):
-            b = QPushButton(text, self)
-            b.setToolTip(tip)
-            b.clicked.connect(lambda _c=False, k=kind: self.ask_work(k))
-            self.work_buttons[kind] = b
-            work.addWidget(b)
-        work.addStretch(1)
-        lay.addLayout(work)
 
         self.tabs = QTabWidget(self)
         lay.addWidget(self.tabs, 1)

@@ -155,3 +155,15 @@ def test_planner_counts_deadlines_and_merges_two_spellings(make_window, qtbot, u
     lots.merge_spellings("Kamstrup", "MC 403 heat", "MULTICAL 403")
     qtbot.waitUntil(lambda: _idle(page) and [lt["size"] for lt in lots.formation["lots"]] == [12], timeout=WAIT)
     assert lots.f_spell_model.rowCount() >= 4
+
+
+def test_register_filter_lists_flags_class_3_first_of_all(url):
+    from app.storage.browse import BrowseIndex, Filters, due_states
+
+    with _reg(url) as reg:
+        idx = BrowseIndex.load(reg)
+        dm = due_states(reg, dt.date(2025, 6, 1))
+        facets = idx.facets(Filters(), due_map=dm)
+        assert facets["due"]["flag:class_below_2"] == 1
+        [mid] = idx.select(Filters(due="flag:class_below_2"), due_map=dm)
+        assert reg.get_meter(mid).serial == "70001005"

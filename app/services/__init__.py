@@ -17,4 +17,6 @@ tasks and shows the result. Nothing here knows about Qt, pages or options.
   replacement, battery change with its end of life worked out).
 - :mod:`app.services.joblists`: job lists for technicians per site, and
   their results read back all or nothing.
+- :mod:`app.services.surveys`: the connectivity survey of radio meters
+  (MMS 2.1.9): judged, saved with its site, read back.
 """

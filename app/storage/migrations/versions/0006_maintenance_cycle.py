@@ -1,7 +1,7 @@
 """Maintenance cycle: the date a meter's battery was last replaced, and the user's model alias table.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 
 ``meters.battery_replaced_on``: set by ``Register.record_battery_change``
 (with the new ``battery_expiry``), shown in the meter's record and evidence.
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -14,6 +14,9 @@ CONTRACT_COLUMNS = (
     "secondary_address", "battery_expiry", "flow_sensor_position",
 )
 REQUIRED_COLUMNS = ("site", "manufacturer", "model", "serial", "install_date")
+#: Required columns whose cells may not be empty: an empty install_date is accepted (the meter is then
+#: flagged install_date_unknown by the schedule).
+REQUIRED_VALUES = ("site", "manufacturer", "model", "serial")
 # Columns beyond the contract that map onto meter fields (read when present,
 # written by export when some meter has a value).
 EXTENDED_COLUMNS = (

@@ -23,6 +23,7 @@ Plain Python (openpyxl for XLSX), no database, no Qt.
 
     write_csv(path_or_stream, header, rows, numeric=("qp_m3h",), bom=True) -> rows written
     write_xlsx(path, header, rows, numeric=("qp_m3h",), sheet="meters") -> rows written
+    write_workbook(path, [(title, header, rows), ...], numeric=()) -> rows written (one sheet each)
     with atomic_file(path, "w", encoding="utf-8") as f: ...   # any other file format
     csv_cell(value, numeric=False) -> str;  neutralise(text) -> str;  restore(text) -> str
 """
@@ -255,16 +256,40 @@ def write_xlsx(target: str | os.PathLike[str], header: Sequence[str], rows: Iter
     control character XLSX cannot hold, is refused (``ExportError`` naming
     the row and column) rather than cut or changed.
     """
+    return write_workbook(target, [(sheet, header, rows)], numeric=numeric)
+
+
+_BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
+
+
+def sheet_titles(titles: Sequence[str]) -> list[str]:
+    """Titles Excel accepts (no ``[]:*?/\``, at most 31 characters, none twice, none empty)."""
+    out: list[str] = []
+    for t in titles:
+        base = _BAD_TITLE.sub("_", str(t)).strip().strip("'")[:31] or "Sheet"
+        title, k = base, 2
+        while title.lower() in (o.lower() for o in out):
+            suffix = f" ({k})"
+            title, k = base[:31 - len(suffix)] + suffix, k + 1
+        out.append(title)
+    return out
+
+
+def write_workbook(target: str | os.PathLike[str],
+                   sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]], *,
+                   numeric: Collection[str] = ()) -> int:
+    """Write an XLSX workbook of several sheets, each ``(title, header, rows)``, safely (see
+    ``write_xlsx``); titles are made acceptable (``sheet_titles``). Returns the rows written."""
     import openpyxl
     from openpyxl.cell import WriteOnlyCell
 
-    header = [str(h) for h in header]
-    nums = [h in numeric for h in header]
     wb = openpyxl.Workbook(write_only=True)
-    ws = wb.create_sheet(sheet[:31] or "data")
     n = 0
+    sheets = list(sheets) or [("data", [], [])]
+    titles = sheet_titles([t for t, _h, _r in sheets])
+    made = []
 
-    def text_cell(text: str, r: int, c: int):
+    def text_cell(ws, header, text: str, r: int, c: int):
         if len(text) > MAX_CELL_CHARS:
             raise ExportError(f"cannot write {target}: row {r}, column {header[c] if c < len(header) else c + 1}: "
                               f"{len(text):,} characters, more than a spreadsheet cell holds ({MAX_CELL_CHARS:,})")
@@ -279,7 +304,7 @@ def write_xlsx(target: str | os.PathLike[str], header: Sequence[str], rows: Iter
             return cell
         return text
 
-    def convert(row: Sequence[Any], r: int) -> list[Any]:
+    def convert(ws, header, nums, row: Sequence[Any], r: int) -> list[Any]:
         out: list[Any] = []
         for c, v in enumerate(row):
             if v is None or isinstance(v, (bool, dt.date, dt.datetime)):
@@ -292,22 +317,27 @@ def write_xlsx(target: str | os.PathLike[str], header: Sequence[str], rows: Iter
                     x = float(s)
                     out.append(int(x) if _PLAIN_INT.fullmatch(s) and abs(x) < 1e15 else x)
                 else:
-                    out.append(text_cell(s, r, c))
+                    out.append(text_cell(ws, header, s, r, c))
         return out
-
-    def convert_header() -> list[Any]:
-        return [text_cell(h, 1, c) for c, h in enumerate(header)]
 
     try:
         with atomic_file(target, "wb") as f:
             try:
-                ws.append(convert_header())
-                for row in rows:
-                    ws.append(convert(row, n + 2))
-                    n += 1
+                for title, (_t, header, rows) in zip(titles, sheets):
+                    ws = wb.create_sheet(title)
+                    made.append(ws)
+                    header = [str(h) for h in header]
+                    nums = [h in numeric for h in header]
+                    ws.append([text_cell(ws, header, h, 1, c) for c, h in enumerate(header)])
+                    r = 2
+                    for row in rows:
+                        ws.append(convert(ws, header, nums, row, r))
+                        r += 1
+                        n += 1
                 _save_workbook(wb, f)
             finally:
-                _close_unsaved(ws)
+                for ws in made:
+                    _close_unsaved(ws)
     except ExportError:
         raise
     except (ValueError, TypeError) as exc:  # openpyxl refusing a value

@@ -19,7 +19,8 @@ from typing import Any, Callable, Iterator
 
 from app.storage.columns import (  # noqa: F401 - the names other modules import from here
     BAUD_RATES, CONTRACT_COLUMNS, DATE_COLUMNS, EXTENDED_COLUMNS, KNOWN_COLUMNS, MAX_EXTRA_TEXT, MAX_TEXT,
-    NUMERIC_COLUMNS, PERSONAL_COLUMNS, PLACEMENT_COLUMNS, REQUIRED_COLUMNS, STATUS_VALUES, reason_group,
+    NUMERIC_COLUMNS, PERSONAL_COLUMNS, PLACEMENT_COLUMNS, REQUIRED_COLUMNS, REQUIRED_VALUES, STATUS_VALUES,
+    reason_group,
 )
 from app.storage.sheet_read import SplitRows, Table, _split_plain, read_table  # noqa: F401 - re-exported
 
@@ -328,9 +329,9 @@ def check_row(cells: dict[str, Any], rules: CellRules = DEFAULT_RULES) -> tuple[
             out["install_date"], out["install_year_only"] = v if v is not None else (None, False)
         else:
             out[col] = v
-    for col in REQUIRED_COLUMNS:
+    for col in REQUIRED_VALUES:
         if col in cells and out.get(col) is None and not any(e.startswith(col) for e in errors):
-            errors.append(f"empty {col}" if col != "install_date" else "empty install_date")
+            errors.append(f"empty {col}")
     _cross_checks(out, errors)
     out["extra"] = extra
     return out, errors
@@ -521,7 +522,7 @@ class BulkChecker:
             if col == "install_date":
                 values["install_year_only"] = list(map(self._year_only.__getitem__, keys))
             report(col, keys)
-        for col in REQUIRED_COLUMNS:
+        for col in REQUIRED_VALUES:
             vals = values.get(col)
             if vals is None or None not in vals:
                 continue

@@ -263,7 +263,8 @@ _BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
 
 
 def sheet_titles(titles: Sequence[str]) -> list[str]:
-    """Titles Excel accepts (no ``[]:*?/\``, at most 31 characters, none twice, none empty)."""
+    """Titles Excel accepts (none of the characters [ ] : * ? / and backslash, at most 31 characters, none
+    twice, none empty)."""
     out: list[str] = []
     for t in titles:
         base = _BAD_TITLE.sub("_", str(t)).strip().strip("'")[:31] or "Sheet"

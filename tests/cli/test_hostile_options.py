@@ -57,6 +57,16 @@ COMMANDS: dict[str, tuple[list[str], list[str]]] = {
     "sample-plan": (["sample-plan", "--lot-size", "500", "--oc", "--json"],
                     ["--lot-size", "--aql", "--level", "--inspection", "--oc-points"]),
     "report evidence": (["report", "evidence", "--site", "Site 0", "--json"], ["--site", "--as-of", "--csv"]),
+    "meters recalibrate": (["meters", "recalibrate", "Kamstrup", "10000000", "--on", "2024-01-01", "--verdict", "pass",
+                            "--json"], ["#2", "#3", "--on", "--error-pct", "--lab", "--certificate", "--notes",
+                                        "--points"]),
+    "meters battery": (["meters", "battery", "Kamstrup", "10000006", "--replaced-on", "2024-01-01", "--json"],
+                       ["#2", "#3", "--replaced-on", "--expiry", "--notes"]),
+    "meters replace": (["meters", "replace", "Kamstrup", "10000012", "--on", "2024-01-01", "--new-serial", "N1",
+                        "--json"], ["--on", "--new-serial", "--new-manufacturer", "--new-model", "--new-mid-class",
+                                    "--new-qp", "--new-battery-expiry", "--reason"]),
+    "jobs export": (["jobs", "export", "--csv", "{tmp}/jobs.csv", "--json"],
+                    ["--as-of", "--horizon-months", "--site", "--lot", "--xlsx"]),
     "db status": (["db", "status", "--json"], []),
     "decode": (["decode", "--jsonl", "{tmp}/t.hex"], ["#2"]),
     "read": (["read", "--port", "/nonexistent/port", "--address", "1", "--json"],
@@ -156,7 +166,8 @@ def test_the_base_invocations_succeed_or_say_why_in_one_line(world):
         argv = [a.replace("{tmp}", str(tmp)) for a in base] + ([] if command.split()[0] in DB_FREE else ["--db", url])
         status, out, err = run(argv)
         check(argv, status, out, err)
-        if command not in ("read", "scan", "lots record", "lots verdict", "lots draw", "lots form"):
+        if command not in ("read", "scan", "lots record", "lots verdict", "lots draw", "lots form", "meters replace",
+                           "meters recalibrate", "meters battery"):
             assert status == 0, (argv, err)
 
 

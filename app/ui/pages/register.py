@@ -700,26 +700,9 @@ class RegisterPage(Page):
         self.run_task(f"Importing {os.path.basename(path)}", work, on_finished=self._imported)
 
     def _check_then_store(self, path: str) -> None:
-        def check(progress, cancel):
-            return self.register().import_file(path, skip_invalid=True, dry_run=True, cancelled=cancel.is_set,
-                                               progress=lambda d, t: progress(d, t, "rows checked"))
+        from app.ui.register.import_wizard import check_then_store
 
-        def checked(report) -> None:
-            n, bad = report.created + report.updated, len(report.invalid)
-            question = (f"{os.path.basename(path)}: store {n:,} meters ({report.created:,} new, {report.updated:,} "
-                        f"updated) and leave {bad:,} rows out?\n\nNot stored: {report.problem_text()}")
-            if not self.ask("Import the valid rows only", question, f"Store {n:,}, leave {bad:,} out"):
-                self.show_info("Nothing was stored.")
-                return
-
-            def store(progress):
-                return self.register().import_file(path, skip_invalid=True, expect_invalid=bad,
-                                                   progress=lambda d, t: progress(d, t, "rows written"))
-
-            self.run_task(f"Importing {os.path.basename(path)}", store, on_finished=self._imported)
-
-        self.bad_rows.hide()
-        self.run_task(f"Checking {os.path.basename(path)}", check, on_finished=checked)
+        check_then_store(self, path)
 
     def _imported(self, result) -> None:
         from app.storage.errors import InvalidRows

@@ -566,6 +566,31 @@ class ImportWizard(QDialog):
         self._update_buttons()
 
 
+def check_then_store(page, path: str) -> None:
+    """**Import the valid rows only** (Register page): check the file first (a dry run), ask with the
+    counts of what will and will not be stored, and store only on the user's yes, holding those counts."""
+    def check(progress, cancel):
+        return page.register().import_file(path, skip_invalid=True, dry_run=True, cancelled=cancel.is_set,
+                                           progress=lambda d, t: progress(d, t, "rows checked"))
+
+    def checked(report) -> None:
+        n, bad = report.created + report.updated, len(report.invalid)
+        question = (f"{os.path.basename(path)}: store {n:,} meters ({report.created:,} new, {report.updated:,} "
+                    f"updated) and leave {bad:,} rows out?\n\nNot stored: {report.problem_text()}")
+        if not page.ask("Import the valid rows only", question, f"Store {n:,}, leave {bad:,} out"):
+            page.show_info("Nothing was stored.")
+            return
+
+        def store(progress):
+            return page.register().import_file(path, skip_invalid=True, expect_invalid=bad,
+                                               progress=lambda d, t: progress(d, t, "rows written"))
+
+        page.run_task(f"Importing {os.path.basename(path)}", store, on_finished=page._imported)
+
+    page.bad_rows.hide()
+    page.run_task(f"Checking {os.path.basename(path)}", check, on_finished=checked)
+
+
 def _count(n: int, what: str) -> str:
     return f"{n:,} {what}{'' if n == 1 else 's'}"
 

@@ -445,16 +445,18 @@ class BusSession:
 
     def set_address_job(self, new_address: int, *, meter: KnownMeter | None = None, address: int | None = None,
                         secondary: str | Any = None) -> Job:
-        """Give a meter a new primary address, confirmed by a read there. Result: ``drivers.ops.WriteResult``."""
-        from drivers.ops import set_primary_address
+        """Give a meter a new primary address, confirmed by a read there, after checking that no other
+        meter answers at it (:func:`drivers.session.writes.set_address_checked`: nothing is written onto an
+        address in use). Result: ``drivers.ops.WriteResult``."""
+        from drivers.session.writes import set_address_checked
 
         if not 0 <= int(new_address) <= 250:
             raise ValueError("the new primary address must be 0..250")
         address, mask, profile, who = self._write_target(meter, address, secondary)
 
         def work(link, report, cancel=None):
-            return set_primary_address(link, new_address=int(new_address), address=address, secondary=mask,
-                                       profile=profile)
+            return set_address_checked(link, new_address=int(new_address), address=address, mask=mask,
+                                       profile=profile, target=who)
         return Job(f"Set address of {who} to {new_address}", KIND_WRITE, work)
 
     def set_baud_job(self, new_baud: int, *, meter: KnownMeter | None = None, address: int | None = None,

@@ -99,9 +99,10 @@ def test_read_by_secondary_over_tcp(simulator, tmp_path):
     doc = json.loads(p.stdout)
     assert {t["manufacturer"] for t in doc["telegrams"]} == {"GWF"}
     assert_records_match_sent(doc, state(st)[("12345678", "GWF")])
-    # the bare id selects both: a collision, reported as such
+    # the bare id selects both: a collision, reported as such, with the way out (the full address)
     p = run_cli("read", "--port", sim.tcp_url, "--secondary", "12345678", *FAST, "--retries", "1")
     assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert "share the id 12345678" in p.stderr and "ID.MAN.VV.MM" in p.stderr
 
 
 @pytest.mark.parametrize("transport", ["pty", "tcp"])
@@ -149,3 +150,31 @@ def test_set_address_and_baud(simulator, tmp_path):
     doc = json.loads(p.stdout)
     assert doc["ok"] is False and doc["acknowledged"] is True and doc["confirmed"] is False
     assert "not confirmed" in p.stderr
+
+
+def test_set_address_refuses_an_address_in_use(simulator, tmp_path):
+    """Moving a meter onto an address another meter answers at writes nothing, names the meter there
+    and says how to tell meters apart that share an address (the full secondary address)."""
+    st = tmp_path / "state.json"
+    sim = simulator("--state-file", str(st), config=MIXED)
+    p = run_cli("set-address", "--port", sim.pty, "--secondary", "12345679", "--new-address", "1", *FAST)
+    assert p.returncode == 1, p.stderr
+    assert p.stderr.count("\n") == 1 and "Traceback" not in p.stderr
+    assert "71234567.KAM.08.04" in p.stderr and "nothing was written" in p.stderr
+    assert "ID.MAN.VV.MM" in p.stderr
+    meters = state(st)
+    assert meters[("12345679", "SVM")]["primary_address"] == 0        # not moved
+    assert meters[("71234567", "KAM")]["primary_address"] == 1
+    # address 0 is shared by three meters: "several answer at once", nothing written either
+    p = run_cli("set-address", "--port", sim.pty, "--address", "2", "--new-address", "0", *FAST)
+    assert p.returncode == 1 and "several meters answer there" in p.stderr
+    assert state(st)[("62100013", "LUG")]["primary_address"] == 2
+    # the same address again: nothing to write (bad input, status 2)
+    p = run_cli("set-address", "--port", sim.pty, "--address", "2", "--new-address", "2", *FAST)
+    assert p.returncode == 2 and "already at primary address 2" in p.stderr
+    # by full secondary address onto the address it already has: confirmed, nothing written
+    p = run_cli("set-address", "--port", sim.pty, "--secondary", "62100013.LUG.02.04", "--new-address", "2",
+                *FAST, "--json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["ok"] is True and doc["acknowledged"] is False and "nothing written" in doc["detail"]

@@ -41,7 +41,7 @@ def read_result(args):
     frames and decoded telegrams), with the wake-up profile of the meter's family and the identity check."""
     spec = _bus.spec_from_args(args)
     progress = _bus.StderrProgress("read")
-    with _bus.bus_errors(spec), _bus.open_session(spec) as session:
+    with _bus.bus_errors(spec, secondary=args.secondary), _bus.open_session(spec) as session:
         try:
             return session.read_address(args.address, args.secondary, expect=args.expect,
                                         max_telegrams=args.max_telegrams, progress=progress)

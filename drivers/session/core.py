@@ -485,6 +485,20 @@ class BusSession:
         return (None if mask is not None else address), mask, profile, \
             (f"address {address}" if mask is None else str(mask))
 
+    def find_baud_job(self, address: int | None = None, secondary: str | Any = None) -> Job:
+        """At which other baud rate the meter at ``address`` (or ``secondary``) answers: after a read that
+        got no answer. Result: the baud rate, or None (also on a gateway, whose line rate is fixed)."""
+        from drivers.address import SecondaryMask
+
+        mask = SecondaryMask.parse(secondary) if isinstance(secondary, str) and secondary else (secondary or None)
+        if mask is None and address is None:
+            raise ValueError("give a primary or a secondary address")
+        profile = self.profile_for(manufacturer=_mask_manufacturer(mask))
+
+        def work(link, report, cancel=None):
+            return ops.find_meter_baud(link, cancel, address=address, mask=mask, profile=profile)
+        return Job("Baud rate search", KIND_TEST, work)
+
     # -- blocking shorthands (the CLI) -----------------------------------------------------------
     def test_line(self, *, search_bauds: bool = True, **run: Any):
         return self.execute(self.test_line_job(search_bauds=search_bauds), **run)
@@ -502,6 +516,9 @@ class BusSession:
                      max_telegrams: int = MAX_TELEGRAMS, **run: Any) -> Readout:
         return self.execute(self.read_address_job(address, secondary, expect=expect, max_telegrams=max_telegrams),
                             **run)
+
+    def find_baud(self, address: int | None = None, secondary: str | Any = None, **run: Any) -> int | None:
+        return self.execute(self.find_baud_job(address, secondary), **run)
 
     def set_address(self, new_address: int, **target_and_run: Any):
         target = {k: target_and_run.pop(k) for k in ("meter", "address", "secondary") if k in target_and_run}

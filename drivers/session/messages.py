@@ -79,16 +79,35 @@ def wrong_meter(got: str, expected: str) -> str:
     return f"another meter answered ({got}, not {expected})"
 
 
-def cli_hint(exc: BaseException, *, has_preamble: bool, secondary=None) -> str:
+def cli_hint(exc: BaseException, *, has_preamble: bool, secondary=None, searched_bauds: bool = False) -> str:
     """What the CLI adds to a driver error's own text (a hint with the option to try), or "".
 
+    ``searched_bauds``: the other baud rates were tried for the meter, in vain.
     ``secondary``: the :class:`drivers.address.SecondaryMask` the command was given (a mask with
     wildcards, such as a bare id that several meters share, collides: the hint names the full form)."""
     if isinstance(exc, e.Collision) and secondary is not None and not secondary.exact:
         return f" ({shared_id_hint(secondary.digits)})"
-    if isinstance(exc, e.NoAnswer) and not has_preamble:
-        return " (a battery meter on an optical head may need --wakeup)"
+    if isinstance(exc, e.NoAnswer):
+        other = "nothing answers there at the other baud rates either; " if searched_bauds else ""
+        if not has_preamble:
+            return f" ({other}a battery meter on an optical head may need --wakeup)"
+        if other:
+            return f" ({other}check the wiring and the address)"
     return ""
+
+
+def other_baud(baud_now: int, baud_found: int) -> str:
+    """The CLI's lead when a meter did not answer at ``baud_now`` but does at ``baud_found``."""
+    return f"it answers at {baud_found} Bd, not {baud_now} Bd: run again with --baud {baud_found}"
+
+
+def scan_other_baud(baud_now: int, baud_found: int) -> str:
+    return f"nothing answered at {baud_now} Bd, but the line answers at {baud_found} Bd: scanning at {baud_found} Bd"
+
+
+def scan_fixed_rate(baud_now: int) -> str:
+    return (f"nothing answered at {baud_now} Bd; the gateway sets the line's baud rate: check its setting, "
+            "or give its rate with --baud")
 
 
 # --- why an operation cannot start now ----------------------------------------------------

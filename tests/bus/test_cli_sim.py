@@ -178,3 +178,73 @@ def test_set_address_refuses_an_address_in_use(simulator, tmp_path):
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert doc["ok"] is True and doc["acknowledged"] is False and "nothing written" in doc["detail"]
+
+
+MOVED = {"baud": 38400, "meters": [
+    {"identification": "71234567", "manufacturer": "KAM", "version": 8, "medium": 4, "primary_address": 1,
+     "layout": "kamstrup"},
+    {"identification": "12345679", "manufacturer": "SVM", "version": 9, "medium": 4, "primary_address": 2,
+     "layout": "elster", "baud": 9600},
+]}
+
+
+def test_read_of_a_meter_at_another_baud_names_the_rate(simulator):
+    """A meter moved to 9600 Bd read at 38400: the lead is the baud rate, not the optical wake-up."""
+    sim = simulator(config=MOVED)
+    p = run_cli("read", "--port", sim.pty, "--address", "2", *FAST, "--retries", "0")
+    assert p.returncode == 1, p.stderr
+    assert "answers at 9600 Bd" in p.stderr and "--baud 9600" in p.stderr and "--wakeup" not in p.stderr
+    assert p.stderr.count("\n") == 1
+    # nobody at address 3, at any rate: the other rates were tried, the hint says so
+    p = run_cli("read", "--port", sim.pty, "--address", "3", *FAST, "--retries", "0")
+    assert p.returncode == 1 and "other baud rates either" in p.stderr
+
+
+def test_scan_at_the_wrong_baud_tries_the_others(simulator):
+    """Scanning a 38400 Bd bus at 9600: nothing answers there, the line test finds 38400 and the scan runs
+    again at that rate, saying so."""
+    sim = simulator(config=MIXED)
+    p = run_cli("scan", "--port", sim.pty, "--from", "1", "--to", "5", "--baud", "9600", "--timeout-ms", "70",
+                "--json")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["baud"] == 38400
+    assert found_set(doc) == {(m["identification"], m["manufacturer"], m["version"], m["medium"])
+                              for m in MIXED["meters"] if 1 <= m["primary_address"] <= 5}
+    assert "nothing answered at 9600 Bd" in p.stderr and "scanning at 38400 Bd" in p.stderr
+    # told not to: it says only that nothing answered
+    p = run_cli("scan", "--port", sim.pty, "--from", "1", "--to", "2", "--baud", "9600", "--timeout-ms", "70",
+                "--no-baud-search")
+    assert p.returncode == 1 and "no meter answered" in p.stderr
+
+
+def test_unplugged_mid_scan_prints_the_meters_found_so_far(simulator):
+    """The port goes away during a scan: the meters found before are printed (stdout), the error is one
+    line, exit 2."""
+    import select
+    import subprocess
+
+    from tests.helpers.cli import heatmeter_argv
+
+    sim = simulator(config=MIXED, tcp=False)
+    proc = subprocess.Popen(heatmeter_argv() + ["scan", "--port", sim.pty, "--from", "1", "--to", "250", *FAST,
+                                                "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        seen = ""
+        while seen.count("found ") < 2:              # two meters found: pull the plug
+            r, _, _ = select.select([proc.stderr], [], [], 30)
+            assert r, "the scan found nothing in time"
+            seen += proc.stderr.readline()
+        sim.stop()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 2, err
+    doc = json.loads(out)
+    assert doc["partial"] is True and len(doc["meters"]) >= 2
+    ids = {m["secondary_address"] for m in doc["meters"]}
+    assert {"71234567", "62100013"} <= ids
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("heatmeter: ") and "listed on stdout" in last and "Traceback" not in err

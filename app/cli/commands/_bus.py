@@ -116,7 +116,7 @@ def spec_from_args(args):
 
 
 @contextlib.contextmanager
-def bus_errors(spec=None, secondary=None):
+def bus_errors(spec=None, secondary=None, searched_bauds: bool = False):
     """Map the bus session's typed errors to one-line user errors with the contract's statuses.
 
     With ``spec``, a meter that did not answer without a wake-up gets the hint to try one; with
@@ -133,7 +133,7 @@ def bus_errors(spec=None, secondary=None):
     except errors.BusError as exc:
         prof = spec.wakeup_profile() if spec is not None else None
         hint = cli_hint(exc, has_preamble=spec is None or (prof is not None and prof.has_preamble),
-                        secondary=secondary)
+                        secondary=secondary, searched_bauds=getattr(exc, "searched_bauds", searched_bauds))
         raise UserError((str(exc) or exc.__class__.__name__) + hint, bus_status(exc)) from None
     except ValueError as exc:
         raise UserError(str(exc), 2) from None

@@ -39,14 +39,33 @@ def read_document(args) -> dict:
 def read_result(args):
     """Read the meter the arguments name through the bus session: a ``drivers.session.Readout`` (raw
     frames and decoded telegrams), with the wake-up profile of the meter's family and the identity check."""
+    from drivers import errors
+
     spec = _bus.spec_from_args(args)
     progress = _bus.StderrProgress("read")
     with _bus.bus_errors(spec, secondary=args.secondary), _bus.open_session(spec) as session:
         try:
             return session.read_address(args.address, args.secondary, expect=args.expect,
                                         max_telegrams=args.max_telegrams, progress=progress)
+        except errors.NoAnswer as exc:
+            _other_baud(session, args, spec, exc)
+            raise
         finally:
             progress.close()
+
+
+def _other_baud(session, args, spec, exc) -> None:
+    """After no answer: does the meter answer at another baud rate? Say so (exit 1), else mark the
+    error as searched so that the hint leads elsewhere."""
+    from app.cli.errors import UserError
+    from drivers.session.messages import other_baud
+
+    if not session.transport.supports_baud_change():
+        return
+    found = session.find_baud(args.address, args.secondary)
+    if found is not None:
+        raise UserError(f"{' '.join(str(exc).split())}; {other_baud(spec.baud, found)}", 1) from None
+    exc.searched_bauds = True
 
 
 def save_readout(args, res) -> dict:

@@ -248,3 +248,28 @@ def test_unplugged_mid_scan_prints_the_meters_found_so_far(simulator):
     assert {"71234567", "62100013"} <= ids
     last = err.strip().splitlines()[-1]
     assert last.startswith("heatmeter: ") and "listed on stdout" in last and "Traceback" not in err
+
+
+def test_read_human_output_names_registers_and_scales_units(simulator, tmp_path):
+    """Human output: the telegram number, "Heat energy" / "Cooling energy" (MMS 1.1.13), kWh, hours."""
+    st = tmp_path / "state.json"
+    sim = simulator("--state-file", str(st), config=MIXED)
+    p = run_cli("read", "--port", sim.pty, "--address", "1", *FAST)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0].startswith("meter 71234567 at address 1: Kamstrup (KAM)")
+    assert lines[1].split()[:4] == ["tel", "register", "value", "unit"]
+    heat = [ln for ln in lines if " Heat energy " in ln]
+    current = heat[0].split()                         # telegram 1, current value (no storage number)
+    assert current[0] == "1" and current[-1] == "kWh"
+    kwh = float("".join(current[3:-1]))
+    assert kwh == pytest.approx(state(st)[("71234567", "KAM")]["energy_wh"] / 1000, abs=1.0)
+    on_time = next(ln for ln in lines if " On time " in ln).split()
+    assert on_time[-1] == "h" and " Wh" not in p.stdout and "degC" not in p.stdout
+    p = run_cli("read", "--port", sim.pty, "--address", "4", *FAST)   # three telegrams: each record says which
+    assert {ln.split()[0] for ln in p.stdout.splitlines()[2:]} == {"1", "2", "3"}
+    p = run_cli("read", "--port", sim.pty, "--address", "7", *FAST)   # a cooling meter (medium 0x0A)
+    assert p.returncode == 0, p.stderr
+    assert " Cooling energy " in p.stdout and " Heat energy " not in p.stdout
+    p = run_cli("read", "--port", sim.pty, "--address", "8", *FAST)   # heat / cooling (medium 0x0D)
+    assert " Cooling energy " in p.stdout and " Heat energy " in p.stdout and "accumulation" not in p.stdout

@@ -111,7 +111,7 @@ def test_copy_and_export(readout, tmp_path):
     page.copy_selection()
     lines = QGuiApplication.clipboard().text().splitlines()
     assert len(lines) == 2 and lines[0].split("\t")[:3] == ["Tel.", "Quantity", "Value"]
-    assert lines[1].split("\t")[1] == "Energy"
+    assert lines[1].split("\t")[1] == "Heat energy"                 # a heat meter's energy register
 
     page.export_csv(str(tmp_path / "r.csv"))
     with open(tmp_path / "r.csv", encoding="utf-8-sig", newline="") as f:
@@ -149,3 +149,29 @@ def test_save_to_register_offers_to_create_the_meter(readout, qtbot):
     page.save_to_register()                                   # the second time it is matched
     qtbot.waitUntil(lambda: win.ctx.tasks.is_idle(), timeout=20000)
     assert page.last_save.status == "saved" and page.last_save.matched_by == "manufacturer+secondary_address"
+
+
+@pytest.mark.parametrize("address,medium", [(7, "cooling_outlet"), (8, "heat_cooling")])
+def test_heating_and_cooling_registers_are_named_apart(make_window, qtbot, address, medium):
+    """MMS 1.1.13: a cooling meter's energy is "Cooling energy"; a heat/cooling meter's register with
+    "accumulation only if negative contributions" (EN 13757-3 VIFE 0x3C) is its cooling register, the
+    plain one its heating register. The name says it; the modifier is not repeated beside it."""
+    win = make_window(page="readout")
+    bus = win.ctx.bus
+    bus.connect_simulator(pace=0.0)
+    task = task_ended(qtbot, bus.read_address(address=address))
+    ro = task.result
+    assert ro.telegrams[0].medium == medium
+    page = win.current_page()
+    bus.select(ro.meter_key)
+    page.show_readout(ro)
+    names = []
+    for row, rec in enumerate(ro.records):
+        if rec.quantity != "energy":
+            continue
+        cooling = "accumulation_negative" in rec.modifiers or medium.startswith("cooling")
+        assert _cell(page, row, "Quantity") == ("Cooling energy" if cooling else "Heat energy")
+        assert "accumulation" not in _cell(page, row, "Modifiers")
+        names.append(_cell(page, row, "Quantity"))
+    expected = {"Cooling energy"} if medium.startswith("cooling") else {"Heat energy", "Cooling energy"}
+    assert set(names) == expected

@@ -33,11 +33,6 @@ RAW_COLUMN = COLUMNS.index("Raw hex")
 CSV_HEADER = ("telegram", "record", "quantity", "value", "unit", "storage", "tariff", "subunit", "function",
               "modifiers", "raw")
 
-# canonical unit -> (shown unit, divisor)
-_DISPLAY = {"Wh": ("kWh", 1000.0), "W": ("kW", 1000.0), "J": ("MJ", 1e6), "J/h": ("MJ/h", 1e6),
-            "m3": ("m³", 1.0), "m3/h": ("m³/h", 1.0), "degC": ("°C", 1.0), "K": ("K", 1.0),
-            "kg/h": ("kg/h", 1.0), "bar": ("bar", 1.0)}
-_HOURS = ("on_time", "operating_time")
 
 STATUS_WORDS = {
     "application_busy": "application busy", "application_error": "application error",
@@ -49,10 +44,9 @@ STATUS_WORDS = {
 
 def words(name: str | None) -> str:
     """``flow_temperature`` -> ``Flow temperature``."""
-    if not name:
-        return ""
-    text = name.replace("_", " ")
-    return text[:1].upper() + text[1:]
+    from app.core.registers import words as _words
+
+    return _words(name)
 
 
 def status_text(flags: list[str]) -> str:
@@ -66,34 +60,17 @@ def status_text(flags: list[str]) -> str:
 
 
 def number_text(v: float, decimals: int | None = None) -> str:
-    if isinstance(v, int) and decimals is None:
-        return f"{v:,}".replace(",", "\u2009")
-    if decimals is None:
-        text = f"{v:.6f}".rstrip("0").rstrip(".")
-    else:
-        text = f"{v:.{decimals}f}"
-    whole, _, frac = text.partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    whole = f"{int(whole.lstrip('-') or 0):,}".replace(",", "\u2009")
-    return sign + whole + ("." + frac if frac else "")
+    from app.core.registers import number
+
+    return number(v, decimals)
 
 
 def display_value(rec) -> tuple[str, str]:
-    """(value, unit) as the page shows them: kWh, kW, m³, °C, hours for on/operating time."""
-    v, unit = rec.value, rec.unit or ""
-    if v is None:
-        return "—", _DISPLAY.get(unit, (unit, 1))[0]
-    if isinstance(v, str) and rec.quantity == "datetime" and "T" in v:
-        return v.replace("T", " "), unit
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return str(v), unit
-    if rec.quantity in _HOURS and unit == "s":
-        return number_text(v / 3600.0) if v % 3600 else number_text(int(v // 3600)), "h"
-    shown, div = _DISPLAY.get(unit, (unit, 1.0))
-    if div != 1.0:
-        q = v / div
-        return (number_text(int(q)) if float(q).is_integer() else number_text(q)), shown
-    return number_text(v), shown
+    """(value, unit) as the page shows them: kWh, kW, m³, °C, hours for on/operating time
+    (``app.core.registers.scaled``, always kWh here: the commissioning checks read kWh too)."""
+    from app.core.registers import scaled
+
+    return scaled(rec, large=False)
 
 
 def hex_block(data: bytes, per_line: int = 16) -> str:
@@ -312,16 +289,16 @@ class ReadoutPage(Page):
                 rows.append((ti, ri, rec))
         self._rows = rows
         self.table.setRowCount(len(rows))
+        from app.core.registers import other_modifiers, register_name
+
         for row, (ti, ri, rec) in enumerate(rows):
             value, unit = display_value(rec)
-            quantity = words(rec.quantity)
-            if rec.subject:
-                quantity += f" of {words(rec.subject).lower()}"
+            quantity = register_name(rec, ro.telegrams[ti].medium)     # heat or cooling energy (MMS 1.1.13)
             vw_rec = special.get((ti, ri))
             if vw_rec is not None:
                 quantity = f"{'Flow' if vw_rec.pipe == 'flow' else 'Return'} temperature × volume"
                 unit = "m³·°C"
-            mods = ", ".join(words(x).lower() for x in (rec.modifiers or ()))
+            mods = ", ".join(other_modifiers(rec))
             if rec.flags:
                 mods = ", ".join(x for x in (mods, "; ".join(words(f).lower() for f in rec.flags)) if x)
             if rec.record_error and rec.record_error != "none":

@@ -13,25 +13,13 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtWidgets import QComboBox, QSizePolicy, QWidget
 
-# EN 13757-3 medium names in words (the decoder's snake_case names as keys)
-MEDIUM_WORDS = {
-    "heat_outlet": "Heat (volume in return)", "heat_inlet": "Heat (volume in flow)",
-    "cooling_outlet": "Cooling (volume in return)", "cooling_inlet": "Cooling (volume in flow)",
-    "heat_cooling": "Heat / cooling", "water": "Water", "warm_water": "Warm water", "hot_water": "Hot water",
-    "cold_water": "Cold water", "dual_water": "Dual water", "electricity": "Electricity", "gas": "Gas",
-    "oil": "Oil", "steam": "Steam", "bus_system": "Bus / system component", "other": "Other",
-    "unknown": "Unknown", "heat_cost_allocator": "Heat cost allocator",
-}
+from app.core.registers import MEDIUM_WORDS, medium_words  # noqa: F401 - the pages take them from here too
 
 COLUMNS = (("make", "Make"), ("model", "Model"), ("identification", "Identification"), ("address", "Address"),
            ("medium", "Medium"), ("last_read", "Last read"))
 MeterRole = Qt.ItemDataRole.UserRole + 1
 
 
-def medium_words(name: str | None) -> str:
-    if not name:
-        return ""
-    return MEDIUM_WORDS.get(name, name.replace("_", " ").capitalize())
 
 
 def when_words(t: _dt.datetime | None, now: _dt.datetime | None = None) -> str:

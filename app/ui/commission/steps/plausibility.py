@@ -44,8 +44,10 @@ class PlausibilityStep(Step):
         self.values: dict[str, QLabel] = {}
         g = QGridLayout()
         g.setVerticalSpacing(2)
+        self.labels: dict[str, QLabel] = {}
         for r, (key, label, _unit, _d) in enumerate(READING_ROWS):
-            g.addWidget(QLabel(label, left), r, 0)
+            self.labels[key] = QLabel(label, left)
+            g.addWidget(self.labels[key], r, 0)
             v = QLabel("—", left)
             v.setObjectName(f"value_{key}")
             v.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -143,6 +145,8 @@ class PlausibilityStep(Step):
 
     def load(self, state: CommissioningState) -> None:
         self.show_checks(state.checks)
+        # the register the checks read: heat or cooling energy (MMS 1.1.13)
+        self.labels["energy_kwh"].setText("Cooling energy" if state.kind == "cooling" else "Heat energy")
 
     def collect(self, state: CommissioningState) -> None:
         pass

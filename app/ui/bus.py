@@ -46,6 +46,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger("heatmeter.ui.bus")
 
+# banner messages about the connection's state (lost, back): each replaces the one before, and connecting
+# again takes them away
+CONNECTION_GROUP = "connection"
+
 
 class Readout(_SessionReadout):
     """A session :class:`drivers.session.Readout` that also gives the current values for the pages."""
@@ -144,6 +148,8 @@ class BusService(QObject):
     def _set_state(self, state: str, **conn: Any) -> None:
         self.session.state = state
         self.ctx.connection.update(state=state, **conn)
+        if state == STATE_CONNECTED:
+            self.ctx.clear_messages(CONNECTION_GROUP)     # "connection lost" no longer holds
         self.stateChanged.emit(state)
 
     # -- the meter list ----------------------------------------------------------------
@@ -223,7 +229,8 @@ class BusService(QObject):
         from app.ui import demo
 
         self.session.refuse_if_scanning()
-        self._stop_pollers()
+        if not self.simulated:
+            self._stop_pollers()       # they polled meters of a real bus; back on the simulated one they go on
         bus, line = demo.simulated_line(meters=meters, seed=seed, pace=demo.DEMO_PACE if pace is None else pace,
                                         time_scale=time_scale, configs=configs)
         old = self.session.detach()
@@ -249,8 +256,11 @@ class BusService(QObject):
         if spec.baud not in BAUD_RATES:
             raise ValueError(f"baud must be one of {', '.join(map(str, BAUD_RATES))}")
         op = self.session.begin(f"Connect to {spec.url}", KIND_CONNECT, on_wire=False)
-        self._stop_pollers()
         was_simulated = self.simulated
+        if was_simulated:
+            self._stop_pollers()       # their meters leave with the simulated bus
+        # else live pollers go on: their polls miss while the port opens and answer again once it is
+        # open (a reconnect after an unplugged head must not end live polling or an observation window)
         old = self.session.detach()
         self.session.spec = spec
         if was_simulated:
@@ -354,10 +364,12 @@ class BusService(QObject):
             self.ctx.tasks.start("Close port", _close_quietly, tr, report_errors=False)
         self.last_error = message
         if self.state != STATE_LOST:
-            self._set_state(STATE_LOST, detail="port lost")
             if not self.busy:
                 # found by a live poll (no task of ours will report it): say it where the user is looking
-                self.ctx.show_message(messages.port_lost(message, port=self.session.port_label()), "error")
+                # (first: a page that follows the state may say it more precisely, in the same group)
+                self.ctx.show_message(messages.port_lost(message, port=self.session.port_label()), "error",
+                                      CONNECTION_GROUP)
+            self._set_state(STATE_LOST, detail="port lost")
 
     # -- starting operations -------------------------------------------------------------------
     def _start(self, op, fn: Callable, *, origin: Any = None, on_item: Callable | None = None,

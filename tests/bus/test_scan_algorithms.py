@@ -120,11 +120,27 @@ def test_port_lost_mid_operation(tmp_path):
         link = Link(tr, retries=0)
         link.snd_nke(1)
         server.stop()                                     # the adapter is unplugged
-        with pytest.raises(errors.PortLost):
+        with pytest.raises(errors.PortLost) as lost:
             for _ in range(3):
                 link.ping(1)
+        # in words, never the raw "(5, 'Input/output error')" of termios
+        assert "(5," not in str(lost.value) and "Errno" not in str(lost.value)
     finally:
         tr.close()
+
+
+@pytest.mark.parametrize("exc,words", [
+    (OSError(5, "Input/output error"), "the device stopped responding (input/output error: unplugged?)"),
+    (Exception(5, "Input/output error"), "the device stopped responding (input/output error: unplugged?)"),
+    (Exception("read failed: [Errno 5] Input/output error"), "the device stopped responding"),
+    (OSError(104, "Connection reset by peer"), "the connection was reset by the gateway"),
+    (Exception("device reports readiness to read but returned no data"), "device reports readiness"),
+])
+def test_port_failures_in_words(exc, words):
+    from drivers.transport import os_error_words
+
+    text = os_error_words(exc)
+    assert text.startswith(words) and "(5," not in text
 
 
 def test_req_ud1_and_application_reset_restart_the_telegram_cycle():

@@ -335,3 +335,87 @@ def test_meter_picked_from_the_register_is_read_and_observed_through_the_bus(mak
     assert page.state.observation["kpis"]["completeness"]["received"] >= 1
     meter = reg.find_meter("Kamstrup", KAM)
     assert meter.site == "North Works" and len(reg.installations(meter.id)) == 1   # same place: not moved
+
+
+def _to_observation(make_window, qtbot, db_url):
+    win, page = _open(make_window, qtbot, db_url)
+    _to_checklist(qtbot, win, page)
+    for item in cm.CHECKLIST:
+        _answer(qtbot, page, item.key, "yes", "M24" if item.key == "mid_marking" else None)
+    _next(qtbot, win, page, 4)
+    qtbot.waitUntil(lambda: len(page.state.readouts_with("check")) == 1, timeout=20000)
+    _idle(qtbot, win)
+    _next(qtbot, win, page, 5)
+    page.observe_step.interval.setValue(1)
+    return win, page
+
+
+def test_observation_window_goes_on_through_a_reconnect_and_says_so(make_window, qtbot, db_url):
+    """Unplugged during the window: it goes on (missed polls count), the lost connection is said, not a
+    silent meter; connected again, its polling picks up by itself and the page says so."""
+    win, page = _to_observation(make_window, qtbot, db_url)
+    bus = win.ctx.bus
+    page.observation_seconds = 120
+    page.observe_step.start_button.click()
+    qtbot.waitUntil(lambda: page._obs is not None and len(page._obs["samples"]) >= 1, timeout=20000)
+    assert not page.observe_step.start_button.isEnabled()           # a window runs: nothing to start
+    bus.transport.unplug()
+    qtbot.waitUntil(lambda: bus.state == "lost" and page._obs["missed"] >= 2, timeout=20000)
+    assert "Connection lost during the observation window" in page.banner.text
+    assert not any("got no answer" in m.text for m in page.banner.messages())
+    before = len(page._obs["samples"])
+    bus.connect_simulator(pace=0.0)
+    qtbot.waitUntil(lambda: len(page._obs["samples"]) >= before + 2, timeout=20000)
+    assert page.poller.running
+    assert page.banner.text == "Connection back: polling for the observation window goes on."
+    page.observe_step.reason.setText("test of a reconnect")
+    page.observe_step.end_button.click()
+    qtbot.waitUntil(lambda: bool(page.state.observation.get("kpis")), timeout=20000)
+    _idle(qtbot, win)
+    c = page.state.observation["kpis"]["completeness"]
+    assert c["received"] >= before + 2 and page.state.observation["missed"] >= 2
+
+
+def test_observation_refused_without_a_connection_and_resumed_after_esc(make_window, qtbot, db_url):
+    win, page = _to_observation(make_window, qtbot, db_url)
+    bus = win.ctx.bus
+    bus.disconnect()
+    _idle(qtbot, win)
+    page.observe_step.start_button.click()
+    assert page._obs is None                                         # nothing started: no "0 of 1 polls"
+    assert page.banner.text.startswith("Not connected: the observation window polls the meter")
+    assert page.banner.current().action_text == "Connect page"
+    bus.connect_simulator(pace=0.0)
+    page.observation_seconds = 120
+    page.observe_step.start_button.click()
+    qtbot.waitUntil(lambda: page._obs is not None and len(page._obs["samples"]) >= 1, timeout=20000)
+    with qtbot.waitSignal(page.poller.stopped, timeout=5000):
+        page.poller.task.cancel()                                    # Esc on the window's polling task
+    assert page._obs is not None                                     # the window goes on
+    assert page.observe_step.start_button.isEnabled()
+    assert page.observe_step.start_button.text() == "Resume polling"
+    assert page.banner.current().action_text == "Resume polling"
+    n = len(page._obs["samples"])
+    page.observe_step.start_button.click()
+    qtbot.waitUntil(lambda: len(page._obs["samples"]) > n, timeout=20000)
+    assert "Polling resumed" in page.banner.text
+    page.observe_step.reason.setText("test")
+    page.observe_step.end_button.click()
+    qtbot.waitUntil(lambda: bool(page.state.observation.get("kpis")), timeout=20000)
+    _idle(qtbot, win)
+
+
+def test_validation_errors_do_not_stack_and_leave_with_their_step(make_window, qtbot, db_url):
+    """Next pressed again and again on an incomplete checklist: one error at a time, gone once the step
+    is left (not eleven to dismiss later)."""
+    win, page = _open(make_window, qtbot, db_url)
+    _to_checklist(qtbot, win, page)
+    for _ in range(5):
+        qtbot.mouseClick(page.next_button, Qt.MouseButton.LeftButton)
+        _idle(qtbot, win)
+    errors = [m for m in page.banner.messages() if m.level == "error"]
+    assert len(errors) == 1 and errors[0].text.startswith("Item 1 needs an answer")
+    for item in cm.CHECKLIST:
+        _answer(qtbot, page, item.key, "yes", "M24" if item.key == "mid_marking" else None)
+    _next(qtbot, win, page, 4)
+    assert not any(m.text.startswith("Item ") for m in page.banner.messages())

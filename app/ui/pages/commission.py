@@ -33,6 +33,7 @@ from app.ui.commission.flow_sign import TECHNICIAN_KEY, SignFlow
 from app.ui.pages.base import Page
 
 PENDING_KEY = "pending"
+STEP_GROUP = "step"           # banner messages about what the current step still needs (one at a time)
 DEFAULT_WINDOW_MIN = 10
 DEFAULT_INTERVAL_S = 5
 
@@ -122,6 +123,7 @@ class CommissionPage(IdentifyFlow, ChecksFlow, ObserveFlow, SignFlow, Page):
         self._obs_timer.timeout.connect(self._observation_tick)
         bus = self.ctx.bus
         bus.metersChanged.connect(self.refresh_bus_meters)
+        bus.stateChanged.connect(self._bus_state_changed)
         bus.selectedChanged.connect(lambda _m: self.refresh_bus_meters())
         self.on_text_scale_changed(self.ctx.text_scale)
         self._show_step(1)
@@ -166,6 +168,8 @@ class CommissionPage(IdentifyFlow, ChecksFlow, ObserveFlow, SignFlow, Page):
 
     # -- navigation ------------------------------------------------------------------------
     def _show_step(self, n: int) -> None:
+        if n != self.state.step:
+            self.banner.clear_group(STEP_GROUP)   # what the last step was missing no longer applies
         self.state.step = n
         self.reached = max(self.reached, n)
         self.stack.setCurrentIndex(n - 1)
@@ -218,7 +222,7 @@ class CommissionPage(IdentifyFlow, ChecksFlow, ObserveFlow, SignFlow, Page):
             if problems:
                 widget, message = problems[0]
                 self.show_error(message + (f" ({len(problems) - 1} more to fix on this step)" if len(problems) > 1
-                                           else ""))
+                                           else ""), group=STEP_GROUP)
                 widget.setFocus()
                 return
         step.collect(self.state)
@@ -249,7 +253,7 @@ class CommissionPage(IdentifyFlow, ChecksFlow, ObserveFlow, SignFlow, Page):
         what = "an answer" if problems[0].field == "answer" else "a note"
         self.show_error(f"Item {number} needs {what}: {problems[0].message}"
                         + (f" {n_items - 1} more item{'s' if n_items > 2 else ''} marked in red." if n_items > 1
-                           else "") + " Your other answers are kept.")
+                           else "") + " Your other answers are kept.", group=STEP_GROUP)
         return row
 
     # -- register writes, one after the other -------------------------------------------------

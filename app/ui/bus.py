@@ -160,6 +160,22 @@ class BusService(QObject):
     def meter(self, key: str) -> KnownMeter | None:
         return self.session.meters.get(key)
 
+    def here(self) -> str:
+        """The current connection's name as meters record where they answered (:attr:`KnownMeter.port`)."""
+        return self.session.port_label()
+
+    def absence(self, m: KnownMeter) -> str:
+        """Why ``m`` is not known to be on this bus now ("" when it is): found on another port, or not
+        found by the last scan that looked for it. The lists mark such meters."""
+        if m.port is not None and m.port != self.here():
+            return f"found on {m.port}, not seen on {self.here()}"
+        return f"not found by the {m.missed_by}" if m.missed_by else ""
+
+    def _answered(self, m: KnownMeter) -> KnownMeter:
+        """``m`` answered here now (scan, line test, read): into the list, marked as on this bus."""
+        m.port = self.here()
+        return self.add_meter(m)
+
     def add_meter(self, m: KnownMeter) -> KnownMeter:
         """Add ``m`` or merge it into the known meter with the same key; returns the one in the list."""
         kept, what = self.session.meters.add(m)
@@ -454,7 +470,7 @@ class BusService(QObject):
                 if res.ok:
                     self._follow_baud(res.baud)
                     for m in res.meters:
-                        self.add_meter(m)
+                        self._answered(m)
 
         return self._launch(self.session.test_line_job(search_bauds=search_bauds), origin=origin,
                             first={"on_finished": done}, **callbacks)
@@ -463,21 +479,49 @@ class BusService(QObject):
     def scan_primary(self, first: int = 1, last: int = 250, *, origin: Any = None, **callbacks: Any) -> Task:
         """Primary scan ``first..last``: items are the :class:`KnownMeter` found (added to the list as found);
         the result a :class:`ScanSummary`. Cancel stops within one response timeout."""
-        return self._scan(self.session.scan_job("primary", first=first, last=last), origin, callbacks)
+        return self._scan(self.session.scan_job("primary", first=first, last=last), origin, callbacks,
+                          lambda m: m.primary_address is not None and first <= m.primary_address <= last,
+                          f"primary scan {first}–{last}")
 
     def scan_secondary(self, mask: str | None = None, *, origin: Any = None, **callbacks: Any) -> Task:
         """Secondary (wildcard) search below ``mask`` (default: everything, ``FFFFFFFF``)."""
-        return self._scan(self.session.scan_job("secondary", mask=mask), origin, callbacks)
+        from drivers.address import SecondaryAddress, SecondaryMask
 
-    def _scan(self, job, origin: Any, callbacks: dict) -> Task:
+        want = SecondaryMask.parse(mask) if mask else SecondaryMask()
+
+        def in_scope(m: KnownMeter) -> bool:
+            try:
+                return want.matches(SecondaryAddress(m.identification, m.manufacturer, m.version, m.medium_code))
+            except (ValueError, TypeError):
+                return False
+        return self._scan(self.session.scan_job("secondary", mask=mask), origin, callbacks, in_scope,
+                          "secondary search")
+
+    def _scan(self, job, origin: Any, callbacks: dict, in_scope: Callable[[KnownMeter], bool] | None = None,
+              what: str = "scan") -> Task:
         before = set(self.session.meters.keys())
+        found: set[str] = set()
+        here = self.here()
+
+        def item(m) -> None:
+            found.add(m.key)
+            self._answered(m)
 
         def merged(summary) -> None:
-            if isinstance(summary, ScanSummary):
-                summary.new = len(set(self.session.meters.keys()) - before)
+            if not isinstance(summary, ScanSummary):
+                return
+            summary.new = len(set(self.session.meters.keys()) - before)
+            # meters of this bus the scan looked for and did not find: marked, never silently current
+            import datetime as _dt
+
+            label = f"{what} at {_dt.datetime.now().strftime('%H:%M')}"
+            for m in self.meters():
+                if m.key not in found and m.port in (None, here) and (in_scope is None or in_scope(m)):
+                    m.missed_by = label
+                    self.meterChanged.emit(m)
 
         on_item = callbacks.pop("on_item", None)
-        return self._launch(job, origin=origin, first={"on_item": self.add_meter, "on_finished": merged},
+        return self._launch(job, origin=origin, first={"on_item": item, "on_finished": merged},
                             then={"item": on_item and (lambda m: on_item(self.meter(m.key) or m))}, **callbacks)
 
     # -- reading ------------------------------------------------------------------------------------
@@ -498,7 +542,7 @@ class BusService(QObject):
         """Read a meter not in the list yet, by primary address or secondary address (``ID`` or
         ``ID.MAN.VV.MM``); it is added to the list. Result: :class:`Readout`."""
         job = self.session.read_address_job(address, secondary)
-        return self._launch(job, origin=origin, first={"on_item": self.add_meter, "on_finished": self.store_readout},
+        return self._launch(job, origin=origin, first={"on_item": self._answered, "on_finished": self.store_readout},
                             **callbacks)
 
     def store_readout(self, ro) -> None:
@@ -507,6 +551,7 @@ class BusService(QObject):
             return
         m = self.session.meters.note_readout(ro)
         if m is not None:
+            m.port, m.missed_by = self.here(), ""        # it answered here, now
             self.meterChanged.emit(m)
         self.readoutReady.emit(ro)
 

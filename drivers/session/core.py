@@ -333,9 +333,12 @@ class BusSession:
         return prof
 
     def read_plan(self, meter: KnownMeter) -> tuple[int | None, Any]:
-        """(primary address, secondary mask): by primary address when it is unique among known meters."""
+        """(primary address, secondary mask): by primary address when it is unique among the known meters
+        of this bus (a meter last seen on another port does not count)."""
         a = meter.primary_address
-        if a is not None and 1 <= a <= 250 and not self.meters.sharing_address(meter):
+        here = self.port_label()
+        sharing = [m for m in self.meters.sharing_address(meter) if m.port in (None, here)]
+        if a is not None and 1 <= a <= 250 and not sharing:
             return a, None
         return None, meter.secondary_mask()
 

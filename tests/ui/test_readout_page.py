@@ -175,3 +175,39 @@ def test_heating_and_cooling_registers_are_named_apart(make_window, qtbot, addre
         names.append(_cell(page, row, "Quantity"))
     expected = {"Cooling energy"} if medium.startswith("cooling") else {"Heat energy", "Cooling energy"}
     assert set(names) == expected
+
+
+def test_a_failed_read_marks_the_previous_readout_not_current(readout, qtbot):
+    """The meter stops answering: the header says the read failed (not "Reading …" for ever), and the
+    previous readout stays only marked as previous, the table greyed."""
+    win, page, sim = readout
+    previous = page.readout
+    sim.cfg.faults = {"silent": True}
+    page.read_now()
+    task_ended(qtbot, page.task, timeout=30000)
+    assert page.task.state == "failed"
+    header = page.header_label.text()
+    assert "Reading" not in header and "failed" in header and "not current" in header
+    assert page.readout is previous and page.stale and not page.table.isEnabled()
+    sim.cfg.faults = {}
+    page.read_now()
+    task_ended(qtbot, page.task)
+    assert page.readout is not previous and not page.stale and page.table.isEnabled()
+    assert "failed" not in page.header_label.text()
+
+
+def test_a_failed_read_of_another_meter_clears_the_table(readout, qtbot):
+    from app.ui.demo import sim_meter
+
+    win, page, _sim = readout
+    bus = win.ctx.bus
+    task_ended(qtbot, bus.read_address(address=4))
+    sen = "62100015.SEN.0E.04"
+    sim_meter(bus.sim, "62100015").cfg.faults = {"silent": True}
+    bus.meter(sen).last_readout = None                             # never read: nothing of its own to show
+    bus.select(sen)
+    page.show_readout(page.bus.meter(KAM).last_readout)            # the Kamstrup's readout is on show
+    page.read_now()
+    task_ended(qtbot, page.task, timeout=30000)
+    assert page.readout is None and page.table.rowCount() == 0
+    assert "failed" in page.header_label.text() and "Sensus 62100015" in page.header_label.text()

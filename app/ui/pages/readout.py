@@ -227,6 +227,7 @@ class ReadoutPage(Page):
         self.bus.selectedChanged.connect(self._selected_changed)
         self.bus.stateChanged.connect(lambda _s: self._sync())
         self._rows: list[tuple[int, int, object]] = []   # (telegram index, record index, record)
+        self.stale = False                               # the table shows a readout a later read failed to renew
         self.show_readout(None)
 
     # -- reading ---------------------------------------------------------------------------
@@ -239,13 +240,49 @@ class ReadoutPage(Page):
                               action_text="Scan", action=lambda: self.ctx.window.show_page("scan"))
             return
         try:
-            self.task = self.bus.read_meter(m, origin=self, on_finished=self.show_readout)
+            self.task = self.bus.read_meter(m, origin=self, on_finished=self.show_readout,
+                                            on_failed=lambda msg, m=m: self._read_failed(m, msg))
         except BusUnavailable as exc:
             self.show_warning(str(exc))
             return
-        self.task.ended.connect(lambda _t: self._sync())
+        self.task.ended.connect(self._read_ended)
         self.header_label.setText(f"Reading <b>{_esc(m.label)}</b>…")
         self._sync()
+
+    def _read_ended(self, task) -> None:
+        if task.state == "cancelled":           # the header must not stay on "Reading …"
+            self._mark_not_current(self.bus.meter(self._reading_key(task)), "The read was cancelled")
+        self._sync()
+
+    def _reading_key(self, task) -> str | None:
+        sel = self.bus.selected
+        return sel.key if sel is not None else (self.readout.meter_key if self.readout is not None else None)
+
+    def _read_failed(self, m, message: str) -> None:
+        """A failed read never leaves an older readout looking current: the previous readout of this
+        meter stays, marked and greyed, under the failure; another meter's is cleared."""
+        import datetime as _dt
+
+        from app.ui.widgets.meters import when_words
+
+        when = when_words(_dt.datetime.now(_dt.timezone.utc))
+        self._mark_not_current(m, f"The read at {when} failed: {message}")
+
+    def _mark_not_current(self, m, why: str) -> None:
+        from app.ui.widgets.meters import when_words
+
+        ro = self.readout
+        if ro is not None and m is not None and ro.meter_key == m.key:
+            self.header_label.setText(
+                f"<span style='color:#a4001d'><b>{_esc(why)}</b></span><br>"
+                f"<b>Below: the previous readout of {_esc(when_words(ro.read_at))}, not current.</b><br>"
+                + self._header_html(ro))
+            self.table.setEnabled(False)         # greyed: not what the meter says now
+            self.stale = True
+            return
+        self.show_readout(None)
+        self.header_label.setText(f"<span style='color:#a4001d'><b>{_esc(why)}</b></span><br>"
+                                  f"{_esc(m.label) if m is not None else 'The meter'}: no readout to show.")
 
     def _selected_changed(self, m) -> None:
         if self.task is not None and self.task.running:
@@ -265,6 +302,8 @@ class ReadoutPage(Page):
     def show_readout(self, ro) -> None:
         """Fill the page with a :class:`app.ui.bus.Readout` (None: empty)."""
         self.readout = ro
+        self.stale = False
+        self.table.setEnabled(True)
         self.table.setRowCount(0)
         self._rows = []
         self.raw_panel.clear()

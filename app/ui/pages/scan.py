@@ -8,6 +8,8 @@ banner and every meter found so far stays in the list. Double-click a meter
 """
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QRadioButton, QSpinBox, QTableView)
@@ -16,11 +18,15 @@ from app.ui import icons
 from app.ui.pages.base import Page
 
 
+def _clock(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 60}:{s % 60:02d}"
+
+
 def eta_words(seconds: float | None) -> str:
     if seconds is None:
         return ""
-    s = int(round(seconds))
-    return f"{s // 60}:{s % 60:02d} left"
+    return f"{_clock(seconds)} left"
 
 
 class ScanPage(Page):
@@ -38,6 +44,8 @@ class ScanPage(Page):
 
         body = scroll_body(self)
         self.task = None
+        self._secondary = False
+        self._t0 = time.monotonic()
 
         # (o) Primary addresses  from [1] to [250]          [Start scan]
         # (o) Secondary search   below [FFFFFFFF]           [Cancel]
@@ -97,7 +105,12 @@ class ScanPage(Page):
         self.read_button.clicked.connect(self.read_selected)
         self.clear_button = QPushButton("Clear list", self)
         self.clear_button.clicked.connect(self.clear_list)
-        for b in (self.start_button, self.cancel_button, self.read_button, self.clear_button):
+        self.settings_button = QPushButton("Address / baud…", self)
+        self.settings_button.setToolTip("Give the selected meter another primary address or baud rate "
+                                        "(checked first, confirmed by a read afterwards)")
+        self.settings_button.clicked.connect(self.change_selected)
+        self.settings_dialog = None
+        for b in (self.start_button, self.cancel_button, self.read_button, self.clear_button, self.settings_button):
             b.setMinimumHeight(m.target)
         mode.addWidget(self.start_button, 0, 2)
         mode.addWidget(self.cancel_button, 1, 2)
@@ -105,9 +118,7 @@ class ScanPage(Page):
 
         row = QHBoxLayout()
         self.progress = QProgressBar(self)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("%v / %m")
+        self._progress_idle("no scan yet")
         row.addWidget(self.progress, 1)
         self.eta_label = QLabel("", self)
         self.eta_label.setMinimumWidth(round(220 * self.ctx.text_scale))
@@ -138,6 +149,7 @@ class ScanPage(Page):
         self.count_label = QLabel("", self)
         self.count_label.setWordWrap(True)
         foot.addWidget(self.count_label, 1)
+        foot.addWidget(self.settings_button)
         foot.addWidget(self.read_button)
         foot.addWidget(self.clear_button)
         body.addLayout(foot)
@@ -145,8 +157,9 @@ class ScanPage(Page):
         self.make_action("Start scan", self.start_scan, "Ctrl+Return")
         self.make_action("Read the selected meter", self.read_selected, "Ctrl+R")
         self.bus.metersChanged.connect(self._update_counts)
+        self.bus.meterChanged.connect(lambda _m: self._update_counts())   # found again, or missed by a scan
         self.bus.selectedChanged.connect(lambda _m: self._restore_selection())
-        self.bus.stateChanged.connect(lambda _s: self._sync())
+        self.bus.stateChanged.connect(lambda _s: self._update_counts())
         self.bus.busyChanged.connect(lambda _b: self._sync())
         self._update_counts()
         self._sync()
@@ -157,6 +170,7 @@ class ScanPage(Page):
         self.start_button.setEnabled(not scanning and self.bus.connected)
         self.cancel_button.setEnabled(scanning)
         self.read_button.setEnabled(self.bus.connected and self.bus.selected is not None and not scanning)
+        self.settings_button.setEnabled(self.read_button.isEnabled())
 
     def _update_counts(self) -> None:
         meters = self.bus.meters()
@@ -167,6 +181,9 @@ class ScanPage(Page):
         else:
             sec = sum(1 for x in meters if x.primary_address is None)
             extra = f", {sec} reachable by secondary address only" if sec else ""
+            gone = sum(1 for x in meters if self.bus.absence(x))
+            if gone:
+                extra += f"; {gone} not seen on this bus now (grey)"
             self.count_label.setText(f"{n} meter{'s' if n != 1 else ''} in the list{extra}. "
                                      "Double-click one to read it.")
         self._sync()
@@ -213,7 +230,10 @@ class ScanPage(Page):
         self.banner.clear()
         task.failed.connect(self._failed)
         task.ended.connect(lambda _t: self._sync())
-        self.progress.setRange(0, 0)
+        self._secondary = secondary
+        self._t0 = time.monotonic()
+        self.progress.setRange(0, 0)             # busy until the first step is done
+        self.progress.setFormat("starting…")
         self.eta_label.setText("starting…")
         self._found_now = 0
         self._sync()
@@ -230,16 +250,29 @@ class ScanPage(Page):
             self.table.selectRow(r)
 
     def _progress(self, done, total, eta_s, text) -> None:
+        elapsed = time.monotonic() - self._t0
+        if self._secondary:
+            # how many selections a secondary search needs is known only at its end: a busy bar, the
+            # selections sent and the time so far; no "done", no time left
+            self.progress.setRange(0, 0)
+            self.progress.setFormat("searching…")
+            self.eta_label.setText(" · ".join(x for x in (text, f"{_clock(elapsed)} so far") if x))
+            return
         if total:
             self.progress.setRange(0, int(total))
             self.progress.setValue(int(done))
-        eta = eta_words(eta_s)
+            self.progress.setFormat("%v / %m addresses")
+        # the time left once the rate is known (a few addresses in), never from the first one or two
+        eta = eta_words(eta_s) if done >= min(5, total or 5) and elapsed >= 1.0 else ""
         self.eta_label.setText(" · ".join(x for x in (eta, text) if x))
 
-    def _finished(self, summary) -> None:
+    def _progress_idle(self, text: str, value: int = 0) -> None:
         self.progress.setRange(0, 1)
-        self.progress.setValue(1)
-        self.progress.setFormat("done")
+        self.progress.setValue(value)
+        self.progress.setFormat(text)
+
+    def _finished(self, summary) -> None:
+        self._progress_idle(f"done: {summary.found} found", 1)
         found = summary.found
         text = (f"{'Primary scan' if summary.mode == 'primary' else 'Secondary search'}: {found} meter"
                 f"{'s' if found != 1 else ''} found ({summary.new} new) in {summary.elapsed_s:.1f} s, "
@@ -273,17 +306,13 @@ class ScanPage(Page):
             self.task.ended.connect(lambda t: t.state == "finished" and read_some(t.result))
 
     def _cancelled(self) -> None:
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("cancelled")
+        self._progress_idle("cancelled")
         n = len(self.bus.meters())
         self.eta_label.setText("cancelled")
         self.show_info(f"Scan cancelled; the {n} meter{'s' if n != 1 else ''} in the list are kept.")
 
     def _failed(self, _message: str) -> None:
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("stopped")
+        self._progress_idle("stopped by an error")
         self.eta_label.setText("stopped by an error")
 
     def read_selected(self) -> None:
@@ -297,6 +326,20 @@ class ScanPage(Page):
         page = win.show_page("readout")
         if hasattr(page, "read_now"):
             page.read_now()
+
+    def change_selected(self) -> None:
+        """The selected meter's primary address or baud rate (``app.ui.widgets.meter_settings``)."""
+        from app.ui.widgets.meter_settings import MeterSettingsDialog
+
+        m = self.bus.selected
+        if m is None:
+            self.show_warning("Pick a meter in the list first.")
+            return
+        if self.settings_dialog is not None:
+            self.settings_dialog.close()
+        self.settings_dialog = MeterSettingsDialog(self.ctx, m, self, on_message=self.banner.show_message)
+        if self.ctx.mode.interactive:
+            self.settings_dialog.open()
 
     def clear_list(self) -> None:
         if self.task is not None and self.task.running:

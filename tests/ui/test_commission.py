@@ -317,7 +317,10 @@ def test_meter_picked_from_the_register_is_read_and_observed_through_the_bus(mak
     assert step1.fields["qi_m3h"].text() == "0.015" and step1.mid_class.currentText() == "2"
     _next(qtbot, win, page, 2)
     assert page.state.record_id is not None                       # a known meter: the draft starts at once
-    assert page.place_step.point.currentText() == "SS2"
+    from app.ui.commission.steps.place import point_id
+
+    assert point_id(page.place_step.point.currentText()) == "SS2"
+    assert page.place_step.point.currentText().startswith("SS2 — Boundary (offtake)")   # with its description
     _next(qtbot, win, page, 3)
     for item in cm.CHECKLIST:
         _answer(qtbot, page, item.key, "yes", "M24" if item.key == "mid_marking" else None)

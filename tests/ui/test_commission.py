@@ -141,6 +141,7 @@ def test_full_commissioning_signed_with_evidence_and_certificate(make_window, qt
 
     _next(qtbot, win, page, 6)
     win.ctx.settings.set_page_value("commission", "certificate_dir", str(tmp_path / "certs"))
+    assert page.sign_step.technician.text() == ""           # never prefilled (not with the computer account)
     page.sign_step.technician.setText("Ann Example")
     qtbot.mouseClick(page.sign_step.sign_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.state.signed, timeout=30000)
@@ -171,6 +172,18 @@ def test_full_commissioning_signed_with_evidence_and_certificate(make_window, qt
     spaced = " ".join(first[i:i + 2] for i in range(0, 60, 2))
     assert spaced in text                                 # the raw hex of the telegrams
     assert "Data completeness" in text and "Volume-weighted average flow" in text and "Signature" in text
+    # the readout in words and units, the medium in words, no decoder names
+    assert "Heat energy" in text and "kWh" in text and "°C" in text and "On time" in text
+    assert "Heat (volume in return)" in text
+    for internal in ("heat_outlet", "degC", "instantaneo", "fabrication_number", " Wh "):
+        assert internal not in text, internal
+    # which meter: on every page, in the header and the footer
+    import pypdf
+
+    pages = pypdf.PdfReader(page.certificate_path).pages
+    for n, p in enumerate(pages, start=1):
+        t = " ".join((p.extract_text() or "").split())
+        assert t.count(f"Kamstrup {KAM}") >= 2 and f"page {n} of {len(pages)}" in t, n
 
 
 def test_killed_wizard_resumes_its_draft_at_the_step_it_was_on(make_window, qtbot, open_reg, any_db_url):

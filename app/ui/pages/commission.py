@@ -113,7 +113,7 @@ class CommissionPage(IdentifyFlow, ChecksFlow, ObserveFlow, SignFlow, Page):
 
         self.observe_step.minutes.setValue(int(self.recall("window_min", DEFAULT_WINDOW_MIN, int)))
         self.observe_step.interval.setValue(int(self.recall("interval_s", DEFAULT_INTERVAL_S, int)))
-        self.sign_step.technician.setText(self.recall(TECHNICIAN_KEY, "", str) or "")
+        self.sign_step.suggest_names([self.recall(TECHNICIAN_KEY, "", str) or ""])
 
         self.make_action("Next step", self.go_next, "Ctrl+Return")
         self.make_action("Previous step", self.go_back, "Alt+Left")
@@ -243,7 +243,7 @@ class CommissionPage(IdentifyFlow, ChecksFlow, ObserveFlow, SignFlow, Page):
         elif n == 6:
             self.sign_step.load(self.state)
             if not self.state.technician:
-                self.sign_step.technician.setText(self.recall(TECHNICIAN_KEY, "", str) or "")
+                self.sign_step.suggest_names([self.recall(TECHNICIAN_KEY, "", str) or ""])
 
     def _checklist_missing(self, problems: list[cm.Problem]) -> None:
         row = self.checklist_step.show_problems(problems)
@@ -387,7 +387,7 @@ class CommissionPage(IdentifyFlow, ChecksFlow, ObserveFlow, SignFlow, Page):
         self.observe_step.plot.clear()
         self.observe_step.show_kpis({"completeness": {"pct": None, "received": 0, "expected": 0}, "vwaft_c": None})
         self.sign_step.set_signed("", False)
-        self.sign_step.technician.setText(self.recall(TECHNICIAN_KEY, "", str) or "")
+        self.sign_step.suggest_names([self.recall(TECHNICIAN_KEY, "", str) or ""])
         self.banner.clear()
         self._show_step(1)
 

@@ -36,7 +36,7 @@ def test_polls_become_points_with_the_meters_values(live, qtbot):
     rd = bus.meter(KAM).last_readout.readings()          # the last readout the poller got from the meter
     assert (last.power_kw, last.flow_m3h, last.t_flow_c, last.t_return_c) == pytest.approx(
         (rd.power_kw, rd.flow_m3h, rd.t_flow_c, rd.t_return_c))
-    assert last.dtheta_k == pytest.approx(rd.t_flow_c - rd.t_return_c)
+    assert rd.dtheta_k is not None and last.dtheta_k == pytest.approx(rd.dtheta_k)   # the meter's own Δθ
     # and what the simulator sent last is what was plotted
     from app.ui.demo import sim_meter
 
@@ -44,6 +44,7 @@ def test_polls_become_points_with_the_meters_values(live, qtbot):
     first = bus.meter(KAM).last_readout.telegrams[0]
     sent = {r["quantity"]: r["value"] for r in answers[first.access_number] if r["storage"] == 0}
     assert last.t_flow_c == pytest.approx(sent["flow_temperature"])
+    assert last.dtheta_k == pytest.approx(sent["temperature_difference"])      # its Δθ record, as sent
     assert page.start_button.text() == "Start polling"
 
 

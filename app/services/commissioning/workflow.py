@@ -373,8 +373,8 @@ def observation_record(samples: Sequence[cm.ObservationSample], *, start_epoch_s
            "started": dt.datetime.fromtimestamp(start_epoch_s).astimezone().isoformat(timespec="seconds"),
            "ended": dt.datetime.fromtimestamp(end_epoch_s).astimezone().isoformat(timespec="seconds"),
            "planned_s": planned_s, "missed": missed,
-           "samples": [[x.t_epoch_s, x.power_kw, x.flow_m3h, x.t_flow_c, x.t_return_c, x.energy_kwh, x.volume_m3]
-                       for x in samples]}
+           "samples": [[x.t_epoch_s, x.power_kw, x.flow_m3h, x.t_flow_c, x.t_return_c, x.energy_kwh, x.volume_m3,
+                        x.dtheta_k] for x in samples]}
     entries = []
     if first is not None:
         entries.append(readout_entry("observation_start", first))

@@ -228,7 +228,7 @@ def plot_image(samples: list[list[Any]], *, width: int = 1100, height: int = 760
     plot = LivePlot(None, max_gap_s=2.5 * interval_s)
     plot.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
     plot.resize(width, height)
-    plot.add_samples([tuple(r[:5]) for r in samples])
+    plot.add_samples([tuple(r[:5]) + ((r[7],) if len(r) > 7 else ()) for r in samples])
     plot.show()
     plot.show_all()
     plot.refresh()

@@ -14,6 +14,12 @@ from app.services import commissioning as svc
 from app.services.commissioning import MeterReadout
 
 
+def plot_row(r) -> tuple:
+    """A stored observation sample ``[t, power, flow, t_flow, t_return, energy, volume(, Δθ)]`` as a plot row
+    ``(t, power, flow, t_flow, t_return, Δθ)``: the meter's own Δθ where it was kept."""
+    return tuple(r[:5]) + ((r[7],) if len(r) > 7 else ())
+
+
 class ObserveFlow:
     def _show_observation(self) -> None:
         obs = self.state.observation
@@ -145,11 +151,11 @@ class ObserveFlow:
         readout = MeterReadout.from_readout(service_readout)
         v = cm.readout_values(readout.telegrams, readout.read_at, self.state.kind)
         o["samples"].append(cm.ObservationSample(t, v.flow_m3h, v.t_flow_c, v.t_return_c, v.power_kw, v.energy_kwh,
-                                                 v.volume_m3))
+                                                 v.volume_m3, v.dtheta_k))
         if o["first"] is None:
             o["first"] = readout
         o["last"] = readout
-        self.observe_step.plot.add_sample(t, v.power_kw, v.flow_m3h, v.t_flow_c, v.t_return_c)
+        self.observe_step.plot.add_sample(t, v.power_kw, v.flow_m3h, v.t_flow_c, v.t_return_c, dtheta_k=v.dtheta_k)
         self._observation_tick()
 
     def _obs_missed(self, t: float, message: str) -> None:
@@ -250,7 +256,7 @@ class ObserveFlow:
     def _replot(self, obs: dict[str, Any]) -> None:
         plot = self.observe_step.plot
         plot.clear()
-        rows = [tuple(r[:5]) for r in obs.get("samples") or []]
+        rows = [plot_row(r) for r in obs.get("samples") or []]
         if rows:
             plot.add_samples(rows)
             plot.show_all()

@@ -198,11 +198,13 @@ class LivePage(Page):
 
     @staticmethod
     def _values(value):
-        """(power_kw, flow_m3h, t_flow_c, t_return_c) of a Readout (bus) or a sample object (set_source)."""
+        """(power_kw, flow_m3h, t_flow_c, t_return_c, dtheta_k) of a Readout (bus) or a sample object
+        (set_source); Δθ is the meter's own record where it sends one (None: flow − return)."""
         if hasattr(value, "readings"):
             r = value.readings()
-            return r.power_kw, r.flow_m3h, r.t_flow_c, r.t_return_c
-        return value.power_kw, value.flow_m3h, value.t_flow_c, value.t_return_c
+            return r.power_kw, r.flow_m3h, r.t_flow_c, r.t_return_c, r.dtheta_k
+        return (value.power_kw, value.flow_m3h, value.t_flow_c, value.t_return_c,
+                getattr(value, "dtheta_k", None))
 
     def _on_sample(self, t: float, value) -> None:
         self.polls += 1

@@ -99,6 +99,8 @@ class PlausibilityStep(Step):
             return
         for key, _label, unit, digits in READING_ROWS:
             x = getattr(v, key, None)
+            if key == "dtheta" and v.dtheta_k is not None:
+                x = v.dtheta_k             # the meter's own Δθ (finer than two rounded temperatures)
             if key == "status":
                 text = "—" if x is None else (f"0x{x:02X}" + (f" ({', '.join(v.status_words)})"
                                                              if v.status_words else " (no flags)"))

@@ -435,3 +435,42 @@ def test_validation_errors_do_not_stack_and_leave_with_their_step(make_window, q
         _answer(qtbot, page, item.key, "yes", "M24" if item.key == "mid_marking" else None)
     _next(qtbot, win, page, 4)
     assert not any(m.text.startswith("Item ") for m in page.banner.messages())
+
+
+def test_step_one_takes_what_the_scan_knows_and_says_it_in_words(make_window, qtbot, db_url):
+    win, page = _open(make_window, qtbot, db_url)
+    bus = win.ctx.bus
+    known = bus.meter(f"{KAM}.KAM.08.04")
+    assert known.model == "MULTICAL 601"                           # the Scan list shows it
+    combo = page.identify_step.meter_combo
+    combo.setCurrentIndex(next(i for i in range(combo.count()) if combo.itemData(i).secondary_address == KAM))
+    qtbot.mouseClick(page.identify_step.read_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.identify_step.fields["serial"].text() == KAM, timeout=20000)
+    _idle(qtbot, win)
+    f = page.identify_step.fields
+    assert f["model"].text() == known.model                        # taken, not to be typed again
+    assert f["medium"].text() == "Heat (volume in return)"         # in words, not "heat_outlet"
+    assert "heat_outlet" not in page.identify_step.read_status.text()
+    page.identify_step.collect(page.state)
+    assert page.state.identify["medium"] == "heat_outlet"          # the code is what is stored
+    title = win.windowTitle()
+    assert title.startswith("Commission") and title.endswith(" — heatmeter") and title.count("heatmeter") == 1
+
+
+def test_a_running_window_does_not_offer_start(make_window, qtbot, db_url):
+    from PySide6.QtGui import QColor
+
+    from app.ui import theme
+
+    win, page = _to_observation(make_window, qtbot, db_url)
+    page.observation_seconds = 60
+    page.observe_step.start_button.click()
+    qtbot.waitUntil(lambda: page._obs is not None, timeout=20000)
+    b = page.observe_step.start_button
+    assert not b.isEnabled() and b.text() == "Observation running…"
+    image = b.grab().toImage()
+    assert image.pixelColor(image.width() // 2, 4) != QColor(theme.ACCENT)   # not drawn as the live blue button
+    page.observe_step.reason.setText("test")
+    page.observe_step.end_button.click()
+    qtbot.waitUntil(lambda: bool(page.state.observation.get("kpis")), timeout=20000)
+    _idle(qtbot, win)

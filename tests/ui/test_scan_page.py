@@ -33,7 +33,7 @@ def test_secondary_search_lists_every_simulated_meter(make_window, qtbot):
         cells = [page.model.index(r, c).data() for c in range(page.model.columnCount())]
         assert cells[0] == make_name(cfg.manufacturer) and cells[2] == cfg.identification
         assert cells[3] == (str(cfg.primary_address) if cfg.primary_address else "secondary only")
-    assert "12 meters found" in page.banner.text
+    assert "12 meters found" in page.result_text()
 
 
 def test_primary_scan_finds_the_addressed_awake_meters(make_window, qtbot):
@@ -82,7 +82,7 @@ def test_cancel_is_honoured_at_the_next_request_and_keeps_the_meters(make_window
     task_ended(qtbot, task)
     assert task.state == "cancelled"
     assert sim.requests - requests_at_cancel <= 1
-    assert page.model.rowCount() >= 2 and "kept" in page.banner.text
+    assert page.model.rowCount() >= 2 and "kept" in page.result_text()
 
 
 def test_port_vanishing_mid_scan(make_window, qtbot):
@@ -253,3 +253,38 @@ def test_scan_progress_is_honest(make_window, qtbot):
     task_ended(qtbot, page.task)
     assert seen and all(f == "%v / %m addresses" for f in seen)
     assert page.progress.maximum() == 1 and page.progress.format().startswith("done: ")
+
+
+def test_the_outcome_of_a_scan_does_not_move_the_controls(make_window, qtbot):
+    """The outcome goes in a line of its own under the controls: nothing jumps under a gloved finger."""
+    win, page = _scan_page(make_window)
+    where = {b: b.mapTo(win, b.rect().topLeft()) for b in (page.start_button, page.read_button)}
+    table_top = page.table.mapTo(win, page.table.rect().topLeft())
+    page.first_spin.setValue(0)
+    page.last_spin.setValue(3)
+    page.start_scan()
+    task_ended(qtbot, page.task)
+    assert "Primary scan: 3 meters found" in page.result_text()
+    assert "Several meters answer at address 0" in page.result_text()       # the three at address 0
+    assert page.result_button.isVisible() and page.result_button.text() == "Secondary search"
+    assert not page.banner.isVisible()
+    assert {b: b.mapTo(win, b.rect().topLeft()) for b in where} == where
+    assert page.table.mapTo(win, page.table.rect().topLeft()) == table_top
+
+
+def test_a_sleeping_meter_missed_without_its_wakeup_gets_the_hint(make_window, qtbot):
+    """The Engelmann sleeps behind its optical port: found by a search that wakes it, then missed by a scan
+    without the wake-up; the outcome names it and says what to do."""
+    win, page = _scan_page(make_window, profile="optical-55")
+    bus = win.ctx.bus
+    task_ended(qtbot, bus.scan_primary(6, 6))
+    efe = "44556677.EFE.04.04"
+    assert bus.meter(efe) is not None and bus.meter(efe).optical_profile
+    bus.sim.sleep()
+    bus.set_profile("none")
+    page.first_spin.setValue(1)
+    page.last_spin.setValue(9)
+    page.start_scan()
+    task_ended(qtbot, page.task)
+    text = page.result_text()
+    assert "Not found: Engelmann 44556677 (address 6)" in text and "optical head profile" in text

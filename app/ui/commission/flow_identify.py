@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from app.core import commissioning as cm
+from app.core.registers import medium_words
 from app.services import commissioning as svc
 from app.services.commissioning import MeterRef
 
@@ -72,7 +73,7 @@ class IdentifyFlow:
         self.identify_step.read_status.setText(
             f"Read {len(readout.frames)} telegram{'s' if len(readout.frames) > 1 else ''} at "
             f"{readout.read_at.astimezone().strftime('%H:%M:%S')}: {i['manufacturer']} {i['serial']}, "
-            f"{(first.get('medium') or 'unknown medium').replace('_', ' ')}, {status}"
+            f"{medium_words(first.get('medium')) or 'unknown medium'}, {status}"
             + (f", {vals.energy_kwh:,.0f} kWh".replace(",", " ") if vals.energy_kwh is not None else "") + ".")
         self._show_register_status(meter)
         self._update_footer()

@@ -12,7 +12,7 @@ import time
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QRadioButton, QSpinBox, QTableView)
+                               QProgressBar, QPushButton, QRadioButton, QSizePolicy, QSpinBox, QTableView)
 
 from app.ui import icons
 from app.ui.pages.base import Page
@@ -124,6 +124,23 @@ class ScanPage(Page):
         self.eta_label.setMinimumWidth(round(220 * self.ctx.text_scale))
         row.addWidget(self.eta_label)
         body.addLayout(row)
+        # the scan's outcome in a line of its own, under the controls: the banner above them would push
+        # them down just as a gloved finger goes for Read meter (the banner is for errors)
+        res = QHBoxLayout()
+        self.result_label = QLabel("", self)
+        self.result_label.setObjectName("ScanResult")
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextFormat(Qt.TextFormat.RichText)
+        self.result_label.setMinimumHeight(round(3.3 * self.fontMetrics().height()))   # outcome + 2 warnings
+        self.result_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        res.addWidget(self.result_label, 1)
+        self.result_button = QPushButton("", self)
+        self.result_button.setMinimumHeight(m.target)
+        self.result_button.hide()
+        self.result_button.clicked.connect(self._result_action)
+        self._action = None
+        res.addWidget(self.result_button)
+        body.addLayout(res)
 
         self.model = MetersModel(self.bus, self)
         self.table = QTableView(self)
@@ -228,6 +245,7 @@ class ScanPage(Page):
             return
         self.task = task
         self.banner.clear()
+        self.show_result("Scanning…")
         task.failed.connect(self._failed)
         task.ended.connect(lambda _t: self._sync())
         self._secondary = secondary
@@ -271,6 +289,29 @@ class ScanPage(Page):
         self.progress.setValue(value)
         self.progress.setFormat(text)
 
+    def show_result(self, text: str, warnings: list[str] = (), action_text: str | None = None,
+                    action=None) -> None:
+        """The scan's outcome under the controls (see build): a line, then its warnings in bold."""
+        from html import escape
+
+        lines = [escape(text)] + [f"<b style='color:#8b0000'>{escape(w)}</b>" for w in warnings]
+        self.result_label.setText("<br>".join(lines))
+        self._action = action
+        self.result_button.setVisible(action is not None)
+        self.result_button.setText(action_text or "")
+
+    def result_text(self) -> str:
+        """The outcome line as plain text (tests, the manual)."""
+        from PySide6.QtGui import QTextDocument
+
+        d = QTextDocument()
+        d.setHtml(self.result_label.text())
+        return d.toPlainText()
+
+    def _result_action(self) -> None:
+        if self._action is not None:
+            self._action()
+
     def _finished(self, summary) -> None:
         self._progress_idle(f"done: {summary.found} found", 1)
         found = summary.found
@@ -280,16 +321,33 @@ class ScanPage(Page):
         if self.bus.simulated:
             text += " The simulated line runs faster than a real one: a real bus takes longer."
         self.eta_label.setText(f"{found} found")
-        self.show_info(text)
+        warnings, action = [], None
         if summary.garbled_addresses:
             addrs = ", ".join(map(str, summary.garbled_addresses))
-            self.show_warning(f"Several meters answer at address {addrs}: a secondary search tells them apart.",
-                              action_text="Secondary search", action=self._secondary_now)
+            warnings.append(f"Several meters answer at address {addrs} (a collision until a secondary search "
+                            "tells them apart).")
+            action = ("Secondary search", self._secondary_now)
         if summary.unresolved:
-            self.show_warning(f"Meters that could not be told apart: {', '.join(summary.unresolved)}.")
+            warnings.append(f"Meters that could not be told apart: {', '.join(summary.unresolved)}.")
+        asleep = self._missed_sleepers()
+        if asleep:
+            warnings.append(f"Not found: {asleep}. A battery meter behind its optical port answers only after a "
+                            "wake-up: choose the optical head profile (Connect page) and scan again.")
+            action = action or ("Connect page", lambda: self.ctx.window and self.ctx.window.show_page("connect"))
         if found == 0:
-            self.show_warning("Nothing answered. Check the wiring and the baud rate (Connect page: Test line); "
-                              "battery meters need their optical head profile.")
+            warnings.append("Nothing answered. Check the wiring and the baud rate (Connect page: Test line); "
+                            "battery meters need their optical head profile.")
+        self.show_result(text, warnings, *(action or (None, None)))
+
+    def _missed_sleepers(self) -> str:
+        """Meters of this bus with an optical wake-up profile that this scan missed while the connection
+        sends no wake-up: the likely reason they were missed."""
+        spec = self.bus.spec
+        prof = self.bus.session.connection_profile() if spec is not None else None
+        if prof is not None and prof.has_preamble:
+            return ""
+        return ", ".join(m.label for m in self.bus.meters()
+                         if m.optical_profile and m.missed_by and m.port in (None, self.bus.here()))
 
     def _secondary_now(self) -> None:
         self.secondary_radio.setChecked(True)
@@ -309,11 +367,12 @@ class ScanPage(Page):
         self._progress_idle("cancelled")
         n = len(self.bus.meters())
         self.eta_label.setText("cancelled")
-        self.show_info(f"Scan cancelled; the {n} meter{'s' if n != 1 else ''} in the list are kept.")
+        self.show_result(f"Scan cancelled; the {n} meter{'s' if n != 1 else ''} in the list are kept.")
 
-    def _failed(self, _message: str) -> None:
+    def _failed(self, message: str) -> None:
         self._progress_idle("stopped by an error")
         self.eta_label.setText("stopped by an error")
+        self.show_result("The scan stopped: see the message above.", [message[:1].upper() + message[1:]])
 
     def read_selected(self) -> None:
         m = self.bus.selected

@@ -22,7 +22,7 @@ class Connection:
 
     ``state`` is one of ``disconnected``, ``connecting``, ``connected``, ``lost``.
     ``port`` is a serial device (``/dev/ttyUSB0``, ``COM3``) or a gateway URL is
-    in ``gateway`` (``tcp://10.0.0.5:10001``). ``simulated`` marks the built-in
+    in ``gateway`` (``socket://10.0.0.5:10001``). ``simulated`` marks the built-in
     simulated bus: the status bar then shows a SIMULATION badge.
     """
 

@@ -211,3 +211,22 @@ def test_a_failed_read_of_another_meter_clears_the_table(readout, qtbot):
     task_ended(qtbot, page.task, timeout=30000)
     assert page.readout is None and page.table.rowCount() == 0
     assert "failed" in page.header_label.text() and "Sensus 62100015" in page.header_label.text()
+
+
+def test_stored_history_stays_put_between_reads(readout, qtbot):
+    """Month-start values do not drift from one read to the next (the registers do), and no stored volume
+    is above the current one."""
+    win, page, _sim = readout
+    bus = win.ctx.bus
+
+    def stored(ro):
+        return {(r.storage, r.quantity): r.value for r in ro.records
+                if r.storage and r.quantity in ("energy", "volume")}
+    first = page.readout
+    bus.transport.advance(2 * 3600)
+    second = task_ended(qtbot, bus.read_meter(KAM)).result
+    assert stored(first) and stored(first) == stored(second)
+    now = {r.quantity: r.value for r in second.records if not r.storage and r.quantity in ("energy", "volume")}
+    assert max(v for (s, q), v in stored(second).items() if q == "volume") <= now["volume"]
+    assert next(r.value for r in second.records if r.quantity == "energy" and not r.storage) > \
+        next(r.value for r in first.records if r.quantity == "energy" and not r.storage)

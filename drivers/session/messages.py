@@ -45,6 +45,9 @@ def describe_error(exc: BaseException, *, port: str | None = None, kept: int | N
     elif isinstance(exc, e.Collision):
         msg, tail = f"several meters answered at once{(' at ' + what) if what else ''}", \
             "read them one by one by secondary address (Scan > Secondary)"
+    elif isinstance(exc, e.WrongKey):
+        msg, tail = f"{text}{(' (' + what + ')') if what else ''}: nothing of it is kept", \
+            "import the meter's right key (Radio page, Keys…; or heatmeter keys import) and read again"
     elif isinstance(exc, e.ChecksumError):
         msg, tail = f"damaged answers{(' from ' + what) if what else ''} ({text})", "check the line and try again"
     else:                                    # UnexpectedAnswer (a wrong meter ...), other bus errors
@@ -93,6 +96,8 @@ def cli_hint(exc: BaseException, *, has_preamble: bool, secondary=None, searched
             return f" ({other}a battery meter on an optical head may need --wakeup)"
         if other:
             return f" ({other}check the wiring and the address)"
+    if isinstance(exc, e.WrongKey):
+        return " (nothing kept; give the meter's right key with --keys or heatmeter keys import)"
     return ""
 
 

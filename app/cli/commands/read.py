@@ -16,6 +16,12 @@ def register(sub) -> None:
                         "replaced at its primary address) the read fails with status 1; a --secondary read is "
                         "always checked against its own mask")
     p.add_argument("--max-telegrams", type=int, default=64, metavar="N", help="stop after N telegrams (default 64)")
+    from app.cli.commands._keys import add_key_options
+
+    keys = p.add_argument_group("encrypted meters (security modes 5 and 7)",
+                                "telegrams are decrypted with the meter's key from --keys, else the key store; "
+                                "without a key the header is shown and no records, a wrong key fails the read")
+    add_key_options(keys)
     from app.cli.options import add_db, add_user
 
     save = p.add_argument_group("saving into the meter register")
@@ -39,17 +45,24 @@ def read_document(args) -> dict:
 def read_result(args):
     """Read the meter the arguments name through the bus session: a ``drivers.session.Readout`` (raw
     frames and decoded telegrams), with the wake-up profile of the meter's family and the identity check."""
+    from app.cli.commands._keys import read_keys
+    from app.cli.errors import UserError
+    from app.storage.keystore import KeyStoreError
     from drivers import errors
 
     spec = _bus.spec_from_args(args)
+    keys = read_keys(args)
     progress = _bus.StderrProgress("read")
     with _bus.bus_errors(spec, secondary=args.secondary), _bus.open_session(spec) as session:
+        session.keys = keys
         try:
             return session.read_address(args.address, args.secondary, expect=args.expect,
                                         max_telegrams=args.max_telegrams, progress=progress)
         except errors.NoAnswer as exc:
             _other_baud(session, args, spec, exc)
             raise
+        except KeyStoreError as exc:            # a damaged store entry, the keyring gone meanwhile
+            raise UserError(str(exc), 2) from None
         finally:
             progress.close()
 
@@ -137,6 +150,12 @@ def print_human(doc: dict) -> None:
     where = f"address {doc['address']}" if doc.get("address") not in (None, 253) else "secondary address"
     print(f"meter {doc['secondary_address']} at {where}: {who}; "
           f"{len(tel)} telegram{'s' if len(tel) != 1 else ''}, {len(doc['records'])} records")
+    for n, t in enumerate(tel, 1):
+        enc = t.get("encryption") or {}
+        if enc.get("reason"):
+            hint = " (give the meter's key with --keys or heatmeter keys import)" if enc["reason"] == "no key" else ""
+            print(f"  telegram {n}: encrypted (security mode {enc.get('mode')}), {enc['reason']}: "
+                  f"records withheld{hint}")
     rows = [("tel", "register", "value", "unit", "stored", "details")]
     for n, t in enumerate(tel, start=1):
         for r in t.get("records") or []:

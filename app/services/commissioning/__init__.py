@@ -7,6 +7,9 @@
 - :mod:`~app.services.commissioning.meter`: :class:`MeterRef` (how to address
   the meter on the bus, kept in drafts) and :class:`MeterReadout` (one complete
   readout as plain data, the evidence);
+- :mod:`~app.services.commissioning.radio`: a radio meter identified from the
+  telegrams received, its key, signal and send interval checked, the telegrams
+  kept as evidence;
 - :mod:`~app.services.commissioning.workflow`: each step stored in the register
   (draft record, evidence, versions checked), sign-off and the certificate's
   data (:class:`SignOff`).
@@ -15,6 +18,8 @@ The Commission page calls these in its worker tasks and keeps only navigation
 and display; other front ends (a command, a radio commissioning) call the same.
 """
 from app.services.commissioning.meter import MeterReadout, MeterRef
+from app.services.commissioning.radio import (apply_radio_identification, radio_assessment, radio_problems,
+                                              radio_readout)
 from app.services.commissioning.state import (FORMAT, IDENTITY_FIELDS, PLACE_FIELDS, STEPS, CommissioningState,
                                               compute_checks, copy_state, entry_values, local_naive, readout_entry)
 from app.services.commissioning.workflow import (RATING_FIELDS, SignOff, advance, apply_identification,
@@ -33,4 +38,5 @@ __all__ = [
     "monitoring_points", "note_check_readout", "observation_record", "place", "place_lists", "place_of", "run_checks",
     "save_check_readout", "save_draft", "save_observation", "save_unsaved_readouts", "sign", "sign_problems",
     "take_register_meter", "update_rating", "use_register_meter",
+    "apply_radio_identification", "radio_assessment", "radio_problems", "radio_readout",
 ]

@@ -29,6 +29,7 @@ from app.services import commissioning as svc
 from app.ui.commission.flow_checks import ChecksFlow
 from app.ui.commission.flow_identify import IdentifyFlow
 from app.ui.commission.flow_observe import ObserveFlow
+from app.ui.commission.flow_radio import RadioFlow
 from app.ui.commission.flow_sign import TECHNICIAN_KEY, SignFlow
 from app.ui.pages.base import Page
 
@@ -38,7 +39,7 @@ DEFAULT_WINDOW_MIN = 10
 DEFAULT_INTERVAL_S = 5
 
 
-class CommissionPage(IdentifyFlow, ChecksFlow, ObserveFlow, SignFlow, Page):
+class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, ObserveFlow, SignFlow, Page):
     name = "commission"
     title = "Commission"
     icon = "commission"
@@ -125,12 +126,14 @@ class CommissionPage(IdentifyFlow, ChecksFlow, ObserveFlow, SignFlow, Page):
         bus.metersChanged.connect(self.refresh_bus_meters)
         bus.stateChanged.connect(self._bus_state_changed)
         bus.selectedChanged.connect(lambda _m: self.refresh_bus_meters())
+        self._radio_setup()
         self.on_text_scale_changed(self.ctx.text_scale)
         self._show_step(1)
 
     # -- page hooks ------------------------------------------------------------------------
     def on_shown(self) -> None:
         self.refresh_bus_meters()
+        self.refresh_radio_meters()
         if not self._drafts_checked:
             self._drafts_checked = True
             self.check_drafts()
@@ -363,6 +366,8 @@ class CommissionPage(IdentifyFlow, ChecksFlow, ObserveFlow, SignFlow, Page):
         self.reached = s.step
         for step in self.steps:
             step.load(s)
+        self._sync_radio_bus()
+        self.show_radio_status()
         if s.bus_meter:
             self.refresh_bus_meters()
         if s.observation.get("samples"):
@@ -381,6 +386,8 @@ class CommissionPage(IdentifyFlow, ChecksFlow, ObserveFlow, SignFlow, Page):
             s.load(self.state)
         self.identify_step.read_status.setText("")
         self.identify_step.register_status.setText("")
+        self._sync_radio_bus()
+        self.refresh_radio_meters()
         self.plausibility_step.show_values(None)
         self.plausibility_step.read_info.setText("No readout yet.")
         self.plausibility_step.mpe_label.setText("")

@@ -176,6 +176,8 @@ class BusService(QObject):
     def _answered(self, m: KnownMeter) -> KnownMeter:
         """``m`` answered here now (scan, line test, read): into the list, marked as on this bus."""
         m.port = self.here()
+        prof = self.session.connection_profile()
+        m.woken = bool(prof is not None and prof.has_preamble)
         return self.add_meter(m)
 
     def add_meter(self, m: KnownMeter) -> KnownMeter:

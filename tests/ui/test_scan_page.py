@@ -288,3 +288,4 @@ def test_a_sleeping_meter_missed_without_its_wakeup_gets_the_hint(make_window, q
     task_ended(qtbot, page.task)
     text = page.result_text()
     assert "Not found: Engelmann 44556677 (address 6)" in text and "optical head profile" in text
+    assert "62100015" not in text                             # wired meters found without a wake-up are not named

@@ -331,8 +331,9 @@ class ScanPage(Page):
             warnings.append(f"Meters that could not be told apart: {', '.join(summary.unresolved)}.")
         asleep = self._missed_sleepers()
         if asleep:
-            warnings.append(f"Not found: {asleep}. A battery meter behind its optical port answers only after a "
-                            "wake-up: choose the optical head profile (Connect page) and scan again.")
+            warnings.append(f"Not found: {asleep}, found before after a wake-up. A battery meter behind its optical "
+                            "port answers only after one: choose the optical head profile (Connect page) and scan "
+                            "again.")
             action = action or ("Connect page", lambda: self.ctx.window and self.ctx.window.show_page("connect"))
         if found == 0:
             warnings.append("Nothing answered. Check the wiring and the baud rate (Connect page: Test line); "
@@ -347,7 +348,7 @@ class ScanPage(Page):
         if prof is not None and prof.has_preamble:
             return ""
         return ", ".join(m.label for m in self.bus.meters()
-                         if m.optical_profile and m.missed_by and m.port in (None, self.bus.here()))
+                         if m.woken and m.optical_profile and m.missed_by and m.port in (None, self.bus.here()))
 
     def _secondary_now(self) -> None:
         self.secondary_radio.setChecked(True)

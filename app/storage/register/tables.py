@@ -22,6 +22,7 @@ LOTM = models.LotMember.__table__
 LOTD = models.LotDraw.__table__
 LOTR = models.LotResult.__table__
 LOTV = models.LotVerdict.__table__
+ALIAS = models.ModelAlias.__table__
 RS = models.RadioSurvey.__table__
 RSL = models.RadioSurveyLocation.__table__
 RST = models.RadioSurveyTelegram.__table__

@@ -71,8 +71,11 @@ class ObserveStep(Step):
         """Scroll so that the KPIs and the plot are in view (larger text needs the room)."""
         self.area.verticalScrollBar().setValue(self.kpi_line.y())
 
-    def set_running(self, running: bool) -> None:
-        self.start_button.setEnabled(not running)
+    def set_running(self, running: bool, *, paused: bool = False) -> None:
+        """``running``: a window is open; ``paused``: its polling stopped (the start button resumes it)."""
+        self.start_button.setEnabled(not running or paused)
+        self.start_button.setText("Resume polling" if running and paused else
+                                  "Observation running…" if running else "Start observation")
         self.end_button.setEnabled(running)
         self.minutes.setEnabled(not running)
         self.interval.setEnabled(not running)

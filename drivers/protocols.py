@@ -13,8 +13,9 @@ asks this registry::
 ``mode``, ``max_baud``, ``wakeup_nuls``; KMP: ``registers_``, ``address``,
 ``retries``). Records are the M-Bus decoder's (quantity, canonical unit, storage
 number...), so history, tables and the register's evidence handle them as
-M-Bus records. :data:`SUGGESTED` says which protocol a make's optical port
-speaks (to be moved into the make registry's modules).
+M-Bus records. Which protocol a make's optical port speaks is the make
+registry's (:func:`drivers.makes.optical_protocol`); :func:`protocol_for` answers
+with ``"mbus"`` for every other make.
 """
 from __future__ import annotations
 
@@ -66,15 +67,32 @@ PROTOCOLS: dict[str, OpticalProtocol] = {p.name: p for p in (
         notes=("Kamstrup MULTICAL 30x/40x/60x optical eye (the head's magnet switches it on)",)),
 )}
 
-# FLAG -> protocol of the optical port when it is not M-Bus (the make registry decides in the end)
-SUGGESTED = {"LUG": "iec62056-21", "KAM": "kmp"}
+MBUS = "mbus"
+#: every protocol a connection can speak: wired/optical M-Bus, then the optical protocols
+PROTOCOL_NAMES: tuple[str, ...] = (MBUS, *PROTOCOLS)
+TITLES = {MBUS: "M-Bus (EN 13757-2/-3)", **{p.name: p.title for p in PROTOCOLS.values()}}
 
 
 def get_protocol(name: str) -> OpticalProtocol:
     try:
         return PROTOCOLS[name]
     except KeyError:
-        raise ValueError(f"unknown protocol {name!r} (one of mbus, {', '.join(PROTOCOLS)})") from None
+        raise ValueError(f"unknown protocol {name!r} (one of {', '.join(PROTOCOL_NAMES)})") from None
+
+
+def check_protocol(name: str) -> str:
+    """``name`` when it is a protocol a connection can speak (``mbus`` or an optical one), else ValueError."""
+    if name not in PROTOCOL_NAMES:
+        raise ValueError(f"unknown protocol {name!r} (one of {', '.join(PROTOCOL_NAMES)})")
+    return name
+
+
+def protocol_for(flag: str | None) -> str:
+    """The protocol of an optical read of this make's meters: its make module's ``optical_protocol``
+    (Landis+Gyr: EN 62056-21, Kamstrup: KMP), else ``mbus``."""
+    from drivers.makes import optical_protocol
+
+    return optical_protocol(flag) or MBUS
 
 
 def read_optical(url: str, protocol: str, *, cancel=None, trace=None, **options) -> OpticalReadout:

@@ -9,7 +9,7 @@ from sqlalchemy import insert, select, update
 from app.storage import models
 from app.storage.errors import ConflictError, NotFound, SignedRecordError, ValidationError
 from app.storage.records import jsonable
-from app.storage.register.tables import COM, INST, M, RO, default_user
+from app.storage.register.tables import COM, INST, MW, PH, M, RO, default_user
 from app.storage.register.unit import UnitOfWork
 
 CHECKLIST_ANSWERS = ("yes", "no", "na")
@@ -43,6 +43,10 @@ class Commissioning(UnitOfWork):
             d = dict(r)
             d["readout_ids"] = [x for (x,) in conn.execute(select(RO.c.id).where(RO.c.commissioning_id == record_id)
                                                           .order_by(RO.c.id))]
+            d["meter_write_ids"] = [x for (x,) in conn.execute(
+                select(MW.c.id).where(MW.c.commissioning_id == record_id).order_by(MW.c.id))]
+            d["photo_ids"] = [x for (x,) in conn.execute(
+                select(PH.c.id).where(PH.c.commissioning_id == record_id).order_by(PH.c.id))]
         return d
 
     def list_commissioning(self, *, meter_id: int | None = None, status: str | None = None,
@@ -119,6 +123,12 @@ class Commissioning(UnitOfWork):
             now = models.utcnow()
             conn.execute(update(COM).where(COM.c.id == record_id).values(
                 status="signed", signed_by=who, signed_at=now, updated_at=now, version=r["version"] + 1))
+            # the evidence signed with it: the photos by their hash, the writes to the meter by id
+            photos = [{"id": p.id, "step": p.step, "sha256": p.sha256} for p in conn.execute(
+                select(PH.c.id, PH.c.step, PH.c.sha256).where(PH.c.commissioning_id == record_id).order_by(PH.c.id))]
+            writes = [w for (w,) in conn.execute(select(MW.c.id).where(MW.c.commissioning_id == record_id)
+                                                 .order_by(MW.c.id))]
             self._log(conn, user, "commissioning_records", record_id, "sign", meter_id=r["meter_id"],
-                      before={"status": "draft"}, after={"status": "signed", "signed_by": who})
+                      before={"status": "draft"}, after={"status": "signed", "signed_by": who, "photos": photos,
+                                                         "meter_writes": writes})
         return self.get_commissioning(record_id)

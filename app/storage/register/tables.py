@@ -22,6 +22,9 @@ LOTM = models.LotMember.__table__
 LOTD = models.LotDraw.__table__
 LOTR = models.LotResult.__table__
 LOTV = models.LotVerdict.__table__
+MW = models.MeterWrite.__table__
+MWF = models.MeterWriteFrame.__table__
+PH = models.CommissioningPhoto.__table__
 
 #: Rows per INSERT statement when many go in at once (an import's chunk, a lot's members).
 CHUNK = 5000

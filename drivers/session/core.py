@@ -426,18 +426,20 @@ class BusSession:
                    describe=lambda exc: messages.describe_error(exc, port=self.port_label(), what=label))
 
     def read_address_job(self, address: int | None = None, secondary: str | Any = None, *,
-                         expect: str | Any = None, max_telegrams: int = MAX_TELEGRAMS) -> Job:
+                         expect: str | Any = None, max_telegrams: int = MAX_TELEGRAMS,
+                         options: dict | None = None) -> Job:
         """Every telegram of a meter not in the list, by primary address or secondary address
         (``ID``, ``ID.MAN.VV.MM``, or a :class:`SecondaryMask`). ``expect``: the meter that must
         answer (a secondary address, wildcards allowed); by default the secondary address read.
         Items: the :class:`KnownMeter` read; result :class:`Readout`. On an optical connection the
-        meter on the head is read in the connection's protocol (``address`` is not used there)."""
+        meter on the head is read in the connection's protocol (``address`` is not used there; ``options``
+        are the protocol's, e.g. EN 62056-21 ``mode`` and ``max_baud``)."""
         from drivers.address import SecondaryMask
 
         mask = SecondaryMask.parse(secondary) if isinstance(secondary, str) and secondary else (secondary or None)
         want = SecondaryMask.parse(expect) if isinstance(expect, str) and expect else (expect or mask)
         if self._spec is not None and self._spec.optical:
-            return self.optical_read_job(expect=want)
+            return self.optical_read_job(expect=want, options=options)
         if mask is None and address is None:
             raise ValueError("give a primary or a secondary address")
         man = _mask_manufacturer(want)
@@ -616,9 +618,9 @@ class BusSession:
         return self.execute(self.read_job(meter, max_telegrams=max_telegrams), **run)
 
     def read_address(self, address: int | None = None, secondary: str | Any = None, *, expect: str | Any = None,
-                     max_telegrams: int = MAX_TELEGRAMS, **run: Any) -> Readout:
-        return self.execute(self.read_address_job(address, secondary, expect=expect, max_telegrams=max_telegrams),
-                            **run)
+                     max_telegrams: int = MAX_TELEGRAMS, options: dict | None = None, **run: Any) -> Readout:
+        return self.execute(self.read_address_job(address, secondary, expect=expect, max_telegrams=max_telegrams,
+                                                  options=options), **run)
 
     def set_address(self, new_address: int, **target_and_run: Any):
         target = {k: target_and_run.pop(k) for k in ("meter", "address", "secondary") if k in target_and_run}

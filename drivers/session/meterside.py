@@ -111,8 +111,11 @@ def reconfiguration_warning(flag: str | None, model: str | None) -> dict[str, An
             "message": messages.reconfiguration(make_name(flag) or flag or "", model, lim.models, lim.limit, sure)}
 
 
-class ReconfigurationNotAgreed(e.BusError):
-    """The meter counts reconfigurations and the write was not agreed to: nothing was written."""
+class ReconfigurationNotAgreed(Exception):
+    """The meter counts reconfigurations and the write was not agreed to: nothing was written.
+
+    Not a bus error (the bus worked): it passes the session's error mapping unchanged, with the
+    warning (``warning``) and the result of the first read (``result``: ``outcome`` ``not_agreed``)."""
 
     def __init__(self, message: str, warning: dict[str, Any], result=None) -> None:
         super().__init__(message)

@@ -68,27 +68,67 @@ def secondary_mask(s: str):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_meter(p: argparse.ArgumentParser, address_help: str = "primary address 0..250") -> None:
+def add_meter(p: argparse.ArgumentParser, address_help: str = "primary address 0..250", *,
+              required: bool = True) -> None:
     """The meter a command talks to: ``--address N`` or ``--secondary ID`` (one of them)."""
-    who = p.add_mutually_exclusive_group(required=True)
+    who = p.add_mutually_exclusive_group(required=required)
     who.add_argument("--address", type=primary_address, metavar="N", help=address_help)
     who.add_argument("--secondary", type=secondary_mask, metavar="ID",
-                     help="secondary address: 8 digits, or ID.MAN.VER.MEDIUM (e.g. 12345678.KAM.1B.04)")
+                     help="secondary address: 8 digits, ID.MAN, or ID.MAN.VER.MEDIUM (e.g. 12345678.KAM.1B.04)")
+
+
+def add_save_write(p: argparse.ArgumentParser) -> None:
+    """``--save`` (+ ``--db``, ``--user``): keep the write in the meter's history in the register."""
+    from app.cli.options import add_db, add_user
+
+    save = p.add_argument_group("keeping the write in the meter register")
+    save.add_argument("--save", action="store_true",
+                      help="keep the write (before, after, every frame sent and received) in the meter's history in "
+                           "the register, matched by FLAG code and identification; a confirmed address or baud "
+                           "write also updates the register's record")
+    add_db(save)
+    add_user(save)
+
+
+def save_write(args, evidence: dict) -> dict | None:
+    """With ``--save``: keep a write's ``evidence()`` in the register. Returns what was stored (None
+    without ``--save``); a meter the register does not know: ``{"status": "no_match"}``."""
+    if not getattr(args, "save", False):
+        return None
+    from app.cli.commands.meters import opened, storage_errors
+    from app.cli.options import user_of
+
+    ev = dict(evidence)
+    port = getattr(args, "port", None)
+    with opened(args) as reg, storage_errors():
+        out = reg.record_meter_write(ev.pop("kind"), **ev, user=user_of(args), port=port,
+                                     transport="gateway" if port and "://" in port else "serial")
+    out.pop("meter", None)
+    return out
 
 
 def report_write(args, res, doc: dict, done: str, what: str) -> int:
-    """The end of a confirmed write: the JSON document or ``done`` when confirmed; otherwise a
-    one-line error naming ``what`` was not confirmed, and status 1."""
-    import sys
-
+    """The end of a write: the JSON document or ``done`` when confirmed; otherwise a one-line error
+    naming ``what`` was not confirmed, and status 1. With ``--save`` the write (confirmed or not) is
+    kept in the register first; a meter the register does not know makes it status 1 too."""
     from app.cli.options import print_json
 
+    written = getattr(res, "outcome", "") not in ("no_clock", "not_agreed")     # those wrote nothing
+    saved = save_write(args, res.evidence()) if written else None
+    if saved is not None:
+        doc["register"] = saved
     if args.json:
         print_json(doc)
     elif res.ok:
         print(done)
+    if saved is not None and saved["status"] == "saved" and not args.json:
+        print(f"kept in the register: write {saved['write_id']} of meter {saved['meter_id']}")
     if not res.ok:
         print(f"heatmeter: {what} not confirmed: {res.detail}", file=sys.stderr)
+        return 1
+    if saved is not None and saved["status"] == "no_match":
+        print(f"heatmeter: meter {saved.get('manufacturer')} {saved.get('identification')} is not in the register: "
+              "the write is done but not kept there", file=sys.stderr)
         return 1
     return 0
 
@@ -100,14 +140,14 @@ def profile_names() -> list[str]:
     return list(profiles())
 
 
-def spec_from_args(args):
+def spec_from_args(args, protocol: str = "mbus"):
     """The :class:`drivers.session.ConnectionSpec` the options describe (a bad profile name: status 2)."""
     from app.cli.errors import UserError
     from drivers.session import ConnectionSpec
 
     spec = ConnectionSpec(args.port, args.baud, profile=args.profile or "none", timeout_ms=args.timeout_ms,
                           retries=args.retries, echo=args.echo, wakeup=bool(args.wakeup),
-                          preamble_ms=args.wakeup_ms)
+                          preamble_ms=args.wakeup_ms, protocol=protocol)
     try:
         spec.wakeup_profile()
     except ValueError as exc:
@@ -130,7 +170,7 @@ def bus_errors(spec=None):
         raise UserError("cancelled", bus_status(errors.Cancelled())) from None
     except errors.BusError as exc:
         hint = ""
-        if spec is not None:
+        if spec is not None and not spec.optical:
             prof = spec.wakeup_profile()
             hint = cli_hint(exc, has_preamble=prof is not None and prof.has_preamble)
         raise UserError((str(exc) or exc.__class__.__name__) + hint, bus_status(exc)) from None

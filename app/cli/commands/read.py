@@ -4,13 +4,35 @@ from __future__ import annotations
 from app.cli.commands import _bus
 
 
+PROTOCOL_CHOICES = ("auto", "mbus", "iec62056-21", "kmp")
+
+
 def register(sub) -> None:
-    p = sub.add_parser("read", help="read one meter (all telegrams) by primary or secondary address",
+    p = sub.add_parser("read", help="read one meter (all telegrams) by primary or secondary address, or by its "
+                                    "optical eye (EN 62056-21, KMP)",
                        description="Read one meter: SND_NKE, then REQ_UD2 with the FCB toggled until a telegram "
-                                   "without 'more records follow'. Exit status 0 on success, 1 when the meter "
-                                   "did not answer, 2 for bad arguments or a port that cannot be opened.")
+                                   "without 'more records follow' (M-Bus); or the meter on the optical head in "
+                                   "EN 62056-21 (Landis+Gyr UH50/T550) or KMP (Kamstrup MULTICAL). Exit status 0 "
+                                   "on success, 1 when the meter did not answer, 2 for bad arguments or a port "
+                                   "that cannot be opened.")
     _bus.add_common(p)
-    _bus.add_meter(p)
+    _bus.add_meter(p, required=False)
+    p.add_argument("--protocol", choices=PROTOCOL_CHOICES, default="auto",
+                   help="mbus: by --address/--secondary; iec62056-21 or kmp: the meter on the optical head. "
+                        "auto (default): mbus when an address is given, else the optical protocol of the make "
+                        "--expect names (LUG: iec62056-21, KAM: kmp)")
+    p.add_argument("--history", action="store_true",
+                   help="also read the meter's stored values (M-Bus: the other telegram types by application "
+                        "reset, --history-types) and put each with its date by storage number (\"history\" in "
+                        "the JSON document)")
+    p.add_argument("--history-types", default="enhanced_billing", metavar="T[,T...]",
+                   help="telegram types to select with --history (EN 13757-3 sub-codes): enhanced_billing "
+                        "(default), simple_billing, user_data, multi_tariff_billing, instantaneous, ... or none")
+    opt = p.add_argument_group("EN 62056-21")
+    opt.add_argument("--iec-mode", choices=("auto", "A", "B", "C"), default="auto",
+                     help="protocol mode to insist on (default: the one the meter offers)")
+    opt.add_argument("--max-baud", type=int, default=19200, metavar="B",
+                     help="mode C: the highest data rate to select (the head's limit, default 19200)")
     p.add_argument("--expect", type=_bus.secondary_mask, metavar="ID",
                    help="the meter that must answer (ID or ID.MAN.VER.MEDIUM): when another one answers (a meter "
                         "replaced at its primary address) the read fails with status 1; a --secondary read is "
@@ -36,15 +58,63 @@ def read_document(args) -> dict:
     return read_result(args).to_json()
 
 
+def choose_protocol(args) -> str:
+    """The protocol the options ask for (``--protocol auto``: see its help); a one-line error when the
+    options do not say enough or contradict each other."""
+    from app.cli.errors import UserError
+    from drivers.address import WILD_MAN, manufacturer_name
+    from drivers.protocols import MBUS, protocol_for
+
+    proto = args.protocol
+    if proto == "auto":
+        if args.address is not None or args.secondary is not None:
+            return MBUS
+        want = args.expect
+        flag = manufacturer_name(want.manufacturer) if want is not None and want.manufacturer != WILD_MAN else None
+        proto = protocol_for(flag)
+        if proto == MBUS:
+            raise UserError("give --address N or --secondary ID (M-Bus), or --protocol iec62056-21|kmp (or "
+                            "--expect ID.MAN of a Landis+Gyr or Kamstrup meter) to read the meter on the optical "
+                            "head", 2)
+        return proto
+    if proto == MBUS and args.address is None and args.secondary is None:
+        raise UserError("M-Bus needs --address N or --secondary ID", 2)
+    if proto != MBUS and args.address is not None:
+        raise UserError(f"--address goes with M-Bus; {proto} reads the meter on the optical head (check it with "
+                        "--expect ID or --secondary ID)", 2)
+    return proto
+
+
+def _history_types(args) -> tuple:
+    from app.cli.errors import UserError
+    from drivers.history import TELEGRAM_TYPES
+
+    text = (args.history_types or "").strip()
+    if text in ("", "none"):
+        return ()
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    bad = [k for k in kinds if k not in TELEGRAM_TYPES]
+    if bad:
+        raise UserError(f"--history-types: unknown telegram type {bad[0]!r} (one of {', '.join(TELEGRAM_TYPES)})", 2)
+    return kinds
+
+
 def read_result(args):
     """Read the meter the arguments name through the bus session: a ``drivers.session.Readout`` (raw
-    frames and decoded telegrams), with the wake-up profile of the meter's family and the identity check."""
-    spec = _bus.spec_from_args(args)
+    frames and decoded telegrams), with the wake-up profile of the meter's family and the identity check;
+    with ``--history`` the other telegram types too (``selections``)."""
+    protocol = choose_protocol(args)
+    spec = _bus.spec_from_args(args, protocol=protocol)
+    types = _history_types(args) if args.history else ()
+    options = {"mode": args.iec_mode, "max_baud": args.max_baud} if protocol == "iec62056-21" else None
     progress = _bus.StderrProgress("read")
     with _bus.bus_errors(spec), _bus.open_session(spec) as session:
         try:
+            if args.history and protocol == "mbus":
+                return session.read_history(args.address, args.secondary, expect=args.expect, types=types,
+                                            max_telegrams=args.max_telegrams, progress=progress)
             return session.read_address(args.address, args.secondary, expect=args.expect,
-                                        max_telegrams=args.max_telegrams, progress=progress)
+                                        max_telegrams=args.max_telegrams, options=options, progress=progress)
         finally:
             progress.close()
 
@@ -64,8 +134,10 @@ def save_readout(args, res) -> dict:
     decoded = [t.to_json() for t in res.telegrams]
     first = decoded[0] if decoded else {}
     user = user_of(args)
-    where = dict(transport="gateway" if "://" in args.port else "serial", port=args.port, baud=args.baud,
-                 primary_address=res.address if res.address is not None and res.address != 253 else None)
+    where = dict(transport="gateway" if "://" in args.port else "serial", port=args.port, baud=res.baud or args.baud,
+                 primary_address=res.address if res.address is not None and res.address != 253 else None,
+                 tx_frames=list(getattr(res, "tx_frames", []) or []),
+                 notes=f"read by {res.protocol}" if getattr(res, "optical", False) else None)
     with opened(args) as reg, storage_errors():
         out = reg.save_readout(res.frames, decoded, user=user, **where)
         created = None
@@ -84,6 +156,36 @@ def save_readout(args, res) -> dict:
             "frames": len(res.frames), "telegrams": len(decoded)}
 
 
+def print_history(res) -> None:
+    """The history as a table: one row per storage number (its date), one column per register."""
+    h = res.history()
+    for s in res.selections:
+        state = "acknowledged" if s.acknowledged else "not acknowledged"
+        print(f"{s.kind.replace('_', ' ')} telegrams (sub-code 0x{s.subcode:02X}): {state}, "
+              f"{len(s.telegrams)} telegram(s){'; ' + s.detail if s.detail else ''}")
+    stored = [s for s in h.series if any(p.storage for p in s.points)]
+    if not stored:
+        print("no stored values (storage numbers above 0) in this readout")
+        return
+    names = [_series_name(s) for s in stored]
+    storages = sorted({p.storage for s in stored for p in s.points})
+    print("storage  date        " + "  ".join(f"{n:>18}" for n in names))
+    for st in storages:
+        cells = []
+        for s in stored:
+            v = next((p.value for p in s.points if p.storage == st), "")
+            cells.append(f"{v!s:>18}")
+        print(f"{st:7}  {(h.dates.get(st) or '?')[:10]:10}  " + "  ".join(cells))
+    for note in h.notes:
+        print(f"note: {note}")
+
+
+def _series_name(s) -> str:
+    extra = "".join(f" {k[0]}{v}" for k, v in (("tariff", s.tariff), ("subunit", s.subunit)) if v)
+    fn = "" if s.function == "instantaneous" else f" {s.function}"
+    return f"{s.quantity}{extra}{fn} [{s.unit}]"[:18]
+
+
 def run(args) -> int:
     from app.cli.errors import UserError
     from app.cli.options import print_json
@@ -91,19 +193,26 @@ def run(args) -> int:
     if (args.create or args.site) and not args.save:
         raise UserError("--create and --site go with --save", 2)
     res = read_result(args)
-    doc = res.to_json()
+    doc = res.to_json(history=args.history)
     saved = save_readout(args, res) if args.save else None
     if args.json:
         if saved is not None:
             doc["register"] = {k: v for k, v in saved.items() if k != "meter_label"}
         print_json(doc)
     else:
-        print(f"meter {doc['secondary_address']} at address {doc['address']}: "
-              f"{len(doc['telegrams'])} telegram(s), {len(doc['records'])} record(s)")
+        if res.optical:
+            print(f"meter {doc['secondary_address']} on the optical head, {res.protocol}"
+                  f"{' mode ' + res.mode if res.mode else ''} at {res.baud} Bd: {len(doc['records'])} record(s)")
+        else:
+            print(f"meter {doc['secondary_address']} at address {doc['address']}: "
+                  f"{len(doc['telegrams'])} telegram(s), {len(doc['records'])} record(s)")
         for r in doc["records"]:
             extra = "".join(f" {k}={r[k]}" for k in ("storage", "tariff", "subunit") if r.get(k))
             extra += "".join(f" {m}" for m in r.get("modifiers", ()))
+            extra += f"  [{r['register']}]" if r.get("register") else ""
             print(f"  {r['quantity']:24} {r['value']!s:>20} {r['unit']:5} {r['function']}{extra}")
+        if args.history:
+            print_history(res)
         if saved is not None and saved["status"] == "no_match":
             print("not in the register; --create would add it as: "
                   + ", ".join(f"{k}={v}" for k, v in saved["proposal"].items() if v is not None))

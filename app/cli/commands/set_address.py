@@ -13,6 +13,7 @@ def register(sub) -> None:
     _bus.add_meter(p, "current primary address")
     p.add_argument("--new-address", type=_bus.primary_address, required=True, metavar="M",
                    help="new primary address 0..250")
+    _bus.add_save_write(p)
     p.set_defaults(func=run)
 
 
@@ -23,5 +24,7 @@ def run(args) -> int:
     doc = res.to_json()
     if args.secondary is not None:
         doc["secondary"] = str(args.secondary)
-    return _bus.report_write(args, res, doc, f"meter {doc.get('secondary_address')} now at primary address "
-                             f"{args.new_address} (confirmed)", "new address")
+    before = res.before.get("address")
+    return _bus.report_write(args, res, doc, f"meter {doc.get('secondary_address')}: primary address "
+                             f"{'?' if before is None else before} -> {args.new_address} (confirmed by a read there)",
+                             "new address")

@@ -206,10 +206,11 @@ def cmd_show(args) -> int:
         inst = reg.installations(m.id)
         nread = len(reg.readouts(m.id))
         ncal = len(reg.calibration_results(m.id))
+        nwrites = len(reg.meter_writes(m.id))
         coms = reg.list_commissioning(meter_id=m.id)
     if args.json:
         d = m.to_json(full=True)
-        d.update(installations=inst, readouts=nread, calibration_results=ncal,
+        d.update(installations=inst, readouts=nread, meter_writes=nwrites, calibration_results=ncal,
                  commissioning=[{"id": c["id"], "status": c["status"], "current_step": c["current_step"]} for c in coms])
         print_json(d)
         return 0
@@ -225,7 +226,8 @@ def cmd_show(args) -> int:
         where = ", ".join(x for x in (i["site"], i["building"], i["monitoring_point"], i["location"]) if x)
         until = i["removed_on"] or "now"
         print(f"  {i['installed_on'] or '?'} .. {until}: {where}" + (f" ({i['removal_reason']})" if i["removal_reason"] else ""))
-    print(f"readouts: {nread}; calibration results: {ncal}; commissioning records: {len(coms)}")
+    print(f"readouts: {nread}; writes to the meter: {nwrites}; calibration results: {ncal}; "
+          f"commissioning records: {len(coms)}")
     return 0
 
 

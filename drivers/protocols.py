@@ -19,13 +19,16 @@ with ``"mbus"`` for every other make.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Callable
 
 from drivers.iec62056.client import read_iec62056
 from drivers.kmp.client import read_kmp
+from drivers.kmp.registers import UNITS as KMP_UNITS
 from drivers.optical.line import ByteLine, line_for_transport, open_line
-from drivers.optical.readout import OpticalReadout
+from drivers.optical.readout import UNIT_SCALE, OpticalReadout
 
 
 @dataclass(frozen=True)
@@ -100,3 +103,25 @@ def read_optical(url: str, protocol: str, *, cancel=None, trace=None, **options)
     proto = get_protocol(protocol)
     with proto.open(url, cancel=cancel, trace=trace) as line:
         return proto.read(line, **options)
+
+
+def resolution(rec) -> float | None:
+    """The step of an optical record's value in its canonical unit (Wh, J, m3 ...), from the data set
+    as the meter sent it: the digits after the decimal point and the unit. EN 62056-21 ``6.8(0328.870*GJ)``
+    -> 0.001 GJ = 1e6 J; KMP ``68: 412.70 [unit 0x28]`` -> 0.01 m3. None when the text does not tell
+    (a record that is not an optical one, a text value)."""
+    text = rec.get("text") if isinstance(rec, dict) else getattr(rec, "text", "")
+    if not text:
+        return None
+    m = re.fullmatch(r"[^(]*\(([-+]?\d+(?:\.(\d*))?)\*([^)&]+)\)", text)        # EN 62056-21 data set
+    if m:
+        decimals, unit = len(m.group(2) or ""), m.group(3)
+    else:
+        m = re.fullmatch(r"\d+: ([-+]?\d+(?:\.(\d*))?) \[unit 0x([0-9A-Fa-f]{2})\]", text)   # KMP register
+        if not m:
+            return None
+        decimals, unit = len(m.group(2) or ""), KMP_UNITS.get(int(m.group(3), 16), "")
+    hit = UNIT_SCALE.get(unit)
+    if hit is None or not unit:
+        return None
+    return float(Decimal(1).scaleb(-decimals) * hit[1])

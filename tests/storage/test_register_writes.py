@@ -108,3 +108,22 @@ def test_photos_keep_their_hash_and_the_signature_names_them(reg, kam):
         reg.remove_commissioning_photo(p["id"])
     actions = [e["action"] for e in reg.history(kam.id)]
     assert actions.count("add_photo") == 2 and actions.count("remove_photo") == 1
+
+
+def test_the_other_point_of_a_substation_is_found_for_the_approach_temperature(reg, kam):
+    ss1 = reg.create_meter({"site": "North", "building": "Sub 1", "monitoring_point": "SS1", "manufacturer": "Sontex",
+                            "model": "531", "serial": "1"}, user="ann")
+    other_building = reg.create_meter({"site": "North", "building": "Sub 2", "monitoring_point": "SS1",
+                                       "manufacturer": "Sontex", "model": "531", "serial": "2"}, user="ann")
+    rec = reg.create_commissioning(ss1.id, user="tech")
+    assert reg.commissioning_at_point("North", "SS1", building="Sub 1") is None          # a draft is not used
+    assert reg.commissioning_at_point("North", "SS1", building="Sub 1", status=None)["id"] == rec["id"]
+    reg.save_commissioning_step(rec["id"], step=6, technician="tech", commissioned_on=ss1.created_at.date(),
+                                plausibility={"observation": {"kpis": {"mean_return_c": 45.0}}})
+    reg.sign_commissioning(rec["id"], user="tech")
+    found = reg.commissioning_at_point("North", "ss1", building="Sub 1")
+    assert found["id"] == rec["id"] and found["plausibility"]["observation"]["kpis"]["mean_return_c"] == 45.0
+    assert reg.commissioning_at_point("North", "SS1", building="Sub 3") is None
+    assert reg.commissioning_at_point("South", "SS1") is None
+    reg.create_commissioning(other_building.id, user="tech")
+    assert reg.commissioning_at_point("North", "SS1", building="Sub 2") is None

@@ -9,7 +9,7 @@ from sqlalchemy import insert, select, update
 from app.storage import models
 from app.storage.errors import ConflictError, NotFound, SignedRecordError, ValidationError
 from app.storage.records import jsonable
-from app.storage.register.tables import COM, INST, MW, PH, M, RO, default_user
+from app.storage.register.tables import COM, INST, MP, MW, PH, B, M, RO, S, default_user
 from app.storage.register.unit import UnitOfWork
 
 CHECKLIST_ANSWERS = ("yes", "no", "na")
@@ -61,6 +61,27 @@ class Commissioning(UnitOfWork):
             q = q.where(COM.c.created_by == created_by)
         with self._read() as conn:
             return [dict(r) for r in conn.execute(q).mappings()]
+
+    def commissioning_at_point(self, site: str, monitoring_point: str, *, building: str | None = None,
+                               status: str | None = "signed", exclude_id: int | None = None) -> dict | None:
+        """The newest commissioning record (``status`` signed by default; None: any) of a meter placed now
+        at ``monitoring_point`` (its Annex A id or its label) of ``site`` (and ``building`` when given),
+        e.g. the SS1 of the substation whose SS2 is being commissioned (approach temperature, HNTAS
+        SS-KPI-12). None when there is none."""
+        point = " ".join((monitoring_point or "").split())
+        q = (select(COM).select_from(COM.join(M, M.c.id == COM.c.meter_id).join(S, S.c.id == M.c.site_id)
+                                     .join(MP, MP.c.id == M.c.monitoring_point_id).outerjoin(B, B.c.id == M.c.building_id))
+             .where(S.c.name == " ".join(site.split()), (MP.c.mms_id == point.upper()) | (MP.c.label == point))
+             .order_by(COM.c.updated_at.desc(), COM.c.id.desc()))
+        if building:
+            q = q.where(B.c.name == " ".join(building.split()))
+        if status:
+            q = q.where(COM.c.status == status)
+        if exclude_id is not None:
+            q = q.where(COM.c.id != exclude_id)
+        with self._read() as conn:
+            r = conn.execute(q.limit(1)).mappings().first()
+        return dict(r) if r is not None else None
 
     def save_commissioning_step(self, record_id: int, *, step: int, answers: dict[str, Any] | None = None,
                                 notes: str | None = None, plausibility: dict[str, Any] | None = None,

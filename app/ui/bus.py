@@ -359,7 +359,7 @@ class BusService(QObject):
             _close_quietly(tr)
 
     def _remember(self, spec: ConnectionSpec) -> None:
-        if self.ctx.screenshot or spec.simulated or not spec.url:
+        if not self.ctx.mode.persistent or spec.simulated or not spec.url:
             return
         s = self.ctx.settings
         s.port = spec.url

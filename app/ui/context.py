@@ -98,7 +98,8 @@ class AppContext(QObject):
     (:class:`~app.ui.workers.TaskRunner`), ``connection``
     (:class:`ConnectionState`), ``demo`` (run on demo data and the simulated
     bus), ``screenshot`` (rendering a screenshot: no dialogs, no persistence),
-    ``db_url`` and ``port_url`` (from ``--db`` / ``--port``), ``text_scale``
+    ``db_url`` and ``port_url`` (from ``--db`` / ``--port``), ``mode`` (the
+    :class:`~app.ui.demo.RunMode` pages ask about demo and screenshot runs), ``text_scale``
     (1.0, or larger with the larger-text setting) and ``window``.
     """
 
@@ -121,6 +122,9 @@ class AppContext(QObject):
         self._register = None
         self._register_lock = threading.Lock()
         self._bus = None
+        from app.ui.demo import RunMode
+
+        self.mode = RunMode(self)   # what demo and screenshot runs change: pages ask it
 
     def register_url(self) -> str | None:
         """The register's URL: ``--db``, else the demo register in demo mode, else None (the default)."""

@@ -2,7 +2,7 @@
 
 ``--demo`` (and the first run without any port) connects the bus service to
 the simulator of ``drivers.simulator``: the twelve realistic meters of
-``default_configs`` on a :class:`SimulatedLine`, a loopback transport with
+``default_configs`` on a :class:`app.ui.simline.SimulatedLine`, a loopback transport with
 realistic-but-fast timing (each exchange takes ``pace`` times its real line
 time: a full primary scan of 250 addresses at 2400 Bd takes about 5 s instead
 of 52 s) and a meter clock that may run faster than the wall clock. No OS port
@@ -10,15 +10,23 @@ is opened, so nothing blocks and nothing needs permissions.
 
 :func:`demo_history` keeps a synthetic hour of 1-second samples for plot
 benchmarks and tests of the live plot widget (plain Python, no numpy).
+
+:class:`RunMode` (``ctx.mode``) is the one place that knows what a demo run and a
+screenshot run change: pages ask it (may I open a dialog, remember a setting,
+which date does the planner start on, which simulator pace) instead of checking
+``ctx.demo`` / ``ctx.screenshot`` themselves.
 """
 from __future__ import annotations
 
+import datetime as dt
 import math
+import os
 import random
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 DEMO_BAUD = 2400
 DEMO_PACE = 0.1          # the simulated line takes a tenth of the real line time
@@ -29,10 +37,139 @@ DEMO_SEED = 0
 _DEMO_K_KWH_PER_M3K = 1.16
 
 
-def _loopback_class():
-    from drivers.simulator import LoopbackTransport
+# A typical plate of the simulated meter read in demo mode (Kamstrup MULTICAL 603, qp 1.5 m³/h, 1:100),
+# and where the Commission page's demo places it.
+DEMO_RATING = {"model": "MULTICAL 603", "mid_class": 2, "qp_m3h": 1.5, "qi_m3h": 0.015, "qs_m3h": 3.0,
+               "dtheta_min_k": 3.0, "dtheta_max_k": 150.0}
+DEMO_PLACE = {"site": "Riverside Heat Network", "building": "Energy Centre", "location": "Substation 1, plant room",
+              "monitoring_point": "SS2"}
 
-    return LoopbackTransport
+
+class RunMode:
+    """What this run of the app is: normal, demo (``--demo``: demo register, simulated bus) or a
+    screenshot (``--screenshot``: no dialogs, nothing remembered, no waiting on the simulated line).
+
+    Every page asks ``ctx.mode`` rather than testing the context's flags, so that what a demo or a
+    screenshot changes is written here once.
+    """
+
+    def __init__(self, ctx) -> None:
+        self._ctx = ctx
+        self._demo_lots_done: set[int] = set()
+        self._demo_lots_lock = threading.Lock()
+
+    # -- what the run is ----------------------------------------------------------------------
+    @property
+    def demo(self) -> bool:
+        """Demo data and the simulated bus (``--demo``)."""
+        return bool(self._ctx.demo)
+
+    @property
+    def screenshot(self) -> bool:
+        """Rendering a screenshot: the window must come out the same whatever the user did before."""
+        return bool(self._ctx.screenshot)
+
+    @property
+    def interactive(self) -> bool:
+        """Dialogs, file choosers, confirmations and opening files in other programs are allowed."""
+        return not self.screenshot
+
+    @property
+    def persistent(self) -> bool:
+        """What the user chooses is remembered in the settings (and read back from them)."""
+        return not self.screenshot
+
+    @property
+    def on_demo_register(self) -> bool:
+        """The register is the built-in demo register (demo mode without ``--db``)."""
+        return self.demo and not self._ctx.db_url
+
+    @property
+    def has_register(self) -> bool:
+        """A register to show: not the user's own one in a screenshot without ``--demo`` or ``--db``."""
+        return not (self.screenshot and not self.demo and not self._ctx.db_url)
+
+    # -- settings -------------------------------------------------------------------------------
+    def recall(self, page: str, key: str, default: Any = None, type_: type | None = None) -> Any:
+        """A page's remembered value (``default`` when nothing is remembered, or in a screenshot)."""
+        if not self.persistent:
+            return default
+        return self._ctx.settings.page_value(page, key, default, type_)
+
+    def remember(self, page: str, key: str, value: Any) -> None:
+        """Remember a page's value (not in a screenshot)."""
+        if self.persistent:
+            self._ctx.settings.set_page_value(page, key, value)
+
+    # -- the simulated bus ---------------------------------------------------------------------
+    def sim_pace(self, default: float | None = None) -> float | None:
+        """The simulated line's pace: none in a screenshot (no waiting), else ``default``."""
+        return 0.0 if self.screenshot else default
+
+    def connect_simulator(self, **kw: Any) -> None:
+        """Connect the bus service to the built-in simulated bus at this run's pace."""
+        self._ctx.bus.connect_simulator(pace=self.sim_pace(), **kw)
+
+    def simulated_by_default(self, url: str | None) -> bool:
+        """The Connect page offers the simulated bus first: demo mode and no port ``url`` known."""
+        return self.demo and not url
+
+    @property
+    def wants_first_run_check(self) -> bool:
+        """Look for a serial port on start, and fall back to the simulated bus when there is none."""
+        c = self._ctx
+        return not (self.demo or self.screenshot or c.port_url or c.settings.port)
+
+    # -- demo data -----------------------------------------------------------------------------
+    def prepare(self, page) -> None:
+        """Fill ``page`` with its demo data in demo mode (``Page.prepare_demo``)."""
+        if self.demo and page is not None:
+            page.prepare_demo()
+
+    def planning_as_of(self) -> dt.date:
+        """The planner's date: today; the fixed demo date on the demo register (stable screenshots)."""
+        if self.on_demo_register:
+            from app.storage.demo_planning import DEMO_AS_OF
+
+            return DEMO_AS_OF
+        return dt.date.today()
+
+    def planning_today(self) -> dt.date:
+        """The date a lot's results and verdict default to (two months after the demo date there)."""
+        if self.on_demo_register:
+            from app.storage.demo_planning import DEMO_AS_OF
+
+            return DEMO_AS_OF + dt.timedelta(days=60)
+        return dt.date.today()
+
+    def draw_seed(self) -> int | None:
+        """A fixed seed for a new draw in a screenshot; None: a random one."""
+        if self.screenshot:
+            from app.storage.demo_planning import DEMO_SEED
+
+            return DEMO_SEED
+        return None
+
+    def register_user(self) -> str | None:
+        """Who changes the register: "demo" on the demo register, else the default user."""
+        return "demo" if self.on_demo_register else None
+
+    def prepare_register(self, reg) -> None:
+        """On the demo register, its sampling lots are formed and worked through once (worker side)."""
+        if not self.on_demo_register:
+            return
+        from app.storage.demo_planning import ensure_demo_lots
+
+        with self._demo_lots_lock:
+            if id(reg) in self._demo_lots_done:
+                return
+            ensure_demo_lots(reg)
+            self._demo_lots_done.add(id(reg))
+
+    def certificates_dir(self) -> str | None:
+        """Where a demo or screenshot run writes certificates (its own folder); None: the user's."""
+        d = self._ctx.demo_dir
+        return os.path.join(d, "certificates") if d else None
 
 
 def simulated_line(*, meters: int = 12, seed: int = DEMO_SEED, pace: float = DEMO_PACE, time_scale: float = 1.0,
@@ -40,76 +177,10 @@ def simulated_line(*, meters: int = 12, seed: int = DEMO_SEED, pace: float = DEM
     """A fresh simulated bus and a transport wired to it: ``(SimBus, SimulatedLine)``."""
     from drivers.simulator import SimBus, default_configs
 
+    from app.ui.simline import SimulatedLine
+
     bus = SimBus.from_configs(configs if configs is not None else default_configs(meters, seed), seed=seed)
     return bus, SimulatedLine(bus, baud, pace=pace, time_scale=time_scale)
-
-
-class SimulatedLine(_loopback_class()):
-    """The in-process simulated bus as a transport (``drivers.simulator.LoopbackTransport``).
-
-    ``pace``: each exchange sleeps ``pace`` times the line time it takes on a real
-    bus (request, answer delay and characters, or the response timeout when
-    nobody answers); 0 answers at once. The meters' clock is the wall clock times
-    ``time_scale`` plus whatever :meth:`advance` added. :meth:`unplug` makes the
-    next exchange fail as a vanished USB head would (``PortLost``).
-    """
-
-    def __init__(self, bus, baud: int = DEMO_BAUD, *, pace: float = DEMO_PACE, time_scale: float = 1.0,
-                 url: str = "simulator://demo") -> None:
-        super().__init__(bus, baud, realtime=True, url=url)
-        self.pace = float(pace)
-        self.time_scale = float(time_scale)
-        self._offset_s = 0.0
-        self._unplugged = threading.Event()
-        self._closed = False
-
-    # the meters' clock
-    def _now(self) -> float:
-        return self._offset_s + (time.monotonic() - self._t0) * self.time_scale
-
-    def sim_time_s(self) -> float:
-        """Seconds on the meters' clock since the simulated bus started."""
-        return self._now()
-
-    def advance(self, seconds: float) -> None:
-        """Move the meters' clock ahead (demo history: minutes of polls in no time)."""
-        self._offset_s += max(0.0, float(seconds))
-
-    # faults
-    def unplug(self) -> None:
-        """From now on every exchange raises PortLost (tests: a USB head pulled out mid-scan)."""
-        self._unplugged.set()
-
-    def _check(self) -> None:
-        from drivers import errors
-
-        if self._unplugged.is_set() or self._closed:
-            raise errors.PortLost(f"lost the port {self.url}: device disconnected")
-
-    # line time
-    def _pace(self, line_s: float) -> None:
-        if self.pace > 0 and line_s > 0:
-            time.sleep(line_s * self.pace)   # line timing of the simulated bus, scaled down
-
-    def transact(self, frame: bytes, *, listen: str = "frame", timeout_s: float | None = None) -> bytes:
-        self._check()
-        before = self.now_s
-        answer = super().transact(frame, listen=listen, timeout_s=timeout_s)
-        self._pace(self.now_s - before)
-        self._check()
-        return answer
-
-    def send_preamble(self, byte: int, duration_s: float, *, parity: str = "N") -> None:
-        self._check()
-        super().send_preamble(byte, duration_s, parity=parity)
-        self._pace(duration_s)
-
-    def idle(self, seconds: float) -> None:
-        super().idle(seconds)
-        self._pace(seconds)
-
-    def close(self) -> None:
-        self._closed = True
 
 
 DEMO_HEAD_START_S = 6 * 3600   # the demo meters have run six hours before the app connects
@@ -120,7 +191,7 @@ def connect_demo_bus(ctx) -> None:
 
     The meters' clock starts six hours in, so that their registers have moved
     (volume-weighted averages differ from the current temperatures)."""
-    ctx.bus.connect_simulator(pace=0.0 if ctx.screenshot else DEMO_PACE)
+    ctx.bus.connect_simulator(pace=ctx.mode.sim_pace(DEMO_PACE))
     ctx.bus.transport.advance(DEMO_HEAD_START_S)
 
 
@@ -130,7 +201,7 @@ def start_first_run_check(ctx) -> None:
     The port listing runs in a worker; when it finds nothing, the app connects to
     the simulated bus (SIMULATION badge) and says so in the banner of the page shown.
     """
-    if ctx.demo or ctx.screenshot or ctx.port_url or ctx.settings.port:
+    if not ctx.mode.wants_first_run_check:
         return
 
     def ports():

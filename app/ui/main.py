@@ -138,14 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         win.resize(*args.size)
     install_excepthook(ctx)
     win.show()
-    if not args.demo:
-        from app.ui.demo import start_first_run_check
+    from app.ui.demo import start_first_run_check
 
-        start_first_run_check(ctx)
-    if args.demo:
-        page = win.current_page()
-        if page is not None:
-            page.prepare_demo()
+    start_first_run_check(ctx)        # not in demo mode (the run mode says)
+    ctx.mode.prepare(win.current_page())
     if args.exit_when_shown:
         def report():
             win.grab()  # the first complete render of the window
@@ -159,8 +155,7 @@ def main(argv: list[str] | None = None) -> int:
 def _screenshot(app, ctx, win, path: str, tmp) -> int:
     win.show()
     page = win.current_page()
-    if ctx.demo and page is not None:
-        page.prepare_demo()
+    ctx.mode.prepare(page)
     idle = _wait_idle(app, ctx, SCREENSHOT_TIMEOUT_S)
     image = win.grab()
     ok = image.save(path, "PNG")

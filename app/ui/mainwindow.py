@@ -196,10 +196,10 @@ class MainWindow(QMainWindow):
 
         self.apply_text_scale(ctx.text_scale)
         self.resize(DEFAULT_SIZE)
-        if not ctx.screenshot:
+        if ctx.mode.persistent:
             self.restore_layout()
             self.restore_connection()
-        start = initial_page or (None if ctx.screenshot else ctx.settings.last_page) or DEFAULT_PAGE
+        start = initial_page or (ctx.settings.last_page if ctx.mode.persistent else None) or DEFAULT_PAGE
         try:
             page_spec(start)
         except KeyError:
@@ -331,7 +331,7 @@ class MainWindow(QMainWindow):
         if old is not None and old is not page:
             old.on_hidden()
         self._update_title()
-        if not self.ctx.screenshot:
+        if self.ctx.mode.persistent:
             self.ctx.settings.last_page = name
         page._became_current()
         self.pageChanged.emit(name)
@@ -380,7 +380,7 @@ class MainWindow(QMainWindow):
     # -- view ---------------------------------------------------------------------------
     def set_larger_text(self, on: bool) -> None:
         scale = theme.text_scale(bool(on))
-        if not self.ctx.screenshot:
+        if self.ctx.mode.persistent:
             self.ctx.settings.larger_text = bool(on)
         self.apply_text_scale(scale)
 
@@ -450,7 +450,7 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        if not self.ctx.screenshot:
+        if self.ctx.mode.persistent:
             self.save_layout()
         if not self.ctx.tasks.is_idle():
             self.statusBar().showMessage("Stopping running tasks…")

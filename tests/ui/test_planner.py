@@ -275,7 +275,7 @@ def test_empty_register_forms_no_lot(make_window, qtbot, tmp_path):
 def test_points_dialog_reads_its_table(qtbot):
     from PySide6.QtWidgets import QTableWidgetItem, QWidget
 
-    from app.ui.planner.lots import PointsDialog
+    from app.ui.planner.lot_actions import PointsDialog
 
     host = QWidget()
     qtbot.addWidget(host)

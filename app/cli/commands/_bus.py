@@ -90,21 +90,18 @@ def add_save_write(p: argparse.ArgumentParser) -> None:
     add_user(save)
 
 
-def save_write(args, evidence: dict) -> dict | None:
-    """With ``--save``: keep a write's ``evidence()`` in the register. Returns what was stored (None
-    without ``--save``); a meter the register does not know: ``{"status": "no_match"}``."""
+def save_write(args, res) -> dict | None:
+    """With ``--save``: keep a write (its result) in the register (``app.services.meter_writes``).
+    Returns what was stored (None without ``--save`` or when nothing was written); a meter the register
+    does not know: ``{"status": "no_match"}``."""
     if not getattr(args, "save", False):
         return None
     from app.cli.commands.meters import opened, storage_errors
     from app.cli.options import user_of
+    from app.services import meter_writes
 
-    ev = dict(evidence)
-    port = getattr(args, "port", None)
     with opened(args) as reg, storage_errors():
-        out = reg.record_meter_write(ev.pop("kind"), **ev, user=user_of(args), port=port,
-                                     transport="gateway" if port and "://" in port else "serial")
-    out.pop("meter", None)
-    return out
+        return meter_writes.record_write(reg, res, user=user_of(args), port=getattr(args, "port", None))
 
 
 def report_write(args, res, doc: dict, done: str, what: str) -> int:
@@ -113,8 +110,7 @@ def report_write(args, res, doc: dict, done: str, what: str) -> int:
     kept in the register first; a meter the register does not know makes it status 1 too."""
     from app.cli.options import print_json
 
-    written = getattr(res, "outcome", "") not in ("no_clock", "not_agreed")     # those wrote nothing
-    saved = save_write(args, res.evidence()) if written else None
+    saved = save_write(args, res)
     if saved is not None:
         doc["register"] = saved
     if args.json:

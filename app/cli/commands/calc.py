@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-KINDS = ("mpe", "calibration", "sizing", "resolution", "heat-coefficient", "battery", "cost-benefit")
+from app.core.calcjson import KINDS  # the kinds are the contract's: one list
 _HELP = {
     "mpe": "maximum permissible errors of a heat meter at one operating point (EN 1434-1 / MID)",
     "calibration": "judge calibration points against the initial and in-service (2 x MPE) limits",

@@ -2,7 +2,8 @@
 
 form → draw → record → verdict; ``list`` and ``show`` to look. The rules live
 in ``app.core`` (lots, sampling, metrology); ``app.storage.planning`` reads and
-stores. docs/planning.md describes the commands and what is stored.
+stores; ``app.services.planner`` is the workflow the Planner page shares.
+docs/planning.md describes the commands and what is stored.
 """
 from __future__ import annotations
 
@@ -199,10 +200,10 @@ def cmd_form(args) -> int:
     if args.window_months < 0:
         raise UserError("window-months: must not be negative")
     as_of = parse_date(args.as_of, "--as-of") or dt.date.today()
-    from app.storage import planning
+    from app.services import planner
 
     with opened(args) as reg:
-        f = planning.form_lots(reg, as_of=as_of, sampling_round=args.sampling_round, window_months=args.window_months,
+        f = planner.form_lots(reg, as_of=as_of, sampling_round=args.sampling_round, window_months=args.window_months,
                                key=key, site=args.site, all_meters=args.all_meters, level=args.level, aql=aql,
                                inspection=args.inspection, dry_run=args.dry_run, user=user_of(args))
     if args.json:
@@ -238,10 +239,10 @@ def cmd_form(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from app.storage import planning
+    from app.services import planner
 
     with opened(args) as reg:
-        lots = planning.list_lots(reg)
+        lots = planner.list_lots(reg)
     if args.json:
         print_json(lots)
         return 0
@@ -257,11 +258,11 @@ def cmd_list(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from app.storage import planning
+    from app.services import planner
 
     lot_id = _lot_id(args)
     with opened(args) as reg:
-        d = planning.show_lot(reg, lot_id)
+        d = planner.show_lot(reg, lot_id)
     if args.json:
         print_json(d)
         return 0
@@ -298,7 +299,7 @@ def cmd_show(args) -> int:
 
 
 def cmd_draw(args) -> int:
-    from app.storage import planning
+    from app.services import planner
 
     lot_id = _lot_id(args)
     seed = parse_int(args.seed, "seed")
@@ -306,7 +307,7 @@ def cmd_draw(args) -> int:
     if spares is not None and spares < 0:
         raise UserError("spares: must not be negative")
     with opened(args) as reg:
-        d = planning.draw_lot(reg, lot_id, seed, spares=spares, force=args.force, user=user_of(args))
+        d = planner.draw_lot(reg, lot_id, seed, spares=spares, force=args.force, user=user_of(args))
     if args.json:
         print_json(d)
         return 0
@@ -321,7 +322,7 @@ def cmd_draw(args) -> int:
 
 
 def cmd_record(args) -> int:
-    from app.storage import planning
+    from app.services import planner
 
     lot_id = _lot_id(args)
     tested_on = parse_date(args.tested_on, "--tested-on")
@@ -338,19 +339,16 @@ def cmd_record(args) -> int:
             raise UserError("--q-m3h, --dtheta-k and --mpe-pct go with --error-pct")
     with opened(args) as reg:
         if args.file:
-            entries = planning.read_results_csv(args.file)
-            for e in entries:
-                e.subassembly = e.subassembly or args.subassembly
-                e.lab = e.lab or args.lab
-                e.certificate = e.certificate or args.certificate
+            entries = planner.read_results_file(args.file, subassembly=args.subassembly, lab=args.lab,
+                                                certificate=args.certificate)
         else:
             make, serial = args.meter
-            e = planning.ResultEntry(make, serial, subassembly=args.subassembly, tested_on=tested_on, lab=args.lab,
+            e = planner.result_entry(make, serial, subassembly=args.subassembly, tested_on=tested_on, lab=args.lab,
                                      certificate=args.certificate)
             if args.inaccessible:
                 e.inaccessible = True
             elif args.points:
-                data = planning.read_points_json(args.points)
+                data = planner.read_points_file(args.points)
                 e.points = data["points"]
                 e.subassembly = args.subassembly or data.get("subassembly")
                 e.apply_guard_band = bool(data.get("apply_guard_band", False))
@@ -361,8 +359,8 @@ def cmd_record(args) -> int:
                 e.dtheta_k = parse_float(args.dtheta_k, "dtheta-k")
                 e.mpe_initial_pct = parse_float(args.mpe_pct, "mpe-pct")
             entries = [e]
-        out = planning.record_results(reg, lot_id, entries, tested_on=tested_on, replace_existing=args.replace,
-                                      user=user_of(args))
+        out = planner.record_results(reg, lot_id, entries, tested_on=tested_on, replace_existing=args.replace,
+                                     user=user_of(args))
     if args.json:
         print_json(out)
         return 0
@@ -378,12 +376,12 @@ def cmd_record(args) -> int:
 
 
 def cmd_verdict(args) -> int:
-    from app.storage import planning
+    from app.services import planner
 
     lot_id = _lot_id(args)
     on = parse_date(args.date, "--date")
     with opened(args) as reg:
-        v = planning.decide_lot(reg, lot_id, decided_on=on, store=not args.dry_run, user=user_of(args))
+        v = planner.decide_lot(reg, lot_id, on=on, store=not args.dry_run, user=user_of(args))
     if args.json:
         print_json(v)
     else:

@@ -120,7 +120,7 @@ def read_result(args):
 
 
 def save_readout(args, res) -> dict:
-    """Store ``res`` in the register (``--save``); returns what was saved.
+    """Store ``res`` in the register (``--save``) through ``app.services.readouts``; returns what was saved.
 
     Without a matching meter: with ``--create`` the meter is created from the
     readout (make from the FLAG code, model from the version byte where known,
@@ -129,31 +129,19 @@ def save_readout(args, res) -> dict:
     """
     from app.cli.commands.meters import opened, storage_errors
     from app.cli.options import user_of
-    from drivers.makes import new_meter_fields
+    from app.services import readouts
 
-    decoded = [t.to_json() for t in res.telegrams]
-    first = decoded[0] if decoded else {}
-    user = user_of(args)
-    where = dict(transport="gateway" if "://" in args.port else "serial", port=args.port, baud=res.baud or args.baud,
-                 primary_address=res.address if res.address is not None and res.address != 253 else None,
-                 tx_frames=list(getattr(res, "tx_frames", []) or []),
-                 notes=f"read by {res.protocol}" if getattr(res, "optical", False) else None)
+    ev = readouts.Evidence.from_readout(res)
     with opened(args) as reg, storage_errors():
-        out = reg.save_readout(res.frames, decoded, user=user, **where)
-        created = None
-        if out.status == "no_match":
-            fields = new_meter_fields(out.proposal, first, site=args.site)
-            if not args.create:
-                return {"status": "no_match", "proposal": fields,
-                        "meter_label": f"{first.get('manufacturer', '?')} {first.get('identification', '?')}"}
-            created = reg.create_meter({k: v for k, v in fields.items() if v is not None}, user=user,
-                                       source="heatmeter read --create")
-            out = reg.save_readout(res.frames, decoded, meter_id=created.id, user=user, **where)
+        out = readouts.save_or_create(reg, ev, user=user_of(args), create=args.create, site=args.site,
+                                      source="heatmeter read --create")
+    if out.status == "no_match":
+        return {"status": "no_match", "proposal": out.proposal, "meter_label": ev.label}
     m = out.meter
-    return {"status": out.status, "readout_id": out.readout_id, "created": created is not None,
+    return {"status": out.status, "readout_id": out.readout_id, "created": out.created,
             "matched_by": out.matched_by, "meter": {"id": m.id, "manufacturer": m.manufacturer, "serial": m.serial,
                                                    "mbus_manufacturer": m.mbus_manufacturer},
-            "frames": len(res.frames), "telegrams": len(decoded)}
+            "frames": len(ev.frames), "telegrams": len(ev.telegrams)}
 
 
 def print_history(res) -> None:

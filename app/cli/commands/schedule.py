@@ -38,10 +38,10 @@ def run(args) -> int:
     as_of = parse_date(args.as_of, "--as-of") or dt.date.today()
     if args.horizon_months < 0:
         raise UserError("horizon-months: must not be negative")
-    from app.storage import planning
+    from app.services import planner
 
     with opened(args) as reg:
-        s = planning.schedule(reg, as_of, horizon_months=args.horizon_months, site=args.site,
+        s = planner.schedule(reg, as_of, horizon_months=args.horizon_months, site=args.site,
                               plan_sampling=not args.no_sampling)
     if args.json:
         print_json(s.as_dict(meters=not args.counts_only))

@@ -486,7 +486,7 @@ class CalculatorForm(QWidget):
 
     # -- state, clipboard ----------------------------------------------------------------
     def load_state(self) -> None:
-        raw = self.ctx.settings.page_value(SETTINGS_PAGE, self.kind, "", str) if not self.ctx.screenshot else ""
+        raw = self.ctx.mode.recall(SETTINGS_PAGE, self.kind, "", str)
         state = dict(self.example)
         if raw:
             try:
@@ -499,9 +499,8 @@ class CalculatorForm(QWidget):
         self.compute()
 
     def save_state(self) -> None:
-        if self.ctx.screenshot:
-            return
-        self.ctx.settings.set_page_value(SETTINGS_PAGE, self.kind, json.dumps(self.raw_state()))
+        if self.ctx.mode.persistent:
+            self.ctx.mode.remember(SETTINGS_PAGE, self.kind, json.dumps(self.raw_state()))
 
     def load_example(self) -> None:
         self.set_raw_state(dict(self.example))

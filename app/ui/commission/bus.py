@@ -4,91 +4,17 @@ The wizard needs four things from the bus: the meters it knows (and the one
 selected on the Scan page), one complete readout of a meter, a live poller for
 the observation window, and the readout as plain data for the evidence. The
 bus service does the work (one operation at a time on the wire, in workers);
-this module only turns the wizard's stored meter reference into a known meter
-and a service :class:`~app.ui.bus.Readout` into a :class:`MeterReadout`.
+this module only turns the wizard's stored meter reference
+(:class:`~app.services.commissioning.MeterRef`) into a known meter and a
+service :class:`~app.ui.bus.Readout` into a
+:class:`~app.services.commissioning.MeterReadout`.
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-
-@dataclass(frozen=True)
-class MeterRef:
-    """A meter on the bus as the wizard remembers it (in drafts): how to address it
-    and what it said it is. ``key`` is the full secondary address ``ID.MAN.VV.MM``."""
-
-    primary_address: int | None
-    secondary_address: str | None
-    manufacturer: str | None = None
-    medium: str | None = None
-    version: int | None = None
-    medium_code: int | None = None
-    make: str | None = None
-
-    @property
-    def key(self) -> str | None:
-        if None in (self.secondary_address, self.manufacturer, self.version, self.medium_code):
-            return None
-        return f"{self.secondary_address}.{self.manufacturer}.{self.version:02X}.{self.medium_code:02X}"
-
-    @property
-    def label(self) -> str:
-        parts = [f"{self.make or self.manufacturer or '???'} {self.secondary_address or '?'}"]
-        parts.append(f"address {self.primary_address}" if self.primary_address else "secondary address only")
-        if self.medium:
-            parts.append(self.medium.replace("_", " "))
-        return " · ".join(parts)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"primary_address": self.primary_address, "secondary_address": self.secondary_address,
-                "manufacturer": self.manufacturer, "medium": self.medium, "version": self.version,
-                "medium_code": self.medium_code, "make": self.make}
-
-    @classmethod
-    def from_any(cls, m: Any) -> MeterRef:
-        """From a MeterRef, a dict, or a bus service ``KnownMeter``."""
-        if isinstance(m, MeterRef):
-            return m
-        get = m.get if isinstance(m, dict) else (lambda k, d=None: getattr(m, k, d))
-        sec = get("secondary_address") or get("identification")
-        return cls(get("primary_address"), None if sec is None else str(sec), get("manufacturer"), get("medium"),
-                   get("version"), get("medium_code"), get("make") or None)
-
-
-@dataclass
-class MeterReadout:
-    """One complete readout as plain data: the evidence the register keeps."""
-
-    read_at: dt.datetime                 # UTC, aware
-    frames: list[bytes]
-    telegrams: list[dict]                # decode-json telegram objects
-    meter: MeterRef
-    transport: str | None = None
-    port: str | None = None
-    baud: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def first(self) -> dict:
-        return self.telegrams[0] if self.telegrams else {}
-
-    @classmethod
-    def from_service(cls, ro: Any) -> MeterReadout:
-        """From the bus service's ``Readout`` (raw frames byte for byte, decoded telegrams)."""
-        telegrams = ro.decoded()
-        first = telegrams[0] if telegrams else {}
-        from drivers.makes import make_name
-
-        ref = MeterRef(ro.address if ro.address and 0 < ro.address <= 250 else None,
-                       first.get("identification") or ro.secondary_address, first.get("manufacturer"),
-                       first.get("medium"), first.get("version"), first.get("medium_code"),
-                       make_name(first.get("manufacturer")) or None)
-        port = ro.port or ("simulated bus" if ro.transport == "simulator" else None)
-        return cls(read_at=ro.read_at, frames=[bytes(f) for f in ro.frames], telegrams=telegrams, meter=ref,
-                   transport=ro.transport, port=port, baud=ro.baud)
+from app.services.commissioning.meter import MeterReadout, MeterRef
 
 
 class WizardBus:
@@ -134,7 +60,7 @@ class WizardBus:
         svc = self.service
         m = self._known(ref)
         cb = {"on_failed": on_failed} if on_failed is not None else {}
-        done = (lambda ro: on_finished(MeterReadout.from_service(ro)))
+        done = (lambda ro: on_finished(MeterReadout.from_readout(ro)))
         if m is not None:
             return svc.read_meter(m, origin=origin, on_finished=done, **cb)
         if ref.secondary_address and not ref.primary_address:

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from app.core import commissioning as cm
-from app.ui.commission.state import WizardState
+from app.services.commissioning import CommissioningState, SignOff
 from app.ui.pdf import CONTENT_WIDTH_PX, esc, table, write_pdf
 
 ROLE_WORDS = {"identify": "Identification", "check": "Plausibility", "observation_start": "Observation start",
@@ -22,13 +22,6 @@ def spaced_hex(raw_hex: str) -> str:
     """``684D4D68…`` as ``68 4D 4D 68 …`` (so that it wraps on the page)."""
     h = re.sub(r"\s+", "", raw_hex).upper()
     return " ".join(h[i:i + 2] for i in range(0, len(h), 2))
-
-
-def file_name(state: WizardState, on: dt.date | None = None) -> str:
-    on = on or dt.date.today()
-    make = re.sub(r"[^A-Za-z0-9]+", "-", state.identify.get("manufacturer") or "meter").strip("-")
-    serial = re.sub(r"[^A-Za-z0-9]+", "-", state.identify.get("serial") or "unknown").strip("-")
-    return f"commissioning-{make}-{serial}-{on.isoformat()}.pdf"
 
 
 def _when(iso: str | None) -> str:
@@ -72,7 +65,7 @@ def _v(x: Any, unit: str = "", digits: int | None = None) -> str:
     return f"{x}{(' ' + unit) if unit else ''}"
 
 
-def certificate_html(state: WizardState, *, record: dict[str, Any] | None = None,
+def certificate_html(state: CommissioningState, *, record: dict[str, Any] | None = None,
                      point_info: dict[str, Any] | None = None, has_plot: bool = False) -> str:
     i, p = state.identify, state.place
     record = record or {}
@@ -189,7 +182,7 @@ def certificate_html(state: WizardState, *, record: dict[str, Any] | None = None
     return "".join(out)
 
 
-def _latest_with_telegrams(state: WizardState) -> dict[str, Any] | None:
+def _latest_with_telegrams(state: CommissioningState) -> dict[str, Any] | None:
     for r in reversed(state.readouts):
         if r.get("telegrams"):
             return r
@@ -219,7 +212,7 @@ def plot_image(samples: list[list[Any]], *, width: int = 1100, height: int = 760
     return image
 
 
-def write_certificate(path: str, state: WizardState, *, record: dict[str, Any] | None = None,
+def write_certificate(path: str, state: CommissioningState, *, record: dict[str, Any] | None = None,
                       point_info: dict[str, Any] | None = None, plot_image=None) -> str:
     """Write the certificate PDF to ``path`` (folders are created); returns the path."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -227,3 +220,9 @@ def write_certificate(path: str, state: WizardState, *, record: dict[str, Any] |
     body = certificate_html(state, record=record, point_info=point_info, has_plot=bool(images))
     write_pdf(path, body, title=f"Commissioning certificate {state.meter_label}", images=images)
     return path
+
+
+def write_signed(path: str, signed: SignOff, *, plot_image=None) -> str:
+    """The certificate of a signed record (``app.services.commissioning.sign``) as a PDF at ``path``."""
+    return write_certificate(path, signed.state, record=signed.record, point_info=signed.point_info,
+                             plot_image=plot_image)

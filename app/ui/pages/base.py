@@ -187,6 +187,14 @@ class Page(QWidget):
     def show_info(self, text: str, **kw: Any) -> None:
         self.banner.show_message(text, "info", **kw)
 
+    def recall(self, key: str, default: Any = None, type_: type | None = None) -> Any:
+        """This page's remembered ``key`` (``default`` when none, or in a screenshot run: ``ctx.mode``)."""
+        return self.ctx.mode.recall(self.name, key, default, type_)
+
+    def remember(self, key: str, value: Any) -> None:
+        """Remember ``key`` for this page (not in a screenshot run)."""
+        self.ctx.mode.remember(self.name, key, value)
+
     def run_task(self, name: str, fn: Callable, *args: Any, **kwargs: Any) -> Task:
         """Run ``fn`` in a worker (see :meth:`app.ui.workers.TaskRunner.start`).
 

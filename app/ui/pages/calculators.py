@@ -47,10 +47,8 @@ class CalculatorsPage(Page):
             self._holders[kind] = holder
             self.tabs.addTab(holder, title)
         self.body_layout.addWidget(scrolling(self.tabs, self.body), 1)
-        start = 0
-        if not self.ctx.screenshot:
-            start = self.ctx.settings.page_value(self.name, TAB_KEY, 0, int)
-            start = start if 0 <= start < self.tabs.count() else 0
+        start = self.recall(TAB_KEY, 0, int)
+        start = start if 0 <= start < self.tabs.count() else 0
         self.tabs.setCurrentIndex(start)
         self._ensure(CALCULATORS[start][0])
         self.tabs.currentChanged.connect(self._tab_changed)
@@ -108,8 +106,7 @@ class CalculatorsPage(Page):
 
     def _tab_changed(self, i: int) -> None:
         self._ensure(CALCULATORS[i][0])
-        if not self.ctx.screenshot:
-            self.ctx.settings.set_page_value(self.name, TAB_KEY, i)
+        self.remember(TAB_KEY, i)
 
     def on_text_scale_changed(self, scale: float) -> None:
         from app.ui.calculators.look import restyle

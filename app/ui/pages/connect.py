@@ -237,7 +237,7 @@ class ConnectPage(Page):
             self.port_combo.setEditText(url)
         self._select_data(self.baud_combo, int(baud))
         self._select_data(self.profile_combo, profile if profile in _profile_names() else "none")
-        if self.bus.simulated or (not url and self.ctx.demo):
+        if self.bus.simulated or self.ctx.mode.simulated_by_default(url):
             kind = KIND_SIMULATED
         elif url and "://" in url:
             kind = KIND_GATEWAY
@@ -336,7 +336,7 @@ class ConnectPage(Page):
         profile = self.profile_combo.currentData() or "none"
         try:
             if kind == KIND_SIMULATED:
-                self.bus.connect_simulator(pace=0.0 if self.ctx.screenshot else None, profile=profile)
+                self.ctx.mode.connect_simulator(profile=profile)
                 self.result_label.setText("Connected to the simulated bus. Testing the line…")
                 self.test_line()
                 return
@@ -414,7 +414,7 @@ class ConnectPage(Page):
 
     def prepare_demo(self) -> None:
         if not self.bus.connected:
-            self.bus.connect_simulator(pace=0.0 if self.ctx.screenshot else None)
+            self.ctx.mode.connect_simulator()
         self.kind_buttons[KIND_SIMULATED].setChecked(True)
         self._sync()
         self.test_line()

@@ -47,7 +47,7 @@ class LivePage(Page):
         self.interval = QSpinBox(self)
         self.interval.setRange(1, 60)
         self.interval.setSuffix(" s")
-        self.interval.setValue(int(self.ctx.settings.page_value(self.name, "interval_s", DEFAULT_INTERVAL_S, int)))
+        self.interval.setValue(int(self.recall("interval_s", DEFAULT_INTERVAL_S, int)))
         self.interval.setToolTip("Seconds between two readouts (1 to 60)")
         row.addWidget(self.interval)
         self.start_button = QPushButton("Start polling", self)
@@ -154,8 +154,7 @@ class LivePage(Page):
         if self.poller is not None:
             self.poller.set_interval(seconds)
         self.plot.max_gap_s = 2.5 * seconds
-        if not self.ctx.screenshot:
-            self.ctx.settings.set_page_value(self.name, "interval_s", seconds)
+        self.remember("interval_s", seconds)
 
     def _selected_changed(self, m) -> None:
         if self.running and self.polled_key is not None and (m is None or m.key != self.polled_key):
@@ -220,7 +219,7 @@ class LivePage(Page):
 
         bus = self.bus
         if not bus.connected:
-            bus.connect_simulator(pace=0.0 if self.ctx.screenshot else None)
+            self.ctx.mode.connect_simulator()
         if not bus.simulated:
             return
         key = "71234567.KAM.08.04"

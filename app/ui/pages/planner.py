@@ -4,7 +4,7 @@ Two views: "Due" (counts per month and per site for the next years, the
 meters behind each bar, CSV export) and "Lots" (form, draw with seed and
 spares, results typed or imported, verdict, what it means for each meter,
 the OC curve, the lot report). All database work runs in worker tasks
-through ``app.ui.planner.service`` over the planning service of the register
+through ``app.services.planner`` over the planning service of the register
 (``app.storage.planning``). docs/planner-ui.md describes the page.
 """
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from app.services import planner
 from app.ui.pages.base import Page
 
 
@@ -66,11 +67,11 @@ class PlannerPage(Page):
         self.due.load()
         self.lots.load_lots()
         if demo_lot:
-            self.run_db("Demo lot", _first_decided_lot, on_done=self._open_demo_lot)
+            self.run_db("Demo lot", planner.first_decided_lot, on_done=self._open_demo_lot)
         else:
             last = self.setting("lot", 0, int)
             if last:
-                self.run_db("Last lot", _lot_exists, last,
+                self.run_db("Last lot", planner.lot_exists, last,
                             on_done=lambda ok: self.lots.open_lot(last) if ok is True else None)
 
     def _open_demo_lot(self, lot_id) -> None:
@@ -88,18 +89,15 @@ class PlannerPage(Page):
     def run_db(self, name: str, fn, *args: Any, on_done=None, **kw: Any):
         """Run ``fn(register, *args, **kw)`` in a worker; ``on_done(result or Failure)`` on the GUI thread.
 
-        In demo mode the demo register gets its demo lots first (once)."""
-        from app.ui.planner.service import guarded
+        On the demo register its demo lots are made first (once: ``ctx.mode.prepare_register``)."""
+        from app.services.planner import guarded
 
-        demo = self.ctx.demo and not self.ctx.db_url
+        ctx = self.ctx
 
         def work():
             def body():
-                reg = self.ctx.register()
-                if demo:
-                    from app.storage.demo_planning import ensure_demo_lots
-
-                    _ensure_once(reg, ensure_demo_lots)
+                reg = ctx.register()
+                ctx.mode.prepare_register(reg)
                 return fn(reg, *args, **kw)
 
             return guarded(body)
@@ -108,37 +106,22 @@ class PlannerPage(Page):
 
     def default_as_of(self) -> dt.date:
         """Today; the fixed demo date on the demo register (stable screenshots)."""
-        if self.ctx.demo and not self.ctx.db_url:
-            from app.storage.demo_planning import DEMO_AS_OF
-
-            return DEMO_AS_OF
-        return dt.date.today()
+        return self.ctx.mode.planning_as_of()
 
     def default_today(self) -> dt.date:
-        if self.ctx.demo and not self.ctx.db_url:
-            from app.storage.demo_planning import DEMO_AS_OF
-
-            return DEMO_AS_OF + dt.timedelta(days=60)
-        return dt.date.today()
+        return self.ctx.mode.planning_today()
 
     def demo_seed(self) -> int | None:
-        if self.ctx.screenshot:
-            from app.storage.demo_planning import DEMO_SEED
-
-            return DEMO_SEED
-        return None
+        return self.ctx.mode.draw_seed()
 
     def user(self) -> str | None:
-        return "demo" if self.ctx.demo and not self.ctx.db_url else None
+        return self.ctx.mode.register_user()
 
     def setting(self, key: str, default: Any, type_: type) -> Any:
-        if self.ctx.screenshot:
-            return default
-        return self.ctx.settings.page_value(self.name, key, default, type_)
+        return self.recall(key, default, type_)
 
     def set_setting(self, key: str, value: Any) -> None:
-        if not self.ctx.screenshot:
-            self.ctx.settings.set_page_value(self.name, key, value)
+        self.remember(key, value)
 
     def lots_changed(self, lots: list[dict]) -> None:
         done = sum(1 for lt in lots if (lt.get("status") or "").startswith("verdict"))
@@ -150,32 +133,3 @@ class PlannerPage(Page):
     def schedule_changed(self) -> None:
         """A lot changed what is due (a verdict): work the schedule out again."""
         self.due.load()
-
-
-_DEMO_LOCK = __import__("threading").Lock()
-_DEMO_DONE: set[int] = set()
-
-
-def _ensure_once(reg, ensure) -> None:
-    with _DEMO_LOCK:
-        if id(reg) in _DEMO_DONE:
-            return
-        ensure(reg)
-        _DEMO_DONE.add(id(reg))
-
-
-def _first_decided_lot(reg) -> int | None:
-    from app.storage.planning import list_lots
-
-    lots = [lt for lt in list_lots(reg) if lt.get("round")]
-    for status in ("verdict_pass", "verdict_fail", "testing", "drawn"):
-        for lt in reversed(lots):
-            if lt["status"] == status:
-                return lt["id"]
-    return lots[-1]["id"] if lots else None
-
-
-def _lot_exists(reg, lot_id: int) -> bool:
-    from app.storage.planning import list_lots
-
-    return any(lt["id"] == lot_id for lt in list_lots(reg))

@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFi
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
                                QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from app.services import readouts
+from app.services.readouts import Evidence
 from app.ui import icons
 from app.ui.pages.base import Page
 
@@ -472,7 +474,7 @@ class ReadoutPage(Page):
             f.write("\n")
 
     def _ask_export(self, kind: str) -> None:
-        if self.readout is None or self.ctx.screenshot:
+        if self.readout is None or not self.ctx.mode.interactive:
             return
         ro = self.readout
         default = f"readout-{ro.meter_key.split('.')[0]}-{ro.read_at.astimezone().strftime('%Y%m%d-%H%M%S')}.{kind}"
@@ -493,16 +495,15 @@ class ReadoutPage(Page):
         if ro is None:
             self.show_warning("Read the meter first.")
             return
-        if self.ctx.screenshot:
+        if not self.ctx.mode.interactive:
             return
         ctx = self.ctx
+        ev = Evidence.from_readout(ro)
 
         def save():
             from app.storage.register import default_user
 
-            return ctx.register().save_readout(ro.frames, ro.decoded(), user=default_user(), read_at=ro.read_at,
-                                               transport=ro.transport, port=ro.port, baud=ro.baud,
-                                               primary_address=ro.address if ro.address != 253 else None)
+            return readouts.save_readout(ctx.register(), ev, user=default_user())
         self.run_task("Save readout to the register", save, on_finished=self._saved)
 
     def _saved(self, res) -> None:
@@ -512,19 +513,14 @@ class ReadoutPage(Page):
             self.show_info(f"Saved to the register: {m.manufacturer} {m.serial}, readout no. {res.readout_id} "
                            f"({len(self.readout.frames)} frames kept byte for byte).")
             return
-        who = f"{res.manufacturer or '?'} {res.identification or '?'}"
-        self.show_warning(f"The register has no meter {who}. Add it from this readout?", action_text="Add meter",
+        self.show_warning(f"The register has no meter {res.label}. Add it from this readout?", action_text="Add meter",
                           action=lambda: self.ask_create(res.proposal))
 
-    def proposal_fields(self, proposal: dict) -> dict:
-        from drivers.makes import new_meter_fields
-
-        return new_meter_fields(proposal, self.readout.decoded()[0] if self.readout else {})
-
-    def ask_create(self, proposal: dict) -> CreateMeterDialog | None:
-        if self.ctx.screenshot:
+    def ask_create(self, fields: dict) -> CreateMeterDialog | None:
+        """The dialog to create the meter from the proposed ``fields`` (``SavedReadout.proposal``)."""
+        if not self.ctx.mode.interactive:
             return None
-        dlg = CreateMeterDialog(self.proposal_fields(proposal), self)
+        dlg = CreateMeterDialog(fields, self)
         dlg.accepted.connect(lambda: self.create_and_save(dlg.values()))
         self.create_dialog = dlg
         dlg.open()
@@ -535,17 +531,12 @@ class ReadoutPage(Page):
         if ro is None:
             return
         ctx = self.ctx
+        ev = Evidence.from_readout(ro)
 
         def work():
             from app.storage.register import default_user
 
-            reg = ctx.register()
-            user = default_user()
-            meter = reg.create_meter({k: v for k, v in fields.items() if v is not None}, user=user,
-                                     source="readout")
-            return reg.save_readout(ro.frames, ro.decoded(), meter_id=meter.id, user=user, read_at=ro.read_at,
-                                    transport=ro.transport, port=ro.port, baud=ro.baud,
-                                    primary_address=ro.address if ro.address != 253 else None)
+            return readouts.create_meter_and_save(ctx.register(), ev, fields, user=default_user(), source="readout")
         self.run_task("Add meter and save readout", work, on_finished=self._saved)
 
     # -- page hooks -------------------------------------------------------------------------------
@@ -563,7 +554,7 @@ class ReadoutPage(Page):
         """A real two-telegram readout of the simulated Kamstrup (with its E8/E9 registers)."""
         bus = self.bus
         if not bus.connected:
-            bus.connect_simulator(pace=0.0 if self.ctx.screenshot else None)
+            self.ctx.mode.connect_simulator()
         m = bus.meter("71234567.KAM.08.04")
         if m is not None:
             bus.select(m)

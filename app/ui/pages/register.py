@@ -252,7 +252,7 @@ class RegisterPage(Page):
     def on_shown(self) -> None:
         if self._loaded_once or self._loading:
             return
-        if self.ctx.screenshot and not self.ctx.demo and not self.ctx.db_url:
+        if not self.ctx.mode.has_register:
             self.count_label.setText("No register opened (screenshot without --demo or --db).")
             return
         self.load()
@@ -618,14 +618,14 @@ class RegisterPage(Page):
 
     def ask_file(self, save: bool, caption: str, filters: str, suggested: str = "") -> str | None:
         """A file name from the user (tests replace it)."""
-        folder = self.ctx.settings.page_value(self.name, "folder", os.path.expanduser("~"), str)
+        folder = self.recall("folder", os.path.expanduser("~"), str)
         start = os.path.join(folder, suggested) if suggested else folder
         if save:
             path, _f = QFileDialog.getSaveFileName(self, caption, start, filters)
         else:
             path, _f = QFileDialog.getOpenFileName(self, caption, start, filters)
-        if path and not self.ctx.screenshot:
-            self.ctx.settings.set_page_value(self.name, "folder", os.path.dirname(path))
+        if path:
+            self.remember("folder", os.path.dirname(path))
         return path or None
 
     def ask_import(self) -> None:
@@ -695,7 +695,7 @@ class RegisterPage(Page):
 
     def open_file(self, path: str) -> None:
         """Open a file in the program the desktop uses for it (tests replace it)."""
-        if not self.ctx.screenshot:
+        if self.ctx.mode.interactive:
             QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 
     def ask_export(self, kind: str) -> None:

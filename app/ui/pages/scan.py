@@ -79,7 +79,7 @@ class ScanPage(Page):
         mode.addWidget(self.secondary_radio, 1, 0)
         mode.addLayout(sec, 1, 1)
         mode.setColumnStretch(1, 1)
-        mode_value = self.ctx.settings.page_value(self.name, "mode", "primary", str)
+        mode_value = self.recall("mode", "primary", str)
         (self.secondary_radio if mode_value == "secondary" else self.primary_radio).setChecked(True)
 
         self.start_button = QPushButton("Start scan", self)
@@ -189,8 +189,7 @@ class ScanPage(Page):
         from app.ui.bus import BusUnavailable
 
         secondary = self.secondary_radio.isChecked()
-        if not self.ctx.screenshot:
-            self.ctx.settings.set_page_value(self.name, "mode", "secondary" if secondary else "primary")
+        self.remember("mode", "secondary" if secondary else "primary")
         try:
             if secondary:
                 mask = self.mask_edit.text().strip().upper() or "FFFFFFFF"
@@ -317,7 +316,7 @@ class ScanPage(Page):
     def prepare_demo(self) -> None:
         """A finished secondary search of the simulated bus (every meter, the sleeping one woken)."""
         if not self.bus.connected:
-            self.bus.connect_simulator(pace=0.0 if self.ctx.screenshot else None)
+            self.ctx.mode.connect_simulator()
         if self.bus.simulated:
             self.bus.set_profile("optical-55")
         self.secondary_radio.setChecked(True)

@@ -11,7 +11,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 
 from app.ui.calculators import plots
-from app.ui.planner.service import DUE_STATES, STATE_TITLES
+from app.services.planner import DUE_STATES, STATE_TITLES
 
 STATE_COLORS = {"overdue": "#b3261e", "recalibrate_or_replace_due": "#7a3e00", "sampling_due": "#0b55b3",
                 "battery_due": "#00715a"}

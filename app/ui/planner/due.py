@@ -10,10 +10,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdi
                                QWidget)
 
 from app.ui.calculators.look import restyle, styled
-from app.ui.planner import service
+from app.services import planner as service
 from app.ui.planner.charts import OVERDUE_KEY, STATE_COLORS, DueByMonthChart, DueBySiteChart, month_label
 from app.ui.planner.models import DictTableModel
-from app.ui.planner.service import DUE_STATES, STATE_TITLES
+from app.services.planner import DUE_STATES, STATE_TITLES
 
 YEARS = (1, 2, 3, 5, 10)
 BUTTON_TITLES = {"recalibrate_or_replace_due": "Recalibrate/replace"}
@@ -269,7 +269,7 @@ class DueView(QWidget):
         if self.data is None:
             self.page.show_warning("Nothing to export yet: the schedule is still being worked out.")
             return
-        if self.ctx.screenshot:
+        if not self.ctx.mode.interactive:
             return
         name = f"due-{self.data.as_of.isoformat()}{'-all' if all_rows else ''}.csv"
         path, _ = QFileDialog.getSaveFileName(self, "Export as CSV", name, "CSV files (*.csv)")

@@ -38,7 +38,7 @@ def _path_row(parent: QWidget, page, suggested: str, filters: str) -> tuple[QWid
 
 
 def _default_folder(page) -> str:
-    return page.ctx.settings.page_value(page.name, "folder", os.path.expanduser("~"), str)
+    return page.recall("folder", os.path.expanduser("~"), str)
 
 
 class EvidenceDialog(QDialog):

@@ -36,7 +36,7 @@ CSV_COLUMNS = ("lot_id", "lot_name", "purpose", "lot_size", "code_letter", "samp
 
 def lot_report_data(reg, lot_id: int) -> dict[str, Any]:
     """Everything the report shows (``show_lot``, the consequences, the OC curve, the observed point)."""
-    from app.ui.planner.service import lot_detail
+    from app.services.planner import lot_detail
 
     return lot_detail(reg, lot_id, oc_points=81)
 

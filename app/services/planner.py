@@ -1,10 +1,19 @@
-"""What the planner page runs in its worker tasks (plain Python, no Qt).
+"""The maintenance schedule and the sampling lots, for ``heatmeter schedule|lots`` and the Planner page.
 
-Thin functions over ``app.storage.planning`` (the planning service of the
-register): each takes the open register, does its database work, and
-returns plain data for the page. A user mistake (``InputError`` naming a key,
-``RegisterError`` with a one-line message) comes back as a :class:`Failure`
-instead of an exception, so the page can put it next to the field it names.
+Functions over ``app.storage.planning`` (which applies the rules of
+``app.core`` to the register and stores what they decide): each takes the open
+register, does its database work and returns plain data. They raise what the
+planning layer raises (``InputError`` naming a key, ``RegisterError`` with a
+one-line message and an exit status); :func:`guarded` turns those user
+mistakes into a :class:`Failure` value instead, for the app's worker tasks, so
+that the page can put the message next to the field it names.
+
+The lot round: :func:`form_lots` -> :func:`draw_lot` -> :func:`record_results`
+(or :func:`import_results`, a lab's CSV) -> :func:`decide_lot`; to look:
+:func:`list_lots`, :func:`show_lot`, :func:`lot_detail` (with what the verdict
+means for each member and the OC curve). The schedule: :func:`schedule` (the
+planning layer's result, CSV and JSON), :func:`load_due` (counts per month and
+site and the rows of the Planner page's Due view).
 """
 from __future__ import annotations
 
@@ -100,12 +109,22 @@ class DueData:
         return out
 
 
-def load_due(reg, as_of: dt.date, horizon_months: int, site: str | None = None,
-             plan_sampling: bool = True) -> DueData:
-    """The schedule of the register (or one site) on ``as_of`` over ``horizon_months``."""
+def schedule(reg, as_of: dt.date, *, horizon_months: int = 12, site: str | None = None, plan_sampling: bool = True):
+    """Every meter's maintenance state and due date on ``as_of`` (``app.storage.planning.PlanningSchedule``:
+    ``as_dict()``, ``write_csv()``, ``meter_rows()``). ``plan_sampling`` False: the operator replaces at
+    10 years, no 9/13-year sampling events."""
     from app.storage import planning
 
-    s = planning.schedule(reg, as_of, horizon_months=horizon_months, site=site, plan_sampling=plan_sampling)
+    return planning.schedule(reg, as_of, horizon_months=horizon_months, site=site, plan_sampling=plan_sampling)
+
+
+def load_due(reg, as_of: dt.date, horizon_months: int, site: str | None = None,
+             plan_sampling: bool = True) -> DueData:
+    """The schedule of the register (or one site) on ``as_of`` over ``horizon_months``, as the Due view shows it:
+    counts per month and per site, and every meter's row with its state and reason in words."""
+    from app.storage import planning
+
+    s = schedule(reg, as_of, horizon_months=horizon_months, site=site, plan_sampling=plan_sampling)
     rows = list(s.meter_rows())
     # the words the list shows, and its order (due date, make, serial), made here rather than on the GUI thread
     for r in rows:
@@ -132,24 +151,45 @@ def write_rows_csv(path: str, rows: list[dict[str, Any]], columns: tuple[str, ..
 
 # ============================================================================ lots
 
-def load_lots(reg) -> list[dict[str, Any]]:
+def list_lots(reg) -> list[dict[str, Any]]:
+    """Every lot with its state (size, plan, drawn, results, defectives, verdict)."""
     from app.storage import planning
 
     return planning.list_lots(reg)
 
 
-def lot_detail(reg, lot_id: int, oc_points: int = 61) -> dict[str, Any]:
-    """Everything the lot view shows: ``show_lot`` plus what the verdict means for each member
-    (stored verdict, or the verdict so far) and the OC curve of the lot's plan."""
-    from app.core.sampling import oc_curve
+def show_lot(reg, lot_id: int) -> dict[str, Any]:
+    """One lot: key, plan, members, draw (and whether it reproduces from its seed), results, verdict."""
     from app.storage import planning
 
-    lot = planning.show_lot(reg, lot_id)
+    return planning.show_lot(reg, lot_id)
+
+
+def lot_exists(reg, lot_id: int) -> bool:
+    return any(lt["id"] == lot_id for lt in list_lots(reg))
+
+
+def first_decided_lot(reg) -> int | None:
+    """The lot most worth showing first: the newest passed, else failed, testing, drawn; else the newest."""
+    lots = [lt for lt in list_lots(reg) if lt.get("round")]
+    for status in ("verdict_pass", "verdict_fail", "testing", "drawn"):
+        for lt in reversed(lots):
+            if lt["status"] == status:
+                return lt["id"]
+    return lots[-1]["id"] if lots else None
+
+
+def lot_detail(reg, lot_id: int, oc_points: int = 61) -> dict[str, Any]:
+    """Everything the lot view and the lot report show: ``show_lot`` plus what the verdict means for each
+    member (stored verdict, or the verdict so far) and the OC curve of the lot's plan."""
+    from app.core.sampling import oc_curve
+
+    lot = show_lot(reg, lot_id)
     consequences = None
     if lot["draw"] is not None:
         vr = lot["verdict_record"]
         on = dt.date.fromisoformat(vr["decided_on"]) if vr and vr.get("decided_on") else None
-        consequences = planning.decide_lot(reg, lot_id, decided_on=on, store=False)
+        consequences = decide_lot(reg, lot_id, on=on, store=False)
     plan = lot["plan"] or {}
     n, ac, size = plan.get("sample_size") or lot["sample_size"], plan.get("acceptance_number", 0), lot["lot_size"]
     curve = oc_curve(n, ac, lot_size=size, points=oc_points)
@@ -175,37 +215,79 @@ def observed_point(lot: dict[str, Any], consequences: dict[str, Any] | None) -> 
             "pa_hypergeometric": row["pa_hypergeometric"], "defectives_in_lot": row["defectives_in_lot"]}
 
 
-def form(reg, **kw) -> Any:
+def form_lots(reg, *, as_of: dt.date, sampling_round: int = 9, window_months: int = 12, key=None,
+              site: str | None = None, all_meters: bool = False, level: str = "II", aql: float = 4.0,
+              inspection: str = "normal", dry_run: bool = False, user: str | None = None):
+    """Form the lots of the meters due for the ``sampling_round`` (9 or 13 years) and store them unless
+    ``dry_run``: an ``app.storage.planning.Formation`` (``as_dict()``: lots, apart, not_eligible)."""
     from app.storage import planning
 
-    return planning.form_lots(reg, **kw)
+    kw = {} if key is None else {"key": tuple(key)}
+    return planning.form_lots(reg, as_of=as_of, sampling_round=sampling_round, window_months=window_months,
+                              site=site, all_meters=all_meters, level=level, aql=aql, inspection=inspection,
+                              dry_run=dry_run, user=user, **kw)
 
 
-def draw(reg, lot_id: int, seed: int, spares: int | None, force: bool, user: str | None) -> dict[str, Any]:
+def draw_lot(reg, lot_id: int, seed: int, *, spares: int | None = None, force: bool = False,
+             user: str | None = None) -> dict[str, Any]:
+    """Draw the lot's sample and spares with ``seed`` (reproducible); ``force``: draw a drawn lot again
+    (its earlier draw and results are discarded, logged)."""
     from app.storage import planning
 
     return planning.draw_lot(reg, lot_id, seed, spares=spares, force=force, user=user)
 
 
-def record(reg, lot_id: int, entries: list, replace_existing: bool, user: str | None,
-           tested_on: dt.date | None = None) -> dict[str, Any]:
+def record_results(reg, lot_id: int, entries: list, *, replace_existing: bool = False, user: str | None = None,
+                   tested_on: dt.date | None = None) -> dict[str, Any]:
+    """Judge and store test results (``ResultEntry``s) of drawn meters, all or nothing."""
     from app.storage import planning
 
     return planning.record_results(reg, lot_id, entries, tested_on=tested_on, replace_existing=replace_existing,
                                    user=user)
 
 
-def import_results(reg, lot_id: int, path: str, replace_existing: bool, user: str | None,
-                   tested_on: dt.date | None = None) -> dict[str, Any]:
-    """A test lab's results CSV, checked row by row and stored all or nothing."""
+def read_results_file(path: str, *, subassembly: str | None = None, lab: str | None = None,
+                      certificate: str | None = None) -> list:
+    """A test lab's results CSV as ``ResultEntry``s; ``subassembly``, ``lab`` and ``certificate`` fill in
+    what a row leaves empty."""
     from app.storage import planning
 
     entries = planning.read_results_csv(path)
-    return planning.record_results(reg, lot_id, entries, tested_on=tested_on, replace_existing=replace_existing,
-                                   user=user)
+    for e in entries:
+        e.subassembly = e.subassembly or subassembly
+        e.lab = e.lab or lab
+        e.certificate = e.certificate or certificate
+    return entries
 
 
-def decide(reg, lot_id: int, on: dt.date, user: str | None) -> dict[str, Any]:
+def import_results(reg, lot_id: int, path: str, *, replace_existing: bool = False, user: str | None = None,
+                   tested_on: dt.date | None = None, subassembly: str | None = None, lab: str | None = None,
+                   certificate: str | None = None) -> dict[str, Any]:
+    """A test lab's results CSV, checked row by row (a bad row is named by its line) and stored all or nothing."""
+    entries = read_results_file(path, subassembly=subassembly, lab=lab, certificate=certificate)
+    return record_results(reg, lot_id, entries, replace_existing=replace_existing, user=user, tested_on=tested_on)
+
+
+def decide_lot(reg, lot_id: int, *, on: dt.date | None = None, store: bool = True,
+               user: str | None = None) -> dict[str, Any]:
+    """The lot's verdict on ``on`` (default today) and what it means for each member; stored unless
+    ``store`` is False (or the verdict is incomplete)."""
     from app.storage import planning
 
-    return planning.decide_lot(reg, lot_id, decided_on=on, store=True, user=user)
+    return planning.decide_lot(reg, lot_id, decided_on=on, store=store, user=user)
+
+
+def result_entry(manufacturer: str, serial: str, **kw: Any):
+    """One tested meter's result (``app.storage.planning.ResultEntry``): ``error_pct``, or ``points``, or
+    ``inaccessible``; with ``subassembly``, ``q_m3h``, ``dtheta_k``, ``mpe_initial_pct``, ``tested_on``,
+    ``lab``, ``certificate``."""
+    from app.storage.planning import ResultEntry
+
+    return ResultEntry(manufacturer, serial, **kw)
+
+
+def read_points_file(path: str) -> dict[str, Any]:
+    """A JSON file of one meter's calibration points: ``{"points": [...], "subassembly"?, ...}``."""
+    from app.storage import planning
+
+    return planning.read_points_json(path)

@@ -1,12 +1,12 @@
-"""The wizard's state and how it is kept as a draft.
+"""A commissioning in progress (:class:`CommissioningState`) and how it is kept as a draft.
 
 The register's commissioning record holds the checklist answers in
-``checklist`` and the check results in ``plausibility``; the wizard keeps its
+``checklist`` and the check results in ``plausibility``; the workflow keeps its
 own state beside the results in that same JSON object (``identify``,
 ``place``, ``readouts``, ``observation``), so one ``save_commissioning_step``
 saves a whole step. Before the meter is in the register (a meter not known
-yet, until step 2 places it) the same JSON is kept in the app's settings as a
-pending draft.
+yet, until step 2 places it) the same JSON is kept elsewhere (the app keeps it
+in its settings) as a pending draft: :meth:`CommissioningState.to_json`.
 """
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ PLACE_FIELDS = ("site", "building", "location", "monitoring_point")
 
 
 @dataclass
-class WizardState:
-    """Everything the wizard knows; ``to_json``/``from_json`` round-trip it."""
+class CommissioningState:
+    """Everything known about one commissioning; ``to_json``/``from_json`` round-trip it."""
 
     step: int = 1                                   # 1..6, the step the user is on
     record_id: int | None = None                    # the register's commissioning record (draft)
@@ -94,7 +94,7 @@ class WizardState:
         return d
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> WizardState:
+    def from_json(cls, d: dict[str, Any]) -> CommissioningState:
         return cls(step=int(d.get("step") or 1), record_id=d.get("record_id"), version=d.get("version"),
                    meter_id=d.get("meter_id"), meter_version=d.get("meter_version"), bus_meter=d.get("bus_meter"),
                    identify=dict(d.get("identify") or {}), place=dict(d.get("place") or {}),
@@ -104,8 +104,8 @@ class WizardState:
                    notes=d.get("notes") or "")
 
     @classmethod
-    def from_record(cls, rec: dict[str, Any]) -> WizardState:
-        """Rebuild the wizard from a register commissioning record (a draft to resume)."""
+    def from_record(cls, rec: dict[str, Any]) -> CommissioningState:
+        """Rebuild the state from a register commissioning record (a draft to resume)."""
         p = dict(rec.get("plausibility") or {})
         s = cls.from_json(p)
         s.record_id = rec["id"]
@@ -128,7 +128,7 @@ def _strip(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def readout_entry(role: str, readout, readout_id: int | None = None) -> dict[str, Any]:
-    """A state entry for a :class:`~app.ui.commission.bus.MeterReadout`."""
+    """A state entry for a :class:`~app.services.commissioning.meter.MeterReadout`."""
     return {"role": role, "id": readout_id, "read_at": readout.read_at.isoformat(),
             "frames_hex": [f.hex().upper() for f in readout.frames], "telegrams": readout.telegrams,
             "transport": readout.transport, "port": readout.port, "baud": readout.baud}
@@ -145,7 +145,7 @@ def local_naive(t: dt.datetime) -> dt.datetime:
     return t.astimezone().replace(tzinfo=None) if t.tzinfo is not None else t
 
 
-def compute_checks(state: WizardState, samples=()) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+def compute_checks(state: CommissioningState, samples=()) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """The plausibility checks on the latest readout (the end of the observation window
     when there is one), the energy increment from the first plausibility readout, and
     the MPE at the latest operating point. Plain Python (IAPWS-IF97 for k): run it in
@@ -165,3 +165,12 @@ def compute_checks(state: WizardState, samples=()) -> tuple[list[dict[str, Any]]
     mpe = None if m is None else {**m.as_dict(), "operating_point": {"q_m3h": latest.flow_m3h,
                                                                      "dtheta_k": latest.dtheta}}
     return [r.to_dict() for r in results], mpe
+
+
+def copy_state(state: CommissioningState) -> CommissioningState:
+    """An independent copy (what a worker gets, so that the page's state is never shared across threads)."""
+    import copy
+
+    s = CommissioningState.from_json(copy.deepcopy(state.to_json()))
+    s.signed = state.signed
+    return s

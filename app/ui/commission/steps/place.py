@@ -1,0 +1,135 @@
+"""Step 2 of the Commission wizard: where the meter is installed (site, building, location, MMS Annex A point)."""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtWidgets import QComboBox, QDateEdit, QGridLayout, QLabel, QLineEdit, QWidget
+
+from app.services.commissioning import CommissioningState
+from app.ui.commission.steps.base import MUTED, Step, scroll_area
+from app.ui.commission.widgets import section
+
+
+class PlaceStep(Step):
+    hint = ("Where the meter is: site, building, location and its monitoring point (MMS Annex A id such as SS1 "
+            "or CC1, which sets the read interval). New names are created in the register.")
+
+    siteChanged = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        area, inner, lay = scroll_area(self)
+        self.outer.addWidget(area, 1)
+        box, bl = section("Place", inner)
+        g = QGridLayout()
+        g.setHorizontalSpacing(10)
+        g.addWidget(QLabel("Site (heat network)", inner), 0, 0)
+        self.site = QComboBox(inner)
+        self.site.setObjectName("field_site")
+        self.site.setEditable(True)
+        self.site.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.site.currentTextChanged.connect(self.siteChanged)
+        g.addWidget(self.site, 0, 1)
+        g.addWidget(QLabel("Building", inner), 1, 0)
+        self.building = QLineEdit(inner)
+        self.building.setObjectName("field_building")
+        self.building.setPlaceholderText("e.g. Block A")
+        g.addWidget(self.building, 1, 1)
+        g.addWidget(QLabel("Location", inner), 2, 0)
+        self.location = QLineEdit(inner)
+        self.location.setObjectName("field_location")
+        self.location.setPlaceholderText("e.g. plant room, riser cupboard level 2")
+        g.addWidget(self.location, 2, 1)
+        g.addWidget(QLabel("Monitoring point", inner), 3, 0)
+        self.point = QComboBox(inner)
+        self.point.setObjectName("field_monitoring_point")
+        self.point.setEditable(True)
+        self.point.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.point.currentTextChanged.connect(self._point_changed)
+        g.addWidget(self.point, 3, 1)
+        self.point_info = QLabel("", inner)
+        self.point_info.setWordWrap(True)
+        self.point_info.setStyleSheet(MUTED)
+        g.addWidget(self.point_info, 4, 1)
+        g.addWidget(QLabel("Installed on", inner), 5, 0)
+        self.installed = QDateEdit(inner)
+        self.installed.setObjectName("field_install_date")
+        self.installed.setCalendarPopup(True)
+        self.installed.setDisplayFormat("yyyy-MM-dd")
+        self.installed.setDate(QDate.currentDate())
+        g.addWidget(self.installed, 5, 1)
+        g.setColumnStretch(1, 1)
+        bl.addLayout(g)
+        lay.addWidget(box)
+        self.where_now = QLabel("", inner)
+        self.where_now.setWordWrap(True)
+        lay.addWidget(self.where_now)
+        lay.addStretch(1)
+        self.annex: dict[str, dict[str, Any]] = {}
+        self.points_at_site: list[dict[str, Any]] = []
+
+    def set_sites(self, names: list[str]) -> None:
+        cur = self.site.currentText()
+        self.site.blockSignals(True)
+        self.site.clear()
+        self.site.addItems(names)
+        self.site.setCurrentText(cur)
+        self.site.blockSignals(False)
+
+    def set_points(self, annex: dict[str, dict[str, Any]], at_site: list[dict[str, Any]]) -> None:
+        self.annex = annex
+        self.points_at_site = at_site
+        cur = self.point.currentText()
+        self.point.blockSignals(True)
+        self.point.clear()
+        seen = set()
+        for p in at_site:
+            self.point.addItem(p["label"])
+            seen.add(p["label"].upper())
+        for pid, info in annex.items():
+            if pid not in seen:
+                self.point.addItem(pid)
+                self.point.setItemData(self.point.count() - 1, f"{info['description']}", Qt.ItemDataRole.ToolTipRole)
+        self.point.setCurrentText(cur)
+        self.point.blockSignals(False)
+        self._point_changed(cur)
+
+    def _point_changed(self, text: str) -> None:
+        info = self.annex.get(text.strip().upper())
+        if info:
+            self.point_info.setText(f"MMS Annex A {text.strip().upper()}: {info['description']} "
+                                    f"({info['element'].replace('_', ' ')}); read at least every "
+                                    f"{info['read_interval_min']} min.")
+        elif text.strip():
+            self.point_info.setText("Not an MMS Annex A id: kept as a local label.")
+        else:
+            self.point_info.setText("")
+
+    def read_interval_min(self) -> int | None:
+        info = self.annex.get(self.point.currentText().strip().upper())
+        return info["read_interval_min"] if info else None
+
+    def load(self, state: CommissioningState) -> None:
+        p = state.place
+        self.site.setCurrentText(p.get("site") or "")
+        self.building.setText(p.get("building") or "")
+        self.location.setText(p.get("location") or "")
+        self.point.setCurrentText(p.get("monitoring_point") or "")
+        if p.get("install_date"):
+            self.installed.setDate(QDate.fromString(p["install_date"], "yyyy-MM-dd"))
+
+    def collect(self, state: CommissioningState) -> None:
+        state.place = {"site": " ".join(self.site.currentText().split()),
+                       "building": self.building.text().strip() or None,
+                       "location": self.location.text().strip() or None,
+                       "monitoring_point": self.point.currentText().strip() or None,
+                       "install_date": self.installed.date().toString("yyyy-MM-dd")}
+
+    def problems(self) -> list[tuple[QWidget, str]]:
+        out = []
+        if not self.site.currentText().strip():
+            out.append((self.site, "Enter the site (heat network) the meter belongs to."))
+        if not self.point.currentText().strip():
+            out.append((self.point, "Choose the monitoring point (MMS Annex A id, e.g. CC1)."))
+        return out

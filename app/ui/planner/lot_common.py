@@ -1,0 +1,47 @@
+"""What the planner's Lots view and its parts share: words for states and reasons, the table helper."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+
+from app.ui.planner.models import DictTableModel
+
+LOT_COLUMNS = (("id", "Lot"), ("state", "State"), ("sizes", "n of N"), ("name", "Key"), ("acc", "Ac/Re"))
+STATUS = {"formed": "formed", "drawn": "drawn", "testing": "testing", "verdict_pass": "PASSED",
+          "verdict_fail": "FAILED"}
+KEY_FIELDS = (("manufacturer", "make"), ("model", "model"), ("qp_m3h", "qp"), ("install_year", "install year"),
+              ("site", "site"), ("accuracy_class", "class"))
+APART = {"install_date_unknown": "install date unknown", "reinstalled_after_repair": "re-installed after repair"}
+NOT_ELIGIBLE = {"not_due_yet": "not due yet", "past_deadline": "past the deadline (overdue)",
+                "in_open_lot": "already in an open lot", "sampled_this_cycle": "sampled this cycle",
+                "lot_failed_replacement_list": "on a replacement list", "no_passed_9y_lot": "no passed 9-year lot"}
+SUBASSEMBLIES = (("Complete meter", "complete_meter"), ("Flow sensor", "flow_sensor"),
+                 ("Temperature pair", "temperature_pair"), ("Calculator", "calculator"))
+PASS_BG, FAIL_BG, GREY_BG = "#d7f0dd", "#f9d4d0", "#eeeeee"
+
+
+def lot_table(parent, columns, colour=None, scale: float = 1.0) -> tuple[QTableView, DictTableModel]:
+    model = DictTableModel(list(columns), parent, colour=colour)
+    view = QTableView(parent)
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setAlternatingRowColors(True)
+    view.verticalHeader().setDefaultSectionSize(round(30 * scale))
+    view.horizontalHeader().setStretchLastSection(True)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    view.horizontalHeader().setResizeContentsPrecision(200)
+    return view, model
+
+
+def short_key(key: dict) -> str:
+    """The key's values only, e.g. ``Kamstrup MULTICAL 603 1.5 2016`` (for lists)."""
+    return " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in key.values())
+
+
+def key_text(key: dict) -> str:
+    parts = []
+    for f, label in KEY_FIELDS:
+        if f in key:
+            parts.append(f"{label} {key[f]:g}" if isinstance(key[f], float) else f"{label} {key[f]}")
+    return " · ".join(parts)
+

@@ -76,6 +76,8 @@ class ClockPanel(QFrame):
         failing = check is not None and check.get("status") != "pass" and \
             (check.get("values") or {}).get("difference_s") is not None
         self.setVisible(bool(failing or clock))
+        self.title.setText("<b>Meter clock is off: set it to the laptop's time</b>" if failing else
+                           "<b>Meter clock set during this commissioning</b>")
         if failing:
             v = check["values"]
             self.text.setText(f"The meter's clock reads <b>{_t(v.get('meter_time'))}</b>, the laptop "

@@ -233,6 +233,8 @@ class ReadoutPage(Page):
         self.table.verticalHeader().setDefaultSectionSize(round(m.target * 0.72))
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)   # a long text value must not push
+        hh.setSectionResizeMode(RAW_COLUMN, QHeaderView.ResizeMode.Interactive)    # the numbers off screen
         hh.setStretchLastSection(True)     # quantity, value and unit always whole; the table scrolls sideways if need be
         hh.setHighlightSections(False)
         for col, tip in ((0, "Telegram number within the readout"),
@@ -322,7 +324,14 @@ class ReadoutPage(Page):
         if getattr(self, "_history_asked", False) or getattr(ro, "optical", False):
             h = ro.history() if ro is not None else None
             if h is not None and any(k > 0 for k in h.dates):
-                self.tabs.setCurrentWidget(self.history_view)
+                self.show_history_tab()
+
+    def show_history_tab(self) -> None:
+        """Bring the History tab into view (with larger text the page scrolls to it)."""
+        self.tabs.setCurrentWidget(self.history_view)
+        area = getattr(self, "scroll_area", None)
+        if area is not None:
+            area.verticalScrollBar().setValue(self.tabs.y())
 
     def _selected_changed(self, m) -> None:
         if self.task is not None and self.task.running:
@@ -401,6 +410,9 @@ class ReadoutPage(Page):
                 elif col == 1 and getattr(rec, "register", ""):
                     item.setToolTip(f"register {rec.register}")
                 self.table.setItem(row, col, item)
+        cap = round(260 * self.ctx.text_scale)
+        for col in (2, RAW_COLUMN):
+            self.table.setColumnWidth(col, min(max(self.table.sizeHintForColumn(col), 80), cap))
         self._show_raw()
 
     def _header_html(self, ro) -> str:

@@ -48,6 +48,7 @@ class PlausibilityStep(Step):
         top.addWidget(self.read_info, 1)
         self.outer.addLayout(top)
         outer_area, outer_inner, outer_lay = scroll_area(self)
+        self.area = outer_area
         cols = QHBoxLayout()
         cols.setSpacing(10)
         outer_lay.addLayout(cols, 1)
@@ -145,7 +146,10 @@ class PlausibilityStep(Step):
             self._set_message(key, c["message"] if c else "Not checked yet.")
             if key in OPTIONAL_ROWS:
                 self.check_frames[key].setVisible(c is not None)
+        was = self.clock_panel.isVisibleTo(self)
         self.clock_panel.show_state(by_key.get("clock"), clock or {})
+        if self.clock_panel.isVisibleTo(self) and not was:
+            self.area.ensureWidgetVisible(self.clock_panel)     # the clock step: where the technician looks
 
     def show_mpe(self, mpe: dict[str, Any] | None, q: float | None, dtheta: float | None) -> None:
         if not mpe:

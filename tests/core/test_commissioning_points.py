@@ -125,4 +125,11 @@ def test_an_inconclusive_increment_says_how_long_in_all():
                                   calculator_mpe_pct=0.65, energy_step_kwh=1.0, volume_step_m3=0.01, duration_s=600.0)
     assert r.status == "warn"
     assert r.values["conclusive_after_s"] == pytest.approx(123592, rel=2e-4)
-    assert "observe at least 34 h 20 min in all (now 10 min)" in r.message
+    assert "observe at least 34 h 20 min in all (so far 10 min)" in r.message
+    # with the power and flow now it comes from the steps: 1 kWh at 5.5 kW + 0.01 m3 at 0.24 m3/h
+    # = 0.181818 + 0.041667 = 0.223485 h; x 100 / 0.65 % = 34.382 h = 123775 s
+    r = cm.check_energy_increment((100.0, 101.0), (10.0, 10.04), t_flow_c=70.0, t_return_c=50.0, position="return",
+                                  calculator_mpe_pct=0.65, energy_step_kwh=1.0, volume_step_m3=0.01, duration_s=0.0,
+                                  power_kw=5.5, flow_m3h=0.24)
+    assert r.values["conclusive_after_s"] == pytest.approx(123775, rel=1e-4)
+    assert "observe at least 34 h 23 min in all for a conclusive result" in r.message

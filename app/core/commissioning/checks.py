@@ -193,10 +193,11 @@ def check_energy_increment(energy_kwh: tuple[float, float] | None, volume_m3: tu
     (their resolution alone is larger than the calculator's MPE).
 
     How long to observe for a conclusive result (``values["conclusive_after_s"]``,
-    said in the message when it is not yet): with ``duration_s`` between the two
-    readouts, ``duration_s`` × resolution / Ec (the registers must move that much
-    more); before two readouts, from ``power_kw`` and ``flow_m3h`` now
-    (:func:`~app.core.commissioning.resolution.conclusive_after_s`).
+    said in the message when it is not yet): from the registers' steps and
+    ``power_kw`` and ``flow_m3h`` now
+    (:func:`~app.core.commissioning.resolution.conclusive_after_s`); without them,
+    from ``duration_s`` between the two readouts: ``duration_s`` × resolution / Ec
+    (the registers must move that much more).
     """
     title = "Energy increment = k·V·Δθ"
     vals: dict[str, Any] = {"kind": kind, "position": position, "t_flow_c": t_flow_c, "t_return_c": t_return_c,
@@ -238,7 +239,12 @@ def check_energy_increment(energy_kwh: tuple[float, float] | None, volume_m3: tu
     other = "flow" if position == "return" else "return"
     k_other = heat_coefficient_kwh_m3k(t_flow_c, t_return_c, other, kind)
     dev_other = 100.0 * (de - k_other * dv * dtheta) / (k_other * dv * dtheta)
-    need = None if not ec or duration_s is None or duration_s <= 0 else duration_s * res_pct / ec
+    # how long in all for a conclusive result: from the registers' steps and the power and flow now, else
+    # from the time so far (the registers must move res_pct / ec times as much)
+    need = conclusive_after_s(energy_step_kwh=energy_step_kwh, volume_step_m3=volume_step_m3, power_kw=power_kw,
+                              flow_m3h=flow_m3h, mpe_pct=ec) if power_kw and flow_m3h else None
+    if need is None and ec and duration_s is not None and duration_s > 0:
+        need = duration_s * res_pct / ec
     vals.update(k_kwh_m3k=k, expected_kwh=expected, deviation_pct=dev_pct, resolution_pct=res_pct,
                 spread_pct=spread_pct, calculator_mpe_pct=ec, tolerance_pct=tol,
                 deviation_if_other_position_pct=dev_other, duration_s=duration_s, conclusive_after_s=need)
@@ -255,8 +261,9 @@ def check_energy_increment(energy_kwh: tuple[float, float] | None, volume_m3: tu
                            f"{nums}, outside ±{tol:.2f} % (calculator MPE {ec:.2f} % + resolution "
                            f"{res_pct:.2f} % + Δθ spread {spread_pct:.2f} %).{hint}", vals)
     if res_pct > ec:
-        when = (f"observe at least {human_duration(need)} in all (now {human_duration(duration_s)}) for a "
-                "conclusive result" if need is not None else "read again later")
+        so_far = f" (so far {human_duration(duration_s)})" if duration_s and duration_s >= 1 else ""
+        when = (f"observe at least {human_duration(need)} in all{so_far} for a conclusive result"
+                if need is not None else "read again later")
         return CheckResult("energy_increment", title, WARN,
                            f"{nums}, inside ±{tol:.2f} % but the registers moved only a few steps (resolution "
                            f"{res_pct:.2f} % > MPE {ec:.2f} %): inconclusive; {when}.", vals)
@@ -447,7 +454,8 @@ def plausibility(rating: MeterRating, latest: ReadoutValues, *, first: ReadoutVa
             t_flow_c=tf, t_return_c=tr, position=rating.flow_sensor_position, kind=kind,
             calculator_mpe_pct=None if mpe_at is None else mpe_at.ec,
             energy_step_kwh=latest.energy_step_kwh, volume_step_m3=latest.volume_step_m3, dtheta_spread_k=spread,
-            duration_s=(latest.read_at - first.read_at).total_seconds()))
+            duration_s=(latest.read_at - first.read_at).total_seconds(), power_kw=latest.power_kw,
+            flow_m3h=latest.flow_m3h))
     results.append(check_clock(latest.meter_time, laptop_time or latest.read_at))
     results.append(check_status(latest.status, latest.status_words, latest.error_flags, latest.application_error))
     return results

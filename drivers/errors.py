@@ -89,6 +89,15 @@ class WrongMeter(UnexpectedAnswer):
         self.expected = expected
 
 
+class WrongKey(UnexpectedAnswer):
+    """An encrypted telegram that the key held for its meter does not decrypt (``identification``: the
+    meter's 8 digits). Nothing of the telegram is kept as readings."""
+
+    def __init__(self, message: str, *, identification: str = "") -> None:
+        super().__init__(message)
+        self.identification = identification
+
+
 # --- operations ---------------------------------------------------------------
 
 class NotConfirmed(BusError):

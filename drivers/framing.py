@@ -108,18 +108,28 @@ def is_single_ack(raw: bytes) -> bool:
     return raw == ACK
 
 
-def decode(frame: bytes):
-    """The decoded telegram of an RSP_UD frame (the decoder package's Telegram)."""
+def decode(frame: bytes, keys=None):
+    """The decoded telegram of an RSP_UD frame (the decoder package's Telegram).
+
+    ``keys``: the decoders' key lookup ``keys(manufacturer, identification) -> bytes | None`` for
+    encrypted telegrams (without it, or without the meter's key, an encrypted telegram keeps its
+    header and no records). A key that does not decrypt the telegram is :class:`errors.WrongKey`;
+    an error of the lookup itself (a locked key store) comes through as it is."""
     from drivers.mbus import decode as _decode
+    from drivers.mbus.errors import MBusError, WrongKey
     try:
-        return _decode(frame)
-    except Exception as exc:  # MBusError: one line saying what is wrong
+        return _decode(frame) if keys is None else _decode(frame, keys)
+    except WrongKey as exc:
+        raise errors.WrongKey(str(exc), identification=exc.identification) from None
+    except MBusError as exc:  # one line saying what is wrong
         raise errors.UnexpectedAnswer(f"undecodable answer: {exc}") from None
 
 
 def encode_rsp_ud(*, address: int, identification: str, manufacturer: str, version: int, medium: int,
-                  access_number: int, status: int, records: list, more_records_follow: bool) -> bytes:
-    """An RSP_UD long frame, encoded by :mod:`drivers.mbus.encoder` (records: simulator ``Rec``)."""
+                  access_number: int, status: int, records: list, more_records_follow: bool,
+                  security: int = 0, key: bytes | None = None) -> bytes:
+    """An RSP_UD long frame, encoded by :mod:`drivers.mbus.encoder` (records: simulator ``Rec``);
+    ``security=5`` and ``key``: the records encrypted in security mode 5."""
     from drivers.mbus.encoder import RecordSpec, encode_rsp_ud as _encode
 
     specs = []
@@ -141,4 +151,4 @@ def encode_rsp_ud(*, address: int, identification: str, manufacturer: str, versi
                                     scale=r.step))
     return _encode(specs, address=address, identification=identification, manufacturer=manufacturer,
                    version=version, medium=medium, access_number=access_number, status=status,
-                   more_records_follow=more_records_follow)
+                   more_records_follow=more_records_follow, security=security, key=key)

@@ -85,8 +85,10 @@ def address_meter(link: Link, *, address: int | None = None, secondary: Secondar
 
 def read_meter(link: Link, *, address: int | None = None, secondary: SecondaryMask | None = None,
                profile: WakeupProfile | None = None, progress: ProgressCallback | None = None,
-               max_telegrams: int = MAX_TELEGRAMS) -> ReadResult:
-    """Read all telegrams of one meter (REQ_UD2 with FCB toggled until no DIF 0x1F)."""
+               max_telegrams: int = MAX_TELEGRAMS, keys=None) -> ReadResult:
+    """Read all telegrams of one meter (REQ_UD2 with FCB toggled until no DIF 0x1F).
+
+    ``keys``: key lookup for encrypted telegrams (:func:`drivers.framing.decode`)."""
     t0 = time.monotonic()
     req0 = link.requests
     reset = True if profile is None else profile.reset_before_read
@@ -102,7 +104,7 @@ def read_meter(link: Link, *, address: int | None = None, secondary: SecondaryMa
             wake(link.transport, profile)            # it dozed off during a long readout
         frame = link.req_ud2(target)
         last_exchange = time.monotonic()
-        tg = framing.decode(frame)
+        tg = framing.decode(frame, keys)
         if telegrams and secondary is None and _identity(tg) != _identity(telegrams[0]):
             raise errors.Collision(f"address {address}: telegrams from different meters (shared address?)")
         if not telegrams:

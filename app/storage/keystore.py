@@ -236,6 +236,23 @@ class KeyStore:
             return self._dek
         raise KeyStoreError("unknown protection %r in the key store" % prot)
 
+    def unlock(self) -> None:
+        """Open the store's data key now (asking for the passphrase where it needs one), so that later
+        lookups never have to ask. Nothing to do for a store without keys. Raises :class:`KeyStoreLocked`
+        (no passphrase to be had) or :class:`KeyStoreError` (a wrong one, the keyring gone)."""
+        if self._load().get("protection") is not None:
+            self._data_key(False)
+
+    @property
+    def unlocked(self) -> bool:
+        """True when lookups need no secret any more (opened, or nothing to open)."""
+        return self._dek is not None or self._load().get("protection") is None
+
+    def reload(self) -> None:
+        """Read the file again at the next call (another program imported or removed keys)."""
+        self._doc = None
+        self._cache.clear()
+
     # -- keys
     def import_table(self, table: KeyTable) -> int:
         """Add or replace the keys of ``table``; returns how many were stored."""

@@ -358,7 +358,74 @@ class LotVerdict(Base):
     notes: Mapped[str | None] = mapped_column(Text)
 
 
-# ---- revision 0005: writes to meters, commissioning photos -------------------------------
+# ---- revision 0005: connectivity surveys of radio meters (MMS 2.1.9) ----------------------
+
+class RadioSurvey(Base):
+    """A connectivity survey of a site's radio meters: the receiver and thresholds it was judged with,
+    the verdicts as reported (``results``), and a SHA-256 ``digest`` over its telegrams (evidence: a
+    changed telegram, RSSI or time no longer matches). Locations and telegrams in the tables below."""
+
+    __tablename__ = "radio_surveys"
+    __table_args__ = (Index(None, "site_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    name: Mapped[str | None] = mapped_column(String(200))
+    technician: Mapped[str | None] = mapped_column(String(100))
+    notes: Mapped[str | None] = mapped_column(Text)
+    dongle: Mapped[str | None] = mapped_column(String(20))            # im871a, amb8465, rtl-wmbus, simulator
+    mode: Mapped[str | None] = mapped_column(String(4))               # t1, c1, s1
+    sensitivity_dbm: Mapped[float | None] = mapped_column(Float)
+    margin_db: Mapped[float] = mapped_column(Float)
+    min_ratio: Mapped[float] = mapped_column(Float)
+    min_expected: Mapped[float] = mapped_column(Float)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    results: Mapped[dict[str, Any] | None] = mapped_column(JSON)      # verdicts per meter as reported
+    digest: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RadioSurveyLocation(Base):
+    __tablename__ = "radio_survey_locations"
+    __table_args__ = (UniqueConstraint("survey_id", "seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("radio_surveys.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    floor: Mapped[str | None] = mapped_column(String(50))
+    flat: Mapped[str | None] = mapped_column(String(50))
+    riser: Mapped[str | None] = mapped_column(String(50))
+    note: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class RadioSurveyTelegram(Base):
+    """One telegram heard at a survey location, byte for byte, with its RSSI (no key: the raw bytes as
+    received, encrypted or not)."""
+
+    __tablename__ = "radio_survey_telegrams"
+    __table_args__ = (Index(None, "manufacturer", "identification"), Index(None, "meter_id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("radio_survey_locations.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    manufacturer: Mapped[str | None] = mapped_column(String(3))
+    identification: Mapped[str | None] = mapped_column(String(8))
+    meter_id: Mapped[int | None] = mapped_column(ForeignKey("meters.id", ondelete="SET NULL"))
+    rssi_dbm: Mapped[float | None] = mapped_column(Float)
+    rssi_raw: Mapped[int | None] = mapped_column(Integer)
+    mode: Mapped[str | None] = mapped_column(String(4))
+    crc: Mapped[str | None] = mapped_column(String(4))
+    version: Mapped[int | None] = mapped_column(Integer)
+    medium: Mapped[str | None] = mapped_column(String(40))
+    security: Mapped[str | None] = mapped_column(String(12))
+    status: Mapped[str | None] = mapped_column(String(12))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# ---- revision 0006: writes to meters, commissioning photos -------------------------------
 
 class MeterWrite(Base):
     """A write to a meter (primary address, baud rate, clock) with what it read before and after;

@@ -87,7 +87,9 @@ class BusService(QObject):
     def __init__(self, ctx: AppContext, parent: QObject | None = None) -> None:
         super().__init__(parent if parent is not None else ctx)
         self.ctx = ctx
-        self.session = BusSession(readout_type=Readout, describe_errors=True, on_lost=self._lost.emit)
+        # encrypted telegrams are decrypted with the key store's keys (a locked store: "no key")
+        self.session = BusSession(readout_type=Readout, describe_errors=True, on_lost=self._lost.emit,
+                                  keys=ctx.keys.lookup)
         self._selected: str | None = None
         self._pollers: list[Poller] = []
         self._lost.connect(self._on_lost)

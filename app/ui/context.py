@@ -122,6 +122,8 @@ class AppContext(QObject):
         self._register = None
         self._register_lock = threading.Lock()
         self._bus = None
+        self._keys = None
+        self._radio = None
         from app.ui.demo import RunMode
 
         self.mode = RunMode(self)   # what demo and screenshot runs change: pages ask it
@@ -176,6 +178,25 @@ class AppContext(QObject):
 
             self._bus = BusService(self)
         return self._bus
+
+    @property
+    def radio(self):
+        """The shared :class:`~app.ui.radio.service.RadioService` (wireless M-Bus receiving, the meters heard):
+        the Radio page and the Commission wizard both use it."""
+        if self._radio is None:
+            from app.ui.radio.service import RadioService
+
+            self._radio = RadioService(self)
+        return self._radio
+
+    @property
+    def keys(self):
+        """The shared :class:`~app.ui.keys.KeyService` (the meter key store: decrypting, key status)."""
+        if self._keys is None:
+            from app.ui.keys import KeyService
+
+            self._keys = KeyService(self)
+        return self._keys
 
     @property
     def text_scale(self) -> float:

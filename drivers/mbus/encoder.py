@@ -512,19 +512,40 @@ def _records_bytes(records) -> bytes:
 
 def encode_variable_data(records=(), *, identification="00000000", manufacturer="KAM", version=0,
                          medium=0x04, access_number=0, status=0, signature=0,
-                         manufacturer_data: bytes = b"", more_records_follow: bool = False) -> bytes:
-    """User data of a CI 0x72 response: 12-byte header, records, optional DIF 0x0F/0x1F block."""
+                         manufacturer_data: bytes = b"", more_records_follow: bool = False,
+                         security: int = 0, key: bytes | None = None) -> bytes:
+    """User data of a CI 0x72 response: 12-byte header, records, optional DIF 0x0F/0x1F block.
+
+    ``security=5`` with a 16-byte ``key``: the records encrypted in security mode 5 (AES-128-CBC, IV =
+    the header's address + 8 x access number; ``2F 2F`` in front, ``2F`` fillers to whole blocks); the
+    configuration field takes the place of ``signature``; a DIF 0x0F/0x1F block follows unencrypted."""
     if isinstance(identification, int):
         identification = "%08d" % identification
     ident = _digits_bcd(str(identification), 8)
     man = manufacturer_code_to_int(manufacturer) if isinstance(manufacturer, str) else int(manufacturer)
     med = _MEDIUM_CODES[medium] if isinstance(medium, str) else int(medium)
+    body = _records_bytes(records)
+    tail = b""
+    if manufacturer_data or more_records_follow:
+        tail = bytes((0x1F if more_records_follow else 0x0F,)) + bytes(manufacturer_data)
+    if security == 5:
+        from .security import aes_cbc_encrypt, mode5_iv
+
+        if key is None or len(key) != 16:
+            raise ValueError("security mode 5 needs a 16-byte key")
+        plain = b"\x2f\x2f" + body
+        plain += b"\x2f" * (-len(plain) % 16)
+        blocks = len(plain) // 16
+        if blocks > 15:
+            raise ValueError("too many records for one encrypted telegram: %d AES blocks (15 at most)" % blocks)
+        signature = (5 << 8) | (blocks << 4)
+        address8 = man.to_bytes(2, "little") + ident + bytes((version, med))
+        body = aes_cbc_encrypt(bytes(key), mode5_iv(address8, access_number), plain)
+    elif security:
+        raise ValueError("security must be 0 or 5 for a wired telegram")
     header = ident + man.to_bytes(2, "little") + bytes((version, med, access_number, status)) + \
         int(signature).to_bytes(2, "little")
-    body = _records_bytes(records)
-    if manufacturer_data or more_records_follow:
-        body += bytes((0x1F if more_records_follow else 0x0F,)) + bytes(manufacturer_data)
-    return header + body
+    return header + body + tail
 
 
 def encode_rsp_ud(records=(), *, address: int = 0, c_field: int = RSP_UD, **header) -> bytes:

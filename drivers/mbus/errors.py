@@ -15,3 +15,13 @@ class MBusError(ValueError):
     def __init__(self, message: str, offset: int | None = None):
         super().__init__(message)
         self.offset = offset
+
+
+class WrongKey(MBusError):
+    """An encrypted telegram whose decryption with the key found for its meter does not check out
+    (the decrypted data do not start with ``2F 2F``, or a MAC or payload CRC does not match).
+    ``identification``: the meter's 8 digits (never the key)."""
+
+    def __init__(self, identification: str):
+        super().__init__("key for %s does not decrypt this telegram" % identification)
+        self.identification = identification

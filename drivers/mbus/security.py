@@ -28,7 +28,7 @@ from typing import Callable
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.cmac import CMAC
 
-from .errors import MBusError
+from .errors import MBusError, WrongKey
 
 __all__ = [
     "KeyLookup", "ConfigField", "Afl", "parse_config", "parse_afl", "MODE_NAMES", "SUPPORTED_MODES",
@@ -202,7 +202,7 @@ def mode5_iv(address8: bytes, access_number: int) -> bytes:
 
 
 def wrong_key(identification: str) -> MBusError:
-    return MBusError("key for %s does not decrypt this telegram" % identification)
+    return WrongKey(identification)
 
 
 def check_key(key, identification: str) -> bytes:

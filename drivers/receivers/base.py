@@ -65,6 +65,10 @@ class Receiver:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def now(self) -> _dt.datetime:
+        """The receiver's clock (UTC), the one ``received_at`` is on (a simulator's may run faster)."""
+        return _now()
+
     def set_mode(self, mode: str) -> None:
         mode = mode.lower()
         if mode not in MODES:

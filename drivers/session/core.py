@@ -26,7 +26,12 @@ operation after the other; the desktop app wraps it in a QObject
   one asked for (:class:`drivers.errors.WrongMeter` otherwise);
 * the wake-up: the connection's profile; through a generic optical head the
   family's profile once the make is known; no preamble while the meter is
-  still awake (it answered less than 0.6 x its awake time ago).
+  still awake (it answered less than 0.6 x its awake time ago);
+* encrypted telegrams (security modes 5 and 7) are decrypted with the key
+  lookup :attr:`BusSession.keys` (``keys(manufacturer, identification) ->
+  bytes | None``: a key file, the key store, or both); without the meter's
+  key a telegram keeps its header and no records, with a wrong one the read
+  fails (:class:`drivers.errors.WrongKey`) and nothing is kept.
 
 Errors: with ``describe_errors`` (the GUI) a driver error becomes a
 :class:`BusOperationError` whose text is the one-line message of
@@ -93,7 +98,8 @@ class BusSession:
     """
 
     def __init__(self, *, readout_type: type[Readout] = Readout, describe_errors: bool = False,
-                 on_lost: Callable[[str], None] | None = None) -> None:
+                 on_lost: Callable[[str], None] | None = None, keys: Callable[[str, str], Any] | None = None) -> None:
+        self.keys = keys        # key lookup for encrypted telegrams, read when a job is prepared
         self.lock = BusLock()
         self.meters = KnownMeters()
         self.readout_type = readout_type
@@ -415,10 +421,11 @@ class BusSession:
         spec = self._spec or ConnectionSpec()
         key, label = meter.key, meter.label
         expect = meter.secondary_mask()
+        keys = self.keys
 
         def work(link, report, cancel=None):
             res = ops.read_all(link, address=address, mask=mask, profile=profile, report=report,
-                               max_telegrams=max_telegrams)
+                               max_telegrams=max_telegrams, keys=keys)
             ops.check_identity(res.telegrams[0], expect, key)
             self._heard(key)
             return self._readout(key, res, link, address, spec)
@@ -446,10 +453,11 @@ class BusSession:
         profile = self.profile_for(manufacturer=man, key=str(want) if want is not None and want.exact else None)
         spec = self._spec or ConnectionSpec()
         simulated = self.simulated
+        keys = self.keys
 
         def work(link, report, cancel=None):
             res = ops.read_all(link, address=address, mask=mask, profile=profile, report=report,
-                               max_telegrams=max_telegrams)
+                               max_telegrams=max_telegrams, keys=keys)
             first = res.telegrams[0]
             ops.check_identity(first, want, str(want) if want is not None else "")
             m = KnownMeter.from_telegram(first, address=res.address, simulated=simulated)
@@ -561,10 +569,11 @@ class BusSession:
             profile = self.profile_for(manufacturer=_mask_manufacturer(want))
         spec = self._spec or ConnectionSpec()
         simulated = self.simulated
+        keys = self.keys
 
         def work(link, report, cancel=None):
             res = meterside.history_read(link, report, address=address, mask=mask, profile=profile, types=types,
-                                         max_telegrams=max_telegrams)
+                                         max_telegrams=max_telegrams, keys=keys)
             std = res.standard
             key = ops.check_identity(std.telegrams[0], want, key_label)
             m = meter or KnownMeter.from_telegram(std.telegrams[0], address=std.address, simulated=simulated)

@@ -45,6 +45,9 @@ def describe_error(exc: BaseException, *, port: str | None = None, kept: int | N
     elif isinstance(exc, e.Collision):
         msg, tail = f"several meters answered at once{(' at ' + what) if what else ''}", \
             "read them one by one by secondary address (Scan > Secondary)"
+    elif isinstance(exc, e.WrongKey):
+        msg, tail = f"{text}{(' (' + what + ')') if what else ''}: nothing of it is kept", \
+            "import the meter's right key (Radio page, Keys…; or heatmeter keys import) and read again"
     elif isinstance(exc, e.ChecksumError):
         msg, tail = f"damaged answers{(' from ' + what) if what else ''} ({text})", "check the line and try again"
     else:                                    # UnexpectedAnswer (a wrong meter ...), other bus errors
@@ -102,6 +105,8 @@ def cli_hint(exc: BaseException, *, has_preamble: bool) -> str:
     """What the CLI adds to a driver error's own text (a hint with the option to try), or ""."""
     if isinstance(exc, e.NoAnswer) and not has_preamble:
         return " (a battery meter on an optical head may need --wakeup)"
+    if isinstance(exc, e.WrongKey):
+        return " (nothing kept; give the meter's right key with --keys or heatmeter keys import)"
     return ""
 
 

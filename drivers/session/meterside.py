@@ -81,14 +81,15 @@ def optical_key(tel, known) -> str:
     return meter_key(ident or "?", man or "?", tel.version, tel.medium_code)
 
 
-def history_read(link, report, *, address: int | None, mask, profile, types: tuple, max_telegrams: int):
+def history_read(link, report, *, address: int | None, mask, profile, types: tuple, max_telegrams: int,
+                 keys=None):
     """The standard readout and the telegram types ``types`` (:class:`drivers.history.HistoryReadResult`)."""
     from drivers.history import read_history
 
     def prog(ev) -> None:
         report(ev.done, ev.total, ev.note)
     return read_history(link, address=None if mask is not None else address, secondary=mask, types=tuple(types),
-                        profile=profile, progress=prog, max_telegrams=max_telegrams)
+                        profile=profile, progress=prog, max_telegrams=max_telegrams, keys=keys)
 
 
 # --- the clock -------------------------------------------------------------------------------------

@@ -61,14 +61,15 @@ def check_identity(tg, expect, expected_label: str) -> str:
     return got
 
 
-def read_all(link, *, address: int | None, mask, profile, report: Report, max_telegrams: int):
-    """Every telegram of one meter (:func:`drivers.ops.read_meter`) with progress on ``report``."""
+def read_all(link, *, address: int | None, mask, profile, report: Report, max_telegrams: int, keys=None):
+    """Every telegram of one meter (:func:`drivers.ops.read_meter`) with progress on ``report``;
+    encrypted telegrams decrypted with the key lookup ``keys``."""
     from drivers.ops import read_meter
 
     def prog(ev) -> None:
         report(ev.done, ev.total, ev.note)
     return read_meter(link, address=None if mask is not None else address, secondary=mask, profile=profile,
-                      progress=prog, max_telegrams=max_telegrams)
+                      progress=prog, max_telegrams=max_telegrams, keys=keys)
 
 
 def now_utc() -> _dt.datetime:

@@ -64,6 +64,7 @@ class MeterConfig:
     clock_offset_s: float = 0.0          # the meter's clock minus the host's local clock (a drifting meter clock)
     history_months: int = 24             # month-start values the meter keeps (storage 1..n)
     optical: dict | None = None          # its optical port: {"protocol": "iec62056-21" | "kmp", ...} (simulator.optical)
+    security: dict | None = None         # encrypted telegrams: {"mode": 5, "key": "32 hex digits"} (AES-128-CBC)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "MeterConfig":
@@ -102,6 +103,15 @@ class MeterConfig:
             check_optical(self.optical)
         if self.faults.get("clock") not in (None, "refuse", "stuck"):
             raise ValueError("faults.clock must be \"refuse\" or \"stuck\"")
+        if self.security is not None:
+            key = str(self.security.get("key", ""))
+            if self.security.get("mode") != 5 or len(key) != 32 or any(c not in "0123456789abcdefABCDEF" for c in key):
+                raise ValueError('security must be {"mode": 5, "key": "<32 hex digits>"}')
+
+    @property
+    def key(self) -> bytes | None:
+        """The AES key of an encrypted meter (None: it sends plaintext)."""
+        return bytes.fromhex(self.security["key"]) if self.security else None
 
     def to_json(self) -> dict:
         from dataclasses import asdict
@@ -366,7 +376,8 @@ class SimMeter:
         data = framing.encode_rsp_ud(
             address=self.primary_address, identification=self.cfg.identification,
             manufacturer=self.cfg.manufacturer, version=self.cfg.version, medium=self.cfg.medium,
-            access_number=self.access_number, status=self.status, records=recs, more_records_follow=more)
+            access_number=self.access_number, status=self.status, records=recs, more_records_follow=more,
+            security=5 if self.cfg.security else 0, key=self.cfg.key)
         self.last_encoded = [r.as_dict() for r in recs]
         self.last_telegram_index = idx
         self.sent.append({"access_number": self.access_number, "telegram_index": idx,

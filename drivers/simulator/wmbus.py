@@ -18,6 +18,7 @@
 """
 from __future__ import annotations
 
+import datetime as _dt
 import heapq
 import math
 import random
@@ -30,9 +31,11 @@ from drivers.receivers.base import Heard, Receiver
 from drivers.wmbus.encoder import encode_wmbus
 
 __all__ = ["RadioMeter", "RadioField", "SimulatedReceiver", "default_field", "keys_csv", "MAKES",
-           "SENSITIVITY_DBM"]
+           "SENSITIVITY_DBM", "FLOORS", "FLOOR_LOSS_DB"]
 
 SENSITIVITY_DBM = -105.0       # typical T1/C1 receiver sensitivity: weaker telegrams are not heard
+FLOORS = 6                     # default_field puts its meters on six floors
+FLOOR_LOSS_DB = 12.0           # a concrete floor between meter and receiver at 868 MHz (simulated)
 
 # make -> (FLAG, security, medium, version, send interval s, kind)
 MAKES = {
@@ -63,6 +66,8 @@ class RadioMeter:
     base_energy_wh: int = 0
     base_volume_l: int = 0
     fmt: str = "none"
+    floor: int = 0            # where it is in the block (default_field: six floors)
+    loss_db: float = 0.0      # extra path loss from where the receiver is now (RadioField.move_receiver)
 
     def records(self, t_s: float) -> list:
         rnd = random.Random(hash((self.identification, int(t_s))) & 0xFFFFFFFF)
@@ -93,8 +98,8 @@ class RadioMeter:
                             session=self.counter & 0x0F, fmt=self.fmt)
 
     def mean_rssi_dbm(self) -> float:
-        """Log-distance path loss: -40 dBm at 1 m, exponent 3."""
-        return -40.0 - 30.0 * math.log10(max(self.distance_m, 1.0))
+        """Log-distance path loss: -40 dBm at 1 m, exponent 3; minus the floors between it and the receiver."""
+        return -40.0 - 30.0 * math.log10(max(self.distance_m, 1.0)) - self.loss_db
 
 
 def default_field(n: int = 12, seed: int = 0, *, makes=None) -> list[RadioMeter]:
@@ -109,7 +114,7 @@ def default_field(n: int = 12, seed: int = 0, *, makes=None) -> list[RadioMeter]
                                  version, interval, round(rnd.uniform(2, 60), 1), kind, seed=i,
                                  access_number=rnd.randrange(256), counter=rnd.randrange(1, 10_000),
                                  base_energy_wh=rnd.randrange(1_000, 90_000) * 1000,
-                                 base_volume_l=rnd.randrange(10_000, 900_000)))
+                                 base_volume_l=rnd.randrange(10_000, 900_000), floor=i % FLOORS))
     return meters
 
 
@@ -132,10 +137,20 @@ class RadioField:
         self._queue = [(self.rnd.uniform(0, m.interval_s), i) for i, m in enumerate(meters)]
         heapq.heapify(self._queue)
 
+    def move_receiver(self, floor: int | None, *, floor_loss_db: float = FLOOR_LOSS_DB) -> None:
+        """The receiver is now on ``floor`` (None: back where every meter's distance alone counts): each floor
+        between a meter and the receiver costs ``floor_loss_db`` more path loss."""
+        for m in self.meters:
+            m.loss_db = 0.0 if floor is None else floor_loss_db * abs(m.floor - floor)
+
     def next_time(self) -> float:
         return self._queue[0][0] if self._queue else math.inf
 
     def due(self, t_s: float) -> list[tuple[RadioMeter, bytes, float]]:
+        return [(m, tg, rssi) for _when, m, tg, rssi in self.due_timed(t_s)]
+
+    def due_timed(self, t_s: float) -> list[tuple[float, RadioMeter, bytes, float]]:
+        """As :meth:`due`, each with the simulated time it was sent at first."""
         out = []
         q = self._queue
         while q and q[0][0] <= t_s:
@@ -147,7 +162,7 @@ class RadioField:
             if rssi < self.sensitivity_dbm:
                 self.lost += 1
                 continue
-            out.append((m, tg, round(rssi, 1)))
+            out.append((when, m, tg, round(rssi, 1)))
         return out
 
 
@@ -157,22 +172,33 @@ class SimulatedReceiver(Receiver):
     ``clock="real"``: telegrams arrive when due, with simulated time running
     ``speed`` times faster than the wall clock. ``clock="virtual"``: each
     ``receive`` jumps simulated time to the next telegram (no sleeping).
+    A telegram's ``received_at`` is on the simulated clock: ``epoch`` (default:
+    when the receiver was opened) plus the simulated time it was sent at, so
+    send intervals read the same at any ``speed``; :meth:`now` is that clock.
     """
 
     name = "simulator"
 
-    def __init__(self, field: RadioField, *, speed: float = 1.0, clock: str = "real"):
+    def __init__(self, field: RadioField, *, speed: float = 1.0, clock: str = "real",
+                 epoch: _dt.datetime | None = None):
         super().__init__()
         self.field = field
         self.speed = speed
         self.clock = clock
         self.t_s = 0.0
         self._t0 = None
+        self.epoch = epoch
         self._stop = threading.Event()
 
     def _open(self) -> None:
         self._t0 = time.monotonic()
+        if self.epoch is None:
+            self.epoch = _dt.datetime.now(_dt.timezone.utc)
         self._stop.clear()
+
+    def now(self) -> _dt.datetime:
+        """The simulated clock (UTC): ``epoch`` plus simulated time."""
+        return (self.epoch or _dt.datetime.now(_dt.timezone.utc)) + _dt.timedelta(seconds=self.sim_now())
 
     def _close(self) -> None:
         self._stop.set()
@@ -183,13 +209,15 @@ class SimulatedReceiver(Receiver):
         return (time.monotonic() - self._t0) * self.speed
 
     def _heard(self, items) -> list[Heard]:
-        return [Heard(tg, rssi, None, mode=self.mode or "t1", source="simulator") for _m, tg, rssi in items]
+        epoch = self.epoch or _dt.datetime.now(_dt.timezone.utc)
+        return [Heard(tg, rssi, None, epoch + _dt.timedelta(seconds=when), mode=self.mode or "t1",
+                      source="simulator") for when, _m, tg, rssi in items]
 
     def _read(self, timeout_s: float) -> list[Heard]:
         if self.clock == "virtual":
             self.t_s = max(self.t_s, self.field.next_time())
-            return self._heard(self.field.due(self.t_s))
+            return self._heard(self.field.due_timed(self.t_s))
         wait = (self.field.next_time() - self.sim_now()) / self.speed
         if wait > 0:
             self._stop.wait(min(wait, timeout_s))
-        return self._heard(self.field.due(self.sim_now()))
+        return self._heard(self.field.due_timed(self.sim_now()))

@@ -109,6 +109,8 @@ def strip_crcs(data: bytes, crc: str = "auto") -> tuple[bytes, str]:
     if n < 11:
         raise MBusError("wireless telegram too short: %d byte(s), at least 11 needed (L C M A CI)" % n, n)
     lf = data[0]
+    if lf < 10:
+        raise MBusError("L-field 0x%02X too small: a telegram has at least 10 bytes after it (C, M, A, CI)" % lf, 0)
     crc = crc.upper() if crc != "none" else "none"
     if crc == "AUTO":
         if n == format_a_length(lf):

@@ -15,9 +15,11 @@ def heatmeter_argv() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "app"]
 
 
-def run_cli(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess:
+def run_cli(*args: str, timeout: float = 60.0, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``heatmeter ARGS``; ``env``: variables to set on top of this process's environment."""
+    full = None if env is None else {**os.environ, **env}
     return subprocess.run(heatmeter_argv() + [str(a) for a in args], capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, env=full)
 
 
 class Simulator:

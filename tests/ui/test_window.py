@@ -14,7 +14,8 @@ NAMES = [s.name for s in BUILTIN_PAGES]
 
 
 def test_eight_pages_in_two_groups(window):
-    assert NAMES == ["connect", "scan", "readout", "live", "commission", "register", "planner", "calculators"]
+    assert NAMES == ["connect", "scan", "readout", "live", "radio", "commission", "register", "planner",
+                     "calculators"]
     assert [h.text() for h in window.nav.headings] == ["PLANT ROOM", "OFFICE"]
     assert list(window.nav.buttons) == NAMES
 

@@ -115,3 +115,10 @@ def test_key_of_wrong_length_from_a_lookup_is_a_one_line_error():
     data = encode_wmbus(RECS, security=5, key=bytes(16))
     with pytest.raises(MBusError, match="not a 128-bit AES key"):
         decode_wmbus(data, lambda m, i: b"short")
+
+
+@pytest.mark.parametrize("data", [b"\x08" + bytes(10), b"\x09" + bytes(11), b"\x09" + bytes(9) + b"\x7a"])
+def test_an_l_field_too_small_for_a_telegram_is_the_decoders_error(data):
+    """Found by the property test: L = 8 has the length of a format A telegram without a whole first block."""
+    with pytest.raises(MBusError, match="too small"):
+        decode_wmbus(data)

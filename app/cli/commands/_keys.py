@@ -56,8 +56,10 @@ def open_store(args, *, must_exist: bool = False):
     return KeyStore(path, passphrase=_passphrase_source(args))
 
 
-def key_lookup(args):
-    """The decoders' key lookup from ``--keys`` and the key store, or None when there are no keys at all."""
+def key_lookup(args, *, store=None):
+    """The decoders' key lookup from ``--keys`` and the key store, or None when there are no keys at all.
+
+    ``store``: the key store already opened (else it is opened here)."""
     from drivers.wmbus.keys import KeyFileError, parse_key_csv
     table = None
     if getattr(args, "keys", None):
@@ -70,7 +72,10 @@ def key_lookup(args):
             table = parse_key_csv(text, args.keys)
         except KeyFileError as exc:
             raise UserError(str(exc), 2) from None
-    store = open_store(args, must_exist=True)
+    if getattr(args, "key_store_disabled", False):
+        store = None
+    elif store is None:
+        store = open_store(args, must_exist=True)
     if store is not None and not store.ids():
         store = None
     if table is None and store is None:
@@ -84,3 +89,32 @@ def key_lookup(args):
         k = table.keys_for(manufacturer, identification)
         return k if k is not None else store.keys_for(manufacturer, identification)
     return lookup
+
+
+def read_keys(args):
+    """The key lookup of a bus read (``--keys`` and the key store), unlocked before the bus is touched.
+
+    A read must not stop between a meter's telegrams to ask for a passphrase, so a passphrase-protected
+    store is opened here. A store that cannot be opened for want of a passphrase (no terminal, no
+    $HEATMETER_KEYSTORE_PASSPHRASE) is left out with a one-line note on stderr: plaintext meters read as
+    ever, encrypted ones show no records. A wrong passphrase is an error (status 2)."""
+    from app.storage.keystore import KeyStoreError, KeyStoreLocked
+
+    store = open_store(args, must_exist=True)
+    if store is not None and store.ids():
+        try:
+            store.unlock()
+        except KeyStoreLocked as exc:
+            print("heatmeter: key store not used: %s" % exc, file=sys.stderr)
+            args = _without_store(args)
+        except KeyStoreError as exc:
+            raise UserError(str(exc), 2) from None
+    return key_lookup(args, store=store)
+
+
+def _without_store(args):
+    import argparse
+
+    ns = argparse.Namespace(**vars(args))
+    ns.key_store_disabled = True
+    return ns

@@ -38,6 +38,12 @@ def register(sub) -> None:
                         "replaced at its primary address) the read fails with status 1; a --secondary read is "
                         "always checked against its own mask")
     p.add_argument("--max-telegrams", type=int, default=64, metavar="N", help="stop after N telegrams (default 64)")
+    from app.cli.commands._keys import add_key_options
+
+    keys = p.add_argument_group("encrypted meters (security modes 5 and 7)",
+                                "telegrams are decrypted with the meter's key from --keys, else the key store; "
+                                "without a key the header is shown and no records, a wrong key fails the read")
+    add_key_options(keys)
     from app.cli.options import add_db, add_user
 
     save = p.add_argument_group("saving into the meter register")
@@ -103,18 +109,27 @@ def read_result(args):
     """Read the meter the arguments name through the bus session: a ``drivers.session.Readout`` (raw
     frames and decoded telegrams), with the wake-up profile of the meter's family and the identity check;
     with ``--history`` the other telegram types too (``selections``)."""
+    from app.cli.commands._keys import read_keys
+
     protocol = choose_protocol(args)
     spec = _bus.spec_from_args(args, protocol=protocol)
+    keys = read_keys(args)
     types = _history_types(args) if args.history else ()
     options = {"mode": args.iec_mode, "max_baud": args.max_baud} if protocol == "iec62056-21" else None
     progress = _bus.StderrProgress("read")
+    from app.cli.errors import UserError
+    from app.storage.keystore import KeyStoreError
+
     with _bus.bus_errors(spec), _bus.open_session(spec) as session:
+        session.keys = keys
         try:
             if args.history and protocol == "mbus":
                 return session.read_history(args.address, args.secondary, expect=args.expect, types=types,
                                             max_telegrams=args.max_telegrams, progress=progress)
             return session.read_address(args.address, args.secondary, expect=args.expect,
                                         max_telegrams=args.max_telegrams, options=options, progress=progress)
+        except KeyStoreError as exc:            # a damaged store entry, the keyring gone meanwhile
+            raise UserError(str(exc), 2) from None
         finally:
             progress.close()
 
@@ -194,6 +209,13 @@ def run(args) -> int:
         else:
             print(f"meter {doc['secondary_address']} at address {doc['address']}: "
                   f"{len(doc['telegrams'])} telegram(s), {len(doc['records'])} record(s)")
+        for n, t in enumerate(doc["telegrams"], 1):
+            enc = t.get("encryption") or {}
+            if enc.get("reason"):
+                hint = " (give the meter's key with --keys or heatmeter keys import)" \
+                    if enc["reason"] == "no key" else ""
+                print(f"  telegram {n}: encrypted (security mode {enc.get('mode')}), {enc['reason']}: "
+                      f"records withheld{hint}")
         for r in doc["records"]:
             extra = "".join(f" {k}={r[k]}" for k in ("storage", "tariff", "subunit") if r.get(k))
             extra += "".join(f" {m}" for m in r.get("modifiers", ()))

@@ -9,6 +9,9 @@
   readout as plain data, the evidence);
 - :mod:`~app.services.commissioning.evidence`: photos of the steps, the clock
   write of the clock step, the substation's other point (approach temperature);
+- :mod:`~app.services.commissioning.radio`: a radio meter identified from the
+  telegrams received, its key, signal and send interval checked, the telegrams
+  kept as evidence;
 - :mod:`~app.services.commissioning.workflow`: each step stored in the register
   (draft record, evidence, versions checked), sign-off and the certificate's
   data (:class:`SignOff`).
@@ -19,6 +22,8 @@ and display; other front ends (a command, a radio commissioning) call the same.
 from app.services.commissioning.evidence import (add_photo, photos, record_clock_write, remove_photo, step_words,
                                                  substation_partner)
 from app.services.commissioning.meter import MeterReadout, MeterRef
+from app.services.commissioning.radio import (apply_radio_identification, radio_assessment, radio_problems,
+                                              radio_readout)
 from app.services.commissioning.state import (FORMAT, IDENTITY_FIELDS, PLACE_FIELDS, STEPS, CommissioningState,
                                               annex_point, compute_checks, copy_state, entry_values, local_naive,
                                               point_checks, readout_entry)
@@ -39,4 +44,5 @@ __all__ = [
     "save_check_readout", "save_draft", "save_observation", "save_unsaved_readouts", "sign", "sign_problems",
     "take_register_meter", "update_rating", "use_register_meter", "add_photo", "photos", "remove_photo",
     "record_clock_write", "substation_partner", "step_words", "annex_point", "point_checks",
+    "apply_radio_identification", "radio_assessment", "radio_problems", "radio_readout",
 ]

@@ -185,6 +185,7 @@ def apply_identification(state: CommissioningState, readout: MeterReadout, meter
 
     first = readout.first
     i = state.identify
+    i.pop("radio", None)               # read on the bus (a radio identification sets it again after this)
     flag = first.get("manufacturer")
     medium = first.get("medium")
     i.update({"mbus_manufacturer": flag, "secondary_address": first.get("identification"),

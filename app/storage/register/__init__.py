@@ -29,6 +29,7 @@ composed of one class per concern, each in its own module:
 ``privacy``        legal hold, restricted processing, erasure, personal export
 ``bulk_import``    ``import_file`` (``_ImportJob``), with ``bulk_sql`` below it
 ``export``         the CSV/XLSX export
+``surveys``        connectivity surveys of radio meters (MMS 2.1.9), with a digest
 =================  ==============================================================
 
 Database problems become one-line ``RegisterError``s (``app.storage.errors``).
@@ -51,8 +52,10 @@ from app.storage.register.lots import LotResult, Lots, NewLot, UnknownLot
 from app.storage.register.photos import MEDIA_TYPES, Photos, media_type_of, sha256_hex
 from app.storage.register.places import annex_a, load_monitoring_point_table
 from app.storage.register.privacy import PERSONAL_EXPORT_FIELDS, READING_FIELDS, Privacy
+from app.storage.register.surveys import Surveys, survey_digest
 from app.storage.register.tables import (
-    B, CAL, CALP, CHUNK, COM, ERASED, EV, EVB, INST, LOT, LOTD, LOTM, LOTR, LOTV, MP, MW, MWF, PH, RF, RO, M, S,
+    B, CAL, CALP, CHUNK, COM, ERASED, EV, EVB, INST, LOT, LOTD, LOTM, LOTR, LOTV, MP, MW, MWF, PH, RF, RO, RS, RSL,
+    RST, M, S,
     default_user, manufacturer_key,
 )
 from app.storage.register.unit import _first_line, _is_locked
@@ -62,14 +65,14 @@ __all__ = [
     "Register", "open_register", "default_user", "manufacturer_key", "annex_a", "load_monitoring_point_table",
     "NewLot", "LotResult", "NewCalibration", "UnknownLot", "SUBASSEMBLIES", "CHECKLIST_ANSWERS",
     "PERSONAL_EXPORT_FIELDS", "READING_FIELDS", "CHUNK", "BATCH", "BATCH_SEP", "ERASED",
-    "id_runs", "decode_batch", "encode_batch_values", "batch_after_values", "WRITE_KINDS", "MEDIA_TYPES",
-    "media_type_of", "sha256_hex",
+    "id_runs", "decode_batch", "encode_batch_values", "batch_after_values", "survey_digest", "WRITE_KINDS",
+    "MEDIA_TYPES", "media_type_of", "sha256_hex",
     "M", "S", "B", "MP", "INST", "EV", "EVB", "COM", "RO", "RF", "CAL", "CALP", "LOT", "LOTM", "LOTD", "LOTR", "LOTV",
-    "MW", "MWF", "PH",
+    "RS", "RSL", "RST", "MW", "MWF", "PH",
 ]
 
 
-class Register(BulkImport, Export, Privacy, MeterWrites, Commissioning, Photos, Lots):
+class Register(BulkImport, Export, Privacy, MeterWrites, Commissioning, Photos, Lots, Surveys):
     """One register database. Thread-safe: every call takes its own connection.
 
     The methods come from the classes named in the module's docstring; the

@@ -25,6 +25,9 @@ LOTV = models.LotVerdict.__table__
 MW = models.MeterWrite.__table__
 MWF = models.MeterWriteFrame.__table__
 PH = models.CommissioningPhoto.__table__
+RS = models.RadioSurvey.__table__
+RSL = models.RadioSurveyLocation.__table__
+RST = models.RadioSurveyTelegram.__table__
 
 #: Rows per INSERT statement when many go in at once (an import's chunk, a lot's members).
 CHUNK = 5000

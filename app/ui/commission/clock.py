@@ -71,8 +71,9 @@ class ClockPanel(QFrame):
         lay.addWidget(self.result)
         self.hide()
 
-    def show_state(self, check: dict[str, Any] | None, clock: dict[str, Any]) -> None:
-        """Show the panel for the clock check ``check`` (a check dict) and the write done, if any."""
+    def show_state(self, check: dict[str, Any] | None, clock: dict[str, Any], writable: bool = True) -> None:
+        """Show the panel for the clock check ``check`` (a check dict) and the write done, if any;
+        ``writable`` False: a meter whose clock is not set over this bus (a radio meter)."""
         failing = check is not None and check.get("status") != "pass" and \
             (check.get("values") or {}).get("difference_s") is not None
         self.setVisible(bool(failing or clock))
@@ -86,7 +87,10 @@ class ClockPanel(QFrame):
                               "kept with its frames in the meter's history).")
         elif clock:
             self.text.setText("The meter's clock was set during this commissioning.")
-        self.set_button.setVisible(failing)
+        if failing and not writable:
+            self.text.setText(self.text.text().split(" Set it here")[0] + " A radio meter's clock is set through "
+                              "its M-Bus or optical port (heatmeter set-clock, or the maker's tool), not by radio.")
+        self.set_button.setVisible(failing and writable)
         if clock:
             ok = clock.get("ok")
             colour = "#0a6b2d" if ok else "#a4001d"

@@ -43,7 +43,7 @@ class EvidenceFlow:
 
         def kept(clock: dict[str, Any]) -> None:
             self.state.clock = clock
-            self.plausibility_step.show_checks(self.state.checks, clock)
+            self.plausibility_step.show_checks(self.state.checks, clock, not self.state.identify.get("radio"))
             self.save_draft()
             if result.ok:
                 self.show_info(f"Meter clock set and confirmed ({result.before:%H:%M} -> {result.after:%H:%M}); "

@@ -66,6 +66,7 @@ class IdentifyFlow:
         self.identify_step.collect(self.state)
         svc.apply_identification(self.state, readout, meter)
         self.identify_step.load(self.state)
+        self._sync_radio_bus()
         i, first = self.state.identify, readout.first
         vals = cm.readout_values(readout.telegrams, readout.read_at)
         status = "status OK" if not first.get("status") else f"status 0x{first.get('status'):02X}"
@@ -106,6 +107,7 @@ class IdentifyFlow:
             self.identify_step.collect(self.state)
             svc.use_register_meter(self.state, meter)
             self.identify_step.load(self.state)
+            self._sync_radio_bus()
             self._show_register_status(meter)
             self.refresh_bus_meters()
             self._update_footer()

@@ -69,6 +69,8 @@ class ObserveFlow:
         except BusUnavailable as exc:
             self.show_warning(str(exc))
             return
+        interval = float(getattr(self.poller, "interval_s", interval))     # a radio meter: its send interval
+        plot.max_gap_s = 2.5 * interval
         self._obs = {"start": time.time(), "total": float(total), "interval": float(interval), "samples": [],
                      "first": None, "last": None, "missed": 0, "warned": False}
         self.poller.sample.connect(self._obs_sample)

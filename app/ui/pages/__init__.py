@@ -13,6 +13,8 @@ BUILTIN_PAGES = (
              "Every record of every telegram, decoded, with the raw bytes."),
     PageSpec("live", "Live", "live", "plant", "app.ui.pages.live:LivePage",
              "Poll a meter and plot power, flow and temperatures."),
+    PageSpec("radio", "Radio", "radio", "plant", "app.ui.pages.radio:RadioPage",
+             "Wireless M-Bus meters heard: signal, telegrams, keys; the connectivity survey."),
     PageSpec("commission", "Commission", "commission", "plant", "app.ui.pages.commission:CommissionPage",
              "Commission one meter, step by step, with a certificate."),
     PageSpec("register", "Register", "register", "office", "app.ui.pages.register:RegisterPage",

@@ -31,6 +31,7 @@ from app.ui.commission.flow_checks import ChecksFlow
 from app.ui.commission.flow_evidence import EvidenceFlow
 from app.ui.commission.flow_identify import IdentifyFlow
 from app.ui.commission.flow_observe import ObserveFlow
+from app.ui.commission.flow_radio import RadioFlow
 from app.ui.commission.flow_sign import TECHNICIAN_KEY, SignFlow
 from app.ui.pages.base import Page
 
@@ -39,7 +40,7 @@ DEFAULT_WINDOW_MIN = 10
 DEFAULT_INTERVAL_S = 5
 
 
-class CommissionPage(IdentifyFlow, ChecksFlow, EvidenceFlow, ObserveFlow, SignFlow, Page):
+class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, EvidenceFlow, ObserveFlow, SignFlow, Page):
     name = "commission"
     title = "Commission"
     icon = "commission"
@@ -128,12 +129,14 @@ class CommissionPage(IdentifyFlow, ChecksFlow, EvidenceFlow, ObserveFlow, SignFl
         bus = self.ctx.bus
         bus.metersChanged.connect(self.refresh_bus_meters)
         bus.selectedChanged.connect(lambda _m: self.refresh_bus_meters())
+        self._radio_setup()
         self.on_text_scale_changed(self.ctx.text_scale)
         self._show_step(1)
 
     # -- page hooks ------------------------------------------------------------------------
     def on_shown(self) -> None:
         self.refresh_bus_meters()
+        self.refresh_radio_meters()
         if not self._drafts_checked:
             self._drafts_checked = True
             self.check_drafts()
@@ -366,6 +369,8 @@ class CommissionPage(IdentifyFlow, ChecksFlow, EvidenceFlow, ObserveFlow, SignFl
         self.reached = s.step
         for step in self.steps:
             step.load(s)
+        self._sync_radio_bus()
+        self.show_radio_status()
         if s.bus_meter:
             self.refresh_bus_meters()
         if s.observation.get("samples"):
@@ -384,6 +389,8 @@ class CommissionPage(IdentifyFlow, ChecksFlow, EvidenceFlow, ObserveFlow, SignFl
             s.load(self.state)
         self.identify_step.read_status.setText("")
         self.identify_step.register_status.setText("")
+        self._sync_radio_bus()
+        self.refresh_radio_meters()
         self.plausibility_step.show_values(None)
         self.plausibility_step.read_info.setText("No readout yet.")
         self.plausibility_step.mpe_label.setText("")

@@ -450,6 +450,9 @@ class ReadoutPage(Page):
         line3 = (f"Read {when_words(ro.read_at)}: {len(ro.telegrams)} telegram{'s' if len(ro.telegrams) != 1 else ''},"
                  f" {n_rec} records · {where}, {ro.baud} Bd · {ro.elapsed_s:.1f} s")
         lines = [line1, "Status " + line2, line3]
+        enc = _encryption_html(ro.telegrams)
+        if enc:
+            lines.append(enc)
         errs = [r for t in ro.telegrams for r in t.records if r.quantity == "error_flags" and r.value]
         if errs:
             lines.append(f"<b>Meter error flags: {', '.join(str(r.value) for r in errs)}</b>")
@@ -648,3 +651,19 @@ class ReadoutPage(Page):
 
 def _esc(s: str) -> str:
     return (s or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _encryption_html(telegrams) -> str:
+    """One line about encryption (MMS 2.3.4): decrypted with the meter's key, or records withheld and why."""
+    modes = [t.security_mode for t in telegrams if t.security_mode not in (None, 0)]
+    if not modes:
+        return ""
+    mode = "ELL AES-128-CTR" if modes[0] == "ell_ctr" else f"security mode {modes[0]}"
+    withheld = [t for t in telegrams if t.security_reason]
+    if not withheld:
+        return f"Encrypted (AES-128, {_esc(mode)}): decrypted with the meter's key from the key store."
+    reason = withheld[0].security_reason
+    what = ("no key for this meter in the key store: import it on the Radio page (Keys…)" if reason == "no key"
+            else _esc(reason))
+    return (f"<span style='color:#8b0000'><b>Encrypted ({_esc(mode)}): records withheld</b></span> — {what}.")
+

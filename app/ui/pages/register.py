@@ -229,7 +229,7 @@ class RegisterPage(Page):
         widths = {"manufacturer": 100, "model": 120, "serial": 95, "site": 165, "building": 78, "location": 180,
                   "monitoring_point": 55, "status": 95, "due": 135, "due_date": 100, "install_date": 95,
                   "qp_m3h": 75, "qp_qi_ratio": 60, "dn": 45, "mid_class": 55, "secondary_address": 140,
-                  "primary_address": 70, "battery_expiry": 100, "flow_sensor_position": 95, "notes": 200}
+                  "primary_address": 70, "battery_expiry": 100, "flow_sensor_position": 95, "notes": 200, "key": 55}
         self._widths = [widths.get(field, 100) for field, _h in COLUMNS]
         self.view.doubleClicked.connect(self._double_clicked)
         self.view.activated.connect(lambda i: self.open_meter(self.model.id_at(i.row())))
@@ -340,6 +340,15 @@ class RegisterPage(Page):
         self.total = sum(1 for r in index.col["restrict_processing"] if not r)
         self.apply_filters()
         self.load_schedule()
+        self.load_key_index()
+
+    def load_key_index(self) -> None:
+        """Which meters have a key in the key store (the Key column; ids only, no passphrase needed)."""
+        keys = self.ctx.keys
+        if not getattr(self, "_keys_connected", False):
+            keys.changed.connect(self.load_key_index)
+            self._keys_connected = True
+        self.run_task("Key store", keys.key_index, on_finished=self.model.set_key_index, report_errors=False)
 
     def load_schedule(self) -> None:
         from app.storage.browse import due_states

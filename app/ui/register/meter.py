@@ -296,6 +296,11 @@ class MeterView(QWidget):
                   ("Flow sensor in", m.flow_sensor_position), ("Primary address", m.primary_address),
                   ("Secondary address", m.secondary_address), ("Baud", m.baud), ("Battery end of life", m.battery_expiry),
                   ("Notes", m.notes)]
+        keys = self.page.model.key_index
+        if keys is not None:
+            at = [f for f, _v in fields].index("Secondary address") + 1
+            fields.insert(at, ("AES key", "held in the key store (never shown)" if keys.has_meter(m) else
+                               "none: encrypted telegrams of this meter show no readings"))
         info = (self.page.due_map or {}).get(m.id) if self.page.due_map is not None else None
         if info:
             fields.append(("Maintenance", f"{info.state.replace('_', ' ')}, due {_text(info.due_date)} "

@@ -28,7 +28,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("building", "Building"), ("location", "Location"), ("monitoring_point", "Point"), ("due", "Due"),
     ("due_date", "Due date"), ("status", "Status"), ("install_date", "Installed"), ("qp_m3h", "qp m³/h"),
     ("qp_qi_ratio", "qp/qi"), ("dn", "DN"), ("mid_class", "Class"), ("secondary_address", "Secondary address"),
-    ("primary_address", "Primary"), ("battery_expiry", "Battery end"), ("flow_sensor_position", "Flow sensor"),
+    ("key", "Key"), ("primary_address", "Primary"), ("battery_expiry", "Battery end"), ("flow_sensor_position", "Flow sensor"),
     ("notes", "Notes"),
 )
 FIELDS = tuple(f for f, _h in COLUMNS)
@@ -68,6 +68,7 @@ class MeterTableModel(QAbstractTableModel):
         self._asked: set[int] = set()             # pages asked for in this generation
         self.generation = 0
         self.due_map: dict[int, DueInfo] | None = None
+        self.key_index = None                     # app.ui.keys.KeyIndex: which meters have a key (ids only)
         self.saving: set[int] = set()             # meter ids with a save under way
 
     # -- contents --------------------------------------------------------------------
@@ -160,6 +161,13 @@ class MeterTableModel(QAbstractTableModel):
             a, b = FIELDS.index("due"), FIELDS.index("due_date")
             self.dataChanged.emit(self.index(0, a), self.index(len(self._ids) - 1, b))
 
+    def set_key_index(self, index) -> None:
+        """Which meters have a key in the key store (:class:`app.ui.keys.KeyIndex`; None: not known yet)."""
+        self.key_index = index
+        if self._ids:
+            c = FIELDS.index("key")
+            self.dataChanged.emit(self.index(0, c), self.index(len(self._ids) - 1, c))
+
     def cached_count(self) -> int:
         return len(self._rows)
 
@@ -203,10 +211,13 @@ class MeterTableModel(QAbstractTableModel):
                 if mid >= 0:
                     self._want(row)
                 return LOADING if col == 0 else ""
+            if field == "key":
+                return "" if self.key_index is None else ("held" if self.key_index.has_meter(rec) else "")
             return self._display(rec, field)
         if role == Qt.ItemDataRole.EditRole:
-            return None if rec is None else (cell_text(rec, field) if field in EDITABLE_FIELDS else
-                                             self._display(rec, field))
+            if rec is None or field == "key":
+                return None
+            return cell_text(rec, field) if field in EDITABLE_FIELDS else self._display(rec, field)
         if role == Qt.ItemDataRole.ToolTipRole:
             if field in ("due", "due_date") and self.due_map is not None:
                 info = self.due_map.get(mid)
@@ -215,6 +226,10 @@ class MeterTableModel(QAbstractTableModel):
                     "Not in the maintenance schedule (not in service, or processing restricted)"
             if rec is not None and field in ("location", "notes", "model"):
                 return self._display(rec, field)
+            if field == "key" and self.key_index is not None and rec is not None:
+                return ("An AES key for this meter is in the key store: its encrypted telegrams are decrypted "
+                        "(the key itself is never shown)") if self.key_index.has_meter(rec) else \
+                    "No key in the key store: encrypted telegrams of this meter show no readings"
             return None
         if role == Qt.ItemDataRole.ForegroundRole:
             if field in ("due", "due_date") and self.due_map is not None:

@@ -17,8 +17,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
-                               QLabel, QPushButton, QRadioButton, QSizePolicy, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+                               QLabel, QPushButton, QRadioButton, QSizePolicy, QSplitter, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from app.core.history_table import increments, series_points, shown_series, wide_table
 from app.ui import icons, theme
@@ -128,14 +128,20 @@ class HistoryView(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        lay.addWidget(self.plot, 3)
+        # chart above, table below, the user moves the border; neither forces the window to grow
+        self.split = QSplitter(Qt.Orientation.Vertical, self)
+        self.split.setChildrenCollapsible(False)
+        self.split.addWidget(self.plot)
+        lay.addWidget(self.split, 1)
         self.table = QTableWidget(0, 0, self)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        lay.addWidget(self.table, 2)
+        self.split.addWidget(self.table)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 2)
         self.notes = QLabel("", self)
         self.notes.setWordWrap(True)
         lay.addWidget(self.notes)
@@ -269,5 +275,5 @@ class HistoryView(QWidget):
         for b in (self.csv_button, self.xlsx_button):
             b.setMinimumHeight(m.target)
         self.quantity_combo.setMinimumHeight(m.input_height)
-        self.plot.setMinimumHeight(round(220 * scale))
-        self.table.setMinimumHeight(round(160 * scale))
+        self.plot.setMinimumHeight(round(120 * scale))
+        self.table.setMinimumHeight(round(80 * scale))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QWidget
 
 from app.services.commissioning import CommissioningState
@@ -12,13 +12,14 @@ from app.ui.commission.widgets import section
 
 
 class IdentifyStep(Step):
-    hint = ("Read the meter on the bus (or pick it from the register): make, serial, identification and medium "
-            "are filled in from its telegram. Check the rating against the meter's plate.")
+    hint = ("Read the meter on the bus, pick it from the register, or take a radio meter heard on the Radio page: "
+            "make, serial, identification and medium come from its telegram. Check the rating against the plate.")
 
     readRequested = Signal()
     refreshRequested = Signal()
     searchRequested = Signal(str)
     registerMeterChosen = Signal(int)
+    radioMeterChosen = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -59,6 +60,27 @@ class IdentifyStep(Step):
         self.read_status.setWordWrap(True)
         bl.addWidget(self.read_status)
         lay.addWidget(box)
+
+        rbox, rl = section("Or a radio meter (wireless M-Bus, heard on the Radio page)", inner)
+        row = QHBoxLayout()
+        self.radio_combo = QComboBox(rbox)
+        self.radio_combo.setObjectName("RadioMeters")
+        self.radio_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.radio_combo.setToolTip("Meters heard by the receiver (Radio page), strongest first")
+        row.addWidget(self.radio_combo, 1)
+        self.radio_button = QPushButton("Use radio meter", rbox)
+        self.radio_button.setObjectName("UseRadioMeter")
+        self.radio_button.setEnabled(False)
+        self.radio_button.setToolTip("Identify the meter from its telegrams; check its key, signal and send interval")
+        self.radio_button.clicked.connect(self._use_radio)
+        row.addWidget(self.radio_button)
+        rl.addLayout(row)
+        self.radio_status = QLabel("", rbox)
+        self.radio_status.setObjectName("RadioStatus")
+        self.radio_status.setWordWrap(True)
+        self.radio_status.setTextFormat(Qt.TextFormat.RichText)
+        rl.addWidget(self.radio_status)
+        lay.addWidget(rbox)
 
         cols = QHBoxLayout()
         ident, il = section("Identity (MMS 1.2.8: make, type, serial)", inner)
@@ -150,6 +172,23 @@ class IdentifyStep(Step):
         if not meters:
             self.found_combo.addItem("nothing found")
 
+    def set_radio_meters(self, items: list[tuple[str, str]]) -> None:
+        """(key, label) of the meters heard; the current choice is kept when still there."""
+        cur = self.radio_combo.currentData()
+        self.radio_combo.blockSignals(True)
+        self.radio_combo.clear()
+        for key, label in items:
+            self.radio_combo.addItem(label, key)
+        i = self.radio_combo.findData(cur) if cur is not None else -1
+        self.radio_combo.setCurrentIndex(max(0, i))
+        self.radio_combo.blockSignals(False)
+        self.radio_button.setEnabled(bool(items))
+
+    def _use_radio(self) -> None:
+        key = self.radio_combo.currentData()
+        if key:
+            self.radioMeterChosen.emit(key)
+
     def _use_found(self) -> None:
         mid = self.found_combo.currentData()
         if mid is not None:
@@ -204,5 +243,5 @@ class IdentifyStep(Step):
         return out
 
     def set_target(self, px: int) -> None:
-        for b in (self.read_button, self.refresh_button, self.use_button):
+        for b in (self.read_button, self.refresh_button, self.use_button, self.radio_button):
             b.setMinimumHeight(px)

@@ -138,7 +138,10 @@ class PlausibilityStep(Step):
         d.setHtml(self.check_rows[key][2].text())
         return d.toPlainText()
 
-    def show_checks(self, checks: list[dict[str, Any]], clock: dict[str, Any] | None = None) -> None:
+    def show_checks(self, checks: list[dict[str, Any]], clock: dict[str, Any] | None = None,
+                    writable: bool = True) -> None:
+        """The checks' results; ``clock``: the clock step's write; ``writable``: the meter's clock can be set
+        over the bus (not a radio meter)."""
         by_key = {c["key"]: c for c in checks}
         for key, (chip, _t, _m) in self.check_rows.items():
             c = by_key.get(key)
@@ -147,7 +150,7 @@ class PlausibilityStep(Step):
             if key in OPTIONAL_ROWS:
                 self.check_frames[key].setVisible(c is not None)
         was = self.clock_panel.isVisibleTo(self)
-        self.clock_panel.show_state(by_key.get("clock"), clock or {})
+        self.clock_panel.show_state(by_key.get("clock"), clock or {}, writable)
         if self.clock_panel.isVisibleTo(self) and not was:
             self.area.ensureWidgetVisible(self.clock_panel)     # the clock step: where the technician looks
 
@@ -162,7 +165,7 @@ class PlausibilityStep(Step):
             f"; in service {mpe['in_service_total']:.2f} %" + (f"<br>outside rated range: {viol}" if viol else ""))
 
     def load(self, state: CommissioningState) -> None:
-        self.show_checks(state.checks, state.clock)
+        self.show_checks(state.checks, state.clock, not state.identify.get("radio"))
 
     def collect(self, state: CommissioningState) -> None:
         pass

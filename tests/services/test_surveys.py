@@ -1,0 +1,38 @@
+"""The survey service: judged, saved with the site, read back judged the same (SQLite and PostgreSQL)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from app.core.radio.reception import Reception
+from app.core.radio.survey import Location, Survey, SurveySettings, assess
+from app.services.surveys import load_survey, save_survey
+
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+
+
+def _rec(meter, t_s, rssi):
+    man, ident = meter.split()
+    return Reception(T0 + dt.timedelta(seconds=t_s), bytes([0x1E, 0x44]) + bytes(9), "none", rssi, None, "c1",
+                     meter, man, ident, 27, "heat_outlet", "ell_ctr", "decrypted")
+
+
+def test_saved_survey_reads_back_with_the_same_verdicts(reg):
+    loc1 = Location("Plant room", floor="0", started_at=T0, ended_at=T0 + dt.timedelta(seconds=160),
+                    receptions=[_rec("KAM 71234567", 16 * i + 1, -70.0 - i) for i in range(10)])
+    loc2 = Location("Landing", floor="4", started_at=T0 + dt.timedelta(seconds=200),
+                    ended_at=T0 + dt.timedelta(seconds=360),
+                    receptions=[_rec("KAM 71234567", 200 + 32 * i + 1, -99.0) for i in range(5)])
+    survey = Survey("Block A", "March", "ann", settings=SurveySettings("amb8465", "c1", -100.0),
+                    locations=[loc1, loc2])
+    sid = save_survey(reg, survey, user="ann")
+    back = load_survey(reg, sid)
+    assert back.digest_ok and back.id == sid and back.created_by == "ann"
+    assert back.result.meters == assess(survey).meters
+    m = back.result.meters[0]
+    # plant room: 10 of 10, median -74.5 dBm = 25.5 dB above -100; landing: 5 of 10 expected, 1 dB margin
+    assert [a.verdict for a in m.at] == ["reliable", "marginal"] and m.best.location == 0
+    assert m.best.margin_db == 25.5
+    stored = reg.survey(sid)["results"]
+    assert stored["meters"]["KAM 71234567"] == {"verdict": "reliable", "best_location": "Plant room",
+                                                "margin_db": 25.5, "ratio": 1.0}
+    assert stored["settings"]["sensitivity_dbm"] == -100.0

@@ -15,6 +15,10 @@ tasks and shows the result. Nothing here knows about Qt, pages or options.
   data of the certificate.
 - :mod:`app.services.planner`: the maintenance schedule and the sampling
   lots (form, draw, record results, decide), with user mistakes as values.
+- :mod:`app.services.maintenance`: the year's work recorded (recalibration,
+  replacement, battery change with its end of life worked out).
+- :mod:`app.services.joblists`: job lists for technicians per site, and
+  their results read back all or nothing.
 - :mod:`app.services.surveys`: the connectivity survey of radio meters
   (MMS 2.1.9): judged, saved with its site, read back.
 """

@@ -96,6 +96,7 @@ class Meter(Base):
     secondary_address: Mapped[str | None] = mapped_column(String(8))
     baud: Mapped[int | None] = mapped_column(Integer)
     battery_expiry: Mapped[dt.date | None] = mapped_column(Date)
+    battery_replaced_on: Mapped[dt.date | None] = mapped_column(Date)  # revision 0006
     install_date: Mapped[dt.date | None] = mapped_column(Date)
     install_year_only: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(20), default="in_service")
@@ -425,7 +426,25 @@ class RadioSurveyTelegram(Base):
     raw: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-# ---- revision 0006: writes to meters, commissioning photos -------------------------------
+# ---- revision 0006: maintenance cycle -------------------------------------------------
+
+class ModelAlias(Base):
+    """The register's own rows of the lot-key alias table: ``alias`` is the model ``model`` of the make
+    ``manufacturer`` (FLAG code, or "" for any make); ``alias_key`` is the alias normalised."""
+
+    __tablename__ = "model_aliases"
+    __table_args__ = (UniqueConstraint("manufacturer", "alias_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    manufacturer: Mapped[str] = mapped_column(String(100))
+    alias: Mapped[str] = mapped_column(String(100))
+    alias_key: Mapped[str] = mapped_column(String(100))
+    model: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+# ---- revision 0007: writes to meters, commissioning photos -------------------------------
 
 class MeterWrite(Base):
     """A write to a meter (primary address, baud rate, clock) with what it read before and after;

@@ -58,6 +58,7 @@ class MeterRecord:
     secondary_address: str | None = None
     baud: int | None = None
     battery_expiry: dt.date | None = None
+    battery_replaced_on: dt.date | None = None
     install_date: dt.date | None = None
     install_year_only: bool = False
     status: str = "in_service"

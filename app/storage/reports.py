@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.storage.records import MeterRecord, jsonable
-from app.storage.register import CAL, LOT, LOTM, LOTR, LOTV, M, S, Register
+from app.storage.register import CAL, COM, INST, LOT, LOTM, LOTR, LOTV, M, Register
 
 #: Spreadsheet columns holding a meter's design data (calc-json ``sizing`` input names).
 DESIGN_REQUIRED = ("design_power_kw", "min_power_kw", "flow_temp_c", "return_temp_c")
@@ -91,8 +91,10 @@ class E28Row:
     status: str
     mid_class: int | None
     qp_m3h: float | None
-    recalibrated_on: dt.date | None = None
-    recalibration: str = ""     # lab, certificate, verdict of the latest recalibration
+    recalibrated_on: dt.date | None = None   # the latest PASSED recalibration (MMS 1.3.3 evidence)
+    recalibration: str = ""     # lab, certificate, verdict of the latest passed recalibration
+    failed_recalibration_on: dt.date | None = None  # a failed recalibration since (never evidence)
+    failed_recalibration: str = ""
     lot_id: int | None = None
     lot_name: str | None = None
     lot_verdict: str | None = None
@@ -101,11 +103,32 @@ class E28Row:
     due_state: str | None = None
     due_date: dt.date | None = None
     due_reason: str | None = None
+    flags: tuple[str, ...] = ()
+    commissioned_on: dt.date | None = None   # the latest signed commissioning record (MMS 1.2.8, E28)
+    commissioned_by: str | None = None
+    commissioning_verdict: str | None = None
+    battery_replaced_on: dt.date | None = None
+    replaced_by: str | None = None
+
+    @property
+    def commissioning(self) -> str:
+        if self.commissioned_on is None and not self.commissioned_by:
+            return "none recorded"
+        parts = [self.commissioned_on.isoformat() if self.commissioned_on else "date not recorded",
+                 self.commissioned_by or "technician not recorded"]
+        if self.commissioning_verdict:
+            parts.append(self.commissioning_verdict.replace("_", " "))
+        return ", ".join(parts)
 
     @property
     def evidence(self) -> str:
-        """One line: what shows the meter may stay in service (MMS 1.3.3)."""
+        """One line: what shows the meter may stay in service (MMS 1.3.3); a failed recalibration is shown as
+        failed and is never evidence."""
         parts = []
+        if self.failed_recalibration_on:
+            parts.append(f"recalibration FAILED {self.failed_recalibration_on.isoformat()}"
+                         + (f" ({self.failed_recalibration})" if self.failed_recalibration else "")
+                         + ": to be replaced")
         if self.recalibrated_on:
             parts.append(f"recalibrated {self.recalibrated_on.isoformat()}"
                          + (f" ({self.recalibration})" if self.recalibration else ""))
@@ -113,6 +136,8 @@ class E28Row:
             if self.lot_verdict:
                 parts.append(f"lot {self.lot_id} {self.lot_verdict} {self.lot_decided_on.isoformat()}"
                              if self.lot_decided_on else f"lot {self.lot_id} {self.lot_verdict}")
+                if self.lot_verdict == "pass" and self.sampled.endswith("defective"):
+                    parts[-1] += " but this meter was found defective: to be replaced (MMS 1.3.5)"
             else:
                 parts.append(f"lot {self.lot_id} awaiting verdict")
         if not parts:
@@ -121,9 +146,10 @@ class E28Row:
 
 
 E28_COLUMNS = ("site", "building", "location", "monitoring_point", "make", "type", "serial", "install_year",
-               "install_date", "status", "mid_class", "qp_m3h", "recalibrated_on", "recalibration", "lot_id",
-               "lot_name", "lot_verdict", "lot_decided_on", "sampled", "due_state", "due_date", "due_reason",
-               "evidence")
+               "install_date", "status", "mid_class", "qp_m3h", "commissioned_on", "commissioned_by",
+               "commissioning_verdict", "recalibrated_on", "recalibration", "failed_recalibration_on",
+               "failed_recalibration", "lot_id", "lot_name", "lot_verdict", "lot_decided_on", "sampled",
+               "battery_replaced_on", "replaced_by", "due_state", "due_date", "due_reason", "flags", "evidence")
 
 
 # ---- E27: sizing ---------------------------------------------------------------------------
@@ -228,13 +254,14 @@ def size_meter_row(m: MeterRecord) -> E27Row:
 
 @dataclass
 class EvidencePack:
-    site: str
+    site: str                      # what the pack covers: a site, "a, b" or "estate (N sites)"
     as_of: dt.date
     created_at: dt.datetime
     e28: list[E28Row]
     e27: list[E27Row]
     restricted_left_out: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    sites: list[str] = field(default_factory=list)
 
     @property
     def sized(self) -> list[E27Row]:
@@ -245,21 +272,36 @@ class EvidencePack:
         return [r for r in self.e27 if r.status != "sized"]
 
 
-def evidence_pack(reg: Register, site: str, *, as_of: dt.date | None = None, include_restricted: bool = False,
-                  due_map: dict | None = None) -> EvidencePack:
-    """The HNTAS E27/E28 evidence of every meter at ``site`` (restricted meters left out unless asked)."""
+def evidence_pack(reg: Register, site: str | Sequence[str] | None, *, as_of: dt.date | None = None,
+                  include_restricted: bool = False, due_map: dict | None = None) -> EvidencePack:
+    """The HNTAS E27/E28 evidence of every meter at ``site``: one site, several (a list), or the whole estate
+    (None). Restricted meters (MMS 2.2.5) are left out unless asked; removed meters are listed with their
+    replacement (their records are kept for the meter's lifetime, MMS 1.3.2)."""
     from app.storage.browse import due_states
     from app.storage.errors import ValidationError
 
     as_of = as_of or dt.date.today()
-    meters = reg.list_meters(site=site, include_restricted=True)
-    if not meters and site not in {s["name"] for s in reg.list_sites()}:
-        raise ValidationError(f"no site {site!r} in the register")
+    known = [s["name"] for s in reg.list_sites()]
+    if site is None:
+        sites = known
+        label = f"estate ({len(sites)} site{'' if len(sites) == 1 else 's'})"
+    else:
+        sites = [site] if isinstance(site, str) else list(dict.fromkeys(site))
+        missing = [s for s in sites if s not in known]
+        if missing:
+            raise ValidationError(f"no site {missing[0]!r} in the register")
+        label = ", ".join(sites)
+    wanted = set(sites)
+    meters = [m for m in reg.list_meters(include_restricted=True) if m.site in wanted] if site is None or \
+        len(sites) > 1 else reg.list_meters(site=sites[0], include_restricted=True)
+    meters.sort(key=lambda m: (m.site, m.manufacturer.casefold(), m.serial))
     left_out = sum(1 for m in meters if m.restrict_processing) if not include_restricted else 0
     if not include_restricted:
         meters = [m for m in meters if not m.restrict_processing]
-    recal = _latest_recalibrations(reg, site)
-    lots = _latest_lots(reg, site)
+    ids = {m.id for m in meters}
+    recal = _latest_recalibrations(reg, ids)
+    lots = _latest_lots(reg, ids)
+    coms = _latest_commissioning(reg, ids)
     if due_map is None:
         due_map = due_states(reg, as_of)
     e28: list[E28Row] = []
@@ -268,55 +310,119 @@ def evidence_pack(reg: Register, site: str, *, as_of: dt.date | None = None, inc
                    m.install_date.year if m.install_date else None,
                    m.install_date.isoformat()[:4] if m.install_year_only and m.install_date else
                    (m.install_date.isoformat() if m.install_date else ""), m.status, m.mid_class, m.qp_m3h)
-        c = recal.get(m.id)
-        if c:
-            r.recalibrated_on = c["tested_on"]
-            r.recalibration = ", ".join(x for x in (c["lab"], c["certificate"],
-                                                    f"verdict {c['verdict']}" if c["verdict"] else None) if x)
+        c = recal.get(m.id) or {}
+        ok, bad = c.get("pass"), c.get("fail")
+        if ok:
+            r.recalibrated_on = ok["tested_on"]
+            r.recalibration = ", ".join(x for x in (ok["lab"], ok["certificate"], "verdict pass") if x)
+        if bad and (ok is None or (bad["tested_on"], bad["id"]) > (ok["tested_on"], ok["id"])):
+            r.failed_recalibration_on = bad["tested_on"]
+            r.failed_recalibration = ", ".join(x for x in (bad["lab"], bad["certificate"], "verdict fail") if x)
         lot = lots.get(m.id)
         if lot:
             r.lot_id, r.lot_name = lot["lot_id"], lot["name"]
             r.lot_verdict, r.lot_decided_on = lot["verdict"], lot["decided_on"]
             r.sampled = lot["sampled"]
+        com = coms.get(m.id)
+        if com:
+            r.commissioned_on, r.commissioned_by, r.commissioning_verdict = com
+        r.battery_replaced_on = m.battery_replaced_on
         info = due_map.get(m.id)
         if info:
             r.due_state, r.due_date, r.due_reason = info.state, info.due_date, info.reason
+            r.flags = tuple(getattr(info, "flags", ()) or ())
+        elif m.mid_class is not None and m.mid_class > 2:
+            r.flags = ("class_below_2",)
         e28.append(r)
+    _replacements(reg, e28)
     e27 = [size_meter_row(m) for m in meters]
-    counts = {"meters": len(meters), "recalibrated": sum(1 for r in e28 if r.recalibrated_on),
+    counts = {"meters": len(meters), "recalibrated": sum(1 for r in e28 if r.recalibrated_on and not
+                                                         r.failed_recalibration_on),
+              "failed_recalibration": sum(1 for r in e28 if r.failed_recalibration_on),
               "in_lots": sum(1 for r in e28 if r.lot_id is not None),
-              "lots_passed": sum(1 for r in e28 if r.lot_verdict == "pass"),
+              "lots_passed": sum(1 for r in e28 if r.lot_verdict == "pass" and not r.sampled.endswith("defective")),
               "no_evidence": sum(1 for r in e28 if r.evidence == "none recorded"),
+              "commissioned": sum(1 for r in e28 if r.commissioned_on or r.commissioned_by),
+              "class_below_2": sum(1 for r in e28 if "class_below_2" in r.flags),
               "overdue": sum(1 for r in e28 if r.due_state == "overdue"),
               "sized": sum(1 for r in e27 if r.status == "sized"),
               "no_design_load": sum(1 for r in e27 if r.status == "no_design_load"),
               "invalid_design_data": sum(1 for r in e27 if r.status == "invalid_design_data")}
-    return EvidencePack(site=site, as_of=as_of, created_at=dt.datetime.now().replace(microsecond=0), e28=e28,
-                        e27=e27, restricted_left_out=left_out, counts=counts)
+    return EvidencePack(site=label, as_of=as_of, created_at=dt.datetime.now().replace(microsecond=0), e28=e28,
+                        e27=e27, restricted_left_out=left_out, counts=counts, sites=sites)
 
 
-def _latest_recalibrations(reg: Register, site: str) -> dict[int, dict[str, Any]]:
-    """Per meter of the site: its latest calibration outside a sampling lot (a recalibration)."""
-    q = (select(CAL.c.meter_id, CAL.c.tested_on, CAL.c.lab, CAL.c.certificate, CAL.c.initial_verdict,
-                CAL.c.in_service_verdict, CAL.c.subassembly)
-         .select_from(CAL.join(M, M.c.id == CAL.c.meter_id).join(S, S.c.id == M.c.site_id))
-         .where(S.c.name == site, CAL.c.lot_id.is_(None)).order_by(CAL.c.tested_on, CAL.c.id))
-    out: dict[int, dict[str, Any]] = {}
+def _chunks(ids: set[int], n: int = 5000):
+    lst = sorted(ids)
+    for i in range(0, len(lst), n):
+        yield lst[i:i + n]
+
+
+def _latest_recalibrations(reg: Register, ids: set[int]) -> dict[int, dict[str, dict[str, Any]]]:
+    """Per meter: its latest passed and its latest failed calibration outside a sampling lot (recalibrations)."""
+    out: dict[int, dict[str, dict[str, Any]]] = {}
     with reg.reading() as conn:
-        for r in conn.execute(q):
-            out[r.meter_id] = {"tested_on": r.tested_on, "lab": r.lab, "certificate": r.certificate,
-                               "verdict": r.initial_verdict or r.in_service_verdict, "subassembly": r.subassembly}
+        for chunk in _chunks(ids):
+            q = (select(CAL.c.id, CAL.c.meter_id, CAL.c.tested_on, CAL.c.lab, CAL.c.certificate,
+                        CAL.c.initial_verdict, CAL.c.in_service_verdict)
+                 .where(CAL.c.meter_id.in_(chunk), CAL.c.lot_id.is_(None)).order_by(CAL.c.tested_on, CAL.c.id))
+            for r in conn.execute(q):
+                verdict = r.initial_verdict or r.in_service_verdict
+                if verdict in ("pass", "fail"):
+                    out.setdefault(r.meter_id, {})[verdict] = {
+                        "id": r.id, "tested_on": r.tested_on, "lab": r.lab, "certificate": r.certificate}
     return out
 
 
-def _latest_lots(reg: Register, site: str) -> dict[int, dict[str, Any]]:
-    """Per meter of the site: its newest sampling lot, that lot's latest verdict, and its own result."""
+def _latest_commissioning(reg: Register, ids: set[int]) -> dict[int, tuple]:
+    """Per meter: (date, technician, verdict) of its latest signed commissioning record (else its latest draft)."""
+    from app.core.commissioning.verdict import overall_verdict
+
+    out: dict[int, tuple] = {}
     with reg.reading() as conn:
-        members = conn.execute(
-            select(LOTM.c.meter_id, LOT.c.id, LOT.c.name, LOT.c.status)
-            .select_from(LOTM.join(LOT, LOT.c.id == LOTM.c.lot_id).join(M, M.c.id == LOTM.c.meter_id)
-                         .join(S, S.c.id == M.c.site_id))
-            .where(S.c.name == site).order_by(LOT.c.id)).all()
+        for chunk in _chunks(ids):
+            q = (select(COM.c.meter_id, COM.c.commissioned_on, COM.c.technician, COM.c.signed_by, COM.c.status,
+                        COM.c.checklist, COM.c.plausibility)
+                 .where(COM.c.meter_id.in_(chunk)).order_by(COM.c.status.desc(), COM.c.id))
+            for r in conn.execute(q):
+                if r.meter_id in out and out[r.meter_id][3] == "signed" and r.status != "signed":
+                    continue
+                plaus = r.plausibility or {}
+                checks = plaus.get("checks") if isinstance(plaus, dict) else None
+                verdict = plaus.get("verdict") if isinstance(plaus, dict) else None
+                if verdict is None and isinstance(checks, list):
+                    verdict = overall_verdict(r.checklist or {}, checks)
+                if r.status != "signed":
+                    verdict = f"draft{', ' + verdict if verdict else ''}"
+                out[r.meter_id] = (r.commissioned_on, r.technician or r.signed_by, verdict, r.status)
+    return {k: v[:3] for k, v in out.items()}
+
+
+def _replacements(reg: Register, rows: list[E28Row]) -> None:
+    """Name the meter that replaced each removed meter of the pack."""
+    removed = {r.meter_id: r for r in rows if r.status != "in_service"}
+    if not removed:
+        return
+    with reg.reading() as conn:
+        for chunk in _chunks(set(removed)):
+            q = (select(INST.c.meter_id, M.c.manufacturer, M.c.serial, INST.c.removed_on)
+                 .select_from(INST.join(M, M.c.id == INST.c.replaced_by_meter_id))
+                 .where(INST.c.meter_id.in_(chunk)).order_by(INST.c.id))
+            for r in conn.execute(q):
+                removed[r.meter_id].replaced_by = f"{r.manufacturer} {r.serial} on {r.removed_on.isoformat()}" \
+                    if r.removed_on else f"{r.manufacturer} {r.serial}"
+
+
+def _latest_lots(reg: Register, ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Per meter: its newest sampling lot, that lot's latest verdict, and its own result."""
+    with reg.reading() as conn:
+        members = []
+        for chunk in _chunks(ids):
+            members += conn.execute(
+                select(LOTM.c.meter_id, LOT.c.id, LOT.c.name, LOT.c.status)
+                .select_from(LOTM.join(LOT, LOT.c.id == LOTM.c.lot_id))
+                .where(LOTM.c.meter_id.in_(chunk)).order_by(LOT.c.id)).all()
+        members.sort(key=lambda r: r.id)
         lot_ids = sorted({r.id for r in members})
         verdicts: dict[int, tuple] = {}
         results: dict[tuple[int, int], tuple] = {}
@@ -353,7 +459,8 @@ def _cell(v: Any) -> str:
 def e28_table(pack: EvidencePack) -> tuple[list[str], list[list[str]]]:
     rows = []
     for r in pack.e28:
-        rows.append([_cell(r.evidence if c == "evidence" else getattr(r, c)) for c in E28_COLUMNS])
+        rows.append([_cell(r.evidence if c == "evidence" else "; ".join(r.flags) if c == "flags" else
+                           getattr(r, c)) for c in E28_COLUMNS])
     return list(E28_COLUMNS), rows
 
 
@@ -378,23 +485,11 @@ def e27_table(pack: EvidencePack) -> tuple[list[str], list[list[str]]]:
 
 
 def write_csv(path_or_stream, header: Sequence[str], rows: Sequence[Sequence[str]]) -> int:
-    """A CSV file (UTF-8 with BOM, for spreadsheets) or an open text stream."""
-    from app.storage.errors import ImportFileError
+    """A CSV file (UTF-8 with BOM, for spreadsheets; written atomically, formulas neutralised) or an open
+    text stream: ``app.storage.exports.write_csv``."""
+    from app.storage.exports import write_csv as safe_write_csv
 
-    def write(f):
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-
-    if hasattr(path_or_stream, "write"):
-        write(path_or_stream)
-        return len(rows)
-    try:
-        with open(path_or_stream, "w", newline="", encoding="utf-8-sig") as f:
-            write(f)
-    except OSError as exc:
-        raise ImportFileError(f"cannot write {path_or_stream}: {exc.strerror}") from None
-    return len(rows)
+    return safe_write_csv(path_or_stream, header, rows)
 
 
 # ---- data protection ---------------------------------------------------------------------

@@ -29,6 +29,9 @@ CONTRACT_COLUMNS = (
     "secondary_address", "battery_expiry", "flow_sensor_position",
 )
 REQUIRED_COLUMNS = ("site", "manufacturer", "model", "serial", "install_date")
+#: Required columns whose cells may not be empty: an empty install_date is accepted (the meter is then
+#: flagged install_date_unknown by the schedule, maintenance-cycle spec).
+REQUIRED_VALUES = ("site", "manufacturer", "model", "serial")
 # Columns beyond the contract that map onto meter fields (read when present,
 # written by export when some meter has a value).
 EXTENDED_COLUMNS = (
@@ -521,9 +524,9 @@ def check_row(cells: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             out["install_date"], out["install_year_only"] = v if v is not None else (None, False)
         else:
             out[col] = v
-    for col in REQUIRED_COLUMNS:
+    for col in REQUIRED_VALUES:
         if col in cells and out.get(col) is None and not any(e.startswith(col) for e in errors):
-            errors.append(f"empty {col}" if col != "install_date" else "empty install_date")
+            errors.append(f"empty {col}")
     _cross_checks(out, errors)
     out["extra"] = extra
     return out, errors
@@ -703,7 +706,7 @@ class BulkChecker:
             if col == "install_date":
                 values["install_year_only"] = list(map(self._year_only.__getitem__, keys))
             report(col, keys)
-        for col in REQUIRED_COLUMNS:
+        for col in REQUIRED_VALUES:
             vals = values.get(col)
             if vals is None or None not in vals:
                 continue

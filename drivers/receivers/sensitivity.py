@@ -5,7 +5,7 @@ Sensitivity is the weakest signal a receiver still decodes reliably (its data sh
 bit or packet error rate). The figures are typical values for the radio mode's chip rate:
 
 * IMST iM871A (radio: Silicon Labs Si1002, EZRadioPRO): -109 dBm in S1 (32.768 kchip/s), -105 dBm in T1 and
-  C1 (100 kchip/s), the maker's typical figures;
+  C1 (100 kchip/s), typical figures for its radio, not yet checked against IMST's own data sheet;
 * Amber / Würth AMB8465 (radio: TI CC1101): -104 dBm in S1, -100 dBm in T1 and C1: the CC1101's typical
   868 MHz sensitivity at the data rates nearest to the modes' (38.4 kBd for S1; between 38.4 and 250 kBd for
   T1/C1, taken at the conservative end), the stick's own manual giving no figure per mode;
@@ -27,7 +27,7 @@ SENSITIVITY_DBM: dict[tuple[str, str], float] = {
 }
 
 SOURCES: dict[str, str] = {
-    "im871a": "IMST iM871A data sheet, typical receiver sensitivity (Si1002 radio)",
+    "im871a": "typical figures for the Si1002 radio of the iM871A (not yet checked against IMST's data sheet)",
     "amb8465": "TI CC1101 data sheet, typical 868 MHz sensitivity at the nearest data rates (AMB8465 radio)",
     "simulator": "the simulator's reception floor",
     "rtl-wmbus": "not calibrated in dBm",

@@ -53,6 +53,9 @@ def register(subparsers) -> None:
     sp.add_argument("--level", default="II", metavar="LEVEL", help="ISO 2859-1 inspection level (default II)")
     sp.add_argument("--aql", default="4.0", metavar="AQL", help="AQL printed in ISO 2859-1 Table 2 (default 4.0)")
     sp.add_argument("--inspection", default="normal", metavar="KIND", help="normal, tightened, reduced (default normal)")
+    sp.add_argument("--lead-months", type=int, default=4, metavar="N",
+                    help="months from forming a lot to its verdict (draw, fetch, test, decide); a lot with meters "
+                         "reaching their deadline sooner gets a warning (default 4)")
     sp.add_argument("--dry-run", action="store_true", help="show the lots without storing them")
     common(sp)
     sp.set_defaults(func=cmd_form)
@@ -99,6 +102,10 @@ def register(subparsers) -> None:
     sp.add_argument("--replace", action="store_true", help="correct a result already recorded (logged)")
     common(sp)
     sp.set_defaults(func=cmd_record)
+
+    from app.cli.commands._lots_work import add_commands as add_work_commands
+
+    add_work_commands(sub, common)
 
     sp = sub.add_parser("verdict", help="decide the lot (MMS 1.3.5) and show what follows for each member")
     sp.add_argument("lot", metavar="LOT")
@@ -199,13 +206,16 @@ def cmd_form(args) -> int:
     aql = parse_float(args.aql, "aql")
     if args.window_months < 0:
         raise UserError("window-months: must not be negative")
+    if args.lead_months < 0:
+        raise UserError("lead-months: must not be negative")
     as_of = parse_date(args.as_of, "--as-of") or dt.date.today()
     from app.services import planner
 
     with opened(args) as reg:
         f = planner.form_lots(reg, as_of=as_of, sampling_round=args.sampling_round, window_months=args.window_months,
                                key=key, site=args.site, all_meters=args.all_meters, level=args.level, aql=aql,
-                               inspection=args.inspection, dry_run=args.dry_run, user=user_of(args))
+                               inspection=args.inspection, dry_run=args.dry_run, user=user_of(args),
+                               lead_months=args.lead_months)
     if args.json:
         print_json(f.as_dict())
     else:
@@ -221,6 +231,10 @@ def cmd_form(args) -> int:
             w(f"{ident}: {' | '.join(str(v) for v in lot['key'].values())}: {_count(lot['size'], 'meter')}; sample "
               f"{plan['sample_size']}{full}, accept with <= {plan['acceptance_number']} defective "
               f"(code {plan['code_letter']}, plan {plan['plan_letter']})\n")
+            for field, spellings in (lot.get("merged") or {}).items():
+                w(_wrapped(f"merged {field} spellings", spellings) + "\n")
+            for warn in lot.get("warnings") or []:
+                w(f"  WARNING: {warn['text']}\n")
             w(_wrapped("members", sorted(_meter(m) for m in lot["members"])) + "\n")
         if f.apart:
             w(f"listed apart, not pooled ({len(f.apart)}):\n")

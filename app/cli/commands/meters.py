@@ -69,7 +69,8 @@ def register(subparsers) -> None:
     for name, flag, helptext in (
             ("hold", "legal_hold", "set (or --off clear) a legal hold: personal data cannot be erased (MMS 2.2.4)"),
             ("restrict", "restrict_processing",
-             "restrict (or --off release) processing: left out of exports, lists and planning (MMS 2.2.5)")):
+             "restrict (or --off release) processing: left out of exports and lists, still scheduled by id, "
+             "never drawn for a lot (MMS 2.2.5)")):
         sp = sub.add_parser(name, help=helptext)
         sp.add_argument("manufacturer", metavar="MANUFACTURER")
         sp.add_argument("serial", metavar="SERIAL")
@@ -77,6 +78,10 @@ def register(subparsers) -> None:
         sp.add_argument("--reason", metavar="TEXT", help="recorded in the event log")
         common(sp)
         sp.set_defaults(func=cmd_flag, flag=flag)
+
+    from app.cli.commands._maintenance import add_commands as add_maintenance_commands
+
+    add_maintenance_commands(sub, common)
 
     sp = sub.add_parser("export-data", help="export the data held on meters or a site by date range (MMS 2.2.1/2.2.2)")
     sp.add_argument("--meter", nargs=2, action="append", metavar=("MANUFACTURER", "SERIAL"),
@@ -208,10 +213,17 @@ def cmd_show(args) -> int:
         ncal = len(reg.calibration_results(m.id))
         nwrites = len(reg.meter_writes(m.id))
         coms = reg.list_commissioning(meter_id=m.id)
+        links = reg.replacement_links(m.id)
     if args.json:
         d = m.to_json(full=True)
+<<<<<<< HEAD
         d.update(installations=inst, readouts=nread, meter_writes=nwrites, calibration_results=ncal,
                  commissioning=[{"id": c["id"], "status": c["status"], "current_step": c["current_step"]} for c in coms])
+=======
+        d.update(installations=inst, readouts=nread, calibration_results=ncal,
+                 commissioning=[{"id": c["id"], "status": c["status"], "current_step": c["current_step"]} for c in coms],
+                 **links)
+>>>>>>> main
         print_json(d)
         return 0
     d = m.to_json(full=True)
@@ -226,8 +238,17 @@ def cmd_show(args) -> int:
         where = ", ".join(x for x in (i["site"], i["building"], i["monitoring_point"], i["location"]) if x)
         until = i["removed_on"] or "now"
         print(f"  {i['installed_on'] or '?'} .. {until}: {where}" + (f" ({i['removal_reason']})" if i["removal_reason"] else ""))
+<<<<<<< HEAD
     print(f"readouts: {nread}; writes to the meter: {nwrites}; calibration results: {ncal}; "
           f"commissioning records: {len(coms)}")
+=======
+    if links["replaced_by"]:
+        b = links["replaced_by"]
+        print(f"replaced by: {b['manufacturer']} {b['serial']} on {b['on']} (meter id {b['meter_id']})")
+    for o in links["replaces"]:
+        print(f"replaces: {o['manufacturer']} {o['serial']} on {o['on']} (meter id {o['meter_id']})")
+    print(f"readouts: {nread}; calibration results: {ncal}; commissioning records: {len(coms)}")
+>>>>>>> main
     return 0
 
 

@@ -22,6 +22,7 @@ LOTM = models.LotMember.__table__
 LOTD = models.LotDraw.__table__
 LOTR = models.LotResult.__table__
 LOTV = models.LotVerdict.__table__
+ALIAS = models.ModelAlias.__table__
 MW = models.MeterWrite.__table__
 MWF = models.MeterWriteFrame.__table__
 PH = models.CommissioningPhoto.__table__

@@ -165,6 +165,14 @@ class RegisterPage(Page):
         menu.addAction("Personal data export (MMS 2.2.1)…", self.ask_personal_export)
         self.reports_button.setMenu(menu)
         row.addWidget(self.reports_button)
+        self.work_button = QPushButton("Record work", listing)
+        self.work_button.setToolTip("Recalibration, battery change, replacement or no access, for the selected "
+                                    "meters on one date; or a lab's or contractor's results file")
+        menu = QMenu(self.work_button)
+        menu.addAction("For the selected meters…", self.ask_work)
+        menu.addAction("Import lab or contractor results…", self.ask_import_results)
+        self.work_button.setMenu(menu)
+        row.addWidget(self.work_button)
         lay.addLayout(row)
 
         # bad rows of the last import
@@ -568,6 +576,24 @@ class RegisterPage(Page):
                            "stands.")
 
         self.run_task("Reloading a meter", work, on_finished=done)
+
+    # -- recording work ------------------------------------------------------------------------
+    def selected_records(self) -> list:
+        rows = sorted({i.row() for i in self.view.selectionModel().selectedRows()})
+        return [r for r in (self.model.record_at(i) for i in rows) if r is not None]
+
+    def ask_work(self, kind: str = "recalibrate") -> None:
+        from app.ui.register import work
+
+        work.ask(self, self, self.selected_records(), kind, on_done=lambda _r: self.load())
+
+    def ask_import_results(self) -> None:
+        from app.ui.register import work
+
+        path = self.ask_file(False, "Lab or contractor results (a filled-in job list)",
+                             "Job lists (*.csv *.xlsx);;All files (*)")
+        if path:
+            work.import_results(self, path, on_done=lambda _r: self.load())
 
     # -- meter page -------------------------------------------------------------------------
     def selected_ids(self) -> list[int]:

@@ -98,6 +98,24 @@ class MeterView(QWidget):
         self.flags_label = QLabel("", self)
         self.flags_label.setObjectName("MeterFlags")
         head.addWidget(self.flags_label)
+        # the year's work: one button with a menu (a row of its own would make the page taller than small screens)
+        from PySide6.QtWidgets import QMenu
+
+        self.work_button = QPushButton("Record work", self)
+        self.work_button.setToolTip("Recalibrated, replaced, battery changed, or no access: recorded with who and "
+                                    "when in the meter's event log")
+        menu = QMenu(self.work_button)
+        self.work_buttons: dict[str, Any] = {}
+        for kind, text, tip in (("recalibrate", "Recalibrated…", "Pass restarts its 10 years, fail puts it on the "
+                                                                  "replacement list"),
+                                ("replace", "Replaced…", "A new meter took its place: both keep their history"),
+                                ("battery", "Battery changed…", "Record a battery change and its new end of life"),
+                                ("no_access", "No access…", "The technician could not get to the meter")):
+            act = menu.addAction(text, lambda k=kind: self.ask_work(k))
+            act.setToolTip(tip)
+            self.work_buttons[kind] = act
+        self.work_button.setMenu(menu)
+        head.addWidget(self.work_button)
         lay.addLayout(head)
 
         acts = QHBoxLayout()
@@ -108,8 +126,9 @@ class MeterView(QWidget):
         self.hold_button.setToolTip("MMS 2.2.4: while set, the personal data cannot be erased")
         self.hold_button.clicked.connect(self.ask_hold)
         self.restrict_button = QPushButton("Restrict processing…", self)
-        self.restrict_button.setToolTip("MMS 2.2.5: the meter stays in the register but is left out of lists, "
-                                        "exports and planning")
+        self.restrict_button.setToolTip("MMS 2.2.5: the meter stays in the register but is left out of lists and "
+                                        "exports; it stays in the maintenance schedule by its id (MMS 1.3.3) and is "
+                                        "never drawn for a lot")
         self.restrict_button.clicked.connect(self.ask_restrict)
         self.export_button = QPushButton("Personal data export…", self)
         self.export_button.setToolTip("MMS 2.2.1/2.2.2: a CSV copy of the data held on this meter")
@@ -358,6 +377,20 @@ class MeterView(QWidget):
         self.page.meter_changed(rec)
         self.reload()
 
+    def ask_work(self, kind: str) -> None:
+        from app.ui.register import work
+
+        m = self._meter()
+        if m is not None:
+            work.ask(self.page, self, [m], kind, on_done=lambda _r: self.reload())
+
+    def record_work(self, values: dict[str, Any]):
+        """Record ``values`` (``WorkDialog.values``) for this meter at the version shown (non-interactive use)."""
+        from app.ui.register import work
+
+        m = self._meter()
+        return work.record(self.page, [(m.id, m.version)], values, on_done=lambda _r: self.reload())
+
     def ask_erase(self) -> None:
         from app.storage.errors import LegalHoldError
 
@@ -410,9 +443,10 @@ class MeterView(QWidget):
         if m is None:
             return
         on = not m.restrict_processing
-        text = (f"Restrict processing of {m.label}? It stays in the register but is left out of the table, exports "
-                "and planning until the restriction is lifted." if on else
-                f"Lift the restriction on {m.label}? It comes back into lists, exports and planning.")
+        text = (f"Restrict processing of {m.label}? It stays in the register but is left out of the table and "
+                "exports until the restriction is lifted; its maintenance stays scheduled by its id, and it is never "
+                "drawn for a lot." if on else
+                f"Lift the restriction on {m.label}? It comes back into lists, exports and lot sampling.")
         if not self.page.ask("Restrict processing", text, "Restrict" if on else "Lift"):
             return
         self._flag("set_restrict_processing", m.id, on, "Processing " + ("restricted" if on else "no longer restricted"))

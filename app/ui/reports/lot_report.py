@@ -45,6 +45,8 @@ def action_text(m: dict[str, Any]) -> str:
     a = m.get("action") or ""
     if a.startswith("retain_until_"):
         return f"stays in service until {m.get('retain_until') or a[13:].replace('_', ' ')}"
+    if a == "replace_defective":
+        return f"defective (beyond 2 × MPE): replace by {m.get('replace_by') or 'now'}"
     if a.startswith("recalibrate_or_replace_by_"):
         return f"recalibrate or replace by {m.get('replace_by') or a[26:].replace('_', ' ')}"
     return ACTIONS.get(a, a.replace("_", " "))
@@ -78,9 +80,16 @@ def lot_pdf_html(d: dict[str, Any]) -> str:
         rep = {True: "yes", False: "NO", None: "cannot be checked"}[draw.get("reproduced")]
         html.append(f"<p>Seed <b>{esc(draw.get('seed'))}</b>; algorithm: <span class='mono'>{esc(draw.get('algorithm'))}"
                     f"</span>; the stored seed and members reproduce this draw: <b>{rep}</b>.</p>")
-        rows = [[m["order"] + 1, "spare" if m["spare"] else "sample", m.get("manufacturer"), m.get("serial"),
-                 m.get("site"), m.get("status")] for m in draw["meters"]]
-        html.append(table(["#", "drawn as", "make", "serial", "site", "status"], rows))
+        excluded = rule.get("draw_excluded") or []
+        html.append("<p>To check the draw from this report alone: take the meter ids of the members below as text, "
+                    "sort them (character by character), leave out "
+                    + (f"the excluded ids {esc(', '.join(map(str, excluded)))} (not in service or restricted "
+                       "when drawn)" if excluded else "nothing")
+                    + f", and run the algorithm above with seed {esc(draw.get('seed'))}: the first n ids are the "
+                    "sample, the next ones the spares, in this order.</p>")
+        rows = [[m["order"] + 1, "spare" if m["spare"] else "sample", m["meter_id"], m.get("manufacturer"),
+                 m.get("serial"), m.get("site"), m.get("status")] for m in draw["meters"]]
+        html.append(table(["#", "drawn as", "meter id", "make", "serial", "site", "status"], rows))
     html.append("<h2>Results</h2>")
     res = d.get("results_list") or []
     if not res:
@@ -119,11 +128,12 @@ def lot_pdf_html(d: dict[str, Any]) -> str:
     for m in d.get("members") or []:
         snap = m.get("snapshot") or {}
         c = by_id.get(m["meter_id"], {})
-        rows.append([m.get("manufacturer"), m.get("serial"), snap.get("model"), m.get("site"),
+        rows.append([m["meter_id"], m.get("manufacturer"), m.get("serial"), snap.get("model"), m.get("site"),
                      snap.get("install_date"), snap.get("clock_start"), action_text(c) if c else "",
                      c.get("next_sampling") or ""])
-    html.append(table(["make", "serial", "model", "site", "installed", "clock start", "consequence",
-                       "next sampling"], rows, widths=["10%", "10%", "12%", "18%", "10%", "10%", "20%", "10%"]))
+    html.append(table(["meter id", "make", "serial", "model", "site", "installed", "clock start", "consequence",
+                       "next sampling"], rows,
+                      widths=["7%", "9%", "9%", "11%", "17%", "9%", "9%", "19%", "10%"]))
     html.append(f"<p class='muted'>Sampling lot report made with heatmeter {esc(__version__)} on "
                 f"{esc(dt.datetime.now().strftime('%Y-%m-%d %H:%M'))} from the meter register.</p>")
     return "".join(html)

@@ -149,9 +149,9 @@ def test_meter_page_history_of_a_saved_readout(make_window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: view.dossier is not None and view.dossier["meter"].id == m.id, timeout=20000)
     hv = view.history_tab.view
     assert hv.history is not None and hv.table.rowCount() == 25          # 24 months + now
-    assert view.tabs.tabText(7) == "History (1)"
+    assert view.tabs.tabText(view.tabs.indexOf(view.history_tab)) == "History (1)"
     assert view.writes_table.rowCount() == 1 and view.writes_table.item(0, 2).text() == "address"
-    assert view.tabs.tabText(8) == "Writes (1)"
+    assert view.tabs.tabText(view.tabs.indexOf(view.writes_table)) == "Writes (1)"
 
 
 def test_connect_page_protocol_choice_reads_the_meter_on_the_head(make_window, qtbot, tmp_path):

@@ -293,12 +293,12 @@ class MeterView(QWidget):
         _fill(self.log_table, rows)
         self.tabs.setTabText(6, f"Event log ({len(rows)})")
         n = self.history_tab.set_readouts(m, d.get("histories") or MeterHistory.prepare(d["readouts"]))
-        self.tabs.setTabText(7, f"History ({n})")
+        self.tabs.setTabText(self.tabs.indexOf(self.history_tab), f"History ({n})")
         rows = [[w["written_at"], w.get("written_by"), w["kind"], ("✓ " if w["ok"] else "✗ ") + w["outcome"],
                  w.get("before"), w.get("after"), len(w.get("frames") or []), w.get("commissioning_id"),
                  w.get("port")] for w in reversed(d.get("writes") or [])]
         _fill(self.writes_table, rows)
-        self.tabs.setTabText(8, f"Writes ({len(rows)})")
+        self.tabs.setTabText(self.tabs.indexOf(self.writes_table), f"Writes ({len(rows)})")
 
     def _fill_details(self, m) -> None:
         form = self.details_form

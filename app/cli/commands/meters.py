@@ -216,14 +216,9 @@ def cmd_show(args) -> int:
         links = reg.replacement_links(m.id)
     if args.json:
         d = m.to_json(full=True)
-<<<<<<< HEAD
         d.update(installations=inst, readouts=nread, meter_writes=nwrites, calibration_results=ncal,
-                 commissioning=[{"id": c["id"], "status": c["status"], "current_step": c["current_step"]} for c in coms])
-=======
-        d.update(installations=inst, readouts=nread, calibration_results=ncal,
                  commissioning=[{"id": c["id"], "status": c["status"], "current_step": c["current_step"]} for c in coms],
                  **links)
->>>>>>> main
         print_json(d)
         return 0
     d = m.to_json(full=True)
@@ -238,17 +233,13 @@ def cmd_show(args) -> int:
         where = ", ".join(x for x in (i["site"], i["building"], i["monitoring_point"], i["location"]) if x)
         until = i["removed_on"] or "now"
         print(f"  {i['installed_on'] or '?'} .. {until}: {where}" + (f" ({i['removal_reason']})" if i["removal_reason"] else ""))
-<<<<<<< HEAD
-    print(f"readouts: {nread}; writes to the meter: {nwrites}; calibration results: {ncal}; "
-          f"commissioning records: {len(coms)}")
-=======
     if links["replaced_by"]:
         b = links["replaced_by"]
         print(f"replaced by: {b['manufacturer']} {b['serial']} on {b['on']} (meter id {b['meter_id']})")
     for o in links["replaces"]:
         print(f"replaces: {o['manufacturer']} {o['serial']} on {o['on']} (meter id {o['meter_id']})")
-    print(f"readouts: {nread}; calibration results: {ncal}; commissioning records: {len(coms)}")
->>>>>>> main
+    print(f"readouts: {nread}; writes to the meter: {nwrites}; calibration results: {ncal}; "
+          f"commissioning records: {len(coms)}")
     return 0
 
 

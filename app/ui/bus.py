@@ -48,6 +48,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger("heatmeter.ui.bus")
 
+# banner messages about the connection's state (lost, back): each replaces the one before, and connecting
+# again takes them away
+CONNECTION_GROUP = "connection"
+
 
 class Readout(_SessionReadout):
     """A session :class:`drivers.session.Readout` that also gives the current values for the pages."""
@@ -148,6 +152,8 @@ class BusService(QObject):
     def _set_state(self, state: str, **conn: Any) -> None:
         self.session.state = state
         self.ctx.connection.update(state=state, **conn)
+        if state == STATE_CONNECTED:
+            self.ctx.clear_messages(CONNECTION_GROUP)     # "connection lost" no longer holds
         self.stateChanged.emit(state)
 
     # -- the meter list ----------------------------------------------------------------
@@ -157,6 +163,24 @@ class BusService(QObject):
 
     def meter(self, key: str) -> KnownMeter | None:
         return self.session.meters.get(key)
+
+    def here(self) -> str:
+        """The current connection's name as meters record where they answered (:attr:`KnownMeter.port`)."""
+        return self.session.port_label()
+
+    def absence(self, m: KnownMeter) -> str:
+        """Why ``m`` is not known to be on this bus now ("" when it is): found on another port, or not
+        found by the last scan that looked for it. The lists mark such meters."""
+        if m.port is not None and m.port != self.here():
+            return f"found on {m.port}, not seen on {self.here()}"
+        return f"not found by the {m.missed_by}" if m.missed_by else ""
+
+    def _answered(self, m: KnownMeter) -> KnownMeter:
+        """``m`` answered here now (scan, line test, read): into the list, marked as on this bus."""
+        m.port = self.here()
+        prof = self.session.connection_profile()
+        m.woken = bool(prof is not None and prof.has_preamble)
+        return self.add_meter(m)
 
     def add_meter(self, m: KnownMeter) -> KnownMeter:
         """Add ``m`` or merge it into the known meter with the same key; returns the one in the list."""
@@ -247,7 +271,8 @@ class BusService(QObject):
         from app.ui import demo
 
         self.session.refuse_if_scanning()
-        self._stop_pollers()
+        if not self.simulated:
+            self._stop_pollers()       # they polled meters of a real bus; back on the simulated one they go on
         bus, line = demo.simulated_line(meters=meters, seed=seed, pace=demo.DEMO_PACE if pace is None else pace,
                                         time_scale=time_scale, configs=configs)
         old = self.session.detach()
@@ -274,8 +299,11 @@ class BusService(QObject):
         if spec.baud not in BAUD_RATES:
             raise ValueError(f"baud must be one of {', '.join(map(str, BAUD_RATES))}")
         op = self.session.begin(f"Connect to {spec.url}", KIND_CONNECT, on_wire=False)
-        self._stop_pollers()
         was_simulated = self.simulated
+        if was_simulated:
+            self._stop_pollers()       # their meters leave with the simulated bus
+        # else live pollers go on: their polls miss while the port opens and answer again once it is
+        # open (a reconnect after an unplugged head must not end live polling or an observation window)
         old = self.session.detach()
         self.session.spec = spec
         if was_simulated:
@@ -381,10 +409,12 @@ class BusService(QObject):
             self.ctx.tasks.start("Close port", _close_quietly, tr, report_errors=False)
         self.last_error = message
         if self.state != STATE_LOST:
-            self._set_state(STATE_LOST, detail="port lost")
             if not self.busy:
                 # found by a live poll (no task of ours will report it): say it where the user is looking
-                self.ctx.show_message(messages.port_lost(message, port=self.session.port_label()), "error")
+                # (first: a page that follows the state may say it more precisely, in the same group)
+                self.ctx.show_message(messages.port_lost(message, port=self.session.port_label()), "error",
+                                      CONNECTION_GROUP)
+            self._set_state(STATE_LOST, detail="port lost")
 
     # -- starting operations -------------------------------------------------------------------
     def _start(self, op, fn: Callable, *, origin: Any = None, on_item: Callable | None = None,
@@ -469,7 +499,7 @@ class BusService(QObject):
                 if res.ok:
                     self._follow_baud(res.baud)
                     for m in res.meters:
-                        self.add_meter(m)
+                        self._answered(m)
 
         return self._launch(self.session.test_line_job(search_bauds=search_bauds), origin=origin,
                             first={"on_finished": done}, **callbacks)
@@ -478,21 +508,49 @@ class BusService(QObject):
     def scan_primary(self, first: int = 1, last: int = 250, *, origin: Any = None, **callbacks: Any) -> Task:
         """Primary scan ``first..last``: items are the :class:`KnownMeter` found (added to the list as found);
         the result a :class:`ScanSummary`. Cancel stops within one response timeout."""
-        return self._scan(self.session.scan_job("primary", first=first, last=last), origin, callbacks)
+        return self._scan(self.session.scan_job("primary", first=first, last=last), origin, callbacks,
+                          lambda m: m.primary_address is not None and first <= m.primary_address <= last,
+                          f"primary scan {first}–{last}")
 
     def scan_secondary(self, mask: str | None = None, *, origin: Any = None, **callbacks: Any) -> Task:
         """Secondary (wildcard) search below ``mask`` (default: everything, ``FFFFFFFF``)."""
-        return self._scan(self.session.scan_job("secondary", mask=mask), origin, callbacks)
+        from drivers.address import SecondaryAddress, SecondaryMask
 
-    def _scan(self, job, origin: Any, callbacks: dict) -> Task:
+        want = SecondaryMask.parse(mask) if mask else SecondaryMask()
+
+        def in_scope(m: KnownMeter) -> bool:
+            try:
+                return want.matches(SecondaryAddress(m.identification, m.manufacturer, m.version, m.medium_code))
+            except (ValueError, TypeError):
+                return False
+        return self._scan(self.session.scan_job("secondary", mask=mask), origin, callbacks, in_scope,
+                          "secondary search")
+
+    def _scan(self, job, origin: Any, callbacks: dict, in_scope: Callable[[KnownMeter], bool] | None = None,
+              what: str = "scan") -> Task:
         before = set(self.session.meters.keys())
+        found: set[str] = set()
+        here = self.here()
+
+        def item(m) -> None:
+            found.add(m.key)
+            self._answered(m)
 
         def merged(summary) -> None:
-            if isinstance(summary, ScanSummary):
-                summary.new = len(set(self.session.meters.keys()) - before)
+            if not isinstance(summary, ScanSummary):
+                return
+            summary.new = len(set(self.session.meters.keys()) - before)
+            # meters of this bus the scan looked for and did not find: marked, never silently current
+            import datetime as _dt
+
+            label = f"{what} at {_dt.datetime.now().strftime('%H:%M')}"
+            for m in self.meters():
+                if m.key not in found and m.port in (None, here) and (in_scope is None or in_scope(m)):
+                    m.missed_by = label
+                    self.meterChanged.emit(m)
 
         on_item = callbacks.pop("on_item", None)
-        return self._launch(job, origin=origin, first={"on_item": self.add_meter, "on_finished": merged},
+        return self._launch(job, origin=origin, first={"on_item": item, "on_finished": merged},
                             then={"item": on_item and (lambda m: on_item(self.meter(m.key) or m))}, **callbacks)
 
     # -- reading ------------------------------------------------------------------------------------
@@ -546,7 +604,7 @@ class BusService(QObject):
         """Read a meter not in the list yet, by primary address or secondary address (``ID`` or
         ``ID.MAN.VV.MM``); it is added to the list. Result: :class:`Readout`."""
         job = self.session.read_address_job(address, secondary)
-        return self._launch(job, origin=origin, first={"on_item": self.add_meter, "on_finished": self.store_readout},
+        return self._launch(job, origin=origin, first={"on_item": self._answered, "on_finished": self.store_readout},
                             **callbacks)
 
     def store_readout(self, ro) -> None:
@@ -555,6 +613,7 @@ class BusService(QObject):
             return
         m = self.session.meters.note_readout(ro)
         if m is not None:
+            m.port, m.missed_by = self.here(), ""        # it answered here, now
             self.meterChanged.emit(m)
         self.readoutReady.emit(ro)
 

@@ -347,9 +347,12 @@ class BusSession:
         return prof
 
     def read_plan(self, meter: KnownMeter) -> tuple[int | None, Any]:
-        """(primary address, secondary mask): by primary address when it is unique among known meters."""
+        """(primary address, secondary mask): by primary address when it is unique among the known meters
+        of this bus (a meter last seen on another port does not count)."""
         a = meter.primary_address
-        if a is not None and 1 <= a <= 250 and not self.meters.sharing_address(meter):
+        here = self.port_label()
+        sharing = [m for m in self.meters.sharing_address(meter) if m.port in (None, here)]
+        if a is not None and 1 <= a <= 250 and not sharing:
             return a, None
         return None, meter.secondary_mask()
 
@@ -469,16 +472,18 @@ class BusSession:
 
     def set_address_job(self, new_address: int, *, meter: KnownMeter | None = None, address: int | None = None,
                         secondary: str | Any = None) -> Job:
-        """Give a meter a new primary address, confirmed by a read there. Result: ``drivers.ops.WriteResult``."""
-        from drivers.ops import set_primary_address
+        """Give a meter a new primary address, confirmed by a read there, after checking that no other
+        meter answers at it (:func:`drivers.session.writes.set_address_checked`: nothing is written onto an
+        address in use). Result: ``drivers.ops.WriteResult``."""
+        from drivers.session.writes import set_address_checked
 
         if not 0 <= int(new_address) <= 250:
             raise ValueError("the new primary address must be 0..250")
         address, mask, profile, who = self._write_target(meter, address, secondary)
 
         def work(link, report, cancel=None):
-            return set_primary_address(link, new_address=int(new_address), address=address, secondary=mask,
-                                       profile=profile)
+            return set_address_checked(link, new_address=int(new_address), address=address, mask=mask,
+                                       profile=profile, target=who)
         return Job(f"Set address of {who} to {new_address}", KIND_WRITE, work)
 
     def set_baud_job(self, new_baud: int, *, meter: KnownMeter | None = None, address: int | None = None,
@@ -613,6 +618,20 @@ class BusSession:
                                          tolerance_s=tolerance_s, agreed=agreed, model=model)
         return Job(f"Set clock of {who}", KIND_WRITE, work)
 
+    def find_baud_job(self, address: int | None = None, secondary: str | Any = None) -> Job:
+        """At which other baud rate the meter at ``address`` (or ``secondary``) answers: after a read that
+        got no answer. Result: the baud rate, or None (also on a gateway, whose line rate is fixed)."""
+        from drivers.address import SecondaryMask
+
+        mask = SecondaryMask.parse(secondary) if isinstance(secondary, str) and secondary else (secondary or None)
+        if mask is None and address is None:
+            raise ValueError("give a primary or a secondary address")
+        profile = self.profile_for(manufacturer=_mask_manufacturer(mask))
+
+        def work(link, report, cancel=None):
+            return ops.find_meter_baud(link, cancel, address=address, mask=mask, profile=profile)
+        return Job("Baud rate search", KIND_TEST, work)
+
     # -- blocking shorthands (the CLI) -----------------------------------------------------------
     def test_line(self, *, search_bauds: bool = True, **run: Any):
         return self.execute(self.test_line_job(search_bauds=search_bauds), **run)
@@ -630,6 +649,9 @@ class BusSession:
                      max_telegrams: int = MAX_TELEGRAMS, options: dict | None = None, **run: Any) -> Readout:
         return self.execute(self.read_address_job(address, secondary, expect=expect, max_telegrams=max_telegrams,
                                                   options=options), **run)
+
+    def find_baud(self, address: int | None = None, secondary: str | Any = None, **run: Any) -> int | None:
+        return self.execute(self.find_baud_job(address, secondary), **run)
 
     def set_address(self, new_address: int, **target_and_run: Any):
         target = {k: target_and_run.pop(k) for k in ("meter", "address", "secondary") if k in target_and_run}

@@ -177,6 +177,9 @@ class KnownMeter:
     last_read_at: _dt.datetime | None = None
     last_readout: Readout | None = None
     misses: int = 0                      # live polls in a row without an answer
+    port: str | None = None              # where it last answered (a port, a gateway URL, "the simulated bus")
+    missed_by: str = ""                  # the last scan that should have found it and did not ("" once it answers)
+    woken: bool = False                  # it answered after a wake-up preamble (an optical head profile)
 
     @property
     def key(self) -> str:
@@ -304,6 +307,11 @@ class KnownMeters:
             old.found_by = m.found_by
         if m.last_readout is not None:
             old.last_readout, old.last_read_at = m.last_readout, m.last_read_at
+            changed = True
+        if m.woken and not old.woken:
+            old.woken = changed = True
+        if m.port is not None and (m.port != old.port or old.missed_by):
+            old.port, old.missed_by = m.port, ""      # it answered again, here
             changed = True
         return old, "changed" if changed else "same"
 

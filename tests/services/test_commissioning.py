@@ -126,6 +126,9 @@ def test_a_draft_resumes_with_its_evidence(reg, bus):
     (ident,) = back.readouts_with("identify")
     stored = [r for r in reg.readouts(s.meter_id) if r["id"] == ident["id"]][0]
     assert ident["frames_hex"] == [f.hex().upper() for f in stored["frames"]]
+    # the account that opened the draft ("ann") is not a technician's name to sign with
+    assert reg.get_commissioning(s.record_id)["technician"] == "ann"
+    assert back.technician == ""
 
 
 def test_another_meter_answering_is_refused_and_nothing_is_kept(reg, bus):

@@ -152,10 +152,12 @@ def spec_from_args(args, protocol: str = "mbus"):
 
 
 @contextlib.contextmanager
-def bus_errors(spec=None):
+def bus_errors(spec=None, secondary=None, searched_bauds: bool = False):
     """Map the bus session's typed errors to one-line user errors with the contract's statuses.
 
-    With ``spec``, a meter that did not answer without a wake-up gets the hint to try one."""
+    With ``spec``, a meter that did not answer without a wake-up gets the hint to try one; with
+    ``secondary`` (the mask the meter was asked for by), a collision of a shared id the hint to give
+    the full ``ID.MAN.VV.MM``."""
     from app.cli.errors import UserError, bus_status
     from drivers import errors
     from drivers.session.messages import cli_hint
@@ -165,10 +167,10 @@ def bus_errors(spec=None):
     except errors.Cancelled:
         raise UserError("cancelled", bus_status(errors.Cancelled())) from None
     except errors.BusError as exc:
-        hint = ""
-        if spec is not None and not spec.optical:
-            prof = spec.wakeup_profile()
-            hint = cli_hint(exc, has_preamble=prof is not None and prof.has_preamble)
+        prof = spec.wakeup_profile() if spec is not None else None
+        hint = "" if spec is not None and spec.optical else \
+            cli_hint(exc, has_preamble=spec is None or (prof is not None and prof.has_preamble),
+                     secondary=secondary, searched_bauds=getattr(exc, "searched_bauds", searched_bauds))
         raise UserError((str(exc) or exc.__class__.__name__) + hint, bus_status(exc)) from None
     except ValueError as exc:
         raise UserError(str(exc), 2) from None

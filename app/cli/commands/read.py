@@ -110,6 +110,9 @@ def read_result(args):
     frames and decoded telegrams), with the wake-up profile of the meter's family and the identity check;
     with ``--history`` the other telegram types too (``selections``)."""
     from app.cli.commands._keys import read_keys
+    from app.cli.errors import UserError
+    from app.storage.keystore import KeyStoreError
+    from drivers import errors
 
     protocol = choose_protocol(args)
     spec = _bus.spec_from_args(args, protocol=protocol)
@@ -117,10 +120,7 @@ def read_result(args):
     types = _history_types(args) if args.history else ()
     options = {"mode": args.iec_mode, "max_baud": args.max_baud} if protocol == "iec62056-21" else None
     progress = _bus.StderrProgress("read")
-    from app.cli.errors import UserError
-    from app.storage.keystore import KeyStoreError
-
-    with _bus.bus_errors(spec), _bus.open_session(spec) as session:
+    with _bus.bus_errors(spec, secondary=args.secondary), _bus.open_session(spec) as session:
         session.keys = keys
         try:
             if args.history and protocol == "mbus":
@@ -128,10 +128,28 @@ def read_result(args):
                                             max_telegrams=args.max_telegrams, progress=progress)
             return session.read_address(args.address, args.secondary, expect=args.expect,
                                         max_telegrams=args.max_telegrams, options=options, progress=progress)
+        except errors.NoAnswer as exc:
+            if protocol == "mbus":
+                _other_baud(session, args, spec, exc)
+            raise
         except KeyStoreError as exc:            # a damaged store entry, the keyring gone meanwhile
             raise UserError(str(exc), 2) from None
         finally:
             progress.close()
+
+
+def _other_baud(session, args, spec, exc) -> None:
+    """After no answer: does the meter answer at another baud rate? Say so (exit 1), else mark the
+    error as searched so that the hint leads elsewhere."""
+    from app.cli.errors import UserError
+    from drivers.session.messages import other_baud
+
+    if not session.transport.supports_baud_change():
+        return
+    found = session.find_baud(args.address, args.secondary)
+    if found is not None:
+        raise UserError(f"{' '.join(str(exc).split())}; {other_baud(spec.baud, found)}", 1) from None
+    exc.searched_bauds = True
 
 
 def save_readout(args, res) -> dict:
@@ -203,24 +221,7 @@ def run(args) -> int:
             doc["register"] = {k: v for k, v in saved.items() if k != "meter_label"}
         print_json(doc)
     else:
-        if res.optical:
-            print(f"meter {doc['secondary_address']} on the optical head, {res.protocol}"
-                  f"{' mode ' + res.mode if res.mode else ''} at {res.baud} Bd: {len(doc['records'])} record(s)")
-        else:
-            print(f"meter {doc['secondary_address']} at address {doc['address']}: "
-                  f"{len(doc['telegrams'])} telegram(s), {len(doc['records'])} record(s)")
-        for n, t in enumerate(doc["telegrams"], 1):
-            enc = t.get("encryption") or {}
-            if enc.get("reason"):
-                hint = " (give the meter's key with --keys or heatmeter keys import)" \
-                    if enc["reason"] == "no key" else ""
-                print(f"  telegram {n}: encrypted (security mode {enc.get('mode')}), {enc['reason']}: "
-                      f"records withheld{hint}")
-        for r in doc["records"]:
-            extra = "".join(f" {k}={r[k]}" for k in ("storage", "tariff", "subunit") if r.get(k))
-            extra += "".join(f" {m}" for m in r.get("modifiers", ()))
-            extra += f"  [{r['register']}]" if r.get("register") else ""
-            print(f"  {r['quantity']:24} {r['value']!s:>20} {r['unit']:5} {r['function']}{extra}")
+        print_human(doc)
         if args.history:
             print_history(res)
         if saved is not None and saved["status"] == "no_match":
@@ -234,3 +235,51 @@ def run(args) -> int:
         raise UserError(f"meter {saved['meter_label']} is not in the register: nothing saved "
                         "(add --create to create it from this readout)", 1)
     return 0
+
+
+def print_human(doc: dict) -> None:
+    """The readout as a technician reads it: who, then one line per record with its telegram number, the
+    register's name (heat or cooling energy kept apart, MMS 1.1.13) and its value in kWh / MWh, kW, m³,
+    °C, hours (``app.core.registers``)."""
+    from app.core.registers import FUNCTION_WORDS, medium_words, other_modifiers, register_name, scaled
+    from drivers.makes import make_name, model_name
+
+    tel = doc["telegrams"]
+    first = tel[0] if tel else {}
+    man = first.get("manufacturer") or ""
+    model = model_name(man, first.get("version"))
+    who = ", ".join(x for x in (f"{make_name(man) or man} ({man})", model,
+                                f"version 0x{first.get('version') or 0:02X}", medium_words(first.get("medium"))) if x)
+    where = f"address {doc['address']}" if doc.get("address") not in (None, 253) else "secondary address"
+    if doc.get("protocol"):             # read through the optical head
+        where = (f"the optical head by {doc['protocol']}{' mode ' + doc['mode'] if doc.get('mode') else ''}, "
+                 f"{doc.get('baud')} Bd")
+        model = first.get("model")
+        who = ", ".join(x for x in (f"{make_name(man) or man} ({man})", model) if x)
+    print(f"meter {doc['secondary_address']} at {where}: {who}; "
+          f"{len(tel)} telegram{'s' if len(tel) != 1 else ''}, {len(doc['records'])} records")
+    for n, t in enumerate(tel, 1):
+        enc = t.get("encryption") or {}
+        if enc.get("reason"):
+            hint = " (give the meter's key with --keys or heatmeter keys import)" if enc["reason"] == "no key" else ""
+            print(f"  telegram {n}: encrypted (security mode {enc.get('mode')}), {enc['reason']}: "
+                  f"records withheld{hint}")
+    rows = [("tel", "register", "value", "unit", "stored", "details")]
+    for n, t in enumerate(tel, start=1):
+        for r in t.get("records") or []:
+            value, unit = scaled(r, group=" ")
+            details = [f"tariff {r['tariff']}" for _ in (1,) if r.get("tariff")]
+            details += [f"subunit {r['subunit']}" for _ in (1,) if r.get("subunit")]
+            if r.get("function") not in (None, "instantaneous"):
+                details.append(FUNCTION_WORDS.get(r["function"], r["function"]))
+            details += other_modifiers(r)
+            if r.get("register"):                  # an optical data set / register: its own name
+                details.append(f"[{r['register']}]")
+            rows.append((str(n), register_name(r, t.get("medium")), value, unit,
+                         str(r["storage"]) if r.get("storage") else "", ", ".join(details)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        tel_no, name, value, unit, stored, details = row
+        line = (f"  {tel_no:>{widths[0]}}  {name:<{widths[1]}}  {value:>{widths[2]}} {unit:<{widths[3]}}  "
+                f"{stored:>{widths[4]}}  {details}")
+        print(line.rstrip())

@@ -19,7 +19,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     spec = _bus.spec_from_args(args)
-    with _bus.bus_errors(), _bus.open_session(spec) as session:
+    with _bus.bus_errors(secondary=args.secondary), _bus.open_session(spec) as session:
         res = session.set_baud(args.new_baud, address=args.address, secondary=args.secondary)
     doc = res.to_json()
     return _bus.report_write(args, res, doc, f"meter {doc.get('secondary_address')}: {res.before.get('baud')} -> "

@@ -116,7 +116,9 @@ class CommissioningState:
         s.meter_id = rec.get("meter_id")
         s.step = max(1, min(len(STEPS), int(rec.get("current_step") or p.get("step") or 1)))
         s.answers = {k: dict(v or {}) for k, v in (rec.get("checklist") or {}).items()}
-        s.technician = rec.get("technician") or ""
+        # a draft's technician column holds the account that opened it (the register's default), not a
+        # person who commissioned anything: only a signed record's technician is carried over
+        s.technician = (rec.get("technician") or "") if rec.get("status") == "signed" else ""
         s.notes = rec.get("notes") or ""
         s.signed = rec.get("status") == "signed"
         return s

@@ -179,9 +179,9 @@ def fabrication_number(telegrams: Sequence[dict[str, Any]]) -> str | None:
 
 def apply_identification(state: CommissioningState, readout: MeterReadout, meter=None) -> None:
     """Fill the identity from an identifying readout (FLAG code, identification, medium, kind, version,
-    serial from the fabrication number) and ``meter`` (the register's, if it knows it); the readout
-    becomes the state's identification evidence."""
-    from drivers.makes import make_name
+    serial from the fabrication number, the model where the make registry knows the version byte) and
+    ``meter`` (the register's, if it knows it); the readout becomes the state's identification evidence."""
+    from drivers.makes import make_name, model_name
 
     first = readout.first
     i = state.identify
@@ -195,6 +195,10 @@ def apply_identification(state: CommissioningState, readout: MeterReadout, meter
               "primary_address": readout.meter.primary_address or i.get("primary_address")})
     if not i.get("manufacturer") or (meter is None and i.get("mbus_manufacturer") != flag):
         i["manufacturer"] = make_name(flag) or flag
+    if not i.get("model"):
+        # the model the make registry knows from the version byte (what the Scan list shows); the plate
+        # may say more (a variant): the technician checks it
+        i["model"] = model_name(flag, first.get("version"))
     i["serial"] = fabrication_number(readout.telegrams) or i.get("serial") or first.get("identification")
     if not i.get("flow_sensor_position"):
         i["flow_sensor_position"] = cm.POSITION_BY_MEDIUM.get(medium or "")
@@ -374,8 +378,8 @@ def observation_record(samples: Sequence[cm.ObservationSample], *, start_epoch_s
            "started": dt.datetime.fromtimestamp(start_epoch_s).astimezone().isoformat(timespec="seconds"),
            "ended": dt.datetime.fromtimestamp(end_epoch_s).astimezone().isoformat(timespec="seconds"),
            "planned_s": planned_s, "missed": missed,
-           "samples": [[x.t_epoch_s, x.power_kw, x.flow_m3h, x.t_flow_c, x.t_return_c, x.energy_kwh, x.volume_m3]
-                       for x in samples]}
+           "samples": [[x.t_epoch_s, x.power_kw, x.flow_m3h, x.t_flow_c, x.t_return_c, x.energy_kwh, x.volume_m3,
+                        x.dtheta_k] for x in samples]}
     entries = []
     if first is not None:
         entries.append(readout_entry("observation_start", first))

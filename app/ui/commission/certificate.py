@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from app.core import commissioning as cm
+from app.core.registers import medium_words
 from app.services.commissioning import CommissioningState, SignOff
 from app.ui.pdf import CONTENT_WIDTH_PX, esc, table, write_pdf
 
@@ -84,7 +85,7 @@ def certificate_html(state: CommissioningState, *, record: dict[str, Any] | None
     pos = {"flow": "flow pipe", "return": "return pipe"}.get(i.get("flow_sensor_position") or "", "—")
     rows = [["Make", _v(i.get("manufacturer")), "Model (type)", _v(i.get("model"))],
             ["Serial number", _v(i.get("serial")), "FLAG code", _v(i.get("mbus_manufacturer"))],
-            ["Identification", _v(i.get("secondary_address")), "Medium", _v((i.get("medium") or "").replace("_", " "))],
+            ["Identification", _v(i.get("secondary_address")), "Medium", _v(medium_words(i.get("medium")))],
             ["Primary address", _v(i.get("primary_address")), "MID class", _v(i.get("mid_class"))],
             ["qp / qi / qs", f"{_v(i.get('qp_m3h'))} / {_v(i.get('qi_m3h'))} / {_v(i.get('qs_m3h'))} m³/h",
              "Δθmin / Δθmax", f"{_v(i.get('dtheta_min_k'))} / {_v(i.get('dtheta_max_k'))} K"],
@@ -155,13 +156,8 @@ def certificate_html(state: CommissioningState, *, record: dict[str, Any] | None
     if latest is not None:
         out.append(f"<p>{esc(ROLE_WORDS.get(latest.get('role'), latest.get('role')))} readout of "
                    f"{esc(_when(latest.get('read_at')))}.</p>")
-        recs = []
-        for t in latest.get("telegrams") or []:
-            for r in t.get("records") or []:
-                recs.append([r.get("quantity"), r.get("value"), r.get("unit"), r.get("storage"), r.get("tariff"),
-                             r.get("function"), ", ".join(r.get("modifiers") or [])])
-        out.append(small_table(["Quantity", "Value", "Unit", "Storage", "Tariff", "Function", "Modifiers"], recs,
-                               ("27%", "22%", "8%", "9%", "8%", "13%", "13%")))
+        out.append(small_table(["Tel.", "Register", "Value", "Unit", "Stored", "Details"], readout_rows(latest),
+                               ("6%", "34%", "20%", "8%", "8%", "24%")))
     else:
         out.append("<p>No readout.</p>")
 
@@ -243,6 +239,36 @@ def photo_images(photos: list[dict[str, Any]], max_px: int = 1200) -> dict[str, 
     return out
 
 
+def readout_rows(entry: dict[str, Any]) -> list[list[str]]:
+    """The records of a stored readout as a person reads them: telegram number, the register's name (heat
+    or cooling energy apart, MMS 1.1.13), value and unit (kWh / MWh, kW, m³, °C, hours), the storage number
+    of a stored value, and what else qualifies it (tariff, subunit, maximum, other VIF extensions)."""
+    from app.core.registers import FUNCTION_WORDS, other_modifiers, register_name, scaled
+
+    rows = []
+    for n, t in enumerate(entry.get("telegrams") or [], start=1):
+        for r in t.get("records") or []:
+            value, unit = scaled(r, group="\u2009")
+            details = ([f"tariff {r['tariff']}"] if r.get("tariff") else []) + \
+                      ([f"subunit {r['subunit']}"] if r.get("subunit") else [])
+            if r.get("function") not in (None, "instantaneous"):
+                details.append(FUNCTION_WORDS.get(r["function"], str(r["function"])))
+            details += other_modifiers(r)
+            rows.append([str(n), register_name(r, t.get("medium")), value, unit,
+                         str(r["storage"]) if r.get("storage") else "", ", ".join(details)])
+    return rows
+
+
+def running_text(state: CommissioningState, record: dict[str, Any] | None = None) -> tuple[str, str]:
+    """(header, footer) of every certificate page: which meter and which record it is about."""
+    i = state.identify
+    rid = (record or {}).get("id") or state.record_id
+    ident = i.get("secondary_address") or i.get("serial") or ""
+    who = f"{state.meter_label}" + (f", identification {ident}" if ident and ident not in state.meter_label else "")
+    return (f"Commissioning certificate · {who} · register record {rid if rid is not None else '—'}",
+            f"{state.meter_label} (serial {i.get('serial') or '—'})")
+
+
 def _latest_with_telegrams(state: CommissioningState) -> dict[str, Any] | None:
     for r in reversed(state.readouts):
         if r.get("telegrams"):
@@ -263,7 +289,7 @@ def plot_image(samples: list[list[Any]], *, width: int = 1100, height: int = 760
     plot = LivePlot(None, max_gap_s=2.5 * interval_s)
     plot.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
     plot.resize(width, height)
-    plot.add_samples([tuple(r[:5]) for r in samples])
+    plot.add_samples([tuple(r[:5]) + ((r[7],) if len(r) > 7 else ()) for r in samples])
     plot.show()
     plot.show_all()
     plot.refresh()
@@ -285,7 +311,9 @@ def write_certificate(path: str, state: CommissioningState, *, record: dict[str,
     images.update(pics)
     shown = [p for p in (photos or []) if f"photo{p['id']}" in pics]
     body = certificate_html(state, record=record, point_info=point_info, has_plot=has_plot, photos=shown)
-    write_pdf(path, body, title=f"Commissioning certificate {state.meter_label}", images=images)
+    header, footer = running_text(state, record)
+    write_pdf(path, body, title=f"Commissioning certificate {state.meter_label}", images=images, header=header,
+              footer=footer)
     return path
 
 

@@ -98,7 +98,8 @@ class ChecksFlow:
 
     def _finish_plausibility(self) -> None:
         if not self.state.readouts_with("check"):
-            self.show_error("Read the meter first (Read now): the plausibility checks need a live readout.")
+            self.show_error("Read the meter first (Read now): the plausibility checks need a live readout.",
+                            group="step")
             self.plausibility_step.read_button.setFocus()
             return
         self._advance(5)

@@ -41,7 +41,7 @@ class SignFlow:
         problems = self.sign_step.problems()
         if problems:
             w, msg = problems[0]
-            self.show_error(msg)
+            self.show_error(msg, group="step")
             w.setFocus()
             return
         self.sign_step.collect(self.state)

@@ -36,6 +36,7 @@ from app.ui.commission.flow_sign import TECHNICIAN_KEY, SignFlow
 from app.ui.pages.base import Page
 
 PENDING_KEY = "pending"
+STEP_GROUP = "step"           # banner messages about what the current step still needs (one at a time)
 DEFAULT_WINDOW_MIN = 10
 DEFAULT_INTERVAL_S = 5
 
@@ -118,7 +119,7 @@ class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, EvidenceFlow, ObserveF
 
         self.observe_step.minutes.setValue(int(self.recall("window_min", DEFAULT_WINDOW_MIN, int)))
         self.observe_step.interval.setValue(int(self.recall("interval_s", DEFAULT_INTERVAL_S, int)))
-        self.sign_step.technician.setText(self.recall(TECHNICIAN_KEY, "", str) or "")
+        self.sign_step.suggest_names([self.recall(TECHNICIAN_KEY, "", str) or ""])
 
         self.make_action("Next step", self.go_next, "Ctrl+Return")
         self.make_action("Previous step", self.go_back, "Alt+Left")
@@ -128,6 +129,7 @@ class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, EvidenceFlow, ObserveF
         self._obs_timer.timeout.connect(self._observation_tick)
         bus = self.ctx.bus
         bus.metersChanged.connect(self.refresh_bus_meters)
+        bus.stateChanged.connect(self._bus_state_changed)
         bus.selectedChanged.connect(lambda _m: self.refresh_bus_meters())
         self._radio_setup()
         self.on_text_scale_changed(self.ctx.text_scale)
@@ -174,6 +176,8 @@ class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, EvidenceFlow, ObserveF
 
     # -- navigation ------------------------------------------------------------------------
     def _show_step(self, n: int) -> None:
+        if n != self.state.step:
+            self.banner.clear_group(STEP_GROUP)   # what the last step was missing no longer applies
         self.state.step = n
         self.reached = max(self.reached, n)
         self.stack.setCurrentIndex(n - 1)
@@ -226,7 +230,7 @@ class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, EvidenceFlow, ObserveF
             if problems:
                 widget, message = problems[0]
                 self.show_error(message + (f" ({len(problems) - 1} more to fix on this step)" if len(problems) > 1
-                                           else ""))
+                                           else ""), group=STEP_GROUP)
                 widget.setFocus()
                 return
         step.collect(self.state)
@@ -249,7 +253,7 @@ class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, EvidenceFlow, ObserveF
         elif n == 6:
             self.sign_step.load(self.state)
             if not self.state.technician:
-                self.sign_step.technician.setText(self.recall(TECHNICIAN_KEY, "", str) or "")
+                self.sign_step.suggest_names([self.recall(TECHNICIAN_KEY, "", str) or ""])
 
     def _checklist_missing(self, problems: list[cm.Problem]) -> None:
         row = self.checklist_step.show_problems(problems)
@@ -259,7 +263,7 @@ class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, EvidenceFlow, ObserveF
         what = "an answer" if problems[0].field == "answer" else "a note"
         self.show_error(f"Item {number} needs {what}: {problems[0].message}"
                         + (f" {n_items - 1} more item{'s' if n_items > 2 else ''} marked in red." if n_items > 1
-                           else "") + " Your other answers are kept.")
+                           else "") + " Your other answers are kept.", group=STEP_GROUP)
         return row
 
     # -- register writes, one after the other -------------------------------------------------
@@ -399,7 +403,7 @@ class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, EvidenceFlow, ObserveF
         self.observe_step.plot.clear()
         self.observe_step.show_kpis({"completeness": {"pct": None, "received": 0, "expected": 0}, "vwaft_c": None})
         self.sign_step.set_signed("", False)
-        self.sign_step.technician.setText(self.recall(TECHNICIAN_KEY, "", str) or "")
+        self.sign_step.suggest_names([self.recall(TECHNICIAN_KEY, "", str) or ""])
         self.banner.clear()
         self._show_step(1)
 

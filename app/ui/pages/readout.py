@@ -34,11 +34,6 @@ RAW_COLUMN = COLUMNS.index("Raw hex")
 CSV_HEADER = ("telegram", "record", "quantity", "value", "unit", "storage", "tariff", "subunit", "function",
               "modifiers", "raw")
 
-# canonical unit -> (shown unit, divisor)
-_DISPLAY = {"Wh": ("kWh", 1000.0), "W": ("kW", 1000.0), "J": ("MJ", 1e6), "J/h": ("MJ/h", 1e6),
-            "m3": ("m³", 1.0), "m3/h": ("m³/h", 1.0), "degC": ("°C", 1.0), "K": ("K", 1.0),
-            "kg/h": ("kg/h", 1.0), "bar": ("bar", 1.0)}
-_HOURS = ("on_time", "operating_time")
 
 STATUS_WORDS = {
     "application_busy": "application busy", "application_error": "application error",
@@ -50,10 +45,9 @@ STATUS_WORDS = {
 
 def words(name: str | None) -> str:
     """``flow_temperature`` -> ``Flow temperature``."""
-    if not name:
-        return ""
-    text = name.replace("_", " ")
-    return text[:1].upper() + text[1:]
+    from app.core.registers import words as _words
+
+    return _words(name)
 
 
 def status_text(flags: list[str]) -> str:
@@ -67,34 +61,17 @@ def status_text(flags: list[str]) -> str:
 
 
 def number_text(v: float, decimals: int | None = None) -> str:
-    if isinstance(v, int) and decimals is None:
-        return f"{v:,}".replace(",", "\u2009")
-    if decimals is None:
-        text = f"{v:.6f}".rstrip("0").rstrip(".")
-    else:
-        text = f"{v:.{decimals}f}"
-    whole, _, frac = text.partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    whole = f"{int(whole.lstrip('-') or 0):,}".replace(",", "\u2009")
-    return sign + whole + ("." + frac if frac else "")
+    from app.core.registers import number
+
+    return number(v, decimals)
 
 
 def display_value(rec) -> tuple[str, str]:
-    """(value, unit) as the page shows them: kWh, kW, m³, °C, hours for on/operating time."""
-    v, unit = rec.value, rec.unit or ""
-    if v is None:
-        return "—", _DISPLAY.get(unit, (unit, 1))[0]
-    if isinstance(v, str) and rec.quantity == "datetime" and "T" in v:
-        return v.replace("T", " "), unit
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return str(v), unit
-    if rec.quantity in _HOURS and unit == "s":
-        return number_text(v / 3600.0) if v % 3600 else number_text(int(v // 3600)), "h"
-    shown, div = _DISPLAY.get(unit, (unit, 1.0))
-    if div != 1.0:
-        q = v / div
-        return (number_text(int(q)) if float(q).is_integer() else number_text(q)), shown
-    return number_text(v), shown
+    """(value, unit) as the page shows them: kWh, kW, m³, °C, hours for on/operating time
+    (``app.core.registers.scaled``, always kWh here: the commissioning checks read kWh too)."""
+    from app.core.registers import scaled
+
+    return scaled(rec, large=False)
 
 
 def hex_block(data: bytes, per_line: int = 16) -> str:
@@ -277,6 +254,7 @@ class ReadoutPage(Page):
         self.bus.selectedChanged.connect(self._selected_changed)
         self.bus.stateChanged.connect(lambda _s: self._sync())
         self._rows: list[tuple[int, int, object]] = []   # (telegram index, record index, record)
+        self.stale = False                               # the table shows a readout a later read failed to renew
         self.show_readout(None)
 
     # -- reading ---------------------------------------------------------------------------
@@ -298,17 +276,19 @@ class ReadoutPage(Page):
                               action_text="Scan", action=lambda: self.ctx.window.show_page("scan"))
             return
         try:
+            fail = {"on_failed": lambda msg, m=m: self._read_failed(m, msg)}
             if m is None:                       # the meter on the optical head, whichever it is
-                self.task = self.bus.read_optical(proto, origin=self, on_finished=self._read_done)
+                self.task = self.bus.read_optical(proto, origin=self, on_finished=self._read_done, **fail)
             elif history and proto == "mbus":
-                self.task = self.bus.read_history(m, origin=self, on_finished=self._read_done)
+                self.task = self.bus.read_history(m, origin=self, on_finished=self._read_done, **fail)
             else:
-                self.task = self.bus.read_meter(m, protocol=proto, origin=self, on_finished=self._read_done)
+                self.task = self.bus.read_meter(m, protocol=proto, origin=self, on_finished=self._read_done,
+                                                **fail)
         except (BusUnavailable, ValueError) as exc:
             self.show_warning(str(exc))
             return
         self._history_asked = history
-        self.task.ended.connect(lambda _t: self._sync())
+        self.task.ended.connect(self._read_ended)
         who = _esc(m.label) if m is not None else "the meter on the optical head"
         how = "" if proto == "mbus" else f" by {self.protocol_combo.currentText()}"
         self.header_label.setText(f"Reading <b>{who}</b>{how}{' with its history' if history else ''}…")
@@ -333,6 +313,41 @@ class ReadoutPage(Page):
         if area is not None:
             area.verticalScrollBar().setValue(self.tabs.y())
 
+    def _read_ended(self, task) -> None:
+        if task.state == "cancelled":           # the header must not stay on "Reading …"
+            self._mark_not_current(self.bus.meter(self._reading_key(task)), "The read was cancelled")
+        self._sync()
+
+    def _reading_key(self, task) -> str | None:
+        sel = self.bus.selected
+        return sel.key if sel is not None else (self.readout.meter_key if self.readout is not None else None)
+
+    def _read_failed(self, m, message: str) -> None:
+        """A failed read never leaves an older readout looking current: the previous readout of this
+        meter stays, marked and greyed, under the failure; another meter's is cleared."""
+        import datetime as _dt
+
+        from app.ui.widgets.meters import when_words
+
+        when = when_words(_dt.datetime.now(_dt.timezone.utc))
+        self._mark_not_current(m, f"The read at {when} failed: {message}")
+
+    def _mark_not_current(self, m, why: str) -> None:
+        from app.ui.widgets.meters import when_words
+
+        ro = self.readout
+        if ro is not None and m is not None and ro.meter_key == m.key:
+            self.header_label.setText(
+                f"<span style='color:#a4001d'><b>{_esc(why)}</b></span><br>"
+                f"<b>Below: the previous readout of {_esc(when_words(ro.read_at))}, not current.</b><br>"
+                + (optical_header_html(ro) if getattr(ro, "optical", False) else self._header_html(ro)))
+            self.table.setEnabled(False)         # greyed: not what the meter says now
+            self.stale = True
+            return
+        self.show_readout(None)
+        self.header_label.setText(f"<span style='color:#a4001d'><b>{_esc(why)}</b></span><br>"
+                                  f"{_esc(m.label) if m is not None else 'The meter'}: no readout to show.")
+
     def _selected_changed(self, m) -> None:
         if self.task is not None and self.task.running:
             return
@@ -352,6 +367,8 @@ class ReadoutPage(Page):
     def show_readout(self, ro) -> None:
         """Fill the page with a :class:`app.ui.bus.Readout` (None: empty)."""
         self.readout = ro
+        self.stale = False
+        self.table.setEnabled(True)
         self.table.setRowCount(0)
         self._rows = []
         self.raw_panel.clear()
@@ -382,16 +399,16 @@ class ReadoutPage(Page):
                 rows.append((ti, ri, rec))
         self._rows = rows
         self.table.setRowCount(len(rows))
+        from app.core.registers import other_modifiers, register_name
+
         for row, (ti, ri, rec) in enumerate(rows):
             value, unit = display_value(rec)
-            quantity = words(rec.quantity)
-            if rec.subject:
-                quantity += f" of {words(rec.subject).lower()}"
+            quantity = register_name(rec, ro.telegrams[ti].medium)     # heat or cooling energy (MMS 1.1.13)
             vw_rec = special.get((ti, ri))
             if vw_rec is not None:
                 quantity = f"{'Flow' if vw_rec.pipe == 'flow' else 'Return'} temperature × volume"
                 unit = "m³·°C"
-            mods = ", ".join(words(x).lower() for x in (rec.modifiers or ()))
+            mods = ", ".join(other_modifiers(rec))
             if rec.flags:
                 mods = ", ".join(x for x in (mods, "; ".join(words(f).lower() for f in rec.flags)) if x)
             if rec.record_error and rec.record_error != "none":

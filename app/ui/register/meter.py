@@ -509,7 +509,13 @@ class MeterHistory(QWidget):
         lay.addLayout(top)
         self.view = HistoryView(page.ctx, self)
         self.view.message.connect(lambda kind, text: page.show_info(text) if kind == "info" else page.show_error(text))
-        lay.addWidget(self.view, 1)
+        # scrolls rather than making the whole register page taller on a small screen
+        from PySide6.QtWidgets import QFrame, QScrollArea
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(self.view)
+        lay.addWidget(scroll, 1)
         self.readouts: list[dict[str, Any]] = []
         self.meter = None
 

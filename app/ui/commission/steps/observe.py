@@ -90,8 +90,11 @@ class ObserveStep(Step):
         self.advice.setText(text)
         self.advice.setVisible(bool(text))
 
-    def set_running(self, running: bool) -> None:
-        self.start_button.setEnabled(not running)
+    def set_running(self, running: bool, *, paused: bool = False) -> None:
+        """``running``: a window is open; ``paused``: its polling stopped (the start button resumes it)."""
+        self.start_button.setEnabled(not running or paused)
+        self.start_button.setText("Resume polling" if running and paused else
+                                  "Observation running…" if running else "Start observation")
         self.end_button.setEnabled(running)
         self.extend_button.setEnabled(running)
         self.minutes.setEnabled(not running)

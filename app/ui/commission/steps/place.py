@@ -11,6 +11,14 @@ from app.ui.commission.steps.base import MUTED, Step, parse_num, scroll_area
 from app.ui.commission.widgets import section
 
 
+POINT_SEP = " — "
+
+
+def point_id(text: str) -> str:
+    """The monitoring point's id out of the list's ``ID — description`` (a typed local label as it is)."""
+    return (text or "").split(POINT_SEP)[0].strip()
+
+
 class PlaceStep(Step):
     hint = ("Where the meter is: site, building, location and its monitoring point (MMS Annex A id such as SS1 "
             "or CC1, which sets the read interval). New names are created in the register.")
@@ -94,18 +102,27 @@ class PlaceStep(Step):
         self.point.blockSignals(True)
         self.point.clear()
         seen = set()
-        for p in at_site:
-            self.point.addItem(p["label"])
+        for p in at_site:                        # the points already used at this site first
+            self.point.addItem(self.point_text(p["label"]), p["label"])
             seen.add(p["label"].upper())
         for pid, info in annex.items():
             if pid not in seen:
-                self.point.addItem(pid)
-                self.point.setItemData(self.point.count() - 1, f"{info['description']}", Qt.ItemDataRole.ToolTipRole)
-        self.point.setCurrentText(cur)
+                self.point.addItem(self.point_text(pid), pid)
+                self.point.setItemData(self.point.count() - 1, f"MMS Annex A {pid}: {info['description']}, read at "
+                                       f"least every {info['read_interval_min']} min", Qt.ItemDataRole.ToolTipRole)
+        self.point.setCurrentText(self.point_text(point_id(cur)) if cur else "")
         self.point.blockSignals(False)
         self._point_changed(cur)
 
+    def point_text(self, pid: str) -> str:
+        """``EC1 — Heat source energy input (energy centre)``: the id with its MMS Annex A description."""
+        info = self.annex.get(pid.strip().upper())
+        if not info:
+            return pid
+        return f"{pid.strip().upper()}{POINT_SEP}{info['description']} ({info['element'].replace('_', ' ')})"
+
     def _point_changed(self, text: str) -> None:
+        text = point_id(text)
         info = self.annex.get(text.strip().upper())
         if info:
             self.point_info.setText(f"MMS Annex A {text.strip().upper()}: {info['description']} "
@@ -117,7 +134,7 @@ class PlaceStep(Step):
             self.point_info.setText("")
 
     def read_interval_min(self) -> int | None:
-        info = self.annex.get(self.point.currentText().strip().upper())
+        info = self.annex.get(point_id(self.point.currentText()).upper())
         return info["read_interval_min"] if info else None
 
     def load(self, state: CommissioningState) -> None:
@@ -125,7 +142,7 @@ class PlaceStep(Step):
         self.site.setCurrentText(p.get("site") or "")
         self.building.setText(p.get("building") or "")
         self.location.setText(p.get("location") or "")
-        self.point.setCurrentText(p.get("monitoring_point") or "")
+        self.point.setCurrentText(self.point_text(p["monitoring_point"]) if p.get("monitoring_point") else "")
         if p.get("install_date"):
             self.installed.setDate(QDate.fromString(p["install_date"], "yyyy-MM-dd"))
         d = p.get("design_flow_c")
@@ -135,7 +152,7 @@ class PlaceStep(Step):
         state.place = {"site": " ".join(self.site.currentText().split()),
                        "building": self.building.text().strip() or None,
                        "location": self.location.text().strip() or None,
-                       "monitoring_point": self.point.currentText().strip() or None,
+                       "monitoring_point": point_id(self.point.currentText()) or None,
                        "install_date": self.installed.date().toString("yyyy-MM-dd"),
                        "design_flow_c": self._design_flow()}
 
@@ -149,7 +166,7 @@ class PlaceStep(Step):
         out = []
         if not self.site.currentText().strip():
             out.append((self.site, "Enter the site (heat network) the meter belongs to."))
-        if not self.point.currentText().strip():
+        if not point_id(self.point.currentText()):
             out.append((self.point, "Choose the monitoring point (MMS Annex A id, e.g. CC1)."))
         text = self.design_flow.text().strip()
         try:

@@ -56,8 +56,10 @@ class PlausibilityStep(Step):
         self.values: dict[str, QLabel] = {}
         g = QGridLayout()
         g.setVerticalSpacing(2)
+        self.labels: dict[str, QLabel] = {}
         for r, (key, label, _unit, _d) in enumerate(READING_ROWS):
-            g.addWidget(QLabel(label, left), r, 0)
+            self.labels[key] = QLabel(label, left)
+            g.addWidget(self.labels[key], r, 0)
             v = QLabel("—", left)
             v.setObjectName(f"value_{key}")
             v.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -111,6 +113,8 @@ class PlausibilityStep(Step):
             return
         for key, _label, unit, digits in READING_ROWS:
             x = getattr(v, key, None)
+            if key == "dtheta" and v.dtheta_k is not None:
+                x = v.dtheta_k             # the meter's own Δθ (finer than two rounded temperatures)
             if key == "status":
                 text = "—" if x is None else (f"0x{x:02X}" + (f" ({', '.join(v.status_words)})"
                                                              if v.status_words else " (no flags)"))
@@ -166,6 +170,8 @@ class PlausibilityStep(Step):
 
     def load(self, state: CommissioningState) -> None:
         self.show_checks(state.checks, state.clock, not state.identify.get("radio"))
+        # the register the checks read: heat or cooling energy (MMS 1.1.13)
+        self.labels["energy_kwh"].setText("Cooling energy" if state.kind == "cooling" else "Heat energy")
 
     def collect(self, state: CommissioningState) -> None:
         pass

@@ -7,13 +7,13 @@
   and the recalibration date or the evidence of successful sampling (lot,
   verdict, date), with the meter's state in the maintenance schedule; and
   **E27** meter sizing calculations — for every meter whose design load is
-  stored, the calc-json ``sizing`` of the metrology core run on it, and the
+  stored, the ``heatmeter calc sizing`` JSON of the metrology core run on it, and the
   installed meter checked against the same flows.
 - :func:`personal_data_rows`: the data-protection export (MMS 2.2.1/2.2.2),
   the register's own CSV, read back for display.
 
 Design data for E27 live with the meter as spreadsheet columns (kept by the
-import as the meter's ``extra``) named like the calc-json ``sizing`` inputs:
+import as the meter's ``extra``) named like the ``heatmeter calc sizing`` JSON inputs:
 ``design_power_kw``, ``min_power_kw``, ``flow_temp_c``, ``return_temp_c``
 (required), ``min_load_flow_temp_c``, ``min_load_return_temp_c``,
 ``pipe_dn``, ``max_dp_bar``, ``application`` (heating/cooling, default
@@ -36,7 +36,7 @@ from app.storage import safe_export
 from app.storage.records import MeterRecord, jsonable
 from app.storage.register import CAL, COM, INST, LOT, LOTM, LOTR, LOTV, M, Register
 
-#: Spreadsheet columns holding a meter's design data (calc-json ``sizing`` input names).
+#: Spreadsheet columns holding a meter's design data (``heatmeter calc sizing`` JSON input names).
 DESIGN_REQUIRED = ("design_power_kw", "min_power_kw", "flow_temp_c", "return_temp_c")
 DESIGN_OPTIONAL = ("min_load_flow_temp_c", "min_load_return_temp_c", "pipe_dn", "max_dp_bar")
 DESIGN_TEXT = ("application", "meter_position")
@@ -50,7 +50,8 @@ def meter_dossier(reg: Register, meter_id: int) -> dict[str, Any]:
     ``meter`` (MeterRecord), ``installations``, ``commissioning`` (each record
     with its ``readouts``: raw frames and decoded telegrams), ``readouts``
     (all, oldest first), ``calibrations`` (with points), ``lots`` (with their
-    verdicts and this meter's result), ``history`` (the event log).
+    verdicts and this meter's result), ``writes`` (writes to the meter: address,
+    baud, clock, with before, after and frames), ``history`` (the event log).
     """
     meter = reg.get_meter(meter_id)
     readouts = reg.readouts(meter_id)
@@ -71,7 +72,7 @@ def meter_dossier(reg: Register, meter_id: int) -> dict[str, Any]:
                      "drawn": drawn[0] if drawn else None})
     return {"meter": meter, "installations": reg.installations(meter_id), "commissioning": coms,
             "readouts": readouts, "calibrations": reg.calibration_results(meter_id), "lots": lots,
-            "history": reg.history(meter_id)}
+            "writes": reg.meter_writes(meter_id), "history": reg.history(meter_id)}
 
 
 # ---- E28: meter records --------------------------------------------------------------------
@@ -164,8 +165,8 @@ class E27Row:
     location: str | None
     status: str                   # sized | no_design_load | invalid_design_data
     inputs: dict[str, Any] = field(default_factory=dict)
-    result: dict[str, Any] = field(default_factory=dict)      # calc-json sizing, built-in catalogue
-    installed: dict[str, Any] = field(default_factory=dict)   # calc-json sizing, the installed meter only
+    result: dict[str, Any] = field(default_factory=dict)      # ``heatmeter calc sizing`` JSON, built-in catalogue
+    installed: dict[str, Any] = field(default_factory=dict)   # ``heatmeter calc sizing`` JSON, the installed meter only
     installed_verdict: str = ""   # covers_range | q_max_above_qp | q_min_below_qi | ... | no_size_recorded
     note: str = ""
 
@@ -189,7 +190,7 @@ NUMERIC_REPORT_COLUMNS = ("mid_class", "qp_m3h", "install_year", "lot_id", "desi
 
 
 def design_inputs(m: MeterRecord) -> tuple[dict[str, Any] | None, str]:
-    """The calc-json ``sizing`` input from a meter's stored design data, or (None, why not)."""
+    """The ``heatmeter calc sizing`` JSON input from a meter's stored design data, or (None, why not)."""
     extra = {k.strip().lower(): v for k, v in (m.extra or {}).items()}
     if not any(k in extra for k in DESIGN_REQUIRED):
         return None, "no design load stored"

@@ -9,9 +9,11 @@ and adds what a Qt app needs:
 * every operation runs as a worker task of ``ctx.tasks`` (progress, items,
   cancel; the status bar shows them, Esc cancels): :meth:`BusService.connect`,
   :meth:`test_line`, :meth:`scan_primary`, :meth:`scan_secondary`,
-  :meth:`read_meter`, :meth:`read_address`, :meth:`set_address`,
-  :meth:`set_baud`, :meth:`run` (any custom bus work), and :meth:`live_poller`
-  for periodic reads. Opening and closing ports happen in workers too.
+  :meth:`read_meter` (M-Bus, or an optical protocol: EN 62056-21, KMP),
+  :meth:`read_address`, :meth:`read_history`, :meth:`set_address`,
+  :meth:`set_baud`, :meth:`set_clock`, :meth:`run` (any custom bus work), and
+  :meth:`live_poller` for periodic reads. Opening and closing ports happen in
+  workers too. :meth:`set_protocol` chooses what reads speak on the connection.
 * one operation on the wire at a time, in the order started (a read waits for
   the live poll in progress). A scan refuses to start while another scan runs
   or while live polling is on, and nothing else may start during a scan:
@@ -238,8 +240,28 @@ class BusService(QObject):
             self.ctx.connection.update(profile=None if profile == "none" else profile)
             self._remember(self.session.spec)
 
+    def set_protocol(self, protocol: str) -> None:
+        """What reads speak on this connection from the next operation: ``mbus``, ``iec62056-21`` or
+        ``kmp`` (an optical head on the meter's eye). ValueError for an unknown name."""
+        from dataclasses import replace
+
+        from drivers.protocols import check_protocol
+
+        check_protocol(protocol)
+        spec = self.session.spec
+        if spec is not None:
+            self.session.spec = replace(spec, protocol=protocol)
+            self.ctx.connection.update(protocol=None if protocol == "mbus" else protocol)
+            self._remember(self.session.spec)
+
+    @property
+    def protocol(self) -> str:
+        spec = self.session.spec
+        return spec.protocol if spec is not None else "mbus"
+
     def connect_simulator(self, *, meters: int = 12, seed: int = 0, pace: float | None = None,
-                          time_scale: float = 1.0, configs: list | None = None, profile: str = "none") -> None:
+                          time_scale: float = 1.0, configs: list | None = None, profile: str = "none",
+                          protocol: str = "mbus") -> None:
         """Connect to the built-in simulated bus, in this process (no OS port: nothing blocks).
 
         ``pace``: fraction of real line time the simulated line takes (default
@@ -254,13 +276,14 @@ class BusService(QObject):
         bus, line = demo.simulated_line(meters=meters, seed=seed, pace=demo.DEMO_PACE if pace is None else pace,
                                         time_scale=time_scale, configs=configs)
         old = self.session.detach()
-        self.session.attach(line, ConnectionSpec(url=None, baud=line.baud, profile=profile, simulated=True),
-                            sim=bus)
+        self.session.attach(line, ConnectionSpec(url=None, baud=line.baud, profile=profile, simulated=True,
+                                                 protocol=protocol), sim=bus)
         if old is not None:
             self.ctx.tasks.start("Close port", _close_quietly, old, report_errors=False)
         self.clear_meters(real_only=True)      # meters of a real bus are not on the simulated one
         self._set_state(STATE_CONNECTED, port=None, gateway=None, baud=line.baud,
-                        profile=None if profile == "none" else profile, simulated=True, detail="")
+                        profile=None if profile == "none" else profile, simulated=True, detail="",
+                        protocol=None if protocol == "mbus" else protocol)
 
     def connect(self, spec: ConnectionSpec, *, test: bool = True, origin: Any = None,
                 on_finished: Callable[[Any], None] | None = None,
@@ -287,7 +310,8 @@ class BusService(QObject):
             self.clear_meters(simulated_only=True)
         where = {"gateway": spec.url, "port": None} if spec.is_gateway else {"port": spec.url, "gateway": None}
         self._set_state(STATE_CONNECTING, baud=spec.baud, profile=None if spec.profile == "none" else spec.profile,
-                        simulated=False, detail="", **where)
+                        simulated=False, detail="", protocol=None if spec.protocol == "mbus" else spec.protocol,
+                        **where)
 
         def work(progress, cancel):
             from drivers import errors as e
@@ -371,6 +395,7 @@ class BusService(QObject):
         s.port = spec.url
         s.baud = spec.baud
         s.profile = spec.profile
+        s.protocol = spec.protocol
 
     def _follow_baud(self, baud: int) -> None:
         """The line runs at ``baud`` now (line test, set baud): spec, status bar and settings follow."""
@@ -535,10 +560,43 @@ class BusService(QObject):
         job = self.session.read_job(meter)
         return lambda link, progress=None: job.work(link, progress if progress is not None else Report(), None)
 
-    def read_meter(self, meter: KnownMeter | str | None = None, *, origin: Any = None, **callbacks: Any) -> Task:
+    def read_meter(self, meter: KnownMeter | str | None = None, *, protocol: str | None = None,
+                   origin: Any = None, **callbacks: Any) -> Task:
         """Read every telegram of ``meter`` (default: the selected one). Result: :class:`Readout`,
-        also stored as the meter's ``last_readout`` and announced by ``readoutReady``."""
-        job = self.session.read_job(self._resolve(meter))
+        also stored as the meter's ``last_readout`` and announced by ``readoutReady``.
+
+        ``protocol``: read it through the optical head in ``iec62056-21`` or ``kmp`` (the meter's
+        identification and make are checked), or ``mbus``; default: the connection's protocol."""
+        m = self._resolve(meter)
+        if protocol is None or protocol == self.protocol:
+            job = self.session.read_job(m)
+        elif protocol == "mbus":
+            from dataclasses import replace
+
+            spec = self.session.spec
+            self.session.spec = replace(spec, protocol="mbus")      # plan the job as M-Bus, keep the choice
+            try:
+                job = self.session.read_job(m)
+            finally:
+                self.session.spec = spec
+        else:
+            job = self.session.optical_read_job(protocol, meter=m)
+        return self._launch(job, origin=origin, first={"on_finished": self.store_readout}, **callbacks)
+
+    def read_optical(self, protocol: str | None = None, *, expect: str | None = None, origin: Any = None,
+                     **callbacks: Any) -> Task:
+        """Read the meter on the optical head in ``protocol`` (default: the connection's), whichever it
+        is (``expect``: the meter it must be, ``ID.MAN``); it is added to the list. Result: :class:`Readout`."""
+        job = self.session.optical_read_job(protocol, expect=expect)
+        return self._launch(job, origin=origin, first={"on_item": self.add_meter, "on_finished": self.store_readout},
+                            **callbacks)
+
+    def read_history(self, meter: KnownMeter | str | None = None, *, types: tuple = ("enhanced_billing",),
+                     origin: Any = None, **callbacks: Any) -> Task:
+        """The meter's stored values: its standard telegrams and the telegram types ``types`` (M-Bus;
+        an optical connection reads the protocol's readout). Result: :class:`Readout` with
+        ``selections``; ``history()`` puts each value with its date. Announced like a read."""
+        job = self.session.history_job(self._resolve(meter), types=types)
         return self._launch(job, origin=origin, first={"on_finished": self.store_readout}, **callbacks)
 
     def read_address(self, address: int | None = None, secondary: str | None = None, *, origin: Any = None,
@@ -635,6 +693,21 @@ class BusService(QObject):
                 self._follow_baud(tr.baud)
 
         return self._launch(job, origin=origin, first={"on_finished": done}, **callbacks)
+
+    def reconfiguration_warning(self, meter: KnownMeter | str | None = None, *, model: str | None = None
+                                ) -> dict | None:
+        """GUI thread: the warning to confirm before a clock write when the meter's make counts its
+        reconfigurations (``message``, ``limit``, ``sure``), else None."""
+        return self.session.reconfiguration_warning(self._resolve(meter), model=model)
+
+    def set_clock(self, meter: KnownMeter | str | None, *, to=None, agreed: bool = False, model: str | None = None,
+                  tolerance_s: float = 90.0, origin: Any = None, **callbacks: Any) -> Task:
+        """Set ``meter``'s clock (EN 13757-3; ``to`` None: the laptop's time), confirmed by a read-back.
+        Ask first (:meth:`reconfiguration_warning`) and pass ``agreed`` for a make that counts
+        reconfigurations. Result: :class:`drivers.clock.ClockWriteResult` (``evidence()`` for the register)."""
+        job = self.session.set_clock_job(self._resolve(meter), to=to, agreed=agreed, model=model,
+                                         tolerance_s=tolerance_s)
+        return self._launch(job, origin=origin, **callbacks)
 
 
 __all__ = ["BusService", "BusUnavailable", "BusBusy", "NotConnected", "BusOperationError", "ConnectionSpec",

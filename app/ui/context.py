@@ -33,6 +33,7 @@ class Connection:
     profile: str | None = None
     simulated: bool = False
     detail: str = ""
+    protocol: str | None = None          # an optical protocol (EN 62056-21, KMP); None: M-Bus
     extra: dict[str, Any] = field(default_factory=dict)
 
     STATES = ("disconnected", "connecting", "connected", "lost")
@@ -56,6 +57,8 @@ class Connection:
             parts.append(f"{self.baud} Bd")
         if self.profile:
             parts.append(self.profile)
+        if self.protocol and self.protocol != "mbus":
+            parts.append({"iec62056-21": "EN 62056-21", "kmp": "KMP"}.get(self.protocol, self.protocol))
         if self.detail:
             parts.append(self.detail)
         return " · ".join(parts)

@@ -82,6 +82,25 @@ def wrong_meter(got: str, expected: str) -> str:
     return f"another meter answered ({got}, not {expected})"
 
 
+def optical_anonymous(expected: str) -> str:
+    """An optical readout that does not say which meter it is, where a particular one was asked for."""
+    return f"the meter on the optical head did not give its identification (expected {expected})"
+
+
+def reconfiguration(make: str, model: str | None, models, limit: int, sure: bool) -> str:
+    """The warning before a write to a meter that counts its reconfigurations."""
+    which = " or ".join(models)
+    if sure:
+        return (f"{make} {model} counts every reconfiguration and permits only {limit}: this write uses one "
+                "of them (the meter logs it)")
+    return (f"if this {make} meter is a {which}, this write uses one of its {limit} permitted "
+            "reconfigurations (the meter logs it)")
+
+
+MBUS_ONLY_WRITES = ("writes to a meter (address, baud rate, clock) go over M-Bus: choose the M-Bus protocol "
+                    "(wired, or the optical head in M-Bus mode)")
+
+
 def cli_hint(exc: BaseException, *, has_preamble: bool, secondary=None, searched_bauds: bool = False) -> str:
     """What the CLI adds to a driver error's own text (a hint with the option to try), or "".
 

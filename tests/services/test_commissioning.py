@@ -68,7 +68,10 @@ def test_a_meter_is_commissioned_from_first_readout_to_signature(reg, bus):
         entry = svc.note_check_readout(s, ro)
         _rid, checks, _mpe = svc.save_check_readout(reg, s, ro, entry, user="ann")
     assert {c["key"] for c in checks} == {"temperature_order", "dtheta_range", "flow_range", "energy_increment",
-                                          "clock", "status"}
+                                          "clock", "status", "data_items", "vwaft_setpoint"}
+    # SS2: the Annex A data items, and VWAFT at the design flow temperature (none given here: warn)
+    items = next(c for c in checks if c["key"] == "data_items")
+    assert items["values"]["mms_id"] == "SS2" and items["values"]["missing"] == []
     svc.advance(reg, s, 5, user="ann")
 
     samples, first, last, t0 = [], None, None, 1_750_000_000.0

@@ -15,6 +15,7 @@ def register(sub) -> None:
     _bus.add_meter(p, "current primary address")
     p.add_argument("--new-address", type=_bus.primary_address, required=True, metavar="M",
                    help="new primary address 0..250")
+    _bus.add_save_write(p)
     p.set_defaults(func=run)
 
 
@@ -25,6 +26,8 @@ def run(args) -> int:
     doc = res.to_json()
     if args.secondary is not None:
         doc["secondary"] = str(args.secondary)
-    done = (f"meter {doc.get('secondary_address')} now at primary address {args.new_address} (confirmed)"
+    before = res.before.get("address")
+    done = (f"meter {doc.get('secondary_address')}: primary address {'?' if before is None else before} -> "
+            f"{args.new_address} (confirmed by a read there)"
             if res.acknowledged else f"meter {doc.get('secondary_address')} {res.detail}")
     return _bus.report_write(args, res, doc, done, "new address")

@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.core import commissioning as cm
@@ -392,6 +392,9 @@ def save_observation(reg, state: CommissioningState, weights=(), *, user: str | 
                      ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]], dict | None]:
     """The checks again over the whole window (``weights``: (flow, t_flow, t_return, seconds) per sample),
     the window's readouts saved and the draft saved at step 5: ``(record, readouts, checks, mpe)``."""
+    from app.services.commissioning.evidence import substation_partner
+
+    substation_partner(reg, state)                             # the approach temperature needs the other point
     state.checks, state.mpe = compute_checks(state, weights)   # the increment over the whole window
     rec = None
     if state.record_id is not None:
@@ -407,11 +410,12 @@ def save_observation(reg, state: CommissioningState, weights=(), *, user: str | 
 class SignOff:
     """A signed record and what its certificate shows: the state (every answer, check, KPI and readout
     with its frames), the register record (``signed_by``, ``signed_at``, ``commissioned_on``) and the
-    monitoring point's MMS Annex A entry."""
+    monitoring point's MMS Annex A entry, and the record's photos with their bytes."""
 
     state: CommissioningState
     record: dict[str, Any]
     point_info: dict[str, Any] | None
+    photos: list[dict[str, Any]] = field(default_factory=list)   # with their bytes, in the order added
 
     @property
     def verdict(self) -> str:
@@ -459,7 +463,8 @@ def sign(reg, state: CommissioningState, *, user: str | None = None, on: dt.date
     rec = _apply(state, reg.sign_commissioning(state.record_id, user=user, signed_by=state.technician))
     state.signed = True
     point = annex_a().get((state.place.get("monitoring_point") or "").upper())
-    return SignOff(state=state, record=rec, point_info=point)
+    return SignOff(state=state, record=rec, point_info=point,
+                   photos=reg.commissioning_photos(state.record_id, with_data=True))
 
 
 __all__ = ["RATING_FIELDS", "find_drafts", "load_draft", "save_draft", "save_unsaved_readouts", "match_meter",

@@ -164,7 +164,7 @@ def _entry_of(name: str, rows: list[tuple[int, dict[str, str]]]) -> ResultEntry:
 
 def read_points_json(path: str | Path) -> dict[str, Any]:
     """A calibration points file: a list of points, or ``{"points": [...], "subassembly"?, "apply_guard_band"?,
-    "test_uncertainty_pct"?}`` (the calc-json ``calibration`` input; meter data come from the register)."""
+    "test_uncertainty_pct"?}`` (the ``heatmeter calc calibration`` JSON input; meter data come from the register)."""
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8-sig"))

@@ -1,6 +1,7 @@
 """The commissioning certificate: one PDF with the meter and its place, the
-checklist answers and notes, the plausibility results, the observation window
-and its plot, the decoded readout, the raw hex of every telegram kept as
+checklist answers and notes, the plausibility results (and the clock step's
+write, before and after), the observation window and its plot, the photos with
+their SHA-256, the decoded readout, the raw hex of every telegram kept as
 evidence, and the signature line. Written with the app's Qt PDF writer
 (``app.ui.pdf``); text stays text."""
 from __future__ import annotations
@@ -67,7 +68,8 @@ def _v(x: Any, unit: str = "", digits: int | None = None) -> str:
 
 
 def certificate_html(state: CommissioningState, *, record: dict[str, Any] | None = None,
-                     point_info: dict[str, Any] | None = None, has_plot: bool = False) -> str:
+                     point_info: dict[str, Any] | None = None, has_plot: bool = False,
+                     photos: list[dict[str, Any]] | None = None) -> str:
     i, p = state.identify, state.place
     record = record or {}
     verdict = cm.overall_verdict(state.answers, state.checks)
@@ -112,6 +114,9 @@ def certificate_html(state: CommissioningState, *, record: dict[str, Any] | None
                    f"Δθ {_v(op.get('dtheta_k'), 'K', 2)}; EN 1434-1): Ef {m['ef']:.2f} % + Et {m['et']:.2f} % + "
                    f"Ec {m['ec']:.2f} % = {m['e_total']:.2f} % (in service {m['in_service_total']:.2f} %).</p>")
 
+    if state.clock:
+        out.append(clock_html(state.clock))
+
     out.append("<h2 style='page-break-before: always'>Installation checklist</h2>")
     crow = []
     for n, item in enumerate(cm.CHECKLIST, start=1):
@@ -142,6 +147,9 @@ def certificate_html(state: CommissioningState, *, record: dict[str, Any] | None
         out.append("<p>No observation window was run.</p>")
     if has_plot:
         out.append(f'<p><img src="plot" width="{CONTENT_WIDTH_PX}"></p>')
+
+    if photos:
+        out.append(photos_html(photos))
 
     latest = _latest_with_telegrams(state)
     out.append("<h2>Decoded readout</h2>")
@@ -176,6 +184,59 @@ def certificate_html(state: CommissioningState, *, record: dict[str, Any] | None
     if state.notes:
         out.append(f"<p>Notes: {esc(state.notes)}</p>")
     return "".join(out)
+
+
+def clock_html(clock: dict[str, Any]) -> str:
+    """The clock step: the meter's clock before and after the write, the outcome, where it is kept."""
+    ok = clock.get("ok")
+    rows = [["Outcome", f"{'confirmed by a read-back' if ok else 'not confirmed'} ({clock.get('outcome')})"],
+            ["Meter clock before", f"{_when(clock.get('before'))} (laptop {_when(clock.get('host_before'))})"],
+            ["Time written", _when(clock.get("target"))],
+            ["Meter clock after", f"{_when(clock.get('after'))} (laptop {_when(clock.get('host_after'))})"],
+            ["Tolerance of the read-back", _v(clock.get("tolerance_s"), "s", 0)],
+            ["Kept in the register", f"write {clock['write_id']}, {clock.get('frames', 0)} frames"
+             if clock.get("write_id") else "—"]]
+    if clock.get("reconfiguration"):
+        rows.append(["Reconfiguration counter", clock["reconfiguration"].get("message", "")])
+    if clock.get("detail"):
+        rows.append(["Detail", clock["detail"]])
+    return ("<h2>Meter clock set during commissioning</h2>"
+            "<p class='muted'>EN 13757-3 date and time record (SND_UD, CI 0x51, DIF 0x04 VIF 0x6D), read back.</p>"
+            + kv_table(rows, ("35%", "65%")))
+
+
+def photos_html(photos: list[dict[str, Any]]) -> str:
+    """The photos of the record: each picture with its step, caption, file and SHA-256 (the register's)."""
+    from app.services.commissioning import step_words
+
+    out = ["<h2 style='page-break-before: always'>Photos</h2>",
+           "<p class='muted'>Kept in the register with the record; the SHA-256 of each file's bytes is printed "
+           "under it and listed in the record's signature.</p>"]
+    for p in photos:
+        name = f"photo{p['id']}"
+        out.append(f'<p><img src="{name}" width="{CONTENT_WIDTH_PX // 2}"></p>')
+        caption = " · ".join(x for x in (step_words(p["step"]), p.get("caption"), p.get("filename")) if x)
+        changed = "" if p.get("hash_ok", True) else " — THE BYTES NO LONGER MATCH THEIR HASH"
+        out.append(f"<p><b>{esc(caption)}</b><br><span class='mono'>SHA-256 {esc(p['sha256'])}</span>"
+                   f"{esc(changed)}</p>")
+    return "".join(out)
+
+
+def photo_images(photos: list[dict[str, Any]], max_px: int = 1200) -> dict[str, Any]:
+    """name -> QImage of each photo (scaled to at most ``max_px``), for the PDF writer."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QImage
+
+    out = {}
+    for p in photos:
+        img = QImage.fromData(p.get("data") or b"")
+        if img.isNull():
+            continue
+        if max(img.width(), img.height()) > max_px:
+            img = img.scaled(max_px, max_px, Qt.AspectRatioMode.KeepAspectRatio,
+                             Qt.TransformationMode.SmoothTransformation)
+        out[f"photo{p['id']}"] = img
+    return out
 
 
 def readout_rows(entry: dict[str, Any]) -> list[list[str]]:
@@ -239,11 +300,17 @@ def plot_image(samples: list[list[Any]], *, width: int = 1100, height: int = 760
 
 
 def write_certificate(path: str, state: CommissioningState, *, record: dict[str, Any] | None = None,
-                      point_info: dict[str, Any] | None = None, plot_image=None) -> str:
-    """Write the certificate PDF to ``path`` (folders are created); returns the path."""
+                      point_info: dict[str, Any] | None = None, plot_image=None,
+                      photos: list[dict[str, Any]] | None = None) -> str:
+    """Write the certificate PDF to ``path`` (folders are created); returns the path. ``photos``: the
+    record's photos with their bytes (``data``)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     images = {"plot": plot_image} if plot_image is not None and not plot_image.isNull() else {}
-    body = certificate_html(state, record=record, point_info=point_info, has_plot=bool(images))
+    has_plot = bool(images)
+    pics = photo_images(photos or [])
+    images.update(pics)
+    shown = [p for p in (photos or []) if f"photo{p['id']}" in pics]
+    body = certificate_html(state, record=record, point_info=point_info, has_plot=has_plot, photos=shown)
     header, footer = running_text(state, record)
     write_pdf(path, body, title=f"Commissioning certificate {state.meter_label}", images=images, header=header,
               footer=footer)
@@ -253,4 +320,4 @@ def write_certificate(path: str, state: CommissioningState, *, record: dict[str,
 def write_signed(path: str, signed: SignOff, *, plot_image=None) -> str:
     """The certificate of a signed record (``app.services.commissioning.sign``) as a PDF at ``path``."""
     return write_certificate(path, signed.state, record=signed.record, point_info=signed.point_info,
-                             plot_image=plot_image)
+                             plot_image=plot_image, photos=signed.photos)

@@ -21,7 +21,33 @@ def plot_row(r) -> tuple:
 
 
 class ObserveFlow:
+    def observation_advice(self) -> tuple[str, float | None]:
+        """(text, seconds): how long to observe for a conclusive energy-increment check, from the registers'
+        resolution and the power now (``app.core.commissioning.conclusive_after_s``)."""
+        inc = next((c for c in self.state.checks if c["key"] == "energy_increment"), None)
+        need = ((inc or {}).get("values") or {}).get("conclusive_after_s")
+        if not need:
+            return "", None
+        step = ((inc or {}).get("values") or {}).get("energy_step_kwh")
+        reg = f" (energy register step {step:g} kWh)" if step else ""
+        return (f"For a conclusive energy-increment check observe at least <b>{cm.human_duration(need)}</b>{reg} "
+                f"in all, from the first plausibility readout; extend a running window with <b>+10 min</b>."), need
+
+    def _show_advice(self) -> None:
+        text, _need = self.observation_advice()
+        self.observe_step.show_advice(text)
+
+    def extend_observation(self, minutes: int) -> None:
+        o = self._obs
+        if o is None:
+            return
+        o["total"] += minutes * 60.0
+        self.observe_step.plot.set_window(max(120, int(o["total"])))
+        self.show_info(f"Observation window extended by {minutes} min (now {o['total'] / 60:.0f} min in all).")
+        self._observation_tick()
+
     def _show_observation(self) -> None:
+        self._show_advice()
         obs = self.state.observation
         if obs.get("kpis"):
             inc = next((c for c in self.state.checks if c["key"] == "energy_increment"), None)

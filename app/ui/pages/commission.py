@@ -1,7 +1,8 @@
 """The Commission page: a six-step wizard for one meter.
 
 1 Identify (read it on the bus, or pick it from the register), 2 Place it,
-3 Installation checklist, 4 Plausibility of a live readout, 5 Observation
+3 Installation checklist (with photos), 4 Plausibility of a live readout (and
+the clock step: set the meter's clock when its check fails), 5 Observation
 window, 6 Sign-off with the certificate. The workflow (what is stored when,
 the checks, the sign-off) is ``app.services.commissioning``, on the rules of
 ``app.core.commissioning``; this page keeps the navigation and the display.
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSt
 from app.core import commissioning as cm
 from app.services import commissioning as svc
 from app.ui.commission.flow_checks import ChecksFlow
+from app.ui.commission.flow_evidence import EvidenceFlow
 from app.ui.commission.flow_identify import IdentifyFlow
 from app.ui.commission.flow_observe import ObserveFlow
 from app.ui.commission.flow_radio import RadioFlow
@@ -39,7 +41,7 @@ DEFAULT_WINDOW_MIN = 10
 DEFAULT_INTERVAL_S = 5
 
 
-class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, ObserveFlow, SignFlow, Page):
+class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, EvidenceFlow, ObserveFlow, SignFlow, Page):
     name = "commission"
     title = "Commission"
     icon = "commission"
@@ -106,8 +108,11 @@ class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, ObserveFlow, SignFlow,
         self.place_step.siteChanged.connect(self._site_changed)
         self.checklist_step.changed.connect(lambda _k: self.save_answers())
         self.plausibility_step.readRequested.connect(self.read_for_checks)
+        self.plausibility_step.clock_panel.setRequested.connect(lambda: self.set_meter_clock())
+        self.checklist_step.photoRequested.connect(self.ask_photos)
         self.observe_step.startRequested.connect(self.start_observation)
         self.observe_step.endRequested.connect(self.end_observation_early)
+        self.observe_step.extendRequested.connect(self.extend_observation)
         self.sign_step.signRequested.connect(self.sign)
         self.sign_step.openRequested.connect(self.open_certificate)
         self.sign_step.newRequested.connect(self.new_commissioning)
@@ -237,6 +242,8 @@ class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, ObserveFlow, SignFlow,
         self._show_step(n)
         if n == 2:
             self._load_place_lists()
+        elif n == 3:
+            self.load_photos()
         elif n == 4:
             self._show_latest_values()
             if not self.state.readouts_with("check"):
@@ -391,6 +398,8 @@ class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, ObserveFlow, SignFlow,
         self.plausibility_step.show_values(None)
         self.plausibility_step.read_info.setText("No readout yet.")
         self.plausibility_step.mpe_label.setText("")
+        self.checklist_step.gallery.clear()
+        self.checklist_step.show_photo_counts()
         self.observe_step.plot.clear()
         self.observe_step.show_kpis({"completeness": {"pct": None, "received": 0, "expected": 0}, "vwaft_c": None})
         self.sign_step.set_signed("", False)

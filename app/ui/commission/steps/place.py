@@ -7,7 +7,7 @@ from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QDateEdit, QGridLayout, QLabel, QLineEdit, QWidget
 
 from app.services.commissioning import CommissioningState
-from app.ui.commission.steps.base import MUTED, Step, scroll_area
+from app.ui.commission.steps.base import MUTED, Step, parse_num, scroll_area
 from app.ui.commission.widgets import section
 
 
@@ -67,6 +67,16 @@ class PlaceStep(Step):
         self.installed.setDisplayFormat("yyyy-MM-dd")
         self.installed.setDate(QDate.currentDate())
         g.addWidget(self.installed, 5, 1)
+        g.addWidget(QLabel("Design flow temperature", inner), 6, 0)
+        self.design_flow = QLineEdit(inner)
+        self.design_flow.setObjectName("field_design_flow_c")
+        self.design_flow.setPlaceholderText("°C, e.g. 70 (the substation's flow temperature set point)")
+        g.addWidget(self.design_flow, 6, 1)
+        self.design_info = QLabel("At a substation offtake (SS2) the volume-weighted average flow temperature of "
+                                  "the observation window must be within ±3 °C of it (HNTAS SS-KPI-09A).", inner)
+        self.design_info.setWordWrap(True)
+        self.design_info.setStyleSheet(MUTED)
+        g.addWidget(self.design_info, 7, 1)
         g.setColumnStretch(1, 1)
         bl.addLayout(g)
         lay.addWidget(box)
@@ -135,13 +145,22 @@ class PlaceStep(Step):
         self.point.setCurrentText(self.point_text(p["monitoring_point"]) if p.get("monitoring_point") else "")
         if p.get("install_date"):
             self.installed.setDate(QDate.fromString(p["install_date"], "yyyy-MM-dd"))
+        d = p.get("design_flow_c")
+        self.design_flow.setText("" if d in (None, "") else f"{float(d):g}")
 
     def collect(self, state: CommissioningState) -> None:
         state.place = {"site": " ".join(self.site.currentText().split()),
                        "building": self.building.text().strip() or None,
                        "location": self.location.text().strip() or None,
                        "monitoring_point": point_id(self.point.currentText()) or None,
-                       "install_date": self.installed.date().toString("yyyy-MM-dd")}
+                       "install_date": self.installed.date().toString("yyyy-MM-dd"),
+                       "design_flow_c": self._design_flow()}
+
+    def _design_flow(self) -> float | None:
+        try:
+            return parse_num(self.design_flow.text())
+        except ValueError:
+            return None
 
     def problems(self) -> list[tuple[QWidget, str]]:
         out = []
@@ -149,4 +168,12 @@ class PlaceStep(Step):
             out.append((self.site, "Enter the site (heat network) the meter belongs to."))
         if not point_id(self.point.currentText()):
             out.append((self.point, "Choose the monitoring point (MMS Annex A id, e.g. CC1)."))
+        text = self.design_flow.text().strip()
+        try:
+            v = parse_num(text)
+        except ValueError:
+            v = None
+            out.append((self.design_flow, f"Design flow temperature: {text!r} is not a number of °C."))
+        if v is not None and not 0 < v < 200:
+            out.append((self.design_flow, "Design flow temperature: give it in °C (0 to 200)."))
         return out

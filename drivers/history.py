@@ -4,7 +4,7 @@ EN 13757-3 tags every record with a storage number: 0 is the current value, 1, 2
 ... are values the meter stored at its billing or month-end dates. The date a
 stored value belongs to is the date (or date-time) record of the same storage
 number in the same readout. :func:`history` puts that together for every
-quantity, across all the telegrams of a readout (M-Bus telegrams, decode-json
+quantity, across all the telegrams of a readout (M-Bus telegrams, decode --json
 dicts or optical readouts alike).
 
 :func:`read_history` is the bus operation: the standard readout, then, for each
@@ -126,7 +126,7 @@ def _is_storage_date(rec: Any) -> bool:
 def history(telegrams: Iterable[Any]) -> History:
     """Every stored numeric value of a readout with the date of its storage number, per quantity.
 
-    ``telegrams``: decoded telegrams (``drivers.mbus`` objects, decode-json dicts,
+    ``telegrams``: decoded telegrams (``drivers.mbus`` objects, decode --json dicts,
     optical telegrams). A storage number's date is its ``date`` record (else its
     ``datetime``), preferring subunit 0; for storage 0 it is the meter's clock.
     Values that repeat in several telegrams are listed once; two different values
@@ -238,17 +238,18 @@ def _frames_key(frames: list) -> list:
 def read_history(link: Link, *, address: int | None = None, secondary: SecondaryMask | None = None,
                  types: tuple = ("enhanced_billing",), profile: WakeupProfile | None = None,
                  progress: ProgressCallback | None = None, max_telegrams: int = MAX_TELEGRAMS,
-                 restore: bool = True) -> HistoryReadResult:
+                 restore: bool = True, keys=None) -> HistoryReadResult:
     """The standard readout, then each telegram type of ``types`` (see the module docstring).
 
     ``restore``: end with a plain application reset (CI 0x50 without sub-code) so
-    the meter answers its standard telegrams again.
+    the meter answers its standard telegrams again. ``keys``: the key lookup for
+    encrypted telegrams (:func:`drivers.framing.decode`).
     """
     t0 = time.monotonic()
     req0 = link.requests
     subcodes = [(k, reset_subcode(k)) for k in types]
     standard = read_meter(link, address=address, secondary=secondary, profile=profile, progress=progress,
-                          max_telegrams=max_telegrams)
+                          max_telegrams=max_telegrams, keys=keys)
     target = ADDRESS_SELECTED if secondary is not None else address
     assert target is not None
     key_std = _frames_key(standard.frames)
@@ -267,7 +268,7 @@ def read_history(link: Link, *, address: int | None = None, secondary: Secondary
         sel.acknowledged = True
         while True:
             frame = link.req_ud2(target)
-            tg = framing.decode(frame)
+            tg = framing.decode(frame, keys)
             sel.frames.append(frame)
             sel.telegrams.append(tg)
             if progress:

@@ -53,8 +53,13 @@ def safe(value: Any) -> str:
 
 
 def print_json(obj: Any) -> None:
-    """One line of JSON; DEL and C1 control characters escaped too (json escapes the C0 ones)."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    """One JSON document on stdout, on one line; always valid JSON (no NaN or Infinity: a one-line error
+    instead); DEL and C1 control characters escaped too (json escapes the C0 ones)."""
+    try:
+        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        raise UserError("the result holds a number JSON cannot carry (infinite or not a number); "
+                        "check the inputs", 2) from None
     sys.stdout.write(re.sub("[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
@@ -76,11 +81,46 @@ def user_of(args) -> str:
     return getattr(args, "user", None) or default_user()
 
 
+#: Dates the tool plans with: meters are installed, tested and replaced within these years.
+MIN_YEAR, MAX_YEAR = 1900, 2200
+
+
 def parse_date(text: str | None, what: str) -> dt.date | None:
     """An ISO date option (None when not given); a one-line error naming the option otherwise."""
     if not text:
         return None
     try:
-        return dt.date.fromisoformat(text)
+        d = dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise UserError(f"{what}: bad date {text!r} (expected YYYY-MM-DD)") from None
+        raise UserError(f"{what}: bad date {text[:40]!r} (expected YYYY-MM-DD)") from None
+    if not MIN_YEAR <= d.year <= MAX_YEAR:
+        raise UserError(f"{what}: {d.isoformat()} is outside the years {MIN_YEAR}..{MAX_YEAR}")
+    return d
+
+
+def bounded_int(lo: int, hi: int):
+    """An argparse ``type``: a whole number from ``lo`` to ``hi`` (argparse reports anything else in one line)."""
+    def convert(text: str) -> int:
+        t = text.strip()
+        if not t.lstrip("+-").isdigit() or len(t) > 20:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {lo:,} to {hi:,}, not {text[:30]!r}")
+        n = int(t)
+        if not lo <= n <= hi:
+            raise argparse.ArgumentTypeError(f"must be from {lo:,} to {hi:,}, not {n:,}")
+        return n
+    convert.__name__ = "whole number"
+    return convert
+
+
+def bounded_float(lo: float, hi: float):
+    """An argparse ``type``: a finite number from ``lo`` to ``hi``."""
+    def convert(text: str) -> float:
+        try:
+            x = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, not {text[:30]!r}") from None
+        if not lo <= x <= hi:  # also NaN and infinities
+            raise argparse.ArgumentTypeError(f"must be from {lo:g} to {hi:g}, not {text[:30]!r}")
+        return x
+    convert.__name__ = "number"
+    return convert

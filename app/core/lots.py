@@ -21,6 +21,7 @@ from datetime import date
 from typing import Iterable, NamedTuple, Sequence
 
 from app.core.errors import InputError
+from app.core.lot_keys import ModelAliases, make_key
 from app.core.sampling import SamplingPlan, sampling_plan
 
 #: Default lot key of the maintenance spec.
@@ -56,6 +57,11 @@ class MeterInfo(NamedTuple):
     battery_life_years: float | None = None  # expected life (e.g. from calc battery)
     cycle_start_date: date | None = None  # last recalibration: restarts the 10-year clock
     battery_expiry: date | None = None    # expected battery end of life as recorded (wins over battery_life_years)
+    mbus_manufacturer: str | None = None  # FLAG code of the make: lots compare makes by it
+    restricted: bool = False              # processing restricted (MMS 2.2.5): scheduled, never drawn
+    failed_recalibration_on: date | None = None  # latest recalibration failed (MMS 1.2.6): replace at once
+    defective_on: date | None = None      # sampled, beyond the in-service limit, in a lot that passed (verdict date)
+    at_lab: bool = False                  # drawn for a lot and sent to the lab, not back yet
 
     @property
     def install_year(self) -> int | None:
@@ -64,8 +70,11 @@ class MeterInfo(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Lot:
-    key: tuple[tuple[str, object], ...]
+    key: tuple[tuple[str, object], ...]   # field -> value as shown (the commonest spelling of the members)
     members: tuple[str, ...]  # sorted by id as text
+    # field -> every spelling the members had (manufacturer and model only), commonest first
+    spellings: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    norm_key: tuple[tuple[str, object], ...] = ()   # field -> the value compared (FLAG code, normalised model)
 
     @property
     def lot_id(self) -> str:
@@ -74,6 +83,11 @@ class Lot:
     @property
     def size(self) -> int:
         return len(self.members)
+
+    @property
+    def merged(self) -> dict[str, list[str]]:
+        """The fields whose members were spelt more than one way, with the spellings."""
+        return {f: list(v) for f, v in self.spellings if len(v) > 1}
 
     def plan(self, level: str = "II", aql: float = 4.0, inspection: str = "normal") -> SamplingPlan:
         return sampling_plan(self.size, level, aql, inspection)
@@ -90,16 +104,32 @@ def _sort_ids(ids: Iterable) -> list[str]:
     return sorted((str(i) for i in ids))
 
 
-def form_lots(meters: Iterable[MeterInfo], key: Sequence[str] = DEFAULT_LOT_KEY) -> LotFormation:
-    """Group meters into lots by ``key``; meters that cannot be pooled are listed apart with the reason."""
+def _commonest(counts: dict[str, int]) -> tuple[str, ...]:
+    return tuple(sorted(counts, key=lambda s: (-counts[s], s)))
+
+
+def form_lots(meters: Iterable[MeterInfo], key: Sequence[str] = DEFAULT_LOT_KEY,
+              aliases: ModelAliases | None = None) -> LotFormation:
+    """Group meters into lots by ``key``; meters that cannot be pooled are listed apart with the reason.
+
+    The manufacturer compares by its FLAG code (``mbus_manufacturer``, else the
+    make without case, punctuation and company form), the model after
+    normalisation and through ``aliases`` (``app.core.lot_keys``). Each lot is
+    shown with the commonest spelling of its members and lists every spelling
+    it merged.
+    """
     key = tuple(key)
     if not key:
         raise InputError("key", "a lot key needs at least one field")
     for f in key:
         if f not in LOT_KEY_FIELDS:
             raise InputError("key", f"{f!r} is not a lot key field ({', '.join(LOT_KEY_FIELDS)})")
+    aliases = aliases if aliases is not None else ModelAliases()
     groups: dict[tuple, list[str]] = {}
+    shown: dict[tuple, dict[str, dict[str, int]]] = {}
+    written: dict[tuple, dict[str, dict[str, int]]] = {}
     apart: list[tuple[str, str]] = []
+    canon_cache: dict[tuple[str, str], tuple[str, str | None]] = {}
     for m in meters:
         mid = str(m.id)
         if m.install_date is None:
@@ -109,16 +139,47 @@ def form_lots(meters: Iterable[MeterInfo], key: Sequence[str] = DEFAULT_LOT_KEY)
             apart.append((mid, "reinstalled_after_repair"))
             continue
         values = []
+        show = []
+        mk = make_key(m.manufacturer, m.mbus_manufacturer) if m.manufacturer or m.mbus_manufacturer else ""
         for f in key:
-            v = m.install_date.year if f == "install_year" else getattr(m, f)
+            if f == "install_year":
+                v = sv = m.install_date.year
+            elif f == "manufacturer":
+                v, sv = (mk or None), m.manufacturer
+            elif f == "model":
+                if not m.model or not m.model.strip():
+                    v = sv = None
+                else:
+                    ck = (mk, m.model)
+                    c = canon_cache.get(ck)
+                    if c is None:
+                        c = canon_cache[ck] = aliases.canonical(mk, m.model)
+                    v, sv = (c[0] or None), (c[1] or m.model)
+            else:
+                v = sv = getattr(m, f)
             if v is None or v == "":
                 break
             values.append(v)
+            show.append(sv)
         else:
-            groups.setdefault(tuple(values), []).append(mid)
+            k = tuple(values)
+            groups.setdefault(k, []).append(mid)
+            sh = shown.setdefault(k, {})
+            wr = written.setdefault(k, {})
+            for f, sv in zip(key, show):
+                d = sh.setdefault(f, {})
+                d[sv] = d.get(sv, 0) + 1
+            for f, w in (("manufacturer", m.manufacturer), ("model", m.model)):
+                if f in key and w:
+                    d = wr.setdefault(f, {})
+                    d[w] = d.get(w, 0) + 1
             continue
         apart.append((mid, f"{f}_unknown"))
-    lots = [Lot(key=tuple(zip(key, k)), members=tuple(sorted(v))) for k, v in groups.items()]
+    lots = []
+    for k, v in groups.items():
+        disp = tuple((f, _commonest(shown[k][f])[0]) for f in key)
+        spell = tuple((f, _commonest(written[k][f])) for f in ("manufacturer", "model") if f in written[k])
+        lots.append(Lot(key=disp, members=tuple(sorted(v)), spellings=spell, norm_key=tuple(zip(key, k))))
     lots.sort(key=lambda lot: tuple(str(v) for _, v in lot.key))
     apart.sort()
     return LotFormation(key_fields=key, lots=tuple(lots), apart=tuple(apart))

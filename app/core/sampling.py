@@ -1,4 +1,4 @@
-"""ISO 2859-1 single sampling plans (Tables 1 and 2-A/2-B/2-C) and OC curves.
+"""ISO 2859-1:1999 single sampling plans (Tables 1 and 2-A/2-B/2-C) and OC curves.
 
 The tables are data files under ``resources/iso2859/`` (see the README there
 for their source and cross-checks). A plan is found by reading the code letter
@@ -119,7 +119,6 @@ class SamplingPlan:
     acceptance_number: int
     rejection_number: int
     full_inspection: bool
-    rejection_number_1989: int | None = None  # reduced inspection: the printed 1989 / Z1.4 value
 
     @property
     def sampling_fraction(self) -> float:
@@ -146,14 +145,12 @@ def sampling_plan(lot_size: int, level: str = "II", aql: float = 4.0, inspection
     if inspection not in INSPECTIONS:
         raise InputError("inspection", f"must be one of {', '.join(INSPECTIONS)}, not {inspection!r}")
     letter = code_letter(lot_size, level)
-    plan_letter, n, ac, re_printed = table_plan(letter, aql, inspection)
-    re_ = ac + 1 if inspection == "reduced" else re_printed
+    plan_letter, n, ac, re_ = table_plan(letter, aql, inspection)
     full = n >= lot_size
     return SamplingPlan(lot_size=lot_size, level=level, aql=float(aql), inspection=inspection,
                         code_letter=letter, plan_letter=plan_letter, table_sample_size=n,
                         sample_size=lot_size if full else n, acceptance_number=ac, rejection_number=re_,
-                        full_inspection=full,
-                        rejection_number_1989=re_printed if inspection == "reduced" else None)
+                        full_inspection=full)
 
 
 # ----------------------------------------------------------------------------- OC curve

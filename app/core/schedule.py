@@ -1,26 +1,44 @@
-"""Maintenance schedule of a register for a date D (MMS 1.3.3, 1.3.6; maintenance spec).
+"""Maintenance schedule of a register for a date D (MMS 1.3.3, 1.3.6; maintenance and maintenance-cycle specs).
 
-Every meter falls in one state with its due date:
+Every meter gets every deadline still ahead of it or overdue on D, each once,
+sorted by date (``deadlines``), the flags that matter to the planner
+(``flags``), and one state with the due date of its earliest deadline:
 
-* ``in_service``                  nothing due before D + horizon
+* ``in_service``                  nothing due before D + horizon (the horizon is half-open)
 * ``sampling_due``                9- or 13-year lot sampling within the horizon
-* ``recalibrate_or_replace_due``  10 years, or 14/18 after a passed lot, within the horizon
+* ``recalibrate_or_replace_due``  10 years, or 14/18 after a passed lot, or at once after a failed
+                                  recalibration or a defective result in a passed lot, within the horizon
 * ``battery_due``                 expected battery end of life − 1 year, within the horizon
 * ``overdue``                     any of these before D
 
-Built for 100,000 meters in well under a second: one pass, ordinal-day
-integers, anniversaries cached per (start date, years).
+Deadline kinds: ``replace`` (recalibrate or replace), ``sampling_9y``,
+``sampling_13y``, ``battery``. Flags: ``class_below_2`` (MID class 3, below
+MMS 1.1.2), ``install_date_unknown``, ``failed_recalibration``,
+``defective_in_passed_lot``, ``restricted`` (MMS 2.2.5: still scheduled),
+``at_lab`` (drawn for a lot and sent to the test lab, not back yet).
+
+Built for a million meters: one pass, ordinal-day integers, anniversaries and
+dates cached per value.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import MAXYEAR, MINYEAR, date
 from typing import Iterable, Mapping, NamedTuple
 
 from app.core.errors import InputError
 from app.core.lots import MeterInfo
 
 STATES = ("in_service", "sampling_due", "recalibrate_or_replace_due", "battery_due", "overdue")
+#: Deadline kinds, in the order a tie on the same day is listed.
+DEADLINE_KINDS = ("replace", "sampling_9y", "sampling_13y", "battery")
+#: Flags, in the order they are listed.
+FLAGS = ("class_below_2", "install_date_unknown", "failed_recalibration", "defective_in_passed_lot", "restricted",
+         "at_lab")
+#: The MMS clause behind each flag (docs/planning.md).
+FLAG_CLAUSES = {"class_below_2": "MMS 1.1.2", "install_date_unknown": "MMS 1.2.8, 1.3.3",
+                "failed_recalibration": "MMS 1.2.6, 1.3.3", "defective_in_passed_lot": "MMS 1.3.5",
+                "restricted": "MMS 2.2.5", "at_lab": "MMS 1.3.4"}
 
 
 class LotOutcome(NamedTuple):
@@ -36,6 +54,8 @@ class ScheduleRow(NamedTuple):
     state: str
     due_date: date | None
     reason: str
+    deadlines: tuple[tuple[str, date], ...] = ()
+    flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,32 +66,47 @@ class Schedule:
     totals: dict[str, int]
     by_month: dict[str, dict[str, int]]   # "YYYY-MM" of the due date (within the horizon) -> state -> count
     by_site: dict[str, dict[str, int]]    # site ("" when unknown) -> state -> count
+    deadlines_by_month: dict[str, dict[str, int]] | None = None  # "YYYY-MM" -> deadline kind -> count (each deadline)
+    overdue_by_kind: dict[str, int] | None = None                # deadline kind -> deadlines before as_of
+    flag_totals: dict[str, int] | None = None                    # flag -> meters
 
     def as_dict(self) -> dict:
         return {
             "as_of": self.as_of.isoformat(), "horizon_end": self.horizon_end.isoformat(),
             "totals": self.totals, "by_month": self.by_month, "by_site": self.by_site,
+            "deadlines_by_month": self.deadlines_by_month or {}, "overdue_by_kind": self.overdue_by_kind or {},
+            "flag_totals": self.flag_totals or {},
             "meters": [
                 {"meter_id": r.meter_id, "site": r.site, "state": r.state,
-                 "due_date": None if r.due_date is None else r.due_date.isoformat(), "reason": r.reason}
+                 "due_date": None if r.due_date is None else r.due_date.isoformat(), "reason": r.reason,
+                 "deadlines": [{"kind": k, "date": d.isoformat()} for k, d in r.deadlines], "flags": list(r.flags)}
                 for r in self.rows
             ],
         }
 
 
+def _beyond(d: date, what: str) -> InputError:
+    return InputError("date", f"{d.isoformat()} {what} is beyond the calendar (years 1..9999)")
+
+
 def add_months(d: date, months: int) -> date:
+    """``d`` plus whole months (the 31st becomes the month's last day); ``InputError`` past year 9999."""
     y, m = divmod(d.month - 1 + months, 12)
     year, month = d.year + y, m + 1
+    if not MINYEAR <= year <= MAXYEAR:
+        raise _beyond(d, f"{months:+} months")
     for day in (d.day, 30, 29, 28):
         try:
             return date(year, month, day)
         except ValueError:
             continue
-    raise AssertionError("unreachable")
+    raise _beyond(d, f"{months:+} months")  # never: every month has a 28th
 
 
 def anniversary(d: date, years: int) -> date:
     """``d`` plus whole years; 29 February becomes 28 February in common years."""
+    if not MINYEAR <= d.year + years <= MAXYEAR:
+        raise _beyond(d, f"{years:+} years")
     try:
         return d.replace(year=d.year + years)
     except ValueError:
@@ -82,20 +117,49 @@ def anniversary(d: date, years: int) -> date:
 _RECAL = {10: "recalibrate_or_replace_10y", 14: "recalibrate_or_replace_14y", 18: "recalibrate_or_replace_18y"}
 _SAMPLE = {9: "sampling_9y", 13: "sampling_13y"}
 BATTERY_REASON = "battery_end_of_life_minus_1y"
+FAILED_REASON = "failed_recalibration"
+DEFECTIVE_REASON = "defective_in_passed_lot"
+UNKNOWN_REASON = "install_date_unknown"
+_STATE_OF_KIND = {"replace": "recalibrate_or_replace_due", "sampling_9y": "sampling_due",
+                  "sampling_13y": "sampling_due", "battery": "battery_due"}
+_KIND_ORDER = {k: i for i, k in enumerate(DEADLINE_KINDS)}
+
+
+def meter_flags(m: MeterInfo) -> tuple[str, ...]:
+    """The flags of one meter (see the module's docstring), in ``FLAGS`` order."""
+    out = []
+    if m.accuracy_class is not None and m.accuracy_class > 2:
+        out.append("class_below_2")
+    if m.install_date is None and m.cycle_start_date is None:
+        out.append("install_date_unknown")
+    if m.failed_recalibration_on is not None:
+        out.append("failed_recalibration")
+    if m.defective_on is not None:
+        out.append("defective_in_passed_lot")
+    if m.restricted:
+        out.append("restricted")
+    if m.at_lab:
+        out.append("at_lab")
+    return tuple(out)
 
 
 def compute_schedule(meters: Iterable[MeterInfo], as_of: date, horizon_months: int = 12,
                      lot_outcomes: Mapping[str, LotOutcome] | None = None, plan_sampling: bool = True,
                      site: str | None = None) -> Schedule:
-    """State and due date of every meter for the date ``as_of``.
+    """Deadlines, flags, state and due date of every meter for the date ``as_of``.
 
     ``lot_outcomes`` maps a meter id to its lot's latest sampling outcome
     (a pass at 9 years extends to 14, at 13 to 18; a fail keeps the 10- or
     14-year deadline). ``plan_sampling`` False: the operator replaces at 10
-    years, no sampling events. Meters listed apart from lots (re-installed
-    after repair) get no sampling events. Year-only install dates count from
-    1 January (the earliest possible date). A meter without install date is
-    ``overdue`` with reason ``install_date_unknown``.
+    years, no sampling events (and no battery change, MMS 1.3.6 being about
+    meters kept beyond 10 years, unless a passed lot already keeps it). Meters
+    listed apart from lots (re-installed after repair) get no sampling
+    events. Year-only install dates count from 1 January (the earliest
+    possible date). A meter without install date is ``overdue`` with reason
+    ``install_date_unknown`` and no deadline. A failed recalibration or a
+    defective result in a passed lot makes the meter due at once (deadline
+    ``replace`` on that date). The horizon is half-open: a due date on
+    ``as_of`` + horizon is outside it.
     """
     if horizon_months < 0:
         raise InputError("horizon_months", "must not be negative")
@@ -104,7 +168,8 @@ def compute_schedule(meters: Iterable[MeterInfo], as_of: date, horizon_months: i
     horizon_end = add_months(as_of, horizon_months)
     d1 = horizon_end.toordinal()
     ann_cache: dict[tuple[date, int], int] = {}
-    fromord = date.fromordinal
+    date_cache: dict[int, date] = {}
+    month_cache: dict[int, str] = {}
 
     def ann(start: date, years: int) -> int:
         k = (start, years)
@@ -113,71 +178,136 @@ def compute_schedule(meters: Iterable[MeterInfo], as_of: date, horizon_months: i
             v = ann_cache[k] = anniversary(start, years).toordinal()
         return v
 
+    def day(o: int) -> date:
+        v = date_cache.get(o)
+        if v is None:
+            v = date_cache[o] = date.fromordinal(o)
+        return v
+
+    def month(o: int) -> str:
+        v = month_cache.get(o)
+        if v is None:
+            d = day(o)
+            v = month_cache[o] = f"{d.year:04d}-{d.month:02d}"
+        return v
+
     rows: list[ScheduleRow] = []
     totals = dict.fromkeys(STATES, 0)
     by_month: dict[str, dict[str, int]] = {}
     by_site: dict[str, dict[str, int]] = {}
+    dl_month: dict[str, dict[str, int]] = {}
+    overdue_kind = dict.fromkeys(DEADLINE_KINDS, 0)
+    flag_totals: dict[str, int] = {}
+    flags_cache: dict[tuple, tuple[str, ...]] = {}
+    # Everything but the meter's id, site and flags follows from (clock start, rounds, battery date, "at once"
+    # date): computed once per distinct key (a few thousand for a million meters), counted per key.
+    plan_cache: dict[tuple, tuple] = {}
+    key_count: dict[tuple, int] = {}
     append = rows.append
+    no_flags: tuple[str, ...] = ()
+    unknown = ("overdue", None, UNKNOWN_REASON, ())
+
+    def plan(start: date, samp: int | None, recal: int, b_ord: int | None, at_once) -> tuple:
+        deadlines: list[tuple[int, str, str]] = []   # (ordinal, kind, reason)
+        if at_once is not None:
+            # Must be recalibrated or replaced now: no sampling or battery change will keep it.
+            deadlines.append((at_once[0], "replace", at_once[1]))
+        else:
+            recal_ord = ann(start, recal)
+            deadlines.append((recal_ord, "replace", _RECAL[recal]))
+            # A sampling round can only save the meter while its deadline (10 or 14 years) is ahead.
+            if samp is not None and recal_ord >= d0:
+                deadlines.append((ann(start, samp), _SAMPLE[samp], _SAMPLE[samp]))
+            # MMS 1.3.6: a battery change only for meters kept beyond 10 years, before they go.
+            if b_ord is not None and (recal > 10 or samp is not None) and b_ord < recal_ord:
+                deadlines.append((b_ord, "battery", BATTERY_REASON))
+            if len(deadlines) > 1:
+                deadlines.sort(key=lambda e: (e[0], _KIND_ORDER[e[1]]))
+        first_ord, first_kind, reason = deadlines[0]
+        # The state: overdue when a deadline has passed (the replace deadline explains it best when it has),
+        # else the earliest deadline's kind within the horizon, else in service.
+        past = [e for e in deadlines if e[0] < d0]
+        if past:
+            rep = [e for e in past if e[1] == "replace"]
+            due_ord, _kind, reason = rep[0] if rep else past[0]
+            state = "overdue"
+        elif at_once is not None or first_ord < d1:
+            due_ord, state = first_ord, _STATE_OF_KIND[first_kind]
+        else:
+            due_ord, state = first_ord, "in_service"
+        dls = tuple((k, day(o)) for o, k, _r in deadlines)
+        contrib = tuple((None if o < d0 else month(o), k) for o, k, _r in deadlines if o < d1)
+        return state, day(due_ord), reason, dls, contrib
+
     for m in meters:
         if site is not None and m.site != site:
             continue
         mid = m.id
+        cls = m.accuracy_class
+        fkey = (cls is not None and cls > 2, m.install_date is None and m.cycle_start_date is None,
+                m.failed_recalibration_on is not None, m.defective_on is not None, m.restricted, m.at_lab)
+        if True in fkey:
+            flags = flags_cache.get(fkey)
+            if flags is None:
+                flags = flags_cache[fkey] = meter_flags(m)
+            for f in flags:
+                flag_totals[f] = flag_totals.get(f, 0) + 1
+        else:
+            flags = no_flags
         start = m.cycle_start_date or m.install_date
         if start is None:
-            state, due, reason = "overdue", None, "install_date_unknown"
+            state, due, reason, dls = unknown
         else:
             if m.install_year_only and m.cycle_start_date is None:
                 start = date(start.year, 1, 1)
-            out = outcomes.get(mid)
-            eligible = plan_sampling and not m.reinstalled_after_repair
-            if out is None:
-                samp, recal = (9 if eligible else None), 10
-            elif out.sampling_round == 9:
-                samp, recal = ((13 if eligible else None), 14) if out.passed else (None, 10)
-            else:
-                samp, recal = (None, 18) if out.passed else (None, 14)
-            recal_ord = ann(start, recal)
-            reason = _RECAL[recal]
-            due_ord = recal_ord
-            state = "recalibrate_or_replace_due"
-            # Overdue: the recalibration deadline dominates any other missed event.
-            if recal_ord < d0:
-                state = "overdue"
-            else:
-                events = []
-                if samp is not None:
-                    events.append((ann(start, samp), "sampling_due", _SAMPLE[samp]))
-                b_ord = None
+            at_once = None
+            if m.failed_recalibration_on is not None:
+                at_once = (m.failed_recalibration_on.toordinal(), FAILED_REASON)
+            if m.defective_on is not None:
+                d = (m.defective_on.toordinal(), DEFECTIVE_REASON)
+                at_once = d if at_once is None or d < at_once else at_once
+            samp = None
+            recal = 10
+            b_ord = None
+            if at_once is None:
+                out = outcomes.get(mid)
+                eligible = plan_sampling and not m.reinstalled_after_repair
+                if out is None:
+                    samp = 9 if eligible else None
+                elif out.sampling_round == 9:
+                    samp, recal = ((13 if eligible else None), 14) if out.passed else (None, 10)
+                else:
+                    samp, recal = (None, 18) if out.passed else (None, 14)
                 if m.battery_expiry is not None:
                     b_ord = ann(m.battery_expiry, -1)
                 elif m.battery_powered and m.battery_life_years:
                     bstart = m.battery_date or m.install_date
                     b_ord = bstart.toordinal() + round((m.battery_life_years - 1.0) * 365.25)
-                if b_ord is not None and b_ord < recal_ord:
-                    events.append((b_ord, "battery_due", BATTERY_REASON))
-                past = [e for e in events if e[0] < d0]
-                if past:
-                    due_ord, _, reason = min(past)
-                    state = "overdue"
-                else:
-                    if events:
-                        e = min(events)
-                        if e[0] < due_ord:
-                            due_ord, state, reason = e
-                    if due_ord > d1:
-                        state = "in_service"
-            due = fromord(due_ord)
-        append(ScheduleRow(mid, m.site, state, due, reason))
+            k = (start, samp, recal, b_ord, at_once)
+            p = plan_cache.get(k)
+            if p is None:
+                p = plan_cache[k] = plan(start, samp, recal, b_ord, at_once)
+            key_count[k] = key_count.get(k, 0) + 1
+            state, due, reason, dls = p[0], p[1], p[2], p[3]
+        append(ScheduleRow(mid, m.site, state, due, reason, dls, flags))
         totals[state] += 1
-        s = by_site.get(m.site or "")
+        sk = m.site or ""
+        s = by_site.get(sk)
         if s is None:
-            s = by_site[m.site or ""] = dict.fromkeys(STATES, 0)
+            s = by_site[sk] = dict.fromkeys(STATES, 0)
         s[state] += 1
-        if due is not None and state != "in_service" and state != "overdue":
-            key = f"{due.year:04d}-{due.month:02d}"
-            bm = by_month.get(key)
-            if bm is None:
-                bm = by_month[key] = {}
-            bm[state] = bm.get(state, 0) + 1
+    for k, n in key_count.items():
+        state, due, _reason, _dls, contrib = plan_cache[k]
+        if state != "in_service" and state != "overdue":
+            bm = by_month.setdefault(month(due.toordinal()), {})
+            bm[state] = bm.get(state, 0) + n
+        for mk, kind in contrib:
+            if mk is None:
+                overdue_kind[kind] += n
+            else:
+                bm = dl_month.setdefault(mk, {})
+                bm[kind] = bm.get(kind, 0) + n
     return Schedule(as_of=as_of, horizon_end=horizon_end, rows=rows, totals=totals,
-                    by_month=dict(sorted(by_month.items())), by_site=dict(sorted(by_site.items())))
+                    by_month=dict(sorted(by_month.items())), by_site=dict(sorted(by_site.items())),
+                    deadlines_by_month=dict(sorted(dl_month.items())), overdue_by_kind=overdue_kind,
+                    flag_totals={f: flag_totals[f] for f in FLAGS if f in flag_totals})

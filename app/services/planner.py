@@ -17,7 +17,6 @@ site and the rows of the Planner page's Due view).
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +35,15 @@ REASONS = {"sampling_9y": "lot sampling at 9 years", "sampling_13y": "lot sampli
            "battery_end_of_life_minus_1y": "battery: a year before its end of life",
            "install_date_unknown": "install date unknown"}
 LIST_COLUMNS = ("meter_id", "manufacturer", "serial", "model", "site", "state", "due_date", "reason",
-                "clock_start", "lot_id", "lot_verdict")
+                "clock_start", "lot_id", "lot_verdict", "deadlines", "flags")
+REASONS.update({"failed_recalibration": "recalibration failed: replace", "defective_in_passed_lot":
+                "defective in its lot's test: replace"})
+#: Words for the deadline kinds and flags (app.core.schedule) in lists and charts.
+DEADLINE_TITLES = {"replace": "Recalibrate or replace", "sampling_9y": "Sampling at 9 years",
+                   "sampling_13y": "Sampling at 13 years", "battery": "Battery"}
+FLAG_TITLES = {"class_below_2": "class 3 (below MID class 2)", "install_date_unknown": "install date unknown",
+               "failed_recalibration": "recalibration failed", "defective_in_passed_lot": "defective in its lot",
+               "restricted": "processing restricted", "at_lab": "at the test lab"}
 
 
 @dataclass
@@ -74,6 +81,9 @@ class DueData:
     sites: list[str]
     lots: list[dict[str, Any]] = field(default_factory=list)
     due_rows: list[dict[str, Any]] = field(default_factory=list)   # every row but in_service, in list order
+    deadlines_by_month: dict[str, dict[str, int]] = field(default_factory=dict)  # month -> kind -> deadlines
+    overdue_by_kind: dict[str, int] = field(default_factory=dict)
+    flag_totals: dict[str, int] = field(default_factory=dict)
 
     def months(self) -> list[str]:
         """Every month of the horizon, "YYYY-MM", from the as-of month on."""
@@ -103,10 +113,46 @@ class DueData:
                 continue
             if month is not None:
                 d = r["due_date"]
-                if r["state"] == "overdue" or d is None or not (h0 <= d <= h1) or d[:7] != month:
+                if r["state"] == "overdue" or d is None or not (h0 <= d < h1) or d[:7] != month:
                     continue
             out.append(r)
         return out
+
+
+#: The chart's colour (a due state) of each deadline kind when the chart counts deadlines.
+KIND_STATE = {"replace": "recalibrate_or_replace_due", "sampling_9y": "sampling_due", "sampling_13y": "sampling_due",
+              "battery": "battery_due"}
+
+
+def deadlines_as_states(d: DueData) -> tuple[dict[str, dict[str, int]], int]:
+    """Every deadline within the horizon per month, counted under the state colour of its kind, and the
+    deadlines already overdue: what the per-month chart shows when it counts deadlines, not meters."""
+    out: dict[str, dict[str, int]] = {}
+    for month, kinds in d.deadlines_by_month.items():
+        m = out.setdefault(month, {})
+        for kind, n in kinds.items():
+            st = KIND_STATE[kind]
+            m[st] = m.get(st, 0) + n
+    return out, sum(d.overdue_by_kind.values())
+
+
+def select_deadlines(d: DueData, *, month: str | None = None, state: str | None = None,
+                     overdue: bool = False) -> list[dict[str, Any]]:
+    """The meters with a deadline (of the kinds drawn as ``state``) in ``month``, or overdue ones."""
+    h0, h1 = d.as_of.isoformat(), d.horizon_end.isoformat()
+    out = []
+    for r in d.rows:
+        for dl in r["deadlines"]:
+            if state is not None and KIND_STATE[dl["kind"]] != state:
+                continue
+            if overdue:
+                if dl["date"] < h0:
+                    out.append(r)
+                    break
+            elif h0 <= dl["date"] < h1 and (month is None or dl["date"][:7] == month):
+                out.append(r)
+                break
+    return out
 
 
 def schedule(reg, as_of: dt.date, *, horizon_months: int = 12, site: str | None = None, plan_sampling: bool = True):
@@ -130,23 +176,34 @@ def load_due(reg, as_of: dt.date, horizon_months: int, site: str | None = None,
     for r in rows:
         r["state_text"] = STATE_TITLES.get(r["state"], r["state"])
         r["reason_text"] = REASONS.get(r["reason"], r["reason"])
+        r["flags_text"] = ", ".join(FLAG_TITLES.get(f, f) for f in r["flags"])
+        r["deadlines_text"] = "; ".join(f"{DEADLINE_TITLES.get(d['kind'], d['kind'])} {d['date']}"
+                                        for d in r["deadlines"])
     rows.sort(key=lambda r: (r["due_date"] or "", r["manufacturer"] or "", r["serial"] or ""))
     sites = sorted(x["name"] for x in reg.list_sites())
     sch = s.schedule
     return DueData(as_of=as_of, horizon_months=horizon_months, horizon_end=sch.horizon_end, site=site,
                    totals=dict(sch.totals), by_month={k: dict(v) for k, v in sch.by_month.items()},
                    by_site={k: dict(v) for k, v in sch.by_site.items()}, rows=rows, sites=sites,
-                   lots=planning.list_lots(reg), due_rows=[r for r in rows if r["state"] != "in_service"])
+                   lots=planning.list_lots(reg), due_rows=[r for r in rows if r["state"] != "in_service"],
+                   deadlines_by_month={k: dict(v) for k, v in (sch.deadlines_by_month or {}).items()},
+                   overdue_by_kind=dict(sch.overdue_by_kind or {}), flag_totals=dict(sch.flag_totals or {}))
 
 
 def write_rows_csv(path: str, rows: list[dict[str, Any]], columns: tuple[str, ...] = LIST_COLUMNS) -> int:
-    """The meters of a list as CSV (UTF-8 with BOM for spreadsheet programs), with the reason for each."""
-    with open(path, "w", newline="", encoding="utf-8-sig") as f:
-        w = csv.writer(f)
-        w.writerow(columns)
-        for r in rows:
-            w.writerow(["" if r.get(c) is None else r.get(c) for c in columns])
-    return len(rows)
+    """The meters of a list as CSV (UTF-8 with BOM for spreadsheet programs, written atomically, no live
+    formula), with the reason, every deadline and the flags of each."""
+    from app.storage.exports import write_csv
+
+    def cell(r, c):
+        v = r.get(c)
+        if c == "deadlines" and isinstance(v, list):
+            return "; ".join(f"{d['kind']} {d['date']}" for d in v)
+        if c == "flags" and isinstance(v, list):
+            return "; ".join(v)
+        return v
+
+    return write_csv(path, columns, ([cell(r, c) for c in columns] for r in rows))
 
 
 # ============================================================================ lots
@@ -217,12 +274,17 @@ def observed_point(lot: dict[str, Any], consequences: dict[str, Any] | None) -> 
 
 def form_lots(reg, *, as_of: dt.date, sampling_round: int = 9, window_months: int = 12, key=None,
               site: str | None = None, all_meters: bool = False, level: str = "II", aql: float = 4.0,
-              inspection: str = "normal", dry_run: bool = False, user: str | None = None):
+              inspection: str = "normal", dry_run: bool = False, user: str | None = None,
+              lead_months: int | None = None):
     """Form the lots of the meters due for the ``sampling_round`` (9 or 13 years) and store them unless
-    ``dry_run``: an ``app.storage.planning.Formation`` (``as_dict()``: lots, apart, not_eligible)."""
+    ``dry_run``: an ``app.storage.planning.Formation`` (``as_dict()``: lots with the spellings they merged and
+    their warnings, apart, not_eligible). ``lead_months``: months to a verdict (a lot warns when its meters
+    reach their deadline sooner)."""
     from app.storage import planning
 
     kw = {} if key is None else {"key": tuple(key)}
+    if lead_months is not None:
+        kw["lead_months"] = lead_months
     return planning.form_lots(reg, as_of=as_of, sampling_round=sampling_round, window_months=window_months,
                               site=site, all_meters=all_meters, level=level, aql=aql, inspection=inspection,
                               dry_run=dry_run, user=user, **kw)
@@ -291,3 +353,19 @@ def read_points_file(path: str) -> dict[str, Any]:
     from app.storage import planning
 
     return planning.read_points_json(path)
+
+
+# ============================================================================ the alias table
+
+def add_alias(reg, manufacturer: str, alias: str, model: str, *, user: str | None = None) -> int:
+    """Merge two spellings: ``alias`` is the model ``model`` of ``manufacturer`` (kept in the register, logged)."""
+    return reg.add_model_alias(manufacturer, alias, model, user=user)
+
+
+def aliases(reg) -> list[dict[str, Any]]:
+    """The alias table in force: the shipped rows and the register's (which win)."""
+    from app.core.lot_keys import shipped_aliases
+
+    rows = [{"id": None, "manufacturer": a.manufacturer, "alias": a.alias, "model": a.model, "source": "shipped"}
+            for a in shipped_aliases().rows]
+    return rows + [{**a, "source": "register"} for a in reg.model_aliases()]

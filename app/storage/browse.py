@@ -228,7 +228,15 @@ class BrowseIndex:
             text = self._texts()
             for w in words:
                 out = [p for p in out if w in text[p]]
-        if f.due:
+        if f.due and f.due.startswith(FLAG_PREFIX):
+            flag, dm, ids = f.due[len(FLAG_PREFIX):], due_map or {}, self.ids
+            if flag == "class_below_2":   # from the register itself: also meters out of service
+                cls = c["mid_class"]
+                out = [p for p in out if cls[p] is not None and cls[p] > 2]
+            else:
+                get = dm.get
+                out = [p for p in out if flag in (get(ids[p]) or _NONE).flags]
+        elif f.due:
             dm, ids, want_due = due_map or {}, self.ids, f.due
             if want_due == NOT_SCHEDULED:
                 out = [p for p in out if ids[p] not in dm]
@@ -286,9 +294,17 @@ class BrowseIndex:
         if due_map is not None:
             ids = self.ids
             counts = dict.fromkeys((*DUE_STATES, NOT_SCHEDULED), 0)
+            flags: Counter = Counter()
+            cls = c["mid_class"]
             for p in self.positions(f.without("due")):
                 info = due_map.get(ids[p])
                 counts[info.state if info else NOT_SCHEDULED] += 1
+                if info is not None and info.flags:
+                    flags.update(x for x in info.flags if x != "class_below_2")
+                if cls[p] is not None and cls[p] > 2:
+                    flags["class_below_2"] += 1
+            for flag, n in sorted(flags.items()):
+                counts[FLAG_PREFIX + flag] = n
             out["due"] = counts
         return out
 
@@ -333,10 +349,15 @@ class BrowseIndex:
 
 # ---- due state (maintenance schedule) ---------------------------------------------
 
+#: A "due" filter value naming a flag of the schedule (app.core.schedule.FLAGS), e.g. "flag:class_below_2".
+FLAG_PREFIX = "flag:"
+
+
 class DueInfo(NamedTuple):
     state: str
     due_date: dt.date | None
     reason: str
+    flags: tuple[str, ...] = ()   # app.core.schedule.FLAGS (class_below_2, failed_recalibration, ...)
 
 
 _NONE = DueInfo(NOT_SCHEDULED, None, "")
@@ -347,14 +368,14 @@ def due_states(reg: Register, as_of: dt.date | None = None, *, horizon_months: i
 
     The planning service's schedule (``app.storage.planning.schedule``: the
     maintenance spec's states, with stored lot verdicts, recalibrations and
-    re-installations after repair) over the meters the planner considers: in
-    service and not restricted (MMS 2.2.5). The others are absent from the map
-    (``NOT_SCHEDULED``).
+    re-installations after repair) over the meters in service, restricted ones
+    (MMS 2.2.5) included, with each meter's flags. The others are absent from
+    the map (``NOT_SCHEDULED``).
     """
     from app.storage import planning
 
     rows = planning.schedule(reg, as_of or dt.date.today(), horizon_months=horizon_months).rows
-    return {int(r.meter_id): DueInfo(r.state, r.due_date, r.reason) for r in rows}
+    return {int(r.meter_id): DueInfo(r.state, r.due_date, r.reason, r.flags) for r in rows}
 
 
 # ---- editing one cell -----------------------------------------------------------
@@ -376,7 +397,7 @@ def cell_text(rec: MeterRecord, field: str) -> str:
 
 
 def check_edit(rec: MeterRecord, field: str, text: str) -> tuple[dict[str, Any], str | None]:
-    """Check a new cell value with the import's rules (register-csv.md).
+    """Check a new cell value with the import's rules (docs/import-format.md).
 
     Returns ``(changes, None)`` for ``update_meter`` (empty when nothing
     changes), or ``({}, reason)`` with the one-line reason it is refused.

@@ -96,6 +96,7 @@ class Meter(Base):
     secondary_address: Mapped[str | None] = mapped_column(String(8))
     baud: Mapped[int | None] = mapped_column(Integer)
     battery_expiry: Mapped[dt.date | None] = mapped_column(Date)
+    battery_replaced_on: Mapped[dt.date | None] = mapped_column(Date)  # revision 0006
     install_date: Mapped[dt.date | None] = mapped_column(Date)
     install_year_only: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(20), default="in_service")
@@ -113,7 +114,7 @@ class Meter(Base):
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     restrict_processing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     personal_erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    # spreadsheet columns the user marked personal (``personal_columns``), apart from ``extra``: revision 0006
+    # spreadsheet columns the user marked personal (``personal_columns``), apart from ``extra``: revision 0008
     personal_extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -157,14 +158,14 @@ class EventLog(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     source: Mapped[str | None] = mapped_column(String(300))  # e.g. the imported file's name
-    # revision 0006: the chain (``app.storage.integrity``): this row's hash, and the digest of what belongs to
+    # revision 0008: the chain (``app.storage.integrity``): this row's hash, and the digest of what belongs to
     # the event in other tables (its batch, its personal values' commitments, the evidence it anchors)
     detail_digest: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class EventChain(Base):
-    """The end of the event chain: the last event's id and hash (one row, id 1). Revision 0006.
+    """The end of the event chain: the last event's id and hash (one row, id 1). Revision 0008.
 
     Every write transaction locks this row just before it commits, numbers its
     events after ``last_event_id`` and chains them to ``last_hash``."""
@@ -176,7 +177,7 @@ class EventChain(Base):
 
 
 class PersonalValues(Base):
-    """Values kept apart from the event log (revision 0006): one row per event and field.
+    """Values kept apart from the event log (revision 0008): one row per event and field.
 
     ``key``: a personal field (``occupant_name`` ...) or ``extra.NAME`` (a
     spreadsheet column); ``personal``: whether it holds personal data (the
@@ -203,7 +204,7 @@ class PersonalValues(Base):
 
 class EvidenceAnchor(Base):
     """The content hash of an evidence item as the event that created or changed it recorded it
-    (revision 0006). The latest anchor of an item is what its row must hash to; a null hash
+    (revision 0008). The latest anchor of an item is what its row must hash to; a null hash
     records that the item was deleted by that event (e.g. a redraw discards results)."""
 
     __tablename__ = "evidence_anchors"
@@ -216,7 +217,7 @@ class EvidenceAnchor(Base):
 
 
 class PersonalColumn(Base):
-    """A spreadsheet column the user declared personal data (revision 0006): its values live in
+    """A spreadsheet column the user declared personal data (revision 0008): its values live in
     ``meters.personal_extra`` and its kept-apart values are flagged personal."""
 
     __tablename__ = "personal_columns"
@@ -274,11 +275,11 @@ class CommissioningRecord(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    content_hash: Mapped[str | None] = mapped_column(String(64))  # of the signed record, revision 0006
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # of the signed record, revision 0008
 
 
 class Readout(Base):
-    """A readout kept as evidence: the decoded telegrams (decode-json) and, in
+    """A readout kept as evidence: the decoded telegrams (decode --json) and, in
     ``readout_frames``, the raw frames byte for byte in the order received."""
 
     __tablename__ = "readouts"
@@ -294,9 +295,9 @@ class Readout(Base):
     port: Mapped[str | None] = mapped_column(String(300))
     baud: Mapped[int | None] = mapped_column(Integer)
     primary_address: Mapped[int | None] = mapped_column(SmallInteger)
-    decoded: Mapped[list[Any] | None] = mapped_column(JSON)    # list of decode-json telegram objects
+    decoded: Mapped[list[Any] | None] = mapped_column(JSON)    # list of decoded telegram objects (as heatmeter decode --json prints them)
     notes: Mapped[str | None] = mapped_column(Text)
-    content_hash: Mapped[str | None] = mapped_column(String(64))  # revision 0006 (with its frames)
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # revision 0008 (with its frames)
 
     frames: Mapped[list[ReadoutFrame]] = relationship(order_by="ReadoutFrame.seq", cascade="all, delete-orphan")
 
@@ -310,7 +311,7 @@ class ReadoutFrame(Base):
 
 
 class CalibrationResult(Base):
-    """A calibration / test of a meter or sub-assembly; points as in calc-json ``calibration``."""
+    """A calibration / test of a meter or sub-assembly; points as in ``heatmeter calc calibration`` JSON."""
 
     __tablename__ = "calibration_results"
     __table_args__ = (Index(None, "meter_id", "tested_on"),)
@@ -329,7 +330,7 @@ class CalibrationResult(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str | None] = mapped_column(String(100))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    content_hash: Mapped[str | None] = mapped_column(String(64))  # with its points, revision 0006
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # with its points, revision 0008
 
     points: Mapped[list[CalibrationPoint]] = relationship(order_by="CalibrationPoint.seq", cascade="all, delete-orphan")
 
@@ -352,7 +353,7 @@ class CalibrationPoint(Base):
 
 
 class Lot(Base):
-    """An ISO 2859-1 sampling lot: its key, plan, seed (see maintenance.md)."""
+    """An ISO 2859-1 sampling lot: its key, plan, seed (see docs/planning.md)."""
 
     __tablename__ = "lots"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -375,8 +376,8 @@ class Lot(Base):
     plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)   # the full plan object as computed
     status: Mapped[str] = mapped_column(String(20), default="formed")
     notes: Mapped[str | None] = mapped_column(Text)
-    content_hash: Mapped[str | None] = mapped_column(String(64))  # the lot as formed (with its members), 0006
-    draw_hash: Mapped[str | None] = mapped_column(String(64))     # its draw (seed, meters in order), 0006
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # the lot as formed (with its members), 0008
+    draw_hash: Mapped[str | None] = mapped_column(String(64))     # its draw (seed, meters in order), 0008
 
 
 class LotMember(Base):
@@ -412,7 +413,7 @@ class LotResult(Base):
     inaccessible: Mapped[bool] = mapped_column(Boolean, default=False)
     tested_on: Mapped[dt.date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)
-    content_hash: Mapped[str | None] = mapped_column(String(64))  # revision 0006
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # revision 0008
 
 
 class LotVerdict(Base):
@@ -429,7 +430,7 @@ class LotVerdict(Base):
     retain_until: Mapped[dt.date | None] = mapped_column(Date)   # e.g. 14 or 18 years after install
     decided_by: Mapped[str | None] = mapped_column(String(100))
     notes: Mapped[str | None] = mapped_column(Text)
-    content_hash: Mapped[str | None] = mapped_column(String(64))  # revision 0006
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # revision 0008
 
 
 # ---- revision 0005: connectivity surveys of radio meters (MMS 2.1.9) ----------------------
@@ -497,3 +498,72 @@ class RadioSurveyTelegram(Base):
     security: Mapped[str | None] = mapped_column(String(12))
     status: Mapped[str | None] = mapped_column(String(12))
     raw: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# ---- revision 0006: maintenance cycle -------------------------------------------------
+
+class ModelAlias(Base):
+    """The register's own rows of the lot-key alias table: ``alias`` is the model ``model`` of the make
+    ``manufacturer`` (FLAG code, or "" for any make); ``alias_key`` is the alias normalised."""
+
+    __tablename__ = "model_aliases"
+    __table_args__ = (UniqueConstraint("manufacturer", "alias_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    manufacturer: Mapped[str] = mapped_column(String(100))
+    alias: Mapped[str] = mapped_column(String(100))
+    alias_key: Mapped[str] = mapped_column(String(100))
+    model: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+# ---- revision 0007: writes to meters, commissioning photos -------------------------------
+
+class MeterWrite(Base):
+    """A write to a meter (primary address, baud rate, clock) with what it read before and after;
+    the frames sent and received, byte for byte, are in ``meter_write_frames``."""
+
+    __tablename__ = "meter_writes"
+    __table_args__ = (Index(None, "meter_id", "written_at"), Index(None, "commissioning_id"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id", ondelete="CASCADE"))
+    commissioning_id: Mapped[int | None] = mapped_column(ForeignKey("commissioning_records.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(10))                # address | baud | clock
+    ok: Mapped[bool] = mapped_column(Boolean)                    # confirmed by a read-back
+    outcome: Mapped[str] = mapped_column(String(20))             # confirmed, refused, unchanged, off, ...
+    detail: Mapped[str | None] = mapped_column(Text)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # e.g. {"clock": ..., "offset_s": ...}
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    written_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    written_by: Mapped[str | None] = mapped_column(String(100))
+    transport: Mapped[str | None] = mapped_column(String(20))
+    port: Mapped[str | None] = mapped_column(String(300))
+
+
+class MeterWriteFrame(Base):
+    __tablename__ = "meter_write_frames"
+    write_id: Mapped[int] = mapped_column(ForeignKey("meter_writes.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3))            # tx (to the meter) | rx (from it)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CommissioningPhoto(Base):
+    """A photo of the installation attached to a step of a commissioning record (HNTAS evidence
+    E20/E30 style), stored with the SHA-256 of its bytes."""
+
+    __tablename__ = "commissioning_photos"
+    __table_args__ = (Index(None, "commissioning_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commissioning_id: Mapped[int] = mapped_column(ForeignKey("commissioning_records.id", ondelete="CASCADE"))
+    step: Mapped[str] = mapped_column(String(60))                # "place", "checklist:straight_lengths", ...
+    caption: Mapped[str | None] = mapped_column(Text)
+    filename: Mapped[str | None] = mapped_column(String(300))
+    media_type: Mapped[str] = mapped_column(String(50))          # image/jpeg, image/png
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    added_by: Mapped[str | None] = mapped_column(String(100))
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

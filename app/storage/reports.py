@@ -7,13 +7,13 @@
   and the recalibration date or the evidence of successful sampling (lot,
   verdict, date), with the meter's state in the maintenance schedule; and
   **E27** meter sizing calculations — for every meter whose design load is
-  stored, the calc-json ``sizing`` of the metrology core run on it, and the
+  stored, the ``heatmeter calc sizing`` JSON of the metrology core run on it, and the
   installed meter checked against the same flows.
 - :func:`personal_data_rows`: the data-protection export (MMS 2.2.1/2.2.2),
   the register's own CSV, read back for display.
 
 Design data for E27 live with the meter as spreadsheet columns (kept by the
-import as the meter's ``extra``) named like the calc-json ``sizing`` inputs:
+import as the meter's ``extra``) named like the ``heatmeter calc sizing`` JSON inputs:
 ``design_power_kw``, ``min_power_kw``, ``flow_temp_c``, ``return_temp_c``
 (required), ``min_load_flow_temp_c``, ``min_load_return_temp_c``,
 ``pipe_dn``, ``max_dp_bar``, ``application`` (heating/cooling, default
@@ -32,10 +32,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.storage import safe_export
 from app.storage.records import MeterRecord, jsonable
-from app.storage.register import CAL, LOT, LOTM, LOTR, LOTV, M, S, Register
+from app.storage.register import CAL, COM, INST, LOT, LOTM, LOTR, LOTV, M, Register
 
-#: Spreadsheet columns holding a meter's design data (calc-json ``sizing`` input names).
+#: Spreadsheet columns holding a meter's design data (``heatmeter calc sizing`` JSON input names).
 DESIGN_REQUIRED = ("design_power_kw", "min_power_kw", "flow_temp_c", "return_temp_c")
 DESIGN_OPTIONAL = ("min_load_flow_temp_c", "min_load_return_temp_c", "pipe_dn", "max_dp_bar")
 DESIGN_TEXT = ("application", "meter_position")
@@ -49,8 +50,9 @@ def meter_dossier(reg: Register, meter_id: int) -> dict[str, Any]:
     ``meter`` (MeterRecord), ``installations``, ``commissioning`` (each record
     with its ``readouts``: raw frames and decoded telegrams), ``readouts``
     (all, oldest first), ``calibrations`` (with points), ``lots`` (with their
-    verdicts and this meter's result), ``history`` (the event log, its access
-    entries included). Showing the meter's personal data is logged as an
+    verdicts and this meter's result), ``writes`` (writes to the meter: address,
+    baud, clock, with before, after and frames), ``history`` (the event log, its
+    access entries included). Showing the meter's personal data is logged as an
     access; on a read-only register it is hidden instead (``personal_hidden``).
     """
     from app.storage.errors import ReadOnlyRegister
@@ -88,7 +90,7 @@ def meter_dossier(reg: Register, meter_id: int) -> dict[str, Any]:
         history = [{**e, "before": _hide_personal(e["before"]), "after": _hide_personal(e["after"])} for e in history]
     return {"meter": meter, "installations": reg.installations(meter_id), "commissioning": coms,
             "readouts": readouts, "calibrations": reg.calibration_results(meter_id), "lots": lots,
-            "history": history, "personal_hidden": personal_hidden}
+            "writes": reg.meter_writes(meter_id), "history": history, "personal_hidden": personal_hidden}
 
 
 def _hide_personal(d):
@@ -116,8 +118,10 @@ class E28Row:
     status: str
     mid_class: int | None
     qp_m3h: float | None
-    recalibrated_on: dt.date | None = None
-    recalibration: str = ""     # lab, certificate, verdict of the latest recalibration
+    recalibrated_on: dt.date | None = None   # the latest PASSED recalibration (MMS 1.3.3 evidence)
+    recalibration: str = ""     # lab, certificate, verdict of the latest passed recalibration
+    failed_recalibration_on: dt.date | None = None  # a failed recalibration since (never evidence)
+    failed_recalibration: str = ""
     lot_id: int | None = None
     lot_name: str | None = None
     lot_verdict: str | None = None
@@ -129,11 +133,32 @@ class E28Row:
     #: SHA-256 of the stored record the evidence column cites (the recalibration, else the lot's verdict):
     #: ``heatmeter db verify`` checks that it still holds
     evidence_hash: str = ""
+    flags: tuple[str, ...] = ()
+    commissioned_on: dt.date | None = None   # the latest signed commissioning record (MMS 1.2.8, E28)
+    commissioned_by: str | None = None
+    commissioning_verdict: str | None = None
+    battery_replaced_on: dt.date | None = None
+    replaced_by: str | None = None
+
+    @property
+    def commissioning(self) -> str:
+        if self.commissioned_on is None and not self.commissioned_by:
+            return "none recorded"
+        parts = [self.commissioned_on.isoformat() if self.commissioned_on else "date not recorded",
+                 self.commissioned_by or "technician not recorded"]
+        if self.commissioning_verdict:
+            parts.append(self.commissioning_verdict.replace("_", " "))
+        return ", ".join(parts)
 
     @property
     def evidence(self) -> str:
-        """One line: what shows the meter may stay in service (MMS 1.3.3)."""
+        """One line: what shows the meter may stay in service (MMS 1.3.3); a failed recalibration is shown as
+        failed and is never evidence."""
         parts = []
+        if self.failed_recalibration_on:
+            parts.append(f"recalibration FAILED {self.failed_recalibration_on.isoformat()}"
+                         + (f" ({self.failed_recalibration})" if self.failed_recalibration else "")
+                         + ": to be replaced")
         if self.recalibrated_on:
             parts.append(f"recalibrated {self.recalibrated_on.isoformat()}"
                          + (f" ({self.recalibration})" if self.recalibration else ""))
@@ -141,6 +166,8 @@ class E28Row:
             if self.lot_verdict:
                 parts.append(f"lot {self.lot_id} {self.lot_verdict} {self.lot_decided_on.isoformat()}"
                              if self.lot_decided_on else f"lot {self.lot_id} {self.lot_verdict}")
+                if self.lot_verdict == "pass" and self.sampled.endswith("defective"):
+                    parts[-1] += " but this meter was found defective: to be replaced (MMS 1.3.5)"
             else:
                 parts.append(f"lot {self.lot_id} awaiting verdict")
         if not parts:
@@ -149,9 +176,11 @@ class E28Row:
 
 
 E28_COLUMNS = ("site", "building", "location", "monitoring_point", "make", "type", "serial", "install_year",
-               "install_date", "status", "mid_class", "qp_m3h", "recalibrated_on", "recalibration", "lot_id",
-               "lot_name", "lot_verdict", "lot_decided_on", "sampled", "due_state", "due_date", "due_reason",
-               "evidence", "evidence_hash")
+               "install_date", "status", "mid_class", "qp_m3h", "commissioned_on", "commissioned_by",
+               "commissioning_verdict", "recalibrated_on", "recalibration", "failed_recalibration_on",
+               "failed_recalibration", "lot_id", "lot_name", "lot_verdict", "lot_decided_on", "sampled",
+               "battery_replaced_on", "replaced_by", "due_state", "due_date", "due_reason", "flags", "evidence",
+               "evidence_hash")
 
 
 # ---- E27: sizing ---------------------------------------------------------------------------
@@ -166,8 +195,8 @@ class E27Row:
     location: str | None
     status: str                   # sized | no_design_load | invalid_design_data
     inputs: dict[str, Any] = field(default_factory=dict)
-    result: dict[str, Any] = field(default_factory=dict)      # calc-json sizing, built-in catalogue
-    installed: dict[str, Any] = field(default_factory=dict)   # calc-json sizing, the installed meter only
+    result: dict[str, Any] = field(default_factory=dict)      # ``heatmeter calc sizing`` JSON, built-in catalogue
+    installed: dict[str, Any] = field(default_factory=dict)   # ``heatmeter calc sizing`` JSON, the installed meter only
     installed_verdict: str = ""   # covers_range | q_max_above_qp | q_min_below_qi | ... | no_size_recorded
     note: str = ""
 
@@ -184,10 +213,14 @@ E27_COLUMNS = ("make", "type", "serial", "monitoring_point", "location", "status
                "min_power_kw", "flow_temp_c", "return_temp_c", "meter_position", "application", "q_max_m3h",
                "q_min_m3h", "turndown_needed", "chosen_qp_m3h", "chosen_ratio", "chosen_dn", "installed_qp_m3h",
                "installed_qi_m3h", "installed_verdict", "note")
+#: Columns of the E27/E28 tables that hold numbers (written as numbers, never neutralised as text).
+NUMERIC_REPORT_COLUMNS = ("mid_class", "qp_m3h", "install_year", "lot_id", "design_power_kw", "min_power_kw",
+                          "flow_temp_c", "return_temp_c", "q_max_m3h", "q_min_m3h", "turndown_needed",
+                          "chosen_qp_m3h", "chosen_ratio", "chosen_dn", "installed_qp_m3h", "installed_qi_m3h")
 
 
 def design_inputs(m: MeterRecord) -> tuple[dict[str, Any] | None, str]:
-    """The calc-json ``sizing`` input from a meter's stored design data, or (None, why not)."""
+    """The ``heatmeter calc sizing`` JSON input from a meter's stored design data, or (None, why not)."""
     extra = {k.strip().lower(): v for k, v in (m.extra or {}).items()}
     if not any(k in extra for k in DESIGN_REQUIRED):
         return None, "no design load stored"
@@ -256,7 +289,7 @@ def size_meter_row(m: MeterRecord) -> E27Row:
 
 @dataclass
 class EvidencePack:
-    site: str
+    site: str                      # what the pack covers: a site, "a, b" or "estate (N sites)"
     as_of: dt.date
     created_at: dt.datetime
     e28: list[E28Row]
@@ -265,6 +298,7 @@ class EvidencePack:
     counts: dict[str, int] = field(default_factory=dict)
     #: (event id, SHA-256) of the end of the register's event chain when the pack was made
     chain_end: tuple[int, str] | None = None
+    sites: list[str] = field(default_factory=list)
 
     @property
     def sized(self) -> list[E27Row]:
@@ -275,21 +309,36 @@ class EvidencePack:
         return [r for r in self.e27 if r.status != "sized"]
 
 
-def evidence_pack(reg: Register, site: str, *, as_of: dt.date | None = None, include_restricted: bool = False,
-                  due_map: dict | None = None) -> EvidencePack:
-    """The HNTAS E27/E28 evidence of every meter at ``site`` (restricted meters left out unless asked)."""
+def evidence_pack(reg: Register, site: str | Sequence[str] | None, *, as_of: dt.date | None = None,
+                  include_restricted: bool = False, due_map: dict | None = None) -> EvidencePack:
+    """The HNTAS E27/E28 evidence of every meter at ``site``: one site, several (a list), or the whole estate
+    (None). Restricted meters (MMS 2.2.5) are left out unless asked; removed meters are listed with their
+    replacement (their records are kept for the meter's lifetime, MMS 1.3.2)."""
     from app.storage.browse import due_states
     from app.storage.errors import ValidationError
 
     as_of = as_of or dt.date.today()
-    meters = reg.list_meters(site=site, include_restricted=True)
-    if not meters and site not in {s["name"] for s in reg.list_sites()}:
-        raise ValidationError(f"no site {site!r} in the register")
+    known = [s["name"] for s in reg.list_sites()]
+    if site is None:
+        sites = known
+        label = f"estate ({len(sites)} site{'' if len(sites) == 1 else 's'})"
+    else:
+        sites = [site] if isinstance(site, str) else list(dict.fromkeys(site))
+        missing = [s for s in sites if s not in known]
+        if missing:
+            raise ValidationError(f"no site {missing[0]!r} in the register")
+        label = ", ".join(sites)
+    wanted = set(sites)
+    meters = [m for m in reg.list_meters(include_restricted=True) if m.site in wanted] if site is None or \
+        len(sites) > 1 else reg.list_meters(site=sites[0], include_restricted=True)
+    meters.sort(key=lambda m: (m.site, m.manufacturer.casefold(), m.serial))
     left_out = sum(1 for m in meters if m.restrict_processing) if not include_restricted else 0
     if not include_restricted:
         meters = [m for m in meters if not m.restrict_processing]
-    recal = _latest_recalibrations(reg, site)
-    lots = _latest_lots(reg, site)
+    ids = {m.id for m in meters}
+    recal = _latest_recalibrations(reg, ids)
+    lots = _latest_lots(reg, ids)
+    coms = _latest_commissioning(reg, ids)
     if due_map is None:
         due_map = due_states(reg, as_of)
     e28: list[E28Row] = []
@@ -298,58 +347,123 @@ def evidence_pack(reg: Register, site: str, *, as_of: dt.date | None = None, inc
                    m.install_date.year if m.install_date else None,
                    m.install_date.isoformat()[:4] if m.install_year_only and m.install_date else
                    (m.install_date.isoformat() if m.install_date else ""), m.status, m.mid_class, m.qp_m3h)
-        c = recal.get(m.id)
-        if c:
-            r.evidence_hash = c["content_hash"] or ""
-            r.recalibrated_on = c["tested_on"]
-            r.recalibration = ", ".join(x for x in (c["lab"], c["certificate"],
-                                                    f"verdict {c['verdict']}" if c["verdict"] else None) if x)
+        c = recal.get(m.id) or {}
+        ok, bad = c.get("pass"), c.get("fail")
+        if ok:
+            r.evidence_hash = ok["content_hash"] or ""
+            r.recalibrated_on = ok["tested_on"]
+            r.recalibration = ", ".join(x for x in (ok["lab"], ok["certificate"], "verdict pass") if x)
+        if bad and (ok is None or (bad["tested_on"], bad["id"]) > (ok["tested_on"], ok["id"])):
+            r.failed_recalibration_on = bad["tested_on"]
+            r.failed_recalibration = ", ".join(x for x in (bad["lab"], bad["certificate"], "verdict fail") if x)
         lot = lots.get(m.id)
         if lot:
             r.lot_id, r.lot_name = lot["lot_id"], lot["name"]
             r.lot_verdict, r.lot_decided_on = lot["verdict"], lot["decided_on"]
             r.sampled = lot["sampled"]
             r.evidence_hash = r.evidence_hash or lot["verdict_hash"] or ""
+        com = coms.get(m.id)
+        if com:
+            r.commissioned_on, r.commissioned_by, r.commissioning_verdict = com
+        r.battery_replaced_on = m.battery_replaced_on
         info = due_map.get(m.id)
         if info:
             r.due_state, r.due_date, r.due_reason = info.state, info.due_date, info.reason
+            r.flags = tuple(getattr(info, "flags", ()) or ())
+        elif m.mid_class is not None and m.mid_class > 2:
+            r.flags = ("class_below_2",)
         e28.append(r)
+    _replacements(reg, e28)
     e27 = [size_meter_row(m) for m in meters]
-    counts = {"meters": len(meters), "recalibrated": sum(1 for r in e28 if r.recalibrated_on),
+    counts = {"meters": len(meters), "recalibrated": sum(1 for r in e28 if r.recalibrated_on and not
+                                                         r.failed_recalibration_on),
+              "failed_recalibration": sum(1 for r in e28 if r.failed_recalibration_on),
               "in_lots": sum(1 for r in e28 if r.lot_id is not None),
-              "lots_passed": sum(1 for r in e28 if r.lot_verdict == "pass"),
+              "lots_passed": sum(1 for r in e28 if r.lot_verdict == "pass" and not r.sampled.endswith("defective")),
               "no_evidence": sum(1 for r in e28 if r.evidence == "none recorded"),
+              "commissioned": sum(1 for r in e28 if r.commissioned_on or r.commissioned_by),
+              "class_below_2": sum(1 for r in e28 if "class_below_2" in r.flags),
               "overdue": sum(1 for r in e28 if r.due_state == "overdue"),
               "sized": sum(1 for r in e27 if r.status == "sized"),
               "no_design_load": sum(1 for r in e27 if r.status == "no_design_load"),
               "invalid_design_data": sum(1 for r in e27 if r.status == "invalid_design_data")}
-    return EvidencePack(site=site, as_of=as_of, created_at=dt.datetime.now().replace(microsecond=0), e28=e28,
-                        e27=e27, restricted_left_out=left_out, counts=counts, chain_end=reg.chain_end())
+    return EvidencePack(site=label, as_of=as_of, created_at=dt.datetime.now().replace(microsecond=0), e28=e28,
+                        e27=e27, restricted_left_out=left_out, counts=counts, sites=sites,
+                        chain_end=reg.chain_end())
 
 
-def _latest_recalibrations(reg: Register, site: str) -> dict[int, dict[str, Any]]:
-    """Per meter of the site: its latest calibration outside a sampling lot (a recalibration)."""
-    q = (select(CAL.c.meter_id, CAL.c.tested_on, CAL.c.lab, CAL.c.certificate, CAL.c.initial_verdict,
-                CAL.c.in_service_verdict, CAL.c.subassembly, CAL.c.content_hash)
-         .select_from(CAL.join(M, M.c.id == CAL.c.meter_id).join(S, S.c.id == M.c.site_id))
-         .where(S.c.name == site, CAL.c.lot_id.is_(None)).order_by(CAL.c.tested_on, CAL.c.id))
-    out: dict[int, dict[str, Any]] = {}
+def _chunks(ids: set[int], n: int = 5000):
+    lst = sorted(ids)
+    for i in range(0, len(lst), n):
+        yield lst[i:i + n]
+
+
+def _latest_recalibrations(reg: Register, ids: set[int]) -> dict[int, dict[str, dict[str, Any]]]:
+    """Per meter: its latest passed and its latest failed calibration outside a sampling lot (recalibrations)."""
+    out: dict[int, dict[str, dict[str, Any]]] = {}
     with reg.reading() as conn:
-        for r in conn.execute(q):
-            out[r.meter_id] = {"tested_on": r.tested_on, "lab": r.lab, "certificate": r.certificate,
-                               "verdict": r.initial_verdict or r.in_service_verdict, "subassembly": r.subassembly,
-                               "content_hash": r.content_hash}
+        for chunk in _chunks(ids):
+            q = (select(CAL.c.id, CAL.c.meter_id, CAL.c.tested_on, CAL.c.lab, CAL.c.certificate,
+                        CAL.c.initial_verdict, CAL.c.in_service_verdict, CAL.c.content_hash)
+                 .where(CAL.c.meter_id.in_(chunk), CAL.c.lot_id.is_(None)).order_by(CAL.c.tested_on, CAL.c.id))
+            for r in conn.execute(q):
+                verdict = r.initial_verdict or r.in_service_verdict
+                if verdict in ("pass", "fail"):
+                    out.setdefault(r.meter_id, {})[verdict] = {
+                        "id": r.id, "tested_on": r.tested_on, "lab": r.lab, "certificate": r.certificate,
+                        "content_hash": r.content_hash}
     return out
 
 
-def _latest_lots(reg: Register, site: str) -> dict[int, dict[str, Any]]:
-    """Per meter of the site: its newest sampling lot, that lot's latest verdict, and its own result."""
+def _latest_commissioning(reg: Register, ids: set[int]) -> dict[int, tuple]:
+    """Per meter: (date, technician, verdict) of its latest signed commissioning record (else its latest draft)."""
+    from app.core.commissioning.verdict import overall_verdict
+
+    out: dict[int, tuple] = {}
     with reg.reading() as conn:
-        members = conn.execute(
-            select(LOTM.c.meter_id, LOT.c.id, LOT.c.name, LOT.c.status)
-            .select_from(LOTM.join(LOT, LOT.c.id == LOTM.c.lot_id).join(M, M.c.id == LOTM.c.meter_id)
-                         .join(S, S.c.id == M.c.site_id))
-            .where(S.c.name == site).order_by(LOT.c.id)).all()
+        for chunk in _chunks(ids):
+            q = (select(COM.c.meter_id, COM.c.commissioned_on, COM.c.technician, COM.c.signed_by, COM.c.status,
+                        COM.c.checklist, COM.c.plausibility)
+                 .where(COM.c.meter_id.in_(chunk)).order_by(COM.c.status.desc(), COM.c.id))
+            for r in conn.execute(q):
+                if r.meter_id in out and out[r.meter_id][3] == "signed" and r.status != "signed":
+                    continue
+                plaus = r.plausibility or {}
+                checks = plaus.get("checks") if isinstance(plaus, dict) else None
+                verdict = plaus.get("verdict") if isinstance(plaus, dict) else None
+                if verdict is None and isinstance(checks, list):
+                    verdict = overall_verdict(r.checklist or {}, checks)
+                if r.status != "signed":
+                    verdict = f"draft{', ' + verdict if verdict else ''}"
+                out[r.meter_id] = (r.commissioned_on, r.technician or r.signed_by, verdict, r.status)
+    return {k: v[:3] for k, v in out.items()}
+
+
+def _replacements(reg: Register, rows: list[E28Row]) -> None:
+    """Name the meter that replaced each removed meter of the pack."""
+    removed = {r.meter_id: r for r in rows if r.status != "in_service"}
+    if not removed:
+        return
+    with reg.reading() as conn:
+        for chunk in _chunks(set(removed)):
+            q = (select(INST.c.meter_id, M.c.manufacturer, M.c.serial, INST.c.removed_on)
+                 .select_from(INST.join(M, M.c.id == INST.c.replaced_by_meter_id))
+                 .where(INST.c.meter_id.in_(chunk)).order_by(INST.c.id))
+            for r in conn.execute(q):
+                removed[r.meter_id].replaced_by = f"{r.manufacturer} {r.serial} on {r.removed_on.isoformat()}" \
+                    if r.removed_on else f"{r.manufacturer} {r.serial}"
+
+
+def _latest_lots(reg: Register, ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Per meter: its newest sampling lot, that lot's latest verdict, and its own result."""
+    with reg.reading() as conn:
+        members = []
+        for chunk in _chunks(ids):
+            members += conn.execute(
+                select(LOTM.c.meter_id, LOT.c.id, LOT.c.name, LOT.c.status)
+                .select_from(LOTM.join(LOT, LOT.c.id == LOTM.c.lot_id))
+                .where(LOTM.c.meter_id.in_(chunk)).order_by(LOT.c.id)).all()
+        members.sort(key=lambda r: r.id)
         lot_ids = sorted({r.id for r in members})
         verdicts: dict[int, tuple] = {}
         results: dict[tuple[int, int], tuple] = {}
@@ -387,7 +501,8 @@ def _cell(v: Any) -> str:
 def e28_table(pack: EvidencePack) -> tuple[list[str], list[list[str]]]:
     rows = []
     for r in pack.e28:
-        rows.append([_cell(r.evidence if c == "evidence" else getattr(r, c)) for c in E28_COLUMNS])
+        rows.append([_cell(r.evidence if c == "evidence" else "; ".join(r.flags) if c == "flags" else
+                           getattr(r, c)) for c in E28_COLUMNS])
     return list(E28_COLUMNS), rows
 
 
@@ -412,23 +527,10 @@ def e27_table(pack: EvidencePack) -> tuple[list[str], list[list[str]]]:
 
 
 def write_csv(path_or_stream, header: Sequence[str], rows: Sequence[Sequence[str]]) -> int:
-    """A CSV file (UTF-8 with BOM, for spreadsheets) or an open text stream."""
-    from app.storage.errors import ImportFileError
-
-    def write(f):
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-
-    if hasattr(path_or_stream, "write"):
-        write(path_or_stream)
-        return len(rows)
-    try:
-        with open(path_or_stream, "w", newline="", encoding="utf-8-sig") as f:
-            write(f)
-    except OSError as exc:
-        raise ImportFileError(f"cannot write {path_or_stream}: {exc.strerror}") from None
-    return len(rows)
+    """A CSV file (UTF-8 with BOM, for spreadsheets; written atomically) or an open text stream,
+    with no live formula in any cell (``safe_export``)."""
+    return safe_export.write_csv(path_or_stream, header, rows, bom=not hasattr(path_or_stream, "write"),
+                                 numeric=NUMERIC_REPORT_COLUMNS)
 
 
 # ---- data protection ---------------------------------------------------------------------
@@ -453,7 +555,7 @@ def personal_data_rows(reg: Register, *, meter_ids: Sequence[int] | None = None,
                                     date_from=date_from, date_to=date_to, fields=fields,
                                     include_restricted=include_restricted)
     buf.seek(0)
-    rows = list(csv.reader(buf))
+    rows = [[safe_export.restore(c) for c in r] for r in csv.reader(buf)]  # shown as the texts they are
     return PersonalData(header=rows[0] if rows else [], rows=rows[1:], info=info,
                         meter_ids=list(meter_ids) if meter_ids is not None else None, site=site,
                         date_from=date_from, date_to=date_to)

@@ -8,25 +8,27 @@ from hypothesis import given, settings, strategies as st
 from app.core.errors import InputError
 from app.core.sampling import LEVELS, code_letter, oc_curve, sampling_plan, table2, table_plan
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "iso2859_z14_resolved.json"
-Z14 = json.loads(DATA.read_text(encoding="utf-8"))
+DATA = Path(__file__).resolve().parent.parent / "data"
+Z14 = json.loads((DATA / "iso2859_z14_resolved.json").read_text(encoding="utf-8"))
+ISO1999 = json.loads((DATA / "iso2859_1999_resolved.json").read_text(encoding="utf-8"))
 LETTERS = "ABCDEFGHJKLMNPQR"
 
-# Level II, AQL 4.0: every lot-size range of Table 1 (published MIL-STD-105E /
-# Z1.4 / ISO 2859-1 values: code letter, then n, Ac, Re after the arrows).
+# Level II, AQL 4.0: every lot-size range of Table 1 (published ISO 2859-1:1999
+# values: code letter, then n, Ac, Re after the arrows; normal and tightened are
+# also MIL-STD-105E's, reduced is the 1999 Table 2-C).
 LEVEL_II_AQL_4 = [
-    # lot range, letter, normal (n, Ac, Re), tightened (n, Ac, Re), reduced (n, Ac, Re 1999)
+    # lot range, letter, normal (n, Ac, Re), tightened (n, Ac, Re), reduced (n, Ac, Re)
     ((2, 8), "A", (3, 0, 1), (5, 0, 1), (2, 0, 1)),
     ((9, 15), "B", (3, 0, 1), (5, 0, 1), (2, 0, 1)),
     ((16, 25), "C", (3, 0, 1), (5, 0, 1), (2, 0, 1)),
-    ((26, 50), "D", (13, 1, 2), (20, 1, 2), (5, 0, 1)),
-    ((51, 90), "E", (13, 1, 2), (20, 1, 2), (5, 0, 1)),
+    ((26, 50), "D", (13, 1, 2), (20, 1, 2), (8, 1, 2)),
+    ((51, 90), "E", (13, 1, 2), (20, 1, 2), (8, 1, 2)),
     ((91, 150), "F", (20, 2, 3), (20, 1, 2), (8, 1, 2)),
-    ((151, 280), "G", (32, 3, 4), (32, 2, 3), (13, 1, 2)),
-    ((281, 500), "H", (50, 5, 6), (50, 3, 4), (20, 2, 3)),
-    ((501, 1200), "J", (80, 7, 8), (80, 5, 6), (32, 3, 4)),
-    ((1201, 3200), "K", (125, 10, 11), (125, 8, 9), (50, 5, 6)),
-    ((3201, 10000), "L", (200, 14, 15), (200, 12, 13), (80, 7, 8)),
+    ((151, 280), "G", (32, 3, 4), (32, 2, 3), (13, 2, 3)),
+    ((281, 500), "H", (50, 5, 6), (50, 3, 4), (20, 3, 4)),
+    ((501, 1200), "J", (80, 7, 8), (80, 5, 6), (32, 5, 6)),
+    ((1201, 3200), "K", (125, 10, 11), (125, 8, 9), (50, 6, 7)),
+    ((3201, 10000), "L", (200, 14, 15), (200, 12, 13), (80, 8, 9)),
     ((10001, 35000), "M", (315, 21, 22), (315, 18, 19), (125, 10, 11)),
     ((35001, 150000), "N", (315, 21, 22), (315, 18, 19), (125, 10, 11)),
     ((150001, 500000), "P", (315, 21, 22), (315, 18, 19), (125, 10, 11)),
@@ -70,13 +72,55 @@ def test_arrow_cases():
 
 
 @pytest.mark.parametrize("insp", ["normal", "tightened", "reduced"])
-def test_every_cell_matches_independent_reproduction(insp):
-    """All 16 × 26 cells after the arrows, against AQLSchemes' MIL-STD-105E / Z1.4 tables."""
+def test_every_cell_matches_the_1999_edition(insp):
+    """All 16 × 26 cells after the arrows: plan letter, n, Ac, Re as transcribed from ISO 2859-1:1999."""
+    aqls = [float(a) for a in ISO1999["aql"]]
+    for L in LETTERS:
+        for j, aql in enumerate(aqls):
+            expected = ISO1999[insp][L][j]
+            assert expected is not None, (insp, L, ISO1999["aql"][j])
+            assert list(table_plan(L, aql, insp)) == expected, (insp, L, ISO1999["aql"][j])
+
+
+#: The one cell where ISO 2859-1:1999 Table 2-B differs from MIL-STD-105E Table II-B.
+TIGHTENED_1999_ONLY = {("A", "10")}
+
+
+@pytest.mark.parametrize("insp", ["normal", "tightened"])
+def test_normal_and_tightened_cells_match_mil_std_105e(insp):
+    """Second, independent source for 2-A and 2-B: AQLSchemes' MIL-STD-105E / Z1.4 tables (n, Ac, Re)."""
     aqls = [float(a) for a in Z14["aql"]]
     for L in LETTERS:
         for j, aql in enumerate(aqls):
-            _, n, ac, re_printed = table_plan(L, aql, insp)
-            assert [n, ac, re_printed] == Z14[insp][L][j], (insp, L, Z14["aql"][j])
+            _, n, ac, re_ = table_plan(L, aql, insp)
+            if insp == "tightened" and (L, Z14["aql"][j]) in TIGHTENED_1999_ONLY:
+                assert Z14[insp][L][j] == [8, 1, 2] and [n, ac, re_] == [2, 0, 1]
+                continue
+            assert [n, ac, re_] == Z14[insp][L][j], (insp, L, Z14["aql"][j])
+
+
+def test_reduced_1999_differs_from_1989_as_the_standard_says():
+    """1999 Table 2-C: Ac and Re both changed, no gap (issue example: J, AQL 4.0 → n 32, Ac 5, Re 6;
+    MIL-STD-105E prints 3/6); sample sizes and the 0/1 diagonal are the 1989 ones."""
+    assert table_plan("J", 4.0, "reduced") == ("J", 32, 5, 6)
+    assert Z14["reduced"]["J"][Z14["aql"].index("4.0")] == [32, 3, 6]
+    aqls = [float(a) for a in Z14["aql"]]
+    for L in LETTERS:
+        for j, aql in enumerate(aqls):
+            _, n, ac, re_ = table_plan(L, aql, "reduced")
+            assert re_ == ac + 1
+            n89, ac89, re89 = Z14["reduced"][L][j]
+            if ac89 == 0 and re89 == 1:
+                assert (n, ac, re_) == (n89, 0, 1), (L, Z14["aql"][j])
+            assert ac89 <= ac < re89 or (ac89, re89) == (0, 2), (L, Z14["aql"][j])
+
+
+def test_reduced_iso_example_of_an_independent_manual():
+    """AQL Inspector's Rule manual, example 3 (ISO version): lot 125, level III, AQL 1.0, reduced:
+    code G, arrows through H to J, n = 32, Ac 1, Re 2."""
+    p = sampling_plan(125, "III", 1.0, "reduced")
+    assert (p.code_letter, p.plan_letter, p.sample_size, p.acceptance_number, p.rejection_number) == \
+        ("G", "J", 32, 1, 2)
 
 
 def test_nibs_level_ii_extract_rejection_numbers():
@@ -91,9 +135,10 @@ def test_nibs_level_ii_extract_rejection_numbers():
         assert [table_plan(L, a)[3] for a in aqls] == res, L
 
 
-def test_reduced_uses_1999_rejection_numbers():
+def test_reduced_uses_the_1999_plans():
     p = sampling_plan(2000, "II", 4.0, "reduced")
-    assert (p.sample_size, p.acceptance_number, p.rejection_number, p.rejection_number_1989) == (50, 5, 6, 8)
+    assert (p.sample_size, p.acceptance_number, p.rejection_number) == (50, 6, 7)
+    assert "rejection_number_1989" not in p.as_dict()
 
 
 def test_full_inspection_when_n_reaches_the_lot():

@@ -295,6 +295,10 @@ def test_planning_sees_the_meters_the_register_gives_the_planner(small):
     reg.set_restrict_processing(ms[0].id, True, reason="objection")
     reg.update_meter(ms[1].id, {"status": "removed"}, expected_version=ms[1].version)
     data = planning.load_planning_data(reg)
-    assert {int(m.id) for m in data.meters} == {d["id"] for d in reg.planning_meters()}
-    assert ms[0].id not in {int(m.id) for m in data.meters} and ms[1].id not in {int(m.id) for m in data.meters}
-    assert {int(r.meter_id) for r in planning.schedule(reg, dt.date(2025, 1, 1)).rows} == {int(m.id) for m in data.meters}
+    # Restricted processing (MMS 2.2.5) limits personal data, not maintenance (MMS 1.3.3): still planned,
+    # flagged; a removed meter is not.
+    assert {int(m.id) for m in data.meters} == {d["id"] for d in reg.planning_meters()} | {ms[0].id}
+    assert ms[1].id not in {int(m.id) for m in data.meters}
+    assert [m.restricted for m in data.meters if int(m.id) == ms[0].id] == [True]
+    rows = {int(r.meter_id): r for r in planning.schedule(reg, dt.date(2025, 1, 1)).rows}
+    assert set(rows) == {int(m.id) for m in data.meters} and "restricted" in rows[ms[0].id].flags

@@ -87,7 +87,7 @@ def test_planning_round_on_20000_meters(db_url, tmp_path, cli):
         start = {mid_of[r["serial"]]: start_of(r["install_date"]) for r in rows}
         start.update(repaired)
         battery = {mid_of[r["serial"]]: dt.date.fromisoformat(r["battery_expiry"]) for r in rows if r["battery_expiry"]}
-        in_service = N + len(unknown) - len(restricted)
+        in_service = N + len(unknown)  # restricted meters stay in the schedule (MMS 2.2.5 is not 1.3.3)
 
         # ---- schedule before any verdict (operator replacing at 10 years: no sampling events) --------------
         status, out, _ = cli("schedule", "--db", db_url, "--as-of", SCHEDULE_ON, "--horizon-months", HORIZON,
@@ -224,6 +224,11 @@ def test_planning_round_on_20000_meters(db_url, tmp_path, cli):
         assert vf["verdict"] == "fail" and vf["defectives"] == ac + 1
         assert set(ids_of(vf["replacement_list"])) == set(ids_of(lots[fail_lot]["members"]))
         assert verdicts[pass_with_defect]["verdict"] == "pass" and verdicts[pass_with_defect]["defectives"] == 1
+        # The lot passes but its defective meter is not kept (MMS 1.3.5): it is on the replacement list.
+        defect_mid = ids_of(draws[pass_with_defect]["sample"])[0]
+        assert ids_of(verdicts[pass_with_defect]["replacement_list"]) == [defect_mid]
+        assert [m["action"] for m in verdicts[pass_with_defect]["members"] if m["meter_id"] == defect_mid] == \
+            ["replace_defective"]
         vi = verdicts[inaccessible_lot]
         assert vi["verdict"] == "pass" and vi["tested"] == vi["sample_size"]
         assert draws[inaccessible_lot]["spares"][0]["meter_id"] in ids_of(vi["counted"])
@@ -240,8 +245,15 @@ def test_planning_round_on_20000_meters(db_url, tmp_path, cli):
                              "--json")
         sched = json.loads(out)
         after = {m["meter_id"]: m for m in sched["meters"]}
+        row = after[defect_mid]
+        # Decided on the schedule's date: due that day (never in service).
+        assert (row["state"], row["reason"], row["due_date"]) == (
+            "recalibrate_or_replace_due", "defective_in_passed_lot", DECIDED_ON.isoformat())
+        assert row["flags"] == ["defective_in_passed_lot"]
         for lid in passed:
             for mid in ids_of(lots[lid]["members"]):
+                if mid == defect_mid:
+                    continue
                 s = start[mid]
                 assert (before[mid]["reason"], before[mid]["due_date"]) == (
                     "recalibrate_or_replace_10y", anniversary(s, 10).isoformat())
@@ -269,7 +281,11 @@ def test_planning_round_on_20000_meters(db_url, tmp_path, cli):
         assert any(rid not in battery for rid in repaired)
         for u in unknown:
             assert (after[u]["state"], after[u]["reason"]) == ("overdue", "install_date_unknown")
-        assert not restricted & set(after)
+        # Restricted (MMS 2.2.5): still scheduled, shown by id only, never pooled in a lot.
+        assert restricted <= set(after)
+        for mid in restricted:
+            assert "restricted" in after[mid]["flags"] and after[mid]["serial"] is None
+            assert after[mid]["manufacturer"] is None and after[mid]["model"] is None
         # Counts: every meter once; months, overdue and in-service add up to the total; sites to the states.
         totals = sched["totals"]
         assert sched["total"] == len(after) == in_service == sum(totals.values())
@@ -287,7 +303,7 @@ def test_planning_round_on_20000_meters(db_url, tmp_path, cli):
         status, _, _ = cli("schedule", "--db", db_url, "--as-of", SCHEDULE_ON, "--horizon-months", HORIZON,
                            "--csv", out_csv)
         assert status == 0
-        with out_csv.open(newline="", encoding="utf-8") as f:
+        with out_csv.open(newline="", encoding="utf-8-sig") as f:
             csv_rows = list(csv.DictReader(f))
         assert {int(r["meter_id"]) for r in csv_rows} == set(after)
         assert all(r["reason"] for r in csv_rows)

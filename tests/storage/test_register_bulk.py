@@ -183,7 +183,7 @@ def test_csv_line_numbers_with_quoted_line_breaks_blank_lines_and_short_rows(sql
         csv.writer(buf, lineterminator="").writerow(["" if r[c] is None else r[c] for c in CONTRACT_COLUMNS])
         return buf.getvalue()
 
-    short = "S,,,,Kamstrup,M,short-1"  # no install_date cell at all: empty
+    short = "S,,,,Kamstrup,M,short-1"  # no install_date cell at all: empty, accepted (install_date_unknown)
     text_ = (f"{header}\r\n{line(good[0])}\r\n\r\n,,,,\r\n"
              f'"Site, with ""comma""",,"Flat 1\nriser",,Kamstrup,M,q-1,,,,,,2020-01-01\r\n'
              f"{short}\r\n{line(dict(good[1], install_date='2019-13-01'))}\r\n{line(good[2])}\r\n")
@@ -192,10 +192,11 @@ def test_csv_line_numbers_with_quoted_line_breaks_blank_lines_and_short_rows(sql
     with open_register(sqlite_url) as reg:
         with pytest.raises(InvalidRows) as exc:
             reg.import_file(p)
-        assert [ln for ln, _ in exc.value.report.invalid] == [7, 8]  # the quoted cell spans lines 5-6
-        assert exc.value.report.invalid[0][1] == "empty install_date"
+        assert [ln for ln, _ in exc.value.report.invalid] == [8]  # the quoted cell spans lines 5-6
+        assert "install_date" in exc.value.report.invalid[0][1]
         report = reg.import_file(p, skip_invalid=True)
-        assert report.created == 3
+        assert report.created == 4
+        assert reg.find_meter("Kamstrup", "short-1").install_date is None
         q = reg.find_meter("Kamstrup", "q-1")
         assert q.site == 'Site, with "comma"' and q.location == "Flat 1\nriser"
 
@@ -213,8 +214,13 @@ def test_plain_csv_rows_lines_and_blank_lines(tmp_path, blank):
     kept = [(i + 2, r + [""] * (6 - len(r))) for i, r in enumerate(expected) if "".join(r).strip()]
     assert list(zip(table.lines, map(list, table.rows))) == kept
     assert table.rows[1] == ["S2", "Kamstrup", "M", "2", "", ""] and len(table.rows) == len(kept)
-    whole = p.read_bytes().decode("utf-8").replace(blank + "\r\n", "") if blank else None
-    if whole:  # without the blank line the rows are split chunk by chunk, when asked for
+    # the row with a cell more than the header is read, and refused by its line (never cut silently)
+    extra_line = 5
+    assert list(table.line_errors) == [extra_line]
+    assert table.line_errors[extra_line][0].startswith("more cells than the header (7 cells, the header has 6)")
+    whole = p.read_bytes().decode("utf-8").replace(blank + "\r\n", "").replace(",extra cell", "") if blank else None
+    if whole:  # without the blank line (and the long row) the rows are split chunk by chunk, when asked for
+        kept = [(ln, r[:6]) for ln, r in kept]
         p.write_bytes(whole.encode("utf-8"))
         assert isinstance(tabular.read_table(p).rows, list)
         lazy = tabular.read_table(p, split_late=True)

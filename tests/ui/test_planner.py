@@ -183,9 +183,11 @@ def test_lot_formed_drawn_tested_decided_and_reported(make_window, qtbot, regist
     assert lots.verdict_panel.badge.text().startswith(word) and "2025-09-01" in lots.verdict_panel.badge.text()
     assert lots.verdict_panel.value_text("Tested / sample") == f"{n} / {n}"
     assert lots.verdict_panel.value_text("Defective (> 2 × MPE)") == "1"
-    cons = [lots.members_model.rows[i]["consequence"] for i in range(LOT_SIZE)]
-    assert all(c.startswith("stays in service until 2030") if passed else c.startswith("recalibrate or replace by")
-               for c in cons)
+    cons = {lots.members_model.rows[i]["serial"]: lots.members_model.rows[i]["consequence"] for i in range(LOT_SIZE)}
+    # a pass keeps the lot, not its defective meter (MMS 1.3.5): that one is replaced
+    assert all(c.startswith("stays in service until 2030") if passed and serial != second else
+               c.startswith("defective (beyond 2 × MPE): replace by 2025-09-01") if passed else
+               c.startswith("recalibrate or replace by") for serial, c in cons.items())
     assert lots.oc_chart.getPlotItem().listDataItems()            # the OC curve with this lot marked
     obs = lots.lot["observed"]
     assert obs["defectives"] == 1 and obs["tested"] == n and obs["p"] == pytest.approx(1 / n)
@@ -194,7 +196,8 @@ def test_lot_formed_drawn_tested_decided_and_reported(make_window, qtbot, regist
     # to 14 years (13-year sampling beyond the 3-year horizon), a fail makes them due at 10 years
     totals = page.due.data.totals
     assert totals["sampling_due"] == 0
-    assert totals["recalibrate_or_replace_due"] == (0 if passed else LOT_SIZE)
+    # (the defective meter of a passed lot is due for replacement: decided after the as-of date, within the horizon)
+    assert totals["recalibrate_or_replace_due"] == (1 if passed else LOT_SIZE)
 
     # the lot report: PDF with the serials and figures, CSV with one row per member
     pdf = tmp_path / "lot.pdf"

@@ -21,7 +21,9 @@ def register(subparsers) -> None:
         s.set_defaults(func=func)
         return s
 
-    sp("status", "the database URL and its schema revision (changes nothing)", cmd_status)
+    s = sp("status", "the database URL, its schema revision and whether it reads back sound (changes nothing)",
+           cmd_status)
+    s.add_argument("--quick", action="store_true", help="skip the check of every page (SQLite)")
     sp("upgrade", "create the database or migrate it to the latest revision", cmd_upgrade)
     sp("verify", "check that no event, telegram, decode, signed record, lot or calibration was changed "
                  "outside heatmeter (exit 1 and one line per problem)", cmd_verify)
@@ -61,9 +63,11 @@ def cmd_status(args) -> int:
     reg = _open(args, migrate_schema=False)
     try:
         st = _errors(reg.schema_status)
+        damage = None if args.quick else _errors(reg.check_integrity)
     finally:
         reg.close()
     st["url"] = reg.url
+    st["damaged"] = damage
     if args.json:
         print_json(st)
     else:
@@ -71,6 +75,8 @@ def cmd_status(args) -> int:
                  else "older: migrated on next use" if st["known"] else "NEWER than this heatmeter")
         ro = "; read-only (the file cannot be written: nothing can be changed)" if st["read_only"] else ""
         print(f"{st['url']}: revision {st['current'] or '-'} (latest {st['head']}): {state}{ro}")
+    if damage:
+        raise UserError(f"database {st['url']} is DAMAGED ({damage}): restore it from a backup", 2)
     return 0 if st["known"] else 2
 
 

@@ -13,7 +13,7 @@ import textwrap
 from contextlib import contextmanager
 
 from app.cli.errors import UserError
-from app.cli.options import add_db, add_user, parse_date, print_json, user_of
+from app.cli.options import add_db, add_user, bounded_int, parse_date, print_json, user_of
 
 KEY_FIELDS = ("manufacturer", "model", "qp_m3h", "install_year", "site", "accuracy_class")
 LEVELS = ("S-1", "S-2", "S-3", "S-4", "I", "II", "III")
@@ -46,13 +46,16 @@ def register(subparsers) -> None:
     sp.add_argument("--as-of", metavar="YYYY-MM-DD", help="planning date (default today)")
     sp.add_argument("--round", type=int, choices=(9, 13), default=9, dest="sampling_round",
                     help="sampling round: 9 (first, MMS 1.3.3.1) or 13 years (second, after a passed 9-year lot)")
-    sp.add_argument("--window-months", type=int, default=12, metavar="N",
+    sp.add_argument("--window-months", type=bounded_int(0, 1200), default=12, metavar="N",
                     help="meters reaching the round's age within N months of --as-of (default 12)")
     sp.add_argument("--all", action="store_true", dest="all_meters",
                     help="every meter in service whatever its age (lot state still counts)")
     sp.add_argument("--level", default="II", metavar="LEVEL", help="ISO 2859-1 inspection level (default II)")
     sp.add_argument("--aql", default="4.0", metavar="AQL", help="AQL printed in ISO 2859-1 Table 2 (default 4.0)")
     sp.add_argument("--inspection", default="normal", metavar="KIND", help="normal, tightened, reduced (default normal)")
+    sp.add_argument("--lead-months", type=int, default=4, metavar="N",
+                    help="months from forming a lot to its verdict (draw, fetch, test, decide); a lot with meters "
+                         "reaching their deadline sooner gets a warning (default 4)")
     sp.add_argument("--dry-run", action="store_true", help="show the lots without storing them")
     common(sp)
     sp.set_defaults(func=cmd_form)
@@ -100,6 +103,10 @@ def register(subparsers) -> None:
     common(sp)
     sp.set_defaults(func=cmd_record)
 
+    from app.cli.commands._lots_work import add_commands as add_work_commands
+
+    add_work_commands(sub, common)
+
     sp = sub.add_parser("verdict", help="decide the lot (MMS 1.3.5) and show what follows for each member")
     sp.add_argument("lot", metavar="LOT")
     sp.add_argument("--date", metavar="YYYY-MM-DD", help="date of the verdict (default today)")
@@ -146,9 +153,12 @@ def parse_int(text: str | None, what: str) -> int | None:
     if text is None:
         return None
     try:
-        return int(text, 10)
+        n = int(text, 10) if len(text) <= 20 else None
     except ValueError:
-        raise UserError(f"{what}: must be a whole number, not {text!r}") from None
+        n = None
+    if n is None or not -(2 ** 62) <= n <= 2 ** 62:
+        raise UserError(f"{what}: must be a whole number (at most 19 digits), not {text[:30]!r}")
+    return n
 
 
 def parse_float(text: str | None, what: str) -> float | None:
@@ -157,9 +167,10 @@ def parse_float(text: str | None, what: str) -> float | None:
     try:
         v = float(text)
     except ValueError:
-        raise UserError(f"{what}: must be a number, not {text!r}") from None
+        hint = " (the decimal mark is a point)" if "," in text else ""
+        raise UserError(f"{what}: must be a number{hint}, not {text[:30]!r}") from None
     if v != v or v in (float("inf"), float("-inf")):
-        raise UserError(f"{what}: must be a finite number, not {text!r}")
+        raise UserError(f"{what}: must be a finite number, not {text[:30]!r}")
     return v
 
 
@@ -199,13 +210,16 @@ def cmd_form(args) -> int:
     aql = parse_float(args.aql, "aql")
     if args.window_months < 0:
         raise UserError("window-months: must not be negative")
+    if args.lead_months < 0:
+        raise UserError("lead-months: must not be negative")
     as_of = parse_date(args.as_of, "--as-of") or dt.date.today()
     from app.services import planner
 
     with opened(args) as reg:
         f = planner.form_lots(reg, as_of=as_of, sampling_round=args.sampling_round, window_months=args.window_months,
                                key=key, site=args.site, all_meters=args.all_meters, level=args.level, aql=aql,
-                               inspection=args.inspection, dry_run=args.dry_run, user=user_of(args))
+                               inspection=args.inspection, dry_run=args.dry_run, user=user_of(args),
+                               lead_months=args.lead_months)
     if args.json:
         print_json(f.as_dict())
     else:
@@ -221,6 +235,10 @@ def cmd_form(args) -> int:
             w(f"{ident}: {' | '.join(str(v) for v in lot['key'].values())}: {_count(lot['size'], 'meter')}; sample "
               f"{plan['sample_size']}{full}, accept with <= {plan['acceptance_number']} defective "
               f"(code {plan['code_letter']}, plan {plan['plan_letter']})\n")
+            for field, spellings in (lot.get("merged") or {}).items():
+                w(_wrapped(f"merged {field} spellings", spellings) + "\n")
+            for warn in lot.get("warnings") or []:
+                w(f"  WARNING: {warn['text']}\n")
             w(_wrapped("members", sorted(_meter(m) for m in lot["members"])) + "\n")
         if f.apart:
             w(f"listed apart, not pooled ({len(f.apart)}):\n")
@@ -304,8 +322,8 @@ def cmd_draw(args) -> int:
     lot_id = _lot_id(args)
     seed = parse_int(args.seed, "seed")
     spares = parse_int(args.spares, "spares")
-    if spares is not None and spares < 0:
-        raise UserError("spares: must not be negative")
+    if spares is not None and not 0 <= spares <= 100_000:
+        raise UserError("spares: must be from 0 to 100,000")
     with opened(args) as reg:
         d = planner.draw_lot(reg, lot_id, seed, spares=spares, force=args.force, user=user_of(args))
     if args.json:

@@ -1,6 +1,7 @@
 """``heatmeter report``: reports from the register (HNTAS evidence pack).
 
-    heatmeter report evidence --site S [--csv FILE] [--sizing-csv FILE] [--pdf FILE] [--as-of DATE] [--json]
+    heatmeter report evidence (--site S [--site S2 ...] | --estate) [--csv FILE] [--sizing-csv FILE] [--pdf FILE]
+                              [--as-of DATE] [--json]
 
 The CSV files are written here; the PDF is drawn from the same data with Qt's
 PDF writer in a child process (``python -m app.ui.reports``, or the packaged
@@ -8,7 +9,6 @@ PDF writer in a child process (``python -m app.ui.reports``, or the packaged
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import subprocess
 import sys
@@ -22,11 +22,17 @@ def register(subparsers) -> None:
                               description="Reports from the meter register.")
     sub = p.add_subparsers(dest="report_command", metavar="REPORT", parser_class=type(p))
     p.set_defaults(func=lambda a: (p.print_help(sys.stderr), 2)[1])
-    sp = sub.add_parser("evidence", help="HNTAS evidence pack of a site: E28 meter records, E27 sizing calculations",
+    sp = sub.add_parser("evidence", help="HNTAS evidence pack of a site, several, or the estate: E28 meter records, "
+                                         "E27 sizing calculations",
                         description="E28 thermal energy meter records (make, type, serial, year of install, "
-                                    "recalibration date or sampling evidence) and E27 meter sizing calculations "
-                                    "(for the meters whose design load is stored) of every meter of a site.")
-    sp.add_argument("--site", metavar="S", required=True, help="the site (heat network) as named in the register")
+                                    "commissioning date, technician and verdict, recalibration date or sampling "
+                                    "evidence; a failed recalibration shown as failed) and E27 meter sizing "
+                                    "calculations (for the meters whose design load is stored) of every meter of "
+                                    "one site, several sites, or the whole estate.")
+    where = sp.add_mutually_exclusive_group(required=True)
+    where.add_argument("--site", metavar="S", action="append",
+                       help="a site (heat network) as named in the register; repeat for several")
+    where.add_argument("--estate", action="store_true", help="every site of the register")
     sp.add_argument("--csv", metavar="FILE", help="E28 meter records as CSV ('-' for stdout)")
     sp.add_argument("--sizing-csv", metavar="FILE", help="E27 sizing calculations as CSV")
     sp.add_argument("--pdf", metavar="FILE", help="the whole pack as PDF")
@@ -47,6 +53,22 @@ def _render_command() -> list[str]:
     return [sys.executable, "-m", "app.ui.reports"]
 
 
+def render_pdf(kind: str, data, path: str) -> None:
+    """Draw a PDF (``evidence``, ``jobs``, ``lot``) of ``data`` in a child process (Qt's PDF writer)."""
+    import pickle
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="heatmeter-report-") as tmp:
+        blob = os.path.join(tmp, "data.pickle")
+        with open(blob, "wb") as f:
+            pickle.dump(data, f)
+        p = subprocess.run(_render_command() + [kind, blob, path], capture_output=True, text=True)
+    if p.returncode != 0:
+        lines = [ln for ln in p.stderr.splitlines() if ln.startswith("heatmeter: ")]
+        msg = lines[-1][len("heatmeter: "):] if lines else f"the PDF could not be drawn (exit {p.returncode})"
+        raise UserError(msg, 2)
+
+
 def cmd_evidence(args) -> int:
     from app.storage import reports
     from app.storage.errors import RegisterError
@@ -54,16 +76,20 @@ def cmd_evidence(args) -> int:
 
     if not (args.csv or args.sizing_csv or args.pdf or args.json):
         raise UserError("say what to write: --csv FILE, --sizing-csv FILE, --pdf FILE or --json", 2)
-    try:
-        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
-    except ValueError:
-        raise UserError(f"--as-of {args.as_of!r} is not a date (YYYY-MM-DD)", 2) from None
+    to_stdout = [o for o, v in (("--csv", args.csv), ("--sizing-csv", args.sizing_csv), ("--json", args.json))
+                 if v == "-" or v is True]
+    if len(to_stdout) > 1:
+        raise UserError(f"{' and '.join(to_stdout)} would both write to standard output: give a FILE to all but one", 2)
+    from app.cli.options import parse_date
+
+    as_of = parse_date(args.as_of, "--as-of")
     for path in (args.csv, args.sizing_csv, args.pdf):
         if path and path != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise UserError(f"cannot write {path}: no folder {os.path.dirname(os.path.abspath(path))}", 2)
     try:
         with open_register(args.db) as reg:
-            pack = reports.evidence_pack(reg, args.site, as_of=as_of, include_restricted=args.include_restricted)
+            pack = reports.evidence_pack(reg, None if args.estate else args.site, as_of=as_of,
+                                         include_restricted=args.include_restricted)
             if args.csv:
                 reports.write_csv(sys.stdout if args.csv == "-" else args.csv, *reports.e28_table(pack))
             if args.sizing_csv:
@@ -71,20 +97,9 @@ def cmd_evidence(args) -> int:
     except RegisterError as exc:
         raise UserError(str(exc), exc.status) from None
     if args.pdf:
-        import pickle
-        import tempfile
-
-        with tempfile.TemporaryDirectory(prefix="heatmeter-report-") as tmp:
-            data = os.path.join(tmp, "pack.pickle")
-            with open(data, "wb") as f:
-                pickle.dump(pack, f)
-            p = subprocess.run(_render_command() + ["evidence", data, args.pdf], capture_output=True, text=True)
-        if p.returncode != 0:
-            lines = [ln for ln in p.stderr.splitlines() if ln.startswith("heatmeter: ")]
-            msg = lines[-1][len("heatmeter: "):] if lines else f"the PDF could not be drawn (exit {p.returncode})"
-            raise UserError(msg, 2)
+        render_pdf("evidence", pack, args.pdf)
     if args.json:
-        print_json({"site": pack.site, "as_of": pack.as_of.isoformat(), "counts": pack.counts,
+        print_json({"site": pack.site, "sites": pack.sites, "as_of": pack.as_of.isoformat(), "counts": pack.counts,
                     "restricted_left_out": pack.restricted_left_out,
                     "written": [p for p in (args.csv, args.sizing_csv, args.pdf) if p and p != "-"]})
     return 0

@@ -11,9 +11,12 @@ from app.cli.options import add_db, add_user, print_json
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "schedule", help="maintenance schedule: each meter's state and due date, counts per month and site",
-        description="For a date D, every meter in service (restricted ones left out) falls in one state with its "
-                    "due date: in_service, sampling_due, recalibrate_or_replace_due, battery_due, overdue. "
-                    "Stored lot verdicts count (a passed 9-year lot may stay to 14 years). See docs/planning.md.")
+        description="For a date D, every meter in service gets every deadline still ahead or overdue (replace, "
+                    "sampling_9y, sampling_13y, battery), its flags (class_below_2, install_date_unknown, "
+                    "failed_recalibration, defective_in_passed_lot, restricted, at_lab) and one state with its due "
+                    "date: in_service, sampling_due, recalibrate_or_replace_due, battery_due, overdue. Due dates "
+                    "before D + horizon count (half-open). Stored lot verdicts count (a passed 9-year lot may stay to "
+                    "14 years). See docs/planning.md.")
     p.add_argument("--as-of", metavar="YYYY-MM-DD", help="the date D (default today)")
     p.add_argument("--horizon-months", type=int, default=12, metavar="N",
                    help="what falls due before D + N months is due; later is in_service (default 12)")
@@ -38,6 +41,8 @@ def run(args) -> int:
     as_of = parse_date(args.as_of, "--as-of") or dt.date.today()
     if args.horizon_months < 0:
         raise UserError("horizon-months: must not be negative")
+    if args.horizon_months > 1200:
+        raise UserError(f"horizon-months: at most 1,200 (a hundred years), not {args.horizon_months:,}")
     from app.services import planner
 
     with opened(args) as reg:
@@ -50,11 +55,12 @@ def run(args) -> int:
         if args.csv == "-":
             n = s.write_csv(sys.stdout)
         else:
+            from app.storage.errors import RegisterError
+
             try:
-                with open(args.csv, "w", newline="", encoding="utf-8") as f:
-                    n = s.write_csv(f)
-            except OSError as exc:
-                raise UserError(f"{args.csv}: cannot write: {exc.strerror}") from None
+                n = s.write_csv(args.csv)
+            except RegisterError as exc:
+                raise UserError(str(exc), exc.status) from None
             print(f"heatmeter: wrote {n} meters to {args.csv}", file=sys.stderr)
         return 0
     d = s.as_dict(meters=False)
@@ -68,6 +74,13 @@ def run(args) -> int:
         w("month    " + "  ".join(f"{k:>26}" for k in states) + "\n")
         for month, counts in d["by_month"].items():
             w(f"{month}  " + "  ".join(f"{counts.get(k, 0):>26}" for k in states) + "\n")
+    if d["deadlines_by_month"]:
+        kinds = ("replace", "sampling_9y", "sampling_13y", "battery")
+        w("deadlines per month (each deadline once)\nmonth    " + "  ".join(f"{k:>12}" for k in kinds) + "\n")
+        for month, counts in d["deadlines_by_month"].items():
+            w(f"{month}  " + "  ".join(f"{counts.get(k, 0):>12}" for k in kinds) + "\n")
+    if d["flag_totals"]:
+        w("flags: " + ", ".join(f"{k} {v}" for k, v in d["flag_totals"].items()) + "\n")
     w("per site:\n")
     for site, counts in d["by_site"].items():
         w(f"  {site or '(no site)'}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v) + "\n")

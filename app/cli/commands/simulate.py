@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from app.cli.options import bounded_float, bounded_int
+
 
 def _host_port(s: str) -> tuple[str, int]:
     host, sep, port = s.rpartition(":")
@@ -26,13 +28,13 @@ def register(sub) -> None:
                                    "interrupted.")
     p.add_argument("--pty", metavar="PATH", help="make PATH a link to the slave side of a pseudo-terminal")
     p.add_argument("--tcp", type=_host_port, metavar="HOST:PORT", help="listen on HOST:PORT (port 0: any free)")
-    p.add_argument("--meters", type=int, default=12, metavar="N", help="number of meters of the default bus (12)")
+    p.add_argument("--meters", type=bounded_int(0, 250), default=12, metavar="N", help="number of meters of the default bus (12)")
     p.add_argument("--config", metavar="FILE", help="JSON bus description (see docs/bus.md); replaces --meters")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (noise, answer delays, faults)")
-    p.add_argument("--baud", type=int, default=2400, metavar="B", help="line baud of the TCP gateway (2400)")
+    p.add_argument("--seed", type=bounded_int(0, 2 ** 63 - 1), default=0, metavar="S", help="random seed (noise, answer delays, faults)")
+    p.add_argument("--baud", type=bounded_int(300, 38400), default=2400, metavar="B", help="line baud of the TCP gateway (2400)")
     p.add_argument("--fast", action="store_true",
                    help="answer at once instead of with realistic line timing (for tests)")
-    p.add_argument("--time-scale", type=float, default=1.0, metavar="F",
+    p.add_argument("--time-scale", type=bounded_float(0, 1_000_000), default=1.0, metavar="F",
                    help="simulated seconds per real second for the registers (default 1); 0 freezes registers and meter clocks")
     p.add_argument("--echo", action="store_true", help="echo every byte the master sends (like some converters)")
     p.add_argument("--lose", type=_probability, default=None, metavar="P",
@@ -40,6 +42,10 @@ def register(sub) -> None:
     p.add_argument("--corrupt", type=_probability, default=None, metavar="P",
                    help="every meter damages a data answer (bad checksum) with probability P")
     p.add_argument("--slow", action="store_true", help="every meter answers near the end of the response window")
+    p.add_argument("--optical", metavar="ID|auto",
+                   help="serve one meter's optical port instead of the bus: the meter with this identification, "
+                        "or auto (the first with an optical port). Default bus: 71234567, a Kamstrup MULTICAL "
+                        "speaking KMP; 62100013, a Landis+Gyr UH50 speaking EN 62056-21")
     p.add_argument("--state-file", metavar="FILE",
                    help="after each answer write the meters' registers and last sent records here (JSON)")
     # --- wireless M-Bus: simulated radio meters through a simulated USB stick (docs/wireless.md)
@@ -72,7 +78,7 @@ def run(args) -> int:
     try:
         server = build_server(config=args.config, meters=args.meters, seed=args.seed, baud=args.baud,
                               fast=args.fast, time_scale=args.time_scale, echo=args.echo, faults=faults,
-                              state_file=args.state_file, pty=args.pty, tcp=args.tcp)
+                              state_file=args.state_file, pty=args.pty, tcp=args.tcp, optical=args.optical)
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot start the simulator: {exc}", 2) from None
     except errors.BusError as exc:
@@ -83,6 +89,10 @@ def run(args) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     ready = {"pty": server.pty_path, "meters": len(server.bus.meters), "baud": args.baud}
+    if args.optical:
+        m = server.optical_meter
+        ready["optical"] = {"identification": m.cfg.identification, "manufacturer": m.cfg.manufacturer,
+                            "protocol": (m.cfg.optical or {}).get("protocol")}
     if server.tcp_address:
         ready["tcp"] = f"{server.tcp_address[0]}:{server.tcp_address[1]}"
     try:

@@ -34,9 +34,9 @@ from __future__ import annotations
 
 from app.storage.planning.loading import (CHUNK, PURPOSES, REPAIR_WORD, ROUND_OF_PURPOSE, MeterLots, PlanningData,
                                           bulk_objects, clock_start, load_planning_data)
-from app.storage.planning.lots import (Formation, UnknownLot, decide_lot, draw_lot, eligibility, form_lots, list_lots,
+from app.storage.planning.lots import (Formation, UnknownLot, alias_table, decide_lot, draw_lot, eligibility, form_lots, list_lots,
                                        lot_summary, show_lot)
-from app.storage.planning.results import DEFAULT_SUBASSEMBLY, ResultEntry, evaluate_entry, record_results
+from app.storage.planning.results import DEFAULT_SUBASSEMBLY, ResultEntry, check_results, evaluate_entry, record_results
 from app.storage.planning.results_file import RESULT_COLUMNS, read_points_json, read_results_csv
 from app.storage.planning.scheduling import SCHEDULE_CSV_COLUMNS, PlanningSchedule, schedule
 from app.storage.register import SUBASSEMBLIES
@@ -46,6 +46,6 @@ __all__ = [
     "MeterLots", "PlanningData", "bulk_objects", "clock_start", "load_planning_data",
     "SCHEDULE_CSV_COLUMNS", "PlanningSchedule", "schedule",
     "Formation", "UnknownLot", "eligibility", "form_lots", "draw_lot", "decide_lot", "lot_summary", "list_lots",
-    "show_lot", "ResultEntry", "evaluate_entry", "record_results", "RESULT_COLUMNS", "read_points_json",
+    "show_lot", "ResultEntry", "evaluate_entry", "record_results", "check_results", "alias_table", "RESULT_COLUMNS", "read_points_json",
     "read_results_csv",
 ]

@@ -8,12 +8,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import String, false, func, select, type_coerce
+from sqlalchemy import String, func, select, true, type_coerce
 
 from app.core.lots import MeterInfo
 from app.core.schedule import LotOutcome
 from app.storage.errors import ValidationError
-from app.storage.register import CAL, INST, LOT, LOTM, LOTV, M, S, Register
+from app.storage.register import CAL, INST, LOT, LOTD, LOTM, LOTR, LOTV, M, S, Register
 
 #: Lot purposes per sampling round (years after installation, MMS 1.3.3).
 PURPOSES = {9: "sampling_9y", 13: "sampling_13y"}
@@ -91,7 +91,7 @@ class MeterLots(NamedTuple):
 
 @dataclass
 class PlanningData:
-    """The register as the planning rules see it (in-service, not restricted meters)."""
+    """The register as the planning rules see it (in-service meters; restricted ones flagged, MMS 2.2.5)."""
 
     meters: list[MeterInfo]
     labels: dict[str, tuple[str, str, str | None]]   # meter id -> (manufacturer, serial, model)
@@ -113,24 +113,29 @@ def clock_start(m: MeterInfo) -> dt.date | None:
 
 
 def load_planning_data(reg: Register, *, site: str | None = None, with_lots: bool = True) -> PlanningData:
-    """Read what planning needs, in four narrow queries (no ORM objects, no per-meter queries).
+    """Read what planning needs, in a few narrow queries (no ORM objects, no per-meter queries).
 
-    Meters: status ``in_service`` and not restricted (MMS 2.2.5), optionally one
-    site. Installation history (only meters with more than one installation):
-    a meter moved without repair keeps the date of its first installation; a
+    Meters: status ``in_service``, optionally one site; restricted ones (MMS
+    2.2.5) too, flagged: they stay scheduled but are never pooled or drawn.
+    Installation history (only meters with more than one installation): a
+    meter moved without repair keeps the date of its first installation; a
     meter re-installed after a removal for repair is flagged
     ``reinstalled_after_repair`` and its clock starts at that re-installation.
-    A passed complete-meter calibration outside any lot restarts the clock
-    (``cycle_start_date``). Lot memberships and verdicts give each meter's
-    latest lot outcome in its current cycle.
+    Recalibrations (complete-meter calibrations outside any lot): the latest
+    passed one restarts the clock (``cycle_start_date``); a failed one after
+    it marks the meter ``failed_recalibration_on``. A sampled meter found
+    defective in a lot that passed, in its current cycle, is marked
+    ``defective_on`` (the verdict's date). Drawn meters at the lab are marked
+    ``at_lab``. Lot memberships and verdicts give each meter's latest lot
+    outcome in its current cycle.
     """
     dates = _Dates()
     with reg.reading() as conn:
         sites = dict(conn.execute(select(S.c.id, S.c.name)).all())
         q = (select(M.c.id, M.c.manufacturer, M.c.model, M.c.serial, M.c.site_id, M.c.qp_m3h, M.c.mid_class,
                     type_coerce(M.c.install_date, String), M.c.install_year_only,
-                    type_coerce(M.c.battery_expiry, String))
-             .where(M.c.restrict_processing == false(), M.c.status == "in_service"))
+                    type_coerce(M.c.battery_expiry, String), M.c.mbus_manufacturer, M.c.restrict_processing)
+             .where(M.c.status == "in_service"))
         if site is not None:
             sid = next((k for k, v in sites.items() if v == " ".join(site.split())), None)
             if sid is None:
@@ -146,13 +151,24 @@ def load_planning_data(reg: Register, *, site: str | None = None, with_lots: boo
                        INST.c.removal_reason).where(INST.c.meter_id.in_(multi)).order_by(INST.c.meter_id, INST.c.id))):
             if mid in ids:
                 hist.setdefault(mid, []).append((dates[on], bool(year_only), reason))
-        recal = {mid: dates[d] for mid, d in conn.execute(
-            select(CAL.c.meter_id, type_coerce(func.max(CAL.c.tested_on), String))
-            .where(CAL.c.lot_id.is_(None), CAL.c.subassembly == "complete_meter", CAL.c.initial_verdict == "pass")
-            .group_by(CAL.c.meter_id)) if mid in ids}
+        recal_q = (select(CAL.c.meter_id, type_coerce(func.max(CAL.c.tested_on), String))
+                   .where(CAL.c.lot_id.is_(None), CAL.c.subassembly == "complete_meter").group_by(CAL.c.meter_id))
+        recal = {mid: dates[d] for mid, d in _raw_rows(conn, recal_q.where(CAL.c.initial_verdict == "pass"))
+                 if mid in ids}
+        failed = {mid: dates[d] for mid, d in _raw_rows(conn, recal_q.where(CAL.c.initial_verdict == "fail"))
+                  if mid in ids}
+        defective: dict[int, dt.date] = {}
+        at_lab: set[int] = set()
         lot_info: dict[int, tuple] = {}
         members: list[tuple[int, int]] = []
         if with_lots:
+            for mid, on in _raw_rows(conn, (
+                    select(LOTR.c.meter_id, type_coerce(func.max(LOTV.c.decided_on), String))
+                    .select_from(LOTR.join(LOTV, LOTV.c.lot_id == LOTR.c.lot_id))
+                    .where(LOTR.c.defective == true(), LOTV.c.verdict == "pass").group_by(LOTR.c.meter_id))):
+                if mid in ids:
+                    defective[mid] = dates[on]
+            at_lab = {mid for (mid,) in _raw_rows(conn, select(LOTD.c.meter_id).where(LOTD.c.status == "at_lab"))}
             # Few rows: each sampling lot with its latest verdict.
             for lot_id, purpose, formed_at, vid, verdict, decided in _raw_rows(conn, (
                     select(LOT.c.id, LOT.c.purpose, type_coerce(LOT.c.formed_at, String), LOTV.c.id, LOTV.c.verdict,
@@ -167,10 +183,9 @@ def load_planning_data(reg: Register, *, site: str | None = None, with_lots: boo
 
     meters: list[MeterInfo] = []
     labels: dict[str, tuple[str, str, str | None]] = {}
-    by_id: dict[int, MeterInfo] = {}
     starts: dict[int, dt.date | None] = {}
     append = meters.append
-    for mid, make, model, serial, site_id, qp, cls, inst, year_only, battery in rows:
+    for mid, make, model, serial, site_id, qp, cls, inst, year_only, battery, flag, restricted in rows:
         install = dates[inst]
         year_only = bool(year_only)
         reinstalled = False
@@ -184,19 +199,28 @@ def load_planning_data(reg: Register, *, site: str | None = None, with_lots: boo
                 known = [(d, y) for d, y, _ in h if d is not None]
                 if known:
                     install, year_only = known[0]
+        first = (dt.date(install.year, 1, 1) if year_only else install) if install is not None else None
         cycle = None
         if mid in recal:
             cycle = recal[mid]
-            if install is not None and cycle <= (dt.date(install.year, 1, 1) if year_only else install):
+            if first is not None and cycle <= first:
                 cycle = None
+        start = cycle or first
+        failed_on = failed.get(mid)
+        if failed_on is not None and ((start is not None and failed_on < start) or
+                                      (cycle is not None and failed_on <= cycle)):
+            failed_on = None  # an earlier cycle's failure, or passed again since
+        defect_on = defective.get(mid)
+        if defect_on is not None and start is not None and defect_on < start:
+            defect_on = None  # recalibrated since (or an earlier cycle)
         sid = str(mid)
         m = MeterInfo(sid, make, model, qp, install, year_only, reinstalled, sites[site_id], serial, cls,
-                      battery is not None, None, None, cycle, dates[battery])
+                      battery is not None, None, None, cycle, dates[battery], flag, bool(restricted), failed_on,
+                      defect_on, mid in at_lab)
         append(m)
-        by_id[mid] = m
         labels[sid] = (make, serial, model)
         if lot_info:
-            starts[mid] = cycle or ((dt.date(install.year, 1, 1) if year_only else install) if install else None)
+            starts[mid] = start
 
     # Per meter: its latest decided lot and its undecided rounds, in its current cycle only
     # (lots of an earlier cycle, before a repair or a recalibration, no longer count).

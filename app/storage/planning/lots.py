@@ -15,6 +15,7 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import case, func, select, true
 
 from app.core.errors import InputError
+from app.core.lot_keys import AliasRow, ModelAliases, shipped_aliases
 from app.core.lots import (DEFAULT_LOT_KEY, DEADLINE_WITHOUT_PASS, DRAW_ALGORITHM, Draw, MeterInfo,
                            MeterTestResult, draw_sample, lot_verdict)
 from app.core.lots import form_lots as core_form_lots
@@ -28,7 +29,11 @@ from app.storage.register import LOT, LOTD, LOTR, LOTV, M, S, NewLot, Register, 
 from app.storage.register.lots import (UnknownLot, check_drawable, latest_verdict, lot_draws, lot_members,
                                        lot_row)
 
-__all__ = ["UnknownLot", "Formation", "eligibility", "form_lots", "draw_lot", "decide_lot", "lot_summary",
+#: Months a lot needs from forming to its verdict (draw, fetch the meters, lab test, decide): a lot whose
+#: members reach their deadline sooner gets a warning.
+DEFAULT_LEAD_MONTHS = 4
+
+__all__ = ["UnknownLot", "Formation", "alias_table", "DEFAULT_LEAD_MONTHS", "eligibility", "form_lots", "draw_lot", "decide_lot", "lot_summary",
            "list_lots", "show_lot"]
 
 
@@ -77,8 +82,16 @@ def eligibility(m: MeterInfo, st: MeterLots | None, sampling_round: int, as_of: 
     14-year deadline not passed. Either round: not already in a lot of that
     round awaiting its verdict. ``all_meters`` drops the age conditions.
     Meters without a clock start are candidates (the formation lists them
-    apart as ``install_date_unknown``).
+    apart as ``install_date_unknown``). Never candidates: restricted meters
+    (MMS 2.2.5), meters whose recalibration failed or that were found
+    defective in a passed lot (they are on the replacement list).
     """
+    if m.restricted:
+        return "restricted"
+    if m.failed_recalibration_on is not None:
+        return "failed_recalibration"
+    if m.defective_on is not None:
+        return "defective_in_passed_lot"
     start = clock_start(m)
     if start is None:
         return None
@@ -110,9 +123,16 @@ def _check_plan_options(level: str, aql: float, inspection: str) -> None:
     sampling_plan(2, level, aql, inspection)  # raises InputError naming level / aql / inspection
 
 
+def alias_table(reg: Register) -> ModelAliases:
+    """The alias table in force: the one shipped in ``resources/`` and the register's own rows (which win)."""
+    rows = [AliasRow(a["manufacturer"], a["alias"], a["model"], "register") for a in reg.model_aliases()]
+    return shipped_aliases().with_rows(rows)
+
+
 def _formation(reg: Register, data: PlanningData | None, key: tuple[str, ...], *, as_of: dt.date,
                sampling_round: int, window_months: int, site: str | None, all_meters: bool, level: str, aql: float,
-               inspection: str) -> tuple[Formation, list[tuple[list[dict], list[dict]]]]:
+               inspection: str, lead_months: int = DEFAULT_LEAD_MONTHS
+               ) -> tuple[Formation, list[tuple[list[dict], list[dict]]]]:
     """The lots of ``form_lots`` with their member rows, before anything is stored."""
     if data is None:
         data = load_planning_data(reg, site=site)
@@ -129,8 +149,10 @@ def _formation(reg: Register, data: PlanningData | None, key: tuple[str, ...], *
             candidates.append(m._replace(install_date=m.cycle_start_date) if m.cycle_start_date else m)
         else:
             not_eligible[why] = not_eligible.get(why, 0) + 1
-    formation = core_form_lots(candidates, key)
+    aliases = alias_table(reg)
+    formation = core_form_lots(candidates, key, aliases)
     info = {m.id: m for m in candidates}
+    verdict_by = add_months(as_of, lead_months)
     lots_out: list[dict[str, Any]] = []
     rows_per_lot: list[tuple[dict, list[dict]]] = []
     iso = _IsoDates()
@@ -148,7 +170,25 @@ def _formation(reg: Register, data: PlanningData | None, key: tuple[str, ...], *
             members.append({"meter_id": int(mid), "manufacturer": m.manufacturer, "serial": m.serial,
                             "site": m.site, "install_date": installed, "clock_start": start})
         key_dict = {f: v for f, v in lot.key}
-        lots_out.append({"id": None, "name": lot.lot_id, "key": key_dict, "size": lot.size,
+        norm = {f: v for f, v in lot.norm_key}
+        make_k = norm.get("manufacturer", "")
+        used = aliases.used(make_k, [s for f, sp in lot.spellings if f == "model" for s in sp]) if make_k else []
+        deadline = DEADLINE_WITHOUT_PASS[sampling_round]
+        first_deadline = min(_anniversary(clock_start(info[mid]), deadline) for mid in lot.members)
+        late = sum(1 for mid in lot.members if _anniversary(clock_start(info[mid]), deadline) < verdict_by)
+        warnings = []
+        if late:
+            warnings.append({"kind": "verdict_too_late", "first_deadline": first_deadline.isoformat(),
+                             "verdict_by": verdict_by.isoformat(), "meters": late,
+                             "text": f"{late} of {lot.size} meters reach their {deadline}-year deadline (the first on "
+                                     f"{first_deadline.isoformat()}) before {verdict_by.isoformat()}, when a verdict "
+                                     f"can realistically be reached ({lead_months} months for drawing, testing "
+                                     "and deciding): plan to replace them, or form the lot earlier"})
+        lots_out.append({"id": None, "name": lot.lot_id, "key": key_dict, "normalised_key": norm, "size": lot.size,
+                         "spellings": {f: list(v) for f, v in lot.spellings}, "merged": lot.merged,
+                         "aliases_used": [{"manufacturer": a.manufacturer, "alias": a.alias, "model": a.model,
+                                           "source": a.source} for a in used],
+                         "first_deadline": first_deadline.isoformat(), "warnings": warnings,
                          "plan": plan.as_dict(), "members": members})
         rows_per_lot.append((snapshots, members))
     apart = []
@@ -157,6 +197,8 @@ def _formation(reg: Register, data: PlanningData | None, key: tuple[str, ...], *
         apart.append({**_meter_ref(mid, data.labels, m.site), "install_date": _iso(m.install_date),
                       "reason": reason})
     rule = {"key_fields": list(key), "round": sampling_round, "as_of": as_of.isoformat(),
+            "key_comparison": "manufacturer by its M-Bus FLAG code; model normalised (case, spaces, punctuation) "
+                              "and through the alias table", "lead_months": lead_months,
             "window_months": window_months, "window_end": window_end.isoformat(), "all_meters": all_meters,
             "site": site, "eligibility": ("all meters" if all_meters else
                                           f"{sampling_round}th anniversary of the clock start by the window end, "
@@ -173,7 +215,8 @@ def _formation(reg: Register, data: PlanningData | None, key: tuple[str, ...], *
 def form_lots(reg: Register, *, as_of: dt.date, sampling_round: int = 9, window_months: int = 12,
               key: Sequence[str] = DEFAULT_LOT_KEY, site: str | None = None, all_meters: bool = False,
               level: str = "II", aql: float = 4.0, inspection: str = "normal", dry_run: bool = False,
-              user: str | None = None, data: PlanningData | None = None) -> Formation:
+              user: str | None = None, data: PlanningData | None = None,
+              lead_months: int = DEFAULT_LEAD_MONTHS) -> Formation:
     """Form sampling lots of the meters due for ``sampling_round`` (9 or 13 years), and store them.
 
     Each lot is stored with its key, its members (frame order: ids as text,
@@ -186,17 +229,21 @@ def form_lots(reg: Register, *, as_of: dt.date, sampling_round: int = 9, window_
         raise InputError("round", f"must be 9 or 13 (years after installation, MMS 1.3.3), not {sampling_round!r}")
     if window_months < 0:
         raise InputError("window_months", "must not be negative")
+    if lead_months < 0:
+        raise InputError("lead_months", "must not be negative")
     _check_plan_options(level, aql, inspection)
     key = tuple(key)
     with bulk_objects():
         result, rows_per_lot = _formation(reg, data, key, as_of=as_of, sampling_round=sampling_round,
                                           window_months=window_months, site=site, all_meters=all_meters,
-                                          level=level, aql=aql, inspection=inspection)
+                                          level=level, aql=aql, inspection=inspection, lead_months=lead_months)
     lots_out, rule = result.lots, result.rule
     if dry_run or not lots_out:
         return result
     lots = [NewLot(key=jsonable(lot["key"]), member_ids=[mm["meter_id"] for mm in members], plan=lot["plan"],
-                   name=lot["name"], purpose=PURPOSES[sampling_round], rule=rule, snapshots=snapshots)
+                   name=lot["name"], purpose=PURPOSES[sampling_round],
+                   rule={**rule, "normalised_key": lot["normalised_key"], "spellings": lot["spellings"],
+                         "aliases_used": lot["aliases_used"]}, snapshots=snapshots)
             for lot, (snapshots, members) in zip(lots_out, rows_per_lot)]
     ids = reg.create_lots(lots, user=user or default_user(), newest_lot_seen=result.last_lot_id,
                           purposes=list(PURPOSES.values()))
@@ -247,7 +294,8 @@ def _seed_of(lot: dict) -> int | None:
 def _draw_of(lot: dict, members: list[tuple[int, dict]], draws: list[dict]) -> Draw | None:
     if not draws:
         return None
-    return Draw(seed=_seed_of(lot), members=tuple(sorted(str(m) for m, _ in members)),
+    excluded = set((lot.get("rule") or {}).get("draw_excluded") or ())
+    return Draw(seed=_seed_of(lot), members=tuple(sorted(str(m) for m, _ in members if m not in excluded)),
                 sample=tuple(str(d["meter_id"]) for d in draws if not d["spare"]),
                 spares=tuple(str(d["meter_id"]) for d in draws if d["spare"]))
 
@@ -265,7 +313,9 @@ def draw_lot(reg: Register, lot_id: int, seed: int, *, spares: int | None = None
     """The seeded draw of the lot's sample plus spares (``app.core.lots.draw_sample``), stored.
 
     Stored: the seed (``lots.seed``), the draw in order with the spare flag
-    (``lot_draws``); the frame is the lot's members as formed, the algorithm
+    (``lot_draws``); the frame is the lot's members as formed, less those
+    that meanwhile left service or whose processing is restricted (MMS 2.2.5:
+    never drawn), kept in the lot's rule as ``draw_excluded``; the algorithm
     in the lot's rule. A lot already drawn is refused unless ``force``
     (then the earlier draw and its results are discarded, and logged); a lot
     with a verdict is never redrawn.
@@ -280,20 +330,33 @@ def draw_lot(reg: Register, lot_id: int, seed: int, *, spares: int | None = None
         if not members:
             raise ValidationError(f"lot {lot_id} has no meters: nothing to draw")
         check_drawable(conn, lot, replace=force)
+        labels = _labels(conn, [m for m, _ in members])
+        restricted = {mid for (mid,) in conn.execute(select(M.c.id).where(
+            M.c.id.in_([m for m, _ in members]), M.c.restrict_processing == true()))} if members else set()
+    excluded = sorted(m for m, _ in members
+                      if m in restricted or labels.get(str(m), (None,) * 5)[4] != "in_service")
+    frame = [m for m, _ in members if m not in set(excluded)]
+    if not frame:
+        raise ValidationError(f"lot {lot_id}: none of its meters is in service and unrestricted: nothing to draw")
     plan = _plan_of(lot)
-    d = draw_sample([m for m, _ in members], plan.sample_size, seed, spares)
+    d = draw_sample(frame, plan.sample_size, seed, spares)
     drawn = [(int(mid), i >= len(d.sample)) for i, mid in enumerate(d.sample + d.spares)]
     stored = reg.record_draw(lot_id, drawn, seed=seed, algorithm=d.algorithm, replace=force,
-                             user=user or default_user())
+                             user=user or default_user(), excluded=excluded)
     with reg.reading() as conn:
         labels = _labels(conn, [mid for mid, _ in drawn])
     return {"lot_id": lot_id, "seed": seed, "algorithm": d.algorithm, "lot_size": len(members),
             "sample_size": len(d.sample), "acceptance_number": plan.acceptance_number,
-            "rejection_number": plan.rejection_number, "redrawn": stored["redrawn"],
+            "rejection_number": plan.rejection_number, "redrawn": stored["redrawn"], "excluded": excluded,
             "sample": [_ref(x, labels) for x in d.sample], "spares": [_ref(x, labels) for x in d.spares]}
 
 
 # ---------------------------------------------------------------------------- verdict
+
+def _round(v: float | None, places: int = 4) -> float | None:
+    """A figure as a person writes it: 6.640000000000001 is 6.64."""
+    return None if v is None else round(v, places)
+
 
 def _member_start(snap: dict) -> dt.date | None:
     s = snap.get("clock_start")
@@ -331,6 +394,8 @@ def decide_lot(reg: Register, lot_id: int, *, decided_on: dt.date | None = None,
                              "inaccessible" if r["inaccessible"] else "recorded", r["error_pct"], r["limit_pct"])
              for r in results]
     v = lot_verdict(plan, draw, tests, rnd, on)
+    # MMS 1.3.5 accepts the lot, not the meters found beyond the in-service limit: they are replaced.
+    defective = {int(r["meter_id"]) for r in results if r["defective"] and not r["inaccessible"]}
     member_out = []
     retain_dates = []
     for mid, snap in members:
@@ -338,7 +403,10 @@ def decide_lot(reg: Register, lot_id: int, *, decided_on: dt.date | None = None,
         ref = _ref(mid, labels)
         ref["status"] = labels.get(str(mid), (None,) * 5)[4]
         ref["clock_start"] = _iso(start)
-        if v.verdict == "pass":
+        if v.verdict == "pass" and mid in defective:
+            ref["action"] = "replace_defective"
+            ref["replace_by"] = on.isoformat()
+        elif v.verdict == "pass":
             due = anniversary(start, v.retain_until_years) if start else None
             ref["action"] = f"retain_until_{v.retain_until_years}_years"
             ref["retain_until"] = _iso(due)
@@ -357,7 +425,9 @@ def decide_lot(reg: Register, lot_id: int, *, decided_on: dt.date | None = None,
            "lot_size": len(members), "sample_size": v.sample_size, "tested": v.tested, "defectives": v.defectives,
            "acceptance_number": v.acceptance_number, "rejection_number": v.rejection_number, "action": v.action,
            "counted": [_ref(m, labels) for m in v.counted],
-           "replacement_list": [_ref(m, labels) for m in v.replacement_list] if v.verdict == "fail" else [],
+           "replacement_list": ([_ref(m, labels) for m in v.replacement_list] if v.verdict == "fail" else
+                                [_ref(m, labels) for m, _ in members if m in defective] if v.verdict == "pass"
+                                else []),
            "members": member_out, "stored": False}
     if v.verdict == "incomplete":
         out["missing"] = v.sample_size - v.tested
@@ -428,7 +498,8 @@ def show_lot(reg: Register, lot_id: int) -> dict[str, Any]:
                 "meters": [{**_ref(r["meter_id"], labels), "order": r["draw_order"], "spare": bool(r["spare"]),
                             "status": r["status"]} for r in draws]}
     out["draw"] = draw
-    out["results_list"] = [{**_ref(r["meter_id"], labels), "error_pct": r["error_pct"], "limit_pct": r["limit_pct"],
+    out["results_list"] = [{**_ref(r["meter_id"], labels), "error_pct": _round(r["error_pct"]),
+                            "limit_pct": _round(r["limit_pct"]),
                             "defective": r["defective"], "inaccessible": bool(r["inaccessible"]),
                             "tested_on": _iso(r["tested_on"]), "calibration_result_id": r["calibration_result_id"]}
                            for r in results]

@@ -25,7 +25,7 @@ DEFAULT_SUBASSEMBLY = "complete_meter"
 class ResultEntry:
     """One tested (or inaccessible) meter of a lot's draw.
 
-    Either ``points`` (calc-json calibration points: ``{error_pct, q_m3h?,
+    Either ``points`` (``heatmeter calc calibration`` points: ``{error_pct, q_m3h?,
     dtheta_k?, interval?}``), or ``error_pct`` (a single error figure, judged
     at ``q_m3h``/``dtheta_k`` when given, else at qp and the meter's Δθmax; or
     against ``mpe_initial_pct`` when given), or ``inaccessible``. The meter's
@@ -62,7 +62,7 @@ _REGISTER_FIELD = {"class": "mid_class", "qp_m3h": "qp_m3h", "ratio": "qp_qi_rat
                    "dtheta_min_k": "dtheta_min_k", "dtheta_max_k": "dtheta_max_k", "qs_m3h": "qs_m3h"}
 
 
-def _spec_input(rec) -> dict[str, Any]:
+def spec_input(rec) -> dict[str, Any]:
     d: dict[str, Any] = {"class": rec.mid_class, "qp_m3h": rec.qp_m3h, "dtheta_min_k": rec.dtheta_min_k,
                          "dtheta_max_k": rec.dtheta_max_k, "qs_m3h": rec.qs_m3h}
     if rec.qp_qi_ratio is not None:
@@ -122,7 +122,7 @@ def evaluate_entry(entry: ResultEntry, rec) -> tuple[MeterTestResult, dict[str, 
         basis = "single_error"
     else:
         _fail(entry, "error_pct", "missing: give an error figure, calibration points or inaccessible")
-    d = {**_spec_input(rec), "subassembly": sub, "points": points, "apply_guard_band": entry.apply_guard_band}
+    d = {**spec_input(rec), "subassembly": sub, "points": points, "apply_guard_band": entry.apply_guard_band}
     if entry.test_uncertainty_pct is not None:
         d["test_uncertainty_pct"] = entry.test_uncertainty_pct
     try:
@@ -142,19 +142,12 @@ def evaluate_entry(entry: ResultEntry, rec) -> tuple[MeterTestResult, dict[str, 
     return res, out, {"basis": basis, **{k: v for k, v in d.items() if k != "points"}}, points
 
 
-def record_results(reg: Register, lot_id: int, entries: Sequence[ResultEntry], *, tested_on: dt.date | None = None,
-                   replace_existing: bool = False, user: str | None = None) -> dict[str, Any]:
-    """Enter test results of drawn meters, all or nothing (one transaction).
-
-    Each result is judged (``evaluate_entry``), stored as the lot's result for
-    the meter and, unless the meter was inaccessible, as a calibration result
-    against the meter (with the lot's id). A meter not drawn for the lot
-    (sample and spares), a meter given twice, or a meter that already has a
-    result (unless ``replace_existing``) is refused, naming the line.
-    """
+def check_results(reg: Register, lot_id: int, entries: Sequence[ResultEntry], *,
+                  replace_existing: bool = False) -> list[tuple]:
+    """Find and judge every entry as ``record_results`` would, storing nothing: the first entry that would be
+    refused raises its error (naming the line). Returns the judged entries."""
     if not entries:
         raise ValidationError("no results given")
-    today = tested_on or dt.date.today()
     with reg.reading() as conn:
         _lot, draws = check_open_for_results(conn, lot_id)
         have = {mid for (mid,) in conn.execute(select(LOTR.c.meter_id).where(LOTR.c.lot_id == lot_id))}
@@ -177,6 +170,21 @@ def record_results(reg: Register, lot_id: int, entries: Sequence[ResultEntry], *
             raise ValidationError(f"{where}lot {lot_id} already has a result for meter {rec.manufacturer} "
                                   f"{rec.serial}; give --replace to correct it (logged)")
         judged.append((e, rec, *evaluate_entry(e, rec)))
+    return judged
+
+
+def record_results(reg: Register, lot_id: int, entries: Sequence[ResultEntry], *, tested_on: dt.date | None = None,
+                   replace_existing: bool = False, user: str | None = None) -> dict[str, Any]:
+    """Enter test results of drawn meters, all or nothing (one transaction).
+
+    Each result is judged (``evaluate_entry``), stored as the lot's result for
+    the meter and, unless the meter was inaccessible, as a calibration result
+    against the meter (with the lot's id). A meter not drawn for the lot
+    (sample and spares), a meter given twice, or a meter that already has a
+    result (unless ``replace_existing``) is refused, naming the line.
+    """
+    today = tested_on or dt.date.today()
+    judged = check_results(reg, lot_id, entries, replace_existing=replace_existing)
     results = []
     for e, rec, res, out, inputs, points in judged:
         on = e.tested_on or today
@@ -190,7 +198,8 @@ def record_results(reg: Register, lot_id: int, entries: Sequence[ResultEntry], *
     for (_e, rec, res, out, _inputs, _points), done in zip(judged, saved):
         stored.append({"meter_id": rec.id, "manufacturer": rec.manufacturer, "serial": rec.serial,
                        "spare": done["spare"], "basis": res.basis, "defective": res.defective,
-                       "error_pct": res.worst_error_pct, "limit_pct": res.limit_pct,
+                       "error_pct": None if res.worst_error_pct is None else round(res.worst_error_pct, 4),
+                       "limit_pct": None if res.limit_pct is None else round(res.limit_pct, 4),
                        "calibration_result_id": done["calibration_result_id"], "replaced": done["replaced"],
                        "in_service_verdict": None if out is None else out["in_service_verdict"],
                        "coverage": None if out is None else out["coverage"]})
@@ -201,7 +210,7 @@ def record_results(reg: Register, lot_id: int, entries: Sequence[ResultEntry], *
 
 def _calibration(e: ResultEntry, res: MeterTestResult, out: dict | None, inputs: dict, points: list[dict],
                  on: dt.date) -> NewCalibration:
-    """The test as a calibration result against the meter (calc-json points and verdicts); the
+    """The test as a calibration result against the meter (``heatmeter calc calibration`` points and verdicts); the
     in-service verdict is the lot's judgement of the meter."""
     sub = inputs.get("subassembly") or e.subassembly or DEFAULT_SUBASSEMBLY
     if out is not None:

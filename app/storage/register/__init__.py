@@ -21,9 +21,13 @@ composed of one class per concern, each in its own module:
 ``places``         sites, buildings, monitoring points (MMS Annex A)
 ``meters``         list/filter/find meters; create, update, move, replace
 ``readouts``       evidence: readouts matched to their meter
+``writes``         writes to meters (address, baud, clock) with their frames
 ``commissioning``  commissioning records (draft, steps, signature)
+``photos``         photos of commissioning steps, with their SHA-256
 ``calibration``    calibration results and their points
 ``lots``           sampling lots: formed, drawn, tested, decided
+``maintenance``    the year's work: recalibrations, replacements, battery changes, no access;
+                   meters sent to the lab; the register's model alias rows
 ``privacy``        legal hold, restricted processing, erasure, personal export,
                    columns marked personal
 ``bulk_import``    ``import_file`` (``_ImportJob``), with ``bulk_sql`` below it
@@ -49,28 +53,33 @@ from app.storage.register.eventlog import (
     BATCH_SEP, batch_after_values, decode_batch, encode_batch_values, id_runs,
 )
 from app.storage.register.export import Export
-from app.storage.register.lots import LotResult, Lots, NewLot, UnknownLot
+from app.storage.register.lots import LotResult, NewLot, UnknownLot
+from app.storage.register.maintenance import RATING_FIELDS, WORK_KINDS, Maintenance, WorkItem
+from app.storage.register.photos import MEDIA_TYPES, Photos, media_type_of, sha256_hex
 from app.storage.register.places import annex_a, load_monitoring_point_table
 from app.storage.register.privacy import PERSONAL_EXPORT_FIELDS, READING_FIELDS, Privacy
 from app.storage.register.surveys import Surveys, survey_digest
 from app.storage.register.tables import (
-    ANCH, B, CAL, CALP, CHAIN, CHUNK, COM, ERASED, EV, EVB, INST, LOT, LOTD, LOTM, LOTR, LOTV, MP, PCOL, PV, RF, RO,
-    RS, RSL, RST, M, S, default_user, manufacturer_key,
+    ALIAS, ANCH, B, CAL, CALP, CHAIN, CHUNK, COM, ERASED, EV, EVB, INST, LOT, LOTD, LOTM, LOTR, LOTV, MP, MW, MWF, PCOL,
+    PH, PV, RF, RO, RS, RSL, RST, M, S, default_user, manufacturer_key,
 )
 from app.storage.register.unit import UnlockedChange, _first_line, _is_locked
 from app.storage.register.verify import Problem, Verification, VerifyReport
+from app.storage.register.writes import WRITE_KINDS, MeterWrites
 
 __all__ = [
     "Register", "open_register", "default_user", "manufacturer_key", "annex_a", "load_monitoring_point_table",
-    "NewLot", "LotResult", "NewCalibration", "UnknownLot", "SUBASSEMBLIES", "CHECKLIST_ANSWERS",
+    "NewLot", "LotResult", "NewCalibration", "UnknownLot", "WorkItem", "WORK_KINDS", "RATING_FIELDS", "SUBASSEMBLIES", "CHECKLIST_ANSWERS",
     "PERSONAL_EXPORT_FIELDS", "READING_FIELDS", "CHUNK", "BATCH", "BATCH_SEP", "ERASED",
-    "id_runs", "decode_batch", "encode_batch_values", "batch_after_values", "survey_digest",
-    "M", "S", "B", "MP", "INST", "EV", "EVB", "COM", "RO", "RF", "CAL", "CALP", "LOT", "LOTM", "LOTD", "LOTR", "LOTV",
-    "RS", "RSL", "RST", "CHAIN", "PV", "ANCH", "PCOL", "VerifyReport", "Problem", "UnlockedChange",
+    "id_runs", "decode_batch", "encode_batch_values", "batch_after_values", "survey_digest", "WRITE_KINDS",
+    "MEDIA_TYPES", "media_type_of", "sha256_hex",
+    "ALIAS", "M", "S", "B", "MP", "INST", "EV", "EVB", "COM", "RO", "RF", "CAL", "CALP", "LOT", "LOTM", "LOTD", "LOTR",
+    "LOTV", "RS", "RSL", "RST", "MW", "MWF", "PH", "CHAIN", "PV", "ANCH", "PCOL", "VerifyReport", "Problem",
+    "UnlockedChange",
 ]
 
 
-class Register(BulkImport, Export, Privacy, Commissioning, Lots, Surveys, Verification):
+class Register(BulkImport, Export, Privacy, MeterWrites, Commissioning, Photos, Maintenance, Surveys, Verification):
     """One register database. Thread-safe: every call takes its own connection.
 
     The methods come from the classes named in the module's docstring; the
@@ -106,8 +115,19 @@ def open_register(url: str | None = None, *, migrate_schema: bool = True) -> Reg
         engine.dispose()
         if _is_locked(exc):
             raise DatabaseLocked(f"database {display_url(resolved)} is locked by another program; try again when it is free") from None
+        _raise_if_damaged(resolved, exc)
         raise DatabaseUnavailable(f"cannot open database {display_url(resolved)}: {_first_line(exc)}") from None
     except DBAPIError as exc:
         engine.dispose()
+        _raise_if_damaged(resolved, exc)
         raise DatabaseUnavailable(f"cannot open database {display_url(resolved)}: {_first_line(exc)}") from None
     return Register(engine, read_only=read_only)
+
+
+def _raise_if_damaged(url, exc: BaseException) -> None:
+    from app.storage.errors import DatabaseDamaged
+    from app.storage.register.unit import _is_damaged
+
+    if _is_damaged(exc):
+        raise DatabaseDamaged(f"database {display_url(url)} is DAMAGED ({_first_line(exc)}): restore it from a "
+                              "backup") from None

@@ -23,7 +23,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
 from app.storage import manufacturers, models, tabular
-from app.storage.errors import InvalidRows
+from app.storage.errors import ConflictError, ImportCancelled, InvalidRows
+from app.storage.import_map import ImportOptions
 from app.storage.integrity import PERSONAL, PERSONAL_COLUMNS, PERSONAL_FIELDS
 from app.storage.records import ImportReport
 from app.storage.register.bulk_sql import BulkSQL
@@ -48,15 +49,27 @@ IMPORT_LOCK = 0x6865_6174_0001
 class BulkImport(BulkSQL):
     """``import_file``."""
 
-    def import_file(self, path: str | Path, *, skip_invalid: bool = False, user: str | None = None,
-                    progress: Callable[[int, int], None] | None = None) -> ImportReport:
-        """Import a CSV/XLSX file per register-csv.md in ONE transaction.
+    def import_file(self, path: str | Path, *, options: ImportOptions | None = None, skip_invalid: bool = False,
+                    user: str | None = None, progress: Callable[[int, int], None] | None = None,
+                    dry_run: bool = False, expect_invalid: int | None = None,
+                    cancelled: Callable[[], bool] | None = None) -> ImportReport:
+        """Import a CSV/XLSX file (docs/import-format.md) in ONE transaction.
 
-        Invalid rows: with ``skip_invalid`` they are listed in the report and the
-        valid rows stored; without it InvalidRows is raised (its ``report`` lists
-        every bad line) and nothing is stored. Re-importing the same file changes
-        nothing and logs nothing. ``progress(done, total)`` is called while the
-        rows are written, inside the open transaction.
+        ``options``: the mapping, date order, decimal mark and header row
+        (``import_map.ImportOptions``). Invalid rows: with ``skip_invalid`` they
+        are listed in the report (grouped by reason in ``report.problems``) and
+        the valid rows stored; without it InvalidRows is raised (its ``report``
+        lists every bad line) and nothing is stored. Re-importing the same file
+        changes nothing and logs nothing. ``progress(done, total)`` is called
+        while the rows are written, inside the open transaction.
+
+        ``dry_run``: do everything, then roll back: the report says what the
+        import would store (new, updated, unchanged, invalid by reason) and
+        nothing is stored (``report.stored`` False). ``expect_invalid``: the
+        number of invalid rows the user agreed to leave out (after a dry run);
+        a different number stores nothing (``ConflictError``: the file or the
+        register changed meanwhile). ``cancelled()`` is asked between chunks;
+        True rolls back and raises ``drivers``-free ``ImportCancelled``.
 
         Meters already in the register are locked before they are compared, so
         each update's ``before`` is the committed state; on PostgreSQL imports
@@ -65,29 +78,35 @@ class BulkImport(BulkSQL):
         data does not come back with an old spreadsheet, whenever the erase
         ran (``kept_erased``; a new occupant is entered on the meter itself).
         When the database gives up on the transaction because of another
-        session (a deadlock), the import runs again, up to three times.
+        session (a deadlock, a new meter stored meanwhile by another import),
+        the import runs again, up to three times.
         """
-        return self._import_file(path, skip_invalid=skip_invalid, user=user, progress=progress)
+        return self._import_file(path, options=options, skip_invalid=skip_invalid, user=user, progress=progress,
+                                 dry_run=dry_run, expect_invalid=expect_invalid, cancelled=cancelled)
 
     @retrying
-    def _import_file(self, path, *, skip_invalid: bool, user: str | None, progress) -> ImportReport:
+    def _import_file(self, path, *, options, skip_invalid: bool, user: str | None, progress, dry_run: bool,
+                     expect_invalid: int | None, cancelled) -> ImportReport:
         t0 = time.perf_counter()
         p = Path(path)
         with _gc_paused():
             # PostgreSQL works in its own process: let it start on the first chunk while the helper
             # thread splits the next ones (on SQLite the helper has enough to do)
-            table = tabular.read_table(p, split_late=not self.is_sqlite)
+            table = tabular.read_table(p, options, split_late=not self.is_sqlite)
             report = ImportReport(file=p.name, kind=table.kind, rows=len(table.rows),
-                                  extra_columns=table.extra_columns)
+                                  extra_columns=table.extra_columns, notes=table.notes(),
+                                  cp1252_lines=table.cp1252_lines)
             job = _ImportJob(self, table, report, skip_invalid=skip_invalid, user=user or default_user(),
-                             source=p.name, progress=progress)
+                             source=p.name, progress=progress, cancelled=cancelled)
             del table
             try:
-                job.run()
+                job.run(dry_run=dry_run, expect_invalid=expect_invalid)
             except InvalidRows:
                 report.seconds = time.perf_counter() - t0
                 raise
-        report.stored = True
+            except _RolledBack:
+                pass
+        report.stored = not dry_run
         report.seconds = time.perf_counter() - t0
         return report
 
@@ -106,6 +125,10 @@ def _apart_extra(p: int, d: dict | None, apart: dict) -> dict | None:
         else:
             out[name] = x
     return out
+
+
+class _RolledBack(Exception):
+    """A dry run's end: the transaction is rolled back on purpose."""
 
 
 @contextmanager
@@ -156,14 +179,17 @@ class _ImportJob:
     """
 
     def __init__(self, reg: BulkImport, table: tabular.Table, report: ImportReport, *, skip_invalid: bool,
-                 user: str, source: str, progress: Callable[[int, int], None] | None):
+                 user: str, source: str, progress: Callable[[int, int], None] | None,
+                 cancelled: Callable[[], bool] | None = None):
         self.reg = reg
         self.columns = list(table.columns)
-        self.colset = set(table.columns)
+        self.colset = set(table.columns) - {None}
         self.rows = table.rows
         self.lines = table.lines
+        self.line_errors = table.line_errors
         self.all_str = table.kind == "csv"
-        self.checker = tabular.BulkChecker(self.columns)
+        self.checker = tabular.BulkChecker(self.columns, tabular.rules_of(table))
+        self.cancelled = cancelled
         self.report = report
         self.skip_invalid = skip_invalid
         self.user = user
@@ -211,7 +237,7 @@ class _ImportJob:
 
     # ---- the run ---------------------------------------------------------------------
 
-    def run(self) -> None:
+    def run(self, *, dry_run: bool = False, expect_invalid: int | None = None) -> None:
         reg = self.reg
         n = len(self.rows)
         starts = list(range(0, n, CHUNK))
@@ -225,6 +251,8 @@ class _ImportJob:
                 pending = pool.submit(self._prepare, starts[0]) if pool is not None else None
                 self._reserve_upfront(conn)
                 for k, start in enumerate(starts):
+                    if self.cancelled is not None and self.cancelled():
+                        raise ImportCancelled(f"{self.source}: import cancelled; nothing stored")
                     prepared = pending.result() if pending is not None else self._prepare(start)
                     pending = None
                     following = starts[k + 1] if k + 1 < len(starts) else None
@@ -242,9 +270,12 @@ class _ImportJob:
                 report = self.report
                 if report.invalid and not self.skip_invalid:
                     m = len(report.invalid)
-                    first = report.invalid[0]
-                    raise InvalidRows(f"{report.file}: {m} invalid row{'s' if m > 1 else ''} (first: line "
-                                      f"{first[0]}: {first[1]}); nothing stored", report)
+                    raise InvalidRows(f"{report.file}: {m:,} invalid row{'s' if m > 1 else ''}, nothing stored: "
+                                      f"{report.problem_text()}", report)
+                if expect_invalid is not None and len(report.invalid) != expect_invalid:
+                    raise ConflictError(f"{report.file}: {len(report.invalid):,} invalid rows now, not the "
+                                        f"{expect_invalid:,} agreed to: the file or the register changed since it "
+                                        "was checked; nothing stored")
                 # the create events of every new meter, in one go
                 for ids, data, apart in self.batches:
                     reg._log_batch(conn, user=self.user, entity="meters", action="create", after={"meters": len(ids)},
@@ -253,6 +284,8 @@ class _ImportJob:
                     reg._drop_stage(conn)
                 if self.progress:
                     self.progress(n, n)
+                if dry_run:
+                    raise _RolledBack
                 if pool is not None:  # the commit follows: meanwhile the helper frees the file's rows
                     pool.submit(self._release)
         finally:
@@ -298,10 +331,16 @@ class _ImportJob:
         """Check rows start.. of the file; None when nothing will be written."""
         stop = start + CHUNK
         res = self.checker.check_all(self.rows[start:stop], self.lines[start:stop], all_str=self.all_str)
+        if self.line_errors:  # what reading found: these rows are refused whatever their cells say
+            for i, ln in enumerate(res.lines):
+                errs = self.line_errors.get(ln)
+                if errs:
+                    res.errors[i] = errs + res.errors.get(i, [])
         mkeys = self.reg._manufacturer_keys(res.col("manufacturer"))
         self._duplicates(res, mkeys)
         if res.errors:
-            self.report.invalid.extend((res.lines[i], "; ".join(e)) for i, e in sorted(res.errors.items()))
+            for i, e in sorted(res.errors.items()):
+                self.report.add_invalid(res.lines[i], e)
             if not self.skip_invalid:
                 self.writing = False
         if not self.writing:
@@ -546,7 +585,10 @@ class _ImportJob:
         mids = [mid for _i, mid in prep.existing]
         current = reg._lock_meters(conn, mids)
         for i, mid in prep.existing:
-            cur = current[mid]
+            cur = current.get(mid)
+            if cur is None:  # read a moment ago in this transaction: deleted meanwhile, or a damaged file
+                raise ConflictError(f"{self.source}: meter {mid} went away during the import (deleted meanwhile, "
+                                    "or the database is damaged: heatmeter db status); nothing stored")
             bid, mpid = b_ids[i], mp_ids[i]
             if cur["site_id"] == site_ids[i]:  # placement columns the file lacks stay as they are
                 if "building" not in self.colset:

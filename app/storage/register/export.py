@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from sqlalchemy import func, select
 
-from app.storage import manufacturers, tabular
-from app.storage.errors import ImportFileError
+from app.storage import manufacturers, safe_export, tabular
 from app.storage.integrity import PERSONAL_FIELDS
 from app.storage.register.eventlog import EventLog
 from app.storage.register.meters import Meters
@@ -93,51 +92,20 @@ class Export(Meters, EventLog):
                                    "(the access could not be logged)")
         return []
 
-    def export_csv(self, path: str | Path, **kw) -> int:
-        """The export as CSV; with ``include_personal`` the access is logged (MMS 2.2.7.2)."""
-        import csv
-
+    def export_csv(self, path: str | Path | IO[str], **kw) -> int:
+        """The export as CSV (UTF-8) to a path (written atomically) or an open text stream; with
+        ``include_personal`` the access is logged (MMS 2.2.7.2)."""
         ids = self._before_export(kw)
         header, rows = self.export_rows(**{k: v for k, v in kw.items() if k != "user"}, exported=ids)
-        n = 0
-        try:
-            with open_output(path) as f:
-                w = csv.writer(f)
-                w.writerow(header)
-                for row in rows:
-                    w.writerow(row)
-                    n += 1
-        except OSError as exc:
-            raise ImportFileError(f"cannot write {path}: {exc.strerror}") from None
+        n = safe_export.write_csv(path, header, rows, numeric=tabular.NUMERIC_COLUMNS)
         self._logged(kw, ids, "meters export --include-personal")
         return n
 
     def export_xlsx(self, path: str | Path, **kw) -> int:
-        """The export as XLSX; with ``include_personal`` the access is logged (MMS 2.2.7.2)."""
-        import openpyxl
-
+        """The export as an XLSX workbook (text as string cells: serials keep their leading zeros); with
+        ``include_personal`` the access is logged (MMS 2.2.7.2)."""
         ids = self._before_export(kw)
         header, rows = self.export_rows(**{k: v for k, v in kw.items() if k != "user"}, exported=ids)
-        wb = openpyxl.Workbook(write_only=True)
-        ws = wb.create_sheet("meters")
-        ws.append(header)
-        n = 0
-        for row in rows:
-            ws.append(row)  # text cells: serials and addresses keep their leading zeros
-            n += 1
-        try:
-            wb.save(path)
-        except OSError as exc:
-            raise ImportFileError(f"cannot write {path}: {exc.strerror}") from None
+        n = safe_export.write_xlsx(path, header, rows, numeric=tabular.NUMERIC_COLUMNS, sheet="meters")
         self._logged(kw, ids, "meters export --include-personal")
         return n
-
-
-@contextmanager
-def open_output(path_or_file):
-    """A text file to write CSV to: a path (created), or an open text stream (left open)."""
-    if hasattr(path_or_file, "write"):
-        yield path_or_file
-        return
-    with open(path_or_file, "w", newline="", encoding="utf-8") as f:
-        yield f

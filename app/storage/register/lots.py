@@ -212,7 +212,8 @@ class Lots(Calibration):
     # ---- drawing ---------------------------------------------------------------------------
 
     def record_draw(self, lot_id: int, draws: Sequence[tuple[int, bool]], *, seed: int | None = None,
-                    algorithm: str | None = None, replace: bool = False, user: str | None = None) -> dict[str, Any]:
+                    algorithm: str | None = None, replace: bool = False, user: str | None = None,
+                    excluded: Sequence[int] | None = None) -> dict[str, Any]:
         """Store drawn meters in draw order: ``draws`` = (meter_id, spare).
 
         With ``seed`` this is the lot's whole draw by ``algorithm``, stored with
@@ -220,7 +221,10 @@ class Lots(Calibration):
         draw and its results are then discarded, logged as "redraw"). Without a
         seed the meters are appended to the lot's draw (drawn by other means).
         Every meter must be a member; a lot with a verdict is never drawn again.
-        Returns ``{"lot_id", "redrawn", "results_discarded"}``.
+        ``excluded``: members left out of the frame of a seeded draw (not in
+        service, or restricted), kept in the lot's rule as ``draw_excluded``
+        so that the draw can be reproduced. Returns ``{"lot_id", "redrawn",
+        "results_discarded"}``.
         """
         who = self.user_name(user)
         seeded = seed is not None
@@ -246,8 +250,11 @@ class Lots(Calibration):
                 conn.execute(delete(LOTD).where(LOTD.c.lot_id == lot_id))
             if rows:
                 conn.execute(insert(LOTD), rows)
-            conn.execute(update(LOT).where(LOT.c.id == lot_id).values(
-                **({"seed": str(seed)} if seeded else {}), status="drawn"))
+            extra: dict[str, Any] = {}
+            if seeded:
+                extra["seed"] = str(seed)
+                extra["rule"] = {**(lot["rule"] or {}), "draw_excluded": sorted(int(m) for m in (excluded or ()))}
+            conn.execute(update(LOT).where(LOT.c.id == lot_id).values(**extra, status="drawn"))
             sample = [r["meter_id"] for r in rows if not r["spare"]]
             spares = [r["meter_id"] for r in rows if r["spare"]]
             h = self._seal_item(conn, "lot_draws", lot_id)
@@ -255,6 +262,8 @@ class Lots(Calibration):
             if seeded:
                 after = {"seed": seed, "algorithm": algorithm, "sample_size": len(sample), "sample": sample,
                          "spares": spares, "draw_hash": h}
+                if excluded:
+                    after["excluded"] = sorted(int(m) for m in excluded)
             else:
                 after = {"drawn": sample, "spares": spares, "draw_hash": h}
             if replacing:

@@ -42,7 +42,8 @@ class Meters(Places):
             qs_m3h=m["qs_m3h"], dn=m["dn"], dtheta_min_k=m["dtheta_min_k"], dtheta_max_k=m["dtheta_max_k"],
             temp_min_c=m["temp_min_c"], temp_max_c=m["temp_max_c"], flow_sensor_position=m["flow_sensor_position"],
             primary_address=m["primary_address"], secondary_address=m["secondary_address"], baud=m["baud"],
-            battery_expiry=m["battery_expiry"], install_date=m["install_date"],
+            battery_expiry=m["battery_expiry"], battery_replaced_on=m["battery_replaced_on"],
+            install_date=m["install_date"],
             install_year_only=bool(m["install_year_only"]), status=m["status"], extra=m["extra"] or {},
             notes=m["notes"], occupant_name=m["occupant_name"], flat=m["flat"],
             customer_reference=m["customer_reference"], legal_hold=bool(m["legal_hold"]),
@@ -217,7 +218,8 @@ class Meters(Places):
             mid = self._insert_meter(conn, values, user=user, source=source)
         return self.get_meter(mid)
 
-    def _insert_meter(self, conn: Connection, values: dict[str, Any], *, user: str | None, source: str | None) -> int:
+    def _insert_meter(self, conn: Connection, values: dict[str, Any], *, user: str | None, source: str | None,
+                      extra_after: dict[str, Any] | None = None) -> int:
         sid = self._site_id(conn, values["site"])
         bid = self._building_id(conn, sid, values.get("building"))
         mpid = self._mp_id(conn, sid, bid, values.get("monitoring_point"))
@@ -240,6 +242,7 @@ class Meters(Places):
         after = {k: v for k, v in row.items() if v is not None and k not in ("manufacturer_key", "created_at", "updated_at")}
         after.update(site=values["site"], building=values.get("building"), monitoring_point=values.get("monitoring_point"),
                      installation_id=iid)
+        after.update(extra_after or {})
         self._log(conn, user, "meters", mid, "create", meter_id=mid, after=after, source=source)
         return mid
 

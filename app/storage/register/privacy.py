@@ -19,12 +19,11 @@ from sqlalchemy import select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from app.storage import models, tabular
-from app.storage.errors import ImportFileError, LegalHoldError, NotFound, PermissionDenied, ValidationError
+from app.storage import models, safe_export, tabular
+from app.storage.errors import LegalHoldError, NotFound, PermissionDenied, ValidationError
 from app.storage.integrity import ERASED, PERSONAL_COLUMNS, decode_entries, encode_entries, run_ids
 from app.storage.records import PERSONAL_FIELDS, EraseReport, MeterRecord
 from app.storage.register.eventlog import EventLog
-from app.storage.register.export import open_output
 from app.storage.register.readouts import Readouts
 from app.storage.register.tables import EV, M, PCOL, PV
 from app.storage.register.unit import retrying
@@ -317,42 +316,35 @@ class Privacy(Readouts, EventLog):
         meters = [m for m in meters if include_restricted or not m.restrict_processing]
         since = dt.datetime.combine(date_from, dt.time.min) if date_from else None
         until = dt.datetime.combine(date_to, dt.time.max) if date_to else None
-        import csv
-
         n = 0
-        try:
-            with open_output(path) as f:
-                w = csv.writer(f)
-                w.writerow(chosen)
-                for m in meters:
-                    base = {k: _meter_field(m, k) for k in chosen if k not in READING_FIELDS}
-                    base["record"] = "meter"
-                    wrote = False
-                    if reading_fields:
-                        for ro in self.readouts(m.id, since=since, until=until):
-                            for tel in ro["decoded"] or []:
-                                for rec in tel.get("records", []):
-                                    row = dict(base, record="reading", recorded_at=ro["read_at"].isoformat(
-                                        timespec="seconds"))
-                                    row.update({"read_at": ro["read_at"].isoformat(timespec="seconds"),
-                                                "quantity": rec.get("quantity"), "value": rec.get("value"),
-                                                "unit": rec.get("unit"), "storage": rec.get("storage"),
-                                                "tariff": rec.get("tariff"), "function": rec.get("function")})
-                                    w.writerow([tabular.format_value(row.get(k)) for k in chosen])
-                                    n += 1
-                                    wrote = True
-                    if not wrote:
-                        w.writerow([tabular.format_value(base.get(k)) for k in chosen])
+        with safe_export.csv_output(path, chosen, numeric=("value",)) as w:
+            for m in meters:
+                base = {k: _meter_field(m, k) for k in chosen if k not in READING_FIELDS}
+                base["record"] = "meter"
+                wrote = False
+                if reading_fields:
+                    for ro in self.readouts(m.id, since=since, until=until):
+                        for tel in ro["decoded"] or []:
+                            for rec in tel.get("records", []):
+                                row = dict(base, record="reading", recorded_at=ro["read_at"].isoformat(
+                                    timespec="seconds"))
+                                row.update({"read_at": ro["read_at"].isoformat(timespec="seconds"),
+                                            "quantity": rec.get("quantity"), "value": rec.get("value"),
+                                            "unit": rec.get("unit"), "storage": rec.get("storage"),
+                                            "tariff": rec.get("tariff"), "function": rec.get("function")})
+                                w.writerow([tabular.format_value(row.get(k)) for k in chosen])
+                                n += 1
+                                wrote = True
+                if not wrote:
+                    w.writerow([tabular.format_value(base.get(k)) for k in chosen])
+                    n += 1
+                for when, vals in self._earlier_values(m, since, until):
+                    row = {k: base.get(k) for k in ("site", "building", "monitoring_point", "location",
+                                                     "manufacturer", "model", "serial", "secondary_address")}
+                    row.update(vals, record="earlier", recorded_at=when.isoformat(timespec="seconds"))
+                    if any(k in chosen for k in vals):
+                        w.writerow([tabular.format_value(row.get(k)) for k in chosen])
                         n += 1
-                    for when, vals in self._earlier_values(m, since, until):
-                        row = {k: base.get(k) for k in ("site", "building", "monitoring_point", "location",
-                                                         "manufacturer", "model", "serial", "secondary_address")}
-                        row.update(vals, record="earlier", recorded_at=when.isoformat(timespec="seconds"))
-                        if any(k in chosen for k in vals):
-                            w.writerow([tabular.format_value(row.get(k)) for k in chosen])
-                            n += 1
-        except OSError as exc:
-            raise ImportFileError(f"cannot write {path}: {exc.strerror}") from None
         personal = [f for f in chosen if f in PERSONAL_FIELDS or f in marked]
         self.log_access([m.id for m in meters], "export-data", fields=personal or chosen, user=user)
         if left_out and meter_ids is not None:

@@ -35,13 +35,14 @@ from typing import Any, Self
 
 from sqlalchemy import ARRAY, Integer, any_, bindparam, null, select, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from app.storage import migrate, models, roles
 from app.storage.db import display_url
 from app.storage.evidence import HASH_COLUMN, KINDS, item_hashes
 from app.storage.errors import (
-    ConflictError, DatabaseLocked, DatabaseUnavailable, NotFound, PermissionDenied, ReadOnlyRegister, RegisterError,
+    ConflictError, DatabaseDamaged, DatabaseLocked, DatabaseUnavailable, NotFound, PermissionDenied, ReadOnlyRegister,
+    RegisterError,
 )
 from app.storage.integrity import PERSONAL_COLUMNS, json_text, split_personal
 from app.storage.records import jsonable
@@ -58,13 +59,39 @@ def _first_line(exc: BaseException) -> str:
     return msg[0].strip() if msg else type(orig).__name__
 
 
+_DAMAGE = ("malformed", "file is not a database", "disk image", "database corrupt", "invalid page",
+           "could not read block", "invalid memory alloc")
+
+
+def _is_damaged(exc: BaseException) -> bool:
+    m = str(getattr(exc, "orig", exc)).lower()
+    return any(d in m for d in _DAMAGE)
+
+
+def _is_db_error(exc: BaseException) -> bool:
+    """A database driver's own error (raw cursors of the read side raise these, not SQLAlchemy's)."""
+    if isinstance(exc, DBAPIError):
+        return True
+    mod = type(exc).__module__.split(".")[0]
+    return mod in ("sqlite3", "psycopg", "psycopg2") and isinstance(exc, Exception) and hasattr(exc, "args")
+
+
+def _is_unique(exc: BaseException) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    m = str(getattr(exc, "orig", exc)).lower()
+    return "unique constraint" in m or "duplicate key" in m or type(exc).__name__ in ("UniqueViolation",
+                                                                                       "IntegrityError")
+
+
 def _is_locked(exc: BaseException) -> bool:
     m = str(getattr(exc, "orig", exc)).lower()
     return "database is locked" in m or "database table is locked" in m or "database is busy" in m
 
 
 def _sqlstate(exc: BaseException) -> str | None:
-    return getattr(getattr(exc, "orig", None), "sqlstate", None)
+    """PostgreSQL's SQLSTATE of an error, wrapped by SQLAlchemy or raised by a raw cursor."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(exc, "sqlstate", None)
 
 
 class UnlockedChange(RuntimeError):
@@ -131,7 +158,8 @@ class UnitOfWork:
         self.close()
 
     def schema_status(self) -> dict:
-        st = migrate.schema_status(self.engine)
+        with self._errors():
+            st = migrate.schema_status(self.engine)
         st["read_only"] = self.read_only
         return st
 
@@ -170,6 +198,18 @@ class UnitOfWork:
             return list(M.c)
         return [null().label(c.name) if c.name in PERSONAL_COLUMNS else c for c in M.c]
 
+    def check_integrity(self) -> str | None:
+        """None when the database file is sound, else what is wrong (SQLite ``quick_check``; a
+        PostgreSQL server checks its own pages). Reads every page: seconds on a large register."""
+        if not self.is_sqlite:
+            return None
+        try:
+            with self.engine.connect() as conn:
+                rows = [r[0] for r in conn.exec_driver_sql("PRAGMA quick_check(5)")]
+        except DBAPIError as exc:
+            return _first_line(exc)
+        return None if rows == ["ok"] else " ".join("; ".join(str(r) for r in rows).split())[:300]
+
     # ---- transactions -----------------------------------------------------------
 
     @contextmanager
@@ -186,23 +226,36 @@ class UnitOfWork:
             if _sqlstate(exc) in ("40P01", "40001"):
                 raise ConflictError(f"another session changed the same records at the same time; nothing stored "
                                     f"({_first_line(exc)}); try again", retryable=True) from None
+            if _is_damaged(exc):
+                raise DatabaseDamaged(f"database {self.url} is damaged ({_first_line(exc)}): restore it from a "
+                                      "backup (heatmeter db status checks it)") from None
             raise DatabaseUnavailable(f"database {self.url}: {_first_line(exc)}") from None
-        except DBAPIError as exc:
+        except Exception as exc:  # noqa: BLE001 - only database errors are turned into one line; others pass
+            if not _is_db_error(exc):
+                raise
             state = _sqlstate(exc)
+            if _is_damaged(exc):
+                raise DatabaseDamaged(f"database {self.url} is damaged ({_first_line(exc)}): restore it from a "
+                                      "backup (heatmeter db status checks it)") from None
             if state in ("40P01", "40001"):
                 raise ConflictError(f"another session changed the same records at the same time; nothing stored "
                                     f"({_first_line(exc)}); try again", retryable=True) from None
-            if state == "23505" and "meters" in str(exc.orig):
+            orig = str(getattr(exc, "orig", None) or exc)
+            if state == "23505" and "meters" in orig:
                 raise ConflictError("a meter with the same make and serial was added by another session meanwhile; "
                                     "nothing stored; try again", retryable=True) from None
             if state == "42501":
-                what, needs = roles.describe_denial(exc.statement, str(exc.orig))
+                what, needs = roles.describe_denial(getattr(exc, "statement", None) or "", orig)
                 who = f" (connected as {self._who})" if self._who else ""
                 raise PermissionDenied(f"permission denied: {what} needs the role {' or '.join(needs)}{who}",
                                        needs) from None
             if state == "25006":
                 raise ReadOnlyRegister(f"register {self.url}: this transaction is read-only") from None
-            raise
+            if _is_unique(exc):
+                raise ConflictError(f"database {self.url}: someone else stored the same record at the same time "
+                                    f"({_first_line(exc)}); nothing of this change was stored: try again",
+                                    retryable=True) from None
+            raise DatabaseUnavailable(f"database {self.url}: {_first_line(exc)}") from None
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

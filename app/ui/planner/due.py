@@ -19,7 +19,9 @@ YEARS = (1, 2, 3, 5, 10)
 BUTTON_TITLES = {"recalibrate_or_replace_due": "Recalibrate/replace"}
 LIST_HEADERS = (("manufacturer", "Make"), ("serial", "Serial"), ("model", "Model"), ("site", "Site"),
                 ("state_text", "State"), ("due_date", "Due"), ("reason_text", "Reason"), ("clock_start", "Clock start"),
-                ("lot_id", "Lot"), ("lot_verdict", "Lot verdict"))
+                ("lot_id", "Lot"), ("lot_verdict", "Lot verdict"), ("flags_text", "Flags"),
+                ("deadlines_text", "Every deadline"))
+COUNT_MODES = (("meters", "Meters"), ("deadlines", "Deadlines"))
 
 
 def qdate(d: dt.date) -> QDate:
@@ -83,6 +85,15 @@ class DueView(QWidget):
             bar = QHBoxLayout()
             bar.setSpacing(8)
         bar.addWidget(self.plan_sampling)
+        bar.addWidget(QLabel("Count", self))
+        self.count_mode = QComboBox(self)
+        for k, text in COUNT_MODES:
+            self.count_mode.addItem(text, k)
+        self.count_mode.setToolTip("What the per-month chart counts. Meters: each meter once, at its first "
+                                   "deadline, by state. Deadlines: every deadline of every meter, by kind (a meter "
+                                   "due for sampling and for its battery counts twice)")
+        self.count_mode.currentIndexChanged.connect(lambda _i: self._draw_month_chart())
+        bar.addWidget(self.count_mode)
         bar.addStretch(1)
         self.refresh_button = QPushButton("Refresh", self)
         self.refresh_button.setToolTip("Work the schedule out again (F5)")
@@ -193,11 +204,23 @@ class DueView(QWidget):
             return
         self.data = data
         self._fill_sites(data.sites)
-        self.month_chart.set_data(data.months(), data.by_month, data.totals.get("overdue", 0))
+        self._draw_month_chart()
         self.site_chart.set_data({s: {k: v for k, v in st.items() if k != "in_service"} for s, st in data.by_site.items()})
         self._style_totals(data.totals)
         self.select(**self.selection) if self.selection else self.select()
         self.page.lots_changed(data.lots)
+
+    def _draw_month_chart(self) -> None:
+        data = self.data
+        if data is None:
+            return
+        if self.count_mode.currentData() == "deadlines":
+            by_month, overdue = service.deadlines_as_states(data)
+            self.month_chart._left = "deadlines"   # the axis title, drawn by set_data
+            self.month_chart.set_data(data.months(), by_month, overdue)
+        else:
+            self.month_chart._left = "meters due"
+            self.month_chart.set_data(data.months(), data.by_month, data.totals.get("overdue", 0))
 
     def _fill_sites(self, sites: list[str]) -> None:
         cur = self.site.currentData()
@@ -253,10 +276,29 @@ class DueView(QWidget):
         return rows
 
     def _month_clicked(self, key: str, state: str) -> None:
-        if key == OVERDUE_KEY:
+        if self.count_mode.currentData() == "deadlines" and self.data is not None:
+            self.select_deadlines(month=None if key == OVERDUE_KEY else key, state=state or None,
+                                  overdue=key == OVERDUE_KEY)
+        elif key == OVERDUE_KEY:
             self.select(state="overdue")
         else:
             self.select(month=key, state=state or None)
+
+    def select_deadlines(self, *, month: str | None = None, state: str | None = None,
+                         overdue: bool = False) -> list[dict]:
+        """The meters behind a bar of the deadline chart: a deadline of that kind in that month (or overdue)."""
+        if self.data is None:
+            return []
+        rows = service.select_deadlines(self.data, month=month, state=state, overdue=overdue)
+        self.selection = {}
+        self.list_rows = rows
+        self.model.set_rows(rows)
+        self.table.resizeColumnsToContents()
+        kind = {"recalibrate_or_replace_due": "recalibrate or replace", "sampling_due": "sampling",
+                "battery_due": "battery"}.get(state or "", "any")
+        when = "overdue" if overdue else f"in {month_label(month, short=False)}" if month else "within the horizon"
+        self.list_title.setText(f"{len(rows):,} meters with a {kind} deadline {when}")
+        return rows
 
     def _site_clicked(self, site: str, state: str) -> None:
         self.select(site=site, state=state or None)

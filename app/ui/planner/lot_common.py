@@ -13,7 +13,9 @@ KEY_FIELDS = (("manufacturer", "make"), ("model", "model"), ("qp_m3h", "qp"), ("
 APART = {"install_date_unknown": "install date unknown", "reinstalled_after_repair": "re-installed after repair"}
 NOT_ELIGIBLE = {"not_due_yet": "not due yet", "past_deadline": "past the deadline (overdue)",
                 "in_open_lot": "already in an open lot", "sampled_this_cycle": "sampled this cycle",
-                "lot_failed_replacement_list": "on a replacement list", "no_passed_9y_lot": "no passed 9-year lot"}
+                "lot_failed_replacement_list": "on a replacement list", "no_passed_9y_lot": "no passed 9-year lot",
+                "restricted": "processing restricted (never drawn)", "failed_recalibration": "recalibration failed",
+                "defective_in_passed_lot": "defective in its lot (to be replaced)"}
 SUBASSEMBLIES = (("Complete meter", "complete_meter"), ("Flow sensor", "flow_sensor"),
                  ("Temperature pair", "temperature_pair"), ("Calculator", "calculator"))
 PASS_BG, FAIL_BG, GREY_BG = "#d7f0dd", "#f9d4d0", "#eeeeee"

@@ -89,8 +89,18 @@ class LotFormingMixin:
         self.store_button.clicked.connect(lambda: self.form_lots(dry_run=False))
         self.back_button = QPushButton("Back to the lots", box)
         self.back_button.clicked.connect(lambda: self.stack.setCurrentWidget(self.detail if self.lot else self.empty))
+        self.merge_button = QPushButton("Merge two spellings…", box)
+        self.merge_button.setToolTip("Say that two model names are one model (MC403 is MULTICAL 403): lots then "
+                                     "pool them. Kept in the register for everyone; case, spaces and punctuation "
+                                     "never split a lot anyway")
+        self.merge_button.clicked.connect(self.ask_merge)
         for b in (self.preview_button, self.store_button, self.back_button):
             row.addWidget(b)
+        if scale > 1.0:   # larger text: the merge button on a row of its own
+            row.addStretch(1)
+            lay.addLayout(row)
+            row = QHBoxLayout()
+        row.addWidget(self.merge_button)
         row.addStretch(1)
         lay.addLayout(row)
         self.formation_summary = QLabel("", box)
@@ -98,7 +108,8 @@ class LotFormingMixin:
         lay.addWidget(self.formation_summary)
         split = QSplitter(Qt.Orientation.Horizontal, box)
         self.f_lots_view, self.f_lots_model = lot_table(split, (("size", "N"), ("n", "n"), ("acre", "Ac/Re"),
-                                                            ("name", "Lot key")), scale=scale)
+                                                            ("name", "Lot key"), ("merged", "Spellings merged"),
+                                                            ("warning", "Warning")), scale=scale)
         self.f_lots_view.verticalHeader().setVisible(False)
         self.f_lots_view.clicked.connect(lambda idx: self._show_formation_members(idx.row()))
         tabs = QTabWidget(split)
@@ -110,6 +121,9 @@ class LotFormingMixin:
             ("manufacturer", "Make"), ("serial", "Serial"), ("site", "Site"), ("install_date", "Installed"),
             ("reason", "Why apart")), scale=scale)
         tabs.addTab(self.f_apart_view, "Listed apart")
+        self.f_spell_view, self.f_spell_model = lot_table(tabs, (("field", "Field"), ("spelling", "Spelling as typed"),
+                                                                 ("compared", "Compared as")), scale=scale)
+        tabs.addTab(self.f_spell_view, "Spellings merged")
         self.f_tabs = tabs
         split.setMinimumHeight(round(200 * scale))
         lay.addWidget(split, 1)
@@ -172,6 +186,8 @@ class LotFormingMixin:
                 self.page.schedule_changed()
         self.f_lots_model.set_rows([{"name": short_key(lt["key"]), "size": lt["size"], "n": lt["plan"]["sample_size"],
                                      "acre": f"{lt['plan']['acceptance_number']}/{lt['plan']['rejection_number']}",
+                                     "merged": "; ".join(" / ".join(v) for v in (lt.get("merged") or {}).values()),
+                                     "warning": "; ".join(w["text"] for w in lt.get("warnings") or []),
                                      "id": lt.get("id")} for lt in d["lots"]])
         self.f_lots_view.resizeColumnsToContents()
         self.f_apart_model.set_rows([{**a, "reason": APART.get(a["reason"], a["reason"].replace("_", " "))}
@@ -189,6 +205,49 @@ class LotFormingMixin:
         lt = self.formation["lots"][row]
         self.f_members_model.set_rows(lt["members"])
         self.f_members_view.resizeColumnsToContents()
+        norm = lt.get("normalised_key") or {}
+        self.f_spell_model.set_rows([{"field": f, "spelling": sp, "compared": str(norm.get(f, ""))}
+                                     for f, sps in (lt.get("spellings") or {}).items() for sp in sps])
+        self.f_spell_view.resizeColumnsToContents()
+        merged = sum(len(v) for v in (lt.get("merged") or {}).values())
+        self.f_tabs.setTabText(2, f"Spellings merged ({merged})" if merged else "Spellings merged")
         self.f_tabs.setTabText(0, f"Members ({lt['size']})")
         self.f_tabs.setTabToolTip(0, key_text(lt["key"]))
         self.f_tabs.setCurrentIndex(0)
+
+    # -- merging two spellings --------------------------------------------------------------
+    def ask_merge(self) -> None:
+        from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLineEdit
+
+        dlg = QDialog(self)
+        dlg.setWindowTitle("Merge two spellings")
+        form = QFormLayout(dlg)
+        make, alias, model = QLineEdit(dlg), QLineEdit(dlg), QLineEdit(dlg)
+        make.setPlaceholderText("e.g. Kamstrup or KAM (empty: any make)")
+        alias.setPlaceholderText("the other name, e.g. MC403")
+        model.setPlaceholderText("the model it is, e.g. MULTICAL 403")
+        lot = (self.formation or {}).get("lots") or []
+        if lot:
+            make.setText(str((lot[0].get("normalised_key") or {}).get("manufacturer", "")))
+        form.addRow("Make", make)
+        form.addRow("This spelling", alias)
+        form.addRow("is the model", model)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, dlg)
+        buttons.accepted.connect(dlg.accept)
+        buttons.rejected.connect(dlg.reject)
+        form.addRow(buttons)
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            self.merge_spellings(make.text(), alias.text(), model.text())
+
+    def merge_spellings(self, manufacturer: str, alias: str, model: str):
+        """Add the alias (in a worker), then preview the lots again with it."""
+        def done(r):
+            if isinstance(r, service.Failure):
+                self.page.show_error(f"Not merged: {r.message}")
+                return
+            self.page.show_info(f"{alias!r} is now the model {model!r}{' of ' + manufacturer if manufacturer else ''}: "
+                                "lots pool them.")
+            self.form_lots(dry_run=True)
+
+        return self.page.run_db("Merge two spellings", service.add_alias, manufacturer, alias, model,
+                                user=self.page.user(), on_done=done)

@@ -99,6 +99,24 @@ class MeterView(QWidget):
         self.flags_label = QLabel("", self)
         self.flags_label.setObjectName("MeterFlags")
         head.addWidget(self.flags_label)
+        # the year's work: one button with a menu (a row of its own would make the page taller than small screens)
+        from PySide6.QtWidgets import QMenu
+
+        self.work_button = QPushButton("Record work", self)
+        self.work_button.setToolTip("Recalibrated, replaced, battery changed, or no access: recorded with who and "
+                                    "when in the meter's event log")
+        menu = QMenu(self.work_button)
+        self.work_buttons: dict[str, Any] = {}
+        for kind, text, tip in (("recalibrate", "Recalibrated…", "Pass restarts its 10 years, fail puts it on the "
+                                                                  "replacement list"),
+                                ("replace", "Replaced…", "A new meter took its place: both keep their history"),
+                                ("battery", "Battery changed…", "Record a battery change and its new end of life"),
+                                ("no_access", "No access…", "The technician could not get to the meter")):
+            act = menu.addAction(text, lambda k=kind: self.ask_work(k))
+            act.setToolTip(tip)
+            self.work_buttons[kind] = act
+        self.work_button.setMenu(menu)
+        head.addWidget(self.work_button)
         lay.addLayout(head)
 
         acts = QHBoxLayout()
@@ -109,8 +127,9 @@ class MeterView(QWidget):
         self.hold_button.setToolTip("MMS 2.2.4: while set, the personal data cannot be erased")
         self.hold_button.clicked.connect(self.ask_hold)
         self.restrict_button = QPushButton("Restrict processing…", self)
-        self.restrict_button.setToolTip("MMS 2.2.5: the meter stays in the register but is left out of lists, "
-                                        "exports and planning")
+        self.restrict_button.setToolTip("MMS 2.2.5: the meter stays in the register but is left out of lists and "
+                                        "exports; it stays in the maintenance schedule by its id (MMS 1.3.3) and is "
+                                        "never drawn for a lot")
         self.restrict_button.clicked.connect(self.ask_restrict)
         self.export_button = QPushButton("Personal data export…", self)
         self.export_button.setToolTip("MMS 2.2.1/2.2.2: a CSV copy of the data held on this meter")
@@ -177,6 +196,11 @@ class MeterView(QWidget):
         self.tabs.addTab(self.lots_table, "Lots")
         self.log_table = _table(self, ["When (UTC)", "Who", "Action", "Record", "Before", "After", "Source"])
         self.tabs.addTab(self.log_table, "Event log")
+        self.history_tab = MeterHistory(page, self)
+        self.tabs.addTab(self.history_tab, "History")
+        self.writes_table = _table(self, ["When (UTC)", "Who", "Write", "Outcome", "Before", "After", "Frames",
+                                          "Commissioning", "Port"])
+        self.tabs.addTab(self.writes_table, "Writes")
         self.access_panel = AccessPanel(self)  # who read the personal data (MMS 2.2.7.2)
         self.tabs.addTab(self.access_panel, "Access log")
 
@@ -194,7 +218,9 @@ class MeterView(QWidget):
             return
 
         def work():
-            return meter_dossier(self.page.register(), mid)
+            d = meter_dossier(self.page.register(), mid)
+            d["histories"] = MeterHistory.prepare(d["readouts"])      # parsing stays off the GUI thread
+            return d
 
         self.page.run_task("Loading a meter", work, on_finished=self._loaded)
 
@@ -269,8 +295,15 @@ class MeterView(QWidget):
                  e.get("after"), e.get("source")] for e in reversed(d["history"])]
         _fill(self.log_table, rows)
         self.tabs.setTabText(6, f"Event log ({len(rows)})")
+        n = self.history_tab.set_readouts(m, d.get("histories") or MeterHistory.prepare(d["readouts"]))
+        self.tabs.setTabText(self.tabs.indexOf(self.history_tab), f"History ({n})")
+        rows = [[w["written_at"], w.get("written_by"), w["kind"], ("✓ " if w["ok"] else "✗ ") + w["outcome"],
+                 w.get("before"), w.get("after"), len(w.get("frames") or []), w.get("commissioning_id"),
+                 w.get("port")] for w in reversed(d.get("writes") or [])]
+        _fill(self.writes_table, rows)
+        self.tabs.setTabText(self.tabs.indexOf(self.writes_table), f"Writes ({len(rows)})")
         n = self.access_panel.show_history(d["history"], personal_hidden=bool(d.get("personal_hidden")))
-        self.tabs.setTabText(7, f"Access log ({n})")
+        self.tabs.setTabText(self.tabs.indexOf(self.access_panel), f"Access log ({n})")
 
     def _fill_details(self, m) -> None:
         form = self.details_form
@@ -349,6 +382,20 @@ class MeterView(QWidget):
         self.page.meter_changed(rec)
         self.reload()
 
+    def ask_work(self, kind: str) -> None:
+        from app.ui.register import work
+
+        m = self._meter()
+        if m is not None:
+            work.ask(self.page, self, [m], kind, on_done=lambda _r: self.reload())
+
+    def record_work(self, values: dict[str, Any]):
+        """Record ``values`` (``WorkDialog.values``) for this meter at the version shown (non-interactive use)."""
+        from app.ui.register import work
+
+        m = self._meter()
+        return work.record(self.page, [(m.id, m.version)], values, on_done=lambda _r: self.reload())
+
     def ask_erase(self) -> None:
         from app.storage.errors import LegalHoldError
 
@@ -401,9 +448,10 @@ class MeterView(QWidget):
         if m is None:
             return
         on = not m.restrict_processing
-        text = (f"Restrict processing of {m.label}? It stays in the register but is left out of the table, exports "
-                "and planning until the restriction is lifted." if on else
-                f"Lift the restriction on {m.label}? It comes back into lists, exports and planning.")
+        text = (f"Restrict processing of {m.label}? It stays in the register but is left out of the table and "
+                "exports until the restriction is lifted; its maintenance stays scheduled by its id, and it is never "
+                "drawn for a lot." if on else
+                f"Lift the restriction on {m.label}? It comes back into lists, exports and lot sampling.")
         if not self.page.ask("Restrict processing", text, "Restrict" if on else "Lift"):
             return
         self._flag("set_restrict_processing", m.id, on, "Processing " + ("restricted" if on else "no longer restricted"))
@@ -442,3 +490,74 @@ class MeterView(QWidget):
             self.page.show_info(f"Commissioning record written to {p}.")
 
         self.page.run_task("Commissioning record", work, on_finished=done)
+
+
+class MeterHistory(QWidget):
+    """The meter's stored values from its saved readouts: pick a readout (those with stored values
+    first, newest on top); its history is shown as a chart per quantity and a table, with export."""
+
+    def __init__(self, page, parent: QWidget | None = None) -> None:
+        from PySide6.QtWidgets import QComboBox
+
+        from app.ui.widgets.history import HistoryView
+
+        super().__init__(parent)
+        self.page = page
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Saved readout", self))
+        self.readout_combo = QComboBox(self)
+        self.readout_combo.setObjectName("HistoryReadout")
+        self.readout_combo.currentIndexChanged.connect(self._show)
+        top.addWidget(self.readout_combo, 1)
+        lay.addLayout(top)
+        self.view = HistoryView(page.ctx, self)
+        self.view.message.connect(lambda kind, text: page.show_info(text) if kind == "info" else page.show_error(text))
+        # scrolls rather than making the whole register page taller on a small screen
+        from PySide6.QtWidgets import QFrame, QScrollArea
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(self.view)
+        lay.addWidget(scroll, 1)
+        self.readouts: list[dict[str, Any]] = []
+        self.meter = None
+
+    @staticmethod
+    def prepare(readouts: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any], Any]]:
+        """(stored dates, readout, history) of each saved readout, those with stored values first, newest
+        first (worker side)."""
+        from drivers.history import history
+
+        out = []
+        for r in readouts:
+            h = history(r.get("decoded") or [])
+            out.append((len([k for k in h.dates if k > 0]), r, h))
+        out.sort(key=lambda x: (x[0] == 0, -(x[1]["read_at"].timestamp() if x[1].get("read_at") else 0)))
+        return out
+
+    def set_readouts(self, meter, with_history: list[tuple[int, dict[str, Any], Any]]) -> int:
+        """Offer the prepared readouts (:meth:`prepare`); returns how many have stored values."""
+        self.meter = meter
+        self.readouts = with_history
+        self.readout_combo.blockSignals(True)
+        self.readout_combo.clear()
+        for stored, r, _h in with_history:
+            proto = next((t.get("protocol") for t in (r.get("decoded") or []) if t.get("protocol")), None)
+            self.readout_combo.addItem(f"{_text(r.get('read_at'))} UTC · {stored} stored date"
+                                       f"{'s' if stored != 1 else ''}" + (f" · {proto}" if proto else "")
+                                       + (f" · commissioning {r['commissioning_id']}" if r.get("commissioning_id")
+                                          else ""))
+        self.readout_combo.blockSignals(False)
+        self.readout_combo.setCurrentIndex(0 if with_history else -1)
+        self._show(self.readout_combo.currentIndex())
+        return sum(1 for stored, _r, _h in with_history if stored)
+
+    def _show(self, i: int) -> None:
+        if not 0 <= i < len(self.readouts):
+            self.view.set_history(None)
+            return
+        _stored, r, h = self.readouts[i]
+        m = self.meter
+        self.view.set_history(h, {"meter": f"{m.manufacturer} {m.serial}" if m else "", "read_at": r.get("read_at")})

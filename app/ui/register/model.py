@@ -37,6 +37,9 @@ NUMERIC = {"qp_m3h", "qp_qi_ratio", "dn", "mid_class", "primary_address"}
 DUE_WORDS = {
     "in_service": "Not due", "sampling_due": "Sampling due", "recalibrate_or_replace_due": "Recalibrate/replace",
     "battery_due": "Battery due", "overdue": "Overdue", NOT_SCHEDULED: "—",
+    "flag:class_below_2": "Flag: class 3 (below MID class 2)", "flag:install_date_unknown": "Flag: install date unknown",
+    "flag:failed_recalibration": "Flag: recalibration failed", "flag:defective_in_passed_lot":
+    "Flag: defective in its lot", "flag:restricted": "Flag: processing restricted", "flag:at_lab": "Flag: at the lab",
 }
 STATUS_WORDS = {"in_service": "In service", "removed": "Removed", "spare": "Spare", "in_repair": "In repair",
                 "at_lab": "At the lab", "scrapped": "Scrapped"}

@@ -1,4 +1,4 @@
-"""Draw a report PDF in its own process: ``python -m app.ui.reports evidence PACK.pickle FILE.pdf``.
+"""Draw a report PDF in its own process: ``python -m app.ui.reports evidence|jobs DATA.pickle FILE.pdf``.
 
 ``heatmeter report`` gathers the report's data, saves it to a temporary file
 and runs this for ``--pdf``, so that the CLI process itself never loads Qt
@@ -14,20 +14,20 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 3 or args[0] != "evidence":
-        print("heatmeter: usage: python -m app.ui.reports evidence PACK.pickle FILE.pdf", file=sys.stderr)
+    if len(args) != 3 or args[0] not in ("evidence", "jobs"):
+        print("heatmeter: usage: python -m app.ui.reports evidence|jobs DATA.pickle FILE.pdf", file=sys.stderr)
         return 2
-    _kind, data, pdf = args
+    kind, data, pdf = args
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtGui import QGuiApplication
 
-    from app.ui.reports.render import evidence_pdf
+    from app.ui.reports.render import evidence_pdf, jobs_pdf
 
     app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])  # fonts for the PDF writer
     with open(data, "rb") as f:
         pack = pickle.load(f)  # written by heatmeter report a moment ago, in its own temporary folder
     try:
-        evidence_pdf(pdf, pack)
+        (evidence_pdf if kind == "evidence" else jobs_pdf)(pdf, pack)
     except OSError as exc:
         print(f"heatmeter: cannot write {pdf}: {exc.strerror or exc}", file=sys.stderr)
         return 2

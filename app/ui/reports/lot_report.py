@@ -13,7 +13,6 @@ widget, so all of it may run in a worker thread.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from typing import Any
 
@@ -32,6 +31,8 @@ CSV_COLUMNS = ("lot_id", "lot_name", "purpose", "lot_size", "code_letter", "samp
                "site", "install_date", "clock_start", "drawn", "draw_order", "draw_status", "error_pct",
                "limit_pct", "defective", "inaccessible", "tested_on", "verdict", "decided_on", "action",
                "retain_until", "replace_by", "next_sampling")
+NUMERIC_CSV_COLUMNS = ("lot_id", "lot_size", "sample_size", "acceptance_number", "rejection_number", "aql", "seed",
+                       "meter_id", "draw_order", "error_pct", "limit_pct")
 
 
 def lot_report_data(reg, lot_id: int) -> dict[str, Any]:
@@ -45,6 +46,8 @@ def action_text(m: dict[str, Any]) -> str:
     a = m.get("action") or ""
     if a.startswith("retain_until_"):
         return f"stays in service until {m.get('retain_until') or a[13:].replace('_', ' ')}"
+    if a == "replace_defective":
+        return f"defective (beyond 2 × MPE): replace by {m.get('replace_by') or 'now'}"
     if a.startswith("recalibrate_or_replace_by_"):
         return f"recalibrate or replace by {m.get('replace_by') or a[26:].replace('_', ' ')}"
     return ACTIONS.get(a, a.replace("_", " "))
@@ -78,9 +81,16 @@ def lot_pdf_html(d: dict[str, Any]) -> str:
         rep = {True: "yes", False: "NO", None: "cannot be checked"}[draw.get("reproduced")]
         html.append(f"<p>Seed <b>{esc(draw.get('seed'))}</b>; algorithm: <span class='mono'>{esc(draw.get('algorithm'))}"
                     f"</span>; the stored seed and members reproduce this draw: <b>{rep}</b>.</p>")
-        rows = [[m["order"] + 1, "spare" if m["spare"] else "sample", m.get("manufacturer"), m.get("serial"),
-                 m.get("site"), m.get("status")] for m in draw["meters"]]
-        html.append(table(["#", "drawn as", "make", "serial", "site", "status"], rows))
+        excluded = rule.get("draw_excluded") or []
+        html.append("<p>To check the draw from this report alone: take the meter ids of the members below as text, "
+                    "sort them (character by character), leave out "
+                    + (f"the excluded ids {esc(', '.join(map(str, excluded)))} (not in service or restricted "
+                       "when drawn)" if excluded else "nothing")
+                    + f", and run the algorithm above with seed {esc(draw.get('seed'))}: the first n ids are the "
+                    "sample, the next ones the spares, in this order.</p>")
+        rows = [[m["order"] + 1, "spare" if m["spare"] else "sample", m["meter_id"], m.get("manufacturer"),
+                 m.get("serial"), m.get("site"), m.get("status")] for m in draw["meters"]]
+        html.append(table(["#", "drawn as", "meter id", "make", "serial", "site", "status"], rows))
     html.append("<h2>Results</h2>")
     res = d.get("results_list") or []
     if not res:
@@ -119,11 +129,12 @@ def lot_pdf_html(d: dict[str, Any]) -> str:
     for m in d.get("members") or []:
         snap = m.get("snapshot") or {}
         c = by_id.get(m["meter_id"], {})
-        rows.append([m.get("manufacturer"), m.get("serial"), snap.get("model"), m.get("site"),
+        rows.append([m["meter_id"], m.get("manufacturer"), m.get("serial"), snap.get("model"), m.get("site"),
                      snap.get("install_date"), snap.get("clock_start"), action_text(c) if c else "",
                      c.get("next_sampling") or ""])
-    html.append(table(["make", "serial", "model", "site", "installed", "clock start", "consequence",
-                       "next sampling"], rows, widths=["10%", "10%", "12%", "18%", "10%", "10%", "20%", "10%"]))
+    html.append(table(["meter id", "make", "serial", "model", "site", "installed", "clock start", "consequence",
+                       "next sampling"], rows,
+                      widths=["7%", "9%", "9%", "11%", "17%", "9%", "9%", "19%", "10%"]))
     html.append(f"<p class='muted'>Sampling lot report made with heatmeter {esc(__version__)} on "
                 f"{esc(dt.datetime.now().strftime('%Y-%m-%d %H:%M'))} from the meter register.</p>")
     return "".join(html)
@@ -174,12 +185,10 @@ def lot_csv_rows(d: dict[str, Any]) -> list[dict[str, Any]]:
 def write_lot_csv(path: str, d: dict[str, Any]) -> int:
     """The lot report as CSV (UTF-8 with BOM), one row per member; returns the row count."""
     rows = lot_csv_rows(d)
-    with open(path, "w", newline="", encoding="utf-8-sig") as f:
-        w = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in CSV_COLUMNS})
-    return len(rows)
+    from app.storage import safe_export
+
+    return safe_export.write_csv(path, CSV_COLUMNS, ([r.get(k) for k in CSV_COLUMNS] for r in rows), bom=True,
+                                 numeric=NUMERIC_CSV_COLUMNS)
 
 
 def make_lot_report(reg, lot_id: int, path: str, kind: str = "pdf") -> dict[str, Any]:

@@ -34,35 +34,65 @@ def _footer(what: str) -> str:
             f'{esc(dt.datetime.now().strftime("%Y-%m-%d %H:%M"))} from the meter register.</p>')
 
 
+_FLAG_WORDS = {"class_below_2": "class 3 (below MID class 2, MMS 1.1.2)", "install_date_unknown": "install date unknown",
+               "failed_recalibration": "recalibration failed", "defective_in_passed_lot": "defective in its lot",
+               "restricted": "processing restricted", "at_lab": "at the test lab"}
+
+
+def _schedule_cell(r) -> str:
+    due = _DUE.get(r.due_state or "", "not scheduled") + (f" {r.due_date.isoformat()}" if r.due_date else "")
+    flags = "; ".join(_FLAG_WORDS.get(f, f) for f in r.flags)
+    return due + (f" — {flags}" if flags else "")
+
+
 def evidence_pdf(path: str, pack: EvidencePack) -> None:
-    """HNTAS evidence pack of one site: E28 meter records, then E27 sizing calculations."""
+    """HNTAS evidence pack of one site, several or the estate: E28 meter records (per site), then E27 sizing.
+
+    Tables are laid out row by row (``app.ui.pdf_tables``): a row never splits across pages, cells never run
+    together in the PDF's text."""
+    from app.ui.pdf_tables import Heading, Paragraph, Table, write_document
+
     c = pack.counts
-    html = [f"<h1>HNTAS evidence pack — {esc(pack.site)}</h1>",
-            f"<p>Evidence items SS-M4-E28 (thermal energy meter records) and SS-M4-E27 (meter sizing calculations). "
-            f"Schedule state as of {esc(pack.as_of.isoformat())} (MMS 1.3.3: recalibrate or replace at 10 years, "
-            f"or keep to 14/18 years after a passed sampling lot at 9/13 years).</p>",
-            table(["meters", "recalibrated", "in a sampling lot", "lot passed", "no evidence recorded", "overdue",
-                   "sized (E27)", "no design load"],
-                  [[c["meters"], c["recalibrated"], c["in_lots"], c["lots_passed"], c["no_evidence"], c["overdue"],
-                    c["sized"], c["no_design_load"]]])]
+    blocks: list = [
+        Heading(f"HNTAS evidence pack — {pack.site}"),
+        Paragraph("Evidence items SS-M4-E28 (thermal energy meter records) and SS-M4-E27 (meter sizing "
+                  f"calculations). Schedule state as of {pack.as_of.isoformat()} (MMS 1.3.3: recalibrate or replace at "
+                  "10 years, or keep to 14/18 years after a passed sampling lot at 9/13 years). A failed "
+                  "recalibration is shown as failed and never counts as a recalibration."),
+        Table(["meters", "commissioning recorded", "recalibrated (passed)", "recalibration failed",
+               "in a sampling lot", "lot passed", "no evidence recorded", "class 3", "overdue", "sized (E27)",
+               "no design load"],
+              [[c["meters"], c["commissioned"], c["recalibrated"], c["failed_recalibration"], c["in_lots"],
+                c["lots_passed"], c["no_evidence"], c["class_below_2"], c["overdue"], c["sized"],
+                c["no_design_load"]]])]
     if pack.restricted_left_out:
-        html.append(f"<p class='muted'>{pack.restricted_left_out} meter(s) under restricted processing (MMS 2.2.5) "
-                    "are left out of this pack.</p>")
-    html.append("<h2>E28 — Thermal energy meter records</h2>")
-    html.append("<p>Make, type, serial number and year of install of every meter (MMS 1.2.8), with the recalibration "
-                "date or the evidence of sampling and testing (MMS 1.3.3–1.3.5).</p>")
-    rows = []
+        blocks.append(Paragraph(f"{pack.restricted_left_out} meter(s) under restricted processing (MMS 2.2.5) are "
+                                "left out of this pack.", muted=True))
+    blocks.append(Heading("E28 — Thermal energy meter records", 2))
+    blocks.append(Paragraph("Make, type, serial number and year of install of every meter (MMS 1.2.8), its "
+                            "commissioning record (date, technician, verdict), and the recalibration date or the "
+                            "evidence of sampling and testing (MMS 1.3.3–1.3.5)."))
+    by_site: dict[str, list] = {}
     for r in pack.e28:
-        due = _DUE.get(r.due_state or "", "not scheduled") + (f" {r.due_date.isoformat()}" if r.due_date else "")
-        rows.append([r.make, r.type, r.serial, r.install_year or "", r.monitoring_point or "",
-                     r.location or "", r.status.replace("_", " "), r.evidence, due])
-    html.append(table(["Make", "Type", "Serial", "Year of install", "Point", "Location", "Status",
-                       "Recalibration / sampling evidence", "Schedule"], rows))
-    html.append("<h2>E27 — Meter sizing calculations</h2>")
-    html.append("<p>Method (MMS 1.1.7): flow at the meter q = P·3600/(k·Δθ), k from IAPWS-IF97 at 1.6 MPa for the "
-                "design and minimum loads; the smallest catalogue meter whose qp covers q_max and whose qi = qp/ratio "
-                "is at most q_min is chosen (heatmeter calc sizing); the installed meter is checked against the same "
-                "flows. Inputs are the design data stored with each meter in the register.</p>")
+        by_site.setdefault(r.site, []).append(r)
+    for site, rows in by_site.items():
+        if len(by_site) > 1:
+            blocks.append(Heading(f"{site} — {len(rows)} meter(s)", 2))
+        blocks.append(Table(
+            ["Make", "Type", "Serial", "Year of install", "Point / location", "Status", "Commissioning",
+             "Recalibration / sampling evidence", "Schedule"],
+            [[r.make, r.type, r.serial, r.install_year or "",
+              " / ".join(x for x in (r.monitoring_point, r.location) if x),
+              r.status.replace("_", " ") + (f" (replaced by {r.replaced_by})" if r.replaced_by else ""),
+              r.commissioning, r.evidence, _schedule_cell(r)] for r in rows],
+            widths=[8, 9, 8, 5, 12, 8, 13, 21, 16],
+            shade=["#f7d9d9" if (r.failed_recalibration_on or "defective" in r.evidence) else None for r in rows]))
+    blocks.append(Heading("E27 — Meter sizing calculations", 2))
+    blocks.append(Paragraph("Method (MMS 1.1.7): flow at the meter q = P·3600/(k·Δθ), k from IAPWS-IF97 at 1.6 MPa "
+                            "for the design and minimum loads; the smallest catalogue meter whose qp covers q_max and "
+                            "whose qi = qp/ratio is at most q_min is chosen (heatmeter calc sizing); the installed "
+                            "meter is checked against the same flows. Inputs are the design data stored with each "
+                            "meter in the register."))
     sized = pack.sized
     if sized:
         rows = []
@@ -71,39 +101,72 @@ def evidence_pdf(path: str, pack: EvidencePack) -> None:
             rows.append([f"{r.make} {r.serial}", r.monitoring_point or "",
                          f"{_d(i.get('design_power_kw'))} / {_d(i.get('min_power_kw'))}",
                          f"{_d(i.get('flow_temp_c'))}/{_d(i.get('return_temp_c'))} °C, {i.get('meter_position')}",
-                         f"{res['q_max_m3h']:.3f} / {res['q_min_m3h']:.4f}", f"{res['turndown_needed']:.1f}",
+                         f"{res['q_max_m3h']:.3f} / {res['q_min_m3h']:.4f}", f"1:{res['turndown_needed']:.1f}",
                          r.chosen, _installed(r)])
-        html.append(table(["Meter", "Point", "Design / min load kW", "Temperatures, sensor in",
-                           "q_max / q_min m³/h", "Turndown", "Catalogue choice", "Installed meter"], rows))
+        blocks.append(Table(["Meter", "Point", "Design / min load kW", "Temperatures, sensor in",
+                             "q_max / q_min m³/h", "Turndown", "Catalogue choice", "Installed meter"], rows,
+                            widths=[12, 8, 10, 13, 11, 7, 18, 21]))
     else:
-        html.append("<p><b>No meter of this site has a design load stored: no sizing calculation can be shown.</b></p>")
-    n_no = pack.counts["no_design_load"]
+        blocks.append(Paragraph("No meter of this pack has a design load stored: no sizing calculation can be "
+                                "shown."))
+    n_no = c["no_design_load"]
     bad = [r for r in pack.e27 if r.status == "invalid_design_data"]
     if n_no:
-        html.append(f"<p>{n_no} meter(s) have no design load stored in the register and are not sized here (no load "
-                    "is assumed). Add the columns design_power_kw, min_power_kw, flow_temp_c and return_temp_c "
-                    "(optionally pipe_dn, max_dp_bar, application, meter_position) to the register import to include "
-                    "them; the CSV of E27 lists each meter.</p>")
+        blocks.append(Paragraph(f"{n_no} meter(s) have no design load stored in the register and are not sized here "
+                                "(no load is assumed). Add the columns design_power_kw, min_power_kw, flow_temp_c and "
+                                "return_temp_c (optionally pipe_dn, max_dp_bar, application, meter_position) to the "
+                                "register import to include them; the CSV of E27 lists each meter."))
     if bad:
-        html.append("<p>Design data that could not be used:</p>")
-        html.append(table(["Meter", "Why"], [[f"{r.make} {r.serial}", r.note] for r in bad]))
-    html.append(_integrity(pack))
-    html.append(_footer(f"Site {pack.site}."))
-    write_pdf(path, "".join(html), title=f"HNTAS evidence pack {pack.site}", landscape=True)
+        blocks.append(Paragraph("Design data that could not be used:"))
+        blocks.append(Table(["Meter", "Why"], [[f"{r.make} {r.serial}", r.note] for r in bad], widths=[1, 3]))
+    blocks += _integrity(pack)
+    footer = (f"HNTAS evidence pack {pack.site}, made with heatmeter {__version__} on "
+              f"{dt.datetime.now().strftime('%Y-%m-%d %H:%M')} from the meter register")
+    write_document(path, blocks, title=f"HNTAS evidence pack {pack.site}", landscape=True, footer=footer)
 
 
-def _integrity(pack: EvidencePack) -> str:
+def jobs_pdf(path: str, data: dict[str, Any]) -> None:
+    """A printable job list: one section per site, each job a row with room for the result written by hand."""
+    from app.ui.pdf_tables import Heading, Paragraph, Table, write_document
+
+    jobs = data.get("jobs") or []
+    sites: dict[str, list] = {}
+    for j in jobs:
+        sites.setdefault(j.get("site") or "", []).append(j)
+    blocks: list = []
+    if not jobs:
+        blocks += [Heading(data.get("title") or "Job list"), Paragraph("No job.")]
+    for k, (site, js) in enumerate(sorted(sites.items())):
+        blocks.append(Heading(f"{site or 'No site'} — {len(js)} job(s)", 1, new_page=k > 0))
+        blocks.append(Paragraph(f"{data.get('title') or 'Job list'}. Write the date, what was done (recalibrated "
+                                "pass/fail, replaced by serial …, battery changed, no access) and any note; the "
+                                "office types it into the job list file and imports it (heatmeter jobs import)."))
+        blocks.append(Table(
+            ["Address / location", "Meter", "What to do", "Due", "Done on", "Result (new serial, verdict, battery "
+             "end of life)", "Notes"],
+            [[" / ".join(x for x in (j.get("building"), j.get("location"), j.get("monitoring_point")) if x),
+              " ".join(str(x) for x in (j.get("manufacturer"), j.get("model"), j.get("serial")) if x)
+              + f" (id {j.get('meter_id')})" + (f"; {j['flags']}" if j.get("flags") else ""),
+              j.get("what_to_do"), j.get("due_date") or "", "", "", ""] for j in js],
+            widths=[14, 15, 19, 7, 8, 20, 17], min_row_mm=14))
+    write_document(path, blocks, title=data.get("title") or "Job list", landscape=True,
+                   footer=f"{data.get('title') or 'Job list'} — heatmeter {__version__}")
+
+
+def _integrity(pack: EvidencePack) -> list:
     """The hashes that let this pack be checked against the register later (``heatmeter db verify``)."""
-    out = ["<h2>Integrity</h2>"]
+    from app.ui.pdf_tables import Heading, Paragraph, Table
+
+    out: list = [Heading("Integrity", 2)]
     if pack.chain_end:
-        out.append(f"<p>The register's event chain ended at event {pack.chain_end[0]} with SHA-256 "
-                   f"<span class='mono'>{esc(pack.chain_end[1])}</span> when this pack was made. Every record cited "
-                   "below is stored with the SHA-256 of its content, anchored in that chain; "
-                   "<i>heatmeter db verify</i> recomputes them.</p>")
+        out.append(Paragraph(f"The register's event chain ended at event {pack.chain_end[0]} with SHA-256 "
+                             f"{pack.chain_end[1]} when this pack was made. Every record cited below is stored with "
+                             "the SHA-256 of its content, anchored in that chain; heatmeter db verify recomputes "
+                             "them."))
     rows = [[f"{r.make} {r.serial}", r.evidence, r.evidence_hash] for r in pack.e28 if r.evidence_hash]
     if rows:
-        out.append(table(["Meter", "Evidence", "SHA-256 of the stored record"], rows, widths=["20%", "35%", "45%"]))
-    return "".join(out)
+        out.append(Table(["Meter", "Evidence", "SHA-256 of the stored record"], rows, widths=[2, 3.5, 4.5]))
+    return out
 
 
 def _installed(r) -> str:
@@ -173,4 +236,4 @@ def commissioning_pdf(path: str, meter, record: dict[str, Any]) -> None:
     write_pdf(path, "".join(html), title=f"Commissioning record {m.manufacturer} {m.serial}")
 
 
-__all__ = ["evidence_pdf", "personal_pdf", "commissioning_pdf"]
+__all__ = ["evidence_pdf", "jobs_pdf", "personal_pdf", "commissioning_pdf"]

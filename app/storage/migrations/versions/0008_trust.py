@@ -1,7 +1,7 @@
 """Tamper evidence and personal data kept apart: the event chain, evidence hashes, personal values, marked columns.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 
 Upgrading an existing register (see docs/security.md):
 
@@ -33,8 +33,8 @@ from alembic import op
 from app.storage import integrity
 from app.storage.evidence import HASH_COLUMN, KINDS, item_hashes
 
-revision = '0006'
-down_revision = '0005'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
@@ -240,7 +240,7 @@ def _build_chain(conn, pg: bool, anchors: list[tuple[str, int, str]]) -> None:
         after = json.dumps({"events": n_events, "evidence": len(anchors)})
         conn.execute(sa.text('INSERT INTO events (id, at, "user", entity, action, after) VALUES '
                              f"(:id, :at, :u, 'events', 'chain_built', {'CAST(:a AS json)' if pg else ':a'})"),
-                     {"id": last_id, "at": now if pg else integrity.at_text(now), "u": "heatmeter (migration 0006)",
+                     {"id": last_id, "at": now if pg else integrity.at_text(now), "u": "heatmeter (migration 0008)",
                       "a": after})
         ea = sa.table('evidence_anchors', sa.column('event_id'), sa.column('item_table'), sa.column('item_id'),
                       sa.column('content_hash'))

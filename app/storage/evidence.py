@@ -6,9 +6,11 @@ migration that introduced the hashes used its own reflected tables. All go
 through :func:`item_hashes`, so the three agree.
 
 Items: a readout (with its frames), a *signed* commissioning record, a
-calibration result (with its points), a lot as formed (with its members), a
-lot's draw (its seed and drawn meters in order; item id = the lot's id), a
-lot result, a lot verdict.
+calibration result (with its points: recalibrations and lot tests), a lot as
+formed (with its members), a lot's draw (its seed and drawn meters in order;
+item id = the lot's id), a lot result, a lot verdict, a write to a meter
+(with every frame sent and received), a commissioning photo (its bytes by
+their SHA-256).
 """
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ KINDS: dict[str, tuple[str, str | None, str | None, str | None]] = {
     "lot_draws": ("lots", "lot_draws", "lot_id", "draw_order"),
     "lot_results": ("lot_results", None, None, None),
     "lot_verdicts": ("lot_verdicts", None, None, None),
+    "meter_writes": ("meter_writes", "meter_write_frames", "write_id", "seq"),
+    "commissioning_photos": ("commissioning_photos", None, None, None),
 }
 #: the column of the item's table that holds its hash
 HASH_COLUMN = {kind: ("draw_hash" if kind == "lot_draws" else "content_hash") for kind in KINDS}

@@ -255,6 +255,10 @@ EVIDENCE_COLUMNS: dict[str, tuple[str, ...]] = {
                     "inaccessible", "tested_on", "notes"),
     "lot_verdicts": ("id", "lot_id", "decided_on", "verdict", "sample_tested", "defectives", "acceptance_number",
                      "rejection_number", "retain_until", "decided_by", "notes"),
+    "meter_writes": ("id", "meter_id", "commissioning_id", "kind", "ok", "outcome", "detail", "before", "after",
+                     "written_at", "written_by", "transport", "port"),
+    "commissioning_photos": ("id", "commissioning_id", "step", "caption", "filename", "media_type", "sha256",
+                             "size_bytes", "taken_at", "added_by", "added_at"),
 }
 FRAME_COLUMNS = ("seq", "direction", "raw")
 POINT_COLUMNS = ("seq", "error_pct", "q_m3h", "dtheta_k", "interval", "mpe_initial_pct", "mpe_in_service_pct",
@@ -269,7 +273,9 @@ def item_hash(table: str, row: dict[str, Any], children: Sequence[dict[str, Any]
     members or draws, in order)."""
     fields = {c: row.get(c) for c in EVIDENCE_COLUMNS[table]}
     child_cols = {"readouts": FRAME_COLUMNS, "calibration_results": POINT_COLUMNS, "lots": MEMBER_COLUMNS,
-                  "lot_draws": DRAW_COLUMNS}.get(table)
+                  "lot_draws": DRAW_COLUMNS, "meter_writes": FRAME_COLUMNS}.get(table)
     if child_cols is not None:
         fields["rows"] = [[c.get(k) for k in child_cols] for c in children]
+    if table == "commissioning_photos":  # the bytes as their SHA-256 (a photo may be megabytes)
+        fields["data_sha256"] = hashlib.sha256(bytes(row.get("data") or b"")).hexdigest()
     return content_hash(table, fields)

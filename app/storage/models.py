@@ -539,6 +539,7 @@ class MeterWrite(Base):
     written_by: Mapped[str | None] = mapped_column(String(100))
     transport: Mapped[str | None] = mapped_column(String(20))
     port: Mapped[str | None] = mapped_column(String(300))
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # with its frames, revision 0008
 
 
 class MeterWriteFrame(Base):
@@ -567,3 +568,4 @@ class CommissioningPhoto(Base):
     taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     added_by: Mapped[str | None] = mapped_column(String(100))
     added_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # revision 0008

@@ -10,9 +10,10 @@ SQL through one's own connection can do no more than the tool:
 ==========================  =====================================================================
 ``heatmeter_technician``    reads the register without personal columns; writes meters (not their
                             personal columns or data-protection flags), places, installations,
-                            readouts and commissioning records
-``heatmeter_planner``       the technician's rights, plus lots, calibration results, replacements
-                            and imports
+                            readouts, writes to meters, commissioning records and their photos,
+                            radio surveys
+``heatmeter_planner``       the technician's rights, plus lots, calibration results (recalibrations),
+                            replacements, model aliases and imports
 ``heatmeter_dpo``           reads everything, personal columns included; erases, holds, restricts
                             (the personal columns, the flags, the personal values kept apart) and
                             marks columns personal
@@ -44,9 +45,10 @@ FLAG_COLUMNS = ("legal_hold", "restrict_processing", "personal_erased_at")
 
 _R, _RW, _RWD = ("SELECT",), ("SELECT", "INSERT", "UPDATE"), ("SELECT", "INSERT", "UPDATE", "DELETE")
 _FIELD = ("sites", "buildings", "monitoring_points", "installations", "readouts", "readout_frames",
-          "commissioning_records")
+          "commissioning_records", "meter_writes", "meter_write_frames", "commissioning_photos", "radio_surveys",
+          "radio_survey_locations", "radio_survey_telegrams")
 _PLANNING = ("calibration_results", "calibration_points", "lots", "lot_members", "lot_draws", "lot_results",
-             "lot_verdicts")
+             "lot_verdicts", "model_aliases")
 _LOG = {"events": ("SELECT", "INSERT"), "evidence_anchors": ("SELECT", "INSERT"), "event_chain": ("SELECT", "UPDATE"),
         "alembic_version": _R, "personal_columns": _R}
 

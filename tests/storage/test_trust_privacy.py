@@ -18,10 +18,10 @@ from tests.helpers.trust import recorded, stored_text
 
 @pytest.fixture
 def phones(reg, tmp_path):
-    """Six meters from a spreadsheet with occupants, notes and a column of its own: tenant_phone."""
+    """Six meters from a spreadsheet with occupants, notes and a column of its own: emergency_no."""
     rows = make_rows(6)
     for i, r in enumerate(rows):
-        r.update(occupant_name=f"Occupant {i}", notes=f"key under mat {i}", tenant_phone=f"0770 900 00{i}",
+        r.update(occupant_name=f"Occupant {i}", notes=f"key under mat {i}", emergency_no=f"0770 900 00{i}",
                  design_power_kw=str(10 + i))
     reg.import_file(write_csv(tmp_path / "p.csv", rows, columns=list(rows[0])), user="ann")
     return [reg.find_meter(r["manufacturer"], r["serial"]) for r in rows]
@@ -29,19 +29,19 @@ def phones(reg, tmp_path):
 
 def test_a_column_marked_personal_is_covered_like_the_personal_fields(reg, phones, tmp_path):
     header, _ = reg.export_rows()
-    assert "tenant_phone" in header and "notes" not in header and "occupant_name" not in header
-    assert reg.mark_personal_column("tenant_phone", user="dpo") == 6
-    assert reg.personal_columns() == ["tenant_phone"]
+    assert "emergency_no" in header and "notes" not in header and "occupant_name" not in header
+    assert reg.mark_personal_column("emergency_no", user="dpo") == 6
+    assert reg.personal_columns() == ["emergency_no"]
     m = reg.get_meter(phones[0].id)
-    assert m.personal_extra == {"tenant_phone": "0770 900 000"} and "tenant_phone" not in m.extra
+    assert m.personal_extra == {"emergency_no": "0770 900 000"} and "emergency_no" not in m.extra
     assert m.extra == {"design_power_kw": "10"}
     header, _ = reg.export_rows()
-    assert "tenant_phone" not in header and "design_power_kw" in header
+    assert "emergency_no" not in header and "design_power_kw" in header
     header, rows = reg.export_rows(include_personal=True)
-    assert {"tenant_phone", "notes", "occupant_name"} <= set(header)
-    assert sorted(r[header.index("tenant_phone")] for r in rows) == [f"0770 900 00{i}" for i in range(6)]
+    assert {"emergency_no", "notes", "occupant_name"} <= set(header)
+    assert sorted(r[header.index("emergency_no")] for r in rows) == [f"0770 900 00{i}" for i in range(6)]
     out = tmp_path / "subject.csv"
-    reg.export_personal_data(out, meter_ids=[phones[2].id], fields=["serial", "tenant_phone", "notes"])
+    reg.export_personal_data(out, meter_ids=[phones[2].id], fields=["serial", "emergency_no", "notes"])
     assert csv_rows(out, encoding="utf-8")[1:] == [[phones[2].serial, "0770 900 002", "key under mat 2"]]
     report = reg.erase_personal_data(phones[2].id, user="dpo")
     assert report.erased == [phones[2].id]
@@ -51,24 +51,44 @@ def test_a_column_marked_personal_is_covered_like_the_personal_fields(reg, phone
     assert "0770 900 002" not in stored and "key under mat 2" not in stored and "Occupant 2" not in stored
     assert "0770 900 003" in stored
     after = reg.history(phones[2].id)[0]["after"]  # the creation: what was erased reads so
-    assert after["extra"]["tenant_phone"] == "[erased]" and after["extra"]["design_power_kw"] == "12"
+    assert after["extra"]["emergency_no"] == "[erased]" and after["extra"]["design_power_kw"] == "12"
     assert reg.verify_integrity().ok
     with pytest.raises(ValidationError):
         reg.mark_personal_column("occupant_name")
 
 
 def test_an_import_after_the_marking_puts_the_column_apart(reg, phones, tmp_path):
-    reg.mark_personal_column("tenant_phone", user="dpo")
+    reg.mark_personal_column("emergency_no", user="dpo")
     rows = make_rows(8)[6:]
     for r in rows:
-        r.update(tenant_phone="0770 111 222")
+        r.update(emergency_no="0770 111 222")
     reg.import_file(write_csv(tmp_path / "more.csv", rows, columns=list(rows[0])))
     m = reg.find_meter(rows[0]["manufacturer"], rows[0]["serial"])
-    assert m.personal_extra == {"tenant_phone": "0770 111 222"} and not m.extra
+    assert m.personal_extra == {"emergency_no": "0770 111 222"} and not m.extra
     reg.erase_personal_data(m.id)
     assert "0770 111 222" in stored_text(reg)  # the other new meter keeps it
     reg.erase_personal_data(reg.find_meter(rows[1]["manufacturer"], rows[1]["serial"]).id)
     assert "0770 111 222" not in stored_text(reg)
+
+
+def test_a_header_that_looks_personal_is_refused_until_marked_then_kept_apart(reg, tmp_path):
+    """A column whose header looks personal (tenant_phone) is refused by an import unless it is mapped, dropped or
+    marked personal; once marked, the import takes it and keeps its values with the personal data."""
+    from app.storage.errors import ImportFileError
+
+    rows = make_rows(2)
+    for i, r in enumerate(rows):
+        r.update(tenant_phone=f"0770 555 00{i}")
+    path = write_csv(tmp_path / "t.csv", rows, columns=list(rows[0]))
+    with pytest.raises(ImportFileError, match="tenant_phone.*personal-column"):
+        reg.import_file(path)
+    assert reg.list_meters() == []
+    reg.mark_personal_column("tenant_phone", user="dpo")
+    reg.import_file(path)
+    m = reg.find_meter(rows[1]["manufacturer"], rows[1]["serial"])
+    assert m.personal_extra == {"tenant_phone": "0770 555 001"} and "tenant_phone" not in (m.extra or {})
+    header, _ = reg.export_rows()
+    assert "tenant_phone" not in header
 
 
 def test_earlier_occupants_are_exported_and_erased_with_the_meter(reg, phones, tmp_path):
@@ -147,7 +167,7 @@ def test_an_erase_on_sqlite_leaves_no_trace_in_the_files(reg, phones, tmp_path):
     if not reg.is_sqlite:
         pytest.skip("the PostgreSQL case is test_an_erase_on_postgresql_rewrites_the_tables")
     path = reg.engine.url.database
-    reg.mark_personal_column("tenant_phone")
+    reg.mark_personal_column("emergency_no")
     reg.erase_personal_data([m.id for m in phones])
     import os
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from itertools import repeat
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,10 @@ class BulkImport(BulkSQL):
                      expect_invalid: int | None, cancelled) -> ImportReport:
         t0 = time.perf_counter()
         p = Path(path)
+        # a column marked personal in the register is taken as such, whatever its header looks like
+        with self._read() as conn:
+            marked = frozenset(self._marked_personal(conn))
+        options = replace(options or ImportOptions(), personal_columns=marked)
         with _gc_paused():
             # PostgreSQL works in its own process: let it start on the first chunk while the helper
             # thread splits the next ones (on SQLite the helper has enough to do)

@@ -259,6 +259,8 @@ class Lots(Calibration):
             spares = [r["meter_id"] for r in rows if r["spare"]]
             h = self._seal_item(conn, "lot_draws", lot_id)
             anchors = [("lot_draws", lot_id, h)] + [("lot_results", r, None) for r in discarded]
+            if seeded:  # the lot's rule now names the members left out of the frame: the lot hashed again
+                anchors.append(("lots", lot_id, self._seal_item(conn, "lots", lot_id)))
             if seeded:
                 after = {"seed": seed, "algorithm": algorithm, "sample_size": len(sample), "sample": sample,
                          "spares": spares, "draw_hash": h}

@@ -35,7 +35,7 @@ RSL = models.RadioSurveyLocation.__table__
 RST = models.RadioSurveyTelegram.__table__
 
 #: The tables of the evidence items, by name (``app.storage.evidence``).
-EVIDENCE_TABLES = {t.name: t for t in (RO, RF, COM, CAL, CALP, LOT, LOTM, LOTD, LOTR, LOTV)}
+EVIDENCE_TABLES = {t.name: t for t in (RO, RF, COM, CAL, CALP, LOT, LOTM, LOTD, LOTR, LOTV, MW, MWF, PH)}
 
 #: Rows per INSERT statement when many go in at once (an import's chunk, a lot's members).
 CHUNK = 5000

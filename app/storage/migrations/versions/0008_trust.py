@@ -10,7 +10,8 @@ Upgrading an existing register (see docs/security.md):
    import's event batch moves to ``personal_values`` as a salted entry, and
    reads ``[personal]`` where it was;
 2. every evidence item gets its content hash (``content_hash``, a lot's
-   ``draw_hash``);
+   ``draw_hash``), writes to meters and commissioning photos (revision 0007)
+   included;
 3. one event ``chain_built`` is appended, anchoring those hashes;
 4. the chain is built over every event in id order and its end stored in
    ``event_chain``.
@@ -88,7 +89,8 @@ def upgrade() -> None:
         b.add_column(sa.Column('hash', sa.LargeBinary(), nullable=True))
     with op.batch_alter_table('meters') as b:
         b.add_column(sa.Column('personal_extra', sa.JSON(), nullable=True))
-    for table in ('readouts', 'commissioning_records', 'calibration_results', 'lot_results', 'lot_verdicts'):
+    for table in ('readouts', 'commissioning_records', 'calibration_results', 'lot_results', 'lot_verdicts',
+                  'meter_writes', 'commissioning_photos'):
         with op.batch_alter_table(table) as b:
             b.add_column(sa.Column('content_hash', sa.String(length=64), nullable=True))
     with op.batch_alter_table('lots') as b:
@@ -359,7 +361,8 @@ def downgrade() -> None:
     with op.batch_alter_table('lots') as b:
         b.drop_column('draw_hash')
         b.drop_column('content_hash')
-    for table in ('lot_verdicts', 'lot_results', 'calibration_results', 'commissioning_records', 'readouts'):
+    for table in ('commissioning_photos', 'meter_writes', 'lot_verdicts', 'lot_results', 'calibration_results',
+                  'commissioning_records', 'readouts'):
         with op.batch_alter_table(table) as b:
             b.drop_column('content_hash')
     with op.batch_alter_table('meters') as b:

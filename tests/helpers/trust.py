@@ -66,3 +66,9 @@ def assert_consistent_history(reg, meter_id: int, fields=("qp_m3h", "occupant_na
                 f"meter {meter_id}: {e['action']} went to version {after['version']} from {version}")
             version = after["version"]
     return hist
+
+
+def as_user(db_url: str, name: str) -> list[str]:
+    """``--user NAME`` for a CLI command on SQLite; nothing on PostgreSQL, where the event log names the
+    role that connected and ``--user`` is refused."""
+    return ["--user", name] if str(db_url).startswith("sqlite") else []

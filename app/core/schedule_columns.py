@@ -28,7 +28,7 @@ FLAG_BIT = {f: 1 << i for i, f in enumerate(FLAGS)}
 #: Lot outcome codes of ``MeterColumns.outcome``: none, round 9 failed/passed, round 13 failed/passed.
 OUTCOME_NONE, OUTCOME_9_FAIL, OUTCOME_9_PASS, OUTCOME_13_FAIL, OUTCOME_13_PASS = range(5)
 _STATE_CODE = {s: i for i, s in enumerate(STATES)}
-_FLAG_TUPLES = tuple(tuple(f for f in FLAGS if bits & FLAG_BIT[f]) for bits in range(1 << len(FLAGS)))
+FLAG_TUPLES = tuple(tuple(f for f in FLAGS if bits & FLAG_BIT[f]) for bits in range(1 << len(FLAGS)))
 # key packing of the regular meters: start (22 bits) | battery deadline (22 bits) | sampling (2) | deadline year (2)
 _SAMP = (None, 9, 13)
 _RECAL = (10, 14, 18)
@@ -105,7 +105,7 @@ class ScheduleRows(Sequence):
         c = self.cols
         st = self.plans[int(self.plan_idx[p])]
         return ScheduleRow(c.meter_id(p), c.site_names[int(c.site_code[p])], st[0], st[1], st[2], st[3],
-                           _FLAG_TUPLES[int(self.bits[p])])
+                           FLAG_TUPLES[int(self.bits[p])])
 
     def __getitem__(self, i):
         if isinstance(i, slice):
@@ -119,7 +119,7 @@ class ScheduleRows(Sequence):
 
     def __iter__(self) -> Iterator[ScheduleRow]:
         c, plans = self.cols, self.plans
-        names, flags = c.site_names, _FLAG_TUPLES
+        names, flags = c.site_names, FLAG_TUPLES
         ids = c.ids.tolist() if isinstance(c.ids, np.ndarray) else c.ids
         text = c.id_text
         for mid, code, pi, b in zip(ids, c.site_code.tolist(), self.plan_idx.tolist(), self.bits.tolist()):
@@ -138,7 +138,7 @@ class ScheduleRows(Sequence):
         return self.plans[int(self.plan_idx[p])]
 
     def flags_of(self, p: int) -> tuple[str, ...]:
-        return _FLAG_TUPLES[int(self.bits[p])]
+        return FLAG_TUPLES[int(self.bits[p])]
 
 
 def compute_schedule_columns(c: MeterColumns, as_of: date, horizon_months: int = 12, plan_sampling: bool = True,

@@ -46,8 +46,13 @@ def fetch_pg(conn, table: str, where: str, nums: list[Num], texts: list[str]) ->
     """``({name: array}, {text column: list of str | None})`` of the rows of ``table`` matching ``where``,
     packed by the server (see the module docstring); None when a word holds the separator (use the rows)."""
     packed = " || ".join(f"{t.pg_type}send(({t.sql})::{t.pg_type})" for t in nums)
-    words = [f"string_agg(COALESCE(({c})::text, E'\\x1e'), E'\\x1f')" for c in texts]
-    sql = f"SELECT count(*), string_agg({packed}, ''::bytea){''.join(', ' + w for w in words)} FROM {table} WHERE {where}"
+    # every word of a row joined, the rows joined: one aggregate (each costs the server a call per row)
+    sep, null = "E'\\x1f'", "E'\\x1e'"
+    aggs = [f"string_agg({packed}, ''::bytea)"]
+    if texts:
+        words = f" || {sep} || ".join(f"COALESCE(({c})::text, {null})" for c in texts)
+        aggs.append(f"string_agg({words}, {sep})")
+    sql = f"SELECT count(*), {', '.join(aggs)} FROM {table} WHERE {where}"
     cur = conn.connection.driver_connection.cursor()
     try:
         cur.execute(sql)
@@ -58,14 +63,20 @@ def fetch_pg(conn, table: str, where: str, nums: list[Num], texts: list[str]) ->
     dtype = np.dtype([(t.name, _NP[t.pg_type]) for t in nums])
     raw = np.frombuffer(row[1], dtype) if n else np.zeros(0, dtype)
     out = {t.name: raw[t.name].astype(_NATIVE[t.pg_type]) for t in nums}
-    words_out = {}
-    for c, blob in zip(texts, row[2:]):
-        vals = blob.split(_SEP) if n else []
-        if len(vals) != n:
+    words_out: dict[str, list] = {}
+    if texts:
+        blob = row[2] if n else ""
+        flat = blob.split(_SEP) if n else []
+        k = len(texts)
+        if len(flat) != n * k:
             return None
-        if _NULL in blob:
-            vals = [None if v == _NULL else v for v in vals]
-        words_out[c] = vals
+        nulls = _NULL in blob
+        as_none = {_NULL: None}.get
+        for i, c in enumerate(texts):
+            vals = flat[i::k]
+            if nulls and _NULL in vals:
+                vals = list(map(as_none, vals, vals))
+            words_out[c] = vals
     return out, words_out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtWidgets import QHBoxLayout, QScrollBar, QWidget
 
 from app.ui.calculators import plots
 from app.services.planner import DUE_STATES, STATE_TITLES
@@ -162,25 +163,39 @@ class DueByMonthChart(plots.StaticPlot):
 
 
 class DueBySiteChart(plots.StaticPlot):
-    """Horizontal stacked bars per site: overdue and due within the horizon, by state."""
+    """Horizontal stacked bars per site: overdue and due within the horizon, by state.
+
+    Sites with the most meters due come first. Each site keeps a row at least
+    ``ROW_PX`` high (times the text scale) so that its name never overlaps its
+    neighbours': when there are more sites than fit (a national register has
+    hundreds), the chart shows a window of them and scrolls (mouse wheel, or
+    the scroll bar of :class:`SiteChartPanel`); the counts axis stays put.
+    """
 
     barClicked = Signal(str, str)    # site, state ("" = the whole bar)
+    rowsChanged = Signal(int, int, int)   # first row shown, rows shown, rows in all
+    ROW_PX = 24
+    LABEL_CHARS = 24
 
     def __init__(self, parent=None, scale: float = 1.0) -> None:
         super().__init__(parent, left="", bottom="meters")
         self.scale = scale
         self.stacks = _Stacks()
         self.sites: list[str] = []
+        self.first = 0
+        self._x_max = 1.0
         self._sel_item = None
         self.setMinimumHeight(100)
         self.scene().sigMouseClicked.connect(self._clicked)
+        self.getPlotItem().vb.sigResized.connect(lambda _vb: self._fit_rows() if self.sites else None)
 
     def set_data(self, by_site: dict[str, dict[str, int]]) -> None:
         p = self.getPlotItem()
         p.clear()
         self._sel_item = None
         self.stacks = _Stacks()
-        sites = sorted(by_site, key=lambda s: (s == "", s))
+        totals = {s: sum(v.get(k, 0) for k in DUE_STATES) for s, v in by_site.items()}
+        sites = sorted(by_site, key=lambda s: (-totals[s], s == "", s))
         self.sites = sites
         n = len(sites)
         lefts = [0.0] * n
@@ -199,16 +214,59 @@ class DueBySiteChart(plots.StaticPlot):
             p.addItem(pg.BarGraphItem(x=xs, y=ys, width=ws, height=0.7, brush=pg.mkBrush(STATE_COLORS[state]),
                                       pen=pg.mkPen("#ffffff", width=1)))
         for i, site in enumerate(sites):
-            t = plots.text_item(f" {int(lefts[i])}", plots.INK, anchor=(0, 0.5), scale=self.scale)
+            t = plots.text_item(f" {int(lefts[i]):,}", plots.INK, anchor=(0, 0.5), scale=self.scale)
             t.setPos(lefts[i], n - 1 - i)
             p.addItem(t)
         ax = p.getAxis("left")
-        ax.setTicks([[(n - 1 - i, (s or "(no site)")[:22]) for i, s in enumerate(sites)], []])
-        ax.setWidth(round(150 * self.scale))
-        p.setYRange(-0.6, n - 0.4, padding=0)
-        p.setXRange(0, max([*lefts, 1]) * 1.3, padding=0)
+        ax.setTicks([[(n - 1 - i, self.label(s)) for i, s in enumerate(sites)], []])
+        self._x_max = max([*lefts, 1]) * 1.3
+        p.setXRange(0, self._x_max, padding=0)
+        self.first = 0
         self.set_text_scale(self.scale)
-        self.getPlotItem().getAxis("left").setWidth(round(150 * self.scale))
+
+    def set_text_scale(self, scale: float) -> None:
+        super().set_text_scale(scale)
+        self.getPlotItem().getAxis("left").setWidth(round(170 * scale))
+        if self.__dict__.get("sites"):
+            self._fit_rows()
+
+    @classmethod
+    def label(cls, site: str) -> str:
+        """The name on the axis: shortened with an ellipsis when long (the list above the table names it)."""
+        name = site or "(no site)"
+        return name if len(name) <= cls.LABEL_CHARS else name[:cls.LABEL_CHARS - 1].rstrip() + "…"
+
+    # -- scrolling ----------------------------------------------------------------------
+    def rows_fit(self) -> int:
+        """How many site rows fit the plot's height at ``ROW_PX`` each."""
+        h = self.getPlotItem().vb.height()
+        if h <= 1:
+            h = max(1.0, self.height() - 60 * self.scale)
+        return max(1, int(h // (self.ROW_PX * self.scale)))
+
+    def scroll_to(self, first: int) -> None:
+        """Show the sites from row ``first`` (0 = the site with the most meters due)."""
+        n = len(self.sites)
+        k = min(n, self.rows_fit())
+        first = max(0, min(int(first), n - k))
+        self.first = first
+        top = n - 1 - first
+        self.getPlotItem().setYRange(top - k + 0.4, top + 0.6, padding=0)
+        self.rowsChanged.emit(first, k, n)
+
+    def shown_sites(self) -> list[str]:
+        return self.sites[self.first:self.first + min(len(self.sites), self.rows_fit())]
+
+    def _fit_rows(self) -> None:
+        self.scroll_to(self.first)
+
+    def wheelEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        steps = ev.angleDelta().y() / 120
+        if steps and len(self.sites) > self.rows_fit():
+            self.scroll_to(self.first - round(3 * steps))
+            ev.accept()
+        else:
+            ev.ignore()
 
     def _clicked(self, ev) -> None:
         vb = self.getPlotItem().vb
@@ -218,6 +276,32 @@ class DueBySiteChart(plots.StaticPlot):
         hit = self.stacks.hit(pt.x(), pt.y(), horizontal=True)
         if hit is not None:
             self.barClicked.emit(hit[0], hit[1] or "")
+
+
+class SiteChartPanel(QWidget):
+    """The per-site chart with a scroll bar beside it when its sites do not all fit."""
+
+    def __init__(self, parent=None, scale: float = 1.0) -> None:
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        self.chart = DueBySiteChart(self, scale)
+        self.bar = QScrollBar(Qt.Orientation.Vertical, self)
+        self.bar.setToolTip("More sites: scroll (or turn the mouse wheel over the chart)")
+        self.bar.hide()
+        lay.addWidget(self.chart, 1)
+        lay.addWidget(self.bar)
+        self.chart.rowsChanged.connect(self._rows_changed)
+        self.bar.valueChanged.connect(lambda v: self.chart.scroll_to(v) if v != self.chart.first else None)
+
+    def _rows_changed(self, first: int, shown: int, total: int) -> None:
+        self.bar.blockSignals(True)
+        self.bar.setRange(0, max(0, total - shown))
+        self.bar.setPageStep(max(1, shown))
+        self.bar.setValue(first)
+        self.bar.blockSignals(False)
+        self.bar.setVisible(total > shown)
 
 
 class OcChart(plots.StaticPlot):

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdi
 
 from app.ui.calculators.look import restyle, styled
 from app.services import planner as service
-from app.ui.planner.charts import OVERDUE_KEY, STATE_COLORS, DueByMonthChart, DueBySiteChart, month_label
+from app.ui.planner.charts import OVERDUE_KEY, STATE_COLORS, DueByMonthChart, SiteChartPanel, month_label
 from app.ui.planner.models import DictTableModel
 from app.services.planner import DUE_STATES, STATE_TITLES
 
@@ -132,7 +132,8 @@ class DueView(QWidget):
         split = QSplitter(Qt.Orientation.Vertical, self)
         charts = QSplitter(Qt.Orientation.Horizontal, split)
         self.month_chart = DueByMonthChart(charts, scale)
-        self.site_chart = DueBySiteChart(charts, scale)
+        self.site_panel = SiteChartPanel(charts, scale)
+        self.site_chart = self.site_panel.chart
         charts.setStretchFactor(0, 3)
         charts.setStretchFactor(1, 2)
         self.month_chart.barClicked.connect(self._month_clicked)

@@ -36,40 +36,56 @@ from app.core.schedule_rules import (BATTERY_REASON, DEADLINE_KINDS, DEFECTIVE_R
                                      add_months, anniversary, meter_flags)
 
 
+def _ordinals(values) -> np.ndarray:
+    """Dates (or None) as int32 ordinals, 0 for None; each distinct date converted once."""
+    cache: dict = {None: 0}
+
+    def conv(d):
+        o = cache.get(d)
+        if o is None:
+            o = cache[d] = d.toordinal()
+        return o
+
+    return np.fromiter(map(conv, values), np.int32, count=len(values))
+
+
 def meter_columns(meters: Iterable[MeterInfo], lot_outcomes: Mapping[str, LotOutcome] | None = None) -> MeterColumns:
-    """``MeterInfo`` records as the columns the schedule works on (one Python pass)."""
+    """``MeterInfo`` records as the columns the schedule works on (the fields transposed, dates as ordinals)."""
+    ms = list(meters)
+    n = len(ms)
+    f = dict(zip(MeterInfo._fields, zip(*ms))) if ms else {k: () for k in MeterInfo._fields}
     outcomes = lot_outcomes or {}
-    ids, sites, start, ok, battery, cls, restricted, at_lab, failed, defective, outcome = ([] for _ in range(11))
     site_code: dict = {}
-    for m in meters:
-        ids.append(m.id)
-        sites.append(site_code.setdefault(m.site, len(site_code)))
-        s = m.cycle_start_date or m.install_date
-        if s is not None and m.install_year_only and m.cycle_start_date is None:
-            s = date(s.year, 1, 1)
-        start.append(0 if s is None else s.toordinal())
-        ok.append(not m.reinstalled_after_repair)
-        b = 0
+    sites = np.fromiter((site_code.setdefault(s, len(site_code)) for s in f["site"]), np.int32, count=n)
+    install, cycle = _ordinals(f["install_date"]), _ordinals(f["cycle_start_date"])
+    year_only = np.fromiter(f["install_year_only"], bool, count=n)
+    first = install.copy()
+    for p in np.flatnonzero(year_only & (install > 0)).tolist():
+        first[p] = date(f["install_date"][p].year, 1, 1).toordinal()
+    start = np.where(cycle > 0, cycle, first).astype(np.int32)
+    battery = np.zeros(n, np.int32)
+    for p in [p for p, (e, bp) in enumerate(zip(f["battery_expiry"], f["battery_powered"])) if e is not None or bp]:
+        m = ms[p]
         if m.battery_expiry is not None:
-            b = anniversary(m.battery_expiry, -1).toordinal()
+            battery[p] = anniversary(m.battery_expiry, -1).toordinal()
         elif m.battery_powered and m.battery_life_years:
             bstart = m.battery_date or m.install_date
             if bstart is not None:
-                b = bstart.toordinal() + round((m.battery_life_years - 1.0) * 365.25)
-        battery.append(b)
-        cls.append(m.accuracy_class or 0)
-        restricted.append(m.restricted)
-        at_lab.append(m.at_lab)
-        failed.append(0 if m.failed_recalibration_on is None else m.failed_recalibration_on.toordinal())
-        defective.append(0 if m.defective_on is None else m.defective_on.toordinal())
-        o = outcomes.get(m.id)
-        outcome.append(0 if o is None else outcome_code(o.sampling_round, o.passed))
-    return MeterColumns(ids=ids, site_code=np.array(sites, np.int32), site_names=list(site_code),
-                        start=np.array(start, np.int32), sampling_ok=np.array(ok, bool),
-                        battery_due=np.array(battery, np.int32), accuracy_class=np.array(cls, np.int16),
-                        restricted=np.array(restricted, bool), at_lab=np.array(at_lab, bool),
-                        failed_on=np.array(failed, np.int32), defective_on=np.array(defective, np.int32),
-                        outcome=np.array(outcome, np.int8), id_text=False)
+                battery[p] = bstart.toordinal() + round((m.battery_life_years - 1.0) * 365.25)
+    outcome = np.zeros(n, np.int8)
+    if outcomes:
+        for p, mid in enumerate(f["id"]):
+            o = outcomes.get(mid)
+            if o is not None:
+                outcome[p] = outcome_code(o.sampling_round, o.passed)
+    return MeterColumns(ids=list(f["id"]), site_code=sites, site_names=list(site_code), start=start,
+                        sampling_ok=~np.fromiter(f["reinstalled_after_repair"], bool, count=n),
+                        battery_due=battery,
+                        accuracy_class=np.fromiter((c or 0 for c in f["accuracy_class"]), np.int16, count=n),
+                        restricted=np.fromiter(f["restricted"], bool, count=n),
+                        at_lab=np.fromiter(f["at_lab"], bool, count=n),
+                        failed_on=_ordinals(f["failed_recalibration_on"]), defective_on=_ordinals(f["defective_on"]),
+                        outcome=outcome, id_text=False)
 
 
 def compute_schedule(meters: Iterable[MeterInfo], as_of: date, horizon_months: int = 12,

@@ -86,7 +86,8 @@ class PlanningSchedule:
             "flag_totals": s.flag_totals or {},
         }
         if meters:
-            out["meters"] = list(self.meter_rows())
+            with bulk_objects():   # a million small acyclic dicts: no collection passes over them meanwhile
+                out["meters"] = list(self.meter_rows())
         return out
 
     def csv_rows(self, rows: Iterable[dict[str, Any]] | None = None) -> Iterable[list[Any]]:
@@ -100,7 +101,8 @@ class PlanningSchedule:
     def write_csv(self, out, rows: Iterable[dict[str, Any]] | None = None) -> int:
         """The list with the reason, deadlines and flags of each row (columns ``SCHEDULE_CSV_COLUMNS``) to a path
         (written atomically) or an open text stream; returns the row count."""
-        return write_csv(out, SCHEDULE_CSV_COLUMNS, self.csv_rows(rows))
+        with bulk_objects():
+            return write_csv(out, SCHEDULE_CSV_COLUMNS, self.csv_rows(rows))
 
 
 def schedule(reg: Register, as_of: dt.date, *, horizon_months: int = 12, site: str | None = None,

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from app.cli.errors import UserError
+from app.core.numbers import tidy_floats
 
 
 def add_db(parser: argparse.ArgumentParser) -> None:
@@ -22,7 +23,7 @@ def add_user(parser: argparse.ArgumentParser) -> None:
 
 
 def print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+    sys.stdout.write(json.dumps(tidy_floats(obj), ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 def user_of(args) -> str:

@@ -214,4 +214,6 @@ def run(kind: str, data: Any) -> dict:
         raise InputError("kind", f"must be one of {', '.join(KINDS)}")
     if not isinstance(data, dict):
         raise InputError("input", "must be one JSON object")
-    return RUNNERS[kind](data)
+    from app.core.numbers import tidy_floats
+
+    return tidy_floats(RUNNERS[kind](data))

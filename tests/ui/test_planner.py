@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from PySide6.QtCore import QDate, Qt
 
+from app.ui.planner.lot_common import LOT_COLUMNS
 from tests.helpers.files import csv_dicts
 
 pytestmark = pytest.mark.gui
@@ -120,6 +121,15 @@ def _form_and_open_lot(page, qtbot):
     lot_id = lots.lots[0]["id"]
     lots.open_lot(lot_id)
     qtbot.waitUntil(lambda: lots.lot is not None and lots.lot["id"] == lot_id and _idle(page), timeout=TIMEOUT)
+    # the lots list shows the whole key (make and model, then qp and year), its column wide enough
+    col = [k for k, _ in LOT_COLUMNS].index("name")
+    idx = lots.lots_model.index(0, col)
+    assert lots.lots_model.data(idx) == "Kamstrup MULTICAL 603\nqp 1.5 · 2016"
+    assert lots.lots_model.data(idx, Qt.ItemDataRole.ToolTipRole) == \
+        "make Kamstrup · model MULTICAL 603 · qp 1.5 · install year 2016"
+    fm = lots.lots_view.fontMetrics()
+    assert lots.lots_view.columnWidth(col) >= max(fm.horizontalAdvance(t) for t in ("Kamstrup MULTICAL 603", "qp 1.5 · 2016"))
+    assert lots.lots_view.rowHeight(0) >= 2 * fm.lineSpacing()
     return lot_id
 
 

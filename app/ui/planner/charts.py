@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QScrollBar, QWidget
 
+from app.ui import theme
 from app.ui.calculators import plots
 from app.services.planner import DUE_STATES, STATE_TITLES
 
@@ -175,7 +176,7 @@ class DueBySiteChart(plots.StaticPlot):
     barClicked = Signal(str, str)    # site, state ("" = the whole bar)
     rowsChanged = Signal(int, int, int)   # first row shown, rows shown, rows in all
     ROW_PX = 24
-    LABEL_CHARS = 24
+    AXIS_PX = 170
 
     def __init__(self, parent=None, scale: float = 1.0) -> None:
         super().__init__(parent, left="", bottom="meters")
@@ -217,8 +218,6 @@ class DueBySiteChart(plots.StaticPlot):
             t = plots.text_item(f" {int(lefts[i]):,}", plots.INK, anchor=(0, 0.5), scale=self.scale)
             t.setPos(lefts[i], n - 1 - i)
             p.addItem(t)
-        ax = p.getAxis("left")
-        ax.setTicks([[(n - 1 - i, self.label(s)) for i, s in enumerate(sites)], []])
         self._x_max = max([*lefts, 1]) * 1.3
         p.setXRange(0, self._x_max, padding=0)
         self.first = 0
@@ -226,15 +225,33 @@ class DueBySiteChart(plots.StaticPlot):
 
     def set_text_scale(self, scale: float) -> None:
         super().set_text_scale(scale)
-        self.getPlotItem().getAxis("left").setWidth(round(170 * scale))
-        if self.__dict__.get("sites"):
-            self._fit_rows()
+        self.scale = scale
+        self.getPlotItem().getAxis("left").setWidth(round(self.AXIS_PX * scale))
+        if self.__dict__.get("sites") is not None:
+            self._set_site_ticks()
+            if self.sites:
+                self._fit_rows()
 
-    @classmethod
-    def label(cls, site: str) -> str:
-        """The name on the axis: shortened with an ellipsis when long (the list above the table names it)."""
+    def _set_site_ticks(self) -> None:
+        n = len(self.sites)
+        self.getPlotItem().getAxis("left").setTicks([[(n - 1 - i, self.label(s)) for i, s in enumerate(self.sites)], []])
+
+    def tick_font(self) -> QFont:
+        """The font of the site names (as :meth:`plots.StaticPlot.set_text_scale` sets it)."""
+        f = QFont()
+        f.setPointSizeF(theme.metrics(self.scale).point_size * 0.85)
+        return f
+
+    def label_width_px(self) -> int:
+        """The room for a site's name left of the bars: the axis less its tick and a margin."""
+        return round(self.AXIS_PX * self.scale) - round(14 * self.scale)
+
+    def label(self, site: str) -> str:
+        """The name on the axis, shortened in the middle to the axis's width when long (both ends of
+        ``Riverside Heat Network Block A`` / ``... Block B`` stay readable); the whole name is in the
+        list under the chart when the bar is clicked."""
         name = site or "(no site)"
-        return name if len(name) <= cls.LABEL_CHARS else name[:cls.LABEL_CHARS - 1].rstrip() + "…"
+        return QFontMetrics(self.tick_font()).elidedText(name, Qt.TextElideMode.ElideMiddle, self.label_width_px())
 
     # -- scrolling ----------------------------------------------------------------------
     def rows_fit(self) -> int:
@@ -305,25 +322,29 @@ class SiteChartPanel(QWidget):
 
 
 class OcChart(plots.StaticPlot):
-    """Probability of acceptance against the lot's fraction defective, with the lot's outcome marked."""
+    """Probability of acceptance against the lot's fraction defective, with the lot's outcome marked.
+
+    No legend inside the plot (it would cover the top of the curve, where an
+    OC curve starts): ``legend_entries`` lists what each line is, for the
+    legend under the plot (:class:`OcPanel`)."""
 
     def __init__(self, parent=None, scale: float = 1.0) -> None:
         super().__init__(parent, left="probability of acceptance Pa", bottom="fraction defective in the lot p")
         self.scale = scale
         self.getPlotItem().getAxis("bottom").enableAutoSIPrefix(False)
-        self.add_legend(cols=1)   # top right: an OC curve falls from the top left
+        self.legend_entries: list[tuple[str, str, str]] = []   # (colour, symbol, text)
 
     def set_data(self, curve: list[dict], plan: dict, observed: dict | None) -> None:
         p = self.getPlotItem()
         p.clear()
-        if self.legend is not None:
-            self.legend.clear()
+        entries = []
         ps = [r["p"] for r in curve]
-        p.plot(ps, [r["pa_binomial"] for r in curve], pen=plots.pen(plots.BLUE, 3),
-               name=f"binomial, n = {plan.get('sample_size')}, Ac = {plan.get('acceptance_number')}")
+        p.plot(ps, [r["pa_binomial"] for r in curve], pen=plots.pen(plots.BLUE, 3))
+        entries.append((plots.BLUE, "━━",
+                        f"binomial, n = {plan.get('sample_size')}, Ac = {plan.get('acceptance_number')}"))
         if curve and "pa_hypergeometric" in curve[0]:
-            p.plot(ps, [r["pa_hypergeometric"] for r in curve], pen=plots.pen(plots.BROWN, 2.5, dash=True),
-                   name=f"hypergeometric, N = {plan.get('lot_size')}")
+            p.plot(ps, [r["pa_hypergeometric"] for r in curve], pen=plots.pen(plots.BROWN, 2.5, dash=True))
+            entries.append((plots.BROWN, "╍╍", f"hypergeometric, N = {plan.get('lot_size')}"))
         aql = plan.get("aql")
         if aql is not None and ps and aql / 100 <= max(ps):
             line = p.addLine(x=aql / 100, pen=plots.pen(plots.GREY, 1.5, dash=True))
@@ -334,13 +355,42 @@ class OcChart(plots.StaticPlot):
         if observed is not None:
             x = observed["p"]
             p.plot([x], [observed["pa_binomial"]], pen=None, symbol="o", symbolSize=16, symbolBrush=plots.INK,
-                   symbolPen=plots.pen("#ffffff", 2),
-                   name=f"this lot: {observed['defectives']}/{observed['tested']} defective, Pa {observed['pa_binomial']:.3f}")
+                   symbolPen=plots.pen("#ffffff", 2))
             p.plot([x], [observed["pa_hypergeometric"]], pen=None, symbol="s", symbolSize=11,
                    symbolBrush=plots.BROWN, symbolPen=plots.pen("#ffffff", 2))
+            entries.append((plots.INK, "●", f"this lot: {observed['defectives']}/{observed['tested']} defective, "
+                                            f"Pa {observed['pa_binomial']:.3f}"))
+        self.legend_entries = entries
         p.setYRange(0, 1.05, padding=0)
         p.setXRange(0, max(ps or [1]), padding=0.02)
         self.set_text_scale(self.scale)
+
+
+class OcPanel(QWidget):
+    """The OC curve with its legend in a line under the plot, never over the curve."""
+
+    def __init__(self, parent=None, scale: float = 1.0) -> None:
+        from PySide6.QtWidgets import QLabel, QVBoxLayout
+
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        self.chart = OcChart(self, scale)
+        self.legend = QLabel(self)
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        lay.addWidget(self.chart, 1)
+        lay.addWidget(self.legend)
+
+    def set_data(self, curve: list[dict], plan: dict, observed: dict | None) -> None:
+        import html
+
+        self.chart.set_data(curve, plan, observed)
+        # each entry kept on one line: the legend wraps between entries only
+        self.legend.setText(" &nbsp; ".join(
+            f"<span style='color:{c}; font-weight:bold'>{sym}</span>&nbsp;{html.escape(t).replace(' ', '&nbsp;')}"
+            for c, sym, t in self.chart.legend_entries))
 
 
 def oc_image(curve: list[dict], plan: dict, observed: dict | None, width: int = 1000, height: int = 520) -> QImage:

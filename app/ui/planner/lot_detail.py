@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QCheckBox, QDateEdit, QHBoxLayout, QLabel, QLineE
 
 from app.ui.calculators.form import ResultPanel
 from app.ui.calculators.look import styled
-from app.ui.planner.charts import OcChart
+from app.ui.planner.charts import OcPanel
 from app.ui.planner.due import qdate
 from app.ui.reports.lot_report import action_text
 from app.ui.planner.lot_common import FAIL_BG, GREY_BG, PASS_BG, STATUS, lot_table, key_text
@@ -157,8 +157,9 @@ class LotDetailMixin:
         col.addLayout(row)
         col.addStretch(1)
         h.addLayout(col, 2)
-        self.oc_chart = OcChart(w, scale)
-        h.addWidget(self.oc_chart, 3)
+        self.oc_panel = OcPanel(w, scale)
+        self.oc_chart = self.oc_panel.chart
+        h.addWidget(self.oc_panel, 3)
         self._verdict_direction(scale)
         self.tabs.addTab(scrolling(w, self.tabs), "Verdict, OC curve")
         self.detail = box
@@ -232,7 +233,7 @@ class LotDetailMixin:
         # verdict
         self._fill_verdict(lot)
         self.decide_row.setVisible(draw is not None and vr is None)
-        self.oc_chart.set_data(lot.get("oc_curve") or [], {**plan, "lot_size": lot["lot_size"]}, lot.get("observed"))
+        self.oc_panel.set_data(lot.get("oc_curve") or [], {**plan, "lot_size": lot["lot_size"]}, lot.get("observed"))
 
     def _fill_results(self, lot: dict) -> None:
         t = self.results_table

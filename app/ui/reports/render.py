@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from app import __version__
+from app.core.sizing import turndown_text
 from app.storage.reports import EvidencePack, PersonalData
 from app.ui.pdf import esc, table, write_pdf
 
@@ -101,7 +102,7 @@ def evidence_pdf(path: str, pack: EvidencePack) -> None:
             rows.append([f"{r.make} {r.serial}", r.monitoring_point or "",
                          f"{_d(i.get('design_power_kw'))} / {_d(i.get('min_power_kw'))}",
                          f"{_d(i.get('flow_temp_c'))}/{_d(i.get('return_temp_c'))} °C, {i.get('meter_position')}",
-                         f"{res['q_max_m3h']:.3f} / {res['q_min_m3h']:.4f}", f"1:{res['turndown_needed']:.1f}",
+                         f"{res['q_max_m3h']:.3f} / {res['q_min_m3h']:.4f}", turndown_text(res["turndown_needed"]),
                          r.chosen, _installed(r)])
         blocks.append(Table(["Meter", "Point", "Design / min load kW", "Temperatures, sensor in",
                              "q_max / q_min m³/h", "Turndown", "Catalogue choice", "Installed meter"], rows,

@@ -68,6 +68,12 @@ class LotDetailMixin:
         self.draw_button.setProperty("primary", True)
         self.draw_button.clicked.connect(lambda: self.draw())
         row.addWidget(self.draw_button)
+        self.jobs_button = QPushButton("Job list…", w)
+        self.jobs_button.setToolTip("The drawn meters as a job list per site (CSV, XLSX, PDF) for the technicians "
+                                    "who take them to the lab")
+        self.jobs_button.clicked.connect(lambda: self.page.due.ask_job_lists(lot_id=self.lot["id"]) if self.lot
+                                         else None)
+        row.addWidget(self.jobs_button)
         row.addStretch(1)
         v.addLayout(row)
         self.draw_info = QLabel("", w)
@@ -233,6 +239,7 @@ class LotDetailMixin:
         # verdict
         self._fill_verdict(lot)
         self.decide_row.setVisible(draw is not None and vr is None)
+        self.jobs_button.setEnabled(draw is not None)
         self.oc_panel.set_data(lot.get("oc_curve") or [], {**plan, "lot_size": lot["lot_size"]}, lot.get("observed"))
 
     def _fill_results(self, lot: dict) -> None:

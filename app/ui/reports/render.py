@@ -140,7 +140,8 @@ def jobs_pdf(path: str, data: dict[str, Any]) -> None:
         blocks.append(Heading(f"{site or 'No site'} — {len(js)} job(s)", 1, new_page=k > 0))
         blocks.append(Paragraph(f"{data.get('title') or 'Job list'}. Write the date, what was done (recalibrated "
                                 "pass/fail, replaced by serial …, battery changed, no access) and any note; the "
-                                "office types it into the job list file and imports it (heatmeter jobs import)."))
+                                "office types it into the job list file and imports it (Planner: Import results…, or heatmeter jobs "
+                                "import)."))
         blocks.append(Table(
             ["Address / location", "Meter", "What to do", "Due", "Done on", "Result (new serial, verdict, battery "
              "end of life)", "Notes"],

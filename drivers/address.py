@@ -58,10 +58,13 @@ class SecondaryMask:
 
     @classmethod
     def parse(cls, text: str) -> "SecondaryMask":
-        """``12345678``, ``1234FFFF``, or ``ID.MAN.VV.MM`` (MAN a FLAG code or FFFF; VV, MM hex or FF)."""
+        """``12345678``, ``1234FFFF``, ``ID.MAN`` (any version and medium), or ``ID.MAN.VV.MM`` (MAN a
+        FLAG code or FFFF; VV, MM hex or FF)."""
         parts = text.strip().split(".")
+        if len(parts) == 2:
+            parts += ["FF", "FF"]
         if len(parts) not in (1, 4):
-            raise ValueError(f"secondary address must be 8 digits or ID.MAN.VER.MEDIUM, not {text!r}")
+            raise ValueError(f"secondary address must be 8 digits, ID.MAN or ID.MAN.VER.MEDIUM, not {text!r}")
         digits = parts[0]
         if len(digits) != 8 or any(c not in "0123456789ABCDEFabcdef" for c in digits):
             raise ValueError(f"secondary address must be 8 digits (F as wildcard), not {parts[0]!r}")

@@ -28,7 +28,9 @@ and a meter that applies the write at its next minute tick. Outcomes:
 * ``off`` - the clock moved, but not to the time written;
 * ``no_clock`` - the meter sends no date-time record: nothing is written,
   since nothing could confirm it;
-* ``no_readback`` - the meter did not answer the read-back.
+* ``no_readback`` - the meter did not answer the read-back;
+* ``not_agreed`` - ``before_write`` (the caller's check after the first read,
+  e.g. a make that counts reconfigurations) held the write back: nothing written.
 
 Every frame written and read is kept (``frames``: ("tx"|"rx", bytes)) as
 evidence for the meter's history. :data:`RECONFIGURATION_LIMITS` holds the makes
@@ -137,6 +139,7 @@ class ClockWriteResult:
     identity: dict = field(default_factory=dict)
     frames: list = field(default_factory=list)  # ("tx" | "rx", bytes), in order
     requests: int = 0
+    reconfiguration: dict | None = None         # the warning for a make that counts reconfigurations
 
     @property
     def confirmed(self) -> bool:
@@ -163,7 +166,20 @@ class ClockWriteResult:
                 "offset_before_s": self.offset_before_s, "offset_after_s": self.offset_after_s,
                 "tolerance_s": self.tolerance_s, "detail": self.detail, **self.identity,
                 "frames": [{"direction": d, "hex": f.hex().upper()} for d, f in self.frames],
-                "requests": self.requests}
+                "requests": self.requests, "reconfiguration": self.reconfiguration}
+
+    def evidence(self) -> dict:
+        """The write as the register keeps it (``Register.record_meter_write``): what, before, after, frames."""
+        iso = (lambda t: t.isoformat(timespec="seconds") if t else None)
+        return {"kind": "clock", "ok": self.ok, "outcome": self.outcome, "detail": self.detail,
+                "before": {"clock": iso(self.before), "host": iso(self.host_before),
+                           "offset_s": self.offset_before_s},
+                "after": {"clock": iso(self.after), "host": iso(self.host_after), "offset_s": self.offset_after_s,
+                          "written": iso(self.target), "acknowledged": self.acknowledged,
+                          "tolerance_s": self.tolerance_s},
+                "manufacturer": self.identity.get("manufacturer"),
+                "identification": self.identity.get("secondary_address"),
+                "frames": [(d, bytes(f)) for d, f in self.frames]}
 
 
 def meter_clock(telegram) -> _dt.datetime | None:
@@ -180,12 +196,15 @@ def meter_clock(telegram) -> _dt.datetime | None:
 
 def set_clock(link: Link, *, address: int | None = None, secondary: SecondaryMask | None = None,
               to: _dt.datetime | None = None, profile: WakeupProfile | None = None,
-              tolerance_s: float = DEFAULT_TOLERANCE_S, now=None) -> ClockWriteResult:
+              tolerance_s: float = DEFAULT_TOLERANCE_S, now=None, before_write=None) -> ClockWriteResult:
     """Write the meter's date-time and confirm it by reading it back (see the module docstring).
 
     ``to``: the time to set (naive: local time; aware: converted to local time;
     seconds are dropped), ``None``: the host's clock now, rounded to the minute.
     ``now``: the host clock (a callable returning a naive local datetime; tests).
+    ``before_write(telegram)``: called with the meter's first telegram before the
+    write; a non-empty string it returns holds the write back (outcome
+    ``not_agreed``, the string as ``detail``).
     """
     clock_now = now or _dt.datetime.now
     frames: list[tuple[str, bytes]] = []
@@ -199,7 +218,7 @@ def set_clock(link: Link, *, address: int | None = None, secondary: SecondaryMas
 
     link.on_request = record_tx
     try:
-        res = _write_and_confirm(link, address, secondary, to, profile, tolerance_s, clock_now, frames)
+        res = _write_and_confirm(link, address, secondary, to, profile, tolerance_s, clock_now, frames, before_write)
     finally:
         link.on_request = hook
     res.requests = link.requests - req0
@@ -207,7 +226,7 @@ def set_clock(link: Link, *, address: int | None = None, secondary: SecondaryMas
 
 
 def _write_and_confirm(link: Link, address, secondary, to, profile, tolerance_s, clock_now,
-                       frames: list) -> ClockWriteResult:
+                       frames: list, before_write=None) -> ClockWriteResult:
     if profile is not None and profile.has_preamble:
         wake(link.transport, profile)
     target_addr = address_meter(link, address=address, secondary=secondary, reset=True)
@@ -225,6 +244,10 @@ def _write_and_confirm(link: Link, address, secondary, to, profile, tolerance_s,
     when = round_minute(clock_now()) if to is None else local_naive(to).replace(second=0, microsecond=0)
     encode_type_f(when)                               # raises for a year the meter cannot hold
     res.target = when
+    held = before_write(tg) if before_write is not None else None
+    if held:
+        res.outcome, res.detail = "not_agreed", str(held)
+        return res
     ack_error = ""
     try:
         link.snd_ud(target_addr, framing.CI_DATA_SEND, datetime_record(when), retries=0)

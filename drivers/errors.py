@@ -102,3 +102,15 @@ class WrongKey(UnexpectedAnswer):
 
 class NotConfirmed(BusError):
     """A write was acknowledged (or not) but the read-back did not confirm it."""
+
+
+class AddressInUse(BusError):
+    """The primary address a meter was to be moved to already answers (nothing was written).
+
+    ``address``: that address; ``occupant``: the ``ID.MAN.VV.MM`` of the meter there, "" when several
+    answered at once (or the one there did not say who it is)."""
+
+    def __init__(self, message: str, *, address: int = 0, occupant: str = "") -> None:
+        super().__init__(message)
+        self.address = address
+        self.occupant = occupant

@@ -238,17 +238,18 @@ def _frames_key(frames: list) -> list:
 def read_history(link: Link, *, address: int | None = None, secondary: SecondaryMask | None = None,
                  types: tuple = ("enhanced_billing",), profile: WakeupProfile | None = None,
                  progress: ProgressCallback | None = None, max_telegrams: int = MAX_TELEGRAMS,
-                 restore: bool = True) -> HistoryReadResult:
+                 restore: bool = True, keys=None) -> HistoryReadResult:
     """The standard readout, then each telegram type of ``types`` (see the module docstring).
 
     ``restore``: end with a plain application reset (CI 0x50 without sub-code) so
-    the meter answers its standard telegrams again.
+    the meter answers its standard telegrams again. ``keys``: the key lookup for
+    encrypted telegrams (:func:`drivers.framing.decode`).
     """
     t0 = time.monotonic()
     req0 = link.requests
     subcodes = [(k, reset_subcode(k)) for k in types]
     standard = read_meter(link, address=address, secondary=secondary, profile=profile, progress=progress,
-                          max_telegrams=max_telegrams)
+                          max_telegrams=max_telegrams, keys=keys)
     target = ADDRESS_SELECTED if secondary is not None else address
     assert target is not None
     key_std = _frames_key(standard.frames)
@@ -267,7 +268,7 @@ def read_history(link: Link, *, address: int | None = None, secondary: Secondary
         sel.acknowledged = True
         while True:
             frame = link.req_ud2(target)
-            tg = framing.decode(frame)
+            tg = framing.decode(frame, keys)
             sel.frames.append(frame)
             sel.telegrams.append(tg)
             if progress:

@@ -56,15 +56,19 @@ class Link:
 
     ``retries``: extra attempts of a request that got no answer or a garbled
     one. ``cancel``: threading.Event or callable checked before each request.
-    ``on_request``: called with (frame) for each frame sent (counting, logging).
+    ``on_request``: called with (frame) for each frame sent (counting, logging);
+    ``on_response``: with the bytes received for it (empty: silence), e.g. to keep
+    a write's frames as evidence.
     """
 
     def __init__(self, transport, *, retries: int = 2, cancel: CancelLike = None,
-                 on_request: Callable[[bytes], None] | None = None):
+                 on_request: Callable[[bytes], None] | None = None,
+                 on_response: Callable[[bytes], None] | None = None):
         self.transport = transport
         self.retries = retries
         self.cancel = cancel
         self.on_request = on_request
+        self.on_response = on_response
         self.requests = 0
         self._fcb: dict[object, bool] = {}
         self._selected: SecondaryMask | None = None
@@ -79,7 +83,10 @@ class Link:
         self.requests += 1
         if self.on_request:
             self.on_request(frame)
-        return self.transport.transact(frame, listen=listen, timeout_s=timeout_s)
+        raw = self.transport.transact(frame, listen=listen, timeout_s=timeout_s)
+        if self.on_response:
+            self.on_response(raw)
+        return raw
 
     def _exchange(self, frame: bytes, *, expect: str, retries: int | None = None,
                   timeout_s: float | None = None, what: str = "") -> bytes:

@@ -8,6 +8,7 @@ confirmed returns ``ok=False`` with the reason, it is never reported as done.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -129,6 +130,30 @@ def read_meter(link: Link, *, address: int | None = None, secondary: SecondaryMa
                       requests=link.requests - req0, elapsed_s=time.monotonic() - t0)
 
 
+@contextlib.contextmanager
+def recording(link: Link):
+    """Keep every frame sent and every answer received on ``link`` meanwhile: yields the list of
+    ("tx" | "rx", bytes) in order (a silence is not listed). The link's own hooks still run."""
+    frames: list[tuple[str, bytes]] = []
+    on_req, on_resp = link.on_request, link.on_response
+
+    def tx(frame: bytes) -> None:
+        frames.append(("tx", bytes(frame)))
+        if on_req:
+            on_req(frame)
+
+    def rx(raw: bytes) -> None:
+        if raw:
+            frames.append(("rx", bytes(raw)))
+        if on_resp:
+            on_resp(raw)
+    link.on_request, link.on_response = tx, rx
+    try:
+        yield frames
+    finally:
+        link.on_request, link.on_response = on_req, on_resp
+
+
 @dataclass
 class WriteResult:
     ok: bool
@@ -138,6 +163,21 @@ class WriteResult:
     before: dict = field(default_factory=dict)
     after: dict = field(default_factory=dict)
     requests: int = 0
+    kind: str = ""                                   # "address" | "baud"
+    frames: list = field(default_factory=list)       # ("tx" | "rx", bytes) in order: the evidence
+
+    def evidence(self) -> dict:
+        """The write as the register keeps it (``Register.record_meter_write``): what, before, after, frames."""
+        if self.kind == "address":
+            before, after = {"address": self.before.get("address")}, {"address": self.after.get("new_address")}
+        else:
+            before, after = {"baud": self.before.get("baud")}, {"baud": self.after.get("new_baud")}
+        after["acknowledged"] = self.acknowledged
+        return {"kind": self.kind, "ok": self.ok, "outcome": "confirmed" if self.ok else
+                ("not_confirmed" if self.acknowledged else "refused"), "detail": self.detail,
+                "before": before, "after": after, "manufacturer": self.before.get("manufacturer"),
+                "identification": self.before.get("secondary_address"),
+                "frames": [(d, bytes(f)) for d, f in self.frames]}
 
     def to_json(self) -> dict:
         d = {"ok": self.ok, "acknowledged": self.acknowledged, "confirmed": self.confirmed}
@@ -156,15 +196,26 @@ def _identify(link: Link, target: int) -> tuple:
 def set_primary_address(link: Link, *, new_address: int, address: int | None = None,
                         secondary: SecondaryMask | None = None,
                         profile: WakeupProfile | None = None) -> WriteResult:
-    """SND_UD CI 0x51 with DIF 0x01 VIF 0x7A; confirmed by a read at the new address."""
+    """SND_UD CI 0x51 with DIF 0x01 VIF 0x7A; confirmed by a read at the new address.
+    Every frame sent and received is in the result's ``frames``."""
     if not 0 <= new_address <= 250:
         raise ValueError("the new primary address must be 0..250")
+    with recording(link) as frames:
+        res = _set_primary_address(link, new_address, address, secondary, profile)
+    res.kind, res.frames = "address", frames
+    return res
+
+
+def _set_primary_address(link: Link, new_address: int, address: int | None, secondary: SecondaryMask | None,
+                         profile: WakeupProfile | None) -> WriteResult:
     req0 = link.requests
     if profile is not None and profile.has_preamble:
         wake(link.transport, profile)
     target = _target(link, address, secondary, reset=True)
-    ident = _identify(link, target)
-    before = {"address": address, "secondary_address": ident[0], "manufacturer": ident[1]}
+    tg = framing.decode(link.req_ud2(target))
+    ident = _identity(tg)
+    before = {"address": address if address is not None else getattr(tg, "address", None),
+              "secondary_address": ident[0], "manufacturer": ident[1]}
     after = {"new_address": new_address}
     try:
         link.snd_ud(target, framing.CI_DATA_SEND, bytes([0x01, 0x7A, new_address]))
@@ -189,9 +240,18 @@ def set_baud(link: Link, *, new_baud: int, address: int | None = None, secondary
 
     The slave acknowledges at the old rate and switches. If the transport cannot
     change its line rate (a socket:// gateway), the write cannot be confirmed.
+    Every frame sent and received is in the result's ``frames``.
     """
     if new_baud not in framing.CI_BY_BAUD:
         raise ValueError(f"no CI for {new_baud} baud")
+    with recording(link) as frames:
+        res = _set_baud(link, new_baud, address, secondary, profile)
+    res.kind, res.frames = "baud", frames
+    return res
+
+
+def _set_baud(link: Link, new_baud: int, address: int | None, secondary: SecondaryMask | None,
+              profile: WakeupProfile | None) -> WriteResult:
     req0 = link.requests
     tr = link.transport
     old_baud = tr.baud

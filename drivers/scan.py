@@ -11,6 +11,11 @@ request plus the response timeout, which is the physical floor), then a
 REQ_UD2 to each address that acknowledged, to learn its secondary address.
 A silent address is not retried by default (``silent_retries``): a scan's
 addresses are nearly all silent, and retrying them would triple the scan time.
+A garbled answer there means a collision until proven otherwise: the address
+is reported in ``garbled`` (every meter that answered cleanly is listed too)
+unless a few further clean exchanges all come from the same meter. One clean
+read after garbled ones proves nothing: with several meters on an address and
+answers lost on the line, a lone survivor answers cleanly now and then.
 
 Secondary search: depth-first over the identification digits, most
 significant first. A wildcard selection is sent with the window of the whole
@@ -143,7 +148,13 @@ class _Clock:
 def scan_primary(link: Link, *, first: int = 1, last: int = 250, identify: bool = True,
                  silent_retries: int = 0, progress: ProgressCallback | None = None,
                  baud: int | None = None) -> ScanResult:
-    """Probe primary addresses ``first..last`` with SND_NKE; read each one that answers."""
+    """Probe primary addresses ``first..last`` with SND_NKE; read each one that answers.
+
+    A garbled answer (to the SND_NKE or to the read) means a collision until
+    proven otherwise: the address goes into ``garbled`` unless
+    :data:`CONFIRM_ROUNDS` further clean exchanges (SND_NKE and REQ_UD2) all
+    come from the same meter. Every meter that did answer cleanly is listed
+    all the same."""
     if not (0 <= first <= last <= 250):
         raise ValueError("primary addresses are 0..250 (first <= last)")
     clock = _Clock(link, progress)
@@ -155,33 +166,89 @@ def scan_primary(link: Link, *, first: int = 1, last: int = 250, identify: bool 
     try:
         for i, address in enumerate(range(first, last + 1)):
             state = link.ping(address, retries=silent_retries)
-            if state == "garbled":
-                # a damaged acknowledgement: noise, or two slaves on one address. Ask again.
-                state = link.ping(address, retries=0)
-            new = None
-            if state == "ack" or state == "garbled":
+            new: list[FoundMeter] = []
+            if state != "none":
                 if identify:
-                    try:
-                        new = meter_from_frame(link.req_ud2(address), address)
-                    except errors.Collision:
-                        garbled.append(address)
-                    except errors.LinkError:
-                        if state == "garbled":
-                            garbled.append(address)
-                        else:
-                            new = FoundMeter(address, "", "", 0, 0, "")
-                elif state == "ack":
-                    new = FoundMeter(address, "", "", 0, 0, "")
+                    new, collision = _identify_address(link, address, suspect=state == "garbled")
                 else:
+                    collision = state == "garbled"
+                    new = [] if collision else [FoundMeter(address, "", "", 0, 0, "")]
+                if collision:
                     garbled.append(address)
-                if new is not None:
-                    found.append(new)
-            clock.report(i + 1, total, new)
+                found.extend(new)
+            if not new:
+                clock.report(i + 1, total, None)
+            for m in new:
+                clock.report(i + 1, total, m)
     except errors.Cancelled as exc:
         exc.partial = _sort(found)
         raise
     return ScanResult("primary", baud or link.transport.baud, link.requests - req0, time.monotonic() - t0,
                       _sort(found), garbled=garbled)
+
+
+# A garbled answer at a primary address is a collision until this many clean rounds (SND_NKE + REQ_UD2,
+# each answered cleanly by the same meter) prove a single slave. A garbled acknowledgement (one byte, E5)
+# or a second identity ends the proof; lost answers and damaged long frames only do not count (noise on a
+# long frame is likelier than on one byte). CONFIRM_ATTEMPTS bounds the rounds tried.
+CONFIRM_ROUNDS = 3
+CONFIRM_ATTEMPTS = 6
+_GARBLED = (errors.Collision, errors.ChecksumError, errors.UnexpectedAnswer)
+
+
+def _identify_address(link: Link, address: int, *, suspect: bool) -> tuple[list[FoundMeter], bool]:
+    """The meters that answered at ``address`` (read with REQ_UD2) and whether it is a collision.
+
+    Each read is a single exchange (``retries=0``), so that every garbled answer is seen."""
+    seen: dict[tuple, FoundMeter] = {}
+    silent = False
+    for _ in range(1 + link.retries):
+        try:
+            m = meter_from_frame(link.req_ud2(address, retries=0), address)
+        except _GARBLED:
+            suspect = True
+            continue
+        except errors.NoAnswer:
+            silent = True
+            continue
+        seen[_identity_key(m)] = m
+        break
+    if not seen:
+        if suspect:
+            return [], True
+        # acknowledged, but never sent its data: a meter is there all the same
+        return ([FoundMeter(address, "", "", 0, 0, "")] if silent else []), False
+    if suspect:
+        suspect = not _confirm_single(link, address, seen)
+    return list(seen.values()), suspect or len(seen) > 1
+
+
+def _identity_key(m: FoundMeter) -> tuple:
+    return (m.secondary_address, m.manufacturer, m.version, m.medium_code)
+
+
+def _confirm_single(link: Link, address: int, seen: dict[tuple, FoundMeter]) -> bool:
+    """True when CONFIRM_ROUNDS clean rounds at ``address`` all come from the one meter in ``seen``;
+    another meter's clean answer is added to ``seen``."""
+    clean = 0
+    for _ in range(CONFIRM_ATTEMPTS):
+        state = link.ping(address)
+        if state == "garbled":
+            return False
+        if state == "none":
+            continue
+        try:
+            m = meter_from_frame(link.req_ud2(address, retries=0), address)
+        except (errors.NoAnswer, *_GARBLED):
+            continue         # a damaged long frame may be line noise: only a garbled E5 or two ids prove it
+        k = _identity_key(m)
+        if k not in seen:
+            seen[k] = m
+            return False
+        clean += 1
+        if clean >= CONFIRM_ROUNDS:
+            return True
+    return False
 
 
 class _Search:

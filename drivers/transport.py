@@ -214,7 +214,7 @@ class SerialTransport:
 
     def _lost(self, exc: BaseException) -> errors.PortLost:
         self.close()
-        return errors.PortLost(f"lost the port {self.url}: {exc}")
+        return errors.PortLost(f"lost the port {self.url}: {os_error_words(exc)}")
 
     def _write(self, data: bytes) -> None:
         ser = self._require()
@@ -354,3 +354,39 @@ def open_transport(url: str, baud: int = 2400, **kwargs) -> SerialTransport:
     """Open ``url`` (device path, socket://, rfc2217://) and return the open transport."""
     return SerialTransport(url, baud, **kwargs).open()
 
+
+
+# errno -> what it means for a serial port or a gateway connection
+_ERRNO_WORDS = {5: "the device stopped responding (input/output error: unplugged?)",
+                6: "the device is gone (unplugged?)", 19: "the device is gone (unplugged?)",
+                9: "the port was closed", 32: "the connection was closed by the other end",
+                104: "the connection was reset by the gateway", 110: "the connection timed out",
+                113: "no route to the gateway"}
+
+
+def os_error_words(exc: BaseException) -> str:
+    """A port failure in words, never a raw tuple such as ``(5, 'Input/output error')``.
+
+    pyserial and termios hand errors up as ``(errno, text)`` pairs, sometimes inside a message of their
+    own; the errno is looked up, else the first plain sentence is kept."""
+    import errno as _errno
+    import re
+
+    code = getattr(exc, "errno", None)
+    args = getattr(exc, "args", ())
+    if code is None and len(args) >= 2 and isinstance(args[0], int):
+        code = args[0]
+    text = " ".join(str(exc).split())
+    if code is None:
+        m = re.search(r"\[Errno (\d+)\]|\((\d+), '", text)
+        if m:
+            code = int(m.group(1) or m.group(2))
+    if code is not None and code in _ERRNO_WORDS:
+        return _ERRNO_WORDS[code]
+    if code is not None:
+        name = _errno.errorcode.get(code, "")
+        import os
+
+        return f"{os.strerror(code).lower()}{f' ({name})' if name else ''}"
+    text = re.sub(r"\(\d+, '([^']*)'\)", r"\1", text)
+    return text or type(exc).__name__

@@ -49,7 +49,8 @@ OPTICAL_55 = WakeupProfile("optical-55", 0x55, 2200, "N", 150, True, 20.0,
                            note="generic optical head: 0x55 for 2.2 s (8N1), 150 ms pause, then 8E1",
                            label="Optical head, generic")
 NUL = WakeupProfile("nul", 0x00, 900, "E", 100, True, 20.0,
-                    note="NUL-byte preamble: meters that wake on 0x00 characters (Diehl IrDA-style, some Itron)",
+                    note="NUL-byte preamble: meters that wake on 0x00 characters (Landis+Gyr UH50/T550 and T230 family "
+                 "into M-Bus, Diehl IrDA-style, some Itron)",
                     label="Optical head, NUL preamble")
 
 # the profiles that belong to no make, in the order a profile list shows them

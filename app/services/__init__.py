@@ -8,6 +8,8 @@ tasks and shows the result. Nothing here knows about Qt, pages or options.
 
 - :mod:`app.services.readouts`: save a readout as evidence against its meter,
   or propose (and create) the meter the register does not know yet.
+- :mod:`app.services.meter_writes`: keep a write to a meter (address, baud,
+  clock) with before, after and its frames in the meter's history.
 - :mod:`app.services.commissioning`: the commissioning workflow: drafts,
   steps saved, checks run (``app.core.commissioning``), sign-off and the
   data of the certificate.

@@ -43,10 +43,13 @@ class Evidence:
     port: str | None = None
     baud: int | None = None
     primary_address: int | None = None
+    tx_frames: tuple[bytes, ...] = ()           # what was sent (kept for optical readouts: the whole dialogue)
+    protocol: str = "mbus"                      # or the optical protocol it was read with
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "frames", tuple(bytes(f) for f in self.frames))
         object.__setattr__(self, "telegrams", tuple(self.telegrams))
+        object.__setattr__(self, "tx_frames", tuple(bytes(f) for f in self.tx_frames))
 
     @property
     def first(self) -> dict[str, Any]:
@@ -60,10 +63,11 @@ class Evidence:
 
     @classmethod
     def from_readout(cls, ro: Any) -> Evidence:
-        """From a bus session's :class:`drivers.session.Readout`."""
+        """From a bus session's :class:`drivers.session.Readout` (M-Bus or optical: the frames sent too)."""
         address = ro.address if ro.address is not None and ro.address != SELECTED_ADDRESS else None
         return cls(frames=tuple(ro.frames), telegrams=tuple(ro.decoded()), read_at=ro.read_at,
-                   transport=ro.transport, port=ro.port, baud=ro.baud, primary_address=address)
+                   transport=ro.transport, port=ro.port, baud=ro.baud, primary_address=address,
+                   tx_frames=tuple(getattr(ro, "tx_frames", ()) or ()), protocol=getattr(ro, "protocol", "mbus"))
 
 
 @dataclass(frozen=True)
@@ -104,9 +108,12 @@ def _utc_naive(t: dt.datetime | None) -> dt.datetime | None:
 
 def _store(reg, ev: Evidence, *, meter_id: int | None, user: str | None, commissioning_id: int | None,
            notes: str | None):
+    if notes is None and ev.protocol != "mbus":
+        notes = f"read by {ev.protocol}"
     return reg.save_readout(list(ev.frames), list(ev.telegrams), meter_id=meter_id, user=user,
                             read_at=_utc_naive(ev.read_at), transport=ev.transport, port=ev.port, baud=ev.baud,
-                            primary_address=ev.primary_address, commissioning_id=commissioning_id, notes=notes)
+                            primary_address=ev.primary_address, commissioning_id=commissioning_id, notes=notes,
+                            tx_frames=list(ev.tx_frames))
 
 
 def propose_meter(ev: Evidence, proposal: dict[str, Any] | None = None, *, site: str | None = None) -> dict[str, Any]:

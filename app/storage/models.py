@@ -442,3 +442,54 @@ class ModelAlias(Base):
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     notes: Mapped[str | None] = mapped_column(Text)
+
+
+# ---- revision 0007: writes to meters, commissioning photos -------------------------------
+
+class MeterWrite(Base):
+    """A write to a meter (primary address, baud rate, clock) with what it read before and after;
+    the frames sent and received, byte for byte, are in ``meter_write_frames``."""
+
+    __tablename__ = "meter_writes"
+    __table_args__ = (Index(None, "meter_id", "written_at"), Index(None, "commissioning_id"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id", ondelete="CASCADE"))
+    commissioning_id: Mapped[int | None] = mapped_column(ForeignKey("commissioning_records.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(10))                # address | baud | clock
+    ok: Mapped[bool] = mapped_column(Boolean)                    # confirmed by a read-back
+    outcome: Mapped[str] = mapped_column(String(20))             # confirmed, refused, unchanged, off, ...
+    detail: Mapped[str | None] = mapped_column(Text)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # e.g. {"clock": ..., "offset_s": ...}
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    written_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    written_by: Mapped[str | None] = mapped_column(String(100))
+    transport: Mapped[str | None] = mapped_column(String(20))
+    port: Mapped[str | None] = mapped_column(String(300))
+
+
+class MeterWriteFrame(Base):
+    __tablename__ = "meter_write_frames"
+    write_id: Mapped[int] = mapped_column(ForeignKey("meter_writes.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3))            # tx (to the meter) | rx (from it)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CommissioningPhoto(Base):
+    """A photo of the installation attached to a step of a commissioning record (HNTAS evidence
+    E20/E30 style), stored with the SHA-256 of its bytes."""
+
+    __tablename__ = "commissioning_photos"
+    __table_args__ = (Index(None, "commissioning_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commissioning_id: Mapped[int] = mapped_column(ForeignKey("commissioning_records.id", ondelete="CASCADE"))
+    step: Mapped[str] = mapped_column(String(60))                # "place", "checklist:straight_lengths", ...
+    caption: Mapped[str | None] = mapped_column(Text)
+    filename: Mapped[str | None] = mapped_column(String(300))
+    media_type: Mapped[str] = mapped_column(String(50))          # image/jpeg, image/png
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    added_by: Mapped[str | None] = mapped_column(String(100))
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -49,7 +49,8 @@ def meter_dossier(reg: Register, meter_id: int) -> dict[str, Any]:
     ``meter`` (MeterRecord), ``installations``, ``commissioning`` (each record
     with its ``readouts``: raw frames and decoded telegrams), ``readouts``
     (all, oldest first), ``calibrations`` (with points), ``lots`` (with their
-    verdicts and this meter's result), ``history`` (the event log).
+    verdicts and this meter's result), ``writes`` (writes to the meter: address,
+    baud, clock, with before, after and frames), ``history`` (the event log).
     """
     meter = reg.get_meter(meter_id)
     readouts = reg.readouts(meter_id)
@@ -70,7 +71,7 @@ def meter_dossier(reg: Register, meter_id: int) -> dict[str, Any]:
                      "drawn": drawn[0] if drawn else None})
     return {"meter": meter, "installations": reg.installations(meter_id), "commissioning": coms,
             "readouts": readouts, "calibrations": reg.calibration_results(meter_id), "lots": lots,
-            "history": reg.history(meter_id)}
+            "writes": reg.meter_writes(meter_id), "history": reg.history(meter_id)}
 
 
 # ---- E28: meter records --------------------------------------------------------------------

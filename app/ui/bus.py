@@ -9,9 +9,11 @@ and adds what a Qt app needs:
 * every operation runs as a worker task of ``ctx.tasks`` (progress, items,
   cancel; the status bar shows them, Esc cancels): :meth:`BusService.connect`,
   :meth:`test_line`, :meth:`scan_primary`, :meth:`scan_secondary`,
-  :meth:`read_meter`, :meth:`read_address`, :meth:`set_address`,
-  :meth:`set_baud`, :meth:`run` (any custom bus work), and :meth:`live_poller`
-  for periodic reads. Opening and closing ports happen in workers too.
+  :meth:`read_meter` (M-Bus, or an optical protocol: EN 62056-21, KMP),
+  :meth:`read_address`, :meth:`read_history`, :meth:`set_address`,
+  :meth:`set_baud`, :meth:`set_clock`, :meth:`run` (any custom bus work), and
+  :meth:`live_poller` for periodic reads. Opening and closing ports happen in
+  workers too. :meth:`set_protocol` chooses what reads speak on the connection.
 * one operation on the wire at a time, in the order started (a read waits for
   the live poll in progress). A scan refuses to start while another scan runs
   or while live polling is on, and nothing else may start during a scan:
@@ -45,6 +47,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from app.ui.workers import Poller, Task
 
 log = logging.getLogger("heatmeter.ui.bus")
+
+# banner messages about the connection's state (lost, back): each replaces the one before, and connecting
+# again takes them away
+CONNECTION_GROUP = "connection"
 
 
 class Readout(_SessionReadout):
@@ -146,6 +152,8 @@ class BusService(QObject):
     def _set_state(self, state: str, **conn: Any) -> None:
         self.session.state = state
         self.ctx.connection.update(state=state, **conn)
+        if state == STATE_CONNECTED:
+            self.ctx.clear_messages(CONNECTION_GROUP)     # "connection lost" no longer holds
         self.stateChanged.emit(state)
 
     # -- the meter list ----------------------------------------------------------------
@@ -155,6 +163,24 @@ class BusService(QObject):
 
     def meter(self, key: str) -> KnownMeter | None:
         return self.session.meters.get(key)
+
+    def here(self) -> str:
+        """The current connection's name as meters record where they answered (:attr:`KnownMeter.port`)."""
+        return self.session.port_label()
+
+    def absence(self, m: KnownMeter) -> str:
+        """Why ``m`` is not known to be on this bus now ("" when it is): found on another port, or not
+        found by the last scan that looked for it. The lists mark such meters."""
+        if m.port is not None and m.port != self.here():
+            return f"found on {m.port}, not seen on {self.here()}"
+        return f"not found by the {m.missed_by}" if m.missed_by else ""
+
+    def _answered(self, m: KnownMeter) -> KnownMeter:
+        """``m`` answered here now (scan, line test, read): into the list, marked as on this bus."""
+        m.port = self.here()
+        prof = self.session.connection_profile()
+        m.woken = bool(prof is not None and prof.has_preamble)
+        return self.add_meter(m)
 
     def add_meter(self, m: KnownMeter) -> KnownMeter:
         """Add ``m`` or merge it into the known meter with the same key; returns the one in the list."""
@@ -214,8 +240,28 @@ class BusService(QObject):
             self.ctx.connection.update(profile=None if profile == "none" else profile)
             self._remember(self.session.spec)
 
+    def set_protocol(self, protocol: str) -> None:
+        """What reads speak on this connection from the next operation: ``mbus``, ``iec62056-21`` or
+        ``kmp`` (an optical head on the meter's eye). ValueError for an unknown name."""
+        from dataclasses import replace
+
+        from drivers.protocols import check_protocol
+
+        check_protocol(protocol)
+        spec = self.session.spec
+        if spec is not None:
+            self.session.spec = replace(spec, protocol=protocol)
+            self.ctx.connection.update(protocol=None if protocol == "mbus" else protocol)
+            self._remember(self.session.spec)
+
+    @property
+    def protocol(self) -> str:
+        spec = self.session.spec
+        return spec.protocol if spec is not None else "mbus"
+
     def connect_simulator(self, *, meters: int = 12, seed: int = 0, pace: float | None = None,
-                          time_scale: float = 1.0, configs: list | None = None, profile: str = "none") -> None:
+                          time_scale: float = 1.0, configs: list | None = None, profile: str = "none",
+                          protocol: str = "mbus") -> None:
         """Connect to the built-in simulated bus, in this process (no OS port: nothing blocks).
 
         ``pace``: fraction of real line time the simulated line takes (default
@@ -225,17 +271,19 @@ class BusService(QObject):
         from app.ui import demo
 
         self.session.refuse_if_scanning()
-        self._stop_pollers()
+        if not self.simulated:
+            self._stop_pollers()       # they polled meters of a real bus; back on the simulated one they go on
         bus, line = demo.simulated_line(meters=meters, seed=seed, pace=demo.DEMO_PACE if pace is None else pace,
                                         time_scale=time_scale, configs=configs)
         old = self.session.detach()
-        self.session.attach(line, ConnectionSpec(url=None, baud=line.baud, profile=profile, simulated=True),
-                            sim=bus)
+        self.session.attach(line, ConnectionSpec(url=None, baud=line.baud, profile=profile, simulated=True,
+                                                 protocol=protocol), sim=bus)
         if old is not None:
             self.ctx.tasks.start("Close port", _close_quietly, old, report_errors=False)
         self.clear_meters(real_only=True)      # meters of a real bus are not on the simulated one
         self._set_state(STATE_CONNECTED, port=None, gateway=None, baud=line.baud,
-                        profile=None if profile == "none" else profile, simulated=True, detail="")
+                        profile=None if profile == "none" else profile, simulated=True, detail="",
+                        protocol=None if protocol == "mbus" else protocol)
 
     def connect(self, spec: ConnectionSpec, *, test: bool = True, origin: Any = None,
                 on_finished: Callable[[Any], None] | None = None,
@@ -251,15 +299,19 @@ class BusService(QObject):
         if spec.baud not in BAUD_RATES:
             raise ValueError(f"baud must be one of {', '.join(map(str, BAUD_RATES))}")
         op = self.session.begin(f"Connect to {spec.url}", KIND_CONNECT, on_wire=False)
-        self._stop_pollers()
         was_simulated = self.simulated
+        if was_simulated:
+            self._stop_pollers()       # their meters leave with the simulated bus
+        # else live pollers go on: their polls miss while the port opens and answer again once it is
+        # open (a reconnect after an unplugged head must not end live polling or an observation window)
         old = self.session.detach()
         self.session.spec = spec
         if was_simulated:
             self.clear_meters(simulated_only=True)
         where = {"gateway": spec.url, "port": None} if spec.is_gateway else {"port": spec.url, "gateway": None}
         self._set_state(STATE_CONNECTING, baud=spec.baud, profile=None if spec.profile == "none" else spec.profile,
-                        simulated=False, detail="", **where)
+                        simulated=False, detail="", protocol=None if spec.protocol == "mbus" else spec.protocol,
+                        **where)
 
         def work(progress, cancel):
             from drivers import errors as e
@@ -343,6 +395,7 @@ class BusService(QObject):
         s.port = spec.url
         s.baud = spec.baud
         s.profile = spec.profile
+        s.protocol = spec.protocol
 
     def _follow_baud(self, baud: int) -> None:
         """The line runs at ``baud`` now (line test, set baud): spec, status bar and settings follow."""
@@ -356,10 +409,12 @@ class BusService(QObject):
             self.ctx.tasks.start("Close port", _close_quietly, tr, report_errors=False)
         self.last_error = message
         if self.state != STATE_LOST:
-            self._set_state(STATE_LOST, detail="port lost")
             if not self.busy:
                 # found by a live poll (no task of ours will report it): say it where the user is looking
-                self.ctx.show_message(messages.port_lost(message, port=self.session.port_label()), "error")
+                # (first: a page that follows the state may say it more precisely, in the same group)
+                self.ctx.show_message(messages.port_lost(message, port=self.session.port_label()), "error",
+                                      CONNECTION_GROUP)
+            self._set_state(STATE_LOST, detail="port lost")
 
     # -- starting operations -------------------------------------------------------------------
     def _start(self, op, fn: Callable, *, origin: Any = None, on_item: Callable | None = None,
@@ -444,7 +499,7 @@ class BusService(QObject):
                 if res.ok:
                     self._follow_baud(res.baud)
                     for m in res.meters:
-                        self.add_meter(m)
+                        self._answered(m)
 
         return self._launch(self.session.test_line_job(search_bauds=search_bauds), origin=origin,
                             first={"on_finished": done}, **callbacks)
@@ -453,21 +508,49 @@ class BusService(QObject):
     def scan_primary(self, first: int = 1, last: int = 250, *, origin: Any = None, **callbacks: Any) -> Task:
         """Primary scan ``first..last``: items are the :class:`KnownMeter` found (added to the list as found);
         the result a :class:`ScanSummary`. Cancel stops within one response timeout."""
-        return self._scan(self.session.scan_job("primary", first=first, last=last), origin, callbacks)
+        return self._scan(self.session.scan_job("primary", first=first, last=last), origin, callbacks,
+                          lambda m: m.primary_address is not None and first <= m.primary_address <= last,
+                          f"primary scan {first}–{last}")
 
     def scan_secondary(self, mask: str | None = None, *, origin: Any = None, **callbacks: Any) -> Task:
         """Secondary (wildcard) search below ``mask`` (default: everything, ``FFFFFFFF``)."""
-        return self._scan(self.session.scan_job("secondary", mask=mask), origin, callbacks)
+        from drivers.address import SecondaryAddress, SecondaryMask
 
-    def _scan(self, job, origin: Any, callbacks: dict) -> Task:
+        want = SecondaryMask.parse(mask) if mask else SecondaryMask()
+
+        def in_scope(m: KnownMeter) -> bool:
+            try:
+                return want.matches(SecondaryAddress(m.identification, m.manufacturer, m.version, m.medium_code))
+            except (ValueError, TypeError):
+                return False
+        return self._scan(self.session.scan_job("secondary", mask=mask), origin, callbacks, in_scope,
+                          "secondary search")
+
+    def _scan(self, job, origin: Any, callbacks: dict, in_scope: Callable[[KnownMeter], bool] | None = None,
+              what: str = "scan") -> Task:
         before = set(self.session.meters.keys())
+        found: set[str] = set()
+        here = self.here()
+
+        def item(m) -> None:
+            found.add(m.key)
+            self._answered(m)
 
         def merged(summary) -> None:
-            if isinstance(summary, ScanSummary):
-                summary.new = len(set(self.session.meters.keys()) - before)
+            if not isinstance(summary, ScanSummary):
+                return
+            summary.new = len(set(self.session.meters.keys()) - before)
+            # meters of this bus the scan looked for and did not find: marked, never silently current
+            import datetime as _dt
+
+            label = f"{what} at {_dt.datetime.now().strftime('%H:%M')}"
+            for m in self.meters():
+                if m.key not in found and m.port in (None, here) and (in_scope is None or in_scope(m)):
+                    m.missed_by = label
+                    self.meterChanged.emit(m)
 
         on_item = callbacks.pop("on_item", None)
-        return self._launch(job, origin=origin, first={"on_item": self.add_meter, "on_finished": merged},
+        return self._launch(job, origin=origin, first={"on_item": item, "on_finished": merged},
                             then={"item": on_item and (lambda m: on_item(self.meter(m.key) or m))}, **callbacks)
 
     # -- reading ------------------------------------------------------------------------------------
@@ -477,10 +560,43 @@ class BusService(QObject):
         job = self.session.read_job(meter)
         return lambda link, progress=None: job.work(link, progress if progress is not None else Report(), None)
 
-    def read_meter(self, meter: KnownMeter | str | None = None, *, origin: Any = None, **callbacks: Any) -> Task:
+    def read_meter(self, meter: KnownMeter | str | None = None, *, protocol: str | None = None,
+                   origin: Any = None, **callbacks: Any) -> Task:
         """Read every telegram of ``meter`` (default: the selected one). Result: :class:`Readout`,
-        also stored as the meter's ``last_readout`` and announced by ``readoutReady``."""
-        job = self.session.read_job(self._resolve(meter))
+        also stored as the meter's ``last_readout`` and announced by ``readoutReady``.
+
+        ``protocol``: read it through the optical head in ``iec62056-21`` or ``kmp`` (the meter's
+        identification and make are checked), or ``mbus``; default: the connection's protocol."""
+        m = self._resolve(meter)
+        if protocol is None or protocol == self.protocol:
+            job = self.session.read_job(m)
+        elif protocol == "mbus":
+            from dataclasses import replace
+
+            spec = self.session.spec
+            self.session.spec = replace(spec, protocol="mbus")      # plan the job as M-Bus, keep the choice
+            try:
+                job = self.session.read_job(m)
+            finally:
+                self.session.spec = spec
+        else:
+            job = self.session.optical_read_job(protocol, meter=m)
+        return self._launch(job, origin=origin, first={"on_finished": self.store_readout}, **callbacks)
+
+    def read_optical(self, protocol: str | None = None, *, expect: str | None = None, origin: Any = None,
+                     **callbacks: Any) -> Task:
+        """Read the meter on the optical head in ``protocol`` (default: the connection's), whichever it
+        is (``expect``: the meter it must be, ``ID.MAN``); it is added to the list. Result: :class:`Readout`."""
+        job = self.session.optical_read_job(protocol, expect=expect)
+        return self._launch(job, origin=origin, first={"on_item": self.add_meter, "on_finished": self.store_readout},
+                            **callbacks)
+
+    def read_history(self, meter: KnownMeter | str | None = None, *, types: tuple = ("enhanced_billing",),
+                     origin: Any = None, **callbacks: Any) -> Task:
+        """The meter's stored values: its standard telegrams and the telegram types ``types`` (M-Bus;
+        an optical connection reads the protocol's readout). Result: :class:`Readout` with
+        ``selections``; ``history()`` puts each value with its date. Announced like a read."""
+        job = self.session.history_job(self._resolve(meter), types=types)
         return self._launch(job, origin=origin, first={"on_finished": self.store_readout}, **callbacks)
 
     def read_address(self, address: int | None = None, secondary: str | None = None, *, origin: Any = None,
@@ -488,7 +604,7 @@ class BusService(QObject):
         """Read a meter not in the list yet, by primary address or secondary address (``ID`` or
         ``ID.MAN.VV.MM``); it is added to the list. Result: :class:`Readout`."""
         job = self.session.read_address_job(address, secondary)
-        return self._launch(job, origin=origin, first={"on_item": self.add_meter, "on_finished": self.store_readout},
+        return self._launch(job, origin=origin, first={"on_item": self._answered, "on_finished": self.store_readout},
                             **callbacks)
 
     def store_readout(self, ro) -> None:
@@ -497,6 +613,7 @@ class BusService(QObject):
             return
         m = self.session.meters.note_readout(ro)
         if m is not None:
+            m.port, m.missed_by = self.here(), ""        # it answered here, now
             self.meterChanged.emit(m)
         self.readoutReady.emit(ro)
 
@@ -576,6 +693,21 @@ class BusService(QObject):
                 self._follow_baud(tr.baud)
 
         return self._launch(job, origin=origin, first={"on_finished": done}, **callbacks)
+
+    def reconfiguration_warning(self, meter: KnownMeter | str | None = None, *, model: str | None = None
+                                ) -> dict | None:
+        """GUI thread: the warning to confirm before a clock write when the meter's make counts its
+        reconfigurations (``message``, ``limit``, ``sure``), else None."""
+        return self.session.reconfiguration_warning(self._resolve(meter), model=model)
+
+    def set_clock(self, meter: KnownMeter | str | None, *, to=None, agreed: bool = False, model: str | None = None,
+                  tolerance_s: float = 90.0, origin: Any = None, **callbacks: Any) -> Task:
+        """Set ``meter``'s clock (EN 13757-3; ``to`` None: the laptop's time), confirmed by a read-back.
+        Ask first (:meth:`reconfiguration_warning`) and pass ``agreed`` for a make that counts
+        reconfigurations. Result: :class:`drivers.clock.ClockWriteResult` (``evidence()`` for the register)."""
+        job = self.session.set_clock_job(self._resolve(meter), to=to, agreed=agreed, model=model,
+                                         tolerance_s=tolerance_s)
+        return self._launch(job, origin=origin, **callbacks)
 
 
 __all__ = ["BusService", "BusUnavailable", "BusBusy", "NotConnected", "BusOperationError", "ConnectionSpec",

@@ -22,7 +22,7 @@ class Connection:
 
     ``state`` is one of ``disconnected``, ``connecting``, ``connected``, ``lost``.
     ``port`` is a serial device (``/dev/ttyUSB0``, ``COM3``) or a gateway URL is
-    in ``gateway`` (``tcp://10.0.0.5:10001``). ``simulated`` marks the built-in
+    in ``gateway`` (``socket://10.0.0.5:10001``). ``simulated`` marks the built-in
     simulated bus: the status bar then shows a SIMULATION badge.
     """
 
@@ -33,6 +33,7 @@ class Connection:
     profile: str | None = None
     simulated: bool = False
     detail: str = ""
+    protocol: str | None = None          # an optical protocol (EN 62056-21, KMP); None: M-Bus
     extra: dict[str, Any] = field(default_factory=dict)
 
     STATES = ("disconnected", "connecting", "connected", "lost")
@@ -56,6 +57,8 @@ class Connection:
             parts.append(f"{self.baud} Bd")
         if self.profile:
             parts.append(self.profile)
+        if self.protocol and self.protocol != "mbus":
+            parts.append({"iec62056-21": "EN 62056-21", "kmp": "KMP"}.get(self.protocol, self.protocol))
         if self.detail:
             parts.append(self.detail)
         return " · ".join(parts)
@@ -212,7 +215,13 @@ class AppContext(QObject):
             self._text_scale = scale
             self.textScaleChanged.emit(scale)
 
-    def show_message(self, text: str, level: str = "error") -> None:
-        """Show ``text`` in the banner of the page the user is looking at."""
+    def show_message(self, text: str, level: str = "error", group: str | None = None) -> None:
+        """Show ``text`` in the banner of the page the user is looking at (``group``: messages of one
+        group replace each other; :meth:`clear_messages` takes them away)."""
         if self.window is not None:
-            self.window.show_message(text, level)
+            self.window.show_message(text, level, group)
+
+    def clear_messages(self, group: str) -> None:
+        """Take the messages of ``group`` away from every page's banner."""
+        if self.window is not None:
+            self.window.clear_messages(group)

@@ -29,6 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 
 DEMO_BAUD = 2400
+#: the demo bus's Kamstrup MULTICAL (address 1) runs an hour behind the laptop, as a meter whose clock was
+#: never put on summer time: the Commission page's clock check then offers its clock step
+DEMO_CLOCK_OFFSET_S = -3600.0
 DEMO_PACE = 0.1          # the simulated line takes a tenth of the real line time
 DEMO_SEED = 0
 
@@ -179,7 +182,10 @@ def simulated_line(*, meters: int = 12, seed: int = DEMO_SEED, pace: float = DEM
 
     from app.ui.simline import SimulatedLine
 
-    bus = SimBus.from_configs(configs if configs is not None else default_configs(meters, seed), seed=seed)
+    if configs is None:
+        configs = default_configs(meters, seed)
+        configs[0].clock_offset_s = DEMO_CLOCK_OFFSET_S     # the Kamstrup's clock: still on winter time
+    bus = SimBus.from_configs(configs, seed=seed)
     return bus, SimulatedLine(bus, baud, pace=pace, time_scale=time_scale)
 
 

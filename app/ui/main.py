@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--larger-text", action="store_true", help="larger text and targets for this run")
     p.add_argument("--size", metavar="WxH", type=_size, help="window size, e.g. 1366x768")
     p.add_argument("--db", metavar="URL", help="register database (SQLAlchemy URL or a SQLite file)")
-    p.add_argument("--port", metavar="URL", help="serial port (/dev/ttyUSB0, COM3) or gateway (tcp://host:port)")
+    p.add_argument("--port", metavar="URL",
+                   help="serial port (/dev/ttyUSB0, COM3) or gateway (socket://HOST:PORT, rfc2217://HOST:PORT)")
     p.add_argument("--exit-when-shown", action="store_true", help=argparse.SUPPRESS)
     return p
 

@@ -342,17 +342,23 @@ class MainWindow(QMainWindow):
         if self._current in names:
             self.show_page(names[(names.index(self._current) + step) % len(names)])
 
+    def clear_messages(self, group: str) -> None:
+        """Take the messages of ``group`` away from every page's banner (e.g. "connection" once connected)."""
+        for page in self._pages.values():
+            page.banner.clear_group(group)
+
     def _update_title(self) -> None:
         spec_title = page_spec(self._current).title if self._current else ""
-        sim = "  [SIMULATION]" if self.ctx.connection.value.simulated else ""
-        self.setWindowTitle(f"heatmeter — {spec_title}{sim}")
+        sim = " [SIMULATION]" if self.ctx.connection.value.simulated else ""
+        # "Page — heatmeter": ending with the application's display name, Qt does not append it a second time
+        self.setWindowTitle(f"{spec_title}{sim} — heatmeter" if spec_title else "heatmeter")
 
     # -- messages and tasks -----------------------------------------------------------
-    def show_message(self, text: str, level: str = "error") -> None:
-        """Show ``text`` in the banner of the current page."""
+    def show_message(self, text: str, level: str = "error", group: str | None = None) -> None:
+        """Show ``text`` in the banner of the current page (``group``: see ``MessageBanner.show_message``)."""
         page = self.current_page()
         if page is not None:
-            page.banner.show_message(text, level)
+            page.banner.show_message(text, level, group=group)
         else:
             self.statusBar().showMessage(text, 10000)
 

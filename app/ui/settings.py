@@ -17,6 +17,7 @@ key                         type        meaning
 ``connection/port``         str         last serial port or gateway URL used
 ``connection/baud``         int         last baud rate
 ``connection/profile``      str         last optical head / converter profile
+``connection/protocol``     str         last protocol: mbus, iec62056-21, kmp
 ==========================  ==========  ==========================================
 """
 from __future__ import annotations
@@ -37,6 +38,7 @@ LARGER_TEXT = "view/larger_text"
 PORT = "connection/port"
 BAUD = "connection/baud"
 PROFILE = "connection/profile"
+PROTOCOL = "connection/protocol"
 
 DEFAULT_BAUD = 2400
 
@@ -155,3 +157,12 @@ class Settings:
     @profile.setter
     def profile(self, v: str | None) -> None:
         self.q.setValue(PROFILE, v or "")
+
+    @property
+    def protocol(self) -> str:
+        """The protocol of the last connection (``mbus`` when none was chosen)."""
+        return self.value(PROTOCOL, "mbus", str) or "mbus"
+
+    @protocol.setter
+    def protocol(self, v: str | None) -> None:
+        self.q.setValue(PROTOCOL, v or "mbus")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QComboBox, QProxyStyle, QStyledItemDelegate, QStyleFactory
 
 NORMAL_SCALE = 1.0
 LARGER_SCALE = 1.4
@@ -105,10 +105,16 @@ QPushButton:pressed, QToolButton:pressed, QToolButton:checked {{ background: #bc
 QPushButton:disabled, QToolButton:disabled {{ color: {DISABLED_INK}; border-color: #9a9a9a; }}
 QPushButton:focus, QToolButton:focus {{ border: 3px solid {ACCENT}; }}
 QPushButton[primary="true"] {{ background: {ACCENT}; color: {PAPER}; border-color: {ACCENT}; font-weight: bold; }}
+QPushButton[primary="true"]:disabled {{ background: #c8c8c8; color: {DISABLED_INK}; border-color: #9a9a9a; }}
 QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox, QDateEdit {{ min-height: {m.input_height - 8}px;
     padding: 2px 6px; border: 2px solid #505050; border-radius: 3px; background: {PAPER}; }}
 QAbstractSpinBox::up-button, QAbstractSpinBox::down-button {{ width: {round(26 * m.scale)}px; }}
 QLineEdit:focus, QComboBox:focus, QSpinBox:focus, QDoubleSpinBox:focus {{ border: 3px solid {ACCENT}; }}
+QComboBox QAbstractItemView {{ background: {PAPER}; color: {INK}; border: 2px solid #303030;
+    selection-background-color: {ACCENT}; selection-color: {PAPER}; outline: none; }}
+QComboBox QAbstractItemView::item {{ min-height: {m.target}px; padding: 0 8px; color: {INK}; }}
+QComboBox QAbstractItemView::item:hover, QComboBox QAbstractItemView::item:selected {{
+    background: {ACCENT}; color: {PAPER}; }}
 QCheckBox::indicator, QRadioButton::indicator {{ width: {round(20 * m.scale)}px; height: {round(20 * m.scale)}px; }}
 QProgressBar {{ border: 2px solid #303030; border-radius: 3px; background: {PAPER}; text-align: center;
     min-height: {round(22 * m.scale)}px; font-weight: bold; }}
@@ -160,14 +166,33 @@ QStatusBar::item {{ border: none; }}
 """
 
 
+class _Style(QProxyStyle):
+    """Fusion, with every combo box's drop-down drawn by a styled item delegate so that the style sheet's
+    rows apply: 44 px (a gloved finger) and the row under the pointer dark blue with white text. Qt's
+    default delegate for combo boxes ignores item rules, which left that row white on white. Done when a
+    widget is polished (once), not per event."""
+
+    def polish(self, obj):  # noqa: D102 - QStyle.polish(QWidget | QApplication | QPalette)
+        if isinstance(obj, QComboBox):
+            glove_friendly(obj)
+        return super().polish(obj)
+
+
+def glove_friendly(combo: QComboBox) -> QComboBox:
+    """Give ``combo`` the drop-down rows of the theme (done for every combo box by :func:`apply_theme`)."""
+    if not isinstance(combo.itemDelegate(), QStyledItemDelegate):
+        combo.setItemDelegate(QStyledItemDelegate(combo))
+    return combo
+
+
 def apply_theme(app: QApplication, scale: float) -> Metrics:
     """Apply style, palette, font and style sheet for ``scale``; returns its metrics."""
     m = metrics(scale)
     if app.property("heatmeter_text_scale") == scale:
         return m  # already applied: re-polishing every widget costs time for nothing
     app.setProperty("heatmeter_text_scale", scale)
-    if app.style().name().lower() != "fusion":
-        app.setStyle("Fusion")
+    if not isinstance(app.style(), _Style):
+        app.setStyle(_Style(QStyleFactory.create("Fusion")))
     app.setPalette(palette())
     font = QFont(app.font())
     font.setPointSizeF(m.point_size)

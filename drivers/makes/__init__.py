@@ -15,6 +15,8 @@ Questions answered for any meter:
 * :func:`model_name` - the model, where the version byte is known to belong to one;
 * :func:`profiles`, :func:`get_profile`, :func:`profile_for_manufacturer` - the
   wake-up table (generic profiles and every make's family profile);
+* :func:`optical_protocol` - what a make's optical port speaks when it is not
+  M-Bus (EN 62056-21 for Landis+Gyr, KMP for Kamstrup);
 * :func:`volume_weighted` - the average flow/return temperatures implied by
   volume-weighted temperature registers (sum of temperature x volume, m³·°C);
 * :func:`new_meter_fields` - the register fields of a meter first seen in a readout.
@@ -23,8 +25,8 @@ from __future__ import annotations
 
 from drivers.makes.base import Make, SimRecord
 from drivers.makes.registry import (discover, family_profile, get, get_profile, make_for, make_name, makes,
-                                    model_name, profile_for_manufacturer, profiles, register, resolve_profile,
-                                    simulator_layouts, unregister)
+                                    model_name, optical_protocol, optical_protocols, profile_for_manufacturer,
+                                    profiles, register, resolve_profile, simulator_layouts, unregister)
 from drivers.makes.volume import VolumeWeighted, record_vib, volume_weighted
 
 DEFAULT_SITE = "Unassigned"
@@ -59,5 +61,6 @@ def new_meter_fields(proposal: dict, telegram: dict | None = None, *, site: str 
 
 __all__ = ["Make", "SimRecord", "register", "unregister", "discover", "makes", "get", "make_for", "make_name",
            "model_name", "profiles", "get_profile", "profile_for_manufacturer", "resolve_profile",
-           "family_profile", "simulator_layouts", "VolumeWeighted", "volume_weighted", "record_vib",
+           "family_profile", "optical_protocol", "optical_protocols", "simulator_layouts", "VolumeWeighted",
+           "volume_weighted", "record_vib",
            "new_meter_fields", "DEFAULT_SITE"]

@@ -72,6 +72,12 @@ class Make:
     volume-weighted temperature register -> "flow" or "return", with
     ``register_names`` for the two. ``simulator``: record layouts of the
     simulated meters of this make, by layout name (telegram 1: current values).
+    ``optical_protocol``: what the meters' optical port speaks when it is not
+    M-Bus (``"iec62056-21"``, ``"kmp"``: a name of :mod:`drivers.protocols`);
+    None: M-Bus through the optical head (with ``wakeup``), or no optical port
+    known. ``optical_note`` says how (baud, wake-up) for the protocol list.
+    ``wakeup`` may be one of the generic profiles of :mod:`drivers.wakeup`
+    (e.g. ``NUL``): the make then adopts it as its family profile.
     ``sources``: where the facts above come from (for the docs and reviewers).
     """
 
@@ -84,6 +90,8 @@ class Make:
     volume_weighted: Mapping[bytes, str] = field(default_factory=dict)
     register_names: Mapping[str, str] = field(default_factory=dict)
     simulator: Mapping[str, tuple[SimRecord, ...]] = field(default_factory=dict)
+    optical_protocol: str | None = None
+    optical_note: str = ""
     sources: str = ""
 
     def __post_init__(self) -> None:
@@ -97,6 +105,11 @@ class Make:
         for flag in (*self.flag_names, *self.models):
             if flag not in self.flags:
                 raise ValueError(f"make {self.key}: {flag} is not one of its FLAG codes")
+        if self.optical_protocol is not None and (not self.optical_protocol
+                                                  or self.optical_protocol != self.optical_protocol.lower()
+                                                  or self.optical_protocol == "mbus"):
+            raise ValueError(f"make {self.key}: optical_protocol is a protocol name such as 'iec62056-21' "
+                             f"or 'kmp', not {self.optical_protocol!r}")
         for which in self.volume_weighted.values():
             if which not in ("flow", "return") or which not in self.register_names:
                 raise ValueError(f"make {self.key}: volume-weighted registers are 'flow' or 'return', "

@@ -11,6 +11,10 @@ one in published captured telegrams of a MULTICAL 603 (e.g. E8 = 15673 m³·°C
 and E9 = 9390 m³·°C with V1 = 268.71 m³: averages 58.3 °C and 34.9 °C beside
 current temperatures of 52.3 °C and 23.0 °C).
 
+The optical eye of MULTICAL 30x/40x/60x meters speaks the Kamstrup Meter
+Protocol (KMP, :mod:`drivers.kmp`); with the 0x55 profile below it answers
+M-Bus on the modules that offer it.
+
 The simulated layout follows the libmbus frame of a MULTICAL 601 (energy in
 kWh steps, volume in 10 l, hours, temperatures in 0.01 °C, power in 100 W,
 flow in l/h, a date-time and the previous month's values in storage 1).
@@ -33,6 +37,8 @@ MAKE = Make(
                          note="Kamstrup MULTICAL optical eye in M-Bus mode: 0x55 preamble (no vendor figure "
                               "published)", label="Optical head, Kamstrup"),
     volume_weighted=VOLUME_WEIGHTED, register_names=REGISTER_NAMES,
+    optical_protocol="kmp",
+    optical_note="MULTICAL 30x/40x/60x optical eye: KMP at 1200 Bd 8N2 (the head's magnet switches the eye on)",
     simulator={"kamstrup": (
         R("fabrication", 0x78, "bcd8"), R("energy", 0x06, "int32"),
         R("flow_temp_volume", 0xFF, "int32", vife=(0x07,)), R("return_temp_volume", 0xFF, "int32", vife=(0x08,)),
@@ -41,5 +47,6 @@ MAKE = Make(
         R("power", 0x2D, "int32"), R("flow", 0x3B, "int32"), R("datetime", 0x6D, "datetime"),
         R("energy", 0x06, "int32", storage=1), R("volume", 0x14, "int32", storage=1),
         R("month_start", 0x6C, "date", storage=1))},
-    sources="libmbus test frames; wmbusmeters driver multical603; published MULTICAL 603 telegrams (E8/E9)",
+    sources="libmbus test frames; wmbusmeters driver multical603; published MULTICAL 603 telegrams (E8/E9); "
+            "KMP: Kamstrup's KMP description as quoted by PyKMP, PyKamstrup, MeterLogger",
 )

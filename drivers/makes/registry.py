@@ -65,9 +65,14 @@ def _add(make: Make, *, replace_existing: bool) -> Make:
         other = _by_flag.get(flag)
         if other is not None and other.key != make.key:
             raise ValueError(f"FLAG code {flag} already belongs to make {other.key!r}")
-    names = _profile_names(exclude=make.key)
-    if make.wakeup is not None and make.wakeup.name in names:
-        raise ValueError(f"make {make.key}: a wake-up profile {make.wakeup.name!r} exists already")
+    if make.wakeup is not None:
+        generic = {p.name: p for p in GENERIC}
+        if make.wakeup.name in generic:
+            if make.wakeup != generic[make.wakeup.name]:       # adopting a generic profile: as it is
+                raise ValueError(f"make {make.key}: the wake-up profile {make.wakeup.name!r} is a generic "
+                                 "one; adopt it unchanged or give the family profile its own name")
+        elif make.wakeup.name in _profile_names(exclude=make.key):
+            raise ValueError(f"make {make.key}: a wake-up profile {make.wakeup.name!r} exists already")
     taken = {name for m in _makes.values() if m.key != make.key for name in m.simulator}
     clash = sorted(taken & set(make.simulator))
     if clash:
@@ -90,6 +95,7 @@ def _drop(make: Make) -> None:
 
 
 def _profile_names(exclude: str = "") -> set[str]:
+    """The names taken by the generic profiles and by the other makes' own family profiles."""
     names = {p.name for p in GENERIC}
     names.update(m.wakeup.name for m in _makes.values() if m.wakeup is not None and m.key != exclude)
     return names
@@ -258,6 +264,24 @@ def family_profile(profile: WakeupProfile | None, manufacturer: str | None) -> W
     return profile
 
 
+# --- optical ports -----------------------------------------------------------------------------
+
+def optical_protocol(flag: str | None) -> str | None:
+    """What the optical port of this make's meters speaks when it is not M-Bus ("iec62056-21",
+    "kmp"), None when it is M-Bus through the head (or nothing is known)."""
+    make = make_for(flag)
+    return make.optical_protocol if make is not None else None
+
+
+def optical_protocols() -> dict[str, list[Make]]:
+    """Protocol name -> the makes whose optical port speaks it (for the protocol table)."""
+    out: dict[str, list[Make]] = {}
+    for make in makes():
+        if make.optical_protocol:
+            out.setdefault(make.optical_protocol, []).append(make)
+    return out
+
+
 # --- the simulator's layouts ----------------------------------------------------------------
 
 @functools.lru_cache(maxsize=1)
@@ -278,4 +302,4 @@ def simulator_layouts() -> dict[str, tuple[SimRecord, ...]]:
 
 __all__ = ["register", "unregister", "discover", "makes", "get", "make_for", "make_name", "model_name",
            "profiles", "get_profile", "profile_for_manufacturer", "resolve_profile", "family_profile",
-           "simulator_layouts"]
+           "optical_protocol", "optical_protocols", "simulator_layouts"]

@@ -267,7 +267,7 @@ def line_for_transport(transport, *, cancel=None, trace: Callable[[str, bytes], 
     """
     own = getattr(transport, "byte_line", None)
     if callable(own):
-        return own()
+        return own(cancel=cancel, trace=trace)
     get = getattr(transport, "serial_port", None)
     if not callable(get):
         raise errors.PortError(f"{getattr(transport, 'url', transport)} cannot carry an optical protocol")

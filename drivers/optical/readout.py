@@ -161,3 +161,4 @@ class OpticalReadout:
         if self.mode:
             d["mode"] = self.mode
         return d
+

@@ -20,6 +20,7 @@ from drivers.session.core import MAX_TELEGRAMS, BusSession, Job, Operation
 from drivers.session.errors import BusBusy, BusOperationError, BusUnavailable, NotConnected
 from drivers.session.lock import BusLock
 from drivers.session.messages import describe_error
+from drivers.session.meterside import ReconfigurationNotAgreed, reconfiguration_warning
 from drivers.session.operations import Report
 from drivers.session.types import (BAUD_SEARCH_ORDER, KIND_CONNECT, KIND_CUSTOM, KIND_POLL, KIND_READ, KIND_SCAN,
                                    KIND_TEST, KIND_WRITE, STATE_CONNECTED, STATE_CONNECTING, STATE_DISCONNECTED,
@@ -29,6 +30,7 @@ from drivers.timing import BAUD_RATES
 
 __all__ = ["BusSession", "Job", "Operation", "Report", "BusLock", "ConnectionSpec", "KnownMeter", "KnownMeters",
            "Readout", "LineTestResult", "ScanSummary", "meter_key", "BusUnavailable", "BusBusy", "NotConnected",
-           "BusOperationError", "Cancelled", "WrongMeter", "describe_error", "BAUD_RATES", "BAUD_SEARCH_ORDER",
+           "BusOperationError", "Cancelled", "WrongMeter", "describe_error", "ReconfigurationNotAgreed",
+           "reconfiguration_warning", "BAUD_RATES", "BAUD_SEARCH_ORDER",
            "MAX_TELEGRAMS", "STATE_DISCONNECTED", "STATE_CONNECTING", "STATE_CONNECTED", "STATE_LOST",
            "KIND_CONNECT", "KIND_TEST", "KIND_SCAN", "KIND_READ", "KIND_POLL", "KIND_WRITE", "KIND_CUSTOM"]

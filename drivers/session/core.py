@@ -13,9 +13,14 @@ operation after the other; the desktop app wraps it in a QObject
 * every operation comes as a :class:`Job`, prepared on the caller's thread
   (the read plan and the wake-up profile are decided then) and run by
   :meth:`execute` (worker side): ``test_line_job``, ``scan_job``, ``read_job``,
-  ``read_address_job``, ``set_address_job``, ``set_baud_job``, ``custom_job``;
-  the blocking shorthands ``test_line``, ``scan_primary``, ``scan_secondary``,
-  ``read_meter``, ``read_address``, ``set_address``, ``set_baud`` do both;
+  ``read_address_job``, ``optical_read_job``, ``history_job``, ``set_address_job``,
+  ``set_baud_job``, ``set_clock_job``, ``custom_job``; the blocking shorthands
+  ``test_line``, ``scan_primary``, ``scan_secondary``, ``read_meter``,
+  ``read_address``, ``read_history``, ``set_address``, ``set_baud``,
+  ``set_clock`` do both;
+* the protocol: ``ConnectionSpec.protocol`` ``mbus``, or an optical protocol
+  (EN 62056-21, KMP) that reads lend the port to (:mod:`drivers.session.meterside`);
+  writes are M-Bus only;
 * the read plan: by primary address when no other known meter shares it, else
   by full secondary address; the identity check: the meter that answers is the
   one asked for (:class:`drivers.errors.WrongMeter` otherwise);
@@ -43,7 +48,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from drivers import errors as e
-from drivers.session import messages, operations as ops
+from drivers.session import messages, meterside, operations as ops
 from drivers.session.errors import BusBusy, BusOperationError, NotConnected
 from drivers.session.lock import BusLock
 from drivers.session.types import (KIND_CONNECT, KIND_CUSTOM, KIND_POLL, KIND_READ, KIND_SCAN, KIND_TEST,
@@ -148,8 +153,11 @@ class BusSession:
         """Open the port ``spec`` names (blocking); the driver's typed errors when it cannot."""
         from drivers.transport import SerialTransport
 
+        from drivers.protocols import check_protocol
+
         if spec.baud not in BAUD_RATES:
             raise ValueError(f"baud must be one of {', '.join(map(str, BAUD_RATES))}")
+        check_protocol(spec.protocol)
         tr = SerialTransport(spec.url, spec.baud, echo=spec.echo,
                              timeout_s=None if spec.timeout_ms is None else spec.timeout_ms / 1000.0)
         return tr.open()
@@ -339,9 +347,12 @@ class BusSession:
         return prof
 
     def read_plan(self, meter: KnownMeter) -> tuple[int | None, Any]:
-        """(primary address, secondary mask): by primary address when it is unique among known meters."""
+        """(primary address, secondary mask): by primary address when it is unique among the known meters
+        of this bus (a meter last seen on another port does not count)."""
         a = meter.primary_address
-        if a is not None and 1 <= a <= 250 and not self.meters.sharing_address(meter):
+        here = self.port_label()
+        sharing = [m for m in self.meters.sharing_address(meter) if m.port in (None, here)]
+        if a is not None and 1 <= a <= 250 and not sharing:
             return a, None
         return None, meter.secondary_mask()
 
@@ -404,7 +415,10 @@ class BusSession:
         return Job(name, KIND_SCAN, work)
 
     def read_job(self, meter: KnownMeter, *, max_telegrams: int = MAX_TELEGRAMS) -> Job:
-        """Every telegram of a known meter, by its read plan, checked to come from that meter."""
+        """Every telegram of a known meter, by its read plan, checked to come from that meter
+        (on an optical connection: the protocol's readout of the meter on the head)."""
+        if self._spec is not None and self._spec.optical:
+            return self.optical_read_job(meter=meter)
         address, mask = self.read_plan(meter)
         profile = self.profile_for(meter)
         spec = self._spec or ConnectionSpec()
@@ -422,17 +436,22 @@ class BusSession:
                    describe=lambda exc: messages.describe_error(exc, port=self.port_label(), what=label))
 
     def read_address_job(self, address: int | None = None, secondary: str | Any = None, *,
-                         expect: str | Any = None, max_telegrams: int = MAX_TELEGRAMS) -> Job:
+                         expect: str | Any = None, max_telegrams: int = MAX_TELEGRAMS,
+                         options: dict | None = None) -> Job:
         """Every telegram of a meter not in the list, by primary address or secondary address
         (``ID``, ``ID.MAN.VV.MM``, or a :class:`SecondaryMask`). ``expect``: the meter that must
         answer (a secondary address, wildcards allowed); by default the secondary address read.
-        Items: the :class:`KnownMeter` read; result :class:`Readout`."""
+        Items: the :class:`KnownMeter` read; result :class:`Readout`. On an optical connection the
+        meter on the head is read in the connection's protocol (``address`` is not used there; ``options``
+        are the protocol's, e.g. EN 62056-21 ``mode`` and ``max_baud``)."""
         from drivers.address import SecondaryMask
 
         mask = SecondaryMask.parse(secondary) if isinstance(secondary, str) and secondary else (secondary or None)
+        want = SecondaryMask.parse(expect) if isinstance(expect, str) and expect else (expect or mask)
+        if self._spec is not None and self._spec.optical:
+            return self.optical_read_job(expect=want, options=options)
         if mask is None and address is None:
             raise ValueError("give a primary or a secondary address")
-        want = SecondaryMask.parse(expect) if isinstance(expect, str) and expect else (expect or mask)
         man = _mask_manufacturer(want)
         profile = self.profile_for(manufacturer=man, key=str(want) if want is not None and want.exact else None)
         spec = self._spec or ConnectionSpec()
@@ -453,16 +472,18 @@ class BusSession:
 
     def set_address_job(self, new_address: int, *, meter: KnownMeter | None = None, address: int | None = None,
                         secondary: str | Any = None) -> Job:
-        """Give a meter a new primary address, confirmed by a read there. Result: ``drivers.ops.WriteResult``."""
-        from drivers.ops import set_primary_address
+        """Give a meter a new primary address, confirmed by a read there, after checking that no other
+        meter answers at it (:func:`drivers.session.writes.set_address_checked`: nothing is written onto an
+        address in use). Result: ``drivers.ops.WriteResult``."""
+        from drivers.session.writes import set_address_checked
 
         if not 0 <= int(new_address) <= 250:
             raise ValueError("the new primary address must be 0..250")
         address, mask, profile, who = self._write_target(meter, address, secondary)
 
         def work(link, report, cancel=None):
-            return set_primary_address(link, new_address=int(new_address), address=address, secondary=mask,
-                                       profile=profile)
+            return set_address_checked(link, new_address=int(new_address), address=address, mask=mask,
+                                       profile=profile, target=who)
         return Job(f"Set address of {who} to {new_address}", KIND_WRITE, work)
 
     def set_baud_job(self, new_baud: int, *, meter: KnownMeter | None = None, address: int | None = None,
@@ -481,6 +502,8 @@ class BusSession:
     def _write_target(self, meter, address, secondary):
         from drivers.address import SecondaryMask
 
+        if self._spec is not None and self._spec.optical:
+            raise ValueError(messages.MBUS_ONLY_WRITES)
         if meter is not None:
             address, mask = self.read_plan(meter)
             return address, mask, self.profile_for(meter), meter.identification
@@ -490,6 +513,124 @@ class BusSession:
         profile = self.profile_for(manufacturer=_mask_manufacturer(mask))
         return (None if mask is not None else address), mask, profile, \
             (f"address {address}" if mask is None else str(mask))
+
+    def optical_read_job(self, protocol: str | None = None, *, meter: KnownMeter | None = None,
+                         expect: str | Any = None, options: dict | None = None) -> Job:
+        """The meter on the optical head, read in ``protocol`` (default: the connection's; EN 62056-21 or
+        KMP) on the session's port. ``meter`` / ``expect``: the meter that must answer (identification and
+        manufacturer compared). Items: the :class:`KnownMeter`; result :class:`Readout` (``protocol``,
+        ``tx_frames``, ``mode``)."""
+        from drivers.address import SecondaryMask
+        from drivers.protocols import get_protocol
+
+        spec = self._spec or ConnectionSpec()
+        name = protocol or spec.protocol
+        get_protocol(name)                       # ValueError for "mbus" or an unknown name
+        want = meter.secondary_mask() if meter is not None else \
+            (SecondaryMask.parse(expect) if isinstance(expect, str) and expect else (expect or None))
+        label = meter.label if meter is not None else (str(want) if want is not None else "")
+        simulated = self.simulated
+
+        def work(link, report, cancel=None):
+            ro = meterside.optical_read(link, report, cancel, protocol=name, options=options)
+            tel = ro.telegrams[0]
+            meterside.check_optical_identity(tel, want, label)
+            m = meterside.optical_meter(tel, self.meters, simulated=simulated) if meter is None else meter
+            self._heard(m.key)
+            report.item(m)
+            return self.readout_type(m.key, list(ro.frames), list(ro.telegrams), ops.now_utc(),
+                                     address=m.primary_address, secondary_address=tel.identification,
+                                     port=spec.url, baud=ro.baud, transport=spec.transport_kind, profile=None,
+                                     requests=ro.requests, elapsed_s=ro.elapsed_s, protocol=name,
+                                     tx_frames=list(ro.tx_frames), mode=ro.mode)
+        who = f"{meter.make or meter.manufacturer} {meter.identification}" if meter is not None else "the optical head"
+        return Job(f"Read {who} ({name})", KIND_READ, work,
+                   describe=lambda exc: messages.describe_error(exc, port=self.port_label(), what=label))
+
+    def history_job(self, meter: KnownMeter | None = None, *, address: int | None = None,
+                    secondary: str | Any = None, expect: str | Any = None,
+                    types: tuple = ("enhanced_billing",), max_telegrams: int = MAX_TELEGRAMS) -> Job:
+        """The meter's stored values: its standard telegrams, then each telegram type of ``types``
+        selected by an application reset with its EN 13757-3 sub-code (M-Bus; an optical connection
+        reads the protocol's readout, whose stored values are the history). Result :class:`Readout`
+        with ``selections``; :meth:`Readout.history` puts each value with its date."""
+        from drivers.address import SecondaryMask
+        from drivers.history import reset_subcode
+
+        if self._spec is not None and self._spec.optical:
+            return self.optical_read_job(meter=meter, expect=expect or secondary)
+        for kind in types:
+            reset_subcode(kind)                  # ValueError for a type nobody knows
+        if meter is not None:
+            address, mask = self.read_plan(meter)
+            want, key_label = meter.secondary_mask(), meter.label
+            profile = self.profile_for(meter)
+        else:
+            mask = SecondaryMask.parse(secondary) if isinstance(secondary, str) and secondary else (secondary or None)
+            if mask is None and address is None:
+                raise ValueError("give a primary or a secondary address")
+            want = SecondaryMask.parse(expect) if isinstance(expect, str) and expect else (expect or mask)
+            key_label = str(want) if want is not None else ""
+            profile = self.profile_for(manufacturer=_mask_manufacturer(want))
+        spec = self._spec or ConnectionSpec()
+        simulated = self.simulated
+        keys = self.keys
+
+        def work(link, report, cancel=None):
+            res = meterside.history_read(link, report, address=address, mask=mask, profile=profile, types=types,
+                                         max_telegrams=max_telegrams, keys=keys)
+            std = res.standard
+            key = ops.check_identity(std.telegrams[0], want, key_label)
+            m = meter or KnownMeter.from_telegram(std.telegrams[0], address=std.address, simulated=simulated)
+            self._heard(m.key)
+            report.item(m)
+            ro = self._readout(key if meter is None else meter.key, std, link, address, spec)
+            ro.frames, ro.telegrams, ro.selections = list(res.frames), list(res.telegrams), list(res.selections)
+            ro.requests, ro.elapsed_s = res.requests, res.elapsed_s
+            return ro
+        who = f"{meter.make or meter.manufacturer} {meter.identification}" if meter is not None else \
+            (f"address {address}" if mask is None else f"secondary {secondary}")
+        return Job(f"Read history of {who}", KIND_READ, work,
+                   describe=lambda exc: messages.describe_error(exc, port=self.port_label(), what=key_label))
+
+    def reconfiguration_warning(self, meter: KnownMeter | None = None, *, manufacturer: str | None = None,
+                                model: str | None = None) -> dict | None:
+        """The warning to show before writing to this meter when its make counts reconfigurations
+        (MULTICAL 403: 25), else None; see :func:`drivers.session.meterside.reconfiguration_warning`."""
+        if meter is not None:
+            manufacturer, model = meter.manufacturer, model or meter.model
+        return meterside.reconfiguration_warning(manufacturer, model)
+
+    def set_clock_job(self, meter: KnownMeter | None = None, *, address: int | None = None,
+                      secondary: str | Any = None, to=None, tolerance_s: float = 90.0, agreed: bool = False,
+                      model: str | None = None) -> Job:
+        """Set the meter's clock (EN 13757-3, SND_UD CI 0x51, DIF 0x04 VIF 0x6D), confirmed by a read-back
+        within ``tolerance_s``. ``to``: a datetime (naive: local), None: the laptop's clock. A meter whose
+        make counts reconfigurations is not written unless ``agreed``
+        (:class:`drivers.session.meterside.ReconfigurationNotAgreed`, with the warning). ``model``: the
+        meter's model where the caller knows it (the register). Result :class:`drivers.clock.ClockWriteResult`
+        (``evidence()`` for the register)."""
+        address, mask, profile, who = self._write_target(meter, address, secondary)
+        model = model or (meter.model if meter is not None else None)
+
+        def work(link, report, cancel=None):
+            return meterside.clock_write(link, address=address, mask=mask, profile=profile, to=to,
+                                         tolerance_s=tolerance_s, agreed=agreed, model=model)
+        return Job(f"Set clock of {who}", KIND_WRITE, work)
+
+    def find_baud_job(self, address: int | None = None, secondary: str | Any = None) -> Job:
+        """At which other baud rate the meter at ``address`` (or ``secondary``) answers: after a read that
+        got no answer. Result: the baud rate, or None (also on a gateway, whose line rate is fixed)."""
+        from drivers.address import SecondaryMask
+
+        mask = SecondaryMask.parse(secondary) if isinstance(secondary, str) and secondary else (secondary or None)
+        if mask is None and address is None:
+            raise ValueError("give a primary or a secondary address")
+        profile = self.profile_for(manufacturer=_mask_manufacturer(mask))
+
+        def work(link, report, cancel=None):
+            return ops.find_meter_baud(link, cancel, address=address, mask=mask, profile=profile)
+        return Job("Baud rate search", KIND_TEST, work)
 
     # -- blocking shorthands (the CLI) -----------------------------------------------------------
     def test_line(self, *, search_bauds: bool = True, **run: Any):
@@ -505,13 +646,26 @@ class BusSession:
         return self.execute(self.read_job(meter, max_telegrams=max_telegrams), **run)
 
     def read_address(self, address: int | None = None, secondary: str | Any = None, *, expect: str | Any = None,
-                     max_telegrams: int = MAX_TELEGRAMS, **run: Any) -> Readout:
-        return self.execute(self.read_address_job(address, secondary, expect=expect, max_telegrams=max_telegrams),
-                            **run)
+                     max_telegrams: int = MAX_TELEGRAMS, options: dict | None = None, **run: Any) -> Readout:
+        return self.execute(self.read_address_job(address, secondary, expect=expect, max_telegrams=max_telegrams,
+                                                  options=options), **run)
+
+    def find_baud(self, address: int | None = None, secondary: str | Any = None, **run: Any) -> int | None:
+        return self.execute(self.find_baud_job(address, secondary), **run)
 
     def set_address(self, new_address: int, **target_and_run: Any):
         target = {k: target_and_run.pop(k) for k in ("meter", "address", "secondary") if k in target_and_run}
         return self.execute(self.set_address_job(new_address, **target), **target_and_run)
+
+    def read_history(self, address: int | None = None, secondary: str | Any = None, *, expect: str | Any = None,
+                     types: tuple = ("enhanced_billing",), max_telegrams: int = MAX_TELEGRAMS, **run: Any) -> Readout:
+        return self.execute(self.history_job(address=address, secondary=secondary, expect=expect, types=types,
+                                             max_telegrams=max_telegrams), **run)
+
+    def set_clock(self, **target_and_run: Any):
+        keys = ("meter", "address", "secondary", "to", "tolerance_s", "agreed", "model")
+        target = {k: target_and_run.pop(k) for k in keys if k in target_and_run}
+        return self.execute(self.set_clock_job(**target), **target_and_run)
 
     def set_baud(self, new_baud: int, **target_and_run: Any):
         target = {k: target_and_run.pop(k) for k in ("meter", "address", "secondary") if k in target_and_run}

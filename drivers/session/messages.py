@@ -82,13 +82,56 @@ def wrong_meter(got: str, expected: str) -> str:
     return f"another meter answered ({got}, not {expected})"
 
 
-def cli_hint(exc: BaseException, *, has_preamble: bool) -> str:
-    """What the CLI adds to a driver error's own text (a hint with the option to try), or ""."""
-    if isinstance(exc, e.NoAnswer) and not has_preamble:
-        return " (a battery meter on an optical head may need --wakeup)"
+def optical_anonymous(expected: str) -> str:
+    """An optical readout that does not say which meter it is, where a particular one was asked for."""
+    return f"the meter on the optical head did not give its identification (expected {expected})"
+
+
+def reconfiguration(make: str, model: str | None, models, limit: int, sure: bool) -> str:
+    """The warning before a write to a meter that counts its reconfigurations."""
+    which = " or ".join(models)
+    if sure:
+        return (f"{make} {model} counts every reconfiguration and permits only {limit}: this write uses one "
+                "of them (the meter logs it)")
+    return (f"if this {make} meter is a {which}, this write uses one of its {limit} permitted "
+            "reconfigurations (the meter logs it)")
+
+
+MBUS_ONLY_WRITES = ("writes to a meter (address, baud rate, clock) go over M-Bus: choose the M-Bus protocol "
+                    "(wired, or the optical head in M-Bus mode)")
+
+
+def cli_hint(exc: BaseException, *, has_preamble: bool, secondary=None, searched_bauds: bool = False) -> str:
+    """What the CLI adds to a driver error's own text (a hint with the option to try), or "".
+
+    ``searched_bauds``: the other baud rates were tried for the meter, in vain.
+    ``secondary``: the :class:`drivers.address.SecondaryMask` the command was given (a mask with
+    wildcards, such as a bare id that several meters share, collides: the hint names the full form)."""
+    if isinstance(exc, e.Collision) and secondary is not None and not secondary.exact:
+        return f" ({shared_id_hint(secondary.digits)})"
+    if isinstance(exc, e.NoAnswer):
+        other = "nothing answers there at the other baud rates either; " if searched_bauds else ""
+        if not has_preamble:
+            return f" ({other}a battery meter on an optical head may need --wakeup)"
+        if other:
+            return f" ({other}check the wiring and the address)"
     if isinstance(exc, e.WrongKey):
         return " (nothing kept; give the meter's right key with --keys or heatmeter keys import)"
     return ""
+
+
+def other_baud(baud_now: int, baud_found: int) -> str:
+    """The CLI's lead when a meter did not answer at ``baud_now`` but does at ``baud_found``."""
+    return f"it answers at {baud_found} Bd, not {baud_now} Bd: run again with --baud {baud_found}"
+
+
+def scan_other_baud(baud_now: int, baud_found: int) -> str:
+    return f"nothing answered at {baud_now} Bd, but the line answers at {baud_found} Bd: scanning at {baud_found} Bd"
+
+
+def scan_fixed_rate(baud_now: int) -> str:
+    return (f"nothing answered at {baud_now} Bd; the gateway sets the line's baud rate: check its setting, "
+            "or give its rate with --baud")
 
 
 # --- why an operation cannot start now ----------------------------------------------------
@@ -151,3 +194,37 @@ def line_nothing(tried: list[int]) -> str:
     rates = ", ".join(str(b) for b in tried)
     return (f"Nothing answered (tried {rates} Bd): check the wiring, the bus power and the optical head "
             "profile.")
+
+
+# --- writes ----------------------------------------------------------------------------------------
+
+FULL_ADDRESS_HINT = ("address each meter by its full secondary address ID.MAN.VV.MM (e.g. 71234567.KAM.08.04; "
+                     "a secondary search lists them)")
+
+
+def same_address(address: int) -> str:
+    return f"the meter is already at primary address {address}: nothing to write"
+
+
+def already_there(address: int) -> str:
+    return f"already at primary address {address} (it answers there): nothing written"
+
+
+def address_in_use(address: int, occupant: str, target: str = "") -> str:
+    """The new primary address already answers: nothing was written (``occupant``: ID.MAN.VV.MM, or ""
+    when several meters answered at once)."""
+    who = (f"meter {occupant} answers there" if occupant
+           else "several meters answer there at once")
+    what = f" to {target}" if target else ""
+    return (f"primary address {address} is in use ({who}): nothing was written{what}; choose a free address "
+            f"(a primary scan shows the ones in use); to sort out meters sharing an address, {FULL_ADDRESS_HINT}")
+
+
+def recover_shared_address(address: int) -> str:
+    """After a write that was acknowledged but not confirmed (two meters may now share ``address``)."""
+    return f"if two meters now share address {address}, {FULL_ADDRESS_HINT} and give one of them another address"
+
+
+def shared_id_hint(mask: str) -> str:
+    """A selection by a bare identification number collided: several meters share it."""
+    return f"several meters share the id {mask}: {FULL_ADDRESS_HINT}"

@@ -175,6 +175,48 @@ def test_line(link, report: Report, cancel, *, profile, simulated: bool, search_
                           requests=link.requests - req0, elapsed_s=time.monotonic() - t0)
 
 
+def find_meter_baud(link, cancel, *, address: int | None, mask, profile) -> int | None:
+    """The other baud rate at which the meter at ``address`` (or matching ``mask``) answers, or None.
+
+    Tries :data:`BAUD_SEARCH_ORDER` (not the current rate) with one SND_NKE or selection each; the
+    port goes back to its rate afterwards. Nothing is tried on a transport with a fixed line rate."""
+    from drivers.address import SecondaryMask
+    from drivers.link import Probe, is_cancelled
+    from drivers.wakeup import wake
+
+    tr = link.transport
+    start = tr.baud
+    if not tr.supports_baud_change():
+        return None
+    found = None
+    try:
+        for baud in BAUD_SEARCH_ORDER:
+            if baud == start or is_cancelled(cancel):
+                continue
+            try:
+                tr.set_baud(baud)
+            except e.BaudNotSupported:
+                continue
+            if profile is not None and profile.has_preamble:
+                wake(tr, profile)
+            if mask is not None:
+                answered = link.probe(mask if isinstance(mask, SecondaryMask) else SecondaryMask.parse(mask)
+                                      ).outcome != Probe.NONE
+                link.deselect()
+            else:
+                answered = link.ping(address) != "none"
+            if answered:
+                found = baud
+                break
+    finally:
+        if tr.baud != start:
+            try:
+                tr.set_baud(start)
+            except e.BusError:
+                pass
+    return found
+
+
 # --- scans -----------------------------------------------------------------------------------------
 
 def scan(link, report: Report, *, mode: str, profile, simulated: bool, first: int = 1, last: int = 250,

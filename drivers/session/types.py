@@ -34,6 +34,11 @@ class ConnectionSpec:
     M-Bus; an optical head profile sends its wake-up preamble before each
     read). ``wakeup`` forces a 0x55 preamble when the profile has none (the
     CLI's ``--wakeup``), ``preamble_ms`` sets its length (``--wakeup-ms``).
+    ``protocol``: what reads speak on this port - ``mbus`` (wired M-Bus, or an
+    optical head in M-Bus mode), or an optical protocol of
+    :mod:`drivers.protocols` (``iec62056-21``, ``kmp``) for meters read by
+    their optical eye; the port is opened as for M-Bus and lent to the
+    protocol for each read. Writes (address, baud, clock) are M-Bus only.
     """
 
     url: str | None = None
@@ -45,6 +50,12 @@ class ConnectionSpec:
     echo: str = "auto"
     wakeup: bool = False
     preamble_ms: int | None = None
+    protocol: str = "mbus"
+
+    @property
+    def optical(self) -> bool:
+        """Reads go through an optical protocol (EN 62056-21, KMP), not M-Bus."""
+        return self.protocol != "mbus"
 
     @property
     def is_gateway(self) -> bool:
@@ -69,7 +80,16 @@ class ConnectionSpec:
 
 @dataclass
 class Readout:
-    """One complete readout of a meter: raw frames byte for byte and the decoded telegrams."""
+    """One complete readout of a meter: raw frames byte for byte and the decoded telegrams.
+
+    ``protocol``: ``mbus``, or the optical protocol it was read with (its
+    telegrams are then :class:`drivers.optical.readout.OpticalTelegram`, its
+    ``frames`` the messages received and ``tx_frames`` everything sent; ``mode``
+    the EN 62056-21 protocol mode). ``selections``: the other telegram types a
+    history read asked for (:class:`drivers.history.TypeReadout`; their
+    telegrams are in ``telegrams`` too). :meth:`history` puts every stored value
+    with its date.
+    """
 
     meter_key: str
     frames: list[bytes]
@@ -83,21 +103,46 @@ class Readout:
     profile: str | None = None           # the wake-up profile used (None: wired M-Bus)
     requests: int = 0
     elapsed_s: float = 0.0
+    protocol: str = "mbus"
+    tx_frames: list[bytes] = field(default_factory=list)
+    mode: str | None = None
+    selections: list = field(default_factory=list)
 
     @property
     def records(self) -> list:
         return [r for t in self.telegrams for r in t.records]
 
+    @property
+    def optical(self) -> bool:
+        return self.protocol != "mbus"
+
     def decoded(self) -> list[dict]:
         """The telegrams as decode-json ``telegram`` objects."""
         return [t.to_json() for t in self.telegrams]
 
-    def to_json(self) -> dict:
-        """The ``heatmeter read --json`` document (cli-bus contract), with the wake-up profile used."""
+    def history(self):
+        """Every stored value with the date of its storage number (:class:`drivers.history.History`)."""
+        from drivers.history import history
+
+        return history(self.telegrams)
+
+    def to_json(self, *, history: bool = False) -> dict:
+        """The ``heatmeter read --json`` document (cli-bus contract), with the wake-up profile used;
+        an optical read adds ``protocol``, ``baud`` and ``mode``; ``history`` adds the telegram
+        types asked for (``selections``) and the ``history`` (dates, series, notes)."""
         tel = self.decoded()
-        return {"address": self.address, "secondary_address": self.secondary_address,
-                "telegrams": tel, "records": [r for t in tel for r in t.get("records", [])],
-                "profile": self.profile}
+        d = {"address": self.address, "secondary_address": self.secondary_address,
+             "telegrams": tel, "records": [r for t in tel for r in t.get("records", [])],
+             "profile": self.profile}
+        if self.optical:
+            d["protocol"] = self.protocol
+            d["baud"] = self.baud
+            if self.mode:
+                d["mode"] = self.mode
+        if history:
+            d["selections"] = [s.to_json() for s in self.selections]
+            d["history"] = self.history().to_json()
+        return d
 
     def document(self) -> dict:
         """The ``heatmeter read --json`` document (cli-bus contract) plus when, where and the raw frames."""
@@ -105,7 +150,7 @@ class Readout:
         return {"address": self.address, "secondary_address": self.secondary_address,
                 "telegrams": tel, "records": [r for t in tel for r in t.get("records", [])],
                 "read_at": self.read_at.isoformat(timespec="seconds"), "port": self.port, "baud": self.baud,
-                "frames": [f.hex().upper() for f in self.frames]}
+                "frames": [f.hex().upper() for f in self.frames], "protocol": self.protocol}
 
     def volume_weighted(self) -> list:
         """Averages implied by volume-weighted temperature registers (:func:`drivers.makes.volume_weighted`)."""
@@ -132,6 +177,9 @@ class KnownMeter:
     last_read_at: _dt.datetime | None = None
     last_readout: Readout | None = None
     misses: int = 0                      # live polls in a row without an answer
+    port: str | None = None              # where it last answered (a port, a gateway URL, "the simulated bus")
+    missed_by: str = ""                  # the last scan that should have found it and did not ("" once it answers)
+    woken: bool = False                  # it answered after a wake-up preamble (an optical head profile)
 
     @property
     def key(self) -> str:
@@ -259,6 +307,11 @@ class KnownMeters:
             old.found_by = m.found_by
         if m.last_readout is not None:
             old.last_readout, old.last_read_at = m.last_readout, m.last_read_at
+            changed = True
+        if m.woken and not old.woken:
+            old.woken = changed = True
+        if m.port is not None and (m.port != old.port or old.missed_by):
+            old.port, old.missed_by = m.port, ""      # it answered again, here
             changed = True
         return old, "changed" if changed else "same"
 

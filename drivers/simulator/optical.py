@@ -353,3 +353,69 @@ def serve_optical(port: OpticalPort, fd: int, read, write, line_baud: Callable[[
             write(out.data if _at(now_baud, out.baud) else garble(out.data, out.baud, now_baud))
             if line_scale > 0:
                 time.sleep(len(out.data) * 10.0 / out.baud * line_scale)   # the characters' line time
+
+
+class LoopbackOpticalLine:
+    """An optical head held to simulated meters in this process: a byte line (``drivers.optical.line``)
+    on the virtual clock of a :class:`~drivers.simulator.server.LoopbackTransport`.
+
+    Every meter of ``ports`` sees what the reader writes (each answers only its own
+    protocol, so with one EN 62056-21 and one KMP meter on the bus the right one
+    answers). Answers wait in a queue until the reader receives; one sent at a
+    baud rate other than the reader's at that moment arrives garbled.
+    """
+
+    def __init__(self, ports: list[OpticalPort], *, url: str = "loopback://simulator", advance=None,
+                 trace: Callable[[str, bytes], None] | None = None):
+        self.ports = ports
+        self.url = url
+        self.baud = 300
+        self.fmt = "7E1"
+        self.trace = trace
+        self._advance = advance or (lambda s: None)
+        self._pending: list[Out] = []
+
+    def set_format(self, baud: int, fmt: str | None = None) -> None:
+        self.baud = int(baud)
+        if fmt is not None:
+            self.fmt = fmt
+
+    def write(self, data: bytes) -> None:
+        if self.trace:
+            self.trace("tx", bytes(data))
+        self._advance(len(data) * 10.0 / self.baud)
+        for port in self.ports:
+            self._pending += port.feed(bytes(data), self.baud)
+
+    def drain(self) -> None:
+        pass
+
+    def receive(self, done: Callable[[bytes], bool], first_s: float, gap_s: float, max_bytes: int = 65536) -> bytes:
+        buf = bytearray()
+        if not self._pending:
+            self._advance(first_s)
+        while self._pending and len(buf) < max_bytes:
+            out = self._pending.pop(0)
+            buf += out.data if out.baud == self.baud else garble(out.data, out.baud, self.baud)
+            self._advance(len(out.data) * 10.0 / out.baud)
+            if done(bytes(buf)):
+                break
+        data = bytes(buf[:max_bytes])
+        if self.trace and data:
+            self.trace("rx", data)
+        return data
+
+    def pause(self, seconds: float) -> None:
+        self._advance(max(0.0, seconds))
+
+    def flush_input(self) -> None:
+        self._pending.clear()
+
+    def close(self) -> None:
+        self._pending.clear()
+
+    def __enter__(self) -> "LoopbackOpticalLine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -27,7 +27,7 @@ from typing import Callable
 
 from drivers import errors, framing, timing
 from drivers.simulator.bus import SimBus
-from drivers.simulator.optical import OpticalPort, serve_optical
+from drivers.simulator.optical import LoopbackOpticalLine, OpticalPort, serve_optical
 
 _PREAMBLE_BYTES = (0x55, 0x00)
 
@@ -289,6 +289,7 @@ class LoopbackTransport:
         self.now_s = 0.0
         self.frames_sent = 0
         self._last_rx = -1.0
+        self._optical: list[OpticalPort] | None = None
 
     @property
     def response_timeout_s(self) -> float:
@@ -325,6 +326,16 @@ class LoopbackTransport:
         self.now_s += max(ans.times_s[-1], timeout if listen == "window" else 0.0)
         self._last_rx = self.now_s
         return ans.data
+
+    def byte_line(self, *, cancel=None, trace=None) -> LoopbackOpticalLine:
+        """An optical head on the simulated meters that have an optical port (EN 62056-21, KMP),
+        for :func:`drivers.optical.line.line_for_transport`; on this transport's clock."""
+        if self._optical is None:
+            self._optical = [OpticalPort(m, self._now) for m in self.bus.meters if m.cfg.optical]
+
+        def advance(seconds: float) -> None:
+            self.now_s += seconds
+        return LoopbackOpticalLine(self._optical, url=self.url, advance=advance, trace=trace)
 
     def close(self) -> None:
         pass

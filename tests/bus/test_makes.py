@@ -38,7 +38,9 @@ MODEL_OF_FRAME = {
 
 # docs/bus.md, wake-up table: the family profile of each FLAG code ("used for" column)
 FAMILY_PROFILE = {"EFE": "engelmann", "SEN": "sensus", "SPX": "sensus", "HYD": "diehl", "DME": "diehl",
-                  "KAM": "kamstrup"}
+                  "KAM": "kamstrup", "LUG": "nul"}
+# makes whose family profile is one of the generic ones (docs/bus.md: the UH50 speaks M-Bus after NULs)
+ADOPTED = {"nul"}
 
 
 def test_every_module_of_the_package_is_a_registered_make():
@@ -66,10 +68,45 @@ def test_make_names_agree_with_the_manufacturer_table():
 def test_family_profiles_follow_the_wake_up_table():
     for flag, name in FAMILY_PROFILE.items():
         assert makes.profile_for_manufacturer(flag).name == name
-    assert makes.profile_for_manufacturer("LUG") is None
+    assert makes.profile_for_manufacturer("ACW") is None          # Itron: no family profile
     names = list(makes.profiles())
     assert names[:4] == ["none", "no-reset", "optical-55", "nul"]
-    assert set(names[4:]) == set(FAMILY_PROFILE.values())
+    assert set(names[4:]) == set(FAMILY_PROFILE.values()) - ADOPTED
+
+
+def test_the_uh50_wakes_into_mbus_with_nul_characters_at_even_parity():
+    # docs/bus.md: a run of NUL characters at 2400 Bd 8E1 switches the UH50/T550 optical port to M-Bus
+    p = makes.profile_for_manufacturer("LUG")
+    assert (p.preamble_byte, p.preamble_parity) == (0x00, "E") and p.preamble_ms >= 800
+    # through a generic head the family's NUL preamble is used, with the head's preamble length
+    generic = makes.get_profile("optical-55")
+    fam = makes.family_profile(generic, "LUG")
+    assert (fam.name, fam.preamble_byte, fam.preamble_ms) == ("nul", 0x00, generic.preamble_ms)
+
+
+def test_a_make_may_adopt_a_generic_profile_but_not_change_it():
+    from dataclasses import replace
+
+    from drivers.wakeup import NUL
+    try:
+        makes.register(makes.Make("other", "Other", ("QQB",), wakeup=NUL))      # a second make adopting "nul"
+        assert makes.profile_for_manufacturer("QQB") is NUL
+    finally:
+        makes.unregister("other")
+    with pytest.raises(ValueError, match="is a generic one"):
+        makes.register(makes.Make("other", "Other", ("QQB",), wakeup=replace(NUL, preamble_ms=100)))
+
+
+def test_optical_protocol_per_make():
+    from drivers.protocols import protocol_for
+    assert makes.optical_protocol("LUG") == "iec62056-21" and protocol_for("LUG") == "iec62056-21"
+    assert makes.optical_protocol("KAM") == "kmp" and protocol_for("kam") == "kmp"
+    assert makes.optical_protocol("EFE") is None and protocol_for("EFE") == "mbus"
+    assert protocol_for(None) == "mbus"
+    assert {k: [m.key for m in v] for k, v in makes.optical_protocols().items()} == \
+        {"iec62056-21": ["landis_gyr"], "kmp": ["kamstrup"]}
+    with pytest.raises(ValueError, match="optical_protocol"):
+        makes.Make("other", "Other", ("QQB",), optical_protocol="mbus")
 
 
 def test_a_make_cannot_take_another_makes_code_or_profile():

@@ -97,7 +97,10 @@ def test_a_generic_head_reads_with_the_family_profile_and_skips_the_preamble_whi
     lug = KnownMeter("62100013", "LUG", 0x02, 0x04, "", primary_address=2)
     prof = s.profile_for(efe)
     assert (prof.name, prof.preamble_byte, prof.preamble_ms) == ("engelmann", 0x55, 300)   # docs/bus.md table
-    assert s.profile_for(lug).name == "optical-55"         # no family profile known for Landis+Gyr
+    lug_prof = s.profile_for(lug)                          # Landis+Gyr: NUL characters at even parity
+    assert (lug_prof.name, lug_prof.preamble_byte, lug_prof.preamble_parity) == ("nul", 0x00, "E")
+    itron = KnownMeter("62100014", "ACW", 0x09, 0x04, "", primary_address=3)
+    assert s.profile_for(itron).name == "optical-55"       # no family profile known for Itron
     ro = s.read_meter(efe)
     assert ro.meter_key == "44556677.EFE.04.04" and ro.profile == "engelmann"
     awake = s.profile_for(efe)

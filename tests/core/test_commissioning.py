@@ -22,6 +22,13 @@ KAM_70_50_OUTLET_KWH = 2.29586
 
 # --------------------------------------------------------------------------- checklist
 
+def all_yes() -> dict:
+    """Every item answered yes, with the note the items that ask for one on yes need."""
+    answers = {i.key: "yes" for i in cm.CHECKLIST}
+    answers.update({i.key: {"answer": "yes", "note": "as found"} for i in cm.CHECKLIST if i.note_on_yes})
+    return answers
+
+
 def test_checklist_items_are_unique_cite_a_clause_and_cover_the_issue():
     keys = [i.key for i in cm.CHECKLIST]
     assert len(keys) == len(set(keys))
@@ -32,6 +39,13 @@ def test_checklist_items_are_unique_cite_a_clause_and_cover_the_issue():
     assert "1.1.11" in cm.CHECKLIST_BY_KEY["no_moving_parts"].clause
     assert "1.1.10" in cm.CHECKLIST_BY_KEY["no_pulse_output"].clause
     assert "1.2.5" in cm.CHECKLIST_BY_KEY["display_readable"].clause
+    # the clauses the first record missed: environmental class, minimum static pressure, air and particulates
+    assert "1.1.4" in cm.CHECKLIST_BY_KEY["environmental_class"].clause
+    assert "1.1.12" in cm.CHECKLIST_BY_KEY["static_pressure"].clause
+    assert "1.2.1" in cm.CHECKLIST_BY_KEY["air_and_particulates"].clause
+    # they ask for what was found (the classes, the pressures, the straight lengths) on yes
+    assert all(cm.CHECKLIST_BY_KEY[k].note_on_yes for k in ("environmental_class", "static_pressure",
+                                                             "straight_lengths", "mid_marking"))
 
 
 def test_missing_required_answers_are_listed_in_order():
@@ -43,8 +57,7 @@ def test_missing_required_answers_are_listed_in_order():
 
 
 def test_notes_needed_for_no_unusual_na_and_the_mid_year():
-    answers = {i.key: "yes" for i in cm.CHECKLIST}
-    answers["mid_marking"] = {"answer": "yes", "note": "M24"}
+    answers = all_yes()
     assert cm.checklist_problems(answers) == []
     answers["seals"] = {"answer": "no", "note": " "}
     answers["accessible"] = "na"
@@ -55,8 +68,7 @@ def test_notes_needed_for_no_unusual_na_and_the_mid_year():
 
 
 def test_bad_answer_is_a_problem():
-    answers = {i.key: "yes" for i in cm.CHECKLIST}
-    answers["mid_marking"] = {"answer": "yes", "note": "M23"}
+    answers = all_yes()
     answers["flow_direction"] = "maybe"
     (p,) = cm.checklist_problems(answers)
     assert p.key == "flow_direction" and p.field == "answer" and "maybe" in p.message

@@ -68,7 +68,10 @@ def test_a_meter_is_commissioned_from_first_readout_to_signature(reg, bus):
         entry = svc.note_check_readout(s, ro)
         _rid, checks, _mpe = svc.save_check_readout(reg, s, ro, entry, user="ann")
     assert {c["key"] for c in checks} == {"temperature_order", "dtheta_range", "flow_range", "energy_increment",
-                                          "clock", "status"}
+                                          "clock", "status", "data_items", "vwaft_setpoint"}
+    # SS2: the Annex A data items, and VWAFT at the design flow temperature (none given here: warn)
+    items = next(c for c in checks if c["key"] == "data_items")
+    assert items["values"]["mms_id"] == "SS2" and items["values"]["missing"] == []
     svc.advance(reg, s, 5, user="ann")
 
     samples, first, last, t0 = [], None, None, 1_750_000_000.0
@@ -123,6 +126,9 @@ def test_a_draft_resumes_with_its_evidence(reg, bus):
     (ident,) = back.readouts_with("identify")
     stored = [r for r in reg.readouts(s.meter_id) if r["id"] == ident["id"]][0]
     assert ident["frames_hex"] == [f.hex().upper() for f in stored["frames"]]
+    # the account that opened the draft ("ann") is not a technician's name to sign with
+    assert reg.get_commissioning(s.record_id)["technician"] == "ann"
+    assert back.technician == ""
 
 
 def test_another_meter_answering_is_refused_and_nothing_is_kept(reg, bus):

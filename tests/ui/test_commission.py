@@ -11,6 +11,8 @@ from PySide6.QtWidgets import QApplication
 from app.core import commissioning as cm
 
 KAM = "71234567"
+# what the items that ask for a note on yes get (the year of the M marking, straight lengths, classes, pressure)
+YES_NOTES = {i.key: ("M24" if i.key == "mid_marking" else "as found on site") for i in cm.CHECKLIST if i.note_on_yes}
 
 
 @pytest.fixture
@@ -111,7 +113,7 @@ def test_full_commissioning_signed_with_evidence_and_certificate(make_window, qt
     _to_checklist(qtbot, win, page)
 
     for item in cm.CHECKLIST:
-        _answer(qtbot, page, item.key, "yes", "M24" if item.key == "mid_marking" else None)
+        _answer(qtbot, page, item.key, "yes", YES_NOTES.get(item.key))
     _next(qtbot, win, page, 4)                          # entering step 4 reads the meter at once
     qtbot.waitUntil(lambda: len(page.state.readouts_with("check")) == 1, timeout=20000)
     _idle(qtbot, win)
@@ -120,7 +122,8 @@ def test_full_commissioning_signed_with_evidence_and_certificate(make_window, qt
     qtbot.waitUntil(lambda: len(page.state.readouts_with("check")) == 2, timeout=20000)
     _idle(qtbot, win)
     checks = {c["key"]: c for c in page.state.checks}
-    assert set(checks) == {"temperature_order", "dtheta_range", "flow_range", "energy_increment", "clock", "status"}
+    assert set(checks) == {"temperature_order", "dtheta_range", "flow_range", "energy_increment", "clock", "status",
+                           "data_items", "vwaft_setpoint"}       # SS2: its Annex A data items, its VWAFT
     assert checks["temperature_order"]["status"] == "pass"
     assert checks["status"]["status"] == "pass"
     inc = checks["energy_increment"]["values"]
@@ -141,6 +144,7 @@ def test_full_commissioning_signed_with_evidence_and_certificate(make_window, qt
 
     _next(qtbot, win, page, 6)
     win.ctx.settings.set_page_value("commission", "certificate_dir", str(tmp_path / "certs"))
+    assert page.sign_step.technician.text() == ""           # never prefilled (not with the computer account)
     page.sign_step.technician.setText("Ann Example")
     qtbot.mouseClick(page.sign_step.sign_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.state.signed, timeout=30000)
@@ -171,6 +175,20 @@ def test_full_commissioning_signed_with_evidence_and_certificate(make_window, qt
     spaced = " ".join(first[i:i + 2] for i in range(0, 60, 2))
     assert spaced in text                                 # the raw hex of the telegrams
     assert "Data completeness" in text and "Volume-weighted average flow" in text and "Signature" in text
+    # the readout in words and units, the medium in words, no decoder names
+    assert "Heat energy" in text and "kWh" in text and "°C" in text and "On time" in text
+    assert "Heat (volume in return)" in text
+    # (the Annex A data item "instantaneous power (kW)" is English, not the decoder's function name)
+    words = text.replace("instantaneous power (kW)", "")
+    for internal in ("heat_outlet", "degC", "instantaneo", "fabrication_number", " Wh "):
+        assert internal not in words, internal
+    # which meter: on every page, in the header and the footer
+    import pypdf
+
+    pages = pypdf.PdfReader(page.certificate_path).pages
+    for n, p in enumerate(pages, start=1):
+        t = " ".join((p.extract_text() or "").split())
+        assert t.count(f"Kamstrup {KAM}") >= 2 and f"page {n} of {len(pages)}" in t, n
 
 
 def test_killed_wizard_resumes_its_draft_at_the_step_it_was_on(make_window, qtbot, open_reg, any_db_url):
@@ -235,7 +253,7 @@ def test_missing_required_answer_is_shown_at_the_item_and_nothing_is_lost(make_w
     for key in keys:
         if key in ("no_clamp_on", "flow_sensor_position"):
             continue
-        _answer(qtbot, page, key, "yes", "M23" if key == "mid_marking" else None)
+        _answer(qtbot, page, key, "yes", "M23" if key == "mid_marking" else YES_NOTES.get(key))
     _answer(qtbot, page, "flow_sensor_position", "no")           # a "no" without the note it needs
     _idle(qtbot, win)
     qtbot.mouseClick(page.next_button, Qt.MouseButton.LeftButton)
@@ -277,7 +295,7 @@ def test_meter_going_silent_in_the_observation_window_lowers_completeness(make_w
     win, page = _open(make_window, qtbot, db_url)
     _to_checklist(qtbot, win, page)
     for item in cm.CHECKLIST:
-        _answer(qtbot, page, item.key, "yes", "M24" if item.key == "mid_marking" else None)
+        _answer(qtbot, page, item.key, "yes", YES_NOTES.get(item.key))
     _next(qtbot, win, page, 4)
     qtbot.waitUntil(lambda: len(page.state.readouts_with("check")) == 1, timeout=20000)
     _idle(qtbot, win)
@@ -317,10 +335,13 @@ def test_meter_picked_from_the_register_is_read_and_observed_through_the_bus(mak
     assert step1.fields["qi_m3h"].text() == "0.015" and step1.mid_class.currentText() == "2"
     _next(qtbot, win, page, 2)
     assert page.state.record_id is not None                       # a known meter: the draft starts at once
-    assert page.place_step.point.currentText() == "SS2"
+    from app.ui.commission.steps.place import point_id
+
+    assert point_id(page.place_step.point.currentText()) == "SS2"
+    assert page.place_step.point.currentText().startswith("SS2 — Boundary (offtake)")   # with its description
     _next(qtbot, win, page, 3)
     for item in cm.CHECKLIST:
-        _answer(qtbot, page, item.key, "yes", "M24" if item.key == "mid_marking" else None)
+        _answer(qtbot, page, item.key, "yes", YES_NOTES.get(item.key))
     _next(qtbot, win, page, 4)
     qtbot.waitUntil(lambda: len(page.state.readouts_with("check")) == 1, timeout=20000)
     _idle(qtbot, win)
@@ -335,3 +356,126 @@ def test_meter_picked_from_the_register_is_read_and_observed_through_the_bus(mak
     assert page.state.observation["kpis"]["completeness"]["received"] >= 1
     meter = reg.find_meter("Kamstrup", KAM)
     assert meter.site == "North Works" and len(reg.installations(meter.id)) == 1   # same place: not moved
+
+
+def _to_observation(make_window, qtbot, db_url):
+    win, page = _open(make_window, qtbot, db_url)
+    _to_checklist(qtbot, win, page)
+    for item in cm.CHECKLIST:
+        _answer(qtbot, page, item.key, "yes", YES_NOTES.get(item.key))
+    _next(qtbot, win, page, 4)
+    qtbot.waitUntil(lambda: len(page.state.readouts_with("check")) == 1, timeout=20000)
+    _idle(qtbot, win)
+    _next(qtbot, win, page, 5)
+    page.observe_step.interval.setValue(1)
+    return win, page
+
+
+def test_observation_window_goes_on_through_a_reconnect_and_says_so(make_window, qtbot, db_url):
+    """Unplugged during the window: it goes on (missed polls count), the lost connection is said, not a
+    silent meter; connected again, its polling picks up by itself and the page says so."""
+    win, page = _to_observation(make_window, qtbot, db_url)
+    bus = win.ctx.bus
+    page.observation_seconds = 120
+    page.observe_step.start_button.click()
+    qtbot.waitUntil(lambda: page._obs is not None and len(page._obs["samples"]) >= 1, timeout=20000)
+    assert not page.observe_step.start_button.isEnabled()           # a window runs: nothing to start
+    bus.transport.unplug()
+    qtbot.waitUntil(lambda: bus.state == "lost" and page._obs["missed"] >= 2, timeout=20000)
+    assert "Connection lost during the observation window" in page.banner.text
+    assert not any("got no answer" in m.text for m in page.banner.messages())
+    before = len(page._obs["samples"])
+    bus.connect_simulator(pace=0.0)
+    qtbot.waitUntil(lambda: len(page._obs["samples"]) >= before + 2, timeout=20000)
+    assert page.poller.running
+    assert page.banner.text == "Connection back: polling for the observation window goes on."
+    page.observe_step.reason.setText("test of a reconnect")
+    page.observe_step.end_button.click()
+    qtbot.waitUntil(lambda: bool(page.state.observation.get("kpis")), timeout=20000)
+    _idle(qtbot, win)
+    c = page.state.observation["kpis"]["completeness"]
+    assert c["received"] >= before + 2 and page.state.observation["missed"] >= 2
+
+
+def test_observation_refused_without_a_connection_and_resumed_after_esc(make_window, qtbot, db_url):
+    win, page = _to_observation(make_window, qtbot, db_url)
+    bus = win.ctx.bus
+    bus.disconnect()
+    _idle(qtbot, win)
+    page.observe_step.start_button.click()
+    assert page._obs is None                                         # nothing started: no "0 of 1 polls"
+    assert page.banner.text.startswith("Not connected: the observation window polls the meter")
+    assert page.banner.current().action_text == "Connect page"
+    bus.connect_simulator(pace=0.0)
+    page.observation_seconds = 120
+    page.observe_step.start_button.click()
+    qtbot.waitUntil(lambda: page._obs is not None and len(page._obs["samples"]) >= 1, timeout=20000)
+    with qtbot.waitSignal(page.poller.stopped, timeout=5000):
+        page.poller.task.cancel()                                    # Esc on the window's polling task
+    assert page._obs is not None                                     # the window goes on
+    assert page.observe_step.start_button.isEnabled()
+    assert page.observe_step.start_button.text() == "Resume polling"
+    assert page.banner.current().action_text == "Resume polling"
+    n = len(page._obs["samples"])
+    page.observe_step.start_button.click()
+    qtbot.waitUntil(lambda: len(page._obs["samples"]) > n, timeout=20000)
+    assert "Polling resumed" in page.banner.text
+    page.observe_step.reason.setText("test")
+    page.observe_step.end_button.click()
+    qtbot.waitUntil(lambda: bool(page.state.observation.get("kpis")), timeout=20000)
+    _idle(qtbot, win)
+
+
+def test_validation_errors_do_not_stack_and_leave_with_their_step(make_window, qtbot, db_url):
+    """Next pressed again and again on an incomplete checklist: one error at a time, gone once the step
+    is left (not eleven to dismiss later)."""
+    win, page = _open(make_window, qtbot, db_url)
+    _to_checklist(qtbot, win, page)
+    for _ in range(5):
+        qtbot.mouseClick(page.next_button, Qt.MouseButton.LeftButton)
+        _idle(qtbot, win)
+    errors = [m for m in page.banner.messages() if m.level == "error"]
+    assert len(errors) == 1 and errors[0].text.startswith("Item 1 needs an answer")
+    for item in cm.CHECKLIST:
+        _answer(qtbot, page, item.key, "yes", YES_NOTES.get(item.key))
+    _next(qtbot, win, page, 4)
+    assert not any(m.text.startswith("Item ") for m in page.banner.messages())
+
+
+def test_step_one_takes_what_the_scan_knows_and_says_it_in_words(make_window, qtbot, db_url):
+    win, page = _open(make_window, qtbot, db_url)
+    bus = win.ctx.bus
+    known = bus.meter(f"{KAM}.KAM.08.04")
+    assert known.model == "MULTICAL 601"                           # the Scan list shows it
+    combo = page.identify_step.meter_combo
+    combo.setCurrentIndex(next(i for i in range(combo.count()) if combo.itemData(i).secondary_address == KAM))
+    qtbot.mouseClick(page.identify_step.read_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.identify_step.fields["serial"].text() == KAM, timeout=20000)
+    _idle(qtbot, win)
+    f = page.identify_step.fields
+    assert f["model"].text() == known.model                        # taken, not to be typed again
+    assert f["medium"].text() == "Heat (volume in return)"         # in words, not "heat_outlet"
+    assert "heat_outlet" not in page.identify_step.read_status.text()
+    page.identify_step.collect(page.state)
+    assert page.state.identify["medium"] == "heat_outlet"          # the code is what is stored
+    title = win.windowTitle()
+    assert title.startswith("Commission") and title.endswith(" — heatmeter") and title.count("heatmeter") == 1
+
+
+def test_a_running_window_does_not_offer_start(make_window, qtbot, db_url):
+    from PySide6.QtGui import QColor
+
+    from app.ui import theme
+
+    win, page = _to_observation(make_window, qtbot, db_url)
+    page.observation_seconds = 60
+    page.observe_step.start_button.click()
+    qtbot.waitUntil(lambda: page._obs is not None, timeout=20000)
+    b = page.observe_step.start_button
+    assert not b.isEnabled() and b.text() == "Observation running…"
+    image = b.grab().toImage()
+    assert image.pixelColor(image.width() // 2, 4) != QColor(theme.ACCENT)   # not drawn as the live blue button
+    page.observe_step.reason.setText("test")
+    page.observe_step.end_button.click()
+    qtbot.waitUntil(lambda: bool(page.state.observation.get("kpis")), timeout=20000)
+    _idle(qtbot, win)

@@ -118,8 +118,8 @@ def test_radio_meter_identified_checked_and_kept_as_evidence(make_window, qtbot,
     for item in cm.CHECKLIST:
         row = page.checklist_step.rows[item.key]
         qtbot.mouseClick(row.buttons.buttons["yes"], Qt.MouseButton.LeftButton)
-        if item.key == "mid_marking":
-            row.note.setText("M24")
+        if item.note_on_yes:                 # the items that ask for what was found, even on yes
+            row.note.setText("M24" if item.key == "mid_marking" else "as found on site")
     page.checklist_step.collect(page.state)
     qtbot.mouseClick(page.next_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(page.state.readouts_with("check")) == 1, timeout=20000)

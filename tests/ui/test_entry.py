@@ -101,3 +101,11 @@ def test_exit_when_shown_reports_start_time(tmp_path):
     assert p.returncode == 0, p.stderr
     line = [ln for ln in p.stdout.splitlines() if ln.startswith("shown ")]
     assert line and float(line[0].split()[1]) > 0
+
+
+def test_help_names_the_gateway_forms_the_app_takes():
+    """--help used to advertise tcp://host:port, which nothing accepts."""
+    from app.ui.main import build_parser
+
+    text = " ".join(build_parser().format_help().split())
+    assert "socket://HOST:PORT" in text and "rfc2217://HOST:PORT" in text and "tcp://" not in text

@@ -255,3 +255,65 @@ def test_live_page_without_a_meter_says_so(make_window):
     page.toggle_polling()
     assert not page.running
     assert page.banner.level == "warning" and "Connect" in page.banner.text
+
+
+def test_the_meters_own_dtheta_is_plotted_where_it_sends_one(plot, qtbot):
+    """A meter measures Δθ with a matched sensor pair, finer than two temperatures rounded for display:
+    its own record is plotted, the difference only where it has none."""
+    plot.add_sample(T0, 30.0, 1.0, 70.1, 50.0, dtheta_k=20.137)
+    plot.add_sample(T0 + 1, 30.0, 1.0, 70.1, 50.0)
+    plot.add_samples([(T0 + 2, 30.0, 1.0, 70.1, 50.0, 19.96), (T0 + 3, 30.0, 1.0, 70.1, 50.0)])
+    qtbot.waitUntil(lambda: len(plot.plotted("dtheta_k")[1]) == 4, timeout=3000)
+    _, dtheta = plot.plotted("dtheta_k")
+    assert list(dtheta) == pytest.approx([20.137, 70.1 - 50.0, 19.96, 70.1 - 50.0])
+
+
+def test_small_flows_keep_their_unit_without_a_scale_factor(plot, qtbot):
+    """0.002 m³/h used to be labelled "m³/h (x0.001)", a label long enough to run into the one above."""
+    for i in range(10):
+        plot.add_sample(T0 + i, 0.05, 0.002 + i / 10000, 20.0, 19.0)
+    plot.refresh()
+    left = plot.plots[1].getAxis("left")
+    assert not left.autoSIPrefix and "x0.0" not in left.labelString() and "m³/h" in left.labelString()
+
+
+@pytest.mark.parametrize("scale", [1.0, 1.4])
+def test_labels_do_not_run_into_each_other_at_1366x768(qtbot, scale):
+    """In the space the Commission page gives the observation plot at 1366x768 (normal and larger text):
+    the value labels of each axis are at least a text line apart, each unit fits beside its own plot, and
+    the time labels do not touch."""
+    from PySide6.QtGui import QFontMetricsF
+
+    from app.ui.widgets.liveplot import LivePlot
+
+    w = LivePlot()
+    qtbot.addWidget(w)
+    w.set_text_scale(scale)
+    w.resize(1100, max(w.minimumSizeHint().height(), 330))
+    w.show()
+    qtbot.waitExposed(w)
+    rng = np.random.default_rng(1)
+    for i in range(120):
+        w.add_sample(T0 + 5 * i, 25 + rng.normal(0, 3), 0.9 + rng.normal(0, 0.1), 71 + rng.normal(0, 0.5),
+                     46 + rng.normal(0, 0.5), dtheta_k=25 + rng.normal(0, 1))
+    w.show_all()
+    w.refresh()
+    w.glw.grab()                                     # lay out and paint once
+    for p in w.plots:
+        axis = p.getAxis("left")
+        line = QFontMetricsF(axis.style["tickFont"]).height()
+        (lo, hi) = p.vb.viewRange()[1]
+        height = p.vb.height()
+        spacing, values = axis.tickValues(lo, hi, height)[0]
+        assert spacing / (hi - lo) * height >= line, axis.labelString()        # labelled ticks a line apart
+        label = QFontMetricsF(axis.label.font()).horizontalAdvance(axis.labelText)
+        assert label <= height, axis.labelText                                  # the unit beside its own plot
+    bottom = w.plots[-1].getAxis("bottom")
+    (x0, x1) = w.plots[-1].vb.viewRange()[0]
+    width = w.plots[-1].vb.width()
+    spacing, values = bottom.tickValues(x0, x1, width)[0]
+    texts = bottom.tickStrings(values, 1.0, spacing)
+    fm = QFontMetricsF(bottom.style["tickFont"])
+    xs = [(v - x0) / (x1 - x0) * width for v in values]
+    for (xa, ta), (xb, tb) in zip(zip(xs, texts), zip(xs[1:], texts[1:])):
+        assert xb - xa >= (fm.horizontalAdvance(ta) + fm.horizontalAdvance(tb)) / 2, (ta, tb)

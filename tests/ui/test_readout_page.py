@@ -111,7 +111,7 @@ def test_copy_and_export(readout, tmp_path):
     page.copy_selection()
     lines = QGuiApplication.clipboard().text().splitlines()
     assert len(lines) == 2 and lines[0].split("\t")[:3] == ["Tel.", "Quantity", "Value"]
-    assert lines[1].split("\t")[1] == "Energy"
+    assert lines[1].split("\t")[1] == "Heat energy"                 # a heat meter's energy register
 
     page.export_csv(str(tmp_path / "r.csv"))
     with open(tmp_path / "r.csv", encoding="utf-8-sig", newline="") as f:
@@ -149,3 +149,84 @@ def test_save_to_register_offers_to_create_the_meter(readout, qtbot):
     page.save_to_register()                                   # the second time it is matched
     qtbot.waitUntil(lambda: win.ctx.tasks.is_idle(), timeout=20000)
     assert page.last_save.status == "saved" and page.last_save.matched_by == "manufacturer+secondary_address"
+
+
+@pytest.mark.parametrize("address,medium", [(7, "cooling_outlet"), (8, "heat_cooling")])
+def test_heating_and_cooling_registers_are_named_apart(make_window, qtbot, address, medium):
+    """MMS 1.1.13: a cooling meter's energy is "Cooling energy"; a heat/cooling meter's register with
+    "accumulation only if negative contributions" (EN 13757-3 VIFE 0x3C) is its cooling register, the
+    plain one its heating register. The name says it; the modifier is not repeated beside it."""
+    win = make_window(page="readout")
+    bus = win.ctx.bus
+    bus.connect_simulator(pace=0.0)
+    task = task_ended(qtbot, bus.read_address(address=address))
+    ro = task.result
+    assert ro.telegrams[0].medium == medium
+    page = win.current_page()
+    bus.select(ro.meter_key)
+    page.show_readout(ro)
+    names = []
+    for row, rec in enumerate(ro.records):
+        if rec.quantity != "energy":
+            continue
+        cooling = "accumulation_negative" in rec.modifiers or medium.startswith("cooling")
+        assert _cell(page, row, "Quantity") == ("Cooling energy" if cooling else "Heat energy")
+        assert "accumulation" not in _cell(page, row, "Modifiers")
+        names.append(_cell(page, row, "Quantity"))
+    expected = {"Cooling energy"} if medium.startswith("cooling") else {"Heat energy", "Cooling energy"}
+    assert set(names) == expected
+
+
+def test_a_failed_read_marks_the_previous_readout_not_current(readout, qtbot):
+    """The meter stops answering: the header says the read failed (not "Reading …" for ever), and the
+    previous readout stays only marked as previous, the table greyed."""
+    win, page, sim = readout
+    previous = page.readout
+    sim.cfg.faults = {"silent": True}
+    page.read_now()
+    task_ended(qtbot, page.task, timeout=30000)
+    assert page.task.state == "failed"
+    header = page.header_label.text()
+    assert "Reading" not in header and "failed" in header and "not current" in header
+    assert page.readout is previous and page.stale and not page.table.isEnabled()
+    sim.cfg.faults = {}
+    page.read_now()
+    task_ended(qtbot, page.task)
+    assert page.readout is not previous and not page.stale and page.table.isEnabled()
+    assert "failed" not in page.header_label.text()
+
+
+def test_a_failed_read_of_another_meter_clears_the_table(readout, qtbot):
+    from app.ui.demo import sim_meter
+
+    win, page, _sim = readout
+    bus = win.ctx.bus
+    task_ended(qtbot, bus.read_address(address=4))
+    sen = "62100015.SEN.0E.04"
+    sim_meter(bus.sim, "62100015").cfg.faults = {"silent": True}
+    bus.meter(sen).last_readout = None                             # never read: nothing of its own to show
+    bus.select(sen)
+    page.show_readout(page.bus.meter(KAM).last_readout)            # the Kamstrup's readout is on show
+    page.read_now()
+    task_ended(qtbot, page.task, timeout=30000)
+    assert page.readout is None and page.table.rowCount() == 0
+    assert "failed" in page.header_label.text() and "Sensus 62100015" in page.header_label.text()
+
+
+def test_stored_history_stays_put_between_reads(readout, qtbot):
+    """Month-start values do not drift from one read to the next (the registers do), and no stored volume
+    is above the current one."""
+    win, page, _sim = readout
+    bus = win.ctx.bus
+
+    def stored(ro):
+        return {(r.storage, r.quantity): r.value for r in ro.records
+                if r.storage and r.quantity in ("energy", "volume")}
+    first = page.readout
+    bus.transport.advance(2 * 3600)
+    second = task_ended(qtbot, bus.read_meter(KAM)).result
+    assert stored(first) and stored(first) == stored(second)
+    now = {r.quantity: r.value for r in second.records if not r.storage and r.quantity in ("energy", "volume")}
+    assert max(v for (s, q), v in stored(second).items() if q == "volume") <= now["volume"]
+    assert next(r.value for r in second.records if r.quantity == "energy" and not r.storage) > \
+        next(r.value for r in first.records if r.quantity == "energy" and not r.storage)

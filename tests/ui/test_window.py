@@ -109,15 +109,15 @@ def test_last_connection_is_remembered_not_the_simulation(make_window):
     c = again.ctx.connection.value
     assert (c.state, c.port, c.baud, c.profile) == ("disconnected", "/dev/ttyUSB0", 9600, "optical head")
     assert "Not connected · /dev/ttyUSB0 · 9600 Bd" in again.connection_indicator.label.text()
-    again.ctx.connection.update(state="connected", port=None, gateway="tcp://192.0.2.7:10001")
+    again.ctx.connection.update(state="connected", port=None, gateway="socket://192.0.2.7:10001")
     again.close()
     third = make_window()
-    assert third.ctx.connection.value.gateway == "tcp://192.0.2.7:10001"
+    assert third.ctx.connection.value.gateway == "socket://192.0.2.7:10001"
     third.ctx.connection.update(state="connected", gateway=None, simulated=True)
     third.close()
     from app.ui.settings import Settings
 
-    assert Settings().port == "tcp://192.0.2.7:10001"   # the simulated bus is never remembered
+    assert Settings().port == "socket://192.0.2.7:10001"   # the simulated bus is never remembered
 
 
 def test_larger_text_setting_is_saved_when_toggled(window):
@@ -213,8 +213,8 @@ def test_status_bar_shows_connection_and_simulation(window):
     window.ctx.connection.update(state="connected", port="/dev/ttyUSB0", baud=2400)
     assert ind.label.text() == "Connected · /dev/ttyUSB0 · 2400 Bd"
     assert ind.badge.isHidden()
-    window.ctx.connection.update(state="connected", port=None, gateway="tcp://192.0.2.7:10001", baud=9600)
-    assert "gateway tcp://192.0.2.7:10001" in ind.label.text() and "9600 Bd" in ind.label.text()
+    window.ctx.connection.update(state="connected", port=None, gateway="socket://192.0.2.7:10001", baud=9600)
+    assert "gateway socket://192.0.2.7:10001" in ind.label.text() and "9600 Bd" in ind.label.text()
     window.ctx.connection.update(simulated=True, gateway=None)
     assert ind.badge.isVisible() and ind.badge.text() == "SIMULATION"
     assert "[SIMULATION]" in window.windowTitle()

@@ -68,27 +68,63 @@ def secondary_mask(s: str):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_meter(p: argparse.ArgumentParser, address_help: str = "primary address 0..250") -> None:
+def add_meter(p: argparse.ArgumentParser, address_help: str = "primary address 0..250", *,
+              required: bool = True) -> None:
     """The meter a command talks to: ``--address N`` or ``--secondary ID`` (one of them)."""
-    who = p.add_mutually_exclusive_group(required=True)
+    who = p.add_mutually_exclusive_group(required=required)
     who.add_argument("--address", type=primary_address, metavar="N", help=address_help)
     who.add_argument("--secondary", type=secondary_mask, metavar="ID",
-                     help="secondary address: 8 digits, or ID.MAN.VER.MEDIUM (e.g. 12345678.KAM.1B.04)")
+                     help="secondary address: 8 digits, ID.MAN, or ID.MAN.VER.MEDIUM (e.g. 12345678.KAM.1B.04)")
+
+
+def add_save_write(p: argparse.ArgumentParser) -> None:
+    """``--save`` (+ ``--db``, ``--user``): keep the write in the meter's history in the register."""
+    from app.cli.options import add_db, add_user
+
+    save = p.add_argument_group("keeping the write in the meter register")
+    save.add_argument("--save", action="store_true",
+                      help="keep the write (before, after, every frame sent and received) in the meter's history in "
+                           "the register, matched by FLAG code and identification; a confirmed address or baud "
+                           "write also updates the register's record")
+    add_db(save)
+    add_user(save)
+
+
+def save_write(args, res) -> dict | None:
+    """With ``--save``: keep a write (its result) in the register (``app.services.meter_writes``).
+    Returns what was stored (None without ``--save`` or when nothing was written); a meter the register
+    does not know: ``{"status": "no_match"}``."""
+    if not getattr(args, "save", False):
+        return None
+    from app.cli.commands.meters import opened, storage_errors
+    from app.cli.options import user_of
+    from app.services import meter_writes
+
+    with opened(args) as reg, storage_errors():
+        return meter_writes.record_write(reg, res, user=user_of(args), port=getattr(args, "port", None))
 
 
 def report_write(args, res, doc: dict, done: str, what: str) -> int:
-    """The end of a confirmed write: the JSON document or ``done`` when confirmed; otherwise a
-    one-line error naming ``what`` was not confirmed, and status 1."""
-    import sys
-
+    """The end of a write: the JSON document or ``done`` when confirmed; otherwise a one-line error
+    naming ``what`` was not confirmed, and status 1. With ``--save`` the write (confirmed or not) is
+    kept in the register first; a meter the register does not know makes it status 1 too."""
     from app.cli.options import print_json
 
+    saved = save_write(args, res)
+    if saved is not None:
+        doc["register"] = saved
     if args.json:
         print_json(doc)
     elif res.ok:
         print(done)
+    if saved is not None and saved["status"] == "saved" and not args.json:
+        print(f"kept in the register: write {saved['write_id']} of meter {saved['meter_id']}")
     if not res.ok:
         print(f"heatmeter: {what} not confirmed: {res.detail}", file=sys.stderr)
+        return 1
+    if saved is not None and saved["status"] == "no_match":
+        print(f"heatmeter: meter {saved.get('manufacturer')} {saved.get('identification')} is not in the register: "
+              "the write is done but not kept there", file=sys.stderr)
         return 1
     return 0
 
@@ -100,14 +136,14 @@ def profile_names() -> list[str]:
     return list(profiles())
 
 
-def spec_from_args(args):
+def spec_from_args(args, protocol: str = "mbus"):
     """The :class:`drivers.session.ConnectionSpec` the options describe (a bad profile name: status 2)."""
     from app.cli.errors import UserError
     from drivers.session import ConnectionSpec
 
     spec = ConnectionSpec(args.port, args.baud, profile=args.profile or "none", timeout_ms=args.timeout_ms,
                           retries=args.retries, echo=args.echo, wakeup=bool(args.wakeup),
-                          preamble_ms=args.wakeup_ms)
+                          preamble_ms=args.wakeup_ms, protocol=protocol)
     try:
         spec.wakeup_profile()
     except ValueError as exc:
@@ -116,10 +152,12 @@ def spec_from_args(args):
 
 
 @contextlib.contextmanager
-def bus_errors(spec=None):
+def bus_errors(spec=None, secondary=None, searched_bauds: bool = False):
     """Map the bus session's typed errors to one-line user errors with the contract's statuses.
 
-    With ``spec``, a meter that did not answer without a wake-up gets the hint to try one."""
+    With ``spec``, a meter that did not answer without a wake-up gets the hint to try one; with
+    ``secondary`` (the mask the meter was asked for by), a collision of a shared id the hint to give
+    the full ``ID.MAN.VV.MM``."""
     from app.cli.errors import UserError, bus_status
     from drivers import errors
     from drivers.session.messages import cli_hint
@@ -129,10 +167,10 @@ def bus_errors(spec=None):
     except errors.Cancelled:
         raise UserError("cancelled", bus_status(errors.Cancelled())) from None
     except errors.BusError as exc:
-        hint = ""
-        if spec is not None:
-            prof = spec.wakeup_profile()
-            hint = cli_hint(exc, has_preamble=prof is not None and prof.has_preamble)
+        prof = spec.wakeup_profile() if spec is not None else None
+        hint = "" if spec is not None and spec.optical else \
+            cli_hint(exc, has_preamble=spec is None or (prof is not None and prof.has_preamble),
+                     secondary=secondary, searched_bauds=getattr(exc, "searched_bauds", searched_bauds))
         raise UserError((str(exc) or exc.__class__.__name__) + hint, bus_status(exc)) from None
     except ValueError as exc:
         raise UserError(str(exc), 2) from None

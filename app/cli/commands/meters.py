@@ -211,11 +211,12 @@ def cmd_show(args) -> int:
         inst = reg.installations(m.id)
         nread = len(reg.readouts(m.id))
         ncal = len(reg.calibration_results(m.id))
+        nwrites = len(reg.meter_writes(m.id))
         coms = reg.list_commissioning(meter_id=m.id)
         links = reg.replacement_links(m.id)
     if args.json:
         d = m.to_json(full=True)
-        d.update(installations=inst, readouts=nread, calibration_results=ncal,
+        d.update(installations=inst, readouts=nread, meter_writes=nwrites, calibration_results=ncal,
                  commissioning=[{"id": c["id"], "status": c["status"], "current_step": c["current_step"]} for c in coms],
                  **links)
         print_json(d)
@@ -237,7 +238,8 @@ def cmd_show(args) -> int:
         print(f"replaced by: {b['manufacturer']} {b['serial']} on {b['on']} (meter id {b['meter_id']})")
     for o in links["replaces"]:
         print(f"replaces: {o['manufacturer']} {o['serial']} on {o['on']} (meter id {o['meter_id']})")
-    print(f"readouts: {nread}; calibration results: {ncal}; commissioning records: {len(coms)}")
+    print(f"readouts: {nread}; writes to the meter: {nwrites}; calibration results: {ncal}; "
+          f"commissioning records: {len(coms)}")
     return 0
 
 

@@ -13,13 +13,14 @@ def register(sub) -> None:
     _bus.add_meter(p)
     p.add_argument("--new-baud", type=int, required=True, choices=_bus.BAUDS, metavar="B",
                    help="one of " + ", ".join(map(str, _bus.BAUDS)))
+    _bus.add_save_write(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     spec = _bus.spec_from_args(args)
-    with _bus.bus_errors(), _bus.open_session(spec) as session:
+    with _bus.bus_errors(secondary=args.secondary), _bus.open_session(spec) as session:
         res = session.set_baud(args.new_baud, address=args.address, secondary=args.secondary)
     doc = res.to_json()
-    return _bus.report_write(args, res, doc, f"meter {doc.get('secondary_address')} now at {args.new_baud} baud "
-                             "(confirmed)", "new baud rate")
+    return _bus.report_write(args, res, doc, f"meter {doc.get('secondary_address')}: {res.before.get('baud')} -> "
+                             f"{args.new_baud} baud (confirmed by a read at {args.new_baud} baud)", "new baud rate")

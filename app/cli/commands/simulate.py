@@ -40,6 +40,10 @@ def register(sub) -> None:
     p.add_argument("--corrupt", type=_probability, default=None, metavar="P",
                    help="every meter damages a data answer (bad checksum) with probability P")
     p.add_argument("--slow", action="store_true", help="every meter answers near the end of the response window")
+    p.add_argument("--optical", metavar="ID|auto",
+                   help="serve one meter's optical port instead of the bus: the meter with this identification, "
+                        "or auto (the first with an optical port). Default bus: 71234567, a Kamstrup MULTICAL "
+                        "speaking KMP; 62100013, a Landis+Gyr UH50 speaking EN 62056-21")
     p.add_argument("--state-file", metavar="FILE",
                    help="after each answer write the meters' registers and last sent records here (JSON)")
     # --- wireless M-Bus: simulated radio meters through a simulated USB stick (docs/wireless.md)
@@ -72,7 +76,7 @@ def run(args) -> int:
     try:
         server = build_server(config=args.config, meters=args.meters, seed=args.seed, baud=args.baud,
                               fast=args.fast, time_scale=args.time_scale, echo=args.echo, faults=faults,
-                              state_file=args.state_file, pty=args.pty, tcp=args.tcp)
+                              state_file=args.state_file, pty=args.pty, tcp=args.tcp, optical=args.optical)
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot start the simulator: {exc}", 2) from None
     except errors.BusError as exc:
@@ -83,6 +87,10 @@ def run(args) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     ready = {"pty": server.pty_path, "meters": len(server.bus.meters), "baud": args.baud}
+    if args.optical:
+        m = server.optical_meter
+        ready["optical"] = {"identification": m.cfg.identification, "manufacturer": m.cfg.manufacturer,
+                            "protocol": (m.cfg.optical or {}).get("protocol")}
     if server.tcp_address:
         ready["tcp"] = f"{server.tcp_address[0]}:{server.tcp_address[1]}"
     try:

@@ -17,10 +17,18 @@ are in docs/commissioning.md.
 * Observation window: :func:`expected_polls`, :func:`data_completeness`
   (HNTAS SS-KPI-02), :func:`vwaft` (SS-KPI-09A, Σθ·V / ΣV),
   :func:`observation_kpis`.
+* The monitoring point: :func:`check_data_items` (MMS Annex A data items and
+  read frequency), :func:`check_vwaft_setpoint` (SS-KPI-09A at SS2),
+  :func:`check_approach` (SS-KPI-12 from SS1 and SS2).
+* Registers and time: :func:`energy_registers` / :func:`finest` (the finest
+  energy register a meter offers), :func:`conclusive_after_s` (how long to
+  observe for a conclusive energy-increment check).
 
 Modules: ``checklist`` (the items and what is missing), ``checks`` (the
-meter's rating and the plausibility checks of a readout), ``observation``
-(the window's KPIs), ``verdict`` (check results and the overall verdict).
+meter's rating and the plausibility checks of a readout), ``resolution``
+(registers and their steps), ``points`` (the monitoring point's checks),
+``observation`` (the window's KPIs), ``verdict`` (check results and the
+overall verdict).
 Every name is importable from ``app.core.commissioning`` itself.
 """
 from __future__ import annotations
@@ -31,9 +39,14 @@ from app.core.commissioning.checks import (CLOCK_PASS_S, CLOCK_WARN_S, KIND_BY_M
                                            STATUS_ERROR_MASK, STATUS_MANUFACTURER_MASK, MeterRating, ReadoutValues,
                                            check_clock, check_dtheta_range, check_energy_increment, check_flow_range,
                                            check_status, check_temperature_order, heat_coefficient_kwh_m3k,
-                                           operating_point_mpe, plausibility, readout_values, register_step)
+                                           operating_point_mpe, plausibility, readout_values)
 from app.core.commissioning.observation import (COMPLETENESS_THRESHOLD_PCT, Completeness, ObservationSample,
                                                 data_completeness, expected_polls, observation_kpis, vwaft)
+from app.core.commissioning.points import (APPROACH_MAX_K, DATA_ITEMS, THERMAL_POINTS, VWAFT_TOLERANCE_K,
+                                           DataItem, approach_temperature, check_approach, check_data_items,
+                                           check_vwaft_setpoint)
+from app.core.commissioning.resolution import (RegisterReading, conclusive_after_s, energy_registers, finest,
+                                               human_duration, record_step, register_step, volume_registers)
 from app.core.commissioning.verdict import (FAIL, PASS, STATUSES, VERDICT_WORDS, WARN, CheckResult, overall_verdict,
                                             worst)
 
@@ -45,4 +58,7 @@ __all__ = [
     "STATUS_MANUFACTURER_MASK", "check_status", "ReadoutValues", "readout_values", "plausibility",
     "expected_polls", "COMPLETENESS_THRESHOLD_PCT", "Completeness", "data_completeness", "vwaft", "ObservationSample",
     "observation_kpis", "PASS", "WARN", "FAIL", "STATUSES", "CheckResult", "worst", "overall_verdict", "VERDICT_WORDS",
+    "DATA_ITEMS", "THERMAL_POINTS", "DataItem", "check_data_items", "VWAFT_TOLERANCE_K", "check_vwaft_setpoint",
+    "APPROACH_MAX_K", "approach_temperature", "check_approach", "RegisterReading", "energy_registers",
+    "volume_registers", "finest", "record_step", "conclusive_after_s", "human_duration",
 ]

@@ -58,7 +58,14 @@ CHECKLIST: tuple[ChecklistItem, ...] = (
         "straight_lengths",
         "The straight pipe before and after the flow sensor is at least as long as the manufacturer's "
         "instructions require.",
-        "MMS 1.2.1; EN 1434-6"),
+        "MMS 1.2.1; EN 1434-6", note_on_yes=True,
+        note_hint="Straight lengths before / after the flow sensor, e.g. '10 DN / 5 DN'"),
+    ChecklistItem(
+        "air_and_particulates",
+        "Air cannot collect at the flow sensor (not at a high point of the pipe; the system is vented) and "
+        "particulates are kept out (a clean strainer or dirt separator before it).",
+        "MMS 1.2.1 (\"air ingress and particulates can also have a detrimental effect on the readings\"); "
+        "EN 1434-6"),
     ChecklistItem(
         "no_clamp_on",
         "No clamp-on temperature or flow sensor is used.",
@@ -101,6 +108,18 @@ CHECKLIST: tuple[ChecklistItem, ...] = (
         "The meter is specified for this heat transfer fluid and its temperatures (water, or the glycol mix "
         "named on its plate).",
         "MMS 1.1.6"),
+    ChecklistItem(
+        "environmental_class",
+        "The meter's environmental class suits this location: A (indoor), B (outdoor) or C (industrial), "
+        "with its mechanical (M1-M3) and electromagnetic (E1, E2) classes, as on the rating plate.",
+        "MMS 1.1.4; EN 1434-1 (environmental classes)", note_on_yes=True,
+        note_hint="Classes on the plate and the location, e.g. 'A, M1, E1 - indoor plant room'"),
+    ChecklistItem(
+        "static_pressure",
+        "The static pressure at the meter is at least the manufacturer's minimum at all times (no cavitation "
+        "at the flow sensor).",
+        "MMS 1.1.12", note_on_yes=True,
+        note_hint="Pressure at the meter and the manufacturer's minimum, e.g. '2.4 bar; minimum 1.0 bar'"),
     ChecklistItem(
         "power",
         "Battery rated for at least 10 years at the monitoring point's read interval, or mains power with "

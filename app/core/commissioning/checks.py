@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.core import metrology
+from app.core.commissioning.resolution import (conclusive_after_s, energy_registers, finest, human_duration,
+                                               volume_registers)
 from app.core.commissioning.verdict import FAIL, PASS, WARN, CheckResult, _f
 from app.core.errors import InputError
 from app.core.water import heat_coefficient_kj_m3k
@@ -168,42 +170,12 @@ def heat_coefficient_kwh_m3k(t_flow_c: float, t_return_c: float, position: str, 
     return heat_coefficient_kj_m3k(hot, cold, "flow" if at_hot else "return") / 3600.0
 
 
-def register_step(raw_hex: str | None) -> float | None:
-    """The resolution of an energy (kWh) or volume (m³) register from its record bytes.
-
-    EN 13757-3: after the DIF and its DIFEs (bit 7 = another follows) comes the
-    VIF; E000 0nnn is energy in 10^(nnn−3) Wh, E000 1nnn energy in 10^nnn J,
-    E001 0nnn volume in 10^(nnn−6) m³. Returns kWh for energy, m³ for volume,
-    None for anything else.
-    """
-    if not raw_hex:
-        return None
-    try:
-        b = bytes.fromhex(raw_hex)
-    except ValueError:
-        return None
-    i = 0
-    while i < len(b) and b[i] & 0x80:
-        i += 1
-    i += 1
-    if i >= len(b):
-        return None
-    vif = b[i] & 0x7F
-    n = vif & 0x07
-    if vif & 0x78 == 0x00:
-        return 10.0 ** (n - 3) / 1000.0
-    if vif & 0x78 == 0x08:
-        return 10.0 ** n / 3.6e6
-    if vif & 0x78 == 0x10:
-        return 10.0 ** (n - 6)
-    return None
-
-
 def check_energy_increment(energy_kwh: tuple[float, float] | None, volume_m3: tuple[float, float] | None, *,
                            t_flow_c: float | None, t_return_c: float | None, position: str | None,
                            kind: str = "heat", calculator_mpe_pct: float | None = None,
                            energy_step_kwh: float | None = None, volume_step_m3: float | None = None,
-                           dtheta_spread_k: float = 0.0) -> CheckResult:
+                           dtheta_spread_k: float = 0.0, duration_s: float | None = None,
+                           power_kw: float | None = None, flow_m3h: float | None = None) -> CheckResult:
     """Energy increment between two readouts against k·ΔV·Δθ.
 
     ``energy_kwh`` and ``volume_m3`` are (first, second) register values;
@@ -219,13 +191,25 @@ def check_energy_increment(energy_kwh: tuple[float, float] | None, volume_m3: tu
     sampled Δθ is known to that much). Pass when |deviation| is inside that
     tolerance; fail outside; warn when the registers moved too little to judge
     (their resolution alone is larger than the calculator's MPE).
+
+    How long to observe for a conclusive result (``values["conclusive_after_s"]``,
+    said in the message when it is not yet): from the registers' steps and
+    ``power_kw`` and ``flow_m3h`` now
+    (:func:`~app.core.commissioning.resolution.conclusive_after_s`); without them,
+    from ``duration_s`` between the two readouts: ``duration_s`` × resolution / Ec
+    (the registers must move that much more).
     """
     title = "Energy increment = k·V·Δθ"
     vals: dict[str, Any] = {"kind": kind, "position": position, "t_flow_c": t_flow_c, "t_return_c": t_return_c,
                             "energy_step_kwh": energy_step_kwh, "volume_step_m3": volume_step_m3}
     if energy_kwh is None or volume_m3 is None or None in energy_kwh or None in volume_m3:
+        need = conclusive_after_s(energy_step_kwh=energy_step_kwh, volume_step_m3=volume_step_m3,
+                                  power_kw=power_kw, flow_m3h=flow_m3h, mpe_pct=calculator_mpe_pct)
+        vals["conclusive_after_s"] = need
+        tail = "" if need is None else (f" At {abs(power_kw or 0):.1f} kW and {abs(flow_m3h or 0):.3f} m³/h, observe "
+                                        f"at least {human_duration(need)} for a conclusive result.")
         return CheckResult("energy_increment", title, WARN,
-                           "Not checked yet: needs energy and volume from two readouts.", vals)
+                           "Not checked yet: needs energy and volume from two readouts." + tail, vals)
     if t_flow_c is None or t_return_c is None:
         return CheckResult("energy_increment", title, WARN, "Not checked: no flow and return temperatures.", vals)
     if position not in ("flow", "return"):
@@ -255,9 +239,15 @@ def check_energy_increment(energy_kwh: tuple[float, float] | None, volume_m3: tu
     other = "flow" if position == "return" else "return"
     k_other = heat_coefficient_kwh_m3k(t_flow_c, t_return_c, other, kind)
     dev_other = 100.0 * (de - k_other * dv * dtheta) / (k_other * dv * dtheta)
+    # how long in all for a conclusive result: from the registers' steps and the power and flow now, else
+    # from the time so far (the registers must move res_pct / ec times as much)
+    need = conclusive_after_s(energy_step_kwh=energy_step_kwh, volume_step_m3=volume_step_m3, power_kw=power_kw,
+                              flow_m3h=flow_m3h, mpe_pct=ec) if power_kw and flow_m3h else None
+    if need is None and ec and duration_s is not None and duration_s > 0:
+        need = duration_s * res_pct / ec
     vals.update(k_kwh_m3k=k, expected_kwh=expected, deviation_pct=dev_pct, resolution_pct=res_pct,
                 spread_pct=spread_pct, calculator_mpe_pct=ec, tolerance_pct=tol,
-                deviation_if_other_position_pct=dev_other)
+                deviation_if_other_position_pct=dev_other, duration_s=duration_s, conclusive_after_s=need)
     nums = (f"ΔE {de:.3f} kWh vs k·ΔV·Δθ = {k:.5f} × {dv:.4f} m³ × {dtheta:.2f} K = {expected:.3f} kWh: "
             f"{dev_pct:+.2f} %")
     if ec is None:
@@ -271,9 +261,12 @@ def check_energy_increment(energy_kwh: tuple[float, float] | None, volume_m3: tu
                            f"{nums}, outside ±{tol:.2f} % (calculator MPE {ec:.2f} % + resolution "
                            f"{res_pct:.2f} % + Δθ spread {spread_pct:.2f} %).{hint}", vals)
     if res_pct > ec:
+        so_far = f" (so far {human_duration(duration_s)})" if duration_s and duration_s >= 1 else ""
+        when = (f"observe at least {human_duration(need)} in all{so_far} for a conclusive result"
+                if need is not None else "read again later")
         return CheckResult("energy_increment", title, WARN,
                            f"{nums}, inside ±{tol:.2f} % but the registers moved only a few steps (resolution "
-                           f"{res_pct:.2f} % > MPE {ec:.2f} %): inconclusive, read again later.", vals)
+                           f"{res_pct:.2f} % > MPE {ec:.2f} %): inconclusive; {when}.", vals)
     return CheckResult("energy_increment", title, PASS,
                        f"{nums}, inside ±{tol:.2f} % (calculator MPE {ec:.2f} % + resolution {res_pct:.2f} % + "
                        f"Δθ spread {spread_pct:.2f} %).", vals)
@@ -387,6 +380,8 @@ class ReadoutValues:
     application_error: str | None = None
     energy_step_kwh: float | None = None
     volume_step_m3: float | None = None
+    energy_register: str | None = None      # which energy register (the finest the meter offers)
+    energy_registers: int = 0               # how many current energy registers it offers
 
     @property
     def dtheta(self) -> float | None:
@@ -401,7 +396,8 @@ def readout_values(telegrams: Sequence[Mapping[str, Any]], read_at: dt.datetime,
 
     The energy register is the heating one for heat meters and the cooling one
     (``accumulation_negative``, or the plain energy register of a cooling-only
-    meter) for cooling meters.
+    meter) for cooling meters; of several, the finest (smallest step), and the
+    same for volume (:mod:`app.core.commissioning.resolution`).
     """
     from app.core.readings import current_readings
 
@@ -410,25 +406,23 @@ def readout_values(telegrams: Sequence[Mapping[str, Any]], read_at: dt.datetime,
     energy = r.energy_kwh
     if kind == "cooling" and r.cooling_energy_kwh is not None:
         energy = r.cooling_energy_kwh
+    e_reg = finest(energy_registers(records, kind))        # the finest register the meter offers
+    v_reg = finest(volume_registers(records))
+    volume = r.volume_m3
     e_step = v_step = None
-    for rec in records:
-        if (rec.get("storage") or rec.get("tariff") or rec.get("subunit")
-                or rec.get("function") != "instantaneous"):
-            continue
-        mods = tuple(rec.get("modifiers") or ())
-        if rec.get("quantity") == "energy" and e_step is None:
-            want_cooling = kind == "cooling" and r.cooling_energy_kwh is not None
-            if (mods == ("accumulation_negative",)) == want_cooling:
-                e_step = register_step(rec.get("raw"))
-        elif rec.get("quantity") == "volume" and v_step is None and not mods:
-            v_step = register_step(rec.get("raw"))
+    if e_reg is not None:
+        energy, e_step = e_reg.value, e_reg.step
+    if v_reg is not None:
+        volume, v_step = v_reg.value, v_reg.step
     first = telegrams[0] if telegrams else {}
     words = tuple(first.get("status_flags") or ())
-    return ReadoutValues(read_at=read_at, energy_kwh=energy, volume_m3=r.volume_m3, flow_m3h=r.flow_m3h,
+    return ReadoutValues(read_at=read_at, energy_kwh=energy, volume_m3=volume, flow_m3h=r.flow_m3h,
                          t_flow_c=r.t_flow_c, t_return_c=r.t_return_c, dtheta_k=r.dtheta_k, power_kw=r.power_kw,
                          meter_time=r.meter_time, status=first.get("status"), status_words=words,
                          error_flags=r.error_flags, application_error=first.get("application_error"),
-                         energy_step_kwh=e_step, volume_step_m3=v_step)
+                         energy_step_kwh=e_step, volume_step_m3=v_step,
+                         energy_register=e_reg.label if e_reg is not None else None,
+                         energy_registers=len(energy_registers(records, kind)))
 
 
 def plausibility(rating: MeterRating, latest: ReadoutValues, *, first: ReadoutValues | None = None,
@@ -446,7 +440,11 @@ def plausibility(rating: MeterRating, latest: ReadoutValues, *, first: ReadoutVa
         check_flow_range(latest.flow_m3h, rating.qi_m3h, rating.qp_m3h, rating.qs_m3h),
     ]
     if first is None or first is latest:
-        results.append(check_energy_increment(None, None, t_flow_c=None, t_return_c=None, position=None))
+        mpe_now = operating_point_mpe(rating, latest.flow_m3h, dtheta)
+        results.append(check_energy_increment(
+            None, None, t_flow_c=None, t_return_c=None, position=None,
+            calculator_mpe_pct=None if mpe_now is None else mpe_now.ec, energy_step_kwh=latest.energy_step_kwh,
+            volume_step_m3=latest.volume_step_m3, power_kw=latest.power_kw, flow_m3h=latest.flow_m3h))
     else:
         tf, tr, spread = _interval_temperatures(first, latest, samples)
         mpe_at = operating_point_mpe(rating, _mean(first.flow_m3h, latest.flow_m3h),
@@ -455,7 +453,9 @@ def plausibility(rating: MeterRating, latest: ReadoutValues, *, first: ReadoutVa
             (first.energy_kwh, latest.energy_kwh), (first.volume_m3, latest.volume_m3),
             t_flow_c=tf, t_return_c=tr, position=rating.flow_sensor_position, kind=kind,
             calculator_mpe_pct=None if mpe_at is None else mpe_at.ec,
-            energy_step_kwh=latest.energy_step_kwh, volume_step_m3=latest.volume_step_m3, dtheta_spread_k=spread))
+            energy_step_kwh=latest.energy_step_kwh, volume_step_m3=latest.volume_step_m3, dtheta_spread_k=spread,
+            duration_s=(latest.read_at - first.read_at).total_seconds(), power_kw=latest.power_kw,
+            flow_m3h=latest.flow_m3h))
     results.append(check_clock(latest.meter_time, laptop_time or latest.read_at))
     results.append(check_status(latest.status, latest.status_words, latest.error_flags, latest.application_error))
     return results

@@ -76,6 +76,7 @@ class ObservationSample:
     power_kw: float | None = None
     energy_kwh: float | None = None
     volume_m3: float | None = None
+    dtheta_k: float | None = None          # the meter's own Δθ record, where it sends one
 
 
 def observation_kpis(samples: Sequence[ObservationSample], *, start_epoch_s: float, end_epoch_s: float,

@@ -31,7 +31,9 @@ class MeterRef:
         parts = [f"{self.make or self.manufacturer or '???'} {self.secondary_address or '?'}"]
         parts.append(f"address {self.primary_address}" if self.primary_address else "secondary address only")
         if self.medium:
-            parts.append(self.medium.replace("_", " "))
+            from app.core.registers import medium_words
+
+            parts.append(medium_words(self.medium))
         return " · ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:

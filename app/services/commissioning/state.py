@@ -43,6 +43,8 @@ class CommissioningState:
     checks: list[dict[str, Any]] = field(default_factory=list)
     mpe: dict[str, Any] | None = None
     observation: dict[str, Any] = field(default_factory=dict)
+    clock: dict[str, Any] = field(default_factory=dict)       # the clock write of the clock step, if any
+    partner: dict[str, Any] | None = None           # the substation's other point (SS1/SS2): approach temperature
     technician: str = ""
     notes: str = ""
     signed: bool = False
@@ -83,6 +85,7 @@ class CommissioningState:
         return {"format": FORMAT, "step": self.step, "bus_meter": self.bus_meter, "identify": self.identify,
                 "place": self.place, "readouts": [_strip(r) for r in self.readouts], "checks": self.checks,
                 "mpe": self.mpe, "observation": self.observation, "meter_id": self.meter_id,
+                "clock": self.clock, "partner": self.partner,
                 "verdict": cm.overall_verdict(self.answers, self.checks) if self.checks else None}
 
     def to_json(self) -> dict[str, Any]:
@@ -100,8 +103,8 @@ class CommissioningState:
                    identify=dict(d.get("identify") or {}), place=dict(d.get("place") or {}),
                    answers=dict(d.get("answers") or {}), readouts=list(d.get("readouts") or []),
                    checks=list(d.get("checks") or []), mpe=d.get("mpe"),
-                   observation=dict(d.get("observation") or {}), technician=d.get("technician") or "",
-                   notes=d.get("notes") or "")
+                   observation=dict(d.get("observation") or {}), clock=dict(d.get("clock") or {}),
+                   partner=d.get("partner"), technician=d.get("technician") or "", notes=d.get("notes") or "")
 
     @classmethod
     def from_record(cls, rec: dict[str, Any]) -> CommissioningState:
@@ -113,7 +116,9 @@ class CommissioningState:
         s.meter_id = rec.get("meter_id")
         s.step = max(1, min(len(STEPS), int(rec.get("current_step") or p.get("step") or 1)))
         s.answers = {k: dict(v or {}) for k, v in (rec.get("checklist") or {}).items()}
-        s.technician = rec.get("technician") or ""
+        # a draft's technician column holds the account that opened it (the register's default), not a
+        # person who commissioned anything: only a signed record's technician is carried over
+        s.technician = (rec.get("technician") or "") if rec.get("status") == "signed" else ""
         s.notes = rec.get("notes") or ""
         s.signed = rec.get("status") == "signed"
         return s
@@ -161,6 +166,7 @@ def compute_checks(state: CommissioningState, samples=()) -> tuple[list[dict[str
     rating = state.rating()
     results = cm.plausibility(rating, latest, first=None if latest_entry is checks[0] else first,
                               laptop_time=local_naive(latest.read_at), samples=samples)
+    results += point_checks(state, latest)
     m = cm.operating_point_mpe(rating, latest.flow_m3h, latest.dtheta)
     mpe = None if m is None else {**m.as_dict(), "operating_point": {"q_m3h": latest.flow_m3h,
                                                                      "dtheta_k": latest.dtheta}}
@@ -174,3 +180,47 @@ def copy_state(state: CommissioningState) -> CommissioningState:
     s = CommissioningState.from_json(copy.deepcopy(state.to_json()))
     s.signed = state.signed
     return s
+
+
+def annex_point(state: CommissioningState) -> tuple[str | None, int | None]:
+    """(MMS Annex A id, minimum read interval in minutes) of the state's monitoring point, or (None, None)."""
+    from app.storage.register import annex_a
+
+    mp = (state.place.get("monitoring_point") or "").strip().upper()
+    info = annex_a().get(mp)
+    return (mp, info["read_interval_min"]) if info else (None, None)
+
+
+def _hours_apart(a: str | None, b: str | None) -> float | None:
+    try:
+        ta, tb = dt.datetime.fromisoformat(a), dt.datetime.fromisoformat(b)
+    except (TypeError, ValueError):
+        return None
+    return abs((tb - ta).total_seconds()) / 3600.0
+
+
+def point_checks(state: CommissioningState, latest: cm.ReadoutValues) -> list[cm.CheckResult]:
+    """The checks of the monitoring point: Annex A data items (with the read frequency the observation
+    window showed), VWAFT at the design flow temperature at SS2 (SS-KPI-09A), the approach temperature
+    with the substation's other point (SS-KPI-12) when both are commissioned (``state.partner``)."""
+    mp, interval = annex_point(state)
+    obs = state.observation or {}
+    kpis = obs.get("kpis") or {}
+    out = [cm.check_data_items(mp or state.place.get("monitoring_point"), latest, read_interval_min=interval,
+                               poll_interval_s=kpis.get("interval_s"),
+                               completeness_status=(kpis.get("completeness") or {}).get("status"))]
+    design = state.place.get("design_flow_c")
+    try:
+        design = None if design in (None, "") else float(design)
+    except (TypeError, ValueError):
+        design = None
+    vw = cm.check_vwaft_setpoint(mp, kpis.get("vwaft_c"), design)
+    if vw is not None:
+        out.append(vw)
+    partner = state.partner or {}
+    if mp in ("SS1", "SS2") and partner and kpis:
+        own, other = kpis.get("mean_return_c"), partner.get("mean_return_c")
+        ss1, ss2 = (own, other) if mp == "SS1" else (other, own)
+        out.append(cm.check_approach(ss1, ss2, other=f"{partner.get('point')} record {partner.get('record_id')}",
+                                     hours_apart=_hours_apart(partner.get("ended"), obs.get("ended"))))
+    return out

@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.core import commissioning as cm
@@ -179,9 +179,9 @@ def fabrication_number(telegrams: Sequence[dict[str, Any]]) -> str | None:
 
 def apply_identification(state: CommissioningState, readout: MeterReadout, meter=None) -> None:
     """Fill the identity from an identifying readout (FLAG code, identification, medium, kind, version,
-    serial from the fabrication number) and ``meter`` (the register's, if it knows it); the readout
-    becomes the state's identification evidence."""
-    from drivers.makes import make_name
+    serial from the fabrication number, the model where the make registry knows the version byte) and
+    ``meter`` (the register's, if it knows it); the readout becomes the state's identification evidence."""
+    from drivers.makes import make_name, model_name
 
     first = readout.first
     i = state.identify
@@ -195,6 +195,10 @@ def apply_identification(state: CommissioningState, readout: MeterReadout, meter
               "primary_address": readout.meter.primary_address or i.get("primary_address")})
     if not i.get("manufacturer") or (meter is None and i.get("mbus_manufacturer") != flag):
         i["manufacturer"] = make_name(flag) or flag
+    if not i.get("model"):
+        # the model the make registry knows from the version byte (what the Scan list shows); the plate
+        # may say more (a variant): the technician checks it
+        i["model"] = model_name(flag, first.get("version"))
     i["serial"] = fabrication_number(readout.telegrams) or i.get("serial") or first.get("identification")
     if not i.get("flow_sensor_position"):
         i["flow_sensor_position"] = cm.POSITION_BY_MEDIUM.get(medium or "")
@@ -374,8 +378,8 @@ def observation_record(samples: Sequence[cm.ObservationSample], *, start_epoch_s
            "started": dt.datetime.fromtimestamp(start_epoch_s).astimezone().isoformat(timespec="seconds"),
            "ended": dt.datetime.fromtimestamp(end_epoch_s).astimezone().isoformat(timespec="seconds"),
            "planned_s": planned_s, "missed": missed,
-           "samples": [[x.t_epoch_s, x.power_kw, x.flow_m3h, x.t_flow_c, x.t_return_c, x.energy_kwh, x.volume_m3]
-                       for x in samples]}
+           "samples": [[x.t_epoch_s, x.power_kw, x.flow_m3h, x.t_flow_c, x.t_return_c, x.energy_kwh, x.volume_m3,
+                        x.dtheta_k] for x in samples]}
     entries = []
     if first is not None:
         entries.append(readout_entry("observation_start", first))
@@ -388,6 +392,9 @@ def save_observation(reg, state: CommissioningState, weights=(), *, user: str | 
                      ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]], dict | None]:
     """The checks again over the whole window (``weights``: (flow, t_flow, t_return, seconds) per sample),
     the window's readouts saved and the draft saved at step 5: ``(record, readouts, checks, mpe)``."""
+    from app.services.commissioning.evidence import substation_partner
+
+    substation_partner(reg, state)                             # the approach temperature needs the other point
     state.checks, state.mpe = compute_checks(state, weights)   # the increment over the whole window
     rec = None
     if state.record_id is not None:
@@ -403,11 +410,12 @@ def save_observation(reg, state: CommissioningState, weights=(), *, user: str | 
 class SignOff:
     """A signed record and what its certificate shows: the state (every answer, check, KPI and readout
     with its frames), the register record (``signed_by``, ``signed_at``, ``commissioned_on``) and the
-    monitoring point's MMS Annex A entry."""
+    monitoring point's MMS Annex A entry, and the record's photos with their bytes."""
 
     state: CommissioningState
     record: dict[str, Any]
     point_info: dict[str, Any] | None
+    photos: list[dict[str, Any]] = field(default_factory=list)   # with their bytes, in the order added
 
     @property
     def verdict(self) -> str:
@@ -455,7 +463,8 @@ def sign(reg, state: CommissioningState, *, user: str | None = None, on: dt.date
     rec = _apply(state, reg.sign_commissioning(state.record_id, user=user, signed_by=state.technician))
     state.signed = True
     point = annex_a().get((state.place.get("monitoring_point") or "").upper())
-    return SignOff(state=state, record=rec, point_info=point)
+    return SignOff(state=state, record=rec, point_info=point,
+                   photos=reg.commissioning_photos(state.record_id, with_data=True))
 
 
 __all__ = ["RATING_FIELDS", "find_drafts", "load_draft", "save_draft", "save_unsaved_readouts", "match_meter",

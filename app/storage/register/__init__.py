@@ -21,7 +21,9 @@ composed of one class per concern, each in its own module:
 ``places``         sites, buildings, monitoring points (MMS Annex A)
 ``meters``         list/filter/find meters; create, update, move, replace
 ``readouts``       evidence: readouts matched to their meter
+``writes``         writes to meters (address, baud, clock) with their frames
 ``commissioning``  commissioning records (draft, steps, signature)
+``photos``         photos of commissioning steps, with their SHA-256
 ``calibration``    calibration results and their points
 ``lots``           sampling lots: formed, drawn, tested, decided
 ``maintenance``    the year's work: recalibrations, replacements, battery changes, no access;
@@ -50,26 +52,29 @@ from app.storage.register.eventlog import (
 from app.storage.register.export import Export
 from app.storage.register.lots import LotResult, NewLot, UnknownLot
 from app.storage.register.maintenance import RATING_FIELDS, WORK_KINDS, Maintenance, WorkItem
+from app.storage.register.photos import MEDIA_TYPES, Photos, media_type_of, sha256_hex
 from app.storage.register.places import annex_a, load_monitoring_point_table
 from app.storage.register.privacy import PERSONAL_EXPORT_FIELDS, READING_FIELDS, Privacy
 from app.storage.register.surveys import Surveys, survey_digest
 from app.storage.register.tables import (
-    ALIAS, B, CAL, CALP, CHUNK, COM, ERASED, EV, EVB, INST, LOT, LOTD, LOTM, LOTR, LOTV, MP, RF, RO, RS, RSL, RST, M,
-    S, default_user, manufacturer_key,
+    ALIAS, B, CAL, CALP, CHUNK, COM, ERASED, EV, EVB, INST, LOT, LOTD, LOTM, LOTR, LOTV, MP, MW, MWF, PH, RF, RO, RS,
+    RSL, RST, M, S, default_user, manufacturer_key,
 )
 from app.storage.register.unit import _first_line, _is_locked
+from app.storage.register.writes import WRITE_KINDS, MeterWrites
 
 __all__ = [
     "Register", "open_register", "default_user", "manufacturer_key", "annex_a", "load_monitoring_point_table",
     "NewLot", "LotResult", "NewCalibration", "UnknownLot", "WorkItem", "WORK_KINDS", "RATING_FIELDS", "SUBASSEMBLIES", "CHECKLIST_ANSWERS",
     "PERSONAL_EXPORT_FIELDS", "READING_FIELDS", "CHUNK", "BATCH", "BATCH_SEP", "ERASED",
-    "id_runs", "decode_batch", "encode_batch_values", "batch_after_values", "survey_digest",
+    "id_runs", "decode_batch", "encode_batch_values", "batch_after_values", "survey_digest", "WRITE_KINDS",
+    "MEDIA_TYPES", "media_type_of", "sha256_hex",
     "ALIAS", "M", "S", "B", "MP", "INST", "EV", "EVB", "COM", "RO", "RF", "CAL", "CALP", "LOT", "LOTM", "LOTD", "LOTR",
-    "LOTV", "RS", "RSL", "RST",
+    "LOTV", "RS", "RSL", "RST", "MW", "MWF", "PH",
 ]
 
 
-class Register(BulkImport, Export, Privacy, Commissioning, Maintenance, Surveys):
+class Register(BulkImport, Export, Privacy, MeterWrites, Commissioning, Photos, Maintenance, Surveys):
     """One register database. Thread-safe: every call takes its own connection.
 
     The methods come from the classes named in the module's docstring; the

@@ -9,7 +9,7 @@ from sqlalchemy import insert, select, update
 from app.storage import models
 from app.storage.errors import ConflictError, NotFound, SignedRecordError, ValidationError
 from app.storage.records import jsonable
-from app.storage.register.tables import COM, INST, M, RO, default_user
+from app.storage.register.tables import COM, INST, MP, MW, PH, B, M, RO, S, default_user
 from app.storage.register.unit import UnitOfWork
 
 CHECKLIST_ANSWERS = ("yes", "no", "na")
@@ -43,6 +43,10 @@ class Commissioning(UnitOfWork):
             d = dict(r)
             d["readout_ids"] = [x for (x,) in conn.execute(select(RO.c.id).where(RO.c.commissioning_id == record_id)
                                                           .order_by(RO.c.id))]
+            d["meter_write_ids"] = [x for (x,) in conn.execute(
+                select(MW.c.id).where(MW.c.commissioning_id == record_id).order_by(MW.c.id))]
+            d["photo_ids"] = [x for (x,) in conn.execute(
+                select(PH.c.id).where(PH.c.commissioning_id == record_id).order_by(PH.c.id))]
         return d
 
     def list_commissioning(self, *, meter_id: int | None = None, status: str | None = None,
@@ -57,6 +61,27 @@ class Commissioning(UnitOfWork):
             q = q.where(COM.c.created_by == created_by)
         with self._read() as conn:
             return [dict(r) for r in conn.execute(q).mappings()]
+
+    def commissioning_at_point(self, site: str, monitoring_point: str, *, building: str | None = None,
+                               status: str | None = "signed", exclude_id: int | None = None) -> dict | None:
+        """The newest commissioning record (``status`` signed by default; None: any) of a meter placed now
+        at ``monitoring_point`` (its Annex A id or its label) of ``site`` (and ``building`` when given),
+        e.g. the SS1 of the substation whose SS2 is being commissioned (approach temperature, HNTAS
+        SS-KPI-12). None when there is none."""
+        point = " ".join((monitoring_point or "").split())
+        q = (select(COM).select_from(COM.join(M, M.c.id == COM.c.meter_id).join(S, S.c.id == M.c.site_id)
+                                     .join(MP, MP.c.id == M.c.monitoring_point_id).outerjoin(B, B.c.id == M.c.building_id))
+             .where(S.c.name == " ".join(site.split()), (MP.c.mms_id == point.upper()) | (MP.c.label == point))
+             .order_by(COM.c.updated_at.desc(), COM.c.id.desc()))
+        if building:
+            q = q.where(B.c.name == " ".join(building.split()))
+        if status:
+            q = q.where(COM.c.status == status)
+        if exclude_id is not None:
+            q = q.where(COM.c.id != exclude_id)
+        with self._read() as conn:
+            r = conn.execute(q.limit(1)).mappings().first()
+        return dict(r) if r is not None else None
 
     def save_commissioning_step(self, record_id: int, *, step: int, answers: dict[str, Any] | None = None,
                                 notes: str | None = None, plausibility: dict[str, Any] | None = None,
@@ -119,6 +144,12 @@ class Commissioning(UnitOfWork):
             now = models.utcnow()
             conn.execute(update(COM).where(COM.c.id == record_id).values(
                 status="signed", signed_by=who, signed_at=now, updated_at=now, version=r["version"] + 1))
+            # the evidence signed with it: the photos by their hash, the writes to the meter by id
+            photos = [{"id": p.id, "step": p.step, "sha256": p.sha256} for p in conn.execute(
+                select(PH.c.id, PH.c.step, PH.c.sha256).where(PH.c.commissioning_id == record_id).order_by(PH.c.id))]
+            writes = [w for (w,) in conn.execute(select(MW.c.id).where(MW.c.commissioning_id == record_id)
+                                                 .order_by(MW.c.id))]
             self._log(conn, user, "commissioning_records", record_id, "sign", meter_id=r["meter_id"],
-                      before={"status": "draft"}, after={"status": "signed", "signed_by": who})
+                      before={"status": "draft"}, after={"status": "signed", "signed_by": who, "photos": photos,
+                                                         "meter_writes": writes})
         return self.get_commissioning(record_id)

@@ -114,6 +114,32 @@ class WizardBus:
             return True
         return False
 
+    def reconfiguration_warning(self, ref: MeterRef, model: str | None = None) -> dict | None:
+        """The warning to confirm before writing ``ref``'s clock when its make counts reconfigurations."""
+        m = self._known(ref)
+        if m is None:
+            from drivers.session import reconfiguration_warning
+
+            return reconfiguration_warning(ref.manufacturer, model)
+        return self.service.reconfiguration_warning(m, model=model)
+
+    def set_clock(self, ref: MeterRef, *, agreed: bool, model: str | None, origin: Any,
+                  on_finished: Callable[[Any], None], on_failed: Callable[[str], None] | None = None):
+        """Set ``ref``'s clock to the laptop's time (confirmed by a read-back); ``on_finished(ClockWriteResult)``."""
+        from app.ui.bus import BusUnavailable
+
+        m = self._known(ref)
+        if m is None:
+            raise BusUnavailable("Read the meter once first: its clock is set by its full secondary address.")
+        cb = {"on_failed": on_failed} if on_failed is not None else {}
+        return self.service.set_clock(m, agreed=agreed, model=model, origin=origin, on_finished=on_finished, **cb)
+
+    def port(self) -> tuple[str | None, str]:
+        """(port, transport kind) of the connection, for the evidence of a write."""
+        spec = self.service.spec
+        if spec is None:
+            return None, "serial"
+        return spec.url, spec.transport_kind
 
 class RadioPoller(QObject):
     """The observation window's samples from a radio meter: one per telegram it sends (decoded in the

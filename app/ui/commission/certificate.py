@@ -1,6 +1,7 @@
 """The commissioning certificate: one PDF with the meter and its place, the
-checklist answers and notes, the plausibility results, the observation window
-and its plot, the decoded readout, the raw hex of every telegram kept as
+checklist answers and notes, the plausibility results (and the clock step's
+write, before and after), the observation window and its plot, the photos with
+their SHA-256, the decoded readout, the raw hex of every telegram kept as
 evidence, and the signature line. Written with the app's Qt PDF writer
 (``app.ui.pdf``); text stays text."""
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 from typing import Any
 
 from app.core import commissioning as cm
+from app.core.registers import medium_words
 from app.services.commissioning import CommissioningState, SignOff
 from app.ui.pdf import CONTENT_WIDTH_PX, esc, table, write_pdf
 
@@ -66,7 +68,8 @@ def _v(x: Any, unit: str = "", digits: int | None = None) -> str:
 
 
 def certificate_html(state: CommissioningState, *, record: dict[str, Any] | None = None,
-                     point_info: dict[str, Any] | None = None, has_plot: bool = False) -> str:
+                     point_info: dict[str, Any] | None = None, has_plot: bool = False,
+                     photos: list[dict[str, Any]] | None = None) -> str:
     i, p = state.identify, state.place
     record = record or {}
     verdict = cm.overall_verdict(state.answers, state.checks)
@@ -82,7 +85,7 @@ def certificate_html(state: CommissioningState, *, record: dict[str, Any] | None
     pos = {"flow": "flow pipe", "return": "return pipe"}.get(i.get("flow_sensor_position") or "", "—")
     rows = [["Make", _v(i.get("manufacturer")), "Model (type)", _v(i.get("model"))],
             ["Serial number", _v(i.get("serial")), "FLAG code", _v(i.get("mbus_manufacturer"))],
-            ["Identification", _v(i.get("secondary_address")), "Medium", _v((i.get("medium") or "").replace("_", " "))],
+            ["Identification", _v(i.get("secondary_address")), "Medium", _v(medium_words(i.get("medium")))],
             ["Primary address", _v(i.get("primary_address")), "MID class", _v(i.get("mid_class"))],
             ["qp / qi / qs", f"{_v(i.get('qp_m3h'))} / {_v(i.get('qi_m3h'))} / {_v(i.get('qs_m3h'))} m³/h",
              "Δθmin / Δθmax", f"{_v(i.get('dtheta_min_k'))} / {_v(i.get('dtheta_max_k'))} K"],
@@ -110,6 +113,9 @@ def certificate_html(state: CommissioningState, *, record: dict[str, Any] | None
         out.append(f"<p>MPE of the complete meter at the observed operating point (q {_v(op.get('q_m3h'), 'm³/h', 3)}, "
                    f"Δθ {_v(op.get('dtheta_k'), 'K', 2)}; EN 1434-1): Ef {m['ef']:.2f} % + Et {m['et']:.2f} % + "
                    f"Ec {m['ec']:.2f} % = {m['e_total']:.2f} % (in service {m['in_service_total']:.2f} %).</p>")
+
+    if state.clock:
+        out.append(clock_html(state.clock))
 
     out.append("<h2 style='page-break-before: always'>Installation checklist</h2>")
     crow = []
@@ -142,18 +148,16 @@ def certificate_html(state: CommissioningState, *, record: dict[str, Any] | None
     if has_plot:
         out.append(f'<p><img src="plot" width="{CONTENT_WIDTH_PX}"></p>')
 
+    if photos:
+        out.append(photos_html(photos))
+
     latest = _latest_with_telegrams(state)
     out.append("<h2>Decoded readout</h2>")
     if latest is not None:
         out.append(f"<p>{esc(ROLE_WORDS.get(latest.get('role'), latest.get('role')))} readout of "
                    f"{esc(_when(latest.get('read_at')))}.</p>")
-        recs = []
-        for t in latest.get("telegrams") or []:
-            for r in t.get("records") or []:
-                recs.append([r.get("quantity"), r.get("value"), r.get("unit"), r.get("storage"), r.get("tariff"),
-                             r.get("function"), ", ".join(r.get("modifiers") or [])])
-        out.append(small_table(["Quantity", "Value", "Unit", "Storage", "Tariff", "Function", "Modifiers"], recs,
-                               ("27%", "22%", "8%", "9%", "8%", "13%", "13%")))
+        out.append(small_table(["Tel.", "Register", "Value", "Unit", "Stored", "Details"], readout_rows(latest),
+                               ("6%", "34%", "20%", "8%", "8%", "24%")))
     else:
         out.append("<p>No readout.</p>")
 
@@ -182,6 +186,89 @@ def certificate_html(state: CommissioningState, *, record: dict[str, Any] | None
     return "".join(out)
 
 
+def clock_html(clock: dict[str, Any]) -> str:
+    """The clock step: the meter's clock before and after the write, the outcome, where it is kept."""
+    ok = clock.get("ok")
+    rows = [["Outcome", f"{'confirmed by a read-back' if ok else 'not confirmed'} ({clock.get('outcome')})"],
+            ["Meter clock before", f"{_when(clock.get('before'))} (laptop {_when(clock.get('host_before'))})"],
+            ["Time written", _when(clock.get("target"))],
+            ["Meter clock after", f"{_when(clock.get('after'))} (laptop {_when(clock.get('host_after'))})"],
+            ["Tolerance of the read-back", _v(clock.get("tolerance_s"), "s", 0)],
+            ["Kept in the register", f"write {clock['write_id']}, {clock.get('frames', 0)} frames"
+             if clock.get("write_id") else "—"]]
+    if clock.get("reconfiguration"):
+        rows.append(["Reconfiguration counter", clock["reconfiguration"].get("message", "")])
+    if clock.get("detail"):
+        rows.append(["Detail", clock["detail"]])
+    return ("<h2>Meter clock set during commissioning</h2>"
+            "<p class='muted'>EN 13757-3 date and time record (SND_UD, CI 0x51, DIF 0x04 VIF 0x6D), read back.</p>"
+            + kv_table(rows, ("35%", "65%")))
+
+
+def photos_html(photos: list[dict[str, Any]]) -> str:
+    """The photos of the record: each picture with its step, caption, file and SHA-256 (the register's)."""
+    from app.services.commissioning import step_words
+
+    out = ["<h2 style='page-break-before: always'>Photos</h2>",
+           "<p class='muted'>Kept in the register with the record; the SHA-256 of each file's bytes is printed "
+           "under it and listed in the record's signature.</p>"]
+    for p in photos:
+        name = f"photo{p['id']}"
+        out.append(f'<p><img src="{name}" width="{CONTENT_WIDTH_PX // 2}"></p>')
+        caption = " · ".join(x for x in (step_words(p["step"]), p.get("caption"), p.get("filename")) if x)
+        changed = "" if p.get("hash_ok", True) else " — THE BYTES NO LONGER MATCH THEIR HASH"
+        out.append(f"<p><b>{esc(caption)}</b><br><span class='mono'>SHA-256 {esc(p['sha256'])}</span>"
+                   f"{esc(changed)}</p>")
+    return "".join(out)
+
+
+def photo_images(photos: list[dict[str, Any]], max_px: int = 1200) -> dict[str, Any]:
+    """name -> QImage of each photo (scaled to at most ``max_px``), for the PDF writer."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QImage
+
+    out = {}
+    for p in photos:
+        img = QImage.fromData(p.get("data") or b"")
+        if img.isNull():
+            continue
+        if max(img.width(), img.height()) > max_px:
+            img = img.scaled(max_px, max_px, Qt.AspectRatioMode.KeepAspectRatio,
+                             Qt.TransformationMode.SmoothTransformation)
+        out[f"photo{p['id']}"] = img
+    return out
+
+
+def readout_rows(entry: dict[str, Any]) -> list[list[str]]:
+    """The records of a stored readout as a person reads them: telegram number, the register's name (heat
+    or cooling energy apart, MMS 1.1.13), value and unit (kWh / MWh, kW, m³, °C, hours), the storage number
+    of a stored value, and what else qualifies it (tariff, subunit, maximum, other VIF extensions)."""
+    from app.core.registers import FUNCTION_WORDS, other_modifiers, register_name, scaled
+
+    rows = []
+    for n, t in enumerate(entry.get("telegrams") or [], start=1):
+        for r in t.get("records") or []:
+            value, unit = scaled(r, group="\u2009")
+            details = ([f"tariff {r['tariff']}"] if r.get("tariff") else []) + \
+                      ([f"subunit {r['subunit']}"] if r.get("subunit") else [])
+            if r.get("function") not in (None, "instantaneous"):
+                details.append(FUNCTION_WORDS.get(r["function"], str(r["function"])))
+            details += other_modifiers(r)
+            rows.append([str(n), register_name(r, t.get("medium")), value, unit,
+                         str(r["storage"]) if r.get("storage") else "", ", ".join(details)])
+    return rows
+
+
+def running_text(state: CommissioningState, record: dict[str, Any] | None = None) -> tuple[str, str]:
+    """(header, footer) of every certificate page: which meter and which record it is about."""
+    i = state.identify
+    rid = (record or {}).get("id") or state.record_id
+    ident = i.get("secondary_address") or i.get("serial") or ""
+    who = f"{state.meter_label}" + (f", identification {ident}" if ident and ident not in state.meter_label else "")
+    return (f"Commissioning certificate · {who} · register record {rid if rid is not None else '—'}",
+            f"{state.meter_label} (serial {i.get('serial') or '—'})")
+
+
 def _latest_with_telegrams(state: CommissioningState) -> dict[str, Any] | None:
     for r in reversed(state.readouts):
         if r.get("telegrams"):
@@ -202,7 +289,7 @@ def plot_image(samples: list[list[Any]], *, width: int = 1100, height: int = 760
     plot = LivePlot(None, max_gap_s=2.5 * interval_s)
     plot.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
     plot.resize(width, height)
-    plot.add_samples([tuple(r[:5]) for r in samples])
+    plot.add_samples([tuple(r[:5]) + ((r[7],) if len(r) > 7 else ()) for r in samples])
     plot.show()
     plot.show_all()
     plot.refresh()
@@ -213,16 +300,24 @@ def plot_image(samples: list[list[Any]], *, width: int = 1100, height: int = 760
 
 
 def write_certificate(path: str, state: CommissioningState, *, record: dict[str, Any] | None = None,
-                      point_info: dict[str, Any] | None = None, plot_image=None) -> str:
-    """Write the certificate PDF to ``path`` (folders are created); returns the path."""
+                      point_info: dict[str, Any] | None = None, plot_image=None,
+                      photos: list[dict[str, Any]] | None = None) -> str:
+    """Write the certificate PDF to ``path`` (folders are created); returns the path. ``photos``: the
+    record's photos with their bytes (``data``)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     images = {"plot": plot_image} if plot_image is not None and not plot_image.isNull() else {}
-    body = certificate_html(state, record=record, point_info=point_info, has_plot=bool(images))
-    write_pdf(path, body, title=f"Commissioning certificate {state.meter_label}", images=images)
+    has_plot = bool(images)
+    pics = photo_images(photos or [])
+    images.update(pics)
+    shown = [p for p in (photos or []) if f"photo{p['id']}" in pics]
+    body = certificate_html(state, record=record, point_info=point_info, has_plot=has_plot, photos=shown)
+    header, footer = running_text(state, record)
+    write_pdf(path, body, title=f"Commissioning certificate {state.meter_label}", images=images, header=header,
+              footer=footer)
     return path
 
 
 def write_signed(path: str, signed: SignOff, *, plot_image=None) -> str:
     """The certificate of a signed record (``app.services.commissioning.sign``) as a PDF at ``path``."""
     return write_certificate(path, signed.state, record=signed.record, point_info=signed.point_info,
-                             plot_image=plot_image)
+                             plot_image=plot_image, photos=signed.photos)

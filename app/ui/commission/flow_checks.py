@@ -82,7 +82,7 @@ class ChecksFlow:
         s = self.state
         entries = [r for r in s.readouts if r.get("role") in ("check", "observation_end") and r.get("telegrams")]
         if not entries:
-            self.plausibility_step.show_checks(s.checks)
+            self.plausibility_step.show_checks(s.checks, s.clock, not s.identify.get("radio"))
             return
         e = entries[-1]
         v = svc.entry_values(e, s.kind)
@@ -91,14 +91,15 @@ class ChecksFlow:
         self.plausibility_step.show_values(v, f"{n} readout{'s' if n != 1 else ''} for the checks; latest at {when}"
                                               + (" (end of the observation window)." if e["role"] ==
                                                  "observation_end" else "."))
-        self.plausibility_step.show_checks(s.checks)
+        self.plausibility_step.show_checks(s.checks, s.clock, not s.identify.get("radio"))
         op = (s.mpe or {}).get("operating_point") or {}
         self.plausibility_step.show_mpe(s.mpe, op.get("q_m3h"), op.get("dtheta_k"))
         self.plausibility_step.read_button.setText("Read again  (F5)")
 
     def _finish_plausibility(self) -> None:
         if not self.state.readouts_with("check"):
-            self.show_error("Read the meter first (Read now): the plausibility checks need a live readout.")
+            self.show_error("Read the meter first (Read now): the plausibility checks need a live readout.",
+                            group="step")
             self.plausibility_step.read_button.setFocus()
             return
         self._advance(5)

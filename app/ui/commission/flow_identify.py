@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from app.core import commissioning as cm
+from app.core.registers import medium_words, number
 from app.services import commissioning as svc
 from app.services.commissioning import MeterRef
 
@@ -68,13 +69,14 @@ class IdentifyFlow:
         self.identify_step.load(self.state)
         self._sync_radio_bus()
         i, first = self.state.identify, readout.first
-        vals = cm.readout_values(readout.telegrams, readout.read_at)
+        vals = cm.readout_values(readout.telegrams, readout.read_at, self.state.kind)
         status = "status OK" if not first.get("status") else f"status 0x{first.get('status'):02X}"
         self.identify_step.read_status.setText(
             f"Read {len(readout.frames)} telegram{'s' if len(readout.frames) > 1 else ''} at "
             f"{readout.read_at.astimezone().strftime('%H:%M:%S')}: {i['manufacturer']} {i['serial']}, "
-            f"{(first.get('medium') or 'unknown medium').replace('_', ' ')}, {status}"
-            + (f", {vals.energy_kwh:,.0f} kWh".replace(",", " ") if vals.energy_kwh is not None else "") + ".")
+            f"{medium_words(first.get('medium')) or 'unknown medium'}, {status}"
+            + (f", {'cooling' if self.state.kind == 'cooling' else 'heat'} energy "
+               f"{number(round(vals.energy_kwh))} kWh" if vals.energy_kwh is not None else "") + ".")
         self._show_register_status(meter)
         self._update_footer()
         self._save_pending() if self.state.record_id is None else self.save_draft()

@@ -16,6 +16,10 @@ from app.core import commissioning as cm
 from app.services import commissioning as svc
 
 CERT_DIR_KEY = "certificate_dir"
+#: what a technician writes on yes where the item asks for it (the demo's answers)
+DEMO_NOTES = {"mid_marking": "M24", "straight_lengths": "10 DN / 5 DN",
+              "environmental_class": "A, M1, E1 - indoor plant room",
+              "static_pressure": "2.4 bar at the meter; minimum 1.0 bar"}
 TECHNICIAN_KEY = "technician"
 
 
@@ -37,7 +41,7 @@ class SignFlow:
         problems = self.sign_step.problems()
         if problems:
             w, msg = problems[0]
-            self.show_error(msg)
+            self.show_error(msg, group="step")
             w.setFocus()
             return
         self.sign_step.collect(self.state)
@@ -103,7 +107,7 @@ class SignFlow:
                 self.state.place = dict(DEMO_PLACE)
             self.state.place.setdefault("install_date", dt.date.today().isoformat())
             self.identify_step.load(self.state)
-            self.state.answers = {item.key: {"answer": "yes", "note": "M24" if item.key == "mid_marking" else None}
+            self.state.answers = {item.key: {"answer": "yes", "note": DEMO_NOTES.get(item.key)}
                                   for item in cm.CHECKLIST if item.required}
             self.state.answers["heat_cooling_registers"] = {"answer": "na", "note": "heating only"}
             self.checklist_step.load(self.state)

@@ -1,7 +1,8 @@
 """The Commission page: a six-step wizard for one meter.
 
 1 Identify (read it on the bus, or pick it from the register), 2 Place it,
-3 Installation checklist, 4 Plausibility of a live readout, 5 Observation
+3 Installation checklist (with photos), 4 Plausibility of a live readout (and
+the clock step: set the meter's clock when its check fails), 5 Observation
 window, 6 Sign-off with the certificate. The workflow (what is stored when,
 the checks, the sign-off) is ``app.services.commissioning``, on the rules of
 ``app.core.commissioning``; this page keeps the navigation and the display.
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSt
 from app.core import commissioning as cm
 from app.services import commissioning as svc
 from app.ui.commission.flow_checks import ChecksFlow
+from app.ui.commission.flow_evidence import EvidenceFlow
 from app.ui.commission.flow_identify import IdentifyFlow
 from app.ui.commission.flow_observe import ObserveFlow
 from app.ui.commission.flow_radio import RadioFlow
@@ -34,11 +36,12 @@ from app.ui.commission.flow_sign import TECHNICIAN_KEY, SignFlow
 from app.ui.pages.base import Page
 
 PENDING_KEY = "pending"
+STEP_GROUP = "step"           # banner messages about what the current step still needs (one at a time)
 DEFAULT_WINDOW_MIN = 10
 DEFAULT_INTERVAL_S = 5
 
 
-class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, ObserveFlow, SignFlow, Page):
+class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, EvidenceFlow, ObserveFlow, SignFlow, Page):
     name = "commission"
     title = "Commission"
     icon = "commission"
@@ -105,15 +108,18 @@ class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, ObserveFlow, SignFlow,
         self.place_step.siteChanged.connect(self._site_changed)
         self.checklist_step.changed.connect(lambda _k: self.save_answers())
         self.plausibility_step.readRequested.connect(self.read_for_checks)
+        self.plausibility_step.clock_panel.setRequested.connect(lambda: self.set_meter_clock())
+        self.checklist_step.photoRequested.connect(self.ask_photos)
         self.observe_step.startRequested.connect(self.start_observation)
         self.observe_step.endRequested.connect(self.end_observation_early)
+        self.observe_step.extendRequested.connect(self.extend_observation)
         self.sign_step.signRequested.connect(self.sign)
         self.sign_step.openRequested.connect(self.open_certificate)
         self.sign_step.newRequested.connect(self.new_commissioning)
 
         self.observe_step.minutes.setValue(int(self.recall("window_min", DEFAULT_WINDOW_MIN, int)))
         self.observe_step.interval.setValue(int(self.recall("interval_s", DEFAULT_INTERVAL_S, int)))
-        self.sign_step.technician.setText(self.recall(TECHNICIAN_KEY, "", str) or "")
+        self.sign_step.suggest_names([self.recall(TECHNICIAN_KEY, "", str) or ""])
 
         self.make_action("Next step", self.go_next, "Ctrl+Return")
         self.make_action("Previous step", self.go_back, "Alt+Left")
@@ -123,6 +129,7 @@ class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, ObserveFlow, SignFlow,
         self._obs_timer.timeout.connect(self._observation_tick)
         bus = self.ctx.bus
         bus.metersChanged.connect(self.refresh_bus_meters)
+        bus.stateChanged.connect(self._bus_state_changed)
         bus.selectedChanged.connect(lambda _m: self.refresh_bus_meters())
         self._radio_setup()
         self.on_text_scale_changed(self.ctx.text_scale)
@@ -169,6 +176,8 @@ class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, ObserveFlow, SignFlow,
 
     # -- navigation ------------------------------------------------------------------------
     def _show_step(self, n: int) -> None:
+        if n != self.state.step:
+            self.banner.clear_group(STEP_GROUP)   # what the last step was missing no longer applies
         self.state.step = n
         self.reached = max(self.reached, n)
         self.stack.setCurrentIndex(n - 1)
@@ -221,7 +230,7 @@ class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, ObserveFlow, SignFlow,
             if problems:
                 widget, message = problems[0]
                 self.show_error(message + (f" ({len(problems) - 1} more to fix on this step)" if len(problems) > 1
-                                           else ""))
+                                           else ""), group=STEP_GROUP)
                 widget.setFocus()
                 return
         step.collect(self.state)
@@ -233,6 +242,8 @@ class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, ObserveFlow, SignFlow,
         self._show_step(n)
         if n == 2:
             self._load_place_lists()
+        elif n == 3:
+            self.load_photos()
         elif n == 4:
             self._show_latest_values()
             if not self.state.readouts_with("check"):
@@ -242,7 +253,7 @@ class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, ObserveFlow, SignFlow,
         elif n == 6:
             self.sign_step.load(self.state)
             if not self.state.technician:
-                self.sign_step.technician.setText(self.recall(TECHNICIAN_KEY, "", str) or "")
+                self.sign_step.suggest_names([self.recall(TECHNICIAN_KEY, "", str) or ""])
 
     def _checklist_missing(self, problems: list[cm.Problem]) -> None:
         row = self.checklist_step.show_problems(problems)
@@ -252,7 +263,7 @@ class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, ObserveFlow, SignFlow,
         what = "an answer" if problems[0].field == "answer" else "a note"
         self.show_error(f"Item {number} needs {what}: {problems[0].message}"
                         + (f" {n_items - 1} more item{'s' if n_items > 2 else ''} marked in red." if n_items > 1
-                           else "") + " Your other answers are kept.")
+                           else "") + " Your other answers are kept.", group=STEP_GROUP)
         return row
 
     # -- register writes, one after the other -------------------------------------------------
@@ -387,10 +398,12 @@ class CommissionPage(IdentifyFlow, RadioFlow, ChecksFlow, ObserveFlow, SignFlow,
         self.plausibility_step.show_values(None)
         self.plausibility_step.read_info.setText("No readout yet.")
         self.plausibility_step.mpe_label.setText("")
+        self.checklist_step.gallery.clear()
+        self.checklist_step.show_photo_counts()
         self.observe_step.plot.clear()
         self.observe_step.show_kpis({"completeness": {"pct": None, "received": 0, "expected": 0}, "vwaft_c": None})
         self.sign_step.set_signed("", False)
-        self.sign_step.technician.setText(self.recall(TECHNICIAN_KEY, "", str) or "")
+        self.sign_step.suggest_names([self.recall(TECHNICIAN_KEY, "", str) or ""])
         self.banner.clear()
         self._show_step(1)
 

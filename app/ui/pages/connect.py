@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFrame, QGridLayout, QHB
 
 from app.ui import icons
 from app.ui.pages.base import Page
+from app.ui.widgets.readout_header import PROTOCOL_CHOICES
 from drivers.ports import list_ports
 
 PORT_POLL_S = 2.0
@@ -173,6 +174,20 @@ class ConnectPage(Page):
         self.profile_note.setObjectName("PageSummary")
         grid.addWidget(self.profile_note, row + 1, 1, 1, 2)
         row += 2
+        grid.addWidget(self._label("Protocol"), row, 0)
+        self.protocol_combo = QComboBox(self)
+        self.protocol_combo.setObjectName("ConnectProtocol")
+        for key, text in PROTOCOL_CHOICES:
+            self.protocol_combo.addItem(text, key)
+        self.protocol_combo.setToolTip("What reads speak: M-Bus (wired, or an optical head in M-Bus mode), or the "
+                                       "meter's own optical protocol: EN 62056-21 (Landis+Gyr UH50/T550), KMP "
+                                       "(Kamstrup MULTICAL)")
+        grid.addWidget(self.protocol_combo, row, 1)
+        self.protocol_note = QLabel("", self)
+        self.protocol_note.setWordWrap(True)
+        self.protocol_note.setObjectName("PageSummary")
+        grid.addWidget(self.protocol_note, row + 1, 1, 1, 2)
+        row += 2
         body.addLayout(grid)
 
         buttons = QHBoxLayout()
@@ -210,6 +225,7 @@ class ConnectPage(Page):
         self.watcher = PortWatcher(parent=self)
         self.watcher.changed.connect(self._ports_changed)
         self.profile_combo.currentIndexChanged.connect(self._profile_changed)
+        self.protocol_combo.currentIndexChanged.connect(self._protocol_changed)
         self.bus.stateChanged.connect(lambda _s: self._sync())
         self._ports: list[tuple[str, str]] = []
         self._first_listing = False
@@ -237,6 +253,7 @@ class ConnectPage(Page):
             self.port_combo.setEditText(url)
         self._select_data(self.baud_combo, int(baud))
         self._select_data(self.profile_combo, profile if profile in _profile_names() else "none")
+        self._select_data(self.protocol_combo, (spec.protocol if spec else None) or s.protocol or "mbus")
         if self.bus.simulated or self.ctx.mode.simulated_by_default(url):
             kind = KIND_SIMULATED
         elif url and "://" in url:
@@ -246,6 +263,7 @@ class ConnectPage(Page):
         self.kind_buttons[kind].setChecked(True)
         self._kind_changed(kind)
         self._profile_changed()
+        self._protocol_changed()
 
     @staticmethod
     def _select_data(combo: QComboBox, value) -> None:
@@ -276,6 +294,23 @@ class ConnectPage(Page):
                 self.bus.set_profile(name)
             except ValueError as exc:
                 self.show_error(str(exc))
+
+    def protocol(self) -> str:
+        return self.protocol_combo.currentData() or "mbus"
+
+    def _protocol_changed(self, *_a) -> None:
+        from drivers.makes import optical_protocols
+
+        proto = self.protocol()
+        if proto == "mbus":
+            self.protocol_note.setText("M-Bus: the test asks who answers (SND_NKE, REQ_UD2); reads by address.")
+        else:
+            makes = ", ".join(m.name for m in optical_protocols().get(proto, []))
+            notes = "; ".join(m.optical_note for m in optical_protocols().get(proto, []) if m.optical_note)
+            self.protocol_note.setText(f"Reads the meter on the optical head ({makes}: {notes}). Writes (address, "
+                                       "baud, clock) go over M-Bus.")
+        if self.bus.connected and self.bus.spec is not None and self.bus.spec.protocol != proto:
+            self.bus.set_protocol(proto)
 
     def _ports_changed(self, ports: list[tuple[str, str]]) -> None:
         self._ports = list(ports)
@@ -334,9 +369,10 @@ class ConnectPage(Page):
 
         kind = self.kind()
         profile = self.profile_combo.currentData() or "none"
+        proto = self.protocol()
         try:
             if kind == KIND_SIMULATED:
-                self.ctx.mode.connect_simulator(profile=profile)
+                self.ctx.mode.connect_simulator(profile=profile, protocol=proto)
                 self.result_label.setText("Connected to the simulated bus. Testing the line…")
                 self.test_line()
                 return
@@ -347,9 +383,13 @@ class ConnectPage(Page):
             if kind == KIND_GATEWAY and not (url.startswith("socket://") or url.startswith("rfc2217://")):
                 self.show_warning("A gateway URL starts with socket:// or rfc2217:// (e.g. socket://192.0.2.7:10001).")
                 return
-            spec = ConnectionSpec(url, int(self.baud_combo.currentData()), profile=profile)
+            spec = ConnectionSpec(url, int(self.baud_combo.currentData()), profile=profile, protocol=proto)
             self.result_label.setText(f"Opening {_esc(url)}…")
-            self.bus.connect(spec, origin=self, on_finished=self._tested, on_failed=self._connect_failed)
+            if proto == "mbus":
+                self.bus.connect(spec, origin=self, on_finished=self._tested, on_failed=self._connect_failed)
+            else:     # the line test speaks M-Bus: read the meter on the head instead
+                self.bus.connect(spec, test=False, origin=self, on_finished=lambda r: r and self.test_line(),
+                                 on_failed=self._connect_failed)
         except BusUnavailable as exc:
             self.show_warning(str(exc))
 
@@ -361,11 +401,29 @@ class ConnectPage(Page):
         from drivers.session import BusUnavailable
 
         try:
+            if self.bus.protocol != "mbus":
+                self.bus.read_optical(origin=self, on_finished=self._optical_tested,
+                                      on_failed=lambda msg: self.result_label.setText(f"<b>&#10008; {_esc(msg)}</b>"))
+                self.result_label.setText("Reading the meter on the optical head…")
+                return
             self.bus.test_line(origin=self, on_finished=self._tested)
         except BusUnavailable as exc:
             self.show_warning(str(exc))
             return
         self.result_label.setText("Testing the line…")
+
+    def _optical_tested(self, ro) -> None:
+        if ro is None:
+            return
+        from app.ui.widgets.readout_header import PROTOCOL_WORDS
+        from drivers.makes import make_name
+
+        t = ro.telegrams[0]
+        who = f"{make_name(t.manufacturer) or t.manufacturer} {t.identification}" + (f" ({t.model})" if t.model else "")
+        mode = f" mode {ro.mode}" if ro.mode else ""
+        self.result_label.setText(f"<b>&#10004; {_esc(who)} answers by {_esc(PROTOCOL_WORDS.get(ro.protocol))}"
+                                  f"{mode}, data at {ro.baud} Bd.</b><br><span style='color:#333'>{len(ro.records)} "
+                                  f"records; the Readout page shows them.</span>")
 
     def _tested(self, res) -> None:
         if res is None:

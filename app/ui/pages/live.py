@@ -72,8 +72,12 @@ class LivePage(Page):
         self.misses_in_row = 0
         self.warned = False
         self.source = None          # an optional read function instead of the bus (tests of the plot)
+        self.down_misses = 0        # polls missed while the connection was down (not the meter's fault)
+        self._bus_down = False
+        self._user_stop = False
         self.interval.valueChanged.connect(self._interval_changed)
         self.bus.selectedChanged.connect(self._selected_changed)
+        self.bus.stateChanged.connect(self._bus_state_changed)
 
         self.make_action("Pause / resume the plot", self.plot.toggle_paused, "Space")
         self.make_action("Follow the latest samples", lambda: self.plot.set_follow(True), "F")
@@ -134,17 +138,48 @@ class LivePage(Page):
                 self.plot.clear()
                 self.show_info(f"The plot now shows {m.label}.")
             self.polled_key = m.key
-        self.polls = self.misses = self.misses_in_row = 0
+        self.polls = self.misses = self.misses_in_row = self.down_misses = 0
         self.warned = False
+        self._user_stop = False
+        self._bus_down = self.source is None and not self.bus.connected
         self.poller.sample.connect(self._on_sample)
         self.poller.missed.connect(self._on_missed)
         self.poller.runningChanged.connect(self._running_changed)
+        self.poller.stopped.connect(self._poller_stopped)
         self.poller.start()
         self._running_changed(True)
 
     def stop_polling(self) -> None:
         if self.poller is not None:
+            self._user_stop = True
             self.poller.stop()
+
+    def _poller_stopped(self) -> None:
+        """Polling ended: said when it was not the Stop button (Esc on the task, the bus disconnected)."""
+        if not self._user_stop:
+            why = "the connection was closed" if not self.bus.connected else "the polling task was cancelled"
+            self.show_warning(f"Polling of {self._meter_words()} stopped ({why}). Start polling again (Ctrl+R) "
+                              "to go on.", action_text="Start polling", action=self.start_polling)
+        self._user_stop = False
+
+    def _bus_state_changed(self, state: str) -> None:
+        """A lost connection is not the meter's fault: polling goes on and says so; when the connection
+        is back (Connect page), the next poll answers again."""
+        if not self.running or self.source is not None:
+            return
+        if state == "lost":
+            self._bus_down = True
+            self.show_warning(f"Connection lost: polling of {self._meter_words()} goes on and picks up again "
+                              "by itself once you connect again (Connect page); the gap in the plot is the time "
+                              "without data.", action_text="Connect",
+                              action=lambda: self.ctx.window and self.ctx.window.show_page("connect"),
+                              group="connection")
+        elif state == "connected" and self._bus_down:
+            self._bus_down = False
+            text = f"Connection back: polling of {self._meter_words()} goes on."
+            self.show_info(text, group="connection")
+            if self.ctx.window is not None and self.ctx.window.current_page() is not self:
+                self.ctx.show_message(f"Live: {text}", "info")
 
     def refresh(self) -> bool:
         self.toggle_polling()
@@ -163,11 +198,13 @@ class LivePage(Page):
 
     @staticmethod
     def _values(value):
-        """(power_kw, flow_m3h, t_flow_c, t_return_c) of a Readout (bus) or a sample object (set_source)."""
+        """(power_kw, flow_m3h, t_flow_c, t_return_c, dtheta_k) of a Readout (bus) or a sample object
+        (set_source); Δθ is the meter's own record where it sends one (None: flow − return)."""
         if hasattr(value, "readings"):
             r = value.readings()
-            return r.power_kw, r.flow_m3h, r.t_flow_c, r.t_return_c
-        return value.power_kw, value.flow_m3h, value.t_flow_c, value.t_return_c
+            return r.power_kw, r.flow_m3h, r.t_flow_c, r.t_return_c, r.dtheta_k
+        return (value.power_kw, value.flow_m3h, value.t_flow_c, value.t_return_c,
+                getattr(value, "dtheta_k", None))
 
     def _on_sample(self, t: float, value) -> None:
         self.polls += 1
@@ -182,8 +219,13 @@ class LivePage(Page):
     def _on_missed(self, t: float, message: str) -> None:
         self.polls += 1
         self.misses += 1
-        self.misses_in_row += 1
         self.plot.add_gap(t)
+        if self.source is None and not self.bus.connected:
+            # the port is lost or reconnecting: the banner says so (never "the meter stopped answering")
+            self.down_misses += 1
+            self._show_counts(message)
+            return
+        self.misses_in_row += 1
         self._show_counts(message)
         if self.misses_in_row >= MISSES_TO_WARN and not self.warned:
             self.warned = True
@@ -203,6 +245,8 @@ class LivePage(Page):
             self.state_label.setText("Not polling." if sel is None else f"Ready to poll {sel.label}.")
             return
         text = f"{self.polls} polls, {self.misses} missed"
+        if self.down_misses:
+            text += f" ({self.down_misses} while the connection was down)"
         if self.misses_in_row:
             text += f" ({self.misses_in_row} in a row; last: {miss})" if miss else f" ({self.misses_in_row} in a row)"
         self.state_label.setText(text)

@@ -18,14 +18,15 @@ import json
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QFrame,
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QFrame,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
-                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from app.services import readouts
 from app.services.readouts import Evidence
 from app.ui import icons
 from app.ui.pages.base import Page
+from app.ui.widgets.readout_header import PROTOCOL_CHOICES, optical_header_html
 
 COLUMNS = ("Tel.", "Quantity", "Value", "Unit", "Stor.", "Tariff", "Sub.", "Function", "Modifiers", "Raw hex")
 FUNCTION_WORDS = {"instantaneous": "instant", "maximum": "max", "minimum": "min", "error": "error"}
@@ -33,11 +34,6 @@ RAW_COLUMN = COLUMNS.index("Raw hex")
 CSV_HEADER = ("telegram", "record", "quantity", "value", "unit", "storage", "tariff", "subunit", "function",
               "modifiers", "raw")
 
-# canonical unit -> (shown unit, divisor)
-_DISPLAY = {"Wh": ("kWh", 1000.0), "W": ("kW", 1000.0), "J": ("MJ", 1e6), "J/h": ("MJ/h", 1e6),
-            "m3": ("m³", 1.0), "m3/h": ("m³/h", 1.0), "degC": ("°C", 1.0), "K": ("K", 1.0),
-            "kg/h": ("kg/h", 1.0), "bar": ("bar", 1.0)}
-_HOURS = ("on_time", "operating_time")
 
 STATUS_WORDS = {
     "application_busy": "application busy", "application_error": "application error",
@@ -49,10 +45,9 @@ STATUS_WORDS = {
 
 def words(name: str | None) -> str:
     """``flow_temperature`` -> ``Flow temperature``."""
-    if not name:
-        return ""
-    text = name.replace("_", " ")
-    return text[:1].upper() + text[1:]
+    from app.core.registers import words as _words
+
+    return _words(name)
 
 
 def status_text(flags: list[str]) -> str:
@@ -66,34 +61,17 @@ def status_text(flags: list[str]) -> str:
 
 
 def number_text(v: float, decimals: int | None = None) -> str:
-    if isinstance(v, int) and decimals is None:
-        return f"{v:,}".replace(",", "\u2009")
-    if decimals is None:
-        text = f"{v:.6f}".rstrip("0").rstrip(".")
-    else:
-        text = f"{v:.{decimals}f}"
-    whole, _, frac = text.partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    whole = f"{int(whole.lstrip('-') or 0):,}".replace(",", "\u2009")
-    return sign + whole + ("." + frac if frac else "")
+    from app.core.registers import number
+
+    return number(v, decimals)
 
 
 def display_value(rec) -> tuple[str, str]:
-    """(value, unit) as the page shows them: kWh, kW, m³, °C, hours for on/operating time."""
-    v, unit = rec.value, rec.unit or ""
-    if v is None:
-        return "—", _DISPLAY.get(unit, (unit, 1))[0]
-    if isinstance(v, str) and rec.quantity == "datetime" and "T" in v:
-        return v.replace("T", " "), unit
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return str(v), unit
-    if rec.quantity in _HOURS and unit == "s":
-        return number_text(v / 3600.0) if v % 3600 else number_text(int(v // 3600)), "h"
-    shown, div = _DISPLAY.get(unit, (unit, 1.0))
-    if div != 1.0:
-        q = v / div
-        return (number_text(int(q)) if float(q).is_integer() else number_text(q)), shown
-    return number_text(v), shown
+    """(value, unit) as the page shows them: kWh, kW, m³, °C, hours for on/operating time
+    (``app.core.registers.scaled``, always kWh here: the commissioning checks read kWh too)."""
+    from app.core.registers import scaled
+
+    return scaled(rec, large=False)
 
 
 def hex_block(data: bytes, per_line: int = 16) -> str:
@@ -180,8 +158,23 @@ class ReadoutPage(Page):
         self.save_button.setIcon(icons.icon("register"))
         self.save_button.setToolTip("Store the raw frames and the decoded telegrams as evidence for this meter (Ctrl+S)")
         self.save_button.clicked.connect(self.save_to_register)
+        self.protocol_combo = QComboBox(self)
+        self.protocol_combo.setObjectName("ReadProtocol")
+        for key, text in PROTOCOL_CHOICES:
+            self.protocol_combo.addItem(text, key)
+        self.protocol_combo.setToolTip("How to read: M-Bus (wired, or an optical head in M-Bus mode), or the "
+                                       "meter's own optical protocol through the head: EN 62056-21 (Landis+Gyr "
+                                       "UH50/T550) or KMP (Kamstrup MULTICAL)")
+        self.protocol_combo.setMinimumHeight(m.input_height)
+        self.history_button = QPushButton("Read history", self)
+        self.history_button.setToolTip("Read the meter's stored values too: its billing telegrams (EN 13757-3 "
+                                       "application reset), shown in the History tab")
+        self.history_button.clicked.connect(self.read_history)
         self.read_button.setMinimumHeight(m.target)
+        self.history_button.setMinimumHeight(m.target)
+        top.addWidget(self.protocol_combo)
         top.addWidget(self.read_button)
+        top.addWidget(self.history_button)
         body.addLayout(top)
         # what to do with the readout: beside the page title (room that is free there)
         for b in (self.raw_button, self.copy_button, self.csv_button, self.json_button, self.save_button):
@@ -217,6 +210,8 @@ class ReadoutPage(Page):
         self.table.verticalHeader().setDefaultSectionSize(round(m.target * 0.72))
         hh = self.table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)   # a long text value must not push
+        hh.setSectionResizeMode(RAW_COLUMN, QHeaderView.ResizeMode.Interactive)    # the numbers off screen
         hh.setStretchLastSection(True)     # quantity, value and unit always whole; the table scrolls sideways if need be
         hh.setHighlightSections(False)
         for col, tip in ((0, "Telegram number within the readout"),
@@ -239,7 +234,16 @@ class ReadoutPage(Page):
         self.raw_panel.hide()
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
-        body.addWidget(self.splitter, 1)
+        from app.ui.widgets.history import HistoryView
+
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("ReadoutTabs")
+        self.tabs.addTab(self.splitter, "Records")
+        self.history_view = HistoryView(self.ctx, self)
+        self.history_view.message.connect(lambda kind, text: self.show_info(text) if kind == "info"
+                                          else self.show_error(text))
+        self.tabs.addTab(self.history_view, "History")
+        body.addWidget(self.tabs, 1)
 
         # F5 (the window's Refresh / read) reads the meter: see refresh()
         self.make_action("Copy the selected records", self.copy_selection, QKeySequence(QKeySequence.StandardKey.Copy).toString())
@@ -250,25 +254,99 @@ class ReadoutPage(Page):
         self.bus.selectedChanged.connect(self._selected_changed)
         self.bus.stateChanged.connect(lambda _s: self._sync())
         self._rows: list[tuple[int, int, object]] = []   # (telegram index, record index, record)
+        self.stale = False                               # the table shows a readout a later read failed to renew
         self.show_readout(None)
 
     # -- reading ---------------------------------------------------------------------------
-    def read_now(self) -> None:
+    def protocol(self) -> str:
+        return self.protocol_combo.currentData() or "mbus"
+
+    def set_protocol(self, protocol: str) -> None:
+        i = self.protocol_combo.findData(protocol)
+        if i >= 0:
+            self.protocol_combo.setCurrentIndex(i)
+
+    def read_now(self, *, history: bool = False) -> None:
         from app.ui.bus import BusUnavailable
 
         m = self.bus.selected
-        if m is None:
+        proto = self.protocol()
+        if m is None and proto == "mbus":
             self.show_warning("Pick a meter first (Scan page, or the list above).",
                               action_text="Scan", action=lambda: self.ctx.window.show_page("scan"))
             return
         try:
-            self.task = self.bus.read_meter(m, origin=self, on_finished=self.show_readout)
-        except BusUnavailable as exc:
+            fail = {"on_failed": lambda msg, m=m: self._read_failed(m, msg)}
+            if m is None:                       # the meter on the optical head, whichever it is
+                self.task = self.bus.read_optical(proto, origin=self, on_finished=self._read_done, **fail)
+            elif history and proto == "mbus":
+                self.task = self.bus.read_history(m, origin=self, on_finished=self._read_done, **fail)
+            else:
+                self.task = self.bus.read_meter(m, protocol=proto, origin=self, on_finished=self._read_done,
+                                                **fail)
+        except (BusUnavailable, ValueError) as exc:
             self.show_warning(str(exc))
             return
-        self.task.ended.connect(lambda _t: self._sync())
-        self.header_label.setText(f"Reading <b>{_esc(m.label)}</b>…")
+        self._history_asked = history
+        self.task.ended.connect(self._read_ended)
+        who = _esc(m.label) if m is not None else "the meter on the optical head"
+        how = "" if proto == "mbus" else f" by {self.protocol_combo.currentText()}"
+        self.header_label.setText(f"Reading <b>{who}</b>{how}{' with its history' if history else ''}…")
         self._sync()
+
+    def read_history(self) -> None:
+        self.read_now(history=True)
+
+    def _read_done(self, ro) -> None:
+        if ro is not None and self.bus.selected is None:
+            self.bus.select(ro.meter_key)
+        self.show_readout(ro)
+        if getattr(self, "_history_asked", False) or getattr(ro, "optical", False):
+            h = ro.history() if ro is not None else None
+            if h is not None and any(k > 0 for k in h.dates):
+                self.show_history_tab()
+
+    def show_history_tab(self) -> None:
+        """Bring the History tab into view (with larger text the page scrolls to it)."""
+        self.tabs.setCurrentWidget(self.history_view)
+        area = getattr(self, "scroll_area", None)
+        if area is not None:
+            area.verticalScrollBar().setValue(self.tabs.y())
+
+    def _read_ended(self, task) -> None:
+        if task.state == "cancelled":           # the header must not stay on "Reading …"
+            self._mark_not_current(self.bus.meter(self._reading_key(task)), "The read was cancelled")
+        self._sync()
+
+    def _reading_key(self, task) -> str | None:
+        sel = self.bus.selected
+        return sel.key if sel is not None else (self.readout.meter_key if self.readout is not None else None)
+
+    def _read_failed(self, m, message: str) -> None:
+        """A failed read never leaves an older readout looking current: the previous readout of this
+        meter stays, marked and greyed, under the failure; another meter's is cleared."""
+        import datetime as _dt
+
+        from app.ui.widgets.meters import when_words
+
+        when = when_words(_dt.datetime.now(_dt.timezone.utc))
+        self._mark_not_current(m, f"The read at {when} failed: {message}")
+
+    def _mark_not_current(self, m, why: str) -> None:
+        from app.ui.widgets.meters import when_words
+
+        ro = self.readout
+        if ro is not None and m is not None and ro.meter_key == m.key:
+            self.header_label.setText(
+                f"<span style='color:#a4001d'><b>{_esc(why)}</b></span><br>"
+                f"<b>Below: the previous readout of {_esc(when_words(ro.read_at))}, not current.</b><br>"
+                + (optical_header_html(ro) if getattr(ro, "optical", False) else self._header_html(ro)))
+            self.table.setEnabled(False)         # greyed: not what the meter says now
+            self.stale = True
+            return
+        self.show_readout(None)
+        self.header_label.setText(f"<span style='color:#a4001d'><b>{_esc(why)}</b></span><br>"
+                                  f"{_esc(m.label) if m is not None else 'The meter'}: no readout to show.")
 
     def _selected_changed(self, m) -> None:
         if self.task is not None and self.task.running:
@@ -280,6 +358,7 @@ class ReadoutPage(Page):
     def _sync(self) -> None:
         reading = self.task is not None and self.task.running
         self.read_button.setEnabled(self.bus.connected and not reading)
+        self.history_button.setEnabled(self.bus.connected and not reading)
         has = self.readout is not None
         for b in (self.copy_button, self.csv_button, self.json_button, self.save_button):
             b.setEnabled(has)
@@ -288,6 +367,8 @@ class ReadoutPage(Page):
     def show_readout(self, ro) -> None:
         """Fill the page with a :class:`app.ui.bus.Readout` (None: empty)."""
         self.readout = ro
+        self.stale = False
+        self.table.setEnabled(True)
         self.table.setRowCount(0)
         self._rows = []
         self.raw_panel.clear()
@@ -300,8 +381,14 @@ class ReadoutPage(Page):
                 self.header_label.setText("No readout yet. Pick a meter above (or on the Scan page) and press "
                                           "<b>Read</b> (F5).")
             self.vw_label.hide()
+            self.history_view.set_history(None)
             return
-        self.header_label.setText(self._header_html(ro))
+        self.header_label.setText(optical_header_html(ro) if getattr(ro, "optical", False)
+                                  else self._header_html(ro))
+        h = ro.history()
+        self.history_view.set_history(h, {"meter": ro.meter_key.split(".")[0], "read_at": ro.read_at})
+        n_stored = len([k for k in h.dates if k > 0])
+        self.tabs.setTabText(1, f"History ({n_stored} stored date{'s' if n_stored != 1 else ''})")
         vw = self._volume_weighted_html(ro)
         self.vw_label.setVisible(bool(vw))
         self.vw_label.setText(vw)
@@ -312,22 +399,23 @@ class ReadoutPage(Page):
                 rows.append((ti, ri, rec))
         self._rows = rows
         self.table.setRowCount(len(rows))
+        from app.core.registers import other_modifiers, register_name
+
         for row, (ti, ri, rec) in enumerate(rows):
             value, unit = display_value(rec)
-            quantity = words(rec.quantity)
-            if rec.subject:
-                quantity += f" of {words(rec.subject).lower()}"
+            quantity = register_name(rec, ro.telegrams[ti].medium)     # heat or cooling energy (MMS 1.1.13)
             vw_rec = special.get((ti, ri))
             if vw_rec is not None:
                 quantity = f"{'Flow' if vw_rec.pipe == 'flow' else 'Return'} temperature × volume"
                 unit = "m³·°C"
-            mods = ", ".join(words(x).lower() for x in (rec.modifiers or ()))
+            mods = ", ".join(other_modifiers(rec))
             if rec.flags:
                 mods = ", ".join(x for x in (mods, "; ".join(words(f).lower() for f in rec.flags)) if x)
             if rec.record_error and rec.record_error != "none":
                 mods = ", ".join(x for x in (mods, f"error: {words(rec.record_error).lower()}") if x)
+            raw = getattr(rec, "text", "") or " ".join(f"{b:02X}" for b in rec.raw)   # optical: the data set
             cells = (str(ti + 1), quantity, value, unit, str(rec.storage), str(rec.tariff), str(rec.subunit),
-                     FUNCTION_WORDS.get(rec.function, rec.function), mods, " ".join(f"{b:02X}" for b in rec.raw))
+                     FUNCTION_WORDS.get(rec.function, rec.function), mods, raw)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if col in (2,):
@@ -336,7 +424,12 @@ class ReadoutPage(Page):
                     item.setToolTip(f"{rec.value!r} {rec.unit} (as decoded)")
                 if col == 1 and vw_rec is not None:
                     item.setToolTip(vw_rec.source)
+                elif col == 1 and getattr(rec, "register", ""):
+                    item.setToolTip(f"register {rec.register}")
                 self.table.setItem(row, col, item)
+        cap = round(260 * self.ctx.text_scale)
+        for col in (2, RAW_COLUMN):
+            self.table.setColumnWidth(col, min(max(self.table.sizeHintForColumn(col), 80), cap))
         self._show_raw()
 
     def _header_html(self, ro) -> str:
@@ -544,6 +637,8 @@ class ReadoutPage(Page):
 
     # -- page hooks -------------------------------------------------------------------------------
     def on_shown(self) -> None:
+        if self.bus.connected:
+            self.set_protocol(self.bus.protocol)
         sel = self.bus.selected
         if self.readout is None and sel is not None and sel.last_readout is not None:
             self.show_readout(sel.last_readout)

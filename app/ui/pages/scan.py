@@ -8,19 +8,25 @@ banner and every meter found so far stays in the list. Double-click a meter
 """
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QRadioButton, QSpinBox, QTableView)
+                               QProgressBar, QPushButton, QRadioButton, QSizePolicy, QSpinBox, QTableView)
 
 from app.ui import icons
 from app.ui.pages.base import Page
 
 
+def _clock(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 60}:{s % 60:02d}"
+
+
 def eta_words(seconds: float | None) -> str:
     if seconds is None:
         return ""
-    s = int(round(seconds))
-    return f"{s // 60}:{s % 60:02d} left"
+    return f"{_clock(seconds)} left"
 
 
 class ScanPage(Page):
@@ -38,6 +44,8 @@ class ScanPage(Page):
 
         body = scroll_body(self)
         self.task = None
+        self._secondary = False
+        self._t0 = time.monotonic()
 
         # (o) Primary addresses  from [1] to [250]          [Start scan]
         # (o) Secondary search   below [FFFFFFFF]           [Cancel]
@@ -97,7 +105,12 @@ class ScanPage(Page):
         self.read_button.clicked.connect(self.read_selected)
         self.clear_button = QPushButton("Clear list", self)
         self.clear_button.clicked.connect(self.clear_list)
-        for b in (self.start_button, self.cancel_button, self.read_button, self.clear_button):
+        self.settings_button = QPushButton("Address / baud…", self)
+        self.settings_button.setToolTip("Give the selected meter another primary address or baud rate "
+                                        "(checked first, confirmed by a read afterwards)")
+        self.settings_button.clicked.connect(self.change_selected)
+        self.settings_dialog = None
+        for b in (self.start_button, self.cancel_button, self.read_button, self.clear_button, self.settings_button):
             b.setMinimumHeight(m.target)
         mode.addWidget(self.start_button, 0, 2)
         mode.addWidget(self.cancel_button, 1, 2)
@@ -105,14 +118,29 @@ class ScanPage(Page):
 
         row = QHBoxLayout()
         self.progress = QProgressBar(self)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("%v / %m")
+        self._progress_idle("no scan yet")
         row.addWidget(self.progress, 1)
         self.eta_label = QLabel("", self)
         self.eta_label.setMinimumWidth(round(220 * self.ctx.text_scale))
         row.addWidget(self.eta_label)
         body.addLayout(row)
+        # the scan's outcome in a line of its own, under the controls: the banner above them would push
+        # them down just as a gloved finger goes for Read meter (the banner is for errors)
+        res = QHBoxLayout()
+        self.result_label = QLabel("", self)
+        self.result_label.setObjectName("ScanResult")
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextFormat(Qt.TextFormat.RichText)
+        self.result_label.setMinimumHeight(round(3.3 * self.fontMetrics().height()))   # outcome + 2 warnings
+        self.result_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        res.addWidget(self.result_label, 1)
+        self.result_button = QPushButton("", self)
+        self.result_button.setMinimumHeight(m.target)
+        self.result_button.hide()
+        self.result_button.clicked.connect(self._result_action)
+        self._action = None
+        res.addWidget(self.result_button)
+        body.addLayout(res)
 
         self.model = MetersModel(self.bus, self)
         self.table = QTableView(self)
@@ -138,6 +166,7 @@ class ScanPage(Page):
         self.count_label = QLabel("", self)
         self.count_label.setWordWrap(True)
         foot.addWidget(self.count_label, 1)
+        foot.addWidget(self.settings_button)
         foot.addWidget(self.read_button)
         foot.addWidget(self.clear_button)
         body.addLayout(foot)
@@ -145,8 +174,9 @@ class ScanPage(Page):
         self.make_action("Start scan", self.start_scan, "Ctrl+Return")
         self.make_action("Read the selected meter", self.read_selected, "Ctrl+R")
         self.bus.metersChanged.connect(self._update_counts)
+        self.bus.meterChanged.connect(lambda _m: self._update_counts())   # found again, or missed by a scan
         self.bus.selectedChanged.connect(lambda _m: self._restore_selection())
-        self.bus.stateChanged.connect(lambda _s: self._sync())
+        self.bus.stateChanged.connect(lambda _s: self._update_counts())
         self.bus.busyChanged.connect(lambda _b: self._sync())
         self._update_counts()
         self._sync()
@@ -157,6 +187,7 @@ class ScanPage(Page):
         self.start_button.setEnabled(not scanning and self.bus.connected)
         self.cancel_button.setEnabled(scanning)
         self.read_button.setEnabled(self.bus.connected and self.bus.selected is not None and not scanning)
+        self.settings_button.setEnabled(self.read_button.isEnabled())
 
     def _update_counts(self) -> None:
         meters = self.bus.meters()
@@ -167,6 +198,9 @@ class ScanPage(Page):
         else:
             sec = sum(1 for x in meters if x.primary_address is None)
             extra = f", {sec} reachable by secondary address only" if sec else ""
+            gone = sum(1 for x in meters if self.bus.absence(x))
+            if gone:
+                extra += f"; {gone} not seen on this bus now (grey)"
             self.count_label.setText(f"{n} meter{'s' if n != 1 else ''} in the list{extra}. "
                                      "Double-click one to read it.")
         self._sync()
@@ -211,9 +245,13 @@ class ScanPage(Page):
             return
         self.task = task
         self.banner.clear()
+        self.show_result("Scanning…")
         task.failed.connect(self._failed)
         task.ended.connect(lambda _t: self._sync())
-        self.progress.setRange(0, 0)
+        self._secondary = secondary
+        self._t0 = time.monotonic()
+        self.progress.setRange(0, 0)             # busy until the first step is done
+        self.progress.setFormat("starting…")
         self.eta_label.setText("starting…")
         self._found_now = 0
         self._sync()
@@ -230,16 +268,52 @@ class ScanPage(Page):
             self.table.selectRow(r)
 
     def _progress(self, done, total, eta_s, text) -> None:
+        elapsed = time.monotonic() - self._t0
+        if self._secondary:
+            # how many selections a secondary search needs is known only at its end: a busy bar, the
+            # selections sent and the time so far; no "done", no time left
+            self.progress.setRange(0, 0)
+            self.progress.setFormat("searching…")
+            self.eta_label.setText(" · ".join(x for x in (text, f"{_clock(elapsed)} so far") if x))
+            return
         if total:
             self.progress.setRange(0, int(total))
             self.progress.setValue(int(done))
-        eta = eta_words(eta_s)
+            self.progress.setFormat("%v / %m addresses")
+        # the time left once the rate is known (a few addresses in), never from the first one or two
+        eta = eta_words(eta_s) if done >= min(5, total or 5) and elapsed >= 1.0 else ""
         self.eta_label.setText(" · ".join(x for x in (eta, text) if x))
 
-    def _finished(self, summary) -> None:
+    def _progress_idle(self, text: str, value: int = 0) -> None:
         self.progress.setRange(0, 1)
-        self.progress.setValue(1)
-        self.progress.setFormat("done")
+        self.progress.setValue(value)
+        self.progress.setFormat(text)
+
+    def show_result(self, text: str, warnings: list[str] = (), action_text: str | None = None,
+                    action=None) -> None:
+        """The scan's outcome under the controls (see build): a line, then its warnings in bold."""
+        from html import escape
+
+        lines = [escape(text)] + [f"<b style='color:#8b0000'>{escape(w)}</b>" for w in warnings]
+        self.result_label.setText("<br>".join(lines))
+        self._action = action
+        self.result_button.setVisible(action is not None)
+        self.result_button.setText(action_text or "")
+
+    def result_text(self) -> str:
+        """The outcome line as plain text (tests, the manual)."""
+        from PySide6.QtGui import QTextDocument
+
+        d = QTextDocument()
+        d.setHtml(self.result_label.text())
+        return d.toPlainText()
+
+    def _result_action(self) -> None:
+        if self._action is not None:
+            self._action()
+
+    def _finished(self, summary) -> None:
+        self._progress_idle(f"done: {summary.found} found", 1)
         found = summary.found
         text = (f"{'Primary scan' if summary.mode == 'primary' else 'Secondary search'}: {found} meter"
                 f"{'s' if found != 1 else ''} found ({summary.new} new) in {summary.elapsed_s:.1f} s, "
@@ -247,16 +321,34 @@ class ScanPage(Page):
         if self.bus.simulated:
             text += " The simulated line runs faster than a real one: a real bus takes longer."
         self.eta_label.setText(f"{found} found")
-        self.show_info(text)
+        warnings, action = [], None
         if summary.garbled_addresses:
             addrs = ", ".join(map(str, summary.garbled_addresses))
-            self.show_warning(f"Several meters answer at address {addrs}: a secondary search tells them apart.",
-                              action_text="Secondary search", action=self._secondary_now)
+            warnings.append(f"Several meters answer at address {addrs} (a collision until a secondary search "
+                            "tells them apart).")
+            action = ("Secondary search", self._secondary_now)
         if summary.unresolved:
-            self.show_warning(f"Meters that could not be told apart: {', '.join(summary.unresolved)}.")
+            warnings.append(f"Meters that could not be told apart: {', '.join(summary.unresolved)}.")
+        asleep = self._missed_sleepers()
+        if asleep:
+            warnings.append(f"Not found: {asleep}, found before after a wake-up. A battery meter behind its optical "
+                            "port answers only after one: choose the optical head profile (Connect page) and scan "
+                            "again.")
+            action = action or ("Connect page", lambda: self.ctx.window and self.ctx.window.show_page("connect"))
         if found == 0:
-            self.show_warning("Nothing answered. Check the wiring and the baud rate (Connect page: Test line); "
-                              "battery meters need their optical head profile.")
+            warnings.append("Nothing answered. Check the wiring and the baud rate (Connect page: Test line); "
+                            "battery meters need their optical head profile.")
+        self.show_result(text, warnings, *(action or (None, None)))
+
+    def _missed_sleepers(self) -> str:
+        """Meters of this bus with an optical wake-up profile that this scan missed while the connection
+        sends no wake-up: the likely reason they were missed."""
+        spec = self.bus.spec
+        prof = self.bus.session.connection_profile() if spec is not None else None
+        if prof is not None and prof.has_preamble:
+            return ""
+        return ", ".join(m.label for m in self.bus.meters()
+                         if m.woken and m.optical_profile and m.missed_by and m.port in (None, self.bus.here()))
 
     def _secondary_now(self) -> None:
         self.secondary_radio.setChecked(True)
@@ -273,18 +365,15 @@ class ScanPage(Page):
             self.task.ended.connect(lambda t: t.state == "finished" and read_some(t.result))
 
     def _cancelled(self) -> None:
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("cancelled")
+        self._progress_idle("cancelled")
         n = len(self.bus.meters())
         self.eta_label.setText("cancelled")
-        self.show_info(f"Scan cancelled; the {n} meter{'s' if n != 1 else ''} in the list are kept.")
+        self.show_result(f"Scan cancelled; the {n} meter{'s' if n != 1 else ''} in the list are kept.")
 
-    def _failed(self, _message: str) -> None:
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("stopped")
+    def _failed(self, message: str) -> None:
+        self._progress_idle("stopped by an error")
         self.eta_label.setText("stopped by an error")
+        self.show_result("The scan stopped: see the message above.", [message[:1].upper() + message[1:]])
 
     def read_selected(self) -> None:
         m = self.bus.selected
@@ -297,6 +386,20 @@ class ScanPage(Page):
         page = win.show_page("readout")
         if hasattr(page, "read_now"):
             page.read_now()
+
+    def change_selected(self) -> None:
+        """The selected meter's primary address or baud rate (``app.ui.widgets.meter_settings``)."""
+        from app.ui.widgets.meter_settings import MeterSettingsDialog
+
+        m = self.bus.selected
+        if m is None:
+            self.show_warning("Pick a meter in the list first.")
+            return
+        if self.settings_dialog is not None:
+            self.settings_dialog.close()
+        self.settings_dialog = MeterSettingsDialog(self.ctx, m, self, on_message=self.banner.show_message)
+        if self.ctx.mode.interactive:
+            self.settings_dialog.open()
 
     def clear_list(self) -> None:
         if self.task is not None and self.task.running:

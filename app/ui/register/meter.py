@@ -195,6 +195,11 @@ class MeterView(QWidget):
         self.tabs.addTab(self.lots_table, "Lots")
         self.log_table = _table(self, ["When (UTC)", "Who", "Action", "Record", "Before", "After", "Source"])
         self.tabs.addTab(self.log_table, "Event log")
+        self.history_tab = MeterHistory(page, self)
+        self.tabs.addTab(self.history_tab, "History")
+        self.writes_table = _table(self, ["When (UTC)", "Who", "Write", "Outcome", "Before", "After", "Frames",
+                                          "Commissioning", "Port"])
+        self.tabs.addTab(self.writes_table, "Writes")
 
     # -- loading -------------------------------------------------------------------
     def show_meter(self, meter_id: int) -> None:
@@ -210,7 +215,9 @@ class MeterView(QWidget):
             return
 
         def work():
-            return meter_dossier(self.page.register(), mid)
+            d = meter_dossier(self.page.register(), mid)
+            d["histories"] = MeterHistory.prepare(d["readouts"])      # parsing stays off the GUI thread
+            return d
 
         self.page.run_task("Loading a meter", work, on_finished=self._loaded)
 
@@ -285,6 +292,13 @@ class MeterView(QWidget):
                  e.get("after"), e.get("source")] for e in reversed(d["history"])]
         _fill(self.log_table, rows)
         self.tabs.setTabText(6, f"Event log ({len(rows)})")
+        n = self.history_tab.set_readouts(m, d.get("histories") or MeterHistory.prepare(d["readouts"]))
+        self.tabs.setTabText(self.tabs.indexOf(self.history_tab), f"History ({n})")
+        rows = [[w["written_at"], w.get("written_by"), w["kind"], ("✓ " if w["ok"] else "✗ ") + w["outcome"],
+                 w.get("before"), w.get("after"), len(w.get("frames") or []), w.get("commissioning_id"),
+                 w.get("port")] for w in reversed(d.get("writes") or [])]
+        _fill(self.writes_table, rows)
+        self.tabs.setTabText(self.tabs.indexOf(self.writes_table), f"Writes ({len(rows)})")
 
     def _fill_details(self, m) -> None:
         form = self.details_form
@@ -471,3 +485,74 @@ class MeterView(QWidget):
             self.page.show_info(f"Commissioning record written to {p}.")
 
         self.page.run_task("Commissioning record", work, on_finished=done)
+
+
+class MeterHistory(QWidget):
+    """The meter's stored values from its saved readouts: pick a readout (those with stored values
+    first, newest on top); its history is shown as a chart per quantity and a table, with export."""
+
+    def __init__(self, page, parent: QWidget | None = None) -> None:
+        from PySide6.QtWidgets import QComboBox
+
+        from app.ui.widgets.history import HistoryView
+
+        super().__init__(parent)
+        self.page = page
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Saved readout", self))
+        self.readout_combo = QComboBox(self)
+        self.readout_combo.setObjectName("HistoryReadout")
+        self.readout_combo.currentIndexChanged.connect(self._show)
+        top.addWidget(self.readout_combo, 1)
+        lay.addLayout(top)
+        self.view = HistoryView(page.ctx, self)
+        self.view.message.connect(lambda kind, text: page.show_info(text) if kind == "info" else page.show_error(text))
+        # scrolls rather than making the whole register page taller on a small screen
+        from PySide6.QtWidgets import QFrame, QScrollArea
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(self.view)
+        lay.addWidget(scroll, 1)
+        self.readouts: list[dict[str, Any]] = []
+        self.meter = None
+
+    @staticmethod
+    def prepare(readouts: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any], Any]]:
+        """(stored dates, readout, history) of each saved readout, those with stored values first, newest
+        first (worker side)."""
+        from drivers.history import history
+
+        out = []
+        for r in readouts:
+            h = history(r.get("decoded") or [])
+            out.append((len([k for k in h.dates if k > 0]), r, h))
+        out.sort(key=lambda x: (x[0] == 0, -(x[1]["read_at"].timestamp() if x[1].get("read_at") else 0)))
+        return out
+
+    def set_readouts(self, meter, with_history: list[tuple[int, dict[str, Any], Any]]) -> int:
+        """Offer the prepared readouts (:meth:`prepare`); returns how many have stored values."""
+        self.meter = meter
+        self.readouts = with_history
+        self.readout_combo.blockSignals(True)
+        self.readout_combo.clear()
+        for stored, r, _h in with_history:
+            proto = next((t.get("protocol") for t in (r.get("decoded") or []) if t.get("protocol")), None)
+            self.readout_combo.addItem(f"{_text(r.get('read_at'))} UTC · {stored} stored date"
+                                       f"{'s' if stored != 1 else ''}" + (f" · {proto}" if proto else "")
+                                       + (f" · commissioning {r['commissioning_id']}" if r.get("commissioning_id")
+                                          else ""))
+        self.readout_combo.blockSignals(False)
+        self.readout_combo.setCurrentIndex(0 if with_history else -1)
+        self._show(self.readout_combo.currentIndex())
+        return sum(1 for stored, _r, _h in with_history if stored)
+
+    def _show(self, i: int) -> None:
+        if not 0 <= i < len(self.readouts):
+            self.view.set_history(None)
+            return
+        _stored, r, h = self.readouts[i]
+        m = self.meter
+        self.view.set_history(h, {"meter": f"{m.manufacturer} {m.serial}" if m else "", "read_at": r.get("read_at")})

@@ -27,6 +27,7 @@ class Message:
     action_text: str | None = None
     action: Callable[[], None] | None = None
     count: int = 1
+    group: str | None = None
 
 
 class MessageBanner(QFrame):
@@ -69,16 +70,21 @@ class MessageBanner(QFrame):
 
     # -- API -------------------------------------------------------------------
     def show_message(self, text: str, level: str = "error", action_text: str | None = None,
-                     action: Callable[[], None] | None = None) -> None:
-        """Show ``text`` (one line is best) at ``level`` error/warning/info."""
+                     action: Callable[[], None] | None = None, group: str | None = None) -> None:
+        """Show ``text`` (one line is best) at ``level`` error/warning/info.
+
+        ``group``: messages of one group replace each other instead of stacking (a form's validation
+        error, a connection's state), and :meth:`clear_group` takes them away when they no longer apply."""
         if level not in LEVELS:
             raise ValueError(f"banner level must be one of {LEVELS}, not {level!r}")
         text = " ".join(str(text).split())
+        if group is not None:
+            self._messages = [m for m in self._messages if m.group != group or (m.text == text and m.level == level)]
         top = self._messages[-1] if self._messages else None
         if top is not None and top.text == text and top.level == level:
             top.count += 1
         else:
-            self._messages.append(Message(text, level, action_text, action))
+            self._messages.append(Message(text, level, action_text, action, group=group))
             del self._messages[:-self.MAX_MESSAGES]
         self._render()
         self.shown.emit(level, text)
@@ -93,6 +99,13 @@ class MessageBanner(QFrame):
     def clear(self) -> None:
         self._messages.clear()
         self._render()
+
+    def clear_group(self, group: str) -> None:
+        """Take away the messages of ``group`` (e.g. the step they were about was left)."""
+        kept = [m for m in self._messages if m.group != group]
+        if len(kept) != len(self._messages):
+            self._messages = kept
+            self._render()
 
     def current(self) -> Message | None:
         return self._messages[-1] if self._messages else None

@@ -36,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy,
                                QVBoxLayout, QWidget)
 
@@ -226,6 +226,28 @@ class _Grid(pg.GraphicsObject):
                             p.fillRect(QRectF(round(x), rect.top(), 1, h), color)
 
 
+class _ValueAxis(pg.AxisItem):
+    """A value axis whose labelled ticks are never closer than 1.15 text lines: on a short plot (larger
+    text, a small window) pyqtgraph's own choice printed "30 25 20 15" on top of each other."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float):  # noqa: N802, N803 - pyqtgraph API
+        levels = super().tickSpacing(minVal, maxVal, size)
+        span = maxVal - minVal
+        if not levels or size <= 0 or not math.isfinite(span) or span <= 0:
+            return levels
+        font = self.style.get("tickFont") or QFont()
+        min_px = 1.15 * QFontMetricsF(font).height()
+        per_px = span / size
+        raw = min_px * per_px                       # the smallest labelled spacing that fits
+        p10 = 10.0 ** math.floor(math.log10(raw))
+        step = next(m * p10 for m in (1, 2, 5, 10) if m * p10 >= raw)
+        # pyqtgraph's coarser levels, then this one (never finer: its labels would overlap), then the finer
+        # levels for the grid (their labels are drawn only where pyqtgraph finds room)
+        out = [lv for lv in levels if lv[0] > step * 1.0001]
+        out.append((step, 0.0))
+        return out + [lv for lv in levels if lv[0] < step * 0.9999]
+
+
 class LivePlot(QWidget):
     """See the module docstring. ``message(level, text)`` reports exports and their errors."""
 
@@ -324,8 +346,10 @@ class LivePlot(QWidget):
         spec = {s.key: s for s in SERIES}
         for i, (title, unit, keys) in enumerate(PANELS):
             axis = pg.DateAxisItem(orientation="bottom")
-            p = self.glw.addPlot(row=i, col=0, axisItems={"bottom": axis})
+            p = self.glw.addPlot(row=i, col=0, axisItems={"bottom": axis, "left": _ValueAxis("left")})
             p.setLabel("left", unit)  # the unit on the axis; names in each plot's legend
+            # the unit says it all: no "(x0.001)" of pyqtgraph's SI scaling, which ran into the next label
+            p.getAxis("left").enableAutoSIPrefix(False)
             p.setMouseEnabled(x=True, y=False)
             p.setMenuEnabled(False)
             p.hideButtons()
@@ -373,8 +397,9 @@ class LivePlot(QWidget):
 
     # -- data -----------------------------------------------------------------------
     def add_sample(self, t_epoch_s: float, power_kw: float | None, flow_m3h: float | None,
-                   t_flow_c: float | None, t_return_c: float | None) -> bool:
-        """Record one poll; a None value is a gap in that series. Δθ = flow − return.
+                   t_flow_c: float | None, t_return_c: float | None, dtheta_k: float | None = None) -> bool:
+        """Record one poll; a None value is a gap in that series. Δθ: the meter's own Δθ record
+        (``dtheta_k``) where it sends one, else flow − return.
 
         Returns False (and records nothing) for a time not after the last sample."""
         t = float(t_epoch_s)
@@ -384,7 +409,8 @@ class LivePlot(QWidget):
         if self.max_gap_s is not None and last is not None and t - last > self.max_gap_s:
             self.buffer.append((last + self.max_gap_s / 2,) + (math.nan,) * len(KEYS))
         tf, tr = _num(t_flow_c), _num(t_return_c)
-        self.buffer.append((t, _num(power_kw), _num(flow_m3h), tf, tr, tf - tr))
+        dt = tf - tr if dtheta_k is None else _num(dtheta_k)
+        self.buffer.append((t, _num(power_kw), _num(flow_m3h), tf, tr, dt))
         self._changed()
         return True
 
@@ -399,7 +425,7 @@ class LivePlot(QWidget):
         return True
 
     def add_samples(self, rows: Iterable) -> int:
-        """Bulk load (history, demo data): rows of (t, power, flow, t_flow, t_return), or a bare
+        """Bulk load (history, demo data): rows of (t, power, flow, t_flow, t_return[, Δθ]), or a bare
         time for a missed poll; anything with those attribute names works too. One repaint."""
         out = []
         last = self.buffer.last_t
@@ -408,11 +434,13 @@ class LivePlot(QWidget):
                 row = (float(r),) + (math.nan,) * len(KEYS)
             else:
                 if hasattr(r, "t_epoch_s"):
-                    vals = (r.t_epoch_s, r.power_kw, r.flow_m3h, r.t_flow_c, r.t_return_c)
+                    vals = (r.t_epoch_s, r.power_kw, r.flow_m3h, r.t_flow_c, r.t_return_c,
+                            getattr(r, "dtheta_k", None))
                 else:
-                    vals = tuple(r)[:5]
+                    vals = tuple(r)[:6]
                 tf, tr = _num(vals[3]), _num(vals[4])
-                row = (float(vals[0]), _num(vals[1]), _num(vals[2]), tf, tr, tf - tr)
+                own = vals[5] if len(vals) > 5 else None
+                row = (float(vals[0]), _num(vals[1]), _num(vals[2]), tf, tr, tf - tr if own is None else _num(own))
             if last is not None and not row[0] > last:
                 continue
             out.append(row)
@@ -722,6 +750,22 @@ class LivePlot(QWidget):
                 ax.setTextPen(pg.mkPen("#000000"))
         for p, keys in self.legends:
             p.setTitle(self._legend_html(keys), size=label_pt, color="#000000", justify="left")
+        # each plot at least as tall as its unit written upright and three tick labels: a short plot scrolls
+        # with its page instead of squeezing labels into each other ("m³/hkW")
+        label_font = QFont()
+        label_font.setPointSizeF(m.point_size)
+        line = QFontMetricsF(tick).height()
+        rows = self.glw.ci.layout
+        total = 0.0
+        for i, (_title, unit, keys) in enumerate(PANELS):
+            need = max(QFontMetricsF(label_font).horizontalAdvance(unit) + 24, 4.2 * line)
+            if len(keys) > 1:
+                need += 1.8 * QFontMetricsF(label_font).height()     # the key line above the data
+            if i == len(PANELS) - 1:
+                need += 1.6 * line                                    # the time axis under the last plot
+            rows.setRowMinimumHeight(i, need)
+            total += need
+        self.glw.setMinimumHeight(round(total + 8 * len(PANELS)))
         icon_size = QSize(m.icon, m.icon)
         for b in (self.pause_button, self.follow_button, self.zoom_in_button, self.zoom_out_button,
                   self.all_button, self.csv_button, self.png_button):

@@ -11,27 +11,17 @@ import datetime as _dt
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QComboBox, QSizePolicy, QWidget
 
-# EN 13757-3 medium names in words (the decoder's snake_case names as keys)
-MEDIUM_WORDS = {
-    "heat_outlet": "Heat (volume in return)", "heat_inlet": "Heat (volume in flow)",
-    "cooling_outlet": "Cooling (volume in return)", "cooling_inlet": "Cooling (volume in flow)",
-    "heat_cooling": "Heat / cooling", "water": "Water", "warm_water": "Warm water", "hot_water": "Hot water",
-    "cold_water": "Cold water", "dual_water": "Dual water", "electricity": "Electricity", "gas": "Gas",
-    "oil": "Oil", "steam": "Steam", "bus_system": "Bus / system component", "other": "Other",
-    "unknown": "Unknown", "heat_cost_allocator": "Heat cost allocator",
-}
+from app.core.registers import MEDIUM_WORDS, medium_words  # noqa: F401 - the pages take them from here too
 
 COLUMNS = (("make", "Make"), ("model", "Model"), ("identification", "Identification"), ("address", "Address"),
            ("medium", "Medium"), ("last_read", "Last read"))
 MeterRole = Qt.ItemDataRole.UserRole + 1
+ABSENT_INK = "#5a5a5a"      # meters not known to be on this bus now (another port, missed by the last scan)
 
 
-def medium_words(name: str | None) -> str:
-    if not name:
-        return ""
-    return MEDIUM_WORDS.get(name, name.replace("_", " ").capitalize())
 
 
 def when_words(t: _dt.datetime | None, now: _dt.datetime | None = None) -> str:
@@ -58,6 +48,12 @@ class MetersModel(QAbstractTableModel):
         self._rows = list(bus.meters())
         bus.metersChanged.connect(self.reload)
         bus.meterChanged.connect(self._meter_changed)
+        # another port: the meters found on the last one are marked as not seen here
+        bus.stateChanged.connect(lambda _s: self._all_changed())
+
+    def _all_changed(self) -> None:
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(COLUMNS) - 1))
 
     def reload(self) -> None:
         self.beginResetModel()
@@ -105,11 +101,17 @@ class MetersModel(QAbstractTableModel):
         if column == "medium":
             return medium_words(m.medium)
         if column == "last_read":
+            if self._absence(m):
+                return "not seen here" if m.port != self.bus.here() else "not found by last scan"
             text = when_words(m.last_read_at)
             if m.misses:
                 text = (text + " · " if text else "") + f"{m.misses} missed"
             return text
         return ""
+
+    def _absence(self, m) -> str:
+        absence = getattr(self.bus, "absence", None)
+        return absence(m) if absence is not None else ""
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -120,8 +122,16 @@ class MetersModel(QAbstractTableModel):
             return self.text(m, col)
         if role == MeterRole:
             return m
+        absent = self._absence(m)
+        if role == Qt.ItemDataRole.ForegroundRole and absent:
+            return QColor(ABSENT_INK)
+        if role == Qt.ItemDataRole.FontRole and absent:
+            f = QFont()
+            f.setItalic(True)
+            return f
         if role == Qt.ItemDataRole.ToolTipRole:
-            tip = [f"Secondary address {m.key} (id.make.version.medium)", f"FLAG code {m.manufacturer}"]
+            tip = [f"Not current: {absent} (read it or scan again to check)"] if absent else []
+            tip += [f"Secondary address {m.key} (id.make.version.medium)", f"FLAG code {m.manufacturer}"]
             if m.model:
                 tip.append(f"Model from the version byte 0x{m.version:02X}")
             if m.optical_profile:
@@ -158,10 +168,12 @@ class MeterPicker(QComboBox):
             meters = self.bus.meters()
             if not meters:
                 self.addItem("No meters yet: scan the bus first", None)
+            absence = getattr(self.bus, "absence", lambda _m: "")
             for m in meters:
                 model = f" {m.model}" if m.model else ""
+                gone = " · not seen here" if absence(m) else ""
                 self.addItem(f"{m.make or m.manufacturer}{model} · {m.identification} · "
-                             f"address {address_words(m)}", m.key)
+                             f"address {address_words(m)}{gone}", m.key)
             sel = self.bus.selected
             i = self.findData(sel.key) if sel is not None else -1
             if i >= 0:

@@ -72,6 +72,12 @@ class TaskIndicator(QWidget):
         lay.addWidget(self.label)
         lay.addWidget(self.bar)
         lay.addWidget(self.cancel_button)
+        # hidden while idle, but their room is kept: the status bar must not grow when a task starts and
+        # shrink when it ends (everything above it would jump under the user's finger)
+        for w in (self.bar, self.cancel_button):
+            sp = w.sizePolicy()
+            sp.setRetainSizeWhenHidden(True)
+            w.setSizePolicy(sp)
         runner.changed.connect(self._follow_current)
         self._follow_current()
 

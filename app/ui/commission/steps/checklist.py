@@ -4,11 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QLineEdit, QPushButton, QWidget
 
 from app.core import commissioning as cm
 from app.services.commissioning import CommissioningState
 from app.ui.commission.steps.base import ERROR_STYLE, MUTED, Step, scroll_area
+from app.ui.commission.photos import PhotoGallery
 from app.ui.commission.widgets import AnswerButtons
 
 
@@ -16,6 +17,7 @@ class ChecklistRow(QFrame):
     """One checklist item: its text and clause, Yes/No/n.a., the note, an error line."""
 
     changed = Signal(str)
+    photoRequested = Signal(str)
 
     def __init__(self, number: int, item: cm.ChecklistItem, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,12 +46,17 @@ class ChecklistRow(QFrame):
         self.note.setPlaceholderText(item.note_hint or "Note (needed for No)")
         self.note.editingFinished.connect(lambda: self.changed.emit(self.item.key))
         lay.addWidget(self.note, 1, 1, 2, 1, Qt.AlignmentFlag.AlignTop)
+        self.photo_button = QPushButton("Photo…", self)
+        self.photo_button.setObjectName(f"Photo_{item.key}")
+        self.photo_button.setToolTip("Attach a photo of what this item is about (kept with the record)")
+        self.photo_button.clicked.connect(lambda: self.photoRequested.emit(self.item.key))
+        lay.addWidget(self.photo_button, 0, 2, Qt.AlignmentFlag.AlignTop)
         self.error = QLabel("", self)
         self.error.setObjectName(f"Error_{item.key}")
         self.error.setStyleSheet(ERROR_STYLE)
         self.error.setWordWrap(True)
         self.error.hide()
-        lay.addWidget(self.error, 3, 0, 1, 2)
+        lay.addWidget(self.error, 3, 0, 1, 3)
         lay.setColumnStretch(0, 1)
         lay.setRowStretch(2, 1)
 
@@ -68,6 +75,9 @@ class ChecklistRow(QFrame):
         self.buttons.set_answer(v.get("answer"))
         self.note.setText(v.get("note") or "")
 
+    def set_photo_count(self, n: int) -> None:
+        self.photo_button.setText(f"Photo… ({n})" if n else "Photo…")
+
     def show_error(self, text: str) -> None:
         self.error.setText("⚠ " + text)
         self.error.show()
@@ -83,9 +93,11 @@ class ChecklistRow(QFrame):
 
 class ChecklistStep(Step):
     hint = ("Answer every item from what you see: Yes (conforms), No (say what is wrong in the note) or n.a. "
-            "Each answer is saved as you give it.")
+            "Each answer is saved as you give it. Photos (per item, or of the installation below) go with the "
+            "record and onto the certificate.")
 
     changed = Signal(str)
+    photoRequested = Signal(str)          # the photo's step: "installation" or "checklist:<item key>"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -95,9 +107,18 @@ class ChecklistStep(Step):
         for n, item in enumerate(cm.CHECKLIST, start=1):
             row = ChecklistRow(n, item, inner)
             row.changed.connect(self.changed)
+            row.photoRequested.connect(lambda key: self.photoRequested.emit(f"checklist:{key}"))
             self.rows[item.key] = row
             lay.addWidget(row)
+        self.gallery = PhotoGallery("installation", parent=inner)
+        self.gallery.addRequested.connect(self.photoRequested)
+        lay.addWidget(self.gallery)
         lay.addStretch(1)
+
+    def show_photo_counts(self) -> None:
+        counts = self.gallery.steps_with_photos()
+        for key, row in self.rows.items():
+            row.set_photo_count(counts.get(f"checklist:{key}", 0))
 
     def answers(self) -> dict[str, dict[str, Any]]:
         return {k: v for k, r in self.rows.items() if (v := r.value()) is not None}
@@ -131,3 +152,5 @@ class ChecklistStep(Step):
         for r in self.rows.values():
             r.buttons.set_target(px)
             r.note.setMinimumHeight(px - 8)
+            r.photo_button.setMinimumHeight(px)
+        self.gallery.set_target(px)

@@ -196,9 +196,14 @@ class IdentifyStep(Step):
 
     # state ------------------------------------------------------------------------------
     def load(self, state: CommissioningState) -> None:
+        from app.core.registers import medium_words
+
         i = state.identify
         for k, e in self.fields.items():
             e.setText(fmt(i.get(k)))
+        # the medium in words (it is read from the meter, never typed: collect() keeps the code name)
+        self.fields["medium"].setText(medium_words(i.get("medium")))
+        self._medium = i.get("medium")
         self.mid_class.setCurrentText(fmt(i.get("mid_class")))
         idx = self.position.findData(i.get("flow_sensor_position"))
         self.position.setCurrentIndex(max(0, idx))
@@ -220,6 +225,7 @@ class IdentifyStep(Step):
         i["flow_sensor_position"] = self.position.currentData()
         i["mbus_manufacturer"] = (i.get("mbus_manufacturer") or "").upper() or None
         i.update(self._extra)
+        i["medium"] = getattr(self, "_medium", None) or state.identify.get("medium")   # the code, not the words
         state.identify = i
 
     def problems(self) -> list[tuple[QWidget, str]]:

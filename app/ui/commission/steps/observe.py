@@ -16,6 +16,7 @@ class ObserveStep(Step):
 
     startRequested = Signal()
     endRequested = Signal()
+    extendRequested = Signal(int)          # minutes to add to the running window
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -27,7 +28,7 @@ class ObserveStep(Step):
         row.addWidget(QLabel("Window", inner))
         self.minutes = QSpinBox(inner)
         self.minutes.setObjectName("WindowMinutes")
-        self.minutes.setRange(1, 120)
+        self.minutes.setRange(1, 24 * 60)
         self.minutes.setValue(10)
         self.minutes.setSuffix(" min")
         row.addWidget(self.minutes)
@@ -43,6 +44,13 @@ class ObserveStep(Step):
         self.start_button.setProperty("primary", True)
         self.start_button.clicked.connect(self.startRequested)
         row.addWidget(self.start_button)
+        self.extend_button = QPushButton("+10 min", inner)
+        self.extend_button.setObjectName("ExtendObservation")
+        self.extend_button.setToolTip("Make the running window 10 minutes longer (registers that move in big "
+                                      "steps need time for a conclusive energy check)")
+        self.extend_button.setEnabled(False)
+        self.extend_button.clicked.connect(lambda: self.extendRequested.emit(10))
+        row.addWidget(self.extend_button)
         self.row1, self.row2 = row, QHBoxLayout()
         lay.addLayout(row)
         self.reason = QLineEdit(inner)
@@ -55,6 +63,12 @@ class ObserveStep(Step):
         row.addWidget(self.reason, 1)
         row.addWidget(self.end_button)
         lay.addLayout(self.row2)
+        self.advice = QLabel("", inner)
+        self.advice.setObjectName("ObservationAdvice")
+        self.advice.setWordWrap(True)
+        self.advice.setTextFormat(Qt.TextFormat.RichText)
+        self.advice.hide()
+        lay.addWidget(self.advice)
         self.kpi_line = QLabel("", inner)
         self.kpi_line.setObjectName("ObservationKpis")
         self.kpi_line.setWordWrap(True)
@@ -71,9 +85,18 @@ class ObserveStep(Step):
         """Scroll so that the KPIs and the plot are in view (larger text needs the room)."""
         self.area.verticalScrollBar().setValue(self.kpi_line.y())
 
-    def set_running(self, running: bool) -> None:
-        self.start_button.setEnabled(not running)
+    def show_advice(self, text: str) -> None:
+        """How long to observe for a conclusive energy-increment check (empty: hidden)."""
+        self.advice.setText(text)
+        self.advice.setVisible(bool(text))
+
+    def set_running(self, running: bool, *, paused: bool = False) -> None:
+        """``running``: a window is open; ``paused``: its polling stopped (the start button resumes it)."""
+        self.start_button.setEnabled(not running or paused)
+        self.start_button.setText("Resume polling" if running and paused else
+                                  "Observation running…" if running else "Start observation")
         self.end_button.setEnabled(running)
+        self.extend_button.setEnabled(running)
         self.minutes.setEnabled(not running)
         self.interval.setEnabled(not running)
 
@@ -104,7 +127,7 @@ class ObserveStep(Step):
         self._render_kpis()
 
     def set_target(self, px: int) -> None:
-        for b in (self.start_button, self.end_button):
+        for b in (self.start_button, self.end_button, self.extend_button):
             b.setMinimumHeight(px)
         larger = px > 44
         self.plot.setMinimumHeight(round(250 * px / 44))

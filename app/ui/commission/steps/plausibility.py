@@ -8,9 +8,19 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushBut
 
 from app.core import commissioning as cm
 from app.services.commissioning import CommissioningState
+from app.ui.commission.clock import ClockPanel
 from app.ui.commission.steps.base import Step, scroll_area
 from app.ui.commission.widgets import StatusChip, section
 
+
+CHECK_ROWS = (("temperature_order", "Flow and return temperatures"),
+              ("dtheta_range", "Temperature difference in range"), ("flow_range", "Flow rate in range"),
+              ("energy_increment", "Energy increment = k·V·Δθ"), ("clock", "Meter clock"),
+              ("status", "Status and error flags"), ("data_items", "Data items of the monitoring point"),
+              ("vwaft_setpoint", "VWAFT at the design flow temperature (SS-KPI-09A)"),
+              ("approach", "Approach temperature SS1/SS2 (SS-KPI-12)"))
+#: rows shown only when the monitoring point has the check
+OPTIONAL_ROWS = ("data_items", "vwaft_setpoint", "approach")
 
 READING_ROWS = (("energy_kwh", "Energy", "kWh", 0), ("volume_m3", "Volume", "m³", 2), ("power_kw", "Power", "kW", 2),
                 ("flow_m3h", "Flow", "m³/h", 3), ("t_flow_c", "Flow temperature", "°C", 2),
@@ -20,7 +30,8 @@ READING_ROWS = (("energy_kwh", "Energy", "kWh", 0), ("volume_m3", "Volume", "m³
 
 class PlausibilityStep(Step):
     hint = ("Checks on a live readout. Read again after a few minutes to check the energy increment "
-            "against k·V·Δθ; the observation window (next step) checks it again over its whole length.")
+            "against k·V·Δθ; the observation window (next step) checks it again over its whole length. A meter "
+            "clock that is off can be set here (the clock step).")
 
     readRequested = Signal()
 
@@ -37,6 +48,7 @@ class PlausibilityStep(Step):
         top.addWidget(self.read_info, 1)
         self.outer.addLayout(top)
         outer_area, outer_inner, outer_lay = scroll_area(self)
+        self.area = outer_area
         cols = QHBoxLayout()
         cols.setSpacing(10)
         outer_lay.addLayout(cols, 1)
@@ -44,8 +56,10 @@ class PlausibilityStep(Step):
         self.values: dict[str, QLabel] = {}
         g = QGridLayout()
         g.setVerticalSpacing(2)
+        self.labels: dict[str, QLabel] = {}
         for r, (key, label, _unit, _d) in enumerate(READING_ROWS):
-            g.addWidget(QLabel(label, left), r, 0)
+            self.labels[key] = QLabel(label, left)
+            g.addWidget(self.labels[key], r, 0)
             v = QLabel("—", left)
             v.setObjectName(f"value_{key}")
             v.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -65,10 +79,8 @@ class PlausibilityStep(Step):
         self.checks_layout.setContentsMargins(0, 0, 0, 0)
         self.checks_layout.setSpacing(6)
         self.check_rows: dict[str, tuple[StatusChip, QLabel, QLabel]] = {}
-        for key, title in (("temperature_order", "Flow and return temperatures"),
-                           ("dtheta_range", "Temperature difference in range"), ("flow_range", "Flow rate in range"),
-                           ("energy_increment", "Energy increment = k·V·Δθ"), ("clock", "Meter clock"),
-                           ("status", "Status and error flags")):
+        self.check_frames: dict[str, QFrame] = {}
+        for key, title in CHECK_ROWS:
             fr = QFrame(inner)
             fr.setObjectName(f"Check_{key}")
             fr.setStyleSheet(f"#Check_{key} {{ background: #ffffff; border: 1px solid #9a9a9a; border-radius: 4px; }}")
@@ -84,8 +96,12 @@ class PlausibilityStep(Step):
             m.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             fl.addWidget(m, 1)
             self.check_rows[key] = (chip, title, m)
+            self.check_frames[key] = fr
             self._set_message(key, "Not checked yet.")
             self.checks_layout.addWidget(fr)
+            fr.setVisible(key not in OPTIONAL_ROWS)
+        self.clock_panel = ClockPanel(inner)
+        self.checks_layout.addWidget(self.clock_panel)
         self.checks_layout.addStretch(1)
         cols.addWidget(inner, 1)
         self.outer.addWidget(outer_area, 1)
@@ -97,6 +113,8 @@ class PlausibilityStep(Step):
             return
         for key, _label, unit, digits in READING_ROWS:
             x = getattr(v, key, None)
+            if key == "dtheta" and v.dtheta_k is not None:
+                x = v.dtheta_k             # the meter's own Δθ (finer than two rounded temperatures)
             if key == "status":
                 text = "—" if x is None else (f"0x{x:02X}" + (f" ({', '.join(v.status_words)})"
                                                              if v.status_words else " (no flags)"))
@@ -124,12 +142,21 @@ class PlausibilityStep(Step):
         d.setHtml(self.check_rows[key][2].text())
         return d.toPlainText()
 
-    def show_checks(self, checks: list[dict[str, Any]]) -> None:
+    def show_checks(self, checks: list[dict[str, Any]], clock: dict[str, Any] | None = None,
+                    writable: bool = True) -> None:
+        """The checks' results; ``clock``: the clock step's write; ``writable``: the meter's clock can be set
+        over the bus (not a radio meter)."""
         by_key = {c["key"]: c for c in checks}
         for key, (chip, _t, _m) in self.check_rows.items():
             c = by_key.get(key)
             chip.set_status(c["status"] if c else "none")
             self._set_message(key, c["message"] if c else "Not checked yet.")
+            if key in OPTIONAL_ROWS:
+                self.check_frames[key].setVisible(c is not None)
+        was = self.clock_panel.isVisibleTo(self)
+        self.clock_panel.show_state(by_key.get("clock"), clock or {}, writable)
+        if self.clock_panel.isVisibleTo(self) and not was:
+            self.area.ensureWidgetVisible(self.clock_panel)     # the clock step: where the technician looks
 
     def show_mpe(self, mpe: dict[str, Any] | None, q: float | None, dtheta: float | None) -> None:
         if not mpe:
@@ -142,13 +169,16 @@ class PlausibilityStep(Step):
             f"; in service {mpe['in_service_total']:.2f} %" + (f"<br>outside rated range: {viol}" if viol else ""))
 
     def load(self, state: CommissioningState) -> None:
-        self.show_checks(state.checks)
+        self.show_checks(state.checks, state.clock, not state.identify.get("radio"))
+        # the register the checks read: heat or cooling energy (MMS 1.1.13)
+        self.labels["energy_kwh"].setText("Cooling energy" if state.kind == "cooling" else "Heat energy")
 
     def collect(self, state: CommissioningState) -> None:
         pass
 
     def set_target(self, px: int) -> None:
         self.read_button.setMinimumHeight(px)
+        self.clock_panel.set_button.setMinimumHeight(px)
         for chip, _t, _m in self.check_rows.values():
             chip.setMinimumHeight(px - 8)
             chip.setMinimumWidth(round(px * 1.8))

@@ -41,6 +41,7 @@ class SignStep(Step):
         self.technician.setObjectName("field_technician")
         self.technician.setPlaceholderText("Full name of the technician who commissioned the meter")
         g.addWidget(self.technician, 0, 1)
+        self._names: list[str] = []
         g.addWidget(QLabel("Date", inner), 1, 0)
         self.date = QLabel(dt.date.today().isoformat(), inner)
         g.addWidget(self.date, 1, 1)
@@ -102,6 +103,22 @@ class SignStep(Step):
                                     + (f"; ended early: {state.observation.get('ended_early')}"
                                        if state.observation.get("ended_early") else ""))]
         self.summary.setText("<br>".join(parts))
+
+    def suggest_names(self, names: list[str]) -> None:
+        """Offer ``names`` (technicians who signed on this laptop) as completions: the field itself stays
+        empty, so that nobody signs under someone else's name (or the computer account's) by default."""
+        from PySide6.QtCore import Qt as _Qt
+        from PySide6.QtWidgets import QCompleter
+
+        names = [n for n in dict.fromkeys(x.strip() for x in names) if n]
+        if names == self._names:
+            return
+        self._names = names
+        comp = QCompleter(names, self.technician)
+        comp.setCaseSensitivity(_Qt.CaseSensitivity.CaseInsensitive)
+        self.technician.setCompleter(comp)
+        if names:
+            self.technician.setPlaceholderText(f"Full name of the technician (type to pick: {', '.join(names)})")
 
     def collect(self, state: CommissioningState) -> None:
         state.technician = self.technician.text().strip()

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
-SIGNIFICANT_DIGITS = 12
+SIGNIFICANT_DIGITS = 15   # DBL_DIG: the decimal digits a double always carries faithfully
 
 
 def tidy_floats(obj: Any) -> Any:
-    """Every float to 12 significant digits, in dicts, lists and tuples (tuples become lists).
+    """Every float to 15 significant digits, in dicts, lists and tuples (tuples become lists).
 
-    This drops the binary noise of arithmetic (3.32 + 3.3200000000000003 printed as
-    6.640000000000001 becomes 6.64) and keeps far more digits than any measured or
-    computed figure of the program means. Other values are returned as they are.
+    A double carries 15 decimal digits faithfully (DBL_DIG); the 16th and 17th that
+    ``repr`` prints are binary noise of arithmetic (3.32 + 3.3200000000000003 printed
+    as 6.640000000000001 becomes 6.64). Other values are returned as they are.
     """
     if isinstance(obj, float):
         return float(f"{obj:.{SIGNIFICANT_DIGITS}g}")

@@ -3,6 +3,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 
 def run(*args, stdin=None):
     return subprocess.run([sys.executable, "-m", "app", *args], input=stdin, capture_output=True, text=True)
@@ -108,4 +110,5 @@ def test_json_floats_carry_no_binary_noise():
 
     assert 3.32 + 3.3200000000000003 != 6.64                     # what the arithmetic gives ...
     assert tidy_floats({"limit_pct": 3.32 + 3.3200000000000003}) == {"limit_pct": 6.64}   # ... and what is printed
-    assert tidy_floats([0.1 * 3, 1 / 3, 12345.678901, 7, None]) == [0.3, 0.333333333333, 12345.678901, 7, None]
+    assert tidy_floats([0.1 * 3, 1 / 3, 12345.678901, 7, None]) == [0.3, 0.333333333333333, 12345.678901, 7, None]
+    assert tidy_floats((500 / 1.04 ** 15,)) == [pytest.approx(500 / 1.04 ** 15, rel=1e-14)]   # no digit that means anything lost

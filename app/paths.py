@@ -10,6 +10,7 @@ default register            ``<data folder>/register.db``
 demo folder                 ``<data folder>/demo`` (its register: ``demo-register.db``)
 configuration folder        ``~/.config/heatmeter``
 your own make -> FLAG rows  ``<configuration folder>/mbus_manufacturers.csv``
+import mapping profiles     ``<configuration folder>/import-profiles`` (one JSON file each)
 documents folder            ``~/Documents/heatmeter``
 commissioning certificates  ``<documents folder>/certificates``
 ==========================  ===============================================
@@ -65,6 +66,11 @@ def config_dir() -> Path:
 def user_manufacturers_csv() -> Path:
     """The user's own make -> FLAG code table (``make,flag`` rows), read before the shipped one."""
     return config_dir() / MANUFACTURERS_FILE
+
+
+def import_profiles_dir() -> Path:
+    """The import wizard's saved column mappings (one JSON file per profile)."""
+    return config_dir() / "import-profiles"
 
 
 def documents_dir() -> Path:

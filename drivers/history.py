@@ -4,7 +4,7 @@ EN 13757-3 tags every record with a storage number: 0 is the current value, 1, 2
 ... are values the meter stored at its billing or month-end dates. The date a
 stored value belongs to is the date (or date-time) record of the same storage
 number in the same readout. :func:`history` puts that together for every
-quantity, across all the telegrams of a readout (M-Bus telegrams, decode-json
+quantity, across all the telegrams of a readout (M-Bus telegrams, decode --json
 dicts or optical readouts alike).
 
 :func:`read_history` is the bus operation: the standard readout, then, for each
@@ -126,7 +126,7 @@ def _is_storage_date(rec: Any) -> bool:
 def history(telegrams: Iterable[Any]) -> History:
     """Every stored numeric value of a readout with the date of its storage number, per quantity.
 
-    ``telegrams``: decoded telegrams (``drivers.mbus`` objects, decode-json dicts,
+    ``telegrams``: decoded telegrams (``drivers.mbus`` objects, decode --json dicts,
     optical telegrams). A storage number's date is its ``date`` record (else its
     ``datetime``), preferring subunit 0; for storage 0 it is the meter's clock.
     Values that repeat in several telegrams are listed once; two different values

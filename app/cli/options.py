@@ -23,7 +23,14 @@ def add_user(parser: argparse.ArgumentParser) -> None:
 
 
 def print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(tidy_floats(obj), ensure_ascii=False, separators=(",", ":")) + "\n")
+    """One JSON document on stdout; always valid JSON (no NaN or Infinity: a one-line error instead), floats
+    without the binary noise of arithmetic (``app.core.numbers.tidy_floats``)."""
+    try:
+        text = json.dumps(tidy_floats(obj), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        raise UserError("the result holds a number JSON cannot carry (infinite or not a number); "
+                        "check the inputs", 2) from None
+    sys.stdout.write(text + "\n")
 
 
 def user_of(args) -> str:
@@ -33,11 +40,46 @@ def user_of(args) -> str:
     return getattr(args, "user", None) or default_user()
 
 
+#: Dates the tool plans with: meters are installed, tested and replaced within these years.
+MIN_YEAR, MAX_YEAR = 1900, 2200
+
+
 def parse_date(text: str | None, what: str) -> dt.date | None:
     """An ISO date option (None when not given); a one-line error naming the option otherwise."""
     if not text:
         return None
     try:
-        return dt.date.fromisoformat(text)
+        d = dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise UserError(f"{what}: bad date {text!r} (expected YYYY-MM-DD)") from None
+        raise UserError(f"{what}: bad date {text[:40]!r} (expected YYYY-MM-DD)") from None
+    if not MIN_YEAR <= d.year <= MAX_YEAR:
+        raise UserError(f"{what}: {d.isoformat()} is outside the years {MIN_YEAR}..{MAX_YEAR}")
+    return d
+
+
+def bounded_int(lo: int, hi: int):
+    """An argparse ``type``: a whole number from ``lo`` to ``hi`` (argparse reports anything else in one line)."""
+    def convert(text: str) -> int:
+        t = text.strip()
+        if not t.lstrip("+-").isdigit() or len(t) > 20:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {lo:,} to {hi:,}, not {text[:30]!r}")
+        n = int(t)
+        if not lo <= n <= hi:
+            raise argparse.ArgumentTypeError(f"must be from {lo:,} to {hi:,}, not {n:,}")
+        return n
+    convert.__name__ = "whole number"
+    return convert
+
+
+def bounded_float(lo: float, hi: float):
+    """An argparse ``type``: a finite number from ``lo`` to ``hi``."""
+    def convert(text: str) -> float:
+        try:
+            x = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, not {text[:30]!r}") from None
+        if not lo <= x <= hi:  # also NaN and infinities
+            raise argparse.ArgumentTypeError(f"must be from {lo:g} to {hi:g}, not {text[:30]!r}")
+        return x
+    convert.__name__ = "number"
+    return convert

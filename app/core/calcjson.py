@@ -1,4 +1,4 @@
-"""The JSON contract of ``heatmeter calc KIND`` (docs: shared calc-json spec, docs/calc-battery.md,
+"""The JSON contract of ``heatmeter calc KIND`` (docs/calc.md, docs/calc-battery.md,
 docs/calc-costbenefit.md).
 
 ``run(kind, data)`` validates one input object and returns the output object.
@@ -123,6 +123,7 @@ def run_sizing(d: dict) -> dict:
     cat = _catalogue(d)
     if cat is None:
         cat = builtin_catalogue(include_moving_parts=_bool(d, "include_moving_parts"))
+    _water_temperatures(d, ("flow_temp_c", "return_temp_c", "min_load_flow_temp_c", "min_load_return_temp_c"))
     res = size_meter(
         application=app_,
         design_power_kw=_num(d, "design_power_kw", positive=True),
@@ -140,6 +141,20 @@ def run_sizing(d: dict) -> dict:
     if "catalogue" not in d or d["catalogue"] is None:
         out["catalogue_source"] = "builtin"
     return out
+
+
+def _water_temperatures(d: dict, keys: tuple[str, ...]) -> None:
+    """Each temperature given is one IAPWS-IF97 describes as liquid water (the error names the key)."""
+    from app.core.water import density_kg_m3
+
+    for key in keys:
+        t = _num(d, key, required=False)
+        if t is None:
+            continue
+        try:
+            density_kg_m3(t)
+        except InputError as exc:
+            raise InputError(key, exc.message) from None
 
 
 def run_resolution(d: dict) -> dict:
@@ -214,6 +229,33 @@ def run(kind: str, data: Any) -> dict:
         raise InputError("kind", f"must be one of {', '.join(KINDS)}")
     if not isinstance(data, dict):
         raise InputError("input", "must be one JSON object")
+    try:
+        result = RUNNERS[kind](data)
+    except (OverflowError, ZeroDivisionError):
+        raise InputError("input", "the numbers given are too large or too small to compute with") from None
+    bad = _not_finite(result)
+    if bad is not None:  # JSON has no infinity: an input drove a formula out of range
+        raise InputError(bad, "the inputs give a value too large to compute (a flow, power or temperature "
+                              "far out of range?)")
     from app.core.numbers import tidy_floats
 
-    return tidy_floats(RUNNERS[kind](data))
+    return tidy_floats(result)
+
+
+def _not_finite(obj: Any, path: str = "") -> str | None:
+    """The key of the first number in ``obj`` that is not finite (NaN, infinity), else None."""
+    import math
+
+    if isinstance(obj, float):
+        return None if math.isfinite(obj) else (path or "result")
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            found = _not_finite(v, f"{path}.{k}" if path else str(k))
+            if found:
+                return found
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            found = _not_finite(v, f"{path}[{i}]")
+            if found:
+                return found
+    return None

@@ -15,8 +15,11 @@ def _num(d: dict, key: str, *, path: str = "", required: bool = True, default: f
         return default
     v = d[key]
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise InputError(name, f"must be a number, not {v!r}")
-    v = float(v)
+        raise InputError(name, f"must be a number, not {short(v)}")
+    try:
+        v = float(v)
+    except OverflowError:
+        raise InputError(name, "is too large a number") from None
     if not math.isfinite(v):
         raise InputError(name, "must be a finite number")
     if positive and not v > 0:
@@ -26,6 +29,12 @@ def _num(d: dict, key: str, *, path: str = "", required: bool = True, default: f
     return v
 
 
+def short(v, limit: int = 60) -> str:
+    """``repr(v)``, cut to ``limit`` characters (an error message stays one readable line)."""
+    r = repr(v)
+    return r if len(r) <= limit else r[:limit - 3] + "..."
+
+
 def _str(d: dict, key: str, choices: tuple[str, ...], *, required: bool = True, default: str | None = None) -> str | None:
     if key not in d or d[key] is None:
         if required:
@@ -33,7 +42,7 @@ def _str(d: dict, key: str, choices: tuple[str, ...], *, required: bool = True, 
         return default
     v = d[key]
     if v not in choices:
-        raise InputError(key, f"must be one of {', '.join(choices)}, not {v!r}")
+        raise InputError(key, f"must be one of {', '.join(choices)}, not {short(v)}")
     return v
 
 
@@ -42,7 +51,7 @@ def _bool(d: dict, key: str, default: bool = False) -> bool:
     if v is None:
         return default
     if not isinstance(v, bool):
-        raise InputError(key, f"must be true or false, not {v!r}")
+        raise InputError(key, f"must be true or false, not {short(v)}")
     return v
 
 

@@ -7,9 +7,10 @@ rules to a million meters at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import MAXYEAR, MINYEAR, date
 from typing import NamedTuple, Sequence
 
+from app.core.errors import InputError
 from app.core.lots import MeterInfo
 
 STATES = ("in_service", "sampling_due", "recalibrate_or_replace_due", "battery_due", "overdue")
@@ -68,19 +69,28 @@ class Schedule:
         }
 
 
+def _beyond(d: date, what: str) -> InputError:
+    return InputError("date", f"{d.isoformat()} {what} is beyond the calendar (years 1..9999)")
+
+
 def add_months(d: date, months: int) -> date:
+    """``d`` plus whole months (the 31st becomes the month's last day); ``InputError`` past year 9999."""
     y, m = divmod(d.month - 1 + months, 12)
     year, month = d.year + y, m + 1
+    if not MINYEAR <= year <= MAXYEAR:
+        raise _beyond(d, f"{months:+} months")
     for day in (d.day, 30, 29, 28):
         try:
             return date(year, month, day)
         except ValueError:
             continue
-    raise AssertionError("unreachable")
+    raise _beyond(d, f"{months:+} months")  # never: every month has a 28th
 
 
 def anniversary(d: date, years: int) -> date:
     """``d`` plus whole years; 29 February becomes 28 February in common years."""
+    if not MINYEAR <= d.year + years <= MAXYEAR:
+        raise _beyond(d, f"{years:+} years")
     try:
         return d.replace(year=d.year + years)
     except ValueError:

@@ -15,18 +15,37 @@ from app.core.errors import InputError
 DEFAULT_PRESSURE_MPA = 1.6
 
 
+#: Where IAPWS-IF97 region 1 (liquid water) is defined: 0..350 °C, up to 100 MPa.
+T_MIN_C, T_MAX_C = 0.0, 350.0
+P_MAX_MPA = 100.0
+
+
 @lru_cache(maxsize=65536)
 def _state(t_mk: int, p_kpa: int) -> tuple[float, float]:
     from iapws import IAPWS97
 
-    w = IAPWS97(T=t_mk / 1000.0 + 273.15, P=p_kpa / 1000.0)
+    try:
+        w = IAPWS97(T=t_mk / 1000.0 + 273.15, P=p_kpa / 1000.0)
+    except (NotImplementedError, ValueError, ArithmeticError) as exc:  # iapws: "Incoming out of bound"
+        raise InputError("temperature", f"{t_mk / 1000:g} °C at {p_kpa / 1000:g} MPa is outside IAPWS-IF97 "
+                                        f"({' '.join(str(exc).split())[:60] or type(exc).__name__})") from None
     if w.region != 1:
         raise InputError("temperature", f"{t_mk / 1000:g} °C is not liquid water at {p_kpa / 1000:g} MPa (IAPWS-IF97 region {w.region})")
     return float(w.rho), float(w.h)
 
 
 def _key(t_c: float, p_mpa: float) -> tuple[int, int]:
-    return round(t_c * 1000.0), round(p_mpa * 1000.0)
+    """The cache key; refuses what IAPWS-IF97 liquid water is not (one-line ``InputError``)."""
+    try:
+        t, p = float(t_c), float(p_mpa)
+    except (TypeError, ValueError):
+        raise InputError("temperature", f"{t_c!r} is not a number") from None
+    if not T_MIN_C <= t <= T_MAX_C:  # also NaN and infinities
+        raise InputError("temperature", f"{t:g} °C is outside {T_MIN_C:g}..{T_MAX_C:g} °C, where IAPWS-IF97 "
+                                        "describes liquid water")
+    if not 0 < p <= P_MAX_MPA:
+        raise InputError("pressure_mpa", f"{p:g} MPa is outside 0..{P_MAX_MPA:g} MPa (IAPWS-IF97)")
+    return round(t * 1000.0), round(p * 1000.0)
 
 
 def density_kg_m3(t_c: float, p_mpa: float = DEFAULT_PRESSURE_MPA) -> float:

@@ -37,7 +37,7 @@ class Evidence:
     """
 
     frames: tuple[bytes, ...]
-    telegrams: tuple[dict[str, Any], ...]       # decode-json ``telegram`` objects, in order
+    telegrams: tuple[dict[str, Any], ...]       # decoded telegram objects (as ``heatmeter decode --json`` prints them), in order
     read_at: dt.datetime | None = None
     transport: str | None = None                # "serial", "gateway", "simulator"
     port: str | None = None

@@ -98,7 +98,7 @@ def cell_text(rec: MeterRecord, field: str) -> str:
 
 
 def check_edit(rec: MeterRecord, field: str, text: str) -> tuple[dict[str, Any], str | None]:
-    """Check a new cell value with the import's rules (register-csv.md).
+    """Check a new cell value with the import's rules (docs/import-format.md).
 
     Returns ``(changes, None)`` for ``update_meter`` (empty when nothing
     changes), or ``({}, reason)`` with the one-line reason it is refused.

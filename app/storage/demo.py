@@ -8,14 +8,14 @@ user's import would give. Deterministic for a given seed.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import random
 import tempfile
 from pathlib import Path
 
+from app.storage import safe_export
 from app.storage.register import Register, open_register
-from app.storage.tabular import CONTRACT_COLUMNS
+from app.storage.tabular import CONTRACT_COLUMNS, NUMERIC_COLUMNS
 
 SITES = ("Riverside Heat Network", "Northgate Estate", "Castle Quarter", "Hillview Court", "Harbour Works",
          "Old Mill Lofts", "Station Yard", "Elm Park")
@@ -36,9 +36,8 @@ def write_demo_csv(path: Path, meters: int = 3000, seed: int = 7) -> None:
     """Write a register CSV (contract columns) of ``meters`` generated meters."""
     rnd = random.Random(seed)
     serial_base = {make: 60_000_000 + 1_000_000 * i for i, (make, _m, _s) in enumerate(MODELS)}
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(CONTRACT_COLUMNS + ("qs_m3h", "dtheta_min_k", "dtheta_max_k", "temp_min_c", "temp_max_c"))
+    header = CONTRACT_COLUMNS + ("qs_m3h", "dtheta_min_k", "dtheta_max_k", "temp_min_c", "temp_max_c")
+    with safe_export.csv_output(path, header, numeric=NUMERIC_COLUMNS) as w:
         for i in range(meters):
             site_i = min(int(rnd.expovariate(0.45)), len(SITES) - 1)
             make, model, sizes = MODELS[(site_i * 3 + rnd.randrange(3)) % len(MODELS)]
@@ -77,7 +76,7 @@ def build_demo_register(url: str, meters: int = 3000, seed: int = 7, user: str =
 # ---- evidence on a few meters: what the meter page and the reports show -------------------
 
 DEMO_EVIDENCE_SITE = "Castle Quarter"
-#: The sizing inputs of calc-json ``sizing`` kept as spreadsheet columns of a meter (its ``extra``).
+#: The sizing inputs of ``heatmeter calc sizing`` JSON kept as spreadsheet columns of a meter (its ``extra``).
 DEMO_DESIGN = (
     # design_power_kw, min_power_kw, flow_temp_c, return_temp_c
     (8.0, 0.4, 65, 35), (12.0, 0.6, 65, 35), (25.0, 1.0, 70, 40), (6.0, 0.25, 60, 30),
@@ -89,7 +88,7 @@ _OCCUPANTS = (("A. Okafor", "Flat 104", "CUST-10482"), ("B. Lindqvist", "Flat 21
 
 
 def _demo_frame(meter, read_at: dt.datetime, energy_kwh: float, volume_m3: float) -> tuple[bytes, dict]:
-    """A real RSP_UD telegram of the meter (EN 13757-3) and its decode-json object."""
+    """A real RSP_UD telegram of the meter (EN 13757-3) and its decoded object (as heatmeter decode --json prints it)."""
     from drivers.mbus import decode
     from drivers.mbus.encoder import RecordSpec, encode_rsp_ud
 
@@ -114,7 +113,7 @@ def add_demo_records(reg: Register, *, user: str = "demo", site: str = DEMO_EVID
     Commissioning records (signed, with the readout taken at commissioning:
     raw telegram and decode), calibration results (evaluated by the metrology
     core), occupants' personal data, one meter under legal hold, and design
-    loads (the sizing inputs of calc-json as the meter's own spreadsheet
+    loads (the sizing inputs of ``heatmeter calc sizing`` as the meter's own spreadsheet
     columns) on the substation and a few dwelling meters. (No meter is
     restricted: the demo register's lists stay complete.) Deterministic; does nothing when the site already has
     commissioning records. Returns the number of meters touched.

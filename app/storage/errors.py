@@ -19,6 +19,10 @@ class DatabaseUnavailable(RegisterError):
     """The database URL is malformed, the server is unreachable or the file cannot be opened."""
 
 
+class DatabaseDamaged(RegisterError):
+    """The database file is damaged (a page does not read back): restore it from a backup."""
+
+
 class DatabaseLocked(RegisterError):
     """An SQLite file is locked by another program for longer than the busy timeout."""
 
@@ -72,3 +76,14 @@ class SignedRecordError(RegisterError):
     """A signed commissioning record cannot be changed."""
 
     status = 1
+
+
+class ExportError(RegisterError):
+    """An export file cannot be written (full disk, no permission, a cell the format cannot hold).
+    Any earlier file of that name is left as it was."""
+
+
+class ImportCancelled(RegisterError):
+    """The user cancelled an import: the transaction was rolled back, nothing stored."""
+
+    status = 130

@@ -211,7 +211,7 @@ class CommissioningRecord(Base):
 
 
 class Readout(Base):
-    """A readout kept as evidence: the decoded telegrams (decode-json) and, in
+    """A readout kept as evidence: the decoded telegrams (decode --json) and, in
     ``readout_frames``, the raw frames byte for byte in the order received."""
 
     __tablename__ = "readouts"
@@ -227,7 +227,7 @@ class Readout(Base):
     port: Mapped[str | None] = mapped_column(String(300))
     baud: Mapped[int | None] = mapped_column(Integer)
     primary_address: Mapped[int | None] = mapped_column(SmallInteger)
-    decoded: Mapped[list[Any] | None] = mapped_column(JSON)    # list of decode-json telegram objects
+    decoded: Mapped[list[Any] | None] = mapped_column(JSON)    # list of decoded telegram objects (as heatmeter decode --json prints them)
     notes: Mapped[str | None] = mapped_column(Text)
 
     frames: Mapped[list[ReadoutFrame]] = relationship(order_by="ReadoutFrame.seq", cascade="all, delete-orphan")
@@ -242,7 +242,7 @@ class ReadoutFrame(Base):
 
 
 class CalibrationResult(Base):
-    """A calibration / test of a meter or sub-assembly; points as in calc-json ``calibration``."""
+    """A calibration / test of a meter or sub-assembly; points as in ``heatmeter calc calibration`` JSON."""
 
     __tablename__ = "calibration_results"
     __table_args__ = (Index(None, "meter_id", "tested_on"),)
@@ -283,7 +283,7 @@ class CalibrationPoint(Base):
 
 
 class Lot(Base):
-    """An ISO 2859-1 sampling lot: its key, plan, seed (see maintenance.md)."""
+    """An ISO 2859-1 sampling lot: its key, plan, seed (see docs/planning.md)."""
 
     __tablename__ = "lots"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

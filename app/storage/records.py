@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from app.storage.columns import reason_group
 from app.storage.tabular import CONTRACT_COLUMNS, format_install_date
 
 # Meter columns a caller may set (besides placement: site, building, monitoring_point).
@@ -112,6 +113,9 @@ class MeterRecord:
 
 @dataclass
 class ImportReport:
+    """What an import did (or, for a dry run, would do). ``invalid`` lists every refused row as
+    (line, reasons); ``problems`` groups them: reason group -> [rows, first lines (up to 5)]."""
+
     file: str
     kind: str
     rows: int = 0
@@ -123,11 +127,41 @@ class ImportReport:
     extra_columns: list[str] = field(default_factory=list)
     stored: bool = False
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)          # how the file was read (encoding, header, mapping)
+    cp1252_lines: list[int] = field(default_factory=list)
+    problems: dict[str, list] = field(default_factory=dict)
+
+    def add_invalid(self, line: int, reasons: list[str]) -> None:
+        """One refused row, counted in the group of each of its reasons (once per group)."""
+        self.invalid.append((line, "; ".join(reasons)))
+        for g in dict.fromkeys(map(reason_group, reasons)):
+            entry = self.problems.get(g)
+            if entry is None:
+                self.problems[g] = [1, [line]]
+            else:
+                entry[0] += 1
+                if len(entry[1]) < 5:
+                    entry[1].append(line)
+
+    def problem_groups(self) -> list[tuple[str, int, list[int]]]:
+        """(reason, rows, first lines), the commonest reason first."""
+        return sorted(((g, n, lines) for g, (n, lines) in self.problems.items()), key=lambda t: (-t[1], t[2][0]))
+
+    def problem_text(self) -> str:
+        """The groups in one line: ``bad date: 38,279 rows, e.g. lines 2, 3, 4; empty serial: 1 row (line 9)``."""
+        parts = []
+        for g, n, lines in self.problem_groups():
+            shown = ", ".join(map(str, lines)) + (", ..." if n > len(lines) else "")
+            parts.append(f"{g}: {n:,} row{'s' if n != 1 else ''} "
+                         + (f"(line {shown})" if n == 1 else f"(e.g. lines {shown})"))
+        return "; ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "kind": self.kind, "rows": self.rows, "created": self.created,
                 "updated": self.updated, "unchanged": self.unchanged, "moved": self.moved,
                 "invalid": [{"line": ln, "reason": r} for ln, r in self.invalid],
+                "problems": [{"reason": g, "rows": n, "first_lines": lines} for g, n, lines in self.problem_groups()],
+                "notes": self.notes, "windows_1252_lines": len(self.cp1252_lines),
                 "extra_columns": self.extra_columns, "stored": self.stored,
                 "seconds": round(self.seconds, 3)}
 

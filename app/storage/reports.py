@@ -7,13 +7,13 @@
   and the recalibration date or the evidence of successful sampling (lot,
   verdict, date), with the meter's state in the maintenance schedule; and
   **E27** meter sizing calculations — for every meter whose design load is
-  stored, the calc-json ``sizing`` of the metrology core run on it, and the
+  stored, the ``heatmeter calc sizing`` JSON of the metrology core run on it, and the
   installed meter checked against the same flows.
 - :func:`personal_data_rows`: the data-protection export (MMS 2.2.1/2.2.2),
   the register's own CSV, read back for display.
 
 Design data for E27 live with the meter as spreadsheet columns (kept by the
-import as the meter's ``extra``) named like the calc-json ``sizing`` inputs:
+import as the meter's ``extra``) named like the ``heatmeter calc sizing`` JSON inputs:
 ``design_power_kw``, ``min_power_kw``, ``flow_temp_c``, ``return_temp_c``
 (required), ``min_load_flow_temp_c``, ``min_load_return_temp_c``,
 ``pipe_dn``, ``max_dp_bar``, ``application`` (heating/cooling, default
@@ -32,10 +32,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.storage import safe_export
 from app.storage.records import MeterRecord, jsonable
 from app.storage.register import CAL, COM, INST, LOT, LOTM, LOTR, LOTV, M, Register
 
-#: Spreadsheet columns holding a meter's design data (calc-json ``sizing`` input names).
+#: Spreadsheet columns holding a meter's design data (``heatmeter calc sizing`` JSON input names).
 DESIGN_REQUIRED = ("design_power_kw", "min_power_kw", "flow_temp_c", "return_temp_c")
 DESIGN_OPTIONAL = ("min_load_flow_temp_c", "min_load_return_temp_c", "pipe_dn", "max_dp_bar")
 DESIGN_TEXT = ("application", "meter_position")
@@ -164,8 +165,8 @@ class E27Row:
     location: str | None
     status: str                   # sized | no_design_load | invalid_design_data
     inputs: dict[str, Any] = field(default_factory=dict)
-    result: dict[str, Any] = field(default_factory=dict)      # calc-json sizing, built-in catalogue
-    installed: dict[str, Any] = field(default_factory=dict)   # calc-json sizing, the installed meter only
+    result: dict[str, Any] = field(default_factory=dict)      # ``heatmeter calc sizing`` JSON, built-in catalogue
+    installed: dict[str, Any] = field(default_factory=dict)   # ``heatmeter calc sizing`` JSON, the installed meter only
     installed_verdict: str = ""   # covers_range | q_max_above_qp | q_min_below_qi | ... | no_size_recorded
     note: str = ""
 
@@ -182,10 +183,14 @@ E27_COLUMNS = ("make", "type", "serial", "monitoring_point", "location", "status
                "min_power_kw", "flow_temp_c", "return_temp_c", "meter_position", "application", "q_max_m3h",
                "q_min_m3h", "turndown_needed", "chosen_qp_m3h", "chosen_ratio", "chosen_dn", "installed_qp_m3h",
                "installed_qi_m3h", "installed_verdict", "note")
+#: Columns of the E27/E28 tables that hold numbers (written as numbers, never neutralised as text).
+NUMERIC_REPORT_COLUMNS = ("mid_class", "qp_m3h", "install_year", "lot_id", "design_power_kw", "min_power_kw",
+                          "flow_temp_c", "return_temp_c", "q_max_m3h", "q_min_m3h", "turndown_needed",
+                          "chosen_qp_m3h", "chosen_ratio", "chosen_dn", "installed_qp_m3h", "installed_qi_m3h")
 
 
 def design_inputs(m: MeterRecord) -> tuple[dict[str, Any] | None, str]:
-    """The calc-json ``sizing`` input from a meter's stored design data, or (None, why not)."""
+    """The ``heatmeter calc sizing`` JSON input from a meter's stored design data, or (None, why not)."""
     extra = {k.strip().lower(): v for k, v in (m.extra or {}).items()}
     if not any(k in extra for k in DESIGN_REQUIRED):
         return None, "no design load stored"
@@ -485,11 +490,10 @@ def e27_table(pack: EvidencePack) -> tuple[list[str], list[list[str]]]:
 
 
 def write_csv(path_or_stream, header: Sequence[str], rows: Sequence[Sequence[str]]) -> int:
-    """A CSV file (UTF-8 with BOM, for spreadsheets; written atomically, formulas neutralised) or an open
-    text stream: ``app.storage.exports.write_csv``."""
-    from app.storage.exports import write_csv as safe_write_csv
-
-    return safe_write_csv(path_or_stream, header, rows)
+    """A CSV file (UTF-8 with BOM, for spreadsheets; written atomically) or an open text stream,
+    with no live formula in any cell (``safe_export``)."""
+    return safe_export.write_csv(path_or_stream, header, rows, bom=not hasattr(path_or_stream, "write"),
+                                 numeric=NUMERIC_REPORT_COLUMNS)
 
 
 # ---- data protection ---------------------------------------------------------------------
@@ -514,7 +518,7 @@ def personal_data_rows(reg: Register, *, meter_ids: Sequence[int] | None = None,
                                     date_from=date_from, date_to=date_to, fields=fields,
                                     include_restricted=include_restricted)
     buf.seek(0)
-    rows = list(csv.reader(buf))
+    rows = [[safe_export.restore(c) for c in r] for r in csv.reader(buf)]  # shown as the texts they are
     return PersonalData(header=rows[0] if rows else [], rows=rows[1:], info=info,
                         meter_ids=list(meter_ids) if meter_ids is not None else None, site=site,
                         date_from=date_from, date_to=date_to)

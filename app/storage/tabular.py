@@ -1,53 +1,28 @@
-"""The register's spreadsheet contract (register-csv.md): reading, checking, writing.
+"""The register's spreadsheet contract: checking the cells of a meters file, and the export's text.
 
-Reading gives ``(line_number, {column: text})`` pairs from a CSV file (``,`` ``;``
-or tab separated, UTF-8 with or without BOM, else Windows-1252) or from the
-first sheet of an XLSX workbook. ``check_row`` turns one row into the values
-the register stores, or into the reasons it is invalid. Plain Python, no
-database.
+Reading (``read_table``, in ``sheet_read``) gives the header and the rows of a
+CSV or XLSX file. ``check_row`` turns one row into the values the register
+stores, or into the reasons it is invalid; ``BulkChecker`` does the same for
+a whole sheet at spreadsheet speed. How dates and numbers are read is a
+``CellRules``: the day/month order (``dmy``, ``mdy``, ``ymd`` or none: then a
+``03/04/2015`` is an error, never a guess) and the decimal mark (``point``,
+``comma``, or ``either``). Plain Python, no database.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from itertools import repeat
-from operator import itemgetter
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from app.storage.errors import ImportFileError
-
-# The contract's columns, in the contract's order (also the export order).
-CONTRACT_COLUMNS = (
-    "site", "building", "location", "monitoring_point", "manufacturer", "model", "serial",
-    "mid_class", "qp_m3h", "qi_m3h", "qp_qi_ratio", "dn", "install_date", "primary_address",
-    "secondary_address", "battery_expiry", "flow_sensor_position",
+from app.storage.columns import (  # noqa: F401 - the names other modules import from here
+    BAUD_RATES, CONTRACT_COLUMNS, DATE_COLUMNS, EXTENDED_COLUMNS, KNOWN_COLUMNS, MAX_EXTRA_TEXT, MAX_TEXT,
+    NUMERIC_COLUMNS, PERSONAL_COLUMNS, PLACEMENT_COLUMNS, REQUIRED_COLUMNS, REQUIRED_VALUES, STATUS_VALUES,
+    reason_group,
 )
-REQUIRED_COLUMNS = ("site", "manufacturer", "model", "serial", "install_date")
-#: Required columns whose cells may not be empty: an empty install_date is accepted (the meter is then
-#: flagged install_date_unknown by the schedule, maintenance-cycle spec).
-REQUIRED_VALUES = ("site", "manufacturer", "model", "serial")
-# Columns beyond the contract that map onto meter fields (read when present,
-# written by export when some meter has a value).
-EXTENDED_COLUMNS = (
-    "mbus_manufacturer", "qs_m3h", "dtheta_min_k", "dtheta_max_k", "temp_min_c", "temp_max_c",
-    "baud", "status", "notes",
-)
-PERSONAL_COLUMNS = ("occupant_name", "flat", "customer_reference")
-KNOWN_COLUMNS = CONTRACT_COLUMNS + EXTENDED_COLUMNS + PERSONAL_COLUMNS
-# Columns that describe where the meter is (its installation) rather than the meter.
-PLACEMENT_COLUMNS = ("site", "building", "location", "monitoring_point")
-
-BAUD_RATES = (300, 600, 1200, 2400, 4800, 9600, 19200, 38400)
-STATUS_VALUES = ("in_service", "removed", "spare", "in_repair", "at_lab", "scrapped")
-MAX_TEXT = {"site": 200, "building": 200, "location": 300, "monitoring_point": 100, "manufacturer": 100,
-            "model": 100, "serial": 100, "notes": 10000, "occupant_name": 200, "flat": 100,
-            "customer_reference": 100}
+from app.storage.sheet_read import SplitRows, Table, _split_plain, read_table  # noqa: F401 - re-exported
 
 
 @dataclass
@@ -59,259 +34,30 @@ class RowError:
         return f"line {self.line}: {self.reason}"
 
 
-@dataclass
-class Table:
-    """A sheet read from a file: header (normalised), rows and each row's line number.
-
-    CSV rows are lists of ``str`` (short rows padded with ``""``); XLSX rows
-    hold the cells' Python values.
-    """
-
-    columns: list[str]
-    rows: Sequence[list[Any]]  # a list, or SplitRows for a plain CSV file
-    lines: list[int]
-    extra_columns: list[str] = field(default_factory=list)
-    kind: str = "csv"
-
-
-# ---- reading ------------------------------------------------------------------
-
-def _looks_xlsx(path: Path, head: bytes) -> bool:
-    return head.startswith(b"PK\x03\x04") or path.suffix.lower() in (".xlsx", ".xlsm")
-
-
-def read_table(path: str | Path, *, split_late: bool = False) -> Table:
-    """Read a CSV or XLSX file; raise ImportFileError (one line) for anything else.
-
-    ``split_late``: a CSV file without quoting or blank lines gets its rows as
-    ``SplitRows``, split into cells only when a chunk of them is asked for.
-    """
-    p = Path(path)
-    try:
-        with p.open("rb") as f:
-            head = f.read(8)
-    except FileNotFoundError:
-        raise ImportFileError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise ImportFileError(f"{p}: is a folder, not a CSV or XLSX file") from None
-    except OSError as exc:
-        raise ImportFileError(f"{p}: cannot read: {exc.strerror}") from None
-    if _looks_xlsx(p, head):
-        header, rows, lines = _read_xlsx(p)
-        kind = "xlsx"
-    else:
-        header, rows, lines = _read_csv(p, split_late)
-        kind = "csv"
-    columns = [_norm_header(h) for h in header]
-    seen: dict[str, int] = {}
-    for i, c in enumerate(columns):
-        if not c:
-            columns[i] = f"column_{i + 1}"
-            continue
-        if c in seen:
-            raise ImportFileError(f"{p}: column {c!r} appears twice in the header")
-        seen[c] = i
-    missing = [c for c in REQUIRED_COLUMNS if c not in seen]
-    if missing:
-        raise ImportFileError(
-            f"{p}: missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-            f"(header: {', '.join(c for c in columns if c)})")
-    if kind == "csv" and isinstance(rows, list):
-        width = len(columns)
-        if rows and min(map(len, rows)) < width:  # short rows: the missing cells are empty
-            rows = [r if len(r) >= width else r + [""] * (width - len(r)) for r in rows]
-    extra = [c for c in columns if c not in KNOWN_COLUMNS]
-    return Table(columns=columns, rows=rows, lines=lines, extra_columns=extra, kind=kind)
-
-
-def _norm_header(h: Any) -> str:
-    return "" if h is None else " ".join(str(h).split()).lower()
-
-
-_FIRST_LINE = re.compile(r"[^\r\n]*")
-
-
-def _read_csv(p: Path, split_late: bool = False) -> tuple[list[str], Sequence[list[str]], list[int]]:
-    """Decode the whole file once (UTF-8 with or without BOM, else Windows-1252) and parse it."""
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise ImportFileError(f"{p}: cannot read: {exc.strerror}") from None
-    if b"\x00" in data[:65536]:
-        raise ImportFileError(f"{p}: not a CSV or XLSX file (binary content)")
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        del data
-        return _parse_csv(p, text, split_late)
-    raise ImportFileError(f"{p}: not a CSV or XLSX file (not UTF-8 or Windows-1252 text)")
-
-
-def _parse_csv(p: Path, text: str, split_late: bool = False) -> tuple[list[str], Sequence[list[str]], list[int]]:
-    first = _FIRST_LINE.match(text)[0]
-    delimiter = max((",", ";", "\t"), key=first.count)
-    if first.count(delimiter) == 0:
-        if not first.strip():
-            raise ImportFileError(f"{p}: empty file: no header line")
-        raise ImportFileError(f"{p}: not a CSV file: the first line has no column separator (, ; or tab)")
-    plain = _plain_lines(text)
-    if plain is not None:  # no quoting anywhere: each line is a record, split at the separator
-        header, body = plain[0].split(delimiter), plain[1:]
-        lines = list(range(2, len(body) + 2))
-        firsts = set(map(itemgetter(0), body)) if "" not in body else {""}
-        if split_late and not any(c == delimiter or c.isspace() or not c for c in firsts):
-            # no line starts blank, so none is blank: split the lines when they are checked
-            return header, SplitRows(body, delimiter, len(header)), lines
-        rows = _split_lines(body, delimiter)
-    else:
-        header, rows, lines = _read_records(p, text, delimiter)
-    # blank lines, also ",,,," from spreadsheets, are not rows (a row whose first cell has text is not blank)
-    if all(rows) and all(map(str.strip, map(itemgetter(0), rows))):
-        return header, rows, lines
-    blank = [i for i, r in enumerate(rows) if not r or ((not r[0] or r[0].isspace()) and not "".join(r).strip())]
-    if blank:
-        drop = set(blank)
-        rows = [r for i, r in enumerate(rows) if i not in drop]
-        lines = [ln for i, ln in enumerate(lines) if i not in drop]
-    return header, rows, lines
-
-
-def _plain_lines(text: str) -> list[str] | None:
-    """The lines of ``text`` when it has nothing but plain cells, else None (read it with ``csv``).
-
-    Without a quote character, a NUL, a lone carriage return or a line longer
-    than csv's field limit, every line is one record and ``csv`` splits it at
-    each separator and nowhere else: ``str.split`` does the same, about twice
-    as fast.
-    """
-    if '"' in text or "\x00" in text:
-        return None
-    returns = text.count("\r")
-    if not returns:
-        lines = text.split("\n")
-    elif returns == text.count("\n") == text.count("\r\n"):
-        lines = text.split("\r\n")
-    else:
-        return None
-    if lines and lines[-1] == "":  # the last line's end
-        lines.pop()
-    if not lines or max(map(len, lines)) > csv.field_size_limit():
-        return None
-    return lines
-
-
-def _split_plain(text: str, delimiter: str) -> list[list[str]] | None:
-    """The records ``csv.reader`` reads from ``text``, when ``text`` has nothing but plain cells."""
-    lines = _plain_lines(text)
-    if lines is None:
-        return None
-    return _split_lines(lines, delimiter)
-
-
-def _split_lines(lines: list[str], delimiter: str) -> list[list[str]]:
-    records = list(map(str.split, lines, repeat(delimiter, len(lines))))
-    if "" in lines:  # csv reads an empty line as no cells at all
-        records = [[] if not ln else r for ln, r in zip(lines, records)]
-    return records
-
-
-class SplitRows(Sequence):
-    """The rows of a plain CSV file (see ``_plain_lines``), split into cells when asked for.
-
-    ``rows[a:b]`` splits those lines only, so that a file can be checked chunk
-    by chunk while the first chunks are already being written. Short rows are
-    padded with empty cells to ``width``.
-    """
-
-    def __init__(self, lines: list[str], delimiter: str, width: int):
-        self._lines, self._delimiter, self._width = lines, delimiter, width
-
-    def __len__(self) -> int:
-        return len(self._lines)
-
-    def __getitem__(self, index):
-        if not isinstance(index, slice):
-            return self[index:index + 1 or None][0]
-        rows = _split_lines(self._lines[index], self._delimiter)
-        width = self._width
-        if rows and min(map(len, rows)) < width:
-            rows = [r if len(r) >= width else r + [""] * (width - len(r)) for r in rows]
-        return rows
-
-    def __iter__(self):
-        for start in range(0, len(self._lines), 5000):
-            yield from self[start:start + 5000]
-
-
-def _read_records(p: Path, text: str, delimiter: str) -> tuple[list[str], list[list[str]], list[int]]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    try:
-        header = next(reader)
-        rows = list(reader)
-    except csv.Error as exc:
-        raise ImportFileError(f"{p}: line {reader.line_num}: bad CSV: {exc}") from None
-    if reader.line_num == len(rows) + 1:
-        # one record per physical line: row i is on line i + 2
-        lines = list(range(2, len(rows) + 2))
-    else:  # a quoted cell spans lines: count them again, row by row
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-        next(reader)
-        lines = []
-        start = reader.line_num + 1
-        for _row in reader:
-            lines.append(start)
-            start = reader.line_num + 1
-    return header, rows, lines
-
-
-def _read_xlsx(p: Path) -> tuple[list[str], list[list[Any]], list[int]]:
-    import zipfile
-
-    import openpyxl
-
-    fh = p.open("rb")  # a file object: openpyxl would refuse a name not ending in .xlsx
-    try:
-        wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        fh.close()
-        raise ImportFileError(f"{p}: not a CSV or XLSX file ({type(exc).__name__}: {exc})") from None
-    except Exception as exc:  # openpyxl raises assorted errors on foreign zip files
-        fh.close()
-        raise ImportFileError(f"{p}: not a CSV or XLSX file (unreadable workbook: {type(exc).__name__})") from None
-    try:
-        ws = wb.worksheets[0]
-        it = ws.iter_rows(values_only=True)
-        header = None
-        line = 0
-        for values in it:
-            line += 1
-            if values and any(v not in (None, "") for v in values):
-                header = list(values)
-                break
-        if header is None:
-            raise ImportFileError(f"{p}: the first sheet is empty: no header row")
-        rows: list[list[Any]] = []
-        lines: list[int] = []
-        for values in it:
-            line += 1
-            if values and any(v is not None and str(v).strip() for v in values):
-                rows.append(list(values))
-                lines.append(line)
-    finally:
-        wb.close()
-        fh.close()
-    return [("" if h is None else str(h)) for h in header], rows, lines
-
-
 # ---- checking one row ---------------------------------------------------------
 
-_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+_DMY = re.compile(r"(\d{1,4})([/.-])(\d{1,2})\2(\d{1,4})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
 _YEAR = re.compile(r"^\d{4}$")
 _INT = re.compile(r"^[+-]?\d+$")
 _DIGITS8 = re.compile(r"^\d{8}$")
 _FLAG = re.compile(r"^[A-Za-z@]{3}$")
+_EXCEL_1900 = dt.date(1899, 12, 30)   # day 0 of Excel's 1900 date system (serial 60 is its 29 Feb 1900)
+_EXCEL_1904 = dt.date(1904, 1, 1)
+MIN_YEAR, MAX_YEAR = 1900, 2200
+_ORDER_WORDS = {"dmy": "day/month/year", "mdy": "month/day/year", "ymd": "year/month/day"}
+
+
+@dataclass(frozen=True)
+class CellRules:
+    """How this file's dates and numbers are read (see the module's notes)."""
+
+    date_order: str | None = None   # dmy, mdy, ymd, or None
+    decimal: str = "either"         # point, comma, either
+    epoch_1904: bool = False        # XLSX: the workbook counts days from 1904
+
+
+DEFAULT_RULES = CellRules()
 
 
 def _text(v: Any) -> str:
@@ -326,43 +72,94 @@ def _text(v: Any) -> str:
     return str(v).strip()
 
 
-def parse_date(v: Any, *, allow_year: bool) -> tuple[dt.date, bool]:
-    """(date, year_only). Raises ValueError with a reason."""
+def _in_range(d: dt.date, s: str) -> dt.date:
+    if not MIN_YEAR <= d.year <= MAX_YEAR:
+        raise ValueError(f"date {s} out of range (years {MIN_YEAR}..{MAX_YEAR})")
+    return d
+
+
+def _serial(x: float, rules: CellRules) -> dt.date:
+    """An Excel serial day number (a spreadsheet's date cell without its date format)."""
+    if not math.isfinite(x) or not 1 <= x < 200_000:
+        raise ValueError(f"{x:g} is not a date serial of years {MIN_YEAR}..{MAX_YEAR}")
+    if rules.epoch_1904:
+        return _in_range(_EXCEL_1904 + dt.timedelta(days=int(x)), f"serial {x:g}")
+    if int(x) == 60:
+        raise ValueError("serial 60 is 29 February 1900, a day that never was")
+    base = _EXCEL_1900 if x > 60 else _EXCEL_1900 + dt.timedelta(days=1)  # Excel's phantom 29 Feb 1900
+    return _in_range(base + dt.timedelta(days=int(x)), f"serial {x:g}")
+
+
+def parse_date(v: Any, *, allow_year: bool, rules: CellRules = DEFAULT_RULES) -> tuple[dt.date, bool]:
+    """(date, year_only). Raises ValueError with a reason.
+
+    Read in any case: ISO ``YYYY-MM-DD`` (a time after it is ignored), a year
+    alone (``allow_year``), date cells, and Excel serial numbers (numbers from
+    a workbook). ``03/04/2015``, ``3.4.15`` and ``2015/04/03`` need
+    ``rules.date_order``; two-digit years are 1969..2068.
+    """
     if isinstance(v, dt.datetime):
-        return v.date(), False
+        return _in_range(v.date(), v.date().isoformat()), False
     if isinstance(v, dt.date):
-        return v, False
-    if isinstance(v, (int, float)) and not isinstance(v, bool) and allow_year and float(v).is_integer() \
-            and 1900 <= int(v) <= 2200:
-        return dt.date(int(v), 7, 1), True
+        return _in_range(v, v.isoformat()), False
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if allow_year and float(v).is_integer() and MIN_YEAR <= v <= MAX_YEAR:
+            return dt.date(int(v), 7, 1), True
+        return _serial(float(v), rules), False
     s = _text(v)
     if allow_year and _YEAR.match(s):
         y = int(s)
-        if not 1900 <= y <= 2200:
-            raise ValueError(f"year {s} out of range 1900..2200")
+        if not MIN_YEAR <= y <= MAX_YEAR:
+            raise ValueError(f"year {s} out of range {MIN_YEAR}..{MAX_YEAR}")
         return dt.date(y, 7, 1), True
-    m = _DATE.match(s)
-    if not m:
-        raise ValueError(f"bad date {s!r} (expected YYYY-MM-DD{' or YYYY' if allow_year else ''})")
+    m = _DATE.fullmatch(s)
+    if m:
+        parts = (int(m[1]), int(m[2]), int(m[3]))
+    else:
+        m = _DMY.fullmatch(s)
+        if not m:
+            raise ValueError(f"bad date {s!r} (expected YYYY-MM-DD{' or YYYY' if allow_year else ''})")
+        order = rules.date_order
+        if order is None:
+            raise ValueError(f"bad date {s!r}: day and month order not given (--date-order dmy, mdy or ymd)")
+        if order == "ymd":
+            ys, ms, ds = m[1], m[3], m[4]
+        elif order == "dmy":
+            ds, ms, ys = m[1], m[3], m[4]
+        else:
+            ms, ds, ys = m[1], m[3], m[4]
+        if len(ds) > 2 or len(ms) > 2 or len(ys) not in (2, 4):
+            raise ValueError(f"bad date {s!r} (not {_ORDER_WORDS[order]})")
+        y, mo, d = int(ys), int(ms), int(ds)
+        if len(ys) == 2:
+            y += 2000 if y < 69 else 1900
+        parts = (y, mo, d)
     try:
-        d = dt.date(int(m[1]), int(m[2]), int(m[3]))
+        day = dt.date(*parts)
     except ValueError:
         raise ValueError(f"bad date {s!r} (no such day)") from None
-    if not 1900 <= d.year <= 2200:
-        raise ValueError(f"date {s} out of range (years 1900..2200)")
-    return d, False
+    return _in_range(day, s), False
 
 
-def _number(v: Any, name: str, *, positive: bool = True) -> float:
+def _number(v: Any, name: str, *, positive: bool = True, decimal: str = "either") -> float:
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         x = float(v)
     else:
         s = _text(v)
-        if s.count(",") == 1 and "." not in s:  # decimal comma (semicolon-separated files)
-            s = s.replace(",", ".")
+        if "," in s:
+            if decimal == "point":
+                raise ValueError(f"{name} {s!r} is not a number (a comma is no decimal mark in a comma-separated "
+                                 "file; give the number with a point)")
+            if s.count(",") == 1 and "." not in s:
+                s = s.replace(",", ".")
+            else:
+                raise ValueError(f"{name} {s!r} is not a number (digit grouping is not read: give the number "
+                                 "without thousands separators)")
+        elif "." in s and decimal == "comma":
+            raise ValueError(f"{name} {s!r}: the decimal mark is a comma, so a point is ambiguous (thousands?)")
         try:
             x = float(s)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ValueError(f"{name} {_text(v)!r} is not a number") from None
     if not math.isfinite(x):
         raise ValueError(f"{name} {_text(v)!r} is not a finite number")
@@ -377,8 +174,8 @@ def _integer(v: Any, name: str) -> int:
     if isinstance(v, int) and not isinstance(v, bool):
         return v
     s = _text(v)
-    if not _INT.match(s):
-        raise ValueError(f"{name} {s!r} is not a whole number")
+    if not _INT.match(s) or len(s) > 12:
+        raise ValueError(f"{name} {s[:40]!r} is not a whole number")
     return int(s)
 
 
@@ -394,7 +191,7 @@ def _check_secondary(v):
         return f"{int(v):08d}"  # a spreadsheet dropped the leading zeros
     s = _text(v).replace(" ", "")
     if not _DIGITS8.match(s):
-        raise ValueError(f"secondary_address {_text(v)!r} must be 8 digits")
+        raise ValueError(f"secondary_address {_text(v)[:40]!r} must be 8 digits")
     return s
 
 
@@ -415,7 +212,7 @@ def _check_dn(v):
 def _check_position(v):
     s = _text(v).lower()
     if s not in ("flow", "return"):
-        raise ValueError(f"flow_sensor_position {_text(v)!r} must be flow or return")
+        raise ValueError(f"flow_sensor_position {_text(v)[:40]!r} must be flow or return")
     return s
 
 
@@ -429,20 +226,20 @@ def _check_baud(v):
 def _check_status(v):
     s = _text(v).lower()
     if s not in STATUS_VALUES:
-        raise ValueError(f"status {_text(v)!r} must be one of {', '.join(STATUS_VALUES)}")
+        raise ValueError(f"status {_text(v)[:40]!r} must be one of {', '.join(STATUS_VALUES)}")
     return s
 
 
 def _check_flag(v):
     s = _text(v)
     if not _FLAG.match(s):
-        raise ValueError(f"mbus_manufacturer {s!r} must be a 3-letter FLAG code such as KAM")
+        raise ValueError(f"mbus_manufacturer {s[:40]!r} must be a 3-letter FLAG code such as KAM")
     return s.upper()
 
 
 def _temp(name):
-    def check(v):
-        x = _number(v, name, positive=False)
+    def check(v, decimal="either"):
+        x = _number(v, name, positive=False, decimal=decimal)
         if not -60 <= x <= 250:
             raise ValueError(f"{name} {x:g} out of range -60..250 °C")
         return x
@@ -450,10 +247,10 @@ def _temp(name):
 
 
 def _pos(name):
-    return lambda v: _number(v, name)
+    return lambda v, decimal="either": _number(v, name, decimal=decimal)
 
 
-_CHECKS: dict[str, Callable[[Any], Any]] = {
+_CHECKS: dict[str, Callable[..., Any]] = {
     "mid_class": _check_mid_class,
     "qp_m3h": _pos("qp_m3h"),
     "qi_m3h": _pos("qi_m3h"),
@@ -471,9 +268,11 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "status": _check_status,
     "mbus_manufacturer": _check_flag,
 }
+_DECIMAL_CHECKS = {"qp_m3h", "qi_m3h", "qp_qi_ratio", "qs_m3h", "dtheta_min_k", "dtheta_max_k", "temp_min_c",
+                   "temp_max_c"}
 
 
-def check_cell(col: str, raw: Any) -> tuple[Any, str | None]:
+def check_cell(col: str, raw: Any, rules: CellRules = DEFAULT_RULES) -> tuple[Any, str | None]:
     """Check one cell of a known column: (value, reason or None).
 
     An empty cell gives (None, None). ``install_date`` gives ``(date,
@@ -483,6 +282,8 @@ def check_cell(col: str, raw: Any) -> tuple[Any, str | None]:
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             return None, None
         try:
+            if col in _DECIMAL_CHECKS:
+                return _CHECKS[col](raw, rules.decimal), None
             return _CHECKS[col](raw), None
         except ValueError as exc:
             return None, str(exc)
@@ -490,7 +291,7 @@ def check_cell(col: str, raw: Any) -> tuple[Any, str | None]:
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             return None, None
         try:
-            d, year_only = parse_date(raw, allow_year=col == "install_date")
+            d, year_only = parse_date(raw, allow_year=col == "install_date", rules=rules)
         except ValueError as exc:
             return None, f"{col}: {exc}"
         return ((d, year_only) if col == "install_date" else d), None
@@ -499,7 +300,7 @@ def check_cell(col: str, raw: Any) -> tuple[Any, str | None]:
     return s or None, (f"{col} longer than {limit} characters" if len(s) > limit else None)
 
 
-def check_row(cells: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def check_row(cells: dict[str, Any], rules: CellRules = DEFAULT_RULES) -> tuple[dict[str, Any], list[str]]:
     """Check one row (column -> cell). Returns (values, reasons).
 
     ``values`` holds the meter fields for the columns present in ``cells``
@@ -510,12 +311,16 @@ def check_row(cells: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     errors: list[str] = []
     extra: dict[str, str] = {}
     for col, raw in cells.items():
+        if col is None:
+            continue
         if col not in KNOWN_COLUMNS:
             s = _text(raw)
-            if s:
+            if len(s) > MAX_EXTRA_TEXT:
+                errors.append(f"{col} longer than {MAX_EXTRA_TEXT} characters")
+            elif s:
                 extra[col] = s
             continue
-        v, e = check_cell(col, raw)
+        v, e = check_cell(col, raw, rules)
         if e is not None:
             errors.append(e)
             if col in _CHECKS or col in ("install_date", "battery_expiry"):
@@ -530,6 +335,13 @@ def check_row(cells: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     _cross_checks(out, errors)
     out["extra"] = extra
     return out, errors
+
+
+def rules_of(table: Table) -> CellRules:
+    """The cell rules a table read with its options asks for."""
+    epoch = table.epoch
+    return CellRules(date_order=table.date_order, decimal=table.decimal,
+                     epoch_1904=bool(epoch is not None and getattr(epoch, "year", 1899) == 1904))
 
 
 def rows_as_dicts(table: Table) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -604,17 +416,17 @@ class BulkChecker:
     distinct combination of flow rates and temperature differences.
     """
 
-    def __init__(self, columns: list[str]):
+    def __init__(self, columns: list[Any], rules: CellRules = DEFAULT_RULES):
         self.columns = columns
+        self.rules = rules
         # per column: distinct cell -> value, and distinct cell -> reason (kept from chunk to chunk)
         self._values: dict[str, dict[Any, Any]] = {}
         self._bad: dict[str, dict[Any, str]] = {}
         self._cross: dict[tuple, list[str]] = {}
         self._year_only: dict[Any, bool] = {}  # install_date cell -> year only
 
-    @staticmethod
-    def _cell(col: str, raw: Any) -> tuple[Any, str | None]:
-        v, e = check_cell(col, raw)
+    def _cell(self, col: str, raw: Any) -> tuple[Any, str | None]:
+        v, e = check_cell(col, raw, self.rules)
         return (None, e) if e is not None else (v, None)
 
     def _distinct(self, col: str, raw: Sequence[Any], all_str: bool) -> tuple[Sequence[Any], list[Any]]:
@@ -665,11 +477,15 @@ class BulkChecker:
                         errors.setdefault(i, []).append(e)
 
         for idx, col in enumerate(self.columns):
+            if col is None:  # dropped by the mapping
+                continue
             raw = raw_cols[idx] if idx < len(raw_cols) else (None,) * n
             if col not in KNOWN_COLUMNS:
                 for i, x in enumerate(raw):
                     s = _text(x)
-                    if s:
+                    if len(s) > MAX_EXTRA_TEXT:
+                        errors.setdefault(i, []).append(f"{col} longer than {MAX_EXTRA_TEXT} characters")
+                    elif s:
                         if res.extra[i] is None:
                             res.extra[i] = {}
                         res.extra[i][col] = s

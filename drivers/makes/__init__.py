@@ -36,7 +36,7 @@ def new_meter_fields(proposal: dict, telegram: dict | None = None, *, site: str 
     """Fields to create a register meter from a readout the register did not know.
 
     ``proposal``: what ``Register.save_readout`` proposed (FLAG code, identification,
-    primary address, baud); ``telegram``: the first decoded telegram (decode-json
+    primary address, baud); ``telegram``: the first decoded telegram (decode --json
     dict) for the version byte. The make comes from the FLAG code, the model from
     the version byte where known (else "unknown (M-Bus version XX)"), the serial is
     the identification number, the site ``site`` (default "Unassigned": the meter

@@ -57,7 +57,7 @@ def _raw(rec: Any) -> bytes:
 
 
 def record_vib(rec: Any) -> bytes:
-    """The VIF and VIFE bytes of a record (object with ``vib`` or a decode-json dict with ``raw``)."""
+    """The VIF and VIFE bytes of a record (object with ``vib`` or a decode --json dict with ``raw``)."""
     vib = getattr(rec, "vib", None)
     if isinstance(vib, (bytes, bytearray)):
         return bytes(vib)
@@ -82,7 +82,7 @@ def _is_plain_volume(rec: Any, storage: int) -> bool:
 def volume_weighted(telegrams: Iterable[Any]) -> list[VolumeWeighted]:
     """Volume-weighted temperature registers in a readout and the averages they imply.
 
-    ``telegrams``: decoded telegrams (``drivers.mbus`` objects or decode-json dicts).
+    ``telegrams``: decoded telegrams (``drivers.mbus`` objects or decode --json dicts).
     Only makes that declare such registers are looked at; a register is paired
     with the volume register of the same storage number in the same readout.
     """

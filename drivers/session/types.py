@@ -117,7 +117,7 @@ class Readout:
         return self.protocol != "mbus"
 
     def decoded(self) -> list[dict]:
-        """The telegrams as decode-json ``telegram`` objects."""
+        """The telegrams as decoded telegram objects (as ``heatmeter decode --json`` prints them)."""
         return [t.to_json() for t in self.telegrams]
 
     def history(self):

@@ -1,4 +1,4 @@
-"""Generated registers for the planning tests: a CSV per register-csv.md plus the odd cases made through the API."""
+"""Generated registers for the planning tests: a CSV per docs/import-format.md plus the odd cases made through the API."""
 from __future__ import annotations
 
 import csv

@@ -53,12 +53,13 @@ def test_bad_csv_names_each_line_and_stores_nothing(sqlite_url, tmp_path, capsys
     rows[1]["install_date"] = "2019-13-01"
     rows[2]["primary_address"] = "300"
     rows[3]["serial"] = ""
-    status, _, err = run(capsys, "meters", "import", str(write_csv(tmp_path / "b.csv", rows)), "--db", sqlite_url)
+    status, out, err = run(capsys, "meters", "import", str(write_csv(tmp_path / "b.csv", rows)), "--db", sqlite_url)
     assert status == 1
-    assert "b.csv: line 3: install_date: bad date '2019-13-01'" in err
-    assert "b.csv: line 4: primary_address 300 out of range 0..250" in err
-    assert "b.csv: line 5: empty serial" in err
-    assert "nothing stored" in err
+    assert "line 3: install_date: bad date '2019-13-01'" in out
+    assert "line 4: primary_address 300 out of range 0..250" in out
+    assert "line 5: empty serial" in out
+    assert "  install_date: no such day: 1 row (line 3)" in out and "  empty serial: 1 row (line 5)" in out
+    assert err.count("\n") == 1 and "3 invalid rows, nothing stored" in err
     status, out, _ = run(capsys, "meters", "list", "--db", sqlite_url, "--json")
     assert json.loads(out) == []
 

@@ -1,4 +1,4 @@
-"""Import and export per register-csv.md, on SQLite and PostgreSQL."""
+"""Import and export per docs/import-format.md, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import csv

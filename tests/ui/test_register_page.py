@@ -189,6 +189,14 @@ def test_import_with_bad_rows_lists_them_and_stores_nothing(make_window, qtbot, 
     page.start_import(str(path), False)
     qtbot.waitUntil(lambda: page.bad_rows.isVisible() and page.bad_rows_table.rowCount() == 1, timeout=WAIT_MS)
     assert reg.count_meters() == 0
+    asked = []
+    page.ask = lambda title, text, ok="OK": asked.append((text, ok)) or False  # the user says no first
+    page.start_import(str(path), True)
+    qtbot.waitUntil(lambda: len(asked) == 1 and page.ctx.tasks.is_idle(), timeout=WAIT_MS)
+    assert "store 3 meters (3 new, 0 updated) and leave 1 rows out" in asked[0][0]
+    assert "secondary_address: must be 8 digits: 1 row (line 4)" in asked[0][0]
+    assert asked[0][1] == "Store 3, leave 1 out" and reg.count_meters() == 0  # never without the user's word
+    page.ask = lambda title, text, ok="OK": asked.append((text, ok)) or True
     page.start_import(str(path), True)
     qtbot.waitUntil(lambda: reg.count_meters() == 3 and page.model.rowCount() == 3, timeout=WAIT_MS)
     assert "valid rows were stored" in page.bad_rows_label.text()

@@ -328,3 +328,20 @@ def test_plain_callables_get_only_what_they_ask_for(runner, qtbot):
             pass
         assert blocker.args[0] in (1, 9, "plain")
     assert got == [["cancel", "progress"]]
+
+
+def test_status_bar_keeps_the_task_text_when_the_task_list_changes(window, qtbot):
+    """Another task starting or the list refreshing must not wipe what the running task said last."""
+    gate = threading.Event()
+
+    def work(progress, cancel):
+        progress(25, 100, "address 25")
+        gate.wait(10)
+
+    task = window.ctx.tasks.start("Primary scan", work)
+    ind = window.task_indicator
+    qtbot.waitUntil(lambda: "address 25" in ind.label.text(), timeout=3000)
+    ind._follow_current()                       # what the runner's change signal does
+    assert "Primary scan: address 25 · 25/100" in ind.label.text()
+    with qtbot.waitSignal(task.finished, timeout=3000):
+        gate.set()

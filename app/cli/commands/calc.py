@@ -1,7 +1,7 @@
 """``heatmeter calc KIND --input FILE [--json]``: the metrology calculators.
 
 KIND: mpe, calibration, sizing, resolution, heat-coefficient, battery, cost-benefit.
-FILE is one JSON object ("-" reads stdin); see the calc-json contract,
+FILE is one JSON object ("-" reads stdin); see docs/calc.md,
 docs/calc-battery.md and docs/calc-costbenefit.md.
 """
 from __future__ import annotations
@@ -39,21 +39,38 @@ def _no_kind(args) -> int:
     return 2
 
 
+MAX_INPUT_BYTES = 10_000_000  # a calculator's input is a few kB; a catalogue of thousands of meters is < 1 MB
+
+
 def _read(path: str):
     from app.cli.errors import UserError
 
     try:
         if path == "-":
-            text = sys.stdin.read()
+            data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
         else:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
+            with open(path, "rb") as fh:
+                data = fh.read(MAX_INPUT_BYTES + 1)
     except OSError as exc:
         raise UserError(f"cannot open {path}: {exc.strerror or exc}", 2) from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise UserError(f"{path}: more than {MAX_INPUT_BYTES:,} bytes: not a calculator input", 2)
     try:
-        return json.loads(text)
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte {exc.start}): save the JSON input as UTF-8", 2) from None
+
+    def no_constant(name):
+        raise ValueError(f"{name} is not a JSON number")
+
+    try:
+        return json.loads(text, parse_constant=no_constant)
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", 2) from None
+    except RecursionError:
+        raise UserError(f"{path}: not a calculator input: nested too deeply", 2) from None
+    except ValueError as exc:  # NaN / Infinity, or an integer of too many digits
+        raise UserError(f"{path}: not valid JSON: {' '.join(str(exc).split())[:100]}", 2) from None
 
 
 def run(args) -> int:

@@ -13,8 +13,10 @@ def register(subparsers) -> None:
                                           "file in the user data directory).")
     sub = p.add_subparsers(dest="db_command", metavar="SUBCOMMAND", parser_class=type(p))
     p.set_defaults(func=lambda a: (p.print_help(sys.stderr), 2)[1])
-    sp = sub.add_parser("status", help="the database URL and its schema revision (changes nothing)")
+    sp = sub.add_parser("status", help="the database URL, its schema revision and whether it reads back sound "
+                                       "(changes nothing)")
     add_db(sp)
+    sp.add_argument("--quick", action="store_true", help="skip the check of every page (SQLite)")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_status)
     sp = sub.add_parser("upgrade", help="create the database or migrate it to the latest revision")
@@ -39,17 +41,21 @@ def cmd_status(args) -> int:
     reg = _open(args, migrate_schema=False)
     try:
         st = reg.schema_status()
+        damage = None if args.quick else reg.check_integrity()
     except RegisterError as exc:
         raise UserError(str(exc), exc.status) from None
     finally:
         reg.close()
     st["url"] = reg.url
+    st["damaged"] = damage
     if args.json:
         print_json(st)
     else:
         state = ("up to date" if st["up_to_date"] else "empty (created on first use)" if st["current"] is None
                  else "older: migrated on next use" if st["known"] else "NEWER than this heatmeter")
         print(f"{st['url']}: revision {st['current'] or '-'} (latest {st['head']}): {state}")
+    if damage:
+        raise UserError(f"database {st['url']} is DAMAGED ({damage}): restore it from a backup", 2)
     return 0 if st["known"] else 2
 
 

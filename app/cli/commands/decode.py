@@ -31,20 +31,34 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+#: A telegram is at most a few hundred bytes (a few kB of hex with comments); more is not a telegram file.
+MAX_INPUT_BYTES = 1_000_000
+
+
+class _TooLarge(OSError):
+    pass
+
+
 def _read(name: str) -> bytes:
     if name == "-":
-        return sys.stdin.buffer.read()
-    fd = os.open(name, os.O_RDONLY)
-    try:
-        chunks = []
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(fd)
-    return b"".join(chunks)
+        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+    else:
+        fd = os.open(name, os.O_RDONLY)
+        try:
+            chunks = []
+            size = 0
+            while size <= MAX_INPUT_BYTES:  # /dev/zero, a FIFO that never ends: stop reading
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        finally:
+            os.close(fd)
+        data = b"".join(chunks)
+    if len(data) > MAX_INPUT_BYTES:
+        raise _TooLarge(0, f"more than {MAX_INPUT_BYTES:,} bytes: not a telegram file")
+    return data
 
 
 def _os_error(name: str, exc: OSError) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from app.cli.errors import UserError
+from app.cli.options import bounded_float
 
 
 def register(subparsers) -> None:
@@ -18,7 +19,7 @@ def register(subparsers) -> None:
     p.add_argument("--dongle", choices=("im871a", "amb8465", "rtl-wmbus"),
                    help="receiver kind (default: detected from the USB device)")
     p.add_argument("--mode", choices=("t1", "c1", "s1"), default="t1", help="radio mode (default t1)")
-    p.add_argument("--seconds", type=float, metavar="N", help="stop after N seconds")
+    p.add_argument("--seconds", type=bounded_float(0.001, 31_536_000), metavar="N", help="stop after N seconds")
     p.add_argument("--json", action="store_true", help="one JSON object per telegram per line")
     from app.cli.commands._keys import add_key_options
     add_key_options(p)

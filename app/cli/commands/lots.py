@@ -13,7 +13,7 @@ import textwrap
 from contextlib import contextmanager
 
 from app.cli.errors import UserError
-from app.cli.options import add_db, add_user, parse_date, print_json, user_of
+from app.cli.options import add_db, add_user, bounded_int, parse_date, print_json, user_of
 
 KEY_FIELDS = ("manufacturer", "model", "qp_m3h", "install_year", "site", "accuracy_class")
 LEVELS = ("S-1", "S-2", "S-3", "S-4", "I", "II", "III")
@@ -46,7 +46,7 @@ def register(subparsers) -> None:
     sp.add_argument("--as-of", metavar="YYYY-MM-DD", help="planning date (default today)")
     sp.add_argument("--round", type=int, choices=(9, 13), default=9, dest="sampling_round",
                     help="sampling round: 9 (first, MMS 1.3.3.1) or 13 years (second, after a passed 9-year lot)")
-    sp.add_argument("--window-months", type=int, default=12, metavar="N",
+    sp.add_argument("--window-months", type=bounded_int(0, 1200), default=12, metavar="N",
                     help="meters reaching the round's age within N months of --as-of (default 12)")
     sp.add_argument("--all", action="store_true", dest="all_meters",
                     help="every meter in service whatever its age (lot state still counts)")
@@ -153,9 +153,12 @@ def parse_int(text: str | None, what: str) -> int | None:
     if text is None:
         return None
     try:
-        return int(text, 10)
+        n = int(text, 10) if len(text) <= 20 else None
     except ValueError:
-        raise UserError(f"{what}: must be a whole number, not {text!r}") from None
+        n = None
+    if n is None or not -(2 ** 62) <= n <= 2 ** 62:
+        raise UserError(f"{what}: must be a whole number (at most 19 digits), not {text[:30]!r}")
+    return n
 
 
 def parse_float(text: str | None, what: str) -> float | None:
@@ -164,9 +167,10 @@ def parse_float(text: str | None, what: str) -> float | None:
     try:
         v = float(text)
     except ValueError:
-        raise UserError(f"{what}: must be a number, not {text!r}") from None
+        hint = " (the decimal mark is a point)" if "," in text else ""
+        raise UserError(f"{what}: must be a number{hint}, not {text[:30]!r}") from None
     if v != v or v in (float("inf"), float("-inf")):
-        raise UserError(f"{what}: must be a finite number, not {text!r}")
+        raise UserError(f"{what}: must be a finite number, not {text[:30]!r}")
     return v
 
 
@@ -318,8 +322,8 @@ def cmd_draw(args) -> int:
     lot_id = _lot_id(args)
     seed = parse_int(args.seed, "seed")
     spares = parse_int(args.spares, "spares")
-    if spares is not None and spares < 0:
-        raise UserError("spares: must not be negative")
+    if spares is not None and not 0 <= spares <= 100_000:
+        raise UserError("spares: must be from 0 to 100,000")
     with opened(args) as reg:
         d = planner.draw_lot(reg, lot_id, seed, spares=spares, force=args.force, user=user_of(args))
     if args.json:

@@ -5,12 +5,12 @@ import sys
 from contextlib import contextmanager
 
 from app.cli.errors import UserError
-from app.cli.options import add_db, add_user, parse_date, print_json, user_of
+from app.cli.options import add_db, add_user, bounded_int, parse_date, print_json, user_of
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("meters", help="the meter register: import, export, list, show, history, data protection",
-                              description="The meter register (register-csv contract). Every subcommand takes --db URL "
+                              description="The meter register (file format: docs/import-format.md). Every subcommand takes --db URL "
                                           "(default $HEATMETER_DB, else an SQLite file in the user data directory).")
     sub = p.add_subparsers(dest="meters_command", metavar="SUBCOMMAND", parser_class=type(p))
     p.set_defaults(func=lambda a: _help(p))
@@ -21,9 +21,23 @@ def register(subparsers) -> None:
         if json:
             sp.add_argument("--json", action="store_true", help="print JSON on stdout")
 
-    sp = sub.add_parser("import", help="import meters from a CSV or XLSX file (all or nothing)")
+    sp = sub.add_parser("import", help="import meters from a CSV or XLSX file (all or nothing)",
+                        description="Import meters from a CSV (, ; or tab separated; UTF-8, UTF-16 with BOM or "
+                                    "Windows-1252) or XLSX file (first sheet). All rows or none, unless "
+                                    "--skip-invalid. The file format, mappings and date orders are in "
+                                    "docs/import-format.md.")
     sp.add_argument("file", metavar="FILE", help="CSV (, ; or tab separated) or XLSX (first sheet)")
-    sp.add_argument("--skip-invalid", action="store_true", help="store the valid rows and list the invalid ones")
+    sp.add_argument("--map", metavar="MAP.json", dest="map_file",
+                    help='the file\'s headers -> register columns, e.g. {"Meter No": "serial", "Notes": null}')
+    sp.add_argument("--date-order", choices=("dmy", "mdy", "ymd"),
+                    help="how to read dates such as 03/04/2015 (day-month-year, month-day-year, year-month-day); "
+                         "without it such dates are errors")
+    sp.add_argument("--decimal-mark", choices=("auto", "point", "comma"), default="auto",
+                    help="auto (default): a comma is a decimal mark unless commas separate the cells")
+    sp.add_argument("--header-row", metavar="N", help="the header's row (1-based; default: found)")
+    sp.add_argument("--skip-invalid", action="store_true",
+                    help="store the valid rows; the invalid ones are listed, grouped by reason")
+    sp.add_argument("--dry-run", action="store_true", help="check and count, store nothing")
     sp.add_argument("--progress", action="store_true", help="report progress on stderr while rows are written")
     common(sp)
     sp.set_defaults(func=cmd_import)
@@ -46,8 +60,8 @@ def register(subparsers) -> None:
     sp.add_argument("--search", metavar="TEXT", help="words to find in make, model, serial, address, location, site")
     sp.add_argument("--include-restricted", action="store_true",
                     help="also list meters whose processing is restricted (MMS 2.2.5)")
-    sp.add_argument("--limit", type=int, metavar="N")
-    sp.add_argument("--offset", type=int, default=0, metavar="N")
+    sp.add_argument("--limit", type=bounded_int(0, 100_000_000), metavar="N")
+    sp.add_argument("--offset", type=bounded_int(0, 100_000_000), default=0, metavar="N")
     sp.add_argument("--full", action="store_true", help="with --json: every field, not only the CSV columns")
     common(sp)
     sp.set_defaults(func=cmd_list)
@@ -132,41 +146,73 @@ def opened(args):
 
 # ---- commands -----------------------------------------------------------------------
 
+def _import_options(args):
+    from app.storage.import_map import ImportOptions, load_mapping
+
+    header_row = None
+    if args.header_row is not None:
+        text = args.header_row.strip()
+        if not text.isdigit() or len(text) > 7 or not 1 <= int(text) <= 1_048_576:
+            raise UserError(f"--header-row: a row number from 1 to 1,048,576, not {args.header_row!r}")
+        header_row = int(text)
+    mapping = load_mapping(args.map_file) if args.map_file else None
+    return ImportOptions(mapping=mapping, date_order=args.date_order, decimal=args.decimal_mark,
+                         header_row=header_row)
+
+
+LIST_LINES = 20  # a report lists every refused line up to this many (--json lists them all)
+
+
 def cmd_import(args) -> int:
     from app.storage.errors import InvalidRows
 
     def progress(done: int, total: int) -> None:
         print(f"heatmeter: import: {done}/{total} rows written", file=sys.stderr, flush=True)
 
+    with storage_errors():
+        options = _import_options(args)  # a bad mapping is refused before the register is opened
     with opened(args) as reg:
         try:
-            report = reg.import_file(args.file, skip_invalid=args.skip_invalid, user=user_of(args),
-                                     progress=progress if args.progress else None)
+            report = reg.import_file(args.file, options=options, skip_invalid=args.skip_invalid, user=user_of(args),
+                                     progress=progress if args.progress else None, dry_run=args.dry_run)
         except InvalidRows as exc:
-            _print_invalid(exc.report)
             if args.json:
                 print_json(exc.report.to_dict())
+            else:
+                _print_report(exc.report, stored=False)
             raise UserError(str(exc), exc.status) from None
-    return _print_import(args, report)
-
-
-def _print_invalid(report) -> None:
-    for line, reason in report.invalid:
-        print(f"heatmeter: {report.file}: line {line}: {reason}", file=sys.stderr)
-
-
-def _print_import(args, report) -> int:
-    _print_invalid(report)
     if args.json:
         print_json(report.to_dict())
     else:
-        skipped = f", {len(report.invalid)} invalid rows skipped" if report.invalid else ""
-        moved = f" ({report.moved} moved)" if report.moved else ""
-        print(f"{report.file}: {report.rows} rows: {report.created} created, {report.updated} updated{moved}, "
-              f"{report.unchanged} unchanged{skipped}")
-        if report.extra_columns:
-            print(f"extra columns kept with each meter: {', '.join(report.extra_columns)}")
+        _print_report(report, stored=report.stored)
     return 0
+
+
+def _print_report(report, *, stored: bool) -> None:
+    """The summary on stdout: how the file was read, what is (or would be) stored, what is not, by reason."""
+    w = sys.stdout.write
+    for note in report.notes:
+        w(f"{report.file}: {note}\n")
+    n_bad = len(report.invalid)
+    if stored or not n_bad:
+        verb = "" if stored else " (dry run: nothing stored)"
+        moved = f" ({report.moved:,} moved)" if report.moved else ""
+        w(f"{report.file}: {report.rows:,} rows: {report.created:,} created, {report.updated:,} updated{moved}, "
+          f"{report.unchanged:,} unchanged" + (f", {n_bad:,} invalid rows left out" if n_bad else "") + f"{verb}\n")
+        if report.extra_columns:
+            w(f"extra columns kept with each meter: {', '.join(report.extra_columns)}\n")
+    else:
+        w(f"{report.file}: {report.rows:,} rows: {n_bad:,} invalid, nothing stored\n")
+    if n_bad:
+        w(("left out" if stored else "not stored") + ", by reason:\n")
+        for g, n, lines in report.problem_groups():
+            shown = ", ".join(map(str, lines)) + (", ..." if n > len(lines) else "")
+            w(f"  {g}: {n:,} row{'s' if n != 1 else ''} ({'line' if n == 1 else 'e.g. lines'} {shown})\n")
+        if n_bad <= LIST_LINES:
+            for line, reason in report.invalid:
+                w(f"  line {line}: {reason}\n")
+        else:
+            w(f"  (--json lists all {n_bad:,} lines)\n")
 
 
 def cmd_export(args) -> int:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from app.cli.commands import _bus
+from app.cli.options import bounded_int
 
 
 PROTOCOL_CHOICES = ("auto", "mbus", "iec62056-21", "kmp")
@@ -37,7 +38,8 @@ def register(sub) -> None:
                    help="the meter that must answer (ID or ID.MAN.VER.MEDIUM): when another one answers (a meter "
                         "replaced at its primary address) the read fails with status 1; a --secondary read is "
                         "always checked against its own mask")
-    p.add_argument("--max-telegrams", type=int, default=64, metavar="N", help="stop after N telegrams (default 64)")
+    p.add_argument("--max-telegrams", type=bounded_int(1, 1000), default=64, metavar="N",
+                   help="stop after N telegrams (default 64)")
     from app.cli.commands._keys import add_key_options
 
     keys = p.add_argument_group("encrypted meters (security modes 5 and 7)",

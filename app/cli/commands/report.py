@@ -9,7 +9,6 @@ PDF writer in a child process (``python -m app.ui.reports``, or the packaged
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import subprocess
 import sys
@@ -77,10 +76,13 @@ def cmd_evidence(args) -> int:
 
     if not (args.csv or args.sizing_csv or args.pdf or args.json):
         raise UserError("say what to write: --csv FILE, --sizing-csv FILE, --pdf FILE or --json", 2)
-    try:
-        as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
-    except ValueError:
-        raise UserError(f"--as-of {args.as_of!r} is not a date (YYYY-MM-DD)", 2) from None
+    to_stdout = [o for o, v in (("--csv", args.csv), ("--sizing-csv", args.sizing_csv), ("--json", args.json))
+                 if v == "-" or v is True]
+    if len(to_stdout) > 1:
+        raise UserError(f"{' and '.join(to_stdout)} would both write to standard output: give a FILE to all but one", 2)
+    from app.cli.options import parse_date
+
+    as_of = parse_date(args.as_of, "--as-of")
     for path in (args.csv, args.sizing_csv, args.pdf):
         if path and path != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise UserError(f"cannot write {path}: no folder {os.path.dirname(os.path.abspath(path))}", 2)

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import sys
 
+from app.cli.options import bounded_int
+
 LEVELS = ("S-1", "S-2", "S-3", "S-4", "I", "II", "III")
 INSPECTIONS = ("normal", "tightened", "reduced")
+MAX_LOT = 100_000_000  # ISO 2859-1's last row is "500,001 and over"; no register holds more meters
 
 
 def register(subparsers) -> None:
@@ -16,7 +19,8 @@ def register(subparsers) -> None:
     p.add_argument("--aql", default="4.0", metavar="AQL", help="acceptance quality limit printed in Table 2, 0.010 ... 1000 (default 4.0)")
     p.add_argument("--inspection", default="normal", metavar="KIND", help="normal, tightened or reduced (default normal)")
     p.add_argument("--oc", action="store_true", help="add the plan's OC curve (binomial and hypergeometric) as 'oc_curve'")
-    p.add_argument("--oc-points", type=int, default=51, metavar="K", help="points of the OC curve (default 51)")
+    p.add_argument("--oc-points", type=bounded_int(2, 1001), default=51, metavar="K",
+                   help="points of the OC curve, 2 to 1001 (default 51)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -25,11 +29,13 @@ def run(args) -> int:
     from app.cli.errors import UserError
 
     try:
-        lot_size = int(args.lot_size, 10)
+        lot_size = int(args.lot_size, 10) if len(args.lot_size) <= 20 else None
     except ValueError:
-        raise UserError(f"lot-size: must be a whole number, not {args.lot_size!r}", 2) from None
-    if lot_size < 1:
-        raise UserError(f"lot-size: must be at least 1, not {lot_size}", 2)
+        lot_size = None
+    if lot_size is None:
+        raise UserError(f"lot-size: must be a whole number, not {args.lot_size[:30]!r}", 2)
+    if not 1 <= lot_size <= MAX_LOT:
+        raise UserError(f"lot-size: must be from 1 to {MAX_LOT:,}, not {lot_size:,}", 2)
     if args.level not in LEVELS:
         raise UserError(f"level: must be one of {', '.join(LEVELS)}, not {args.level!r}", 2)
     if args.inspection not in INSPECTIONS:
@@ -37,7 +43,7 @@ def run(args) -> int:
     try:
         aql = float(args.aql)
     except ValueError:
-        raise UserError(f"aql: must be a number printed in ISO 2859-1 Table 2, not {args.aql!r}", 2) from None
+        raise UserError(f"aql: must be a number printed in ISO 2859-1 Table 2, not {args.aql[:30]!r}", 2) from None
     if args.oc and args.oc_points < 2:
         raise UserError("oc-points: must be at least 2", 2)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from app.cli.commands import _bus
+from app.cli.options import bounded_int
 
 
 def register(sub) -> None:
@@ -17,7 +18,7 @@ def register(sub) -> None:
                    help="last primary address (default 250)")
     p.add_argument("--mask", type=_bus.secondary_mask, metavar="ID",
                    help="secondary search: only slaves matching this mask (e.g. 1234FFFF)")
-    p.add_argument("--retry-silent", type=int, default=0, metavar="N",
+    p.add_argument("--retry-silent", type=bounded_int(0, 100), default=0, metavar="N",
                    help="also repeat probes that got no answer N times (slow; for lossy lines)")
     p.add_argument("--no-baud-search", dest="baud_search", action="store_false",
                    help="when nothing answers, do not try the other baud rates (by default the line is tested at "

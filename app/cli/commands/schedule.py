@@ -41,6 +41,8 @@ def run(args) -> int:
     as_of = parse_date(args.as_of, "--as-of") or dt.date.today()
     if args.horizon_months < 0:
         raise UserError("horizon-months: must not be negative")
+    if args.horizon_months > 1200:
+        raise UserError(f"horizon-months: at most 1,200 (a hundred years), not {args.horizon_months:,}")
     from app.services import planner
 
     with opened(args) as reg:
@@ -58,7 +60,7 @@ def run(args) -> int:
             try:
                 n = s.write_csv(args.csv)
             except RegisterError as exc:
-                raise UserError(str(exc)) from None
+                raise UserError(str(exc), exc.status) from None
             print(f"heatmeter: wrote {n} meters to {args.csv}", file=sys.stderr)
         return 0
     d = s.as_dict(meters=False)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from app.cli.options import bounded_float, bounded_int
+
 
 def _host_port(s: str) -> tuple[str, int]:
     host, sep, port = s.rpartition(":")
@@ -26,13 +28,13 @@ def register(sub) -> None:
                                    "interrupted.")
     p.add_argument("--pty", metavar="PATH", help="make PATH a link to the slave side of a pseudo-terminal")
     p.add_argument("--tcp", type=_host_port, metavar="HOST:PORT", help="listen on HOST:PORT (port 0: any free)")
-    p.add_argument("--meters", type=int, default=12, metavar="N", help="number of meters of the default bus (12)")
+    p.add_argument("--meters", type=bounded_int(0, 250), default=12, metavar="N", help="number of meters of the default bus (12)")
     p.add_argument("--config", metavar="FILE", help="JSON bus description (see docs/bus.md); replaces --meters")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (noise, answer delays, faults)")
-    p.add_argument("--baud", type=int, default=2400, metavar="B", help="line baud of the TCP gateway (2400)")
+    p.add_argument("--seed", type=bounded_int(0, 2 ** 63 - 1), default=0, metavar="S", help="random seed (noise, answer delays, faults)")
+    p.add_argument("--baud", type=bounded_int(300, 38400), default=2400, metavar="B", help="line baud of the TCP gateway (2400)")
     p.add_argument("--fast", action="store_true",
                    help="answer at once instead of with realistic line timing (for tests)")
-    p.add_argument("--time-scale", type=float, default=1.0, metavar="F",
+    p.add_argument("--time-scale", type=bounded_float(0, 1_000_000), default=1.0, metavar="F",
                    help="simulated seconds per real second for the registers (default 1); 0 freezes registers and meter clocks")
     p.add_argument("--echo", action="store_true", help="echo every byte the master sends (like some converters)")
     p.add_argument("--lose", type=_probability, default=None, metavar="P",

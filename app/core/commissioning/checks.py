@@ -392,7 +392,7 @@ class ReadoutValues:
 
 def readout_values(telegrams: Sequence[Mapping[str, Any]], read_at: dt.datetime, kind: str = "heat"
                    ) -> ReadoutValues:
-    """:class:`ReadoutValues` from decode-json telegrams (dicts) of one readout.
+    """:class:`ReadoutValues` from decode --json telegrams (dicts) of one readout.
 
     The energy register is the heating one for heat meters and the cooling one
     (``accumulation_negative``, or the plain energy register of a cooling-only

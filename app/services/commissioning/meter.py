@@ -58,7 +58,7 @@ class MeterReadout:
 
     read_at: dt.datetime                 # UTC, aware
     frames: list[bytes]
-    telegrams: list[dict]                # decode-json telegram objects
+    telegrams: list[dict]                # decoded telegram objects (as heatmeter decode --json prints them)
     meter: MeterRef
     transport: str | None = None
     port: str | None = None

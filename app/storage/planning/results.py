@@ -25,7 +25,7 @@ DEFAULT_SUBASSEMBLY = "complete_meter"
 class ResultEntry:
     """One tested (or inaccessible) meter of a lot's draw.
 
-    Either ``points`` (calc-json calibration points: ``{error_pct, q_m3h?,
+    Either ``points`` (``heatmeter calc calibration`` points: ``{error_pct, q_m3h?,
     dtheta_k?, interval?}``), or ``error_pct`` (a single error figure, judged
     at ``q_m3h``/``dtheta_k`` when given, else at qp and the meter's Δθmax; or
     against ``mpe_initial_pct`` when given), or ``inaccessible``. The meter's
@@ -210,7 +210,7 @@ def record_results(reg: Register, lot_id: int, entries: Sequence[ResultEntry], *
 
 def _calibration(e: ResultEntry, res: MeterTestResult, out: dict | None, inputs: dict, points: list[dict],
                  on: dt.date) -> NewCalibration:
-    """The test as a calibration result against the meter (calc-json points and verdicts); the
+    """The test as a calibration result against the meter (``heatmeter calc calibration`` points and verdicts); the
     in-service verdict is the lot's judgement of the meter."""
     sub = inputs.get("subassembly") or e.subassembly or DEFAULT_SUBASSEMBLY
     if out is not None:

@@ -36,10 +36,16 @@ def read_results_csv(path: str | Path) -> list[ResultEntry]:
         raise ValidationError(f"{p}: no such file") from None
     except OSError as exc:
         raise ValidationError(f"{p}: cannot read: {exc.strerror}") from None
+    from app.storage.errors import ImportFileError
+    from app.storage.text_decode import decode
+
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
+        dec = decode(raw, p.name)  # UTF-8 (BOM or not), UTF-16 with BOM, Windows-1252 line by line
+    except ImportFileError as exc:
+        raise ValidationError(str(exc)) from None
+    if dec.bad_lines:
+        raise ValidationError(f"{p.name}: line {dec.bad_lines[0]}: bytes that are neither UTF-8 nor Windows-1252")
+    text = dec.text
     first = text.split("\n", 1)[0]
     delim = max((",", ";", "\t"), key=first.count)
     if not first.strip() or first.count(delim) == 0:
@@ -65,7 +71,14 @@ def read_results_csv(path: str | Path) -> list[ResultEntry]:
             line = reader.line_num
             if not "".join(row).strip():
                 continue
+            if any(c.strip() for c in row[len(header):]):  # "0,4" in a comma file: never read as 0
+                raise ValidationError(f"{p.name}: line {line}: {len(row)} cells, the header has {len(header)}"
+                                      + (" (a decimal comma in a comma-separated file? quote the number or "
+                                         "write it with a point)" if delim == "," else ""))
+            if any("\x00" in c for c in row):
+                raise ValidationError(f"{p.name}: line {line}: a NUL byte")
             cells = {h: (row[i].strip() if i < len(row) else "") for h, i in idx.items()}
+            cells["\x00delim"] = delim
             make, serial = cells["manufacturer"], cells["serial"]
             if not make or not serial:
                 raise ValidationError(f"{p.name}: line {line}: empty {'manufacturer' if not make else 'serial'}")
@@ -86,9 +99,10 @@ def _num(name: str, line: int, cells: dict, col: str, *, required: bool = False)
         if required:
             raise ValidationError(f"{name}: line {line}: {col}: missing")
         return None
+    comma_ok = cells.get("\x00delim") != ","  # a decimal comma only where commas do not separate cells
     try:
-        v = float(t.replace(",", ".") if t.count(",") == 1 and "." not in t else t)
-    except ValueError:
+        v = float(t.replace(",", ".") if comma_ok and t.count(",") == 1 and "." not in t else t)
+    except (ValueError, OverflowError):
         raise ValidationError(f"{name}: line {line}: {col}: not a number: {t!r}") from None
     if v != v or v in (float("inf"), float("-inf")):
         raise ValidationError(f"{name}: line {line}: {col}: not a finite number: {t!r}")
@@ -150,7 +164,7 @@ def _entry_of(name: str, rows: list[tuple[int, dict[str, str]]]) -> ResultEntry:
 
 def read_points_json(path: str | Path) -> dict[str, Any]:
     """A calibration points file: a list of points, or ``{"points": [...], "subassembly"?, "apply_guard_band"?,
-    "test_uncertainty_pct"?}`` (the calc-json ``calibration`` input; meter data come from the register)."""
+    "test_uncertainty_pct"?}`` (the ``heatmeter calc calibration`` JSON input; meter data come from the register)."""
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8-sig"))

@@ -100,8 +100,19 @@ def open_register(url: str | None = None, *, migrate_schema: bool = True) -> Reg
         engine.dispose()
         if _is_locked(exc):
             raise DatabaseLocked(f"database {display_url(resolved)} is locked by another program; try again when it is free") from None
+        _raise_if_damaged(resolved, exc)
         raise DatabaseUnavailable(f"cannot open database {display_url(resolved)}: {_first_line(exc)}") from None
     except DBAPIError as exc:
         engine.dispose()
+        _raise_if_damaged(resolved, exc)
         raise DatabaseUnavailable(f"cannot open database {display_url(resolved)}: {_first_line(exc)}") from None
     return Register(engine)
+
+
+def _raise_if_damaged(url, exc: BaseException) -> None:
+    from app.storage.errors import DatabaseDamaged
+    from app.storage.register.unit import _is_damaged
+
+    if _is_damaged(exc):
+        raise DatabaseDamaged(f"database {display_url(url)} is DAMAGED ({_first_line(exc)}): restore it from a "
+                              "backup") from None

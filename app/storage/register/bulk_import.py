@@ -23,7 +23,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
 from app.storage import manufacturers, models, tabular
-from app.storage.errors import InvalidRows
+from app.storage.errors import ConflictError, ImportCancelled, InvalidRows
+from app.storage.import_map import ImportOptions
 from app.storage.records import ImportReport
 from app.storage.register.bulk_sql import BulkSQL
 from app.storage.register.eventlog import BATCH_SEP, encode_batch_values
@@ -44,35 +45,62 @@ _NUMBER_COLUMNS = {"mid_class", "qp_m3h", "qi_m3h", "qp_qi_ratio", "qs_m3h", "dn
 class BulkImport(BulkSQL):
     """``import_file``."""
 
-    def import_file(self, path: str | Path, *, skip_invalid: bool = False, user: str | None = None,
-                    progress: Callable[[int, int], None] | None = None) -> ImportReport:
-        """Import a CSV/XLSX file per register-csv.md in ONE transaction.
+    def import_file(self, path: str | Path, *, options: ImportOptions | None = None, skip_invalid: bool = False,
+                    user: str | None = None, progress: Callable[[int, int], None] | None = None,
+                    dry_run: bool = False, expect_invalid: int | None = None,
+                    cancelled: Callable[[], bool] | None = None) -> ImportReport:
+        """Import a CSV/XLSX file (docs/import-format.md) in ONE transaction.
 
-        Invalid rows: with ``skip_invalid`` they are listed in the report and the
-        valid rows stored; without it InvalidRows is raised (its ``report`` lists
-        every bad line) and nothing is stored. Re-importing the same file changes
-        nothing and logs nothing. ``progress(done, total)`` is called while the
-        rows are written, inside the open transaction.
+        ``options``: the mapping, date order, decimal mark and header row
+        (``import_map.ImportOptions``). Invalid rows: with ``skip_invalid`` they
+        are listed in the report (grouped by reason in ``report.problems``) and
+        the valid rows stored; without it InvalidRows is raised (its ``report``
+        lists every bad line) and nothing is stored. Re-importing the same file
+        changes nothing and logs nothing. ``progress(done, total)`` is called
+        while the rows are written, inside the open transaction.
+
+        ``dry_run``: do everything, then roll back: the report says what the
+        import would store (new, updated, unchanged, invalid by reason) and
+        nothing is stored (``report.stored`` False). ``expect_invalid``: the
+        number of invalid rows the user agreed to leave out (after a dry run);
+        a different number stores nothing (``ConflictError``: the file or the
+        register changed meanwhile). ``cancelled()`` is asked between chunks;
+        True rolls back and raises ``drivers``-free ``ImportCancelled``.
         """
         t0 = time.perf_counter()
         p = Path(path)
-        with _gc_paused():
-            # PostgreSQL works in its own process: let it start on the first chunk while the helper
-            # thread splits the next ones (on SQLite the helper has enough to do)
-            table = tabular.read_table(p, split_late=not self.is_sqlite)
-            report = ImportReport(file=p.name, kind=table.kind, rows=len(table.rows),
-                                  extra_columns=table.extra_columns)
-            job = _ImportJob(self, table, report, skip_invalid=skip_invalid, user=user or default_user(),
-                             source=p.name, progress=progress)
-            del table
-            try:
-                job.run()
-            except InvalidRows:
-                report.seconds = time.perf_counter() - t0
-                raise
-        report.stored = True
+        for attempt in (1, 2, 3):
+            with _gc_paused():
+                # PostgreSQL works in its own process: let it start on the first chunk while the helper
+                # thread splits the next ones (on SQLite the helper has enough to do)
+                table = tabular.read_table(p, options, split_late=not self.is_sqlite)
+                report = ImportReport(file=p.name, kind=table.kind, rows=len(table.rows),
+                                      extra_columns=table.extra_columns, notes=table.notes(),
+                                      cp1252_lines=table.cp1252_lines)
+                job = _ImportJob(self, table, report, skip_invalid=skip_invalid, user=user or default_user(),
+                                 source=p.name, progress=progress, cancelled=cancelled)
+                del table
+                try:
+                    job.run(dry_run=dry_run, expect_invalid=expect_invalid)
+                except InvalidRows:
+                    report.seconds = time.perf_counter() - t0
+                    raise
+                except _RolledBack:
+                    pass
+                except ConflictError as exc:
+                    # another import stored some of the same new meters meanwhile (PostgreSQL): everything
+                    # of this one was rolled back; once more, those meters are found and compared instead
+                    if attempt < 3 and getattr(exc, "retryable", False):
+                        continue
+                    raise
+            break
+        report.stored = not dry_run
         report.seconds = time.perf_counter() - t0
         return report
+
+
+class _RolledBack(Exception):
+    """A dry run's end: the transaction is rolled back on purpose."""
 
 
 @contextmanager
@@ -123,14 +151,17 @@ class _ImportJob:
     """
 
     def __init__(self, reg: BulkImport, table: tabular.Table, report: ImportReport, *, skip_invalid: bool,
-                 user: str, source: str, progress: Callable[[int, int], None] | None):
+                 user: str, source: str, progress: Callable[[int, int], None] | None,
+                 cancelled: Callable[[], bool] | None = None):
         self.reg = reg
         self.columns = list(table.columns)
-        self.colset = set(table.columns)
+        self.colset = set(table.columns) - {None}
         self.rows = table.rows
         self.lines = table.lines
+        self.line_errors = table.line_errors
         self.all_str = table.kind == "csv"
-        self.checker = tabular.BulkChecker(self.columns)
+        self.checker = tabular.BulkChecker(self.columns, tabular.rules_of(table))
+        self.cancelled = cancelled
         self.report = report
         self.skip_invalid = skip_invalid
         self.user = user
@@ -177,7 +208,7 @@ class _ImportJob:
 
     # ---- the run ---------------------------------------------------------------------
 
-    def run(self) -> None:
+    def run(self, *, dry_run: bool = False, expect_invalid: int | None = None) -> None:
         reg = self.reg
         n = len(self.rows)
         starts = list(range(0, n, CHUNK))
@@ -190,6 +221,8 @@ class _ImportJob:
                 pending = pool.submit(self._prepare, starts[0]) if pool is not None else None
                 self._reserve_upfront(conn)
                 for k, start in enumerate(starts):
+                    if self.cancelled is not None and self.cancelled():
+                        raise ImportCancelled(f"{self.source}: import cancelled; nothing stored")
                     prepared = pending.result() if pending is not None else self._prepare(start)
                     pending = None
                     following = starts[k + 1] if k + 1 < len(starts) else None
@@ -207,15 +240,20 @@ class _ImportJob:
                 report = self.report
                 if report.invalid and not self.skip_invalid:
                     m = len(report.invalid)
-                    first = report.invalid[0]
-                    raise InvalidRows(f"{report.file}: {m} invalid row{'s' if m > 1 else ''} (first: line "
-                                      f"{first[0]}: {first[1]}); nothing stored", report)
+                    raise InvalidRows(f"{report.file}: {m:,} invalid row{'s' if m > 1 else ''}, nothing stored: "
+                                      f"{report.problem_text()}", report)
+                if expect_invalid is not None and len(report.invalid) != expect_invalid:
+                    raise ConflictError(f"{report.file}: {len(report.invalid):,} invalid rows now, not the "
+                                        f"{expect_invalid:,} agreed to: the file or the register changed since it "
+                                        "was checked; nothing stored")
                 # the create events of every new meter, in one go
                 reg._insert_batches(conn, self.batches, user=self.user, source=self.source, at=self.now)
                 if reg.is_sqlite:
                     reg._drop_stage(conn)
                 if self.progress:
                     self.progress(n, n)
+                if dry_run:
+                    raise _RolledBack
                 if pool is not None:  # the commit follows: meanwhile the helper frees the file's rows
                     pool.submit(self._release)
         finally:
@@ -258,10 +296,16 @@ class _ImportJob:
         """Check rows start.. of the file; None when nothing will be written."""
         stop = start + CHUNK
         res = self.checker.check_all(self.rows[start:stop], self.lines[start:stop], all_str=self.all_str)
+        if self.line_errors:  # what reading found: these rows are refused whatever their cells say
+            for i, ln in enumerate(res.lines):
+                errs = self.line_errors.get(ln)
+                if errs:
+                    res.errors[i] = errs + res.errors.get(i, [])
         mkeys = self.reg._manufacturer_keys(res.col("manufacturer"))
         self._duplicates(res, mkeys)
         if res.errors:
-            self.report.invalid.extend((res.lines[i], "; ".join(e)) for i, e in sorted(res.errors.items()))
+            for i, e in sorted(res.errors.items()):
+                self.report.add_invalid(res.lines[i], e)
             if not self.skip_invalid:
                 self.writing = False
         if not self.writing:
@@ -488,7 +532,10 @@ class _ImportJob:
             for r in conn.execute(select(M).where(M.c.id.in_(mids[j:j + 500]))).mappings():
                 current[r["id"]] = dict(r)
         for i, mid in prep.existing:
-            cur = current[mid]
+            cur = current.get(mid)
+            if cur is None:  # read a moment ago in this transaction: deleted meanwhile, or a damaged file
+                raise ConflictError(f"{self.source}: meter {mid} went away during the import (deleted meanwhile, "
+                                    "or the database is damaged: heatmeter db status); nothing stored")
             bid, mpid = b_ids[i], mp_ids[i]
             if cur["site_id"] == site_ids[i]:  # placement columns the file lacks stay as they are
                 if "building" not in self.colset:

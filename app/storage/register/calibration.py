@@ -30,7 +30,7 @@ _POINT_RESULT_KEYS = ("mpe_initial_pct", "mpe_in_service_pct", "acceptance_initi
 class NewCalibration:
     """A calibration to store.
 
-    ``points``: as in the calc-json ``calibration`` input ({error_pct, q_m3h?,
+    ``points``: as in the ``heatmeter calc calibration`` JSON input ({error_pct, q_m3h?,
     dtheta_k?, interval?}); ``result``: the calculator's output (its
     ``points`` one for one with ``points``: MPEs and verdicts;
     ``initial_verdict``, ``in_service_verdict``, ``coverage``,
@@ -64,7 +64,7 @@ class Calibration(UnitOfWork):
                                inputs: dict[str, Any] | None = None, lab: str | None = None,
                                certificate: str | None = None, lot_id: int | None = None, notes: str | None = None,
                                user: str | None = None) -> int:
-        """Store a calibration: ``points`` as in the calc-json ``calibration`` input
+        """Store a calibration: ``points`` as in the ``heatmeter calc calibration`` JSON input
         ({error_pct, q_m3h?, dtheta_k?, interval?}); ``result`` the calculator's output
         (per-point MPEs and verdicts, initial/in-service verdict, coverage)."""
         cal = NewCalibration(tested_on=tested_on, subassembly=subassembly, points=points, result=result,

@@ -4,11 +4,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from sqlalchemy import func, select
 
-from app.storage import manufacturers, tabular
-from app.storage.errors import ImportFileError
+from app.storage import manufacturers, safe_export, tabular
 from app.storage.register.meters import Meters
 from app.storage.register.tables import M, S
 
@@ -66,45 +66,12 @@ class Export(Meters):
                     yield out
         return header, gen()
 
-    def export_csv(self, path: str | Path, **kw) -> int:
-        import csv
-
+    def export_csv(self, path: str | Path | IO[str], **kw) -> int:
+        """The export as CSV (UTF-8) to a path (written atomically) or an open text stream."""
         header, rows = self.export_rows(**kw)
-        n = 0
-        try:
-            with open_output(path) as f:
-                w = csv.writer(f)
-                w.writerow(header)
-                for row in rows:
-                    w.writerow(row)
-                    n += 1
-        except OSError as exc:
-            raise ImportFileError(f"cannot write {path}: {exc.strerror}") from None
-        return n
+        return safe_export.write_csv(path, header, rows, numeric=tabular.NUMERIC_COLUMNS)
 
     def export_xlsx(self, path: str | Path, **kw) -> int:
-        import openpyxl
-
+        """The export as an XLSX workbook (text as string cells: serials keep their leading zeros)."""
         header, rows = self.export_rows(**kw)
-        wb = openpyxl.Workbook(write_only=True)
-        ws = wb.create_sheet("meters")
-        ws.append(header)
-        n = 0
-        for row in rows:
-            ws.append(row)  # text cells: serials and addresses keep their leading zeros
-            n += 1
-        try:
-            wb.save(path)
-        except OSError as exc:
-            raise ImportFileError(f"cannot write {path}: {exc.strerror}") from None
-        return n
-
-
-@contextmanager
-def open_output(path_or_file):
-    """A text file to write CSV to: a path (created), or an open text stream (left open)."""
-    if hasattr(path_or_file, "write"):
-        yield path_or_file
-        return
-    with open(path_or_file, "w", newline="", encoding="utf-8") as f:
-        yield f
+        return safe_export.write_xlsx(path, header, rows, numeric=tabular.NUMERIC_COLUMNS, sheet="meters")

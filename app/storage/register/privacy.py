@@ -8,11 +8,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from app.storage import models, tabular
-from app.storage.errors import ImportFileError, LegalHoldError, NotFound, ValidationError
+from app.storage import models, safe_export, tabular
+from app.storage.errors import LegalHoldError, NotFound, ValidationError
 from app.storage.records import PERSONAL_FIELDS, EraseReport, MeterRecord
 from app.storage.register.eventlog import EventLog
-from app.storage.register.export import open_output
 from app.storage.register.readouts import Readouts
 from app.storage.register.tables import ERASED, EV, M
 
@@ -119,33 +118,26 @@ class Privacy(Readouts, EventLog):
         meters = [m for m in meters if include_restricted or not m.restrict_processing]
         since = dt.datetime.combine(date_from, dt.time.min) if date_from else None
         until = dt.datetime.combine(date_to, dt.time.max) if date_to else None
-        import csv
-
         n = 0
-        try:
-            with open_output(path) as f:
-                w = csv.writer(f)
-                w.writerow(chosen)
-                for m in meters:
-                    base = {k: _meter_field(m, k) for k in chosen if k not in READING_FIELDS}
-                    wrote = False
-                    if reading_fields:
-                        for ro in self.readouts(m.id, since=since, until=until):
-                            for tel in ro["decoded"] or []:
-                                for rec in tel.get("records", []):
-                                    row = dict(base)
-                                    row.update({"read_at": ro["read_at"].isoformat(timespec="seconds"),
-                                                "quantity": rec.get("quantity"), "value": rec.get("value"),
-                                                "unit": rec.get("unit"), "storage": rec.get("storage"),
-                                                "tariff": rec.get("tariff"), "function": rec.get("function")})
-                                    w.writerow([tabular.format_value(row.get(k)) for k in chosen])
-                                    n += 1
-                                    wrote = True
-                    if not wrote:
-                        w.writerow([tabular.format_value(base.get(k)) for k in chosen])
-                        n += 1
-        except OSError as exc:
-            raise ImportFileError(f"cannot write {path}: {exc.strerror}") from None
+        with safe_export.csv_output(path, chosen, numeric=("value",)) as w:
+            for m in meters:
+                base = {k: _meter_field(m, k) for k in chosen if k not in READING_FIELDS}
+                wrote = False
+                if reading_fields:
+                    for ro in self.readouts(m.id, since=since, until=until):
+                        for tel in ro["decoded"] or []:
+                            for rec in tel.get("records", []):
+                                row = dict(base)
+                                row.update({"read_at": ro["read_at"].isoformat(timespec="seconds"),
+                                            "quantity": rec.get("quantity"), "value": rec.get("value"),
+                                            "unit": rec.get("unit"), "storage": rec.get("storage"),
+                                            "tariff": rec.get("tariff"), "function": rec.get("function")})
+                                w.writerow([tabular.format_value(row.get(k)) for k in chosen])
+                                n += 1
+                                wrote = True
+                if not wrote:
+                    w.writerow([tabular.format_value(base.get(k)) for k in chosen])
+                    n += 1
         return {"rows": n, "meters": len(meters), "restricted_left_out": left_out, "fields": chosen}
 
 

@@ -49,7 +49,7 @@ class Readouts(Meters):
         """Store a readout as evidence against its meter.
 
         ``raw_frames``: the frames received, byte for byte, in order.
-        ``decoded``: their decode-json ``telegram`` objects. The meter is
+        ``decoded``: their decoded telegram objects (as ``heatmeter decode --json`` prints them). The meter is
         ``meter_id``, else the one whose FLAG code and secondary address (or
         serial) match ``manufacturer``/``identification`` (default: from the
         first decoded telegram). Without a match nothing is stored and the result

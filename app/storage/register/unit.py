@@ -17,11 +17,11 @@ from typing import Self
 
 from sqlalchemy import ARRAY, Integer, any_, bindparam, insert
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from app.storage import migrate, models
 from app.storage.db import display_url
-from app.storage.errors import DatabaseLocked, DatabaseUnavailable, RegisterError
+from app.storage.errors import ConflictError, DatabaseDamaged, DatabaseLocked, DatabaseUnavailable, RegisterError
 from app.storage.records import jsonable
 from app.storage.register.tables import EV, default_user
 
@@ -30,6 +30,31 @@ def _first_line(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
     msg = str(orig).strip().splitlines()
     return msg[0].strip() if msg else type(orig).__name__
+
+
+_DAMAGE = ("malformed", "file is not a database", "disk image", "database corrupt", "invalid page",
+           "could not read block", "invalid memory alloc")
+
+
+def _is_damaged(exc: BaseException) -> bool:
+    m = str(getattr(exc, "orig", exc)).lower()
+    return any(d in m for d in _DAMAGE)
+
+
+def _is_db_error(exc: BaseException) -> bool:
+    """A database driver's own error (raw cursors of the read side raise these, not SQLAlchemy's)."""
+    if isinstance(exc, DBAPIError):
+        return True
+    mod = type(exc).__module__.split(".")[0]
+    return mod in ("sqlite3", "psycopg", "psycopg2") and isinstance(exc, Exception) and hasattr(exc, "args")
+
+
+def _is_unique(exc: BaseException) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    m = str(getattr(exc, "orig", exc)).lower()
+    return "unique constraint" in m or "duplicate key" in m or type(exc).__name__ in ("UniqueViolation",
+                                                                                       "IntegrityError")
 
 
 def _is_locked(exc: BaseException) -> bool:
@@ -58,7 +83,20 @@ class UnitOfWork:
         self.close()
 
     def schema_status(self) -> dict:
-        return migrate.schema_status(self.engine)
+        with self._errors():
+            return migrate.schema_status(self.engine)
+
+    def check_integrity(self) -> str | None:
+        """None when the database file is sound, else what is wrong (SQLite ``quick_check``; a
+        PostgreSQL server checks its own pages). Reads every page: seconds on a large register."""
+        if not self.is_sqlite:
+            return None
+        try:
+            with self.engine.connect() as conn:
+                rows = [r[0] for r in conn.exec_driver_sql("PRAGMA quick_check(5)")]
+        except DBAPIError as exc:
+            return _first_line(exc)
+        return None if rows == ["ok"] else " ".join("; ".join(str(r) for r in rows).split())[:300]
 
     # ---- transactions -----------------------------------------------------------
 
@@ -71,6 +109,21 @@ class UnitOfWork:
         except OperationalError as exc:
             if _is_locked(exc):
                 raise DatabaseLocked(f"database {self.url} is locked by another program; try again when it is free") from None
+            if _is_damaged(exc):
+                raise DatabaseDamaged(f"database {self.url} is damaged ({_first_line(exc)}): restore it from a "
+                                      "backup (heatmeter db status checks it)") from None
+            raise DatabaseUnavailable(f"database {self.url}: {_first_line(exc)}") from None
+        except Exception as exc:  # noqa: BLE001 - only database errors are turned into one line; others pass
+            if not _is_db_error(exc):
+                raise
+            if _is_damaged(exc):
+                raise DatabaseDamaged(f"database {self.url} is damaged ({_first_line(exc)}): restore it from a "
+                                      "backup (heatmeter db status checks it)") from None
+            if _is_unique(exc):
+                err = ConflictError(f"database {self.url}: someone else stored the same record at the same time "
+                                    f"({_first_line(exc)}); nothing of this change was stored: try again")
+                err.retryable = True  # type: ignore[attr-defined] - the same work again sees the other's record
+                raise err from None
             raise DatabaseUnavailable(f"database {self.url}: {_first_line(exc)}") from None
 
     @contextmanager

@@ -12,7 +12,6 @@ return temperatures they imply are shown above the table.
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
 
@@ -551,8 +550,10 @@ class ReadoutPage(Page):
 
     def csv_text(self) -> str:
         buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(CSV_HEADER)
+        from app.storage.safe_export import SafeCsvWriter
+
+        w = SafeCsvWriter(buf, CSV_HEADER, numeric=("telegram", "record", "value", "storage", "tariff", "subunit"),
+                          lineterminator="\n")
         for ti, ri, rec in self._rows:
             w.writerow([ti + 1, ri + 1, rec.quantity, "" if rec.value is None else rec.value, rec.unit, rec.storage,
                         rec.tariff, rec.subunit, rec.function, " ".join(rec.modifiers or ()), rec.raw.hex().upper()])
@@ -560,11 +561,13 @@ class ReadoutPage(Page):
 
     def export_csv(self, path: str) -> None:
         """Records in canonical units (decode contract), UTF-8 with BOM (spreadsheets open it right)."""
-        with open(path, "w", encoding="utf-8-sig", newline="") as f:
+        from app.storage import safe_export
+
+        with safe_export.atomic_file(path, "w", encoding="utf-8-sig", newline="") as f:
             f.write(self.csv_text())
 
     def export_json(self, path: str) -> None:
-        """The ``heatmeter read --json`` document (telegrams and records per decode-json.md) plus the raw frames."""
+        """The ``heatmeter read --json`` document (telegrams and records as docs/decoder.md describes) plus the raw frames."""
         with open(path, "w", encoding="utf-8") as f:
             json.dump(self.readout.document(), f, ensure_ascii=False, indent=1)
             f.write("\n")
@@ -578,8 +581,13 @@ class ReadoutPage(Page):
         path, _ = QFileDialog.getSaveFileName(self, f"Export the readout as {kind.upper()}", default, filt)
         if not path:
             return
+        from app.storage.errors import ExportError
+
         try:
             (self.export_csv if kind == "csv" else self.export_json)(path)
+        except ExportError as exc:
+            self.show_error(f"{exc}.")
+            return
         except OSError as exc:
             self.show_error(f"Cannot write {path}: {exc.strerror or exc}.")
             return

@@ -664,27 +664,45 @@ class RegisterPage(Page):
         return path or None
 
     def ask_import(self) -> None:
-        path = self.ask_file(False, "Import meters", "Spreadsheets (*.csv *.xlsx *.txt);;All files (*)")
+        self.open_import_wizard()
+
+    def open_import_wizard(self, path: str | None = None):
+        """The import wizard (file, preview, columns, dates and numbers, check, store): nothing is
+        stored before the user confirmed the counts of what will and will not be."""
+        from app.ui.register.import_wizard import ImportWizard
+
+        self.import_wizard = ImportWizard(self, path)
+        self.import_wizard.open()
         if path:
-            self.start_import(path, False)
+            self.import_wizard.read_preview()
+        return self.import_wizard
 
     def start_import(self, path: str | None, skip_invalid: bool) -> None:
+        """Import a file in the register's own format: all rows or none; with ``skip_invalid`` the
+        file is checked first and the valid rows are stored only after the user agreed to the counts."""
         if not path:
             return
         from app.storage.errors import InvalidRows
 
         self._import_path = path
+        if skip_invalid:
+            self._check_then_store(path)
+            return
 
         def work(progress):
             reg = self.register()
             try:
-                return reg.import_file(path, skip_invalid=skip_invalid,
-                                       progress=lambda d, t: progress(d, t, "rows written"))
+                return reg.import_file(path, progress=lambda d, t: progress(d, t, "rows written"))
             except InvalidRows as exc:
                 return exc
 
         self.bad_rows.hide()
         self.run_task(f"Importing {os.path.basename(path)}", work, on_finished=self._imported)
+
+    def _check_then_store(self, path: str) -> None:
+        from app.ui.register.import_wizard import check_then_store
+
+        check_then_store(self, path)
 
     def _imported(self, result) -> None:
         from app.storage.errors import InvalidRows
@@ -713,7 +731,8 @@ class RegisterPage(Page):
         n = len(report.invalid)
         head = (f"{report.file}: {n} invalid row{'s' if n != 1 else ''}. "
                 + ("The valid rows were stored; these were left out." if stored else
-                   "Nothing was stored. Fix these lines in the file and import again, or import the valid rows only."))
+                   "Nothing was stored. Fix these lines in the file and import again, or import the valid rows only.")
+                + (f" By reason: {report.problem_text()}." if getattr(report, "problems", None) else ""))
         self.bad_rows_label.setText(head)
         t = self.bad_rows_table
         t.setRowCount(n)

@@ -432,10 +432,12 @@ class SurveyPanel(QWidget):
                 from app.ui.radio.survey_report import write_survey_pdf
 
                 write_survey_pdf(path, res, survey_id=sid)
-            else:
-                from app.core.radio.survey import write_csv
+            else:  # the one safe writer: no live formula, written atomically
+                from app.core.radio.survey import CSV_COLUMNS, csv_rows
+                from app.storage import safe_export
 
-                write_csv(path, res)
+                safe_export.write_csv(path, CSV_COLUMNS, ([r.get(c) for c in CSV_COLUMNS] for r in csv_rows(res)),
+                                      bom=True)
             return path
         return self.page.run_task(f"Writing {os.path.basename(path)}", work,
                                   on_finished=lambda p: self.page.show_info(f"Written: {p}"))

@@ -13,7 +13,6 @@ widget, so all of it may run in a worker thread.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from typing import Any
 
@@ -32,6 +31,8 @@ CSV_COLUMNS = ("lot_id", "lot_name", "purpose", "lot_size", "code_letter", "samp
                "site", "install_date", "clock_start", "drawn", "draw_order", "draw_status", "error_pct",
                "limit_pct", "defective", "inaccessible", "tested_on", "verdict", "decided_on", "action",
                "retain_until", "replace_by", "next_sampling")
+NUMERIC_CSV_COLUMNS = ("lot_id", "lot_size", "sample_size", "acceptance_number", "rejection_number", "aql", "seed",
+                       "meter_id", "draw_order", "error_pct", "limit_pct")
 
 
 def lot_report_data(reg, lot_id: int) -> dict[str, Any]:
@@ -184,12 +185,10 @@ def lot_csv_rows(d: dict[str, Any]) -> list[dict[str, Any]]:
 def write_lot_csv(path: str, d: dict[str, Any]) -> int:
     """The lot report as CSV (UTF-8 with BOM), one row per member; returns the row count."""
     rows = lot_csv_rows(d)
-    with open(path, "w", newline="", encoding="utf-8-sig") as f:
-        w = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in CSV_COLUMNS})
-    return len(rows)
+    from app.storage import safe_export
+
+    return safe_export.write_csv(path, CSV_COLUMNS, ([r.get(k) for k in CSV_COLUMNS] for r in rows), bom=True,
+                                 numeric=NUMERIC_CSV_COLUMNS)
 
 
 def make_lot_report(reg, lot_id: int, path: str, kind: str = "pdf") -> dict[str, Any]:

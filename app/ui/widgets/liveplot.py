@@ -25,7 +25,6 @@ API::
 """
 from __future__ import annotations
 
-import csv
 import math
 import os
 import time
@@ -695,13 +694,14 @@ class LivePlot(QWidget):
         t = a["t_epoch_s"]
         spec = "seconds" if np.all(t == np.floor(t)) else "milliseconds"
         cols = [a[k] for k in KEYS]
-        with open(path, "w", newline="", encoding="utf-8-sig") as f:
-            w = csv.writer(f)
-            w.writerow(CSV_HEADER)
+        from app.storage import safe_export
+
+        def rows():
             for i, ts in enumerate(t):
                 stamp = datetime.fromtimestamp(float(ts)).astimezone().isoformat(timespec=spec)
-                w.writerow([stamp] + ["" if math.isnan(c[i]) else repr(float(c[i])) for c in cols])
-        return len(t)
+                yield [stamp] + ["" if math.isnan(c[i]) else repr(float(c[i])) for c in cols]
+
+        return safe_export.write_csv(path, CSV_HEADER, rows(), bom=True, numeric=CSV_HEADER[1:])
 
     def export_png(self, path: str | os.PathLike[str]) -> bool:
         """Save the plots (as shown) to a PNG file."""
@@ -715,8 +715,12 @@ class LivePlot(QWidget):
         path, _ = QFileDialog.getSaveFileName(self, "Export live data as CSV", self._default_name("csv"),
                                               "CSV files (*.csv)")
         if path:
+            from app.storage.errors import ExportError
+
             try:
                 rows = self.export_csv(path)
+            except ExportError as exc:
+                self.message.emit("error", str(exc))
             except OSError as exc:
                 self.message.emit("error", f"Could not write {path}: {exc.strerror or exc}")
             else:

@@ -55,6 +55,7 @@ class TaskIndicator(QWidget):
         self.runner = runner
         self._task: Task | None = None
         self._counts = ""
+        self._text = ""
         lay = QHBoxLayout(self)
         lay.setContentsMargins(4, 0, 4, 0)
         lay.setSpacing(8)
@@ -94,7 +95,7 @@ class TaskIndicator(QWidget):
     def _follow_current(self) -> None:
         task = self.runner.current()
         if task is self._task and task is not None:
-            self._update_label()
+            self._update_label(self._text)           # keep what the task said last
             return
         if self._task is not None:
             try:
@@ -103,6 +104,7 @@ class TaskIndicator(QWidget):
                 pass
         self._task = task
         self._counts = ""
+        self._text = ""
         if task is None:
             self.label.setText("Idle")
             self.bar.hide()
@@ -135,4 +137,5 @@ class TaskIndicator(QWidget):
             self.bar.setRange(0, 0)  # busy indicator
             self._counts = ""
         self.bar.setToolTip(self._counts)
-        self._update_label(text)
+        self._text = text or ""
+        self._update_label(self._text)

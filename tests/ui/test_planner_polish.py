@@ -73,3 +73,22 @@ def test_oc_legend_under_the_plot_not_over_the_curve(qtbot):
     for words in ("binomial, n = 80, Ac = 7", "hypergeometric, N = 923", "this lot: 2/80 defective, Pa 0.990"):
         assert words.replace(" ", "&nbsp;") in text
     assert panel.legend.geometry().top() >= panel.chart.geometry().bottom()
+
+
+def test_planner_fits_the_width_of_a_laptop_screen_at_larger_text(make_window, qtbot):
+    """1366 px wide, larger text: the planner scrolls down if it must, never sideways (each tab's
+    widest row — the draw row with its job list button, the verdict row — fits)."""
+    from PySide6.QtWidgets import QScrollArea
+
+    win = make_window("planner", text_scale=1.35)
+    win.resize(1366, 768)
+    page = win.page("planner")
+    qtbot.waitUntil(lambda: page.width() > 0 and page.isVisible())
+    area = next(a for a in page.findChildren(QScrollArea) if a.widget() is page.tabs)
+    qtbot.waitUntil(lambda: area.viewport().width() > 0)
+    assert win.width() <= 1366
+    assert page.tabs.minimumSizeHint().width() <= area.viewport().width(), \
+        (page.tabs.minimumSizeHint().width(), area.viewport().width())
+    hb = area.horizontalScrollBar()
+    qtbot.waitUntil(lambda: not hb.isVisible(), timeout=5000)     # once laid out: no sideways scrolling
+    assert hb.maximum() == 0

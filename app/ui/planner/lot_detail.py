@@ -73,6 +73,9 @@ class LotDetailMixin:
                                     "who take them to the lab")
         self.jobs_button.clicked.connect(lambda: self.page.due.ask_job_lists(lot_id=self.lot["id"]) if self.lot
                                          else None)
+        row.addStretch(1)
+        v.addLayout(row)
+        row = QHBoxLayout()           # its own line: the draw row stays narrow enough at larger text
         row.addWidget(self.jobs_button)
         row.addStretch(1)
         v.addLayout(row)

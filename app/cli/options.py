@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from app.cli.errors import UserError
+from app.core.numbers import tidy_floats
 
 
 def add_db(parser: argparse.ArgumentParser) -> None:
@@ -22,9 +23,10 @@ def add_user(parser: argparse.ArgumentParser) -> None:
 
 
 def print_json(obj: Any) -> None:
-    """One JSON document on stdout; always valid JSON (no NaN or Infinity: a one-line error instead)."""
+    """One JSON document on stdout; always valid JSON (no NaN or Infinity: a one-line error instead), floats
+    without the binary noise of arithmetic (``app.core.numbers.tidy_floats``)."""
     try:
-        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = json.dumps(tidy_floats(obj), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except ValueError:
         raise UserError("the result holds a number JSON cannot carry (infinite or not a number); "
                         "check the inputs", 2) from None

@@ -106,6 +106,28 @@ def jobs_from_lot(reg: Register, lot_id: int) -> list[Job]:
     return out
 
 
+def job_list(reg: Register, *, as_of: dt.date, horizon_months: int = 3, site: str | None = None,
+             lot_id: int | None = None, plan_sampling: bool = True) -> list[Job]:
+    """The jobs of the drawn lot ``lot_id``, else of the schedule on ``as_of`` (every meter due within
+    ``horizon_months`` or overdue); only ``site``'s when given. What ``heatmeter jobs export`` and the
+    planner's job list dialog write."""
+    from app.storage import planning
+
+    if horizon_months < 0:
+        raise ValidationError("horizon-months: must not be negative")
+    if lot_id is not None:
+        jobs = jobs_from_lot(reg, lot_id)
+        return [j for j in jobs if j.values["site"] == site] if site else jobs
+    s = planning.schedule(reg, as_of, horizon_months=horizon_months, site=site, plan_sampling=plan_sampling)
+    return jobs_from_schedule(reg, s, site=site)
+
+
+def pdf_data(jobs: list[Job], *, as_of: dt.date, lot_id: int | None = None) -> dict[str, Any]:
+    """What the printable job list is drawn from (``app.ui.reports.render.jobs_pdf``)."""
+    title = f"Job list — lot {lot_id}" if lot_id is not None else f"Job list — due before the horizon from {as_of}"
+    return {"title": title, "as_of": as_of, "jobs": [j.values for j in jobs]}
+
+
 def by_site(jobs: list[Job]) -> dict[str, list[Job]]:
     out: dict[str, list[Job]] = {}
     for j in jobs:

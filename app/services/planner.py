@@ -171,7 +171,8 @@ def load_due(reg, as_of: dt.date, horizon_months: int, site: str | None = None,
     from app.storage import planning
 
     s = schedule(reg, as_of, horizon_months=horizon_months, site=site, plan_sampling=plan_sampling)
-    rows = list(s.meter_rows())
+    with planning.bulk_objects():
+        rows = list(s.meter_rows())
     # the words the list shows, and its order (due date, make, serial), made here rather than on the GUI thread
     for r in rows:
         r["state_text"] = STATE_TITLES.get(r["state"], r["state"])

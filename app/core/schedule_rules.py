@@ -19,6 +19,10 @@ DEADLINE_KINDS = ("replace", "sampling_9y", "sampling_13y", "battery")
 #: Flags, in the order they are listed.
 FLAGS = ("class_below_2", "install_date_unknown", "failed_recalibration", "defective_in_passed_lot", "restricted",
          "at_lab")
+#: Each flag in words, for people (lists, job lists, PDFs); the names above stay in CSV and JSON.
+FLAG_WORDS = {"class_below_2": "class 3 (below MID class 2)", "install_date_unknown": "install date unknown",
+              "failed_recalibration": "recalibration failed", "defective_in_passed_lot": "defective in its lot",
+              "restricted": "processing restricted", "at_lab": "at the test lab"}
 #: The MMS clause behind each flag (docs/planning.md).
 FLAG_CLAUSES = {"class_below_2": "MMS 1.1.2", "install_date_unknown": "MMS 1.2.8, 1.3.3",
                 "failed_recalibration": "MMS 1.2.6, 1.3.3", "defective_in_passed_lot": "MMS 1.3.5",

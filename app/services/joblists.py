@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core.schedule_rules import FLAG_WORDS
 from app.storage.errors import NotFound, ValidationError
 from app.storage.register import Register, WorkItem
 
@@ -77,7 +78,7 @@ def jobs_from_schedule(reg: Register, sched, *, site: str | None = None) -> list
                         "manufacturer": None if restricted else m.manufacturer, "model": None if restricted else m.model,
                         "serial": None if restricted else m.serial, "meter_id": m.id, "job": kind,
                         "due_date": r["due_date"], "what_to_do": _what(kind, r["reason"]), "lot_id": r["lot_id"],
-                        "flags": "; ".join(r["flags"])}))
+                        "flags": "; ".join(FLAG_WORDS.get(f, f) for f in r["flags"])}))
     out.sort(key=lambda j: (j.values["site"] or "", j.values["building"] or "", j.values["location"] or "",
                             j.values["meter_id"]))
     return out

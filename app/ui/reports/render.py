@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from app import __version__
+from app.core.schedule_rules import FLAG_WORDS
 from app.core.sizing import turndown_text
 from app.storage.reports import EvidencePack, PersonalData
 from app.ui.pdf import esc, table, write_pdf
@@ -35,9 +36,7 @@ def _footer(what: str) -> str:
             f'{esc(dt.datetime.now().strftime("%Y-%m-%d %H:%M"))} from the meter register.</p>')
 
 
-_FLAG_WORDS = {"class_below_2": "class 3 (below MID class 2, MMS 1.1.2)", "install_date_unknown": "install date unknown",
-               "failed_recalibration": "recalibration failed", "defective_in_passed_lot": "defective in its lot",
-               "restricted": "processing restricted", "at_lab": "at the test lab"}
+_FLAG_WORDS = {**FLAG_WORDS, "class_below_2": "class 3 (below MID class 2, MMS 1.1.2)"}
 
 
 def _schedule_cell(r) -> str:

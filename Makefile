@@ -5,7 +5,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 PACKAGE_DIST ?= dist
 PACKAGE_WORK ?= build/pyinstaller
 

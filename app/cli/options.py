@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from app.cli.errors import UserError
+from app.core.numbers import tidy_floats
 
 
 def add_db(parser: argparse.ArgumentParser) -> None:
@@ -54,9 +55,10 @@ def safe(value: Any) -> str:
 
 def print_json(obj: Any) -> None:
     """One JSON document on stdout, on one line; always valid JSON (no NaN or Infinity: a one-line error
-    instead); DEL and C1 control characters escaped too (json escapes the C0 ones)."""
+    instead), floats without the binary noise of arithmetic (``app.core.numbers.tidy_floats``); DEL and C1
+    control characters escaped too (json escapes the C0 ones)."""
     try:
-        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = json.dumps(tidy_floats(obj), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except ValueError:
         raise UserError("the result holds a number JSON cannot carry (infinite or not a number); "
                         "check the inputs", 2) from None

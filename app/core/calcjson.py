@@ -237,7 +237,9 @@ def run(kind: str, data: Any) -> dict:
     if bad is not None:  # JSON has no infinity: an input drove a formula out of range
         raise InputError(bad, "the inputs give a value too large to compute (a flow, power or temperature "
                               "far out of range?)")
-    return result
+    from app.core.numbers import tidy_floats
+
+    return tidy_floats(result)
 
 
 def _not_finite(obj: Any, path: str = "") -> str | None:

@@ -17,130 +17,75 @@ MMS 1.1.2), ``install_date_unknown``, ``failed_recalibration``,
 ``defective_in_passed_lot``, ``restricted`` (MMS 2.2.5: still scheduled),
 ``at_lab`` (drawn for a lot and sent to the test lab, not back yet).
 
-Built for a million meters: one pass, ordinal-day integers, anniversaries and
-dates cached per value.
+Built for a million meters: the rules live in ``app.core.schedule_rules``
+(one combination of clock start, rounds, battery and "at once" date at a
+time); ``app.core.schedule_columns`` applies them to numpy columns of every
+meter, each distinct combination worked out once.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import MAXYEAR, MINYEAR, date
-from typing import Iterable, Mapping, NamedTuple
+from datetime import date
+from typing import Iterable, Mapping
 
-from app.core.errors import InputError
+import numpy as np
+
 from app.core.lots import MeterInfo
-
-STATES = ("in_service", "sampling_due", "recalibrate_or_replace_due", "battery_due", "overdue")
-#: Deadline kinds, in the order a tie on the same day is listed.
-DEADLINE_KINDS = ("replace", "sampling_9y", "sampling_13y", "battery")
-#: Flags, in the order they are listed.
-FLAGS = ("class_below_2", "install_date_unknown", "failed_recalibration", "defective_in_passed_lot", "restricted",
-         "at_lab")
-#: The MMS clause behind each flag (docs/planning.md).
-FLAG_CLAUSES = {"class_below_2": "MMS 1.1.2", "install_date_unknown": "MMS 1.2.8, 1.3.3",
-                "failed_recalibration": "MMS 1.2.6, 1.3.3", "defective_in_passed_lot": "MMS 1.3.5",
-                "restricted": "MMS 2.2.5", "at_lab": "MMS 1.3.4"}
+from app.core.schedule_columns import (MeterColumns, ScheduleRows, compute_schedule_columns, outcome_code)
+from app.core.schedule_rules import (BATTERY_REASON, DEADLINE_KINDS, DEFECTIVE_REASON, FAILED_REASON, FLAG_CLAUSES,
+                                     FLAGS, STATES, UNKNOWN_REASON, LotOutcome, Planner, Schedule, ScheduleRow,
+                                     add_months, anniversary, meter_flags)
 
 
-class LotOutcome(NamedTuple):
-    """Latest sampling round a meter's lot went through and whether it passed."""
+def _ordinals(values) -> np.ndarray:
+    """Dates (or None) as int32 ordinals, 0 for None; each distinct date converted once."""
+    cache: dict = {None: 0}
 
-    sampling_round: int  # 9 or 13
-    passed: bool
+    def conv(d):
+        o = cache.get(d)
+        if o is None:
+            o = cache[d] = d.toordinal()
+        return o
 
-
-class ScheduleRow(NamedTuple):
-    meter_id: str
-    site: str | None
-    state: str
-    due_date: date | None
-    reason: str
-    deadlines: tuple[tuple[str, date], ...] = ()
-    flags: tuple[str, ...] = ()
+    return np.fromiter(map(conv, values), np.int32, count=len(values))
 
 
-@dataclass(frozen=True, slots=True)
-class Schedule:
-    as_of: date
-    horizon_end: date
-    rows: list[ScheduleRow]
-    totals: dict[str, int]
-    by_month: dict[str, dict[str, int]]   # "YYYY-MM" of the due date (within the horizon) -> state -> count
-    by_site: dict[str, dict[str, int]]    # site ("" when unknown) -> state -> count
-    deadlines_by_month: dict[str, dict[str, int]] | None = None  # "YYYY-MM" -> deadline kind -> count (each deadline)
-    overdue_by_kind: dict[str, int] | None = None                # deadline kind -> deadlines before as_of
-    flag_totals: dict[str, int] | None = None                    # flag -> meters
-
-    def as_dict(self) -> dict:
-        return {
-            "as_of": self.as_of.isoformat(), "horizon_end": self.horizon_end.isoformat(),
-            "totals": self.totals, "by_month": self.by_month, "by_site": self.by_site,
-            "deadlines_by_month": self.deadlines_by_month or {}, "overdue_by_kind": self.overdue_by_kind or {},
-            "flag_totals": self.flag_totals or {},
-            "meters": [
-                {"meter_id": r.meter_id, "site": r.site, "state": r.state,
-                 "due_date": None if r.due_date is None else r.due_date.isoformat(), "reason": r.reason,
-                 "deadlines": [{"kind": k, "date": d.isoformat()} for k, d in r.deadlines], "flags": list(r.flags)}
-                for r in self.rows
-            ],
-        }
-
-
-def _beyond(d: date, what: str) -> InputError:
-    return InputError("date", f"{d.isoformat()} {what} is beyond the calendar (years 1..9999)")
-
-
-def add_months(d: date, months: int) -> date:
-    """``d`` plus whole months (the 31st becomes the month's last day); ``InputError`` past year 9999."""
-    y, m = divmod(d.month - 1 + months, 12)
-    year, month = d.year + y, m + 1
-    if not MINYEAR <= year <= MAXYEAR:
-        raise _beyond(d, f"{months:+} months")
-    for day in (d.day, 30, 29, 28):
-        try:
-            return date(year, month, day)
-        except ValueError:
-            continue
-    raise _beyond(d, f"{months:+} months")  # never: every month has a 28th
-
-
-def anniversary(d: date, years: int) -> date:
-    """``d`` plus whole years; 29 February becomes 28 February in common years."""
-    if not MINYEAR <= d.year + years <= MAXYEAR:
-        raise _beyond(d, f"{years:+} years")
-    try:
-        return d.replace(year=d.year + years)
-    except ValueError:
-        return d.replace(year=d.year + years, day=28)
-
-
-# Reason names, one per event kind.
-_RECAL = {10: "recalibrate_or_replace_10y", 14: "recalibrate_or_replace_14y", 18: "recalibrate_or_replace_18y"}
-_SAMPLE = {9: "sampling_9y", 13: "sampling_13y"}
-BATTERY_REASON = "battery_end_of_life_minus_1y"
-FAILED_REASON = "failed_recalibration"
-DEFECTIVE_REASON = "defective_in_passed_lot"
-UNKNOWN_REASON = "install_date_unknown"
-_STATE_OF_KIND = {"replace": "recalibrate_or_replace_due", "sampling_9y": "sampling_due",
-                  "sampling_13y": "sampling_due", "battery": "battery_due"}
-_KIND_ORDER = {k: i for i, k in enumerate(DEADLINE_KINDS)}
-
-
-def meter_flags(m: MeterInfo) -> tuple[str, ...]:
-    """The flags of one meter (see the module's docstring), in ``FLAGS`` order."""
-    out = []
-    if m.accuracy_class is not None and m.accuracy_class > 2:
-        out.append("class_below_2")
-    if m.install_date is None and m.cycle_start_date is None:
-        out.append("install_date_unknown")
-    if m.failed_recalibration_on is not None:
-        out.append("failed_recalibration")
-    if m.defective_on is not None:
-        out.append("defective_in_passed_lot")
-    if m.restricted:
-        out.append("restricted")
-    if m.at_lab:
-        out.append("at_lab")
-    return tuple(out)
+def meter_columns(meters: Iterable[MeterInfo], lot_outcomes: Mapping[str, LotOutcome] | None = None) -> MeterColumns:
+    """``MeterInfo`` records as the columns the schedule works on (the fields transposed, dates as ordinals)."""
+    ms = list(meters)
+    n = len(ms)
+    f = dict(zip(MeterInfo._fields, zip(*ms))) if ms else {k: () for k in MeterInfo._fields}
+    outcomes = lot_outcomes or {}
+    site_code: dict = {}
+    sites = np.fromiter((site_code.setdefault(s, len(site_code)) for s in f["site"]), np.int32, count=n)
+    install, cycle = _ordinals(f["install_date"]), _ordinals(f["cycle_start_date"])
+    year_only = np.fromiter(f["install_year_only"], bool, count=n)
+    first = install.copy()
+    for p in np.flatnonzero(year_only & (install > 0)).tolist():
+        first[p] = date(f["install_date"][p].year, 1, 1).toordinal()
+    start = np.where(cycle > 0, cycle, first).astype(np.int32)
+    battery = np.zeros(n, np.int32)
+    for p in [p for p, (e, bp) in enumerate(zip(f["battery_expiry"], f["battery_powered"])) if e is not None or bp]:
+        m = ms[p]
+        if m.battery_expiry is not None:
+            battery[p] = anniversary(m.battery_expiry, -1).toordinal()
+        elif m.battery_powered and m.battery_life_years:
+            bstart = m.battery_date or m.install_date
+            if bstart is not None:
+                battery[p] = bstart.toordinal() + round((m.battery_life_years - 1.0) * 365.25)
+    outcome = np.zeros(n, np.int8)
+    if outcomes:
+        for p, mid in enumerate(f["id"]):
+            o = outcomes.get(mid)
+            if o is not None:
+                outcome[p] = outcome_code(o.sampling_round, o.passed)
+    return MeterColumns(ids=list(f["id"]), site_code=sites, site_names=list(site_code), start=start,
+                        sampling_ok=~np.fromiter(f["reinstalled_after_repair"], bool, count=n),
+                        battery_due=battery,
+                        accuracy_class=np.fromiter((c or 0 for c in f["accuracy_class"]), np.int16, count=n),
+                        restricted=np.fromiter(f["restricted"], bool, count=n),
+                        at_lab=np.fromiter(f["at_lab"], bool, count=n),
+                        failed_on=_ordinals(f["failed_recalibration_on"]), defective_on=_ordinals(f["defective_on"]),
+                        outcome=outcome, id_text=False)
 
 
 def compute_schedule(meters: Iterable[MeterInfo], as_of: date, horizon_months: int = 12,
@@ -161,153 +106,10 @@ def compute_schedule(meters: Iterable[MeterInfo], as_of: date, horizon_months: i
     ``replace`` on that date). The horizon is half-open: a due date on
     ``as_of`` + horizon is outside it.
     """
-    if horizon_months < 0:
-        raise InputError("horizon_months", "must not be negative")
-    outcomes = lot_outcomes or {}
-    d0 = as_of.toordinal()
-    horizon_end = add_months(as_of, horizon_months)
-    d1 = horizon_end.toordinal()
-    ann_cache: dict[tuple[date, int], int] = {}
-    date_cache: dict[int, date] = {}
-    month_cache: dict[int, str] = {}
+    return compute_schedule_columns(meter_columns(meters, lot_outcomes), as_of, horizon_months,
+                                    plan_sampling=plan_sampling, site=site)
 
-    def ann(start: date, years: int) -> int:
-        k = (start, years)
-        v = ann_cache.get(k)
-        if v is None:
-            v = ann_cache[k] = anniversary(start, years).toordinal()
-        return v
 
-    def day(o: int) -> date:
-        v = date_cache.get(o)
-        if v is None:
-            v = date_cache[o] = date.fromordinal(o)
-        return v
-
-    def month(o: int) -> str:
-        v = month_cache.get(o)
-        if v is None:
-            d = day(o)
-            v = month_cache[o] = f"{d.year:04d}-{d.month:02d}"
-        return v
-
-    rows: list[ScheduleRow] = []
-    totals = dict.fromkeys(STATES, 0)
-    by_month: dict[str, dict[str, int]] = {}
-    by_site: dict[str, dict[str, int]] = {}
-    dl_month: dict[str, dict[str, int]] = {}
-    overdue_kind = dict.fromkeys(DEADLINE_KINDS, 0)
-    flag_totals: dict[str, int] = {}
-    flags_cache: dict[tuple, tuple[str, ...]] = {}
-    # Everything but the meter's id, site and flags follows from (clock start, rounds, battery date, "at once"
-    # date): computed once per distinct key (a few thousand for a million meters), counted per key.
-    plan_cache: dict[tuple, tuple] = {}
-    key_count: dict[tuple, int] = {}
-    append = rows.append
-    no_flags: tuple[str, ...] = ()
-    unknown = ("overdue", None, UNKNOWN_REASON, ())
-
-    def plan(start: date, samp: int | None, recal: int, b_ord: int | None, at_once) -> tuple:
-        deadlines: list[tuple[int, str, str]] = []   # (ordinal, kind, reason)
-        if at_once is not None:
-            # Must be recalibrated or replaced now: no sampling or battery change will keep it.
-            deadlines.append((at_once[0], "replace", at_once[1]))
-        else:
-            recal_ord = ann(start, recal)
-            deadlines.append((recal_ord, "replace", _RECAL[recal]))
-            # A sampling round can only save the meter while its deadline (10 or 14 years) is ahead.
-            if samp is not None and recal_ord >= d0:
-                deadlines.append((ann(start, samp), _SAMPLE[samp], _SAMPLE[samp]))
-            # MMS 1.3.6: a battery change only for meters kept beyond 10 years, before they go.
-            if b_ord is not None and (recal > 10 or samp is not None) and b_ord < recal_ord:
-                deadlines.append((b_ord, "battery", BATTERY_REASON))
-            if len(deadlines) > 1:
-                deadlines.sort(key=lambda e: (e[0], _KIND_ORDER[e[1]]))
-        first_ord, first_kind, reason = deadlines[0]
-        # The state: overdue when a deadline has passed (the replace deadline explains it best when it has),
-        # else the earliest deadline's kind within the horizon, else in service.
-        past = [e for e in deadlines if e[0] < d0]
-        if past:
-            rep = [e for e in past if e[1] == "replace"]
-            due_ord, _kind, reason = rep[0] if rep else past[0]
-            state = "overdue"
-        elif at_once is not None or first_ord < d1:
-            due_ord, state = first_ord, _STATE_OF_KIND[first_kind]
-        else:
-            due_ord, state = first_ord, "in_service"
-        dls = tuple((k, day(o)) for o, k, _r in deadlines)
-        contrib = tuple((None if o < d0 else month(o), k) for o, k, _r in deadlines if o < d1)
-        return state, day(due_ord), reason, dls, contrib
-
-    for m in meters:
-        if site is not None and m.site != site:
-            continue
-        mid = m.id
-        cls = m.accuracy_class
-        fkey = (cls is not None and cls > 2, m.install_date is None and m.cycle_start_date is None,
-                m.failed_recalibration_on is not None, m.defective_on is not None, m.restricted, m.at_lab)
-        if True in fkey:
-            flags = flags_cache.get(fkey)
-            if flags is None:
-                flags = flags_cache[fkey] = meter_flags(m)
-            for f in flags:
-                flag_totals[f] = flag_totals.get(f, 0) + 1
-        else:
-            flags = no_flags
-        start = m.cycle_start_date or m.install_date
-        if start is None:
-            state, due, reason, dls = unknown
-        else:
-            if m.install_year_only and m.cycle_start_date is None:
-                start = date(start.year, 1, 1)
-            at_once = None
-            if m.failed_recalibration_on is not None:
-                at_once = (m.failed_recalibration_on.toordinal(), FAILED_REASON)
-            if m.defective_on is not None:
-                d = (m.defective_on.toordinal(), DEFECTIVE_REASON)
-                at_once = d if at_once is None or d < at_once else at_once
-            samp = None
-            recal = 10
-            b_ord = None
-            if at_once is None:
-                out = outcomes.get(mid)
-                eligible = plan_sampling and not m.reinstalled_after_repair
-                if out is None:
-                    samp = 9 if eligible else None
-                elif out.sampling_round == 9:
-                    samp, recal = ((13 if eligible else None), 14) if out.passed else (None, 10)
-                else:
-                    samp, recal = (None, 18) if out.passed else (None, 14)
-                if m.battery_expiry is not None:
-                    b_ord = ann(m.battery_expiry, -1)
-                elif m.battery_powered and m.battery_life_years:
-                    bstart = m.battery_date or m.install_date
-                    b_ord = bstart.toordinal() + round((m.battery_life_years - 1.0) * 365.25)
-            k = (start, samp, recal, b_ord, at_once)
-            p = plan_cache.get(k)
-            if p is None:
-                p = plan_cache[k] = plan(start, samp, recal, b_ord, at_once)
-            key_count[k] = key_count.get(k, 0) + 1
-            state, due, reason, dls = p[0], p[1], p[2], p[3]
-        append(ScheduleRow(mid, m.site, state, due, reason, dls, flags))
-        totals[state] += 1
-        sk = m.site or ""
-        s = by_site.get(sk)
-        if s is None:
-            s = by_site[sk] = dict.fromkeys(STATES, 0)
-        s[state] += 1
-    for k, n in key_count.items():
-        state, due, _reason, _dls, contrib = plan_cache[k]
-        if state != "in_service" and state != "overdue":
-            bm = by_month.setdefault(month(due.toordinal()), {})
-            bm[state] = bm.get(state, 0) + n
-        for mk, kind in contrib:
-            if mk is None:
-                overdue_kind[kind] += n
-            else:
-                bm = dl_month.setdefault(mk, {})
-                bm[kind] = bm.get(kind, 0) + n
-    return Schedule(as_of=as_of, horizon_end=horizon_end, rows=rows, totals=totals,
-                    by_month=dict(sorted(by_month.items())), by_site=dict(sorted(by_site.items())),
-                    deadlines_by_month=dict(sorted(dl_month.items())), overdue_by_kind=overdue_kind,
-                    flag_totals={f: flag_totals[f] for f in FLAGS if f in flag_totals})
+__all__ = ["STATES", "DEADLINE_KINDS", "FLAGS", "FLAG_CLAUSES", "BATTERY_REASON", "FAILED_REASON", "DEFECTIVE_REASON",
+           "UNKNOWN_REASON", "LotOutcome", "ScheduleRow", "Schedule", "ScheduleRows", "MeterColumns", "Planner",
+           "add_months", "anniversary", "meter_flags", "meter_columns", "compute_schedule", "compute_schedule_columns"]

@@ -76,6 +76,18 @@ class SizingResult:
     def turndown_needed(self) -> float:
         return self.q_max_m3h / self.q_min_m3h
 
+    def rejected_ranges(self) -> list[dict]:
+        """The smaller ranges passed over, once per (qp, ratio, reasons) with the meter families that
+        offer it (a catalogue lists one range for several makes and pipe sizes)."""
+        out: dict[tuple, dict] = {}
+        for e, why in self.rejected_smaller:
+            g = out.setdefault((e.qp_m3h, e.ratio, why),
+                               {"qp_m3h": e.qp_m3h, "ratio": e.ratio, "reasons": list(why), "families": []})
+            name = " ".join(x for x in (e.manufacturer, e.family) if x)
+            if name and name not in g["families"]:
+                g["families"].append(name)
+        return list(out.values())
+
     def as_dict(self, max_dp_given: bool, pipe_dn_given: bool) -> dict:
         c = self.chosen
         out: dict = {
@@ -84,7 +96,7 @@ class SizingResult:
             "turndown_needed": self.turndown_needed,
             "chosen": None if c is None else {"qp_m3h": c.qp_m3h, "ratio": c.ratio, "qi_m3h": c.qi_m3h, "dn": c.dn},
             "reasons": list(self.reasons),
-            "rejected_smaller": [{"qp_m3h": e.qp_m3h, "ratio": e.ratio, "reasons": list(r)} for e, r in self.rejected_smaller],
+            "rejected_smaller": self.rejected_ranges(),
         }
         if c is None:
             out["fallback_qp_m3h"] = self.fallback_qp_m3h
@@ -95,6 +107,13 @@ class SizingResult:
         if pipe_dn_given:
             out["needs_reducer"] = self.needs_reducer
         return out
+
+
+def turndown_text(ratio: float) -> str:
+    """A turndown as people write it: ``1:7.4`` for 7.44, one decimal below 100 (``1:20`` when it is
+    whole), whole numbers from 100 (``1:250``)."""
+    t = f"{ratio:.1f}" if ratio < 99.95 else f"{ratio:.0f}"
+    return f"1:{t[:-2] if t.endswith('.0') else t}"
 
 
 def select_meter(q_max_m3h: float, q_min_m3h: float, catalogue: list[CatalogueEntry] | tuple[CatalogueEntry, ...],

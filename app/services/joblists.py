@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core.schedule_rules import FLAG_WORDS
 from app.storage.errors import NotFound, ValidationError
 from app.storage.register import Register, WorkItem
 
@@ -77,7 +78,7 @@ def jobs_from_schedule(reg: Register, sched, *, site: str | None = None) -> list
                         "manufacturer": None if restricted else m.manufacturer, "model": None if restricted else m.model,
                         "serial": None if restricted else m.serial, "meter_id": m.id, "job": kind,
                         "due_date": r["due_date"], "what_to_do": _what(kind, r["reason"]), "lot_id": r["lot_id"],
-                        "flags": "; ".join(r["flags"])}))
+                        "flags": "; ".join(FLAG_WORDS.get(f, f) for f in r["flags"])}))
     out.sort(key=lambda j: (j.values["site"] or "", j.values["building"] or "", j.values["location"] or "",
                             j.values["meter_id"]))
     return out
@@ -104,6 +105,28 @@ def jobs_from_lot(reg: Register, lot_id: int) -> list[Job]:
                         "serial": m.serial, "meter_id": m.id, "job": "spare" if d["spare"] else "sample",
                         "due_date": None, "what_to_do": what, "lot_id": lot_id, "flags": d["status"]}))
     return out
+
+
+def job_list(reg: Register, *, as_of: dt.date, horizon_months: int = 3, site: str | None = None,
+             lot_id: int | None = None, plan_sampling: bool = True) -> list[Job]:
+    """The jobs of the drawn lot ``lot_id``, else of the schedule on ``as_of`` (every meter due within
+    ``horizon_months`` or overdue); only ``site``'s when given. What ``heatmeter jobs export`` and the
+    planner's job list dialog write."""
+    from app.storage import planning
+
+    if horizon_months < 0:
+        raise ValidationError("horizon-months: must not be negative")
+    if lot_id is not None:
+        jobs = jobs_from_lot(reg, lot_id)
+        return [j for j in jobs if j.values["site"] == site] if site else jobs
+    s = planning.schedule(reg, as_of, horizon_months=horizon_months, site=site, plan_sampling=plan_sampling)
+    return jobs_from_schedule(reg, s, site=site)
+
+
+def pdf_data(jobs: list[Job], *, as_of: dt.date, lot_id: int | None = None) -> dict[str, Any]:
+    """What the printable job list is drawn from (``app.ui.reports.render.jobs_pdf``)."""
+    title = f"Job list — lot {lot_id}" if lot_id is not None else f"Job list — due before the horizon from {as_of}"
+    return {"title": title, "as_of": as_of, "jobs": [j.values for j in jobs]}
 
 
 def by_site(jobs: list[Job]) -> dict[str, list[Job]]:

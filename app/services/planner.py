@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.errors import InputError
+from app.core.schedule_rules import FLAG_WORDS
 
 #: The due states drawn as bars, bottom to top (in_service is never "due").
 DUE_STATES = ("overdue", "recalibrate_or_replace_due", "sampling_due", "battery_due")
@@ -41,9 +42,7 @@ REASONS.update({"failed_recalibration": "recalibration failed: replace", "defect
 #: Words for the deadline kinds and flags (app.core.schedule) in lists and charts.
 DEADLINE_TITLES = {"replace": "Recalibrate or replace", "sampling_9y": "Sampling at 9 years",
                    "sampling_13y": "Sampling at 13 years", "battery": "Battery"}
-FLAG_TITLES = {"class_below_2": "class 3 (below MID class 2)", "install_date_unknown": "install date unknown",
-               "failed_recalibration": "recalibration failed", "defective_in_passed_lot": "defective in its lot",
-               "restricted": "processing restricted", "at_lab": "at the test lab"}
+FLAG_TITLES = FLAG_WORDS
 
 
 @dataclass
@@ -171,7 +170,8 @@ def load_due(reg, as_of: dt.date, horizon_months: int, site: str | None = None,
     from app.storage import planning
 
     s = schedule(reg, as_of, horizon_months=horizon_months, site=site, plan_sampling=plan_sampling)
-    rows = list(s.meter_rows())
+    with planning.bulk_objects():
+        rows = list(s.meter_rows())
     # the words the list shows, and its order (due date, make, serial), made here rather than on the GUI thread
     for r in rows:
         r["state_text"] = STATE_TITLES.get(r["state"], r["state"])

@@ -5,17 +5,39 @@ the Radio page (and any other front end) does with the register:
 
 * :func:`save_survey` judges the survey, keeps it with its site (every telegram byte for byte, the
   verdicts as reported, a digest) and returns the register's id;
+* :func:`radio_meters_of_site` names the register's radio meters of a site (those whose key the key store
+  holds), so that a meter the survey never heard is reported as ``not heard`` instead of left out;
 * :func:`load_survey` reads one back as a :class:`~app.core.radio.survey.Survey` with its verdicts (the
   thresholds it was saved with) and whether its telegrams still match the digest.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from app.core.radio.survey import Survey, SurveyResult, assess
 
-__all__ = ["results_summary", "save_survey", "load_survey", "SavedSurvey"]
+__all__ = ["results_summary", "save_survey", "load_survey", "SavedSurvey", "radio_meters_of_site"]
+
+
+def radio_meters_of_site(reg, site: str, key_ids: Iterable[str]) -> tuple[str, ...]:
+    """``"FLAG id"`` of every in-service meter of ``site`` in the register whose key the key store holds
+    (``key_ids``: ``"KAM 12345678"`` or a bare ``"12345678"``): the radio meters the survey should hear.
+    A meter is known by its FLAG code and the 8-digit id of its secondary address (or its serial when that
+    is 8 digits). Meters without a key are not listed: the register does not say which meters are radio
+    meters, and an unencrypted radio meter that was heard is judged anyway."""
+    held = set(key_ids)
+    if not held or not site:
+        return ()
+    out = set()
+    for m in reg.list_meters(site=site, status="in_service", include_restricted=True):
+        flag = (m.mbus_manufacturer or "").upper() or None
+        ids = {(m.secondary_address or "")[:8], m.serial or ""}
+        for ident in ids:
+            if len(ident) == 8 and ident.isdigit() and flag and (f"{flag} {ident}" in held or ident in held):
+                out.add(f"{flag} {ident}")
+    return tuple(sorted(out))
 
 
 def results_summary(result: SurveyResult) -> dict[str, Any]:
@@ -49,5 +71,7 @@ def load_survey(reg, survey_id: int) -> SavedSurvey:
     """A saved survey, judged again with the thresholds it was saved with."""
     doc = reg.survey(survey_id)
     survey = Survey.from_document(doc)
-    return SavedSurvey(doc["id"], survey, assess(survey), doc["digest_ok"], doc.get("created_by"),
+    # the meters reported when it was saved, heard or not (a meter expected and never heard stays listed)
+    expected = tuple(((doc.get("results") or {}).get("meters") or {}).keys())
+    return SavedSurvey(doc["id"], survey, assess(survey, expected), doc["digest_ok"], doc.get("created_by"),
                        doc.get("created_at"))

@@ -48,6 +48,9 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 #: The longest text a spreadsheet cell holds (Excel's limit; openpyxl would cut a longer one silently).
 MAX_CELL_CHARS = 32767
 
+# the first characters that make ``csv_cell`` look closer at a text (a trigger, or a quote already there)
+_NEEDS_LOOK = frozenset(FORMULA_TRIGGERS) | {"'"}
+
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 # characters an XLSX file cannot hold at all (XML 1.0 forbids them)
 _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -84,6 +87,12 @@ def csv_cell(value: Any, numeric: bool = False) -> str:
     ``numeric``: the column holds numbers; a text that is a plain number is
     written as it is (``-5.2``), anything else is still neutralised.
     """
+    if type(value) is str:                  # the common case first: text that needs nothing
+        if not value or value[0] not in _NEEDS_LOOK:
+            return value
+        if numeric and is_plain_number(value):
+            return value
+        return neutralise(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -208,13 +217,18 @@ class SafeCsvWriter:
         self._w.writerow([csv_cell(h) for h in header])
 
     def writerow(self, row: Sequence[Any]) -> None:
-        self._w.writerow([csv_cell(v, n) for v, n in zip(row, self._numeric)]
-                         + [csv_cell(v) for v in row[len(self._numeric):]])
-        self.rows += 1
+        self.writerows((row,))
 
     def writerows(self, rows: Iterable[Sequence[Any]]) -> None:
-        for r in rows:
-            self.writerow(r)
+        numeric, width, cell, write = self._numeric, len(self._numeric), csv_cell, self._w.writerow
+        looks = _NEEDS_LOOK
+        for row in rows:
+            out = [v if type(v) is str and (not v or v[0] not in looks) else cell(v, num)
+                   for v, num in zip(row, numeric)]
+            if len(row) > width:
+                out += [cell(v) for v in row[width:]]
+            write(out)
+            self.rows += 1
 
 
 @contextmanager

@@ -3,6 +3,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 
 def run(*args, stdin=None):
     return subprocess.run([sys.executable, "-m", "app", *args], input=stdin, capture_output=True, text=True)
@@ -77,3 +79,36 @@ def test_help_texts_render():
         assert p.returncode == 0 and "Traceback" not in p.stderr, args
     p = run("calc")
     assert p.returncode == 2 and "Traceback" not in p.stderr
+
+
+def test_sizing_human_names_families_once_and_rounds_turndown(tmp_path):
+    import csv
+
+    import resources
+
+    # 40 kW design, 5.375 kW minimum, same temperatures: turndown = 40 / 5.375 = 7.4419 -> "1:7.4";
+    # q max = 40 kW * 3600 / (k * 30 K) ~ 1.16 m³/h, above every qp 0.6 meter, which is rejected.
+    f = tmp_path / "sizing.json"
+    f.write_text(json.dumps({"application": "heating", "design_power_kw": 40, "flow_temp_c": 70, "return_temp_c": 40,
+                             "min_power_kw": 5.375, "meter_position": "return"}))
+    p = run("calc", "sizing", "-i", str(f))
+    assert p.returncode == 0, p.stderr
+    assert "turndown needed 1:7.4\n" in p.stdout.splitlines()[0] + "\n"
+    rejected = [ln for ln in p.stdout.splitlines() if ln.strip().startswith("rejected qp 0.6 ")]
+    assert len(rejected) == 1                     # one line for the range, not one per catalogue row
+    with open(resources.path("meter_catalogue.csv"), newline="", encoding="utf-8") as fh:
+        families = {f"{r['manufacturer']} {r['family']}" for r in csv.DictReader(fh)
+                    if float(r["qp_m3h"]) == 0.6 and not r["technology"].startswith("mechanical")}
+    assert families and all(fam in rejected[0] for fam in families)
+    out = json.loads(run("calc", "sizing", "-i", str(f), "--json").stdout)
+    assert [(e["qp_m3h"], e["ratio"]) for e in out["rejected_smaller"]] == [(0.6, 100)]
+    assert set(out["rejected_smaller"][0]["families"]) == families
+
+
+def test_json_floats_carry_no_binary_noise():
+    from app.core.numbers import tidy_floats
+
+    assert 3.32 + 3.3200000000000003 != 6.64                     # what the arithmetic gives ...
+    assert tidy_floats({"limit_pct": 3.32 + 3.3200000000000003}) == {"limit_pct": 6.64}   # ... and what is printed
+    assert tidy_floats([0.1 * 3, 1 / 3, 12345.678901, 7, None]) == [0.3, 0.333333333333333, 12345.678901, 7, None]
+    assert tidy_floats((500 / 1.04 ** 15,)) == [pytest.approx(500 / 1.04 ** 15, rel=1e-14)]   # no digit that means anything lost

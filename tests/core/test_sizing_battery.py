@@ -33,7 +33,7 @@ def test_flow_uses_iapws_k():
     assert r["turndown_needed"] == pytest.approx(20)
     # ~1.16 m³/h: 0.6 too small, 1.5/100 covers both flows.
     assert r["chosen"] == {"qp_m3h": 1.5, "ratio": 100, "qi_m3h": 0.015, "dn": 15}
-    assert r["rejected_smaller"] == [{"qp_m3h": 0.6, "ratio": 100, "reasons": ["q_max_above_qp"]}]
+    assert r["rejected_smaller"] == [{"qp_m3h": 0.6, "ratio": 100, "reasons": ["q_max_above_qp"], "families": []}]
 
 
 def test_min_flow_and_pressure_loss_and_reducer():
@@ -133,3 +133,24 @@ def test_monitoring_point_read_interval_from_annex_a():
 
 def test_more_frequent_reads_shorten_life():
     assert bat(read_interval_min=5)["expected_life_years"] < bat(read_interval_min=30)["expected_life_years"]
+
+
+@pytest.mark.parametrize("ratio,text", [(7.44, "1:7.4"), (7.46, "1:7.5"), (20.0, "1:20"), (19.98, "1:20"),
+                                        (25.37, "1:25.4"), (99.97, "1:100"), (250.4, "1:250")])
+def test_turndown_as_people_write_it(ratio, text):
+    from app.core.sizing import turndown_text
+
+    assert turndown_text(ratio) == text
+
+
+def test_rejected_ranges_once_with_their_families():
+    from app.core.sizing import CatalogueEntry, select_meter
+
+    cat = [CatalogueEntry(0.6, 100, 15, 0.02, "Kamstrup", "MULTICAL 302"),
+           CatalogueEntry(0.6, 100, 20, 0.02, "Kamstrup", "MULTICAL 302"),    # same range, other pipe size
+           CatalogueEntry(0.6, 100, 15, 0.03, "Diehl Metering", "SHARKY 775"),
+           CatalogueEntry(1.5, 100, 15, 0.09, "Kamstrup", "MULTICAL 302")]
+    r = select_meter(1.0, 0.1, cat).as_dict(max_dp_given=False, pipe_dn_given=False)
+    assert r["rejected_smaller"] == [{"qp_m3h": 0.6, "ratio": 100, "reasons": ["q_max_above_qp"],
+                                      "families": ["Kamstrup MULTICAL 302", "Diehl Metering SHARKY 775"]}]
+    assert r["chosen"]["qp_m3h"] == 1.5

@@ -87,7 +87,8 @@ def test_a_whole_year(db_url, cli, tmp_path):
     by_id = {int(j["meter_id"]): j for j in jobs}
     assert by_id[bad["meter_id"]]["job"] == "replace" and "defective" in by_id[bad["meter_id"]]["flags"]
     battery_ids = [i for i, j in by_id.items() if j["job"] == "battery"]
-    undated = [i for i, j in by_id.items() if "install_date_unknown" in j["flags"]]
+    undated = [i for i, j in by_id.items() if "install date unknown" in j["flags"]]   # in words, for people
+    assert not any("_" in j["flags"] for j in jobs)
     assert len(undated) == 1 and battery_ids
     done = {bad["meter_id"]: {"result": "replaced", "new_serial": "NEW-1", "done_on": "2025-06-10"},
             undated[0]: {"result": "recalibrated", "verdict": "fail", "done_on": "2025-06-11", "lab": "Lab B"},

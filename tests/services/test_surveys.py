@@ -38,3 +38,26 @@ def test_saved_survey_reads_back_with_the_same_verdicts(reg):
     assert stored["meters"]["KAM 71234567"] == {"verdict": "reliable", "best_location": "Plant room",
                                                 "margin_db": 25.5, "ratio": 1.0}
     assert stored["settings"]["sensitivity_dbm"] == -100.0
+
+
+def test_a_radio_meter_of_the_site_never_heard_is_reported_not_heard_and_stays_so_when_read_back(reg):
+    from app.services.surveys import radio_meters_of_site
+
+    for serial in ("71234567", "71234568", "71234569"):
+        reg.create_meter({"manufacturer": "Kamstrup", "model": "MULTICAL 21", "serial": serial,
+                          "site": "Block A"}, user="t")
+    reg.create_meter({"manufacturer": "Kamstrup", "model": "MULTICAL 21", "serial": "71234570",
+                      "site": "Block B"}, user="t")
+    # keys held: two meters of Block A (one with its FLAG code, one bare), one of Block B; 71234569 has none
+    expected = radio_meters_of_site(reg, "Block A", ["KAM 71234567", "71234568", "KAM 71234570"])
+    assert expected == ("KAM 71234567", "KAM 71234568")
+    loc = Location("Plant room", started_at=T0, ended_at=T0 + dt.timedelta(seconds=160),
+                   receptions=[_rec("KAM 71234567", 16 * i + 1, -70.0) for i in range(10)])
+    survey = Survey("Block A", "March", "ann", settings=SurveySettings("amb8465", "c1", -100.0), locations=[loc])
+    result = assess(survey, expected)
+    verdicts = {m.meter: m.verdict for m in result.meters}
+    assert verdicts == {"KAM 71234567": "reliable", "KAM 71234568": "not heard"}
+    sid = save_survey(reg, survey, user="ann", result=result)
+    back = load_survey(reg, sid)
+    assert {m.meter: m.verdict for m in back.result.meters} == verdicts
+    assert radio_meters_of_site(reg, "Block A", []) == ()

@@ -7,6 +7,7 @@ import re
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
+from pytestqt.exceptions import TimeoutError as WaitTimeout
 
 from app.core import commissioning as cm
 
@@ -51,8 +52,12 @@ def _read_kam(qtbot, win, page):
     combo = page.identify_step.meter_combo
     idx = next(i for i in range(combo.count()) if combo.itemData(i).secondary_address == KAM)
     combo.setCurrentIndex(idx)
+    qtbot.waitUntil(page.identify_step.read_button.isEnabled, timeout=20000)   # a click on a busy button is lost
     qtbot.mouseClick(page.identify_step.read_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: page.identify_step.fields["serial"].text() == KAM, timeout=20000)
+    try:
+        qtbot.waitUntil(lambda: page.identify_step.fields["serial"].text() == KAM, timeout=20000)
+    except WaitTimeout as exc:
+        raise AssertionError(f"the meter was not read; the page says: {page.banner.text!r}") from exc
     _idle(qtbot, win)
     f = page.identify_step.fields
     f["model"].setText("MULTICAL 603")

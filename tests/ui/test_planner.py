@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from PySide6.QtCore import QDate, Qt
 
+from app.ui.planner.lot_common import LOT_COLUMNS
 from tests.helpers.files import csv_dicts
 
 pytestmark = pytest.mark.gui
@@ -120,6 +121,15 @@ def _form_and_open_lot(page, qtbot):
     lot_id = lots.lots[0]["id"]
     lots.open_lot(lot_id)
     qtbot.waitUntil(lambda: lots.lot is not None and lots.lot["id"] == lot_id and _idle(page), timeout=TIMEOUT)
+    # the lots list shows the whole key (make and model, then qp and year), its column wide enough
+    col = [k for k, _ in LOT_COLUMNS].index("name")
+    idx = lots.lots_model.index(0, col)
+    assert lots.lots_model.data(idx) == "Kamstrup MULTICAL 603\nqp 1.5 · 2016"
+    assert lots.lots_model.data(idx, Qt.ItemDataRole.ToolTipRole) == \
+        "make Kamstrup · model MULTICAL 603 · qp 1.5 · install year 2016"
+    fm = lots.lots_view.fontMetrics()
+    assert lots.lots_view.columnWidth(col) >= max(fm.horizontalAdvance(t) for t in ("Kamstrup MULTICAL 603", "qp 1.5 · 2016"))
+    assert lots.lots_view.rowHeight(0) >= 2 * fm.lineSpacing()
     return lot_id
 
 
@@ -147,6 +157,11 @@ def test_lot_formed_drawn_tested_decided_and_reported(make_window, qtbot, regist
     assert [str(m["meter_id"]) for m in draw["meters"] if m["spare"]] == list(expect.spares)
     assert draw["reproduced"] is True and "Seed 424242" in lots.draw_info.text()
     assert lots.draw_model.rowCount() == len(expect.sample) + len(expect.spares)
+    # the drawn meters can go out as a job list: the dialog opens on this lot
+    assert lots.jobs_button.isEnabled()
+    dlg = page.due.job_list_dialog(lot_id=lot_id)
+    qtbot.addWidget(dlg)
+    assert dlg.request().lot_id == lot_id and not dlg.horizon.isEnabled()
 
     # results typed per meter: the first sampled meter inaccessible (its spare stands in), one defective
     lots.show_tab("results")
@@ -293,3 +308,76 @@ def test_points_dialog_reads_its_table(qtbot):
         for c in range(4):
             dlg.table.setItem(r, c, QTableWidgetItem(""))
     assert dlg.value() is None
+
+
+def test_job_lists_per_site_written_and_results_read_back(make_window, qtbot, register_url, tmp_path):
+    from openpyxl import load_workbook
+
+    from app.storage.register import open_register
+
+    page = _open(make_window, qtbot, register_url)
+    due = page.due
+    due.as_of.setDate(QDate(AS_OF.year, AS_OF.month, AS_OF.day))
+    qtbot.waitUntil(lambda: due.data is not None and due.data.as_of == AS_OF and _idle(page), timeout=TIMEOUT)
+    out = tmp_path / "jobs"
+    out.mkdir()
+    dlg = due.job_list_dialog()
+    qtbot.addWidget(dlg)
+    dlg.folder.setText(str(tmp_path / "nowhere"))
+    assert not dlg.write_button.isEnabled() and "folder" in dlg.problem.text()     # said before anything runs
+    dlg.folder.setText(str(out))
+    dlg.horizon.setValue(3)
+    assert dlg.write_button.isEnabled()
+    req = dlg.request()
+    assert (req.lot_id, req.site, req.per_site, req.formats) == (None, None, True, ("csv", "xlsx", "pdf"))
+    due.write_job_lists(req)
+    qtbot.waitUntil(lambda: due.last_job_lists is not None and _idle(page), timeout=TIMEOUT)
+    files = sorted(p.name for p in out.iterdir())
+    # Harbour Block C (Sensus, installed 2005-2007) is more than 10 years old on 2025-06-01: five overdue
+    # replacements; Harbour Block B (2021-2023) has nothing due. One CSV, XLSX and PDF per site.
+    assert {"jobs-2025-06-01-Harbour.csv", "jobs-2025-06-01-Harbour.xlsx", "jobs-2025-06-01-Harbour.pdf"} <= set(files)
+    assert all(f.startswith("jobs-2025-06-01-") for f in files) and len(files) % 3 == 0
+    rows = csv_dicts(out / "jobs-2025-06-01-Harbour.csv")
+    assert sorted(r["serial"] for r in rows) == [str(67008000 + i) for i in range(5)]
+    assert {r["building"] for r in rows} == {"Block C"} and {r["site"] for r in rows} == {"Harbour"}
+    assert all(r["what_to_do"] and r["result"] == "" for r in rows)
+    wb = load_workbook(out / "jobs-2025-06-01-Harbour.xlsx", read_only=True)
+    assert wb.sheetnames == ["Harbour"]
+    wb.close()
+    assert (out / "jobs-2025-06-01-Harbour.pdf").read_bytes().startswith(b"%PDF")
+    assert due.last_job_lists["sites"]["Harbour"] == 5
+    assert f"Wrote {due.last_job_lists['jobs']:,} jobs" in _banner(page)
+
+    # the technician's results typed into the list, then read back: two replaced, one not reached
+    filled = tmp_path / "harbour-done.csv"
+    with open(out / "jobs-2025-06-01-Harbour.csv", newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        fields, lines = reader.fieldnames, list(reader)
+    lines.sort(key=lambda r: r["serial"])
+    for r, (res, new) in zip(lines, [("replaced", "88000001"), ("replaced", "88000002"), ("no_access", "")]):
+        r.update({"done_on": "2025-06-20", "result": res, "new_serial": new})
+    with open(filled, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(lines)
+    due.last_import = None
+    due.import_results(str(filled))
+    qtbot.waitUntil(lambda: due.last_import is not None and _idle(page), timeout=TIMEOUT)
+    assert "3 result(s) recorded" in _banner(page)
+    with open_register(register_url) as reg:
+        for old, new in (("67008000", "88000001"), ("67008001", "88000002")):
+            assert reg.find_meter("Sensus", old).status == "removed"
+            m = reg.find_meter("Sensus", new)
+            assert (m.site, m.building, m.status) == ("Harbour", "Block C", "in_service")
+        assert reg.find_meter("Sensus", "67008002").status == "in_service"      # no access: still to do
+    # a file with a mistake records nothing and names the line
+    bad = tmp_path / "bad.csv"
+    lines[3].update({"done_on": "2025-13-40", "result": "replaced", "new_serial": "88000009"})
+    with open(bad, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(lines[3:])
+    due.last_import = None
+    due.import_results(str(bad))
+    qtbot.waitUntil(lambda: due.last_import is not None and _idle(page), timeout=TIMEOUT)
+    assert "Nothing recorded" in _banner(page) and "line 2" in _banner(page)

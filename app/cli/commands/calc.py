@@ -124,7 +124,10 @@ def human(kind: str, r: dict) -> str:
         lines.append(f"initial verdict: {r['initial_verdict']}   in-service verdict: {r['in_service_verdict']}")
         lines.append(f"coverage: {r['coverage']}" + (f" (missing {_fmt(r['missing_intervals'])})" if r["missing_intervals"] else ""))
     elif kind == "sizing":
-        lines.append(f"q max {r['q_max_m3h']:.4g} m³/h, q min {r['q_min_m3h']:.4g} m³/h, turndown needed 1:{r['turndown_needed']:.4g}")
+        from app.core.sizing import turndown_text
+
+        lines.append(f"q max {r['q_max_m3h']:.4g} m³/h, q min {r['q_min_m3h']:.4g} m³/h, "
+                     f"turndown needed {turndown_text(r['turndown_needed'])}")
         c = r["chosen"]
         if c:
             fam = r.get("chosen_family")
@@ -137,7 +140,8 @@ def human(kind: str, r: dict) -> str:
         if "needs_reducer" in r:
             lines.append(f"needs reducer (MMS 1.1.7): {_fmt(r['needs_reducer'])}")
         for e in r["rejected_smaller"]:
-            lines.append(f"  rejected qp {e['qp_m3h']:g} 1:{e['ratio']:g}: {_fmt(e['reasons'])}")
+            fams = f" ({', '.join(e['families'])})" if e.get("families") else ""
+            lines.append(f"  rejected qp {e['qp_m3h']:g} m³/h 1:{e['ratio']:g}{fams}: {_fmt(e['reasons'])}")
     elif kind == "resolution":
         lines += [f"minimum output per interval: {r['e_min_wh']:.4g} Wh",
                   f"required resolution: {r['required_resolution_wh']:.4g} Wh; limit {r['effective_limit_wh']:.4g} Wh ({r['basis']})",

@@ -46,7 +46,6 @@ def register(subparsers) -> None:
 def cmd_export(args) -> int:
     from app.cli.commands._open import lot_number, opened
     from app.services import joblists
-    from app.storage import planning
 
     if not (args.csv or args.xlsx or args.pdf or args.json):
         raise UserError("say what to write: --csv FILE, --xlsx FILE, --pdf FILE or --json")
@@ -57,20 +56,15 @@ def cmd_export(args) -> int:
         if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             raise UserError(f"cannot write {path}: no folder {os.path.dirname(os.path.abspath(path))}")
     with opened(args) as reg:
-        if args.lot:
-            jobs = joblists.jobs_from_lot(reg, lot_number(args.lot))
-            if args.site:
-                jobs = [j for j in jobs if j.values["site"] == args.site]
-        else:
-            s = planning.schedule(reg, as_of, horizon_months=args.horizon_months, site=args.site,
-                                  plan_sampling=not args.no_sampling)
-            jobs = joblists.jobs_from_schedule(reg, s, site=args.site)
+        jobs = joblists.job_list(reg, as_of=as_of, horizon_months=args.horizon_months, site=args.site,
+                                 lot_id=lot_number(args.lot) if args.lot else None,
+                                 plan_sampling=not args.no_sampling)
         joblists.write_jobs(jobs, csv_path=args.csv, xlsx_path=args.xlsx)
     if args.pdf:
         from app.cli.commands.report import render_pdf
 
-        title = f"Job list — lot {args.lot}" if args.lot else f"Job list — due before the horizon from {as_of}"
-        render_pdf("jobs", {"title": title, "as_of": as_of, "jobs": [j.values for j in jobs]}, args.pdf)
+        render_pdf("jobs", joblists.pdf_data(jobs, as_of=as_of, lot_id=lot_number(args.lot) if args.lot else None),
+                   args.pdf)
     sites = joblists.by_site(jobs)
     if args.json:
         print_json({"jobs": len(jobs), "sites": {k: len(v) for k, v in sites.items()},

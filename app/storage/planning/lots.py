@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
+import numpy as np
 from sqlalchemy import case, func, select, true
 
 from app.core.errors import InputError
@@ -21,9 +22,10 @@ from app.core.lots import (DEFAULT_LOT_KEY, DEADLINE_WITHOUT_PASS, DRAW_ALGORITH
 from app.core.lots import form_lots as core_form_lots
 from app.core.sampling import SamplingPlan, sampling_plan
 from app.core.schedule import add_months, anniversary
+from app.core.schedule_columns import OUTCOME_9_FAIL, OUTCOME_13_FAIL, OUTCOME_13_PASS, OUTCOME_NONE
 from app.storage.errors import ValidationError
 from app.storage.planning.loading import (CHUNK, PURPOSES, ROUND_OF_PURPOSE, MeterLots, PlanningData, _iso,
-                                          _IsoDates, bulk_objects, clock_start, load_planning_data)
+                                          _IsoDates, _OrdinalIso, bulk_objects, clock_start, load_planning_data)
 from app.storage.records import jsonable
 from app.storage.register import LOT, LOTD, LOTR, LOTV, M, S, NewLot, Register, default_user
 from app.storage.register.lots import (UnknownLot, check_drawable, latest_verdict, lot_draws, lot_members,
@@ -65,11 +67,6 @@ class Formation:
             "plan_options": self.plan_options, "stored": self.stored, "meters_considered": self.considered,
             "rule": self.rule, "lots": self.lots, "apart": self.apart, "not_eligible": self.not_eligible,
         }
-
-
-def _meter_ref(mid: str | int, labels: dict, site: str | None = None) -> dict[str, Any]:
-    make, serial, _ = labels.get(str(mid), (None, None, None))
-    return {"meter_id": int(mid), "manufacturer": make, "serial": serial, "site": site}
 
 
 def eligibility(m: MeterInfo, st: MeterLots | None, sampling_round: int, as_of: dt.date, window_end: dt.date,
@@ -118,6 +115,60 @@ def eligibility(m: MeterInfo, st: MeterLots | None, sampling_round: int, as_of: 
 #: Anniversaries repeat (a few thousand install dates for 100,000 meters): computed once each.
 _anniversary = lru_cache(maxsize=1 << 16)(anniversary)
 
+#: Why a meter is not a candidate, in the order ``eligibility`` tests them (codes of ``eligibility_codes``).
+NOT_ELIGIBLE = ("restricted", "failed_recalibration", "defective_in_passed_lot", "lot_failed_replacement_list",
+                "sampled_this_cycle", "no_passed_9y_lot", "in_open_lot", "not_due_yet", "past_deadline")
+
+
+def _anniversaries(ordinals: np.ndarray, years: int) -> np.ndarray:
+    """The ``years``-th anniversary of each ordinal (0 stays 0), each distinct day worked out once."""
+    out = np.zeros(len(ordinals), np.int32)
+    has = ordinals > 0
+    if has.any():
+        uniq, inv = np.unique(ordinals[has], return_inverse=True)
+        ann = np.array([_anniversary(dt.date.fromordinal(o), years).toordinal() for o in uniq.tolist()], np.int32)
+        out[has] = ann[inv.reshape(-1)]
+    return out
+
+
+def eligibility_codes(data: PlanningData, sampling_round: int, as_of: dt.date, window_end: dt.date,
+                      all_meters: bool = False) -> np.ndarray:
+    """``eligibility`` for every meter of ``data`` at once: -1 for a candidate, else the index of the reason in
+    ``NOT_ELIGIBLE`` (the first of its tests that fails, in ``eligibility``'s order)."""
+    c = data.cols
+    n = c.n
+    code = np.full(n, -1, np.int8)
+    open_ = np.ones(n, bool)            # no reason found yet
+
+    def mark(mask: np.ndarray, reason: str) -> None:
+        nonlocal open_
+        hit = open_ & mask
+        code[hit] = NOT_ELIGIBLE.index(reason)
+        open_ = open_ & ~hit
+
+    mark(c.restricted, "restricted")
+    mark(c.failed_on > 0, "failed_recalibration")
+    mark(c.defective_on > 0, "defective_in_passed_lot")
+    open_ &= c.start > 0                # no clock start: a candidate (listed apart by the formation)
+    oc = c.outcome
+    mark((oc == OUTCOME_9_FAIL) | (oc == OUTCOME_13_FAIL), "lot_failed_replacement_list")
+    if sampling_round == 9:
+        mark(oc != OUTCOME_NONE, "sampled_this_cycle")
+    else:
+        mark(oc == OUTCOME_NONE, "no_passed_9y_lot")
+        mark(oc == OUTCOME_13_PASS, "sampled_this_cycle")
+    mark((data.open_rounds & (1 if sampling_round == 9 else 2)) > 0, "in_open_lot")
+    if not all_meters:
+        mark(_anniversaries(c.start, sampling_round) > window_end.toordinal(), "not_due_yet")
+        mark(_anniversaries(c.start, DEADLINE_WITHOUT_PASS[sampling_round]) <= as_of.toordinal(), "past_deadline")
+    return code
+
+
+def _first_seen(codes: np.ndarray, value: int) -> int:
+    """Position of the first meter with ``value`` (the order the reasons were met, meter by meter)."""
+    hits = np.flatnonzero(codes == value)
+    return int(hits[0]) if len(hits) else len(codes)
+
 
 def _check_plan_options(level: str, aql: float, inspection: str) -> None:
     sampling_plan(2, level, aql, inspection)  # raises InputError naming level / aql / inspection
@@ -136,19 +187,22 @@ def _formation(reg: Register, data: PlanningData | None, key: tuple[str, ...], *
     """The lots of ``form_lots`` with their member rows, before anything is stored."""
     if data is None:
         data = load_planning_data(reg, site=site)
-    if not data.meters:
+    if not len(data):
         where = f" at site {site!r}" if site else ""
         raise ValidationError(f"no meters in service{where}: a lot needs at least one meter")
     window_end = add_months(as_of, window_months)
-    candidates: list[MeterInfo] = []
-    not_eligible: dict[str, int] = {}
-    for m in data.meters:
-        why = eligibility(m, data.lots.get(m.id), sampling_round, as_of, window_end, all_meters)
-        if why is None:
-            # The install-year key is the year the current clock started (a recalibration restarts it).
-            candidates.append(m._replace(install_date=m.cycle_start_date) if m.cycle_start_date else m)
-        else:
-            not_eligible[why] = not_eligible.get(why, 0) + 1
+    why = eligibility_codes(data, sampling_round, as_of, window_end, all_meters)
+    counts = np.bincount(why + 1, minlength=len(NOT_ELIGIBLE) + 1)
+    not_eligible = {r: int(counts[i + 1]) for i, r in enumerate(NOT_ELIGIBLE) if counts[i + 1]}
+    not_eligible = dict(sorted(not_eligible.items(), key=lambda kv: _first_seen(why, NOT_ELIGIBLE.index(kv[0]))))
+    cand = np.flatnonzero(why < 0)
+    # The install-year key is the year the current clock started (a recalibration restarts it).
+    candidates = [m._replace(install_date=m.cycle_start_date) if m.cycle_start_date else m
+                  for m in data.meter_infos(cand)]
+    deadline = DEADLINE_WITHOUT_PASS[sampling_round]
+    start_of = dict(zip((m.id for m in candidates), data.cols.start[cand].tolist()))
+    deadline_of = dict(zip((m.id for m in candidates),
+                           _anniversaries(data.cols.start[cand], deadline).tolist()))
     aliases = alias_table(reg)
     formation = core_form_lots(candidates, key, aliases)
     info = {m.id: m for m in candidates}
@@ -156,13 +210,14 @@ def _formation(reg: Register, data: PlanningData | None, key: tuple[str, ...], *
     lots_out: list[dict[str, Any]] = []
     rows_per_lot: list[tuple[dict, list[dict]]] = []
     iso = _IsoDates()
+    starts = _OrdinalIso()
     for lot in formation.lots:
         plan = sampling_plan(lot.size, level, aql, inspection)
         members = []
         snapshots = []
         for mid in lot.members:
             m = info[mid]
-            installed, start = iso[m.install_date], iso[clock_start(m)]
+            installed, start = iso[m.install_date], starts[start_of[mid]]
             snapshots.append({"manufacturer": m.manufacturer, "model": m.model, "serial": m.serial,
                               "qp_m3h": m.qp_m3h, "mid_class": m.accuracy_class, "site": m.site,
                               "install_date": installed, "install_year_only": m.install_year_only,
@@ -173,9 +228,10 @@ def _formation(reg: Register, data: PlanningData | None, key: tuple[str, ...], *
         norm = {f: v for f, v in lot.norm_key}
         make_k = norm.get("manufacturer", "")
         used = aliases.used(make_k, [s for f, sp in lot.spellings if f == "model" for s in sp]) if make_k else []
-        deadline = DEADLINE_WITHOUT_PASS[sampling_round]
-        first_deadline = min(_anniversary(clock_start(info[mid]), deadline) for mid in lot.members)
-        late = sum(1 for mid in lot.members if _anniversary(clock_start(info[mid]), deadline) < verdict_by)
+        dls = [deadline_of[mid] for mid in lot.members]
+        first_deadline = dt.date.fromordinal(min(dls))
+        by = verdict_by.toordinal()
+        late = sum(1 for o in dls if o < by)
         warnings = []
         if late:
             warnings.append({"kind": "verdict_too_late", "first_deadline": first_deadline.isoformat(),
@@ -194,8 +250,8 @@ def _formation(reg: Register, data: PlanningData | None, key: tuple[str, ...], *
     apart = []
     for mid, reason in formation.apart:
         m = info[mid]
-        apart.append({**_meter_ref(mid, data.labels, m.site), "install_date": _iso(m.install_date),
-                      "reason": reason})
+        apart.append({"meter_id": int(mid), "manufacturer": m.manufacturer, "serial": m.serial, "site": m.site,
+                      "install_date": _iso(m.install_date), "reason": reason})
     rule = {"key_fields": list(key), "round": sampling_round, "as_of": as_of.isoformat(),
             "key_comparison": "manufacturer by its M-Bus FLAG code; model normalised (case, spaces, punctuation) "
                               "and through the alias table", "lead_months": lead_months,
@@ -207,7 +263,7 @@ def _formation(reg: Register, data: PlanningData | None, key: tuple[str, ...], *
     result = Formation(key_fields=key, sampling_round=sampling_round, as_of=as_of, window_months=window_months,
                        window_end=window_end, all_meters=all_meters, site=site,
                        plan_options={"level": level, "aql": aql, "inspection": inspection},
-                       lots=lots_out, apart=apart, not_eligible=not_eligible, considered=len(data.meters),
+                       lots=lots_out, apart=apart, not_eligible=not_eligible, considered=len(data),
                        stored=False, rule=rule, last_lot_id=data.last_lot_id)
     return result, rows_per_lot
 

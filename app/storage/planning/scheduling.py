@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from app.core.errors import InputError
-from app.core.schedule import Schedule, compute_schedule
+from app.core.schedule import Schedule, ScheduleRows, compute_schedule_columns
+from app.core.schedule_columns import FLAG_TUPLES, FLAG_BIT, OUTCOME_NONE, outcome_code
 from app.storage.exports import write_csv
-from app.storage.planning.loading import PlanningData, _IsoDates, bulk_objects, clock_start, load_planning_data
+from app.storage.planning.loading import PlanningData, _IsoDates, _OrdinalIso, bulk_objects, load_planning_data
 from app.storage.register import Register
 
+_VERDICT = {outcome_code(r, p): f"{'pass' if p else 'fail'}_{r}y" for r in (9, 13) for p in (True, False)}
+_VERDICT[OUTCOME_NONE] = None
 #: Columns of the schedule CSV, in order (``deadlines``: ``kind date`` pairs joined by "; ", ``flags`` by "; ").
 SCHEDULE_CSV_COLUMNS = ("meter_id", "manufacturer", "serial", "model", "site", "state", "due_date", "reason",
                         "clock_start", "lot_id", "lot_verdict", "deadlines", "flags")
@@ -33,20 +36,43 @@ class PlanningSchedule:
 
     def meter_rows(self) -> Iterable[dict[str, Any]]:
         """One dict per meter: the JSON row. A restricted meter (MMS 2.2.5) is shown by id (and site) only."""
-        labels, lots = self.data.labels, self.data.lots
+        data, rows = self.data, self.schedule.rows
         iso = _IsoDates()
-        starts = {m.id: iso[clock_start(m)] for m in self.data.meters}
-        for r in self.schedule.rows:
-            make, serial, model = labels[r.meter_id]
-            if "restricted" in r.flags:
-                make = serial = model = None
-            st = lots.get(r.meter_id)
+        starts = _OrdinalIso()
+        dls_cache: dict[int, list] = {}
+        if isinstance(rows, ScheduleRows) and rows.cols is data.cols:
+            # straight from the columns: no row objects
+            plans, plan_idx, bits = rows.plans, rows.plan_idx.tolist(), rows.bits.tolist()
+            flag_lists = [list(f) for f in FLAG_TUPLES]
+            names, codes = data.cols.site_names, data.cols.site_code.tolist()
+            it = zip(range(len(plan_idx)), data.ids.tolist(), plan_idx, bits, codes, data.cols.start.tolist(),
+                     data.latest_lot.tolist(), data.outcome_lot.tolist(), data.cols.outcome.tolist())
+            make, serial, model = data.manufacturer, data.serial, data.model
+            restricted_bit = FLAG_BIT["restricted"]
+            for p, mid, pi, b, code, start, latest, oc_lot, oc in it:
+                state, due, reason, deadlines, _c = plans[pi]
+                dls = dls_cache.get(pi)
+                if dls is None:
+                    dls = dls_cache[pi] = [{"kind": k, "date": iso[d]} for k, d in deadlines]
+                hidden = b & restricted_bit
+                yield {"meter_id": mid, "manufacturer": None if hidden else make[p],
+                       "serial": None if hidden else serial[p], "model": None if hidden else model[p],
+                       "site": names[code], "state": state, "due_date": iso[due], "reason": reason,
+                       "clock_start": starts[start], "lot_id": (oc_lot or latest) if latest else None,
+                       "lot_verdict": _VERDICT.get(oc), "deadlines": [dict(x) for x in dls],
+                       "flags": list(flag_lists[b])}
+            return
+        for r in rows:   # a schedule computed from other rows than this data's (kept for callers that do)
+            p = data.position(r.meter_id)
+            st = data.lots_at(p)
+            hidden = "restricted" in r.flags
             verdict = None
             if st is not None and st.outcome is not None:
                 verdict = f"{'pass' if st.outcome.passed else 'fail'}_{st.outcome.sampling_round}y"
-            yield {"meter_id": int(r.meter_id), "manufacturer": make, "serial": serial, "model": model,
+            yield {"meter_id": int(r.meter_id), "manufacturer": None if hidden else data.manufacturer[p],
+                   "serial": None if hidden else data.serial[p], "model": None if hidden else data.model[p],
                    "site": r.site, "state": r.state, "due_date": iso[r.due_date], "reason": r.reason,
-                   "clock_start": starts[r.meter_id],
+                   "clock_start": starts[int(data.cols.start[p])],
                    "lot_id": None if st is None else (st.outcome_lot or st.latest_lot), "lot_verdict": verdict,
                    "deadlines": [{"kind": k, "date": iso[d]} for k, d in r.deadlines], "flags": list(r.flags)}
 
@@ -60,7 +86,8 @@ class PlanningSchedule:
             "flag_totals": s.flag_totals or {},
         }
         if meters:
-            out["meters"] = list(self.meter_rows())
+            with bulk_objects():   # a million small acyclic dicts: no collection passes over them meanwhile
+                out["meters"] = list(self.meter_rows())
         return out
 
     def csv_rows(self, rows: Iterable[dict[str, Any]] | None = None) -> Iterable[list[Any]]:
@@ -74,7 +101,8 @@ class PlanningSchedule:
     def write_csv(self, out, rows: Iterable[dict[str, Any]] | None = None) -> int:
         """The list with the reason, deadlines and flags of each row (columns ``SCHEDULE_CSV_COLUMNS``) to a path
         (written atomically) or an open text stream; returns the row count."""
-        return write_csv(out, SCHEDULE_CSV_COLUMNS, self.csv_rows(rows))
+        with bulk_objects():
+            return write_csv(out, SCHEDULE_CSV_COLUMNS, self.csv_rows(rows))
 
 
 def schedule(reg: Register, as_of: dt.date, *, horizon_months: int = 12, site: str | None = None,
@@ -84,8 +112,7 @@ def schedule(reg: Register, as_of: dt.date, *, horizon_months: int = 12, site: s
         raise InputError("horizon_months", "must not be negative")
     with bulk_objects():
         data = data or load_planning_data(reg, site=site)
-        outcomes = {k: v.outcome for k, v in data.lots.items() if v.outcome is not None}
-        s = compute_schedule(data.meters, as_of, horizon_months, lot_outcomes=outcomes, plan_sampling=plan_sampling)
+        s = compute_schedule_columns(data.cols, as_of, horizon_months, plan_sampling=plan_sampling)
     return PlanningSchedule(schedule=s, horizon_months=horizon_months, site=site, plan_sampling=plan_sampling,
                             data=data)
 

@@ -5,6 +5,7 @@ import math
 
 from PySide6.QtWidgets import QVBoxLayout
 
+from app.core.sizing import turndown_text
 from app.ui.calculators import plots
 from app.ui.calculators.form import CalculatorForm, FieldSpec, fmt
 
@@ -66,7 +67,7 @@ class SizingForm(CalculatorForm):
         rows = [
             ("q max (design load)", fmt(r["q_max_m3h"], 3, "m³/h")),
             ("q min (minimum load)", fmt(r["q_min_m3h"], 4, "m³/h")),
-            ("Turndown needed", f"1:{r['turndown_needed']:.0f}"),
+            ("Turndown needed", turndown_text(r["turndown_needed"])),
         ]
         if c:
             rows.append(("Chosen qi .. qp", f"{c['qi_m3h']:.4g} .. {c['qp_m3h']:g} m³/h"))

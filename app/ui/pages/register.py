@@ -345,7 +345,7 @@ class RegisterPage(Page):
     def _index_loaded(self, index) -> None:
         self.index = index
         self._loading = False
-        self.total = sum(1 for r in index.col["restrict_processing"] if not r)
+        self.total = len(index) - index.restricted_count()
         self.apply_filters()
         self.load_schedule()
         self.load_key_index()
@@ -459,7 +459,7 @@ class RegisterPage(Page):
     def restricted_count(self) -> int:
         if self.index is None:
             return 0
-        return sum(1 for r in self.index.col["restrict_processing"] if r)
+        return self.index.restricted_count()
 
     def _refresh_facets(self) -> None:
         if self.index is None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
+from PySide6.QtWidgets import QHBoxLayout, QScrollBar, QWidget
 
+from app.ui import theme
 from app.ui.calculators import plots
 from app.services.planner import DUE_STATES, STATE_TITLES
 
@@ -162,25 +164,39 @@ class DueByMonthChart(plots.StaticPlot):
 
 
 class DueBySiteChart(plots.StaticPlot):
-    """Horizontal stacked bars per site: overdue and due within the horizon, by state."""
+    """Horizontal stacked bars per site: overdue and due within the horizon, by state.
+
+    Sites with the most meters due come first. Each site keeps a row at least
+    ``ROW_PX`` high (times the text scale) so that its name never overlaps its
+    neighbours': when there are more sites than fit (a national register has
+    hundreds), the chart shows a window of them and scrolls (mouse wheel, or
+    the scroll bar of :class:`SiteChartPanel`); the counts axis stays put.
+    """
 
     barClicked = Signal(str, str)    # site, state ("" = the whole bar)
+    rowsChanged = Signal(int, int, int)   # first row shown, rows shown, rows in all
+    ROW_PX = 24
+    AXIS_PX = 170
 
     def __init__(self, parent=None, scale: float = 1.0) -> None:
         super().__init__(parent, left="", bottom="meters")
         self.scale = scale
         self.stacks = _Stacks()
         self.sites: list[str] = []
+        self.first = 0
+        self._x_max = 1.0
         self._sel_item = None
         self.setMinimumHeight(100)
         self.scene().sigMouseClicked.connect(self._clicked)
+        self.getPlotItem().vb.sigResized.connect(lambda _vb: self._fit_rows() if self.sites else None)
 
     def set_data(self, by_site: dict[str, dict[str, int]]) -> None:
         p = self.getPlotItem()
         p.clear()
         self._sel_item = None
         self.stacks = _Stacks()
-        sites = sorted(by_site, key=lambda s: (s == "", s))
+        totals = {s: sum(v.get(k, 0) for k in DUE_STATES) for s, v in by_site.items()}
+        sites = sorted(by_site, key=lambda s: (-totals[s], s == "", s))
         self.sites = sites
         n = len(sites)
         lefts = [0.0] * n
@@ -199,16 +215,75 @@ class DueBySiteChart(plots.StaticPlot):
             p.addItem(pg.BarGraphItem(x=xs, y=ys, width=ws, height=0.7, brush=pg.mkBrush(STATE_COLORS[state]),
                                       pen=pg.mkPen("#ffffff", width=1)))
         for i, site in enumerate(sites):
-            t = plots.text_item(f" {int(lefts[i])}", plots.INK, anchor=(0, 0.5), scale=self.scale)
+            t = plots.text_item(f" {int(lefts[i]):,}", plots.INK, anchor=(0, 0.5), scale=self.scale)
             t.setPos(lefts[i], n - 1 - i)
             p.addItem(t)
-        ax = p.getAxis("left")
-        ax.setTicks([[(n - 1 - i, (s or "(no site)")[:22]) for i, s in enumerate(sites)], []])
-        ax.setWidth(round(150 * self.scale))
-        p.setYRange(-0.6, n - 0.4, padding=0)
-        p.setXRange(0, max([*lefts, 1]) * 1.3, padding=0)
+        self._x_max = max([*lefts, 1]) * 1.3
+        p.setXRange(0, self._x_max, padding=0)
+        self.first = 0
         self.set_text_scale(self.scale)
-        self.getPlotItem().getAxis("left").setWidth(round(150 * self.scale))
+
+    def set_text_scale(self, scale: float) -> None:
+        super().set_text_scale(scale)
+        self.scale = scale
+        self.getPlotItem().getAxis("left").setWidth(round(self.AXIS_PX * scale))
+        if self.__dict__.get("sites") is not None:
+            self._set_site_ticks()
+            if self.sites:
+                self._fit_rows()
+
+    def _set_site_ticks(self) -> None:
+        n = len(self.sites)
+        self.getPlotItem().getAxis("left").setTicks([[(n - 1 - i, self.label(s)) for i, s in enumerate(self.sites)], []])
+
+    def tick_font(self) -> QFont:
+        """The font of the site names (as :meth:`plots.StaticPlot.set_text_scale` sets it)."""
+        f = QFont()
+        f.setPointSizeF(theme.metrics(self.scale).point_size * 0.85)
+        return f
+
+    def label_width_px(self) -> int:
+        """The room for a site's name left of the bars: the axis less its tick and a margin."""
+        return round(self.AXIS_PX * self.scale) - round(14 * self.scale)
+
+    def label(self, site: str) -> str:
+        """The name on the axis, shortened in the middle to the axis's width when long (both ends of
+        ``Riverside Heat Network Block A`` / ``... Block B`` stay readable); the whole name is in the
+        list under the chart when the bar is clicked."""
+        name = site or "(no site)"
+        return QFontMetrics(self.tick_font()).elidedText(name, Qt.TextElideMode.ElideMiddle, self.label_width_px())
+
+    # -- scrolling ----------------------------------------------------------------------
+    def rows_fit(self) -> int:
+        """How many site rows fit the plot's height at ``ROW_PX`` each."""
+        h = self.getPlotItem().vb.height()
+        if h <= 1:
+            h = max(1.0, self.height() - 60 * self.scale)
+        return max(1, int(h // (self.ROW_PX * self.scale)))
+
+    def scroll_to(self, first: int) -> None:
+        """Show the sites from row ``first`` (0 = the site with the most meters due)."""
+        n = len(self.sites)
+        k = min(n, self.rows_fit())
+        first = max(0, min(int(first), n - k))
+        self.first = first
+        top = n - 1 - first
+        self.getPlotItem().setYRange(top - k + 0.4, top + 0.6, padding=0)
+        self.rowsChanged.emit(first, k, n)
+
+    def shown_sites(self) -> list[str]:
+        return self.sites[self.first:self.first + min(len(self.sites), self.rows_fit())]
+
+    def _fit_rows(self) -> None:
+        self.scroll_to(self.first)
+
+    def wheelEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        steps = ev.angleDelta().y() / 120
+        if steps and len(self.sites) > self.rows_fit():
+            self.scroll_to(self.first - round(3 * steps))
+            ev.accept()
+        else:
+            ev.ignore()
 
     def _clicked(self, ev) -> None:
         vb = self.getPlotItem().vb
@@ -220,26 +295,56 @@ class DueBySiteChart(plots.StaticPlot):
             self.barClicked.emit(hit[0], hit[1] or "")
 
 
+class SiteChartPanel(QWidget):
+    """The per-site chart with a scroll bar beside it when its sites do not all fit."""
+
+    def __init__(self, parent=None, scale: float = 1.0) -> None:
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        self.chart = DueBySiteChart(self, scale)
+        self.bar = QScrollBar(Qt.Orientation.Vertical, self)
+        self.bar.setToolTip("More sites: scroll (or turn the mouse wheel over the chart)")
+        self.bar.hide()
+        lay.addWidget(self.chart, 1)
+        lay.addWidget(self.bar)
+        self.chart.rowsChanged.connect(self._rows_changed)
+        self.bar.valueChanged.connect(lambda v: self.chart.scroll_to(v) if v != self.chart.first else None)
+
+    def _rows_changed(self, first: int, shown: int, total: int) -> None:
+        self.bar.blockSignals(True)
+        self.bar.setRange(0, max(0, total - shown))
+        self.bar.setPageStep(max(1, shown))
+        self.bar.setValue(first)
+        self.bar.blockSignals(False)
+        self.bar.setVisible(total > shown)
+
+
 class OcChart(plots.StaticPlot):
-    """Probability of acceptance against the lot's fraction defective, with the lot's outcome marked."""
+    """Probability of acceptance against the lot's fraction defective, with the lot's outcome marked.
+
+    No legend inside the plot (it would cover the top of the curve, where an
+    OC curve starts): ``legend_entries`` lists what each line is, for the
+    legend under the plot (:class:`OcPanel`)."""
 
     def __init__(self, parent=None, scale: float = 1.0) -> None:
         super().__init__(parent, left="probability of acceptance Pa", bottom="fraction defective in the lot p")
         self.scale = scale
         self.getPlotItem().getAxis("bottom").enableAutoSIPrefix(False)
-        self.add_legend(cols=1)   # top right: an OC curve falls from the top left
+        self.legend_entries: list[tuple[str, str, str]] = []   # (colour, symbol, text)
 
     def set_data(self, curve: list[dict], plan: dict, observed: dict | None) -> None:
         p = self.getPlotItem()
         p.clear()
-        if self.legend is not None:
-            self.legend.clear()
+        entries = []
         ps = [r["p"] for r in curve]
-        p.plot(ps, [r["pa_binomial"] for r in curve], pen=plots.pen(plots.BLUE, 3),
-               name=f"binomial, n = {plan.get('sample_size')}, Ac = {plan.get('acceptance_number')}")
+        p.plot(ps, [r["pa_binomial"] for r in curve], pen=plots.pen(plots.BLUE, 3))
+        entries.append((plots.BLUE, "━━",
+                        f"binomial, n = {plan.get('sample_size')}, Ac = {plan.get('acceptance_number')}"))
         if curve and "pa_hypergeometric" in curve[0]:
-            p.plot(ps, [r["pa_hypergeometric"] for r in curve], pen=plots.pen(plots.BROWN, 2.5, dash=True),
-                   name=f"hypergeometric, N = {plan.get('lot_size')}")
+            p.plot(ps, [r["pa_hypergeometric"] for r in curve], pen=plots.pen(plots.BROWN, 2.5, dash=True))
+            entries.append((plots.BROWN, "╍╍", f"hypergeometric, N = {plan.get('lot_size')}"))
         aql = plan.get("aql")
         if aql is not None and ps and aql / 100 <= max(ps):
             line = p.addLine(x=aql / 100, pen=plots.pen(plots.GREY, 1.5, dash=True))
@@ -250,13 +355,42 @@ class OcChart(plots.StaticPlot):
         if observed is not None:
             x = observed["p"]
             p.plot([x], [observed["pa_binomial"]], pen=None, symbol="o", symbolSize=16, symbolBrush=plots.INK,
-                   symbolPen=plots.pen("#ffffff", 2),
-                   name=f"this lot: {observed['defectives']}/{observed['tested']} defective, Pa {observed['pa_binomial']:.3f}")
+                   symbolPen=plots.pen("#ffffff", 2))
             p.plot([x], [observed["pa_hypergeometric"]], pen=None, symbol="s", symbolSize=11,
                    symbolBrush=plots.BROWN, symbolPen=plots.pen("#ffffff", 2))
+            entries.append((plots.INK, "●", f"this lot: {observed['defectives']}/{observed['tested']} defective, "
+                                            f"Pa {observed['pa_binomial']:.3f}"))
+        self.legend_entries = entries
         p.setYRange(0, 1.05, padding=0)
         p.setXRange(0, max(ps or [1]), padding=0.02)
         self.set_text_scale(self.scale)
+
+
+class OcPanel(QWidget):
+    """The OC curve with its legend in a line under the plot, never over the curve."""
+
+    def __init__(self, parent=None, scale: float = 1.0) -> None:
+        from PySide6.QtWidgets import QLabel, QVBoxLayout
+
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        self.chart = OcChart(self, scale)
+        self.legend = QLabel(self)
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        lay.addWidget(self.chart, 1)
+        lay.addWidget(self.legend)
+
+    def set_data(self, curve: list[dict], plan: dict, observed: dict | None) -> None:
+        import html
+
+        self.chart.set_data(curve, plan, observed)
+        # each entry kept on one line: the legend wraps between entries only
+        self.legend.setText(" &nbsp; ".join(
+            f"<span style='color:{c}; font-weight:bold'>{sym}</span>&nbsp;{html.escape(t).replace(' ', '&nbsp;')}"
+            for c, sym, t in self.chart.legend_entries))
 
 
 def oc_image(curve: list[dict], plan: dict, observed: dict | None, width: int = 1000, height: int = 520) -> QImage:

@@ -5,13 +5,13 @@ import datetime as dt
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QFileDialog, QFrame, QHBoxLayout,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QDialog, QFileDialog, QFrame, QHBoxLayout,
                                QHeaderView, QLabel, QPushButton, QScrollArea, QSplitter, QTableView, QVBoxLayout,
                                QWidget)
 
 from app.ui.calculators.look import restyle, styled
 from app.services import planner as service
-from app.ui.planner.charts import OVERDUE_KEY, STATE_COLORS, DueByMonthChart, DueBySiteChart, month_label
+from app.ui.planner.charts import OVERDUE_KEY, STATE_COLORS, DueByMonthChart, SiteChartPanel, month_label
 from app.ui.planner.models import DictTableModel
 from app.services.planner import DUE_STATES, STATE_TITLES
 
@@ -43,6 +43,8 @@ class DueView(QWidget):
         self.selection: dict[str, Any] = {}
         self.list_rows: list[dict[str, Any]] = []
         self.loading = False
+        self.last_job_lists: Any = None      # the outcome of the last job lists written / results imported
+        self.last_import: Any = None
         scale = self.ctx.text_scale
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -132,7 +134,8 @@ class DueView(QWidget):
         split = QSplitter(Qt.Orientation.Vertical, self)
         charts = QSplitter(Qt.Orientation.Horizontal, split)
         self.month_chart = DueByMonthChart(charts, scale)
-        self.site_chart = DueBySiteChart(charts, scale)
+        self.site_panel = SiteChartPanel(charts, scale)
+        self.site_chart = self.site_panel.chart
         charts.setStretchFactor(0, 3)
         charts.setStretchFactor(1, 2)
         self.month_chart.barClicked.connect(self._month_clicked)
@@ -146,6 +149,10 @@ class DueView(QWidget):
         styled(self.list_title, "section", scale)
         self.list_title.setWordWrap(True)
         head.addWidget(self.list_title, 1)
+        if scale > 1.0:   # larger text: the title on its line, the four buttons on the next
+            ll.addLayout(head)
+            head = QHBoxLayout()
+            head.addStretch(1)
         self.export_button = QPushButton("Export this list (CSV)", lower)
         self.export_button.setToolTip("The meters listed here, with the reason for each, as CSV")
         self.export_button.clicked.connect(lambda: self.ask_export(all_rows=False))
@@ -154,6 +161,16 @@ class DueView(QWidget):
         self.export_all_button.setToolTip("Every meter's state, due date and reason, as CSV")
         self.export_all_button.clicked.connect(lambda: self.ask_export(all_rows=True))
         head.addWidget(self.export_all_button)
+        self.jobs_button = QPushButton("Job lists…", lower)
+        self.jobs_button.setToolTip("Per site, what each technician must do (CSV, XLSX, printable PDF) with room "
+                                    "for the result")
+        self.jobs_button.clicked.connect(self.ask_job_lists)
+        head.addWidget(self.jobs_button)
+        self.import_button = QPushButton("Import results…", lower)
+        self.import_button.setToolTip("Record a filled-in job list (CSV or XLSX): all of it, or nothing with the "
+                                      "line at fault named")
+        self.import_button.clicked.connect(self.ask_import_results)
+        head.addWidget(self.import_button)
         ll.addLayout(head)
         self.model = DictTableModel(list(LIST_HEADERS), self, colour=self._colour)
         self.table = QTableView(lower)
@@ -323,6 +340,66 @@ class DueView(QWidget):
         rows = list(self.data.rows if all_rows else self.list_rows)
         return self.page.run_task("Export CSV", service.write_rows_csv, path, rows,
                                   on_finished=lambda n: self.page.show_info(f"Saved {n:,} meters to {path}."))
+
+    # -- job lists --------------------------------------------------------------------------
+    def job_list_dialog(self, lot_id: int | None = None):
+        import os
+
+        from app.ui.planner.joblist import JobListDialog
+
+        return JobListDialog(self, sites=list(self.data.sites if self.data else []), lots=list(self.page.lots.lots),
+                             as_of=pydate(self.as_of.date()), plan_sampling=self.plan_sampling.isChecked(),
+                             folder=self.page.setting("jobs_folder", os.path.expanduser("~"), str),
+                             scale=self.ctx.text_scale, lot_id=lot_id)
+
+    def ask_job_lists(self, lot_id: int | None = None) -> None:
+        if not self.ctx.mode.interactive:
+            return
+        dlg = self.job_list_dialog(lot_id)
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            self.write_job_lists(dlg.request())
+
+    def write_job_lists(self, req):
+        """Write the job lists ``req`` (a ``JobListRequest``) in a worker; the outcome in the banner."""
+        from app.ui.planner.joblist import write_job_lists
+
+        self.page.set_setting("jobs_folder", req.folder)
+
+        def done(r):
+            if isinstance(r, service.Failure):
+                self.page.show_error(f"No job list written: {r.message}")
+            elif r["jobs"] == 0:
+                self.page.show_info("No job: nothing is due within the horizon (no file written).")
+            else:
+                self.page.show_info(f"Wrote {r['jobs']:,} jobs at {len(r['sites'])} site(s): {len(r['files'])} "
+                                    f"files in {req.folder}.")
+            self.last_job_lists = r
+
+        return self.page.run_db("Writing job lists", write_job_lists, req, on_done=done)
+
+    def ask_import_results(self) -> None:
+        if not self.ctx.mode.interactive:
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "A filled-in job list", self.page.setting(
+            "jobs_folder", "", str), "Job lists (*.csv *.xlsx);;All files (*)")
+        if path:
+            self.import_results(path)
+
+    def import_results(self, path: str):
+        """Record a filled-in job list in a worker, all or nothing; the schedule is worked out again."""
+        from app.ui.planner.joblist import import_job_results
+
+        def done(r):
+            if isinstance(r, service.Failure):
+                self.page.show_error(f"Nothing recorded: {r.message}")
+            else:
+                counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(r["counts"].items()))
+                self.page.show_info(f"{r['file']}: {r['results']} result(s) recorded ({counts}).")
+                self.page.schedule_changed()
+            self.last_import = r
+
+        return self.page.run_db("Importing results", import_job_results, path, user=self.page.user(),
+                                on_done=done)
 
     def set_text_scale(self, scale: float) -> None:
         restyle(self, scale)

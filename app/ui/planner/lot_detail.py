@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QCheckBox, QDateEdit, QHBoxLayout, QLabel, QLineE
 
 from app.ui.calculators.form import ResultPanel
 from app.ui.calculators.look import styled
-from app.ui.planner.charts import OcChart
+from app.ui.planner.charts import OcPanel
 from app.ui.planner.due import qdate
 from app.ui.reports.lot_report import action_text
 from app.ui.planner.lot_common import FAIL_BG, GREY_BG, PASS_BG, STATUS, lot_table, key_text
@@ -68,6 +68,15 @@ class LotDetailMixin:
         self.draw_button.setProperty("primary", True)
         self.draw_button.clicked.connect(lambda: self.draw())
         row.addWidget(self.draw_button)
+        self.jobs_button = QPushButton("Job list…", w)
+        self.jobs_button.setToolTip("The drawn meters as a job list per site (CSV, XLSX, PDF) for the technicians "
+                                    "who take them to the lab")
+        self.jobs_button.clicked.connect(lambda: self.page.due.ask_job_lists(lot_id=self.lot["id"]) if self.lot
+                                         else None)
+        row.addStretch(1)
+        v.addLayout(row)
+        row = QHBoxLayout()           # its own line: the draw row stays narrow enough at larger text
+        row.addWidget(self.jobs_button)
         row.addStretch(1)
         v.addLayout(row)
         self.draw_info = QLabel("", w)
@@ -157,8 +166,9 @@ class LotDetailMixin:
         col.addLayout(row)
         col.addStretch(1)
         h.addLayout(col, 2)
-        self.oc_chart = OcChart(w, scale)
-        h.addWidget(self.oc_chart, 3)
+        self.oc_panel = OcPanel(w, scale)
+        self.oc_chart = self.oc_panel.chart
+        h.addWidget(self.oc_panel, 3)
         self._verdict_direction(scale)
         self.tabs.addTab(scrolling(w, self.tabs), "Verdict, OC curve")
         self.detail = box
@@ -232,7 +242,8 @@ class LotDetailMixin:
         # verdict
         self._fill_verdict(lot)
         self.decide_row.setVisible(draw is not None and vr is None)
-        self.oc_chart.set_data(lot.get("oc_curve") or [], {**plan, "lot_size": lot["lot_size"]}, lot.get("observed"))
+        self.jobs_button.setEnabled(draw is not None)
+        self.oc_panel.set_data(lot.get("oc_curve") or [], {**plan, "lot_size": lot["lot_size"]}, lot.get("observed"))
 
     def _fill_results(self, lot: dict) -> None:
         t = self.results_table

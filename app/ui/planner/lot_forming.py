@@ -184,7 +184,7 @@ class LotFormingMixin:
                 self.page.show_info(f"Formed and stored {len(d['lots'])} lots of {n} meters.")
                 self.load_lots()
                 self.page.schedule_changed()
-        self.f_lots_model.set_rows([{"name": short_key(lt["key"]), "size": lt["size"], "n": lt["plan"]["sample_size"],
+        self.f_lots_model.set_rows([{"name": short_key(lt["key"]), "name_tip": key_text(lt["key"]), "size": lt["size"], "n": lt["plan"]["sample_size"],
                                      "acre": f"{lt['plan']['acceptance_number']}/{lt['plan']['rejection_number']}",
                                      "merged": "; ".join(" / ".join(v) for v in (lt.get("merged") or {}).values()),
                                      "warning": "; ".join(w["text"] for w in lt.get("warnings") or []),

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QStac
 
 from app.services import planner as service
 from app.ui.calculators.look import restyle, styled
-from app.ui.planner.lot_common import FAIL_BG, LOT_COLUMNS, PASS_BG, STATUS, lot_table, short_key
+from app.ui.planner.lot_common import FAIL_BG, LOT_COLUMNS, PASS_BG, STATUS, key_lines, key_text, lot_table
 from app.ui.planner.lot_actions import LotActionsMixin
 from app.ui.planner.lot_detail import LotDetailMixin
 from app.ui.planner.lot_forming import LotFormingMixin
@@ -48,6 +48,7 @@ class LotsView(LotFormingMixin, LotActionsMixin, LotDetailMixin, QWidget):
         ll.addLayout(head)
         self.lots_view, self.lots_model = lot_table(left, LOT_COLUMNS, self._lot_colour, scale)
         self.lots_view.verticalHeader().setVisible(False)
+        self._two_line_rows(scale)
         self.lots_view.clicked.connect(lambda idx: self.open_lot(self.lots_model.rows[idx.row()]["id"]))
         self.lots_view.activated.connect(lambda idx: self.open_lot(self.lots_model.rows[idx.row()]["id"]))
         ll.addWidget(self.lots_view, 1)
@@ -88,17 +89,40 @@ class LotsView(LotFormingMixin, LotActionsMixin, LotDetailMixin, QWidget):
             state = STATUS.get(lt["status"], lt["status"])
             if lt["status"] in ("drawn", "testing"):
                 state = f"{state} {lt['results']}/{lt['sample_size']}"
-            rows.append({"id": lt["id"], "name": short_key(lt["key"] or {}) or lt["name"], "lot_size": lt["lot_size"],
+            rows.append({"id": lt["id"], "name": key_lines(lt["key"] or {}) or lt["name"],
+                         "name_tip": key_text(lt["key"] or {}) or lt["name"], "lot_size": lt["lot_size"],
                          "sizes": f"{lt['sample_size']} of {lt['lot_size']}", "sample_size": lt["sample_size"], "acc": f"{lt['acceptance_number']}/{lt['rejection_number']}",
                          "state": state, "status": lt["status"]})
         self.lots_model.set_rows(rows)
-        self.lots_view.resizeColumnsToContents()
+        self.fit_lots_list()
         n_pass = sum(1 for lt in self.lots if lt["status"] == "verdict_pass")
         n_fail = sum(1 for lt in self.lots if lt["status"] == "verdict_fail")
         self.lots_note.setText(f"{len(self.lots)} lots: {n_pass} passed, {n_fail} failed, "
                                f"{len(self.lots) - n_pass - n_fail} open." if self.lots else
                                "No sampling lot yet: form the lots of the meters due for sampling.")
         self._select_row(self.lot["id"] if self.lot else None)
+
+    def showEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        super().showEvent(ev)
+        self.fit_lots_list()
+
+    def _two_line_rows(self, scale: float) -> None:
+        """Rows two lines high: the key's make and model, then its qp and year."""
+        fm = self.lots_view.fontMetrics()
+        self.lots_view.verticalHeader().setDefaultSectionSize(max(round(30 * scale), 2 * fm.lineSpacing() + 10))
+
+    def fit_lots_list(self) -> None:
+        """Columns to their contents, and the list as wide as they need (up to half the view): a key is
+        never cut short."""
+        view = self.lots_view
+        view.resizeColumnsToContents()
+        need = view.horizontalHeader().length() + view.verticalScrollBar().sizeHint().width()
+        need += 2 * view.frameWidth() + 6 + 12     # the frame, the layout's margin, a little air
+        sizes = self.split.sizes() if hasattr(self, "split") else []
+        if len(sizes) == 2 and sum(sizes) > 0:
+            left = min(max(need, sizes[0]), sum(sizes) // 2)
+            if left != sizes[0]:
+                self.split.setSizes([left, sum(sizes) - left])
 
     def _select_row(self, lot_id: int | None) -> None:
         for i, r in enumerate(self.lots_model.rows):
@@ -161,4 +185,6 @@ class LotsView(LotFormingMixin, LotActionsMixin, LotDetailMixin, QWidget):
         self.oc_chart.scale = scale
         self.oc_chart.set_text_scale(scale)
         self._verdict_direction(scale)
+        self._two_line_rows(scale)
         self.split.setSizes([round(260 * scale), 900])
+        self.fit_lots_list()

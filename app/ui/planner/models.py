@@ -8,7 +8,9 @@ from PySide6.QtGui import QBrush, QColor
 
 
 class DictTableModel(QAbstractTableModel):
-    """Rows are dicts; ``columns`` are (key, header) pairs. ``colour(row) -> (background, bold)`` optional."""
+    """Rows are dicts; ``columns`` are (key, header) pairs. ``colour(row) -> (background, bold)`` optional.
+
+    A cell's tooltip is its text, or ``row[f"{key}_tip"]`` when the row has one."""
 
     def __init__(self, columns: list[tuple[str, str]], parent=None, colour=None) -> None:
         super().__init__(parent)
@@ -32,6 +34,8 @@ class DictTableModel(QAbstractTableModel):
             return None
         row = self.rows[index.row()]
         key = self.columns[index.column()][0]
+        if role == Qt.ItemDataRole.ToolTipRole and row.get(f"{key}_tip"):
+            return row[f"{key}_tip"]      # a longer text than the cell's, when the row gives one
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             v = row.get(key)
             if v is None:

@@ -321,7 +321,18 @@ class SurveyPanel(QWidget):
                 self._fill_results()
                 self._fill_locations()
                 self._sync()
-        self.page.run_task("Judging the survey", assess, snapshot, on_finished=done)
+        ctx = self.ctx
+
+        def work():
+            from app.services.surveys import radio_meters_of_site
+
+            try:   # the site's radio meters in the register: one never heard is listed as "not heard"
+                expected = radio_meters_of_site(ctx.register(), snapshot.site, ctx.keys.ids())
+            except Exception:  # noqa: BLE001 - no register at hand: judge the meters heard
+                expected = ()
+            return assess(snapshot, expected)
+
+        self.page.run_task("Judging the survey", work, on_finished=done)
 
     def _snapshot(self) -> Survey:
         """A copy of the survey a worker may read while this one goes on."""

@@ -10,6 +10,8 @@ import datetime as dt
 from typing import Any
 
 from app import __version__
+from app.core.schedule_rules import FLAG_WORDS
+from app.core.sizing import turndown_text
 from app.storage.reports import EvidencePack, PersonalData
 from app.ui.pdf import esc, table, write_pdf
 
@@ -34,9 +36,7 @@ def _footer(what: str) -> str:
             f'{esc(dt.datetime.now().strftime("%Y-%m-%d %H:%M"))} from the meter register.</p>')
 
 
-_FLAG_WORDS = {"class_below_2": "class 3 (below MID class 2, MMS 1.1.2)", "install_date_unknown": "install date unknown",
-               "failed_recalibration": "recalibration failed", "defective_in_passed_lot": "defective in its lot",
-               "restricted": "processing restricted", "at_lab": "at the test lab"}
+_FLAG_WORDS = {**FLAG_WORDS, "class_below_2": "class 3 (below MID class 2, MMS 1.1.2)"}
 
 
 def _schedule_cell(r) -> str:
@@ -101,7 +101,7 @@ def evidence_pdf(path: str, pack: EvidencePack) -> None:
             rows.append([f"{r.make} {r.serial}", r.monitoring_point or "",
                          f"{_d(i.get('design_power_kw'))} / {_d(i.get('min_power_kw'))}",
                          f"{_d(i.get('flow_temp_c'))}/{_d(i.get('return_temp_c'))} °C, {i.get('meter_position')}",
-                         f"{res['q_max_m3h']:.3f} / {res['q_min_m3h']:.4f}", f"1:{res['turndown_needed']:.1f}",
+                         f"{res['q_max_m3h']:.3f} / {res['q_min_m3h']:.4f}", turndown_text(res["turndown_needed"]),
                          r.chosen, _installed(r)])
         blocks.append(Table(["Meter", "Point", "Design / min load kW", "Temperatures, sensor in",
                              "q_max / q_min m³/h", "Turndown", "Catalogue choice", "Installed meter"], rows,
@@ -140,7 +140,8 @@ def jobs_pdf(path: str, data: dict[str, Any]) -> None:
         blocks.append(Heading(f"{site or 'No site'} — {len(js)} job(s)", 1, new_page=k > 0))
         blocks.append(Paragraph(f"{data.get('title') or 'Job list'}. Write the date, what was done (recalibrated "
                                 "pass/fail, replaced by serial …, battery changed, no access) and any note; the "
-                                "office types it into the job list file and imports it (heatmeter jobs import)."))
+                                "office types it into the job list file and imports it (Planner: Import results…, or heatmeter jobs "
+                                "import)."))
         blocks.append(Table(
             ["Address / location", "Meter", "What to do", "Due", "Done on", "Result (new serial, verdict, battery "
              "end of life)", "Notes"],

@@ -68,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         if func is None:
             parser.print_help(sys.stderr)
             return 2
+        from app.cli.options import check_user
+
+        check_user(args)
         status = func(args)
     except UserError as exc:
         print(f"heatmeter: {_one_line(exc)}", file=sys.stderr)

@@ -9,6 +9,11 @@ SQLite connections run in WAL mode with foreign keys on, ``secure_delete`` on
 plain ``BEGIN``; write transactions (``Register._write``) with ``BEGIN
 IMMEDIATE`` so that a locked file is reported at once as locked instead of
 failing half-way through.
+
+A file that cannot be written (read-only media, a copy without write
+permission, a folder that cannot be written) opens read-only
+(:func:`sqlite_read_only`): reading works, every change is refused with a
+one-line error.
 """
 from __future__ import annotations
 
@@ -104,8 +109,39 @@ def _on_sqlite_begin(conn):
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
-    """An Engine for ``url`` (resolved as above), with the SQLite settings applied."""
+def sqlite_read_only(url: str | None) -> bool:
+    """Whether ``url`` is an SQLite file that exists and cannot be written (the file, or its folder,
+    where SQLite keeps its write-ahead log)."""
+    resolved = resolve_url(url)
+    u = parse_url(resolved)
+    if u.get_backend_name() != "sqlite":
+        return False
+    path = sqlite_path(u)
+    if path is None or not path.exists():
+        return False
+    return not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK)
+
+
+def _read_only_creator(path: Path, timeout: float):
+    """Connections opening ``path`` read-only: ``mode=ro``, or ``immutable=1`` when even that needs a
+    write (a log file SQLite cannot create)."""
+    from urllib.parse import quote
+
+    def connect():
+        uri = f"file:{quote(str(path.resolve()))}"
+        try:
+            con = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=timeout, check_same_thread=False)
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return con
+        except sqlite3.OperationalError:
+            return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=timeout, check_same_thread=False)
+
+    return connect
+
+
+def make_engine(url: str | None = None, *, echo: bool = False, read_only: bool = False) -> Engine:
+    """An Engine for ``url`` (resolved as above), with the SQLite settings applied; ``read_only``:
+    an SQLite file opened without writing (see :func:`sqlite_read_only`)."""
     resolved = resolve_url(url)
     u = parse_url(resolved)
     kwargs: dict = {"echo": echo, "future": True}
@@ -122,6 +158,8 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
         if "timeout" not in u.query:
             connect_args["timeout"] = DEFAULT_BUSY_TIMEOUT_S
         kwargs["connect_args"] = connect_args
+        if read_only and path is not None:
+            kwargs["creator"] = _read_only_creator(path, float(u.query.get("timeout", DEFAULT_BUSY_TIMEOUT_S)))
     else:
         kwargs["pool_pre_ping"] = True
         connect_args = {}

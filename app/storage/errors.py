@@ -42,10 +42,13 @@ class ConflictError(RegisterError):
     status = 1
 
     def __init__(self, message: str, changes: list[tuple[str, object, object]] | None = None,
-                 current_version: int | None = None):
+                 current_version: int | None = None, *, retryable: bool = False):
         super().__init__(message)
         self.changes = changes or []
         self.current_version = current_version
+        #: the database gave up on this transaction because of another one running at the same time
+        #: (a deadlock, a serialization failure, a key just taken): running it again may succeed
+        self.retryable = retryable
 
 
 class LegalHoldError(RegisterError):
@@ -74,6 +77,23 @@ class ValidationError(RegisterError):
 
 class SignedRecordError(RegisterError):
     """A signed commissioning record cannot be changed."""
+
+    status = 1
+
+
+class PermissionDenied(RegisterError):
+    """The database refused the action to the role connected (PostgreSQL grants); the message
+    names the role(s) that may do it."""
+
+    status = 1
+
+    def __init__(self, message: str, needs: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.needs = needs
+
+
+class ReadOnlyRegister(RegisterError):
+    """The register was opened read-only (a file that cannot be written): nothing can be changed."""
 
     status = 1
 

@@ -8,8 +8,9 @@ mark (``header_key``): ``" Meter  No"``, ``"METER_NO"`` and ``"meter-no"`` are
 one header. Without a mapping, a header matching a register column's name
 is that column; any other column is kept as an extra column of the meter,
 unless its header looks personal (name, tenant, occupant, customer, phone,
-e-mail, account, ...): such a column is refused until it is mapped or
-dropped, so that personal data never hides in an extra column.
+e-mail, account, ...): such a column is refused until it is mapped, dropped
+or marked personal in the register (``heatmeter meters personal-column``),
+so that personal data never hides in an extra column.
 """
 from __future__ import annotations
 
@@ -42,12 +43,14 @@ class ImportOptions:
     """How to read a file: ``mapping`` (normalised header key -> column or None; see ``parse_mapping``),
     ``date_order`` (``dmy``/``mdy``/``ymd`` or None: such dates are then errors), ``decimal``
     (``auto``: a comma is a decimal mark unless ``,`` separates the cells; ``point``; ``comma``),
-    ``header_row`` (1-based, or None: found)."""
+    ``header_row`` (1-based, or None: found), ``personal_columns`` (the extra columns the register
+    has marked personal: kept, as personal data, however their header looks)."""
 
     mapping: Mapping[str, str | None] | None = None
     date_order: str | None = None
     decimal: str = "auto"
     header_row: int | None = None
+    personal_columns: frozenset[str] = frozenset()
 
     def __post_init__(self):
         if self.date_order is not None and self.date_order not in DATE_ORDERS:
@@ -172,7 +175,7 @@ def resolve(header: Sequence[Any], options: ImportOptions, known: Sequence[str] 
             res.extra.append(target)
         else:
             target = extra_name(h)
-            if looks_personal(text):
+            if looks_personal(text) and target not in options.personal_columns:
                 res.personal_unmapped.append(text.strip())
             res.extra.append(target)
         if target in seen:

@@ -114,6 +114,8 @@ class Meter(Base):
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     restrict_processing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     personal_erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # spreadsheet columns the user marked personal (``personal_columns``), apart from ``extra``: revision 0008
+    personal_extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -156,7 +158,72 @@ class EventLog(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     source: Mapped[str | None] = mapped_column(String(300))  # e.g. the imported file's name
+    # revision 0008: the chain (``app.storage.integrity``): this row's hash, and the digest of what belongs to
+    # the event in other tables (its batch, its personal values' commitments, the evidence it anchors)
+    detail_digest: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[bytes | None] = mapped_column(LargeBinary)
 
+
+class EventChain(Base):
+    """The end of the event chain: the last event's id and hash (one row, id 1). Revision 0008.
+
+    Every write transaction locks this row just before it commits, numbers its
+    events after ``last_event_id`` and chains them to ``last_hash``."""
+
+    __tablename__ = "event_chain"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    last_hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class PersonalValues(Base):
+    """Values kept apart from the event log (revision 0008): one row per event and field.
+
+    ``key``: a personal field (``occupant_name`` ...) or ``extra.NAME`` (a
+    spreadsheet column); ``personal``: whether it holds personal data (the
+    personal fields, and the columns marked personal: flagged when marked).
+    ``meter_ids``: JSON ``[first id, count]`` runs of the meters it covers, in
+    order; ``payload``: their entries (compressed JSON list, one per meter:
+    the text ``{"s": salt, "b": before, "a": after}``, null once erased);
+    ``digests``: the SHA-256 of each entry (64 hex digits each, in order),
+    which the chain covers. See ``app.storage.integrity``.
+    """
+
+    __tablename__ = "personal_values"
+    __table_args__ = (Index(None, "first_meter_id", "last_meter_id"), Index(None, "event_id"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), ForeignKey("events.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    personal: Mapped[bool] = mapped_column(Boolean, default=True)
+    first_meter_id: Mapped[int] = mapped_column(Integer)
+    last_meter_id: Mapped[int] = mapped_column(Integer)
+    meter_ids: Mapped[str] = mapped_column(Text)
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    digests: Mapped[str] = mapped_column(Text)
+
+
+class EvidenceAnchor(Base):
+    """The content hash of an evidence item as the event that created or changed it recorded it
+    (revision 0008). The latest anchor of an item is what its row must hash to; a null hash
+    records that the item was deleted by that event (e.g. a redraw discards results)."""
+
+    __tablename__ = "evidence_anchors"
+    __table_args__ = (Index(None, "item_table", "item_id"), Index(None, "event_id"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), ForeignKey("events.id"))
+    item_table: Mapped[str] = mapped_column(String(40))
+    item_id: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class PersonalColumn(Base):
+    """A spreadsheet column the user declared personal data (revision 0008): its values live in
+    ``meters.personal_extra`` and its kept-apart values are flagged personal."""
+
+    __tablename__ = "personal_columns"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    marked_by: Mapped[str | None] = mapped_column(String(100))
+    marked_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class EventBatch(Base):
@@ -208,6 +275,7 @@ class CommissioningRecord(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # of the signed record, revision 0008
 
 
 class Readout(Base):
@@ -229,6 +297,7 @@ class Readout(Base):
     primary_address: Mapped[int | None] = mapped_column(SmallInteger)
     decoded: Mapped[list[Any] | None] = mapped_column(JSON)    # list of decoded telegram objects (as heatmeter decode --json prints them)
     notes: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # revision 0008 (with its frames)
 
     frames: Mapped[list[ReadoutFrame]] = relationship(order_by="ReadoutFrame.seq", cascade="all, delete-orphan")
 
@@ -261,6 +330,7 @@ class CalibrationResult(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str | None] = mapped_column(String(100))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # with its points, revision 0008
 
     points: Mapped[list[CalibrationPoint]] = relationship(order_by="CalibrationPoint.seq", cascade="all, delete-orphan")
 
@@ -306,6 +376,8 @@ class Lot(Base):
     plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)   # the full plan object as computed
     status: Mapped[str] = mapped_column(String(20), default="formed")
     notes: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # the lot as formed (with its members), 0008
+    draw_hash: Mapped[str | None] = mapped_column(String(64))     # its draw (seed, meters in order), 0008
 
 
 class LotMember(Base):
@@ -341,6 +413,7 @@ class LotResult(Base):
     inaccessible: Mapped[bool] = mapped_column(Boolean, default=False)
     tested_on: Mapped[dt.date | None] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # revision 0008
 
 
 class LotVerdict(Base):
@@ -357,6 +430,7 @@ class LotVerdict(Base):
     retain_until: Mapped[dt.date | None] = mapped_column(Date)   # e.g. 14 or 18 years after install
     decided_by: Mapped[str | None] = mapped_column(String(100))
     notes: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # revision 0008
 
 
 # ---- revision 0005: connectivity surveys of radio meters (MMS 2.1.9) ----------------------
@@ -465,6 +539,7 @@ class MeterWrite(Base):
     written_by: Mapped[str | None] = mapped_column(String(100))
     transport: Mapped[str | None] = mapped_column(String(20))
     port: Mapped[str | None] = mapped_column(String(300))
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # with its frames, revision 0008
 
 
 class MeterWriteFrame(Base):
@@ -493,3 +568,4 @@ class CommissioningPhoto(Base):
     taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     added_by: Mapped[str | None] = mapped_column(String(100))
     added_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    content_hash: Mapped[str | None] = mapped_column(String(64))  # revision 0008

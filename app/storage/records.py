@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from app.storage.integrity import PERSONAL_FIELDS
 from app.storage.columns import reason_group
 from app.storage.tabular import CONTRACT_COLUMNS, format_install_date
 
@@ -14,9 +15,10 @@ METER_FIELDS = (
     "qp_qi_ratio", "qs_m3h", "dn", "dtheta_min_k", "dtheta_max_k", "temp_min_c", "temp_max_c",
     "flow_sensor_position", "primary_address", "secondary_address", "baud", "battery_expiry",
     "install_date", "install_year_only", "status", "location", "extra", "notes",
-    "occupant_name", "flat", "customer_reference",
+    "occupant_name", "flat", "customer_reference", "personal_extra",
 )
-PERSONAL_FIELDS = ("occupant_name", "flat", "customer_reference")
+__all__ = ["METER_FIELDS", "PERSONAL_FIELDS", "FLAG_FIELDS", "jsonable", "MeterRecord", "ImportReport",
+           "ReadoutResult", "EraseReport"]
 FLAG_FIELDS = ("legal_hold", "restrict_processing")
 
 
@@ -71,6 +73,8 @@ class MeterRecord:
     legal_hold: bool = False
     restrict_processing: bool = False
     personal_erased_at: dt.datetime | None = None
+    #: spreadsheet columns marked personal (``meters personal-column``), apart from ``extra``
+    personal_extra: dict[str, Any] = field(default_factory=dict)
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
 
@@ -82,6 +86,11 @@ class MeterRecord:
         if self.qp_m3h and self.qp_qi_ratio:
             return self.qp_m3h / self.qp_qi_ratio
         return None
+
+    @property
+    def has_personal_data(self) -> bool:
+        """Whether any personal value is stored on the meter now."""
+        return any(getattr(self, f) for f in PERSONAL_FIELDS) or bool(self.personal_extra)
 
     @property
     def label(self) -> str:
@@ -127,6 +136,8 @@ class ImportReport:
     extra_columns: list[str] = field(default_factory=list)
     stored: bool = False
     seconds: float = 0.0
+    #: meters whose personal data was erased (and not entered again): the file's personal values not stored
+    kept_erased: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)          # how the file was read (encoding, header, mapping)
     cp1252_lines: list[int] = field(default_factory=list)
     problems: dict[str, list] = field(default_factory=dict)
@@ -163,7 +174,7 @@ class ImportReport:
                 "problems": [{"reason": g, "rows": n, "first_lines": lines} for g, n, lines in self.problem_groups()],
                 "notes": self.notes, "windows_1252_lines": len(self.cp1252_lines),
                 "extra_columns": self.extra_columns, "stored": self.stored,
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3), "kept_erased": self.kept_erased}
 
 
 @dataclass
@@ -183,6 +194,8 @@ class ReadoutResult:
     proposal: dict[str, Any] = field(default_factory=dict)
     candidates: list[MeterRecord] = field(default_factory=list)
     matched_by: str | None = None
+    #: SHA-256 of the stored readout with its frames (``db verify`` checks it)
+    content_hash: str | None = None
 
     @property
     def saved(self) -> bool:
@@ -193,4 +206,7 @@ class ReadoutResult:
 class EraseReport:
     erased: list[int] = field(default_factory=list)
     held: list[int] = field(default_factory=list)
+    #: entries of earlier values (event log, imports) erased with them
     events_scrubbed: int = 0
+    #: what may still hold erased values, and until when (PostgreSQL old row versions, WAL); empty when nothing
+    remaining: list[str] = field(default_factory=list)

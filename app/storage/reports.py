@@ -51,9 +51,24 @@ def meter_dossier(reg: Register, meter_id: int) -> dict[str, Any]:
     with its ``readouts``: raw frames and decoded telegrams), ``readouts``
     (all, oldest first), ``calibrations`` (with points), ``lots`` (with their
     verdicts and this meter's result), ``writes`` (writes to the meter: address,
-    baud, clock, with before, after and frames), ``history`` (the event log).
+    baud, clock, with before, after and frames), ``history`` (the event log, its
+    access entries included). Showing the meter's personal data is logged as an
+    access; on a read-only register it is hidden instead (``personal_hidden``).
     """
+    from app.storage.errors import ReadOnlyRegister
+    from app.storage.records import PERSONAL_FIELDS
+
     meter = reg.get_meter(meter_id)
+    personal_hidden = False
+    if meter.has_personal_data:  # shown on the page: who saw it is logged (MMS 2.2.7.2)
+        try:
+            reg.log_access([meter_id], "meter page", fields=[f for f in PERSONAL_FIELDS if getattr(meter, f)]
+                           + sorted(meter.personal_extra or {}))
+        except ReadOnlyRegister:  # the access cannot be logged: the page does not show the data
+            for f in PERSONAL_FIELDS:
+                setattr(meter, f, None)
+            meter.personal_extra = {}
+            personal_hidden = True
     readouts = reg.readouts(meter_id)
     by_com: dict[int, list[dict]] = {}
     for r in readouts:
@@ -70,9 +85,20 @@ def meter_dossier(reg: Register, meter_id: int) -> dict[str, Any]:
         drawn = [d for d in full["draws"] if d["meter_id"] == meter_id]
         lots.append({**lot, "verdicts": full["verdicts"], "result": mine[0] if mine else None,
                      "drawn": drawn[0] if drawn else None})
+    history = reg.history(meter_id)
+    if personal_hidden:
+        history = [{**e, "before": _hide_personal(e["before"]), "after": _hide_personal(e["after"])} for e in history]
     return {"meter": meter, "installations": reg.installations(meter_id), "commissioning": coms,
             "readouts": readouts, "calibrations": reg.calibration_results(meter_id), "lots": lots,
-            "writes": reg.meter_writes(meter_id), "history": reg.history(meter_id)}
+            "writes": reg.meter_writes(meter_id), "history": history, "personal_hidden": personal_hidden}
+
+
+def _hide_personal(d):
+    from app.storage.integrity import PERSONAL, PERSONAL_COLUMNS
+
+    if not isinstance(d, dict):
+        return d
+    return {k: (PERSONAL if k in PERSONAL_COLUMNS and v is not None else v) for k, v in d.items()}
 
 
 # ---- E28: meter records --------------------------------------------------------------------
@@ -104,6 +130,9 @@ class E28Row:
     due_state: str | None = None
     due_date: dt.date | None = None
     due_reason: str | None = None
+    #: SHA-256 of the stored record the evidence column cites (the recalibration, else the lot's verdict):
+    #: ``heatmeter db verify`` checks that it still holds
+    evidence_hash: str = ""
     flags: tuple[str, ...] = ()
     commissioned_on: dt.date | None = None   # the latest signed commissioning record (MMS 1.2.8, E28)
     commissioned_by: str | None = None
@@ -150,7 +179,8 @@ E28_COLUMNS = ("site", "building", "location", "monitoring_point", "make", "type
                "install_date", "status", "mid_class", "qp_m3h", "commissioned_on", "commissioned_by",
                "commissioning_verdict", "recalibrated_on", "recalibration", "failed_recalibration_on",
                "failed_recalibration", "lot_id", "lot_name", "lot_verdict", "lot_decided_on", "sampled",
-               "battery_replaced_on", "replaced_by", "due_state", "due_date", "due_reason", "flags", "evidence")
+               "battery_replaced_on", "replaced_by", "due_state", "due_date", "due_reason", "flags", "evidence",
+               "evidence_hash")
 
 
 # ---- E27: sizing ---------------------------------------------------------------------------
@@ -266,6 +296,8 @@ class EvidencePack:
     e27: list[E27Row]
     restricted_left_out: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    #: (event id, SHA-256) of the end of the register's event chain when the pack was made
+    chain_end: tuple[int, str] | None = None
     sites: list[str] = field(default_factory=list)
 
     @property
@@ -318,6 +350,7 @@ def evidence_pack(reg: Register, site: str | Sequence[str] | None, *, as_of: dt.
         c = recal.get(m.id) or {}
         ok, bad = c.get("pass"), c.get("fail")
         if ok:
+            r.evidence_hash = ok["content_hash"] or ""
             r.recalibrated_on = ok["tested_on"]
             r.recalibration = ", ".join(x for x in (ok["lab"], ok["certificate"], "verdict pass") if x)
         if bad and (ok is None or (bad["tested_on"], bad["id"]) > (ok["tested_on"], ok["id"])):
@@ -328,6 +361,7 @@ def evidence_pack(reg: Register, site: str | Sequence[str] | None, *, as_of: dt.
             r.lot_id, r.lot_name = lot["lot_id"], lot["name"]
             r.lot_verdict, r.lot_decided_on = lot["verdict"], lot["decided_on"]
             r.sampled = lot["sampled"]
+            r.evidence_hash = r.evidence_hash or lot["verdict_hash"] or ""
         com = coms.get(m.id)
         if com:
             r.commissioned_on, r.commissioned_by, r.commissioning_verdict = com
@@ -354,7 +388,8 @@ def evidence_pack(reg: Register, site: str | Sequence[str] | None, *, as_of: dt.
               "no_design_load": sum(1 for r in e27 if r.status == "no_design_load"),
               "invalid_design_data": sum(1 for r in e27 if r.status == "invalid_design_data")}
     return EvidencePack(site=label, as_of=as_of, created_at=dt.datetime.now().replace(microsecond=0), e28=e28,
-                        e27=e27, restricted_left_out=left_out, counts=counts, sites=sites)
+                        e27=e27, restricted_left_out=left_out, counts=counts, sites=sites,
+                        chain_end=reg.chain_end())
 
 
 def _chunks(ids: set[int], n: int = 5000):
@@ -369,13 +404,14 @@ def _latest_recalibrations(reg: Register, ids: set[int]) -> dict[int, dict[str, 
     with reg.reading() as conn:
         for chunk in _chunks(ids):
             q = (select(CAL.c.id, CAL.c.meter_id, CAL.c.tested_on, CAL.c.lab, CAL.c.certificate,
-                        CAL.c.initial_verdict, CAL.c.in_service_verdict)
+                        CAL.c.initial_verdict, CAL.c.in_service_verdict, CAL.c.content_hash)
                  .where(CAL.c.meter_id.in_(chunk), CAL.c.lot_id.is_(None)).order_by(CAL.c.tested_on, CAL.c.id))
             for r in conn.execute(q):
                 verdict = r.initial_verdict or r.in_service_verdict
                 if verdict in ("pass", "fail"):
                     out.setdefault(r.meter_id, {})[verdict] = {
-                        "id": r.id, "tested_on": r.tested_on, "lab": r.lab, "certificate": r.certificate}
+                        "id": r.id, "tested_on": r.tested_on, "lab": r.lab, "certificate": r.certificate,
+                        "content_hash": r.content_hash}
     return out
 
 
@@ -432,15 +468,15 @@ def _latest_lots(reg: Register, ids: set[int]) -> dict[int, dict[str, Any]]:
         verdicts: dict[int, tuple] = {}
         results: dict[tuple[int, int], tuple] = {}
         if lot_ids:
-            for v in conn.execute(select(LOTV.c.lot_id, LOTV.c.verdict, LOTV.c.decided_on)
+            for v in conn.execute(select(LOTV.c.lot_id, LOTV.c.verdict, LOTV.c.decided_on, LOTV.c.content_hash)
                                   .where(LOTV.c.lot_id.in_(lot_ids)).order_by(LOTV.c.id)):
-                verdicts[v.lot_id] = (v.verdict, v.decided_on)
+                verdicts[v.lot_id] = (v.verdict, v.decided_on, v.content_hash)
             for r in conn.execute(select(LOTR.c.lot_id, LOTR.c.meter_id, LOTR.c.defective, LOTR.c.inaccessible,
                                          LOTR.c.error_pct, LOTR.c.tested_on).where(LOTR.c.lot_id.in_(lot_ids))):
                 results[(r.lot_id, r.meter_id)] = (r.defective, r.inaccessible, r.error_pct, r.tested_on)
     out: dict[int, dict[str, Any]] = {}
     for r in members:
-        verdict, on = verdicts.get(r.id, (None, None))
+        verdict, on, vhash = verdicts.get(r.id, (None, None, None))
         res = results.get((r.id, r.meter_id))
         sampled = ""
         if res is not None:
@@ -448,7 +484,8 @@ def _latest_lots(reg: Register, ids: set[int]) -> dict[int, dict[str, Any]]:
             sampled = ("inaccessible" if inaccessible else
                        f"tested{' ' + tested.isoformat() if tested else ''}: "
                        + (f"{err:+.2f} % " if err is not None else "") + ("defective" if defective else "good"))
-        out[r.meter_id] = {"lot_id": r.id, "name": r.name, "verdict": verdict, "decided_on": on, "sampled": sampled}
+        out[r.meter_id] = {"lot_id": r.id, "name": r.name, "verdict": verdict, "decided_on": on, "sampled": sampled,
+                           "verdict_hash": vhash}
     return out
 
 

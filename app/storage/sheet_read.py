@@ -144,7 +144,8 @@ def _resolve(p: Path, table: Table, options: ImportOptions) -> None:
         h = res.personal_unmapped[0]
         more = f" (and {len(res.personal_unmapped) - 1} more)" if len(res.personal_unmapped) > 1 else ""
         raise ImportFileError(f"{p}: column {h!r}{more} may hold personal data: map it to occupant_name, flat or "
-                              f'customer_reference, or drop it, in the mapping (--map: {{"{h}": null}})')
+                              f'customer_reference, or drop it, in the mapping (--map: {{"{h}": null}}), or mark '
+                              f"it personal first (heatmeter meters personal-column {import_map.extra_name(h)!r})")
     missing = res.missing()
     if missing:
         guesses = {h: import_map.guess_column(h) for h in table.header}

@@ -15,6 +15,8 @@ from app.storage import planning, reports
 from app.storage.errors import ConflictError, ValidationError
 from app.storage.register import open_register
 
+from tests.helpers.trust import as_user, recorded
+
 HEADER = "site,building,location,monitoring_point,manufacturer,model,serial,install_date,mid_class,qp_m3h,qp_qi_ratio," \
          "dtheta_min_k,dtheta_max_k,battery_expiry,primary_address,battery_capacity_mah,standby_current_ua\n"
 ROWS = [
@@ -119,12 +121,12 @@ def test_user_alias_merges_two_spellings(reg, cli, db_url, tmp_path):
     f = planning.form_lots(reg, as_of=dt.date(2025, 6, 1), all_meters=True, dry_run=True)
     assert len([lot for lot in f.lots if lot["key"]["install_year"] == 2016]) == 2
     status, _, err = cli("lots", "alias", "add", "KAM", "MC-403 heat", "MULTICAL 403", "--db", db_url,
-                         "--user", "bob")
+                         *as_user(db_url, "bob"))
     assert status == 0, err
     f = planning.form_lots(reg, as_of=dt.date(2025, 6, 1), all_meters=True, dry_run=True)
     [lot] = [lot for lot in f.lots if lot["key"]["install_year"] == 2016]
     assert lot["size"] == 5 and "MC-403 heat" in lot["merged"]["model"]
-    assert reg.events(entity="model_aliases")[0]["user"] == "bob"
+    assert reg.events(entity="model_aliases")[0]["user"] == recorded(reg, "bob")
     status, _, err = cli("lots", "alias", "add", "KAM", "MC-403 heat", "MULTICAL 403", "--db", db_url)
     assert status == 2 and "already an alias" in err
 
@@ -132,7 +134,7 @@ def test_user_alias_merges_two_spellings(reg, cli, db_url, tmp_path):
 def test_recalibration_pass_restarts_the_clock_and_is_logged(reg, cli, db_url):
     m = reg.find_meter("Kamstrup", "1001")
     status, out, err = cli("meters", "recalibrate", "Kamstrup", "1001", "--on", "2025-04-10", "--verdict", "pass",
-                           "--error-pct", "1.2", "--lab", "Lab A", "--db", db_url, "--user", "ann", "--json")
+                           "--error-pct", "1.2", "--lab", "Lab A", "--db", db_url, *as_user(db_url, "ann"), "--json")
     assert status == 0, err
     row = sched(reg)["1001"]
     # 10 years from 2025-04-10; sampling at 9 years 2034-04-10; its battery (end of life 2027-11-01) is now
@@ -141,7 +143,7 @@ def test_recalibration_pass_restarts_the_clock_and_is_logged(reg, cli, db_url):
     assert row["deadlines"] == [{"kind": "battery", "date": "2026-11-01"}, {"kind": "sampling_9y", "date": "2034-04-10"},
                                 {"kind": "replace", "date": "2035-04-10"}]
     ev = [e for e in reg.history(m.id) if e["action"] == "recalibrate"]
-    assert len(ev) == 1 and ev[0]["user"] == "ann" and ev[0]["before"]["version"] == m.version
+    assert len(ev) == 1 and ev[0]["user"] == recorded(reg, "ann") and ev[0]["before"]["version"] == m.version
     assert ev[0]["after"]["verdict"] == "pass" and ev[0]["after"]["version"] == m.version + 1
     pack = reports.evidence_pack(reg, "North", as_of=dt.date(2025, 6, 1))
     r = next(x for x in pack.e28 if x.serial == "1001")
@@ -167,7 +169,7 @@ def test_failed_recalibration_goes_to_the_replacement_list_never_evidence(reg, c
 def test_replacement_keeps_place_and_both_histories(reg, cli, db_url):
     old = reg.find_meter("Kamstrup", "1001")
     status, out, err = cli("meters", "replace", "Kamstrup", "1001", "--on", "2025-05-20", "--new-serial", "12345678",
-                           "--new-model", "MULTICAL 603", "--reason", "end of life", "--db", db_url, "--user", "tom",
+                           "--new-model", "MULTICAL 603", "--reason", "end of life", "--db", db_url, *as_user(db_url, "tom"),
                            "--json")
     assert status == 0, err
     done = json.loads(out)
@@ -178,7 +180,7 @@ def test_replacement_keeps_place_and_both_histories(reg, cli, db_url):
     assert (new.mid_class, new.qp_m3h, new.qp_qi_ratio, new.model) == (2, 1.5, 100, "MULTICAL 603")
     assert new.install_date == dt.date(2025, 5, 20) and new.secondary_address == "12345678"
     first = reg.history(new.id)[0]
-    assert first["action"] == "create" and first["after"]["replaces_meter_id"] == old.id and first["user"] == "tom"
+    assert first["action"] == "create" and first["after"]["replaces_meter_id"] == old.id and first["user"] == recorded(reg, "tom")
     assert any(e["action"] == "create" for e in reg.history(old.id)) and \
         [e["after"]["replaced_by_meter_id"] for e in reg.history(old.id) if e["action"] == "replaced"] == [new.id]
     status, out, _ = cli("meters", "show", "Kamstrup", "1001", "--db", db_url, "--json")
@@ -244,7 +246,7 @@ def test_stale_version_is_refused_and_a_batch_is_all_or_nothing(reg):
 
     m = reg.find_meter("Kamstrup", "1001")
     reg.update_meter(m.id, {"location": "Flat 1a"}, expected_version=m.version, user="bob")
-    with pytest.raises(ConflictError, match="bob"):
+    with pytest.raises(ConflictError, match=recorded(reg, "bob")):
         reg.record_battery_change(m.id, on=dt.date(2025, 3, 1), expiry=dt.date(2035, 3, 1),
                                   expected_version=m.version, user="ann")
     other = reg.find_meter("KAMSTRUP", "1002")

@@ -9,6 +9,7 @@ import json
 
 from app.core.schedule import anniversary
 from tests.helpers.files import csv_dicts, csv_rows
+from tests.helpers.trust import as_user
 
 N_PER_SITE = 60
 
@@ -32,7 +33,7 @@ def test_a_whole_year(db_url, cli, tmp_path):
     reg_csv = tmp_path / "register.csv"
     _register_csv(reg_csv)
     run = lambda *a: cli(*a, "--db", db_url)  # noqa: E731
-    status, _, err = run("meters", "import", reg_csv, "--user", "office")
+    status, _, err = run("meters", "import", reg_csv, *as_user(db_url, "office"))
     assert status == 0, err
 
     # ---- January: the schedule, then the 9-year lots -----------------------------------------------------
@@ -40,7 +41,7 @@ def test_a_whole_year(db_url, cli, tmp_path):
     assert status == 0, err
     s = json.loads(out)
     assert s["total"] == 2 * N_PER_SITE + 1 and s["flag_totals"] == {"install_date_unknown": 1}
-    status, out, err = run("lots", "form", "--as-of", "2025-01-01", "--user", "planner", "--json")
+    status, out, err = run("lots", "form", "--as-of", "2025-01-01", *as_user(db_url, "planner"), "--json")
     assert status == 0, err
     formed = json.loads(out)
     # One lot: both sites, three spellings, installed 2016 (the undated meter listed apart).
@@ -50,7 +51,7 @@ def test_a_whole_year(db_url, cli, tmp_path):
     # 120 meters: code F (91-150), normal level II, AQL 4.0: n = 20, Ac 2.
     assert (lot["plan"]["sample_size"], lot["plan"]["acceptance_number"]) == (20, 2)
     lot_id = lot["id"]
-    status, out, err = run("lots", "draw", lot_id, "--seed", "20250115", "--user", "planner", "--json")
+    status, out, err = run("lots", "draw", lot_id, "--seed", "20250115", *as_user(db_url, "planner"), "--json")
     assert status == 0, err
     draw = json.loads(out)
     sample = draw["sample"]
@@ -63,15 +64,15 @@ def test_a_whole_year(db_url, cli, tmp_path):
     # ---- March: results, typed and from the lab's CSV; one meter defective ---------------------------------
     bad = sample[0]
     status, _, err = run("lots", "record", lot_id, "--meter", bad["manufacturer"], bad["serial"], "--error-pct",
-                         "9.5", "--tested-on", "2025-03-01", "--user", "planner")
+                         "9.5", "--tested-on", "2025-03-01", *as_user(db_url, "planner"))
     assert status == 0, err
     lab = tmp_path / "lab.csv"
     lab.write_text("manufacturer;serial;error_pct;tested_on\n"
                    + "".join(f"{m['manufacturer']};{m['serial']};0,8;2025-03-03\n" for m in sample[1:]),
                    encoding="cp1252")
-    status, _, err = run("lots", "record", lot_id, "--file", lab, "--user", "planner")
+    status, _, err = run("lots", "record", lot_id, "--file", lab, *as_user(db_url, "planner"))
     assert status == 0, err
-    status, out, err = run("lots", "verdict", lot_id, "--date", "2025-03-10", "--user", "planner", "--json")
+    status, out, err = run("lots", "verdict", lot_id, "--date", "2025-03-10", *as_user(db_url, "planner"), "--json")
     assert status == 0, err
     v = json.loads(out)
     assert v["verdict"] == "pass" and v["defectives"] == 1
@@ -101,11 +102,11 @@ def test_a_whole_year(db_url, cli, tmp_path):
             r[header.index(k)] = val
     with open(jobs_csv, "w", newline="", encoding="utf-8-sig") as f:
         csv.writer(f).writerows(rows)
-    status, out, err = run("jobs", "import", jobs_csv, "--user", "contractor", "--json")
+    status, out, err = run("jobs", "import", jobs_csv, *as_user(db_url, "contractor"), "--json")
     assert status == 0, err
     res = json.loads(out)
     assert res["results"] == len(done) and res["counts"]["replaced"] == 1
-    status, _, err = run("jobs", "import", jobs_csv, "--user", "contractor")  # twice: refused, nothing changes
+    status, _, err = run("jobs", "import", jobs_csv, *as_user(db_url, "contractor"))  # twice: refused, nothing changes
     assert status == 2 and "line" in err
 
     # The undated meter failed its recalibration: replaced in July, by the command.

@@ -16,6 +16,8 @@ from drivers.simulator import MeterConfig
 from app.services import readouts
 from app.services.readouts import Evidence
 
+from tests.helpers.trust import recorded
+
 KAM = MeterConfig("71234567", "KAM", 0x08, 0x04, primary_address=1, layout="kamstrup")
 
 
@@ -54,14 +56,15 @@ def test_the_proposal_is_created_the_readout_stored_byte_for_byte_then_matched(r
     assert (m.manufacturer, m.serial, m.secondary_address, m.primary_address, m.site) == \
         ("Kamstrup", "71234567", "71234567", 1, "Riser 3")
     (stored,) = reg.readouts(m.id)
-    assert stored["id"] == out.readout_id and stored["read_by"] == "tech1"
+    assert stored["id"] == out.readout_id and stored["read_by"] == recorded(reg, "tech1")
     assert stored["frames"] == list(kam_readout.frames)
     assert stored["decoded"] == [t.to_json() for t in kam_readout.telegrams]
     # kept as the readout's own time, in UTC without a zone (the register's convention)
     assert stored["read_at"] == kam_readout.read_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
     assert (stored["transport"], stored["baud"], stored["primary_address"]) == ("simulator", 2400, 1)
     actions = [(e["entity"], e["action"], e["user"]) for e in reg.history(m.id)]
-    assert ("meters", "create", "tech1") in actions and ("readouts", "create", "tech1") in actions
+    who = recorded(reg, "tech1")
+    assert ("meters", "create", who) in actions and ("readouts", "create", who) in actions
 
     again = readouts.save_or_create(reg, ev, user="tech2", create=True)
     assert again.status == "saved" and not again.created

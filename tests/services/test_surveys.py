@@ -7,6 +7,8 @@ from app.core.radio.reception import Reception
 from app.core.radio.survey import Location, Survey, SurveySettings, assess
 from app.services.surveys import load_survey, save_survey
 
+from tests.helpers.trust import recorded
+
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 
 
@@ -26,7 +28,7 @@ def test_saved_survey_reads_back_with_the_same_verdicts(reg):
                     locations=[loc1, loc2])
     sid = save_survey(reg, survey, user="ann")
     back = load_survey(reg, sid)
-    assert back.digest_ok and back.id == sid and back.created_by == "ann"
+    assert back.digest_ok and back.id == sid and back.created_by == recorded(reg, "ann")
     assert back.result.meters == assess(survey).meters
     m = back.result.meters[0]
     # plant room: 10 of 10, median -74.5 dBm = 25.5 dB above -100; landing: 5 of 10 expected, 1 dB margin

@@ -21,6 +21,7 @@ from app.storage.register import bulk_import, open_register
 from app.storage.tabular import CONTRACT_COLUMNS
 
 from tests.helpers.register_rows import make_rows, write_csv
+from tests.helpers.trust import recorded, stored_text
 
 
 @pytest.fixture
@@ -94,14 +95,14 @@ def test_skip_invalid_across_chunks_keeps_each_meters_creation_values(reg, tmp_p
         m = reg.find_meter(r["manufacturer"], r["serial"])
         [ev] = reg.history(m.id)
         assert (ev["action"], ev["entity"], ev["entity_id"], ev["user"], ev["source"]) == (
-            "create", "meters", m.id, "ann", "m.csv")
+            "create", "meters", m.id, recorded(reg, "ann"), "m.csv")
         assert ev["before"] is None and ev["after"] == expected_after(r, m.mbus_manufacturer)
     # the batches hold exactly the stored meters, each once, and their events count them
     ids = sorted(m.id for m in reg.list_meters())
     assert sorted(i for b in batch_rows(reg) for i in b["meter_ids"]) == ids
     batch_events = [e for e in reg.events(limit=10**6) if e["action"] == "create"]
     assert {(e["entity"], e["meter_id"], e["user"], e["source"]) for e in batch_events} == {
-        ("meters", None, "ann", "m.csv")}
+        ("meters", None, recorded(reg, "ann"), "m.csv")}
     assert sum(e["after"]["meters"] for e in batch_events) == 128 and max(e["after"]["meters"] for e in batch_events) == 15
     for m in reg.list_meters():
         assert [e["action"] for e in reg.history(m.id)] == ["create"]
@@ -120,10 +121,12 @@ def test_new_and_existing_meters_mixed_across_chunks(reg, tmp_path, small_chunks
     assert (report.created, report.updated, report.unchanged) == (70, n_changed, 60 - n_changed)
     m = reg.find_meter(changed[7]["manufacturer"], changed[7]["serial"])
     hist = reg.history(m.id)
-    assert [(e["action"], e["user"]) for e in hist] == [("create", "ann"), ("update", "bob")]
+    assert [(e["action"], e["user"]) for e in hist] == [("create", recorded(reg, "ann")),
+                                                         ("update", recorded(reg, "bob"))]
     assert hist[1]["after"]["dn"] == 50 and hist[0]["after"]["serial"] == changed[7]["serial"]
     n = reg.find_meter(more[3]["manufacturer"], more[3]["serial"])
-    assert [(e["action"], e["user"], e["source"]) for e in reg.history(n.id)] == [("create", "bob", "b.csv")]
+    assert [(e["action"], e["user"], e["source"]) for e in reg.history(n.id)] == [
+        ("create", recorded(reg, "bob"), "b.csv")]
     assert reg.import_file(write_csv(tmp_path / "b.csv", mixed)).unchanged == 130
 
 
@@ -141,7 +144,9 @@ def test_erasure_scrubs_personal_values_kept_in_event_batches(reg, tmp_path, sma
     assert (after["occupant_name"], after["flat"], after["customer_reference"]) == ("[erased]",) * 3
     assert after["serial"] == rows[16]["serial"]  # only the personal values go
     assert reg.history(kept.id)[0]["after"]["occupant_name"] == "Tenant 17"
-    stored = json.dumps(batch_rows(reg))
+    stored = json.dumps(batch_rows(reg))  # the batches hold no personal value: they are kept apart
+    assert "Tenant" not in stored and "C-01" not in stored and "[personal]" in stored
+    stored = stored_text(reg)
     assert "Tenant 16" not in stored and "C-016" not in stored and "Tenant 17" in stored
 
 

@@ -25,7 +25,9 @@ def run(capsys, *argv):
 def test_import_list_show_history_json(db_url, tmp_path, capsys):
     rows = make_rows(12)
     src = write_csv(tmp_path / "m.csv", rows)
-    status, out, _ = run(capsys, "meters", "import", str(src), "--db", db_url, "--user", "ann", "--json")
+    sqlite = db_url.startswith("sqlite")
+    status, out, _ = run(capsys, "meters", "import", str(src), "--db", db_url, *(["--user", "ann"] if sqlite else []),
+                         "--json")
     assert status == 0 and json.loads(out)["created"] == 12
     status, out, _ = run(capsys, "meters", "list", "--db", db_url, "--json")
     listed = json.loads(out)
@@ -42,7 +44,10 @@ def test_import_list_show_history_json(db_url, tmp_path, capsys):
     assert status == 0 and shown["serial"] == m0["serial"] and len(shown["installations"]) == 1
     status, out, _ = run(capsys, "meters", "history", m0["manufacturer"], m0["serial"], "--db", db_url, "--json")
     [ev] = json.loads(out)
-    assert ev["user"] == "ann" and ev["action"] == "create" and ev["before"] is None
+    from sqlalchemy.engine import make_url
+
+    assert ev["user"] == ("ann" if sqlite else make_url(db_url).username)
+    assert ev["action"] == "create" and ev["before"] is None
     assert ev["after"]["serial"] == m0["serial"] and ev["at"].endswith("Z")
     status, _, err = run(capsys, "meters", "show", "Nobody", "1", "--db", db_url)
     assert status == 1 and err.count("\n") == 1
@@ -84,7 +89,11 @@ def test_export_csv_and_data_protection_commands(sqlite_url, tmp_path, capsys):
                          "--csv", str(d), "--db", sqlite_url, "--include-restricted")
     assert status == 0 and d.read_text().splitlines()[0] == "serial,site"
     status, _, err = run(capsys, "meters", "history", make, serial, "--db", sqlite_url, "--json")
-    assert status == 0
+    assert status == 1 and "processing is restricted" in err and err.count("\n") == 1  # refused, and logged:
+    status, out, err = run(capsys, "meters", "history", make, serial, "--db", sqlite_url, "--json",
+                           "--include-restricted")
+    actions = [(e["action"], (e["after"] or {}).get("reason")) for e in json.loads(out)]
+    assert status == 0 and ("refused", "processing restricted") in actions and ("refused", "legal hold") in actions
 
 
 def test_db_status_and_upgrade(sqlite_url, capsys):

@@ -11,6 +11,7 @@ from app.storage.errors import ImportFileError, InvalidRows
 from app.storage.tabular import CONTRACT_COLUMNS
 
 from tests.helpers.register_rows import make_rows, write_csv
+from tests.helpers.trust import recorded
 
 
 def read_csv(path):
@@ -223,7 +224,7 @@ def test_reimport_with_changes_updates_and_logs_before_after(reg, tmp_path):
     m1 = reg.find_meter(rows[0]["manufacturer"], rows[0]["serial"])
     assert m1.dn == 50 and m1.version == m0.version + 1
     last = reg.history(m1.id)[-1]
-    assert last["user"] == "bob" and last["action"] == "update" and last["source"] == "b.csv"
+    assert last["user"] == recorded(reg, "bob") and last["action"] == "update" and last["source"] == "b.csv"
     assert last["before"] == {"dn": m0.dn, "mid_class": m0.mid_class}
     assert last["after"] == {"dn": 50, "mid_class": 3, "version": m0.version + 1}
 

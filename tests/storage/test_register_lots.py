@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from tests.helpers.register_rows import make_rows, write_csv
 from sqlalchemy import func, insert, select
 
 from app.storage.errors import ConflictError, RegisterError, ValidationError
 from app.storage.register import LOT, S, LotResult, NewCalibration, NewLot, UnknownLot
+
+from tests.helpers.register_rows import make_rows, write_csv
+from tests.helpers.trust import recorded
 
 PLAN = {"level": "II", "aql": 4.0, "inspection": "normal", "code_letter": "B", "plan_letter": "B",
         "sample_size": 3, "acceptance_number": 0, "rejection_number": 1}
@@ -47,7 +49,7 @@ def test_lots_formed_together_with_their_members_and_the_rule(reg, ids):
         user="planner")
     lot = reg.get_lot(first)
     assert (lot["name"], lot["lot_size"], lot["sample_size"], lot["status"], lot["formed_by"]) == \
-        ("K", 4, 3, "formed", "planner")
+        ("K", 4, 3, "formed", recorded(reg, "planner"))
     assert [(m["meter_id"], m["position"], m["snapshot"]) for m in lot["members"]] == \
         [(ids[i], i, {"serial": str(i)}) for i in range(4)]
     assert [m["meter_id"] for m in reg.get_lot(second)["members"]] == ids[4:6]
@@ -88,7 +90,8 @@ def test_a_seeded_draw_is_whole_and_replaced_only_when_asked(reg, ids):
     action, before, after = lot_events(reg, lot)[-1]
     assert action == "redraw" and before == {"seed": "7", "sample": [ids[0], ids[2], ids[4]], "spares": [ids[5]],
                                              "results_discarded": 1}
-    assert after == {"seed": 8, "algorithm": "a", "sample_size": 3, "sample": [ids[1], ids[3], ids[5]], "spares": []}
+    assert after == {"seed": 8, "algorithm": "a", "sample_size": 3, "sample": [ids[1], ids[3], ids[5]], "spares": [],
+                     "draw_hash": got["draw_hash"]}
 
 
 def test_draws_without_a_seed_are_appended_and_must_be_members(reg, ids):

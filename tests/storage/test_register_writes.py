@@ -9,6 +9,8 @@ import pytest
 
 from app.storage.errors import SignedRecordError, ValidationError
 
+from tests.helpers.trust import recorded
+
 
 @pytest.fixture
 def kam(reg):
@@ -40,11 +42,11 @@ def test_a_clock_write_is_kept_with_its_frames_and_logged_with_before_and_after(
     assert out["status"] == "saved" and out["meter_id"] == kam.id
     [w] = reg.meter_writes(kam.id)
     assert (w["kind"], w["ok"], w["outcome"], w["written_by"], w["port"]) == \
-        ("clock", True, "confirmed", "tech", "/dev/ttyUSB0")
+        ("clock", True, "confirmed", recorded(reg, "tech"), "/dev/ttyUSB0")
     assert w["frames"] == FRAMES                                   # byte for byte, in order, with direction
     assert w["before"]["clock"] == "2026-03-15T13:30:00" and w["after"]["clock"] == "2026-03-15T14:30:00"
     ev = reg.history(kam.id)[-1]
-    assert (ev["action"], ev["entity"], ev["user"]) == ("write_clock", "meter_writes", "tech")
+    assert (ev["action"], ev["entity"], ev["user"]) == ("write_clock", "meter_writes", recorded(reg, "tech"))
     assert ev["before"]["offset_s"] == -3600.0 and ev["after"]["ok"] is True and ev["after"]["frames"] == 4
     assert reg.get_meter(kam.id).version == kam.version           # a clock write does not change the record
 

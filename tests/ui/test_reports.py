@@ -82,6 +82,11 @@ def test_evidence_pack_pdf_and_csv(make_window, qtbot, demo_url, tmp_path, pdf_t
     assert by_serial[member.serial]["lot_verdict"] == "pass" and by_serial[member.serial]["lot_id"] == str(lot)
     assert by_serial[member.serial]["sampled"].startswith("tested 2025-05-02: +0.80 % good")
     assert by_serial[m1.serial]["recalibrated_on"] == cal["tested_on"].isoformat()
+    # the hashes an assessor can check the register against later (db verify): each cited record's, the chain's
+    assert by_serial[m1.serial]["evidence_hash"] == cal["content_hash"]
+    assert cal["content_hash"] in "".join(text.split())  # printed whole (the PDF text wraps it)
+    assert by_serial[member.serial]["evidence_hash"] == reg.get_lot(lot)["verdicts"][0]["content_hash"]
+    assert "event chain ended at event" in text
     # restricted meters are left out and said so
     restricted = [m for m in reg.list_meters(site=SITE, include_restricted=True) if m.restrict_processing]
     assert restricted and all(m.serial not in by_serial for m in restricted)
@@ -198,6 +203,11 @@ def test_meter_page_evidence_and_data_protection(make_window, qtbot, demo_url, t
     page.open_meter(held.id)
     qtbot.waitUntil(lambda: view.dossier is not None and view.dossier["meter"].id == held.id, timeout=WAIT_MS)
     assert "LEGAL HOLD" in view.flags_label.text()
+    # the page showed the occupant: the access is logged, and listed in its own tab (MMS 2.2.7.2)
+    assert reg.access_history(held.id)[0]["after"]["what"] == "meter page"
+    log = view.access_panel.table
+    assert log.rowCount() >= 1 and [log.item(0, j).text() for j in (2, 3)] == ["read", "meter page"]
+    assert view.tabs.tabText(view.tabs.indexOf(view.access_panel)) == f"Access log ({log.rowCount()})"
     view.ask_erase()
     assert page.banner.level == "error" and "under legal hold" in page.banner.text and not asked
     assert reg.get_meter(held.id).occupant_name == held.occupant_name

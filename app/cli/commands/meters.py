@@ -5,7 +5,7 @@ import sys
 from contextlib import contextmanager
 
 from app.cli.errors import UserError
-from app.cli.options import add_db, add_user, bounded_int, parse_date, print_json, user_of
+from app.cli.options import add_db, add_user, bounded_int, parse_date, print_json, safe, user_of
 
 
 def register(subparsers) -> None:
@@ -48,7 +48,8 @@ def register(subparsers) -> None:
     g.add_argument("--xlsx", metavar="FILE", help="write an XLSX workbook to FILE")
     sp.add_argument("--site", metavar="S", help="only this site")
     sp.add_argument("--include-personal", action="store_true",
-                    help="add occupant_name, flat, customer_reference columns (left out by default)")
+                    help="add the personal columns: occupant_name, flat, customer_reference, notes and the columns "
+                         "marked personal (left out by default; the export is logged)")
     common(sp, json=False)
     sp.set_defaults(func=cmd_export)
 
@@ -66,13 +67,24 @@ def register(subparsers) -> None:
     common(sp)
     sp.set_defaults(func=cmd_list)
 
-    for name, helptext, func in (("show", "show one meter with its installations", cmd_show),
-                                 ("history", "the meter's event log: who changed what, when, before and after", cmd_history)):
+    for name, helptext, func in (
+            ("show", "show one meter with its installations (reading its personal data is logged)", cmd_show),
+            ("history", "the meter's event log: who changed, read or was refused what, when, before and after",
+             cmd_history)):
         sp = sub.add_parser(name, help=helptext)
         sp.add_argument("manufacturer", metavar="MANUFACTURER", help="make as written (any case) or FLAG code")
         sp.add_argument("serial", metavar="SERIAL")
+        sp.add_argument("--include-restricted", action="store_true",
+                        help="show a meter whose processing is restricted (MMS 2.2.5); refused and logged otherwise")
         common(sp)
         sp.set_defaults(func=func)
+
+    sp = sub.add_parser("personal-column", help="mark a spreadsheet column as personal data (or --off); "
+                                                "without a name, list the columns marked")
+    sp.add_argument("name", metavar="COLUMN", nargs="?")
+    sp.add_argument("--off", action="store_true", help="no longer personal")
+    common(sp)
+    sp.set_defaults(func=cmd_personal_column)
 
     sp = sub.add_parser("erase-personal", help="erase occupant name, flat and customer reference (MMS 2.2.3)")
     _target(sp)
@@ -103,7 +115,8 @@ def register(subparsers) -> None:
     sp.add_argument("--site", metavar="S", help="every meter of this site")
     sp.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="readouts from this day")
     sp.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="readouts up to this day (inclusive)")
-    sp.add_argument("--fields", metavar="A,B,...", help="columns to export (default all; see docs/register.md)")
+    sp.add_argument("--fields", metavar="A,B,...",
+                    help="columns to export (default all, the columns marked personal too; see docs/register.md)")
     sp.add_argument("--csv", metavar="FILE", required=True, help="output CSV ('-' for stdout)")
     sp.add_argument("--include-restricted", action="store_true", help="include meters whose processing is restricted")
     common(sp)
@@ -185,6 +198,9 @@ def cmd_import(args) -> int:
         print_json(report.to_dict())
     else:
         _print_report(report, stored=report.stored)
+    if report.kept_erased and report.stored:
+        print(f"heatmeter: {len(report.kept_erased)} meter(s) had their personal data erased: the file's personal "
+              "values for them were not stored (enter a new occupant on the meter itself)", file=sys.stderr)
     return 0
 
 
@@ -200,7 +216,7 @@ def _print_report(report, *, stored: bool) -> None:
         w(f"{report.file}: {report.rows:,} rows: {report.created:,} created, {report.updated:,} updated{moved}, "
           f"{report.unchanged:,} unchanged" + (f", {n_bad:,} invalid rows left out" if n_bad else "") + f"{verb}\n")
         if report.extra_columns:
-            w(f"extra columns kept with each meter: {', '.join(report.extra_columns)}\n")
+            w(f"extra columns kept with each meter: {', '.join(safe(c) for c in report.extra_columns)}\n")
     else:
         w(f"{report.file}: {report.rows:,} rows: {n_bad:,} invalid, nothing stored\n")
     if n_bad:
@@ -219,9 +235,10 @@ def cmd_export(args) -> int:
     with opened(args) as reg, storage_errors():
         if args.csv:
             n = reg.export_csv(sys.stdout if args.csv == "-" else args.csv, site=args.site,
-                               include_personal=args.include_personal)
+                               include_personal=args.include_personal, user=user_of(args))
         else:
-            n = reg.export_xlsx(args.xlsx, site=args.site, include_personal=args.include_personal)
+            n = reg.export_xlsx(args.xlsx, site=args.site, include_personal=args.include_personal,
+                                user=user_of(args))
     print(f"heatmeter: exported {n} meters", file=sys.stderr)
     return 0
 
@@ -243,6 +260,7 @@ def cmd_list(args) -> int:
 
 
 def _table(headers, rows) -> None:
+    rows = [[safe(c) for c in r] for r in rows]
     widths = [len(h) for h in headers]
     for r in rows:
         widths = [max(w, len(str(c))) for w, c in zip(widths, r)]
@@ -251,14 +269,51 @@ def _table(headers, rows) -> None:
         print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
 
 
+def _asked(reg, args):
+    """The meter named on the command line; a restricted one is refused (and the refusal logged)
+    unless --include-restricted."""
+    from app.storage.errors import ReadOnlyRegister
+
+    m = reg.find_meter(args.manufacturer, args.serial)
+    if m.restrict_processing and not args.include_restricted:
+        try:
+            reg.log_refused([m.id], f"meters {args.meters_command}", "processing restricted", user=user_of(args))
+        except ReadOnlyRegister:
+            pass
+        raise UserError(f"meter {safe(m.label)}: processing is restricted (MMS 2.2.5); give --include-restricted "
+                        "to see it anyway (logged)", 1)
+    return m
+
+
+def _personal_read(reg, args, m, what: str, fields) -> bool:
+    """Log that personal data of ``m`` is about to be shown; False when it cannot be logged (read-only)."""
+    from app.storage.errors import ReadOnlyRegister
+
+    try:
+        reg.log_access([m.id], what, fields=list(fields), user=user_of(args))
+        return True
+    except ReadOnlyRegister:
+        print("heatmeter: personal data hidden: the register is read-only, so reading it could not be logged",
+              file=sys.stderr)
+        return False
+
+
 def cmd_show(args) -> int:
+    from app.storage.records import PERSONAL_FIELDS
+
     with opened(args) as reg, storage_errors():
-        m = reg.find_meter(args.manufacturer, args.serial)
+        m = _asked(reg, args)
         inst = reg.installations(m.id)
         nread = len(reg.readouts(m.id))
         ncal = len(reg.calibration_results(m.id))
         nwrites = len(reg.meter_writes(m.id))
         coms = reg.list_commissioning(meter_id=m.id)
+        if m.has_personal_data:
+            shown = [f for f in PERSONAL_FIELDS if getattr(m, f)] + sorted(m.personal_extra or {})
+            if not _personal_read(reg, args, m, "meters show", shown):
+                for f in PERSONAL_FIELDS:
+                    setattr(m, f, None)
+                m.personal_extra = {}
         links = reg.replacement_links(m.id)
     if args.json:
         d = m.to_json(full=True)
@@ -269,30 +324,40 @@ def cmd_show(args) -> int:
         return 0
     d = m.to_json(full=True)
     for k, v in d.items():
-        if k in ("install_date_iso", "extra") or v in (None, "", {}, False) and k not in ("legal_hold",):
+        if k in ("install_date_iso", "extra", "personal_extra") or v in (None, "", {}, False) and k not in ("legal_hold",):
             continue
-        print(f"{k}: {v}")
+        print(f"{k}: {safe(v)}")
     for k, v in (m.extra or {}).items():
-        print(f"{k} (extra column): {v}")
+        print(f"{safe(k)} (extra column): {safe(v)}")
+    for k, v in (m.personal_extra or {}).items():
+        print(f"{safe(k)} (personal column): {safe(v)}")
     print("installations:")
     for i in inst:
-        where = ", ".join(x for x in (i["site"], i["building"], i["monitoring_point"], i["location"]) if x)
+        where = ", ".join(safe(x) for x in (i["site"], i["building"], i["monitoring_point"], i["location"]) if x)
         until = i["removed_on"] or "now"
-        print(f"  {i['installed_on'] or '?'} .. {until}: {where}" + (f" ({i['removal_reason']})" if i["removal_reason"] else ""))
+        print(f"  {i['installed_on'] or '?'} .. {until}: {where}" + (f" ({safe(i['removal_reason'])})" if i["removal_reason"] else ""))
     if links["replaced_by"]:
         b = links["replaced_by"]
-        print(f"replaced by: {b['manufacturer']} {b['serial']} on {b['on']} (meter id {b['meter_id']})")
+        print(f"replaced by: {safe(b['manufacturer'])} {safe(b['serial'])} on {b['on']} (meter id {b['meter_id']})")
     for o in links["replaces"]:
-        print(f"replaces: {o['manufacturer']} {o['serial']} on {o['on']} (meter id {o['meter_id']})")
+        print(f"replaces: {safe(o['manufacturer'])} {safe(o['serial'])} on {o['on']} (meter id {o['meter_id']})")
     print(f"readouts: {nread}; writes to the meter: {nwrites}; calibration results: {ncal}; "
           f"commissioning records: {len(coms)}")
     return 0
 
 
 def cmd_history(args) -> int:
+    from app.storage.integrity import ERASED, PERSONAL
+
     with opened(args) as reg, storage_errors():
-        m = reg.find_meter(args.manufacturer, args.serial)
+        m = _asked(reg, args)
         events = reg.history(m.id)
+        shown = sorted({k for e in events for d in (e["before"], e["after"]) if isinstance(d, dict)
+                        for k, v in d.items() if k in _PERSONAL_KEYS and v not in (None, PERSONAL, ERASED)})
+        if shown and not _personal_read(reg, args, m, "meters history", shown):
+            events = [{**e, "before": _hide(e["before"]), "after": _hide(e["after"])} for e in events]
+        elif shown:
+            events = reg.history(m.id)  # with the access just logged
     if args.json:
         print_json(events)
         return 0
@@ -307,8 +372,19 @@ def cmd_history(args) -> int:
                 parts.append(f"{k}: {before[k]!r} -> {v!r}" if k in before else f"{k}={v!r}")
             changes = "; ".join(parts)
         src = f" [{e['source']}]" if e["source"] else ""
-        print(f"{e['at']}  {e['user']}  {e['action']} {e['entity']}{src}  {changes}")
+        print(safe(f"{e['at']}  {e['user']}  {e['action']} {e['entity']}{src}  {changes}"))
     return 0
+
+
+_PERSONAL_KEYS = ("occupant_name", "flat", "customer_reference", "notes", "personal_extra")
+
+
+def _hide(d):
+    from app.storage.integrity import PERSONAL
+
+    if not isinstance(d, dict):
+        return d
+    return {k: (PERSONAL if k in _PERSONAL_KEYS and v is not None else v) for k, v in d.items()}
 
 
 def _meter_ids(reg, args) -> list[int]:
@@ -329,11 +405,14 @@ def cmd_erase(args) -> int:
         ids = _meter_ids(reg, args)
         report = reg.erase_personal_data(ids if args.site else ids[0], user=user_of(args), reason=args.reason)
     if args.json:
-        print_json({"erased": report.erased, "held": report.held, "events_scrubbed": report.events_scrubbed})
+        print_json({"erased": report.erased, "held": report.held, "events_scrubbed": report.events_scrubbed,
+                    "remaining": report.remaining})
     else:
         print(f"personal data erased on {len(report.erased)} meter(s); {report.events_scrubbed} event log entries scrubbed")
         if report.held:
-            print(f"{len(report.held)} meter(s) under legal hold left untouched", file=sys.stderr)
+            print(f"{len(report.held)} meter(s) under legal hold left untouched (refusal logged)", file=sys.stderr)
+    for line in report.remaining:
+        print(f"heatmeter: still to go: {line}", file=sys.stderr)
     return 1 if report.held and not report.erased else 0
 
 
@@ -343,10 +422,27 @@ def cmd_flag(args) -> int:
         setter = reg.set_legal_hold if args.flag == "legal_hold" else reg.set_restrict_processing
         m = setter(m.id, not args.off, user=user_of(args), reason=args.reason)
     value = getattr(m, args.flag)
+    erased = m.personal_erased_at.isoformat(timespec="seconds") + "Z" if m.personal_erased_at else None
     if args.json:
-        print_json({"manufacturer": m.manufacturer, "serial": m.serial, args.flag: value})
+        print_json({"manufacturer": m.manufacturer, "serial": m.serial, args.flag: value, "personal_erased_at": erased})
     else:
-        print(f"{m.manufacturer} {m.serial}: {args.flag.replace('_', ' ')} {'on' if value else 'off'}")
+        note = f" (its personal data was erased at {erased})" if erased and args.flag == "legal_hold" and value else ""
+        print(f"{safe(m.manufacturer)} {safe(m.serial)}: {args.flag.replace('_', ' ')} {'on' if value else 'off'}{note}")
+    return 0
+
+
+def cmd_personal_column(args) -> int:
+    with opened(args) as reg, storage_errors():
+        if args.name:
+            n = reg.mark_personal_column(args.name, not args.off, user=user_of(args))
+        cols = reg.personal_columns()
+    if args.json:
+        print_json({"personal_columns": cols, **({"meters": n} if args.name else {})})
+    else:
+        if args.name:
+            print(f"column {safe(args.name)}: {'personal' if not args.off else 'no longer personal'} "
+                  f"({n} meter(s) hold a value)")
+        print("columns marked personal: " + (", ".join(safe(c) for c in cols) or "none"))
     return 0
 
 
@@ -361,7 +457,7 @@ def cmd_export_data(args) -> int:
         ids = [reg.find_meter(mf, sn).id for mf, sn in args.meter] if args.meter else None
         out = sys.stdout if args.csv == "-" else args.csv
         res = reg.export_personal_data(out, meter_ids=ids, site=args.site, date_from=d_from, date_to=d_to,
-                                       fields=fields, include_restricted=args.include_restricted)
+                                       fields=fields, include_restricted=args.include_restricted, user=user_of(args))
     if args.json and args.csv != "-":
         print_json(res)
     else:

@@ -63,9 +63,10 @@ def _apply(state: CommissioningState, rec: dict[str, Any] | None) -> dict[str, A
 
 def find_drafts(reg, user: str | None = None) -> list[dict[str, Any]]:
     """The unfinished commissioning records ``user`` started, newest first: ``{id, label, step, updated_at}``
-    (a draft of a meter deleted since is left out)."""
+    (a draft of a meter deleted since is left out). On PostgreSQL the records name the role that
+    connected, so that is whose drafts these are."""
     out = []
-    for rec in reg.list_commissioning(status="draft", created_by=_user(user)):
+    for rec in reg.list_commissioning(status="draft", created_by=reg.user_name(_user(user))):
         try:
             label = reg.get_meter(rec["meter_id"]).label
         except Exception:  # noqa: BLE001 - a draft of a deleted meter is not offered

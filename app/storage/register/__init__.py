@@ -28,10 +28,13 @@ composed of one class per concern, each in its own module:
 ``lots``           sampling lots: formed, drawn, tested, decided
 ``maintenance``    the year's work: recalibrations, replacements, battery changes, no access;
                    meters sent to the lab; the register's model alias rows
-``privacy``        legal hold, restricted processing, erasure, personal export
+``privacy``        legal hold, restricted processing, erasure, personal export,
+                   columns marked personal
 ``bulk_import``    ``import_file`` (``_ImportJob``), with ``bulk_sql`` below it
 ``export``         the CSV/XLSX export
 ``surveys``        connectivity surveys of radio meters (MMS 2.1.9), with a digest
+``sealing``        the event chain: each write transaction's events hashed in
+``verify``         ``verify_integrity`` (``db verify``)
 =================  ==============================================================
 
 Database problems become one-line ``RegisterError``s (``app.storage.errors``).
@@ -41,7 +44,7 @@ from __future__ import annotations
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app.storage import migrate
-from app.storage.db import display_url, make_engine, resolve_url
+from app.storage.db import display_url, make_engine, resolve_url, sqlite_read_only
 from app.storage.errors import DatabaseLocked, DatabaseUnavailable, RegisterError
 from app.storage.register.bulk_import import BATCH, BulkImport
 from app.storage.register.calibration import SUBASSEMBLIES, NewCalibration
@@ -57,10 +60,11 @@ from app.storage.register.places import annex_a, load_monitoring_point_table
 from app.storage.register.privacy import PERSONAL_EXPORT_FIELDS, READING_FIELDS, Privacy
 from app.storage.register.surveys import Surveys, survey_digest
 from app.storage.register.tables import (
-    ALIAS, B, CAL, CALP, CHUNK, COM, ERASED, EV, EVB, INST, LOT, LOTD, LOTM, LOTR, LOTV, MP, MW, MWF, PH, RF, RO, RS,
-    RSL, RST, M, S, default_user, manufacturer_key,
+    ALIAS, ANCH, B, CAL, CALP, CHAIN, CHUNK, COM, ERASED, EV, EVB, INST, LOT, LOTD, LOTM, LOTR, LOTV, MP, MW, MWF, PCOL,
+    PH, PV, RF, RO, RS, RSL, RST, M, S, default_user, manufacturer_key,
 )
-from app.storage.register.unit import _first_line, _is_locked
+from app.storage.register.unit import UnlockedChange, _first_line, _is_locked
+from app.storage.register.verify import Problem, Verification, VerifyReport
 from app.storage.register.writes import WRITE_KINDS, MeterWrites
 
 __all__ = [
@@ -70,11 +74,12 @@ __all__ = [
     "id_runs", "decode_batch", "encode_batch_values", "batch_after_values", "survey_digest", "WRITE_KINDS",
     "MEDIA_TYPES", "media_type_of", "sha256_hex",
     "ALIAS", "M", "S", "B", "MP", "INST", "EV", "EVB", "COM", "RO", "RF", "CAL", "CALP", "LOT", "LOTM", "LOTD", "LOTR",
-    "LOTV", "RS", "RSL", "RST", "MW", "MWF", "PH",
+    "LOTV", "RS", "RSL", "RST", "MW", "MWF", "PH", "CHAIN", "PV", "ANCH", "PCOL", "VerifyReport", "Problem",
+    "UnlockedChange",
 ]
 
 
-class Register(BulkImport, Export, Privacy, MeterWrites, Commissioning, Photos, Maintenance, Surveys):
+class Register(BulkImport, Export, Privacy, MeterWrites, Commissioning, Photos, Maintenance, Surveys, Verification):
     """One register database. Thread-safe: every call takes its own connection.
 
     The methods come from the classes named in the module's docstring; the
@@ -84,14 +89,24 @@ class Register(BulkImport, Export, Privacy, MeterWrites, Commissioning, Photos, 
 
 
 def open_register(url: str | None = None, *, migrate_schema: bool = True) -> Register:
-    """Open (and create or migrate) the register at ``url``; see ``app.storage.db.resolve_url``."""
+    """Open (and create or migrate) the register at ``url``; see ``app.storage.db.resolve_url``.
+
+    An SQLite file that cannot be written opens read-only (``Register.read_only``):
+    it is not migrated, reading works, every change is refused."""
     resolved = resolve_url(url)
-    engine = make_engine(resolved)
+    read_only = sqlite_read_only(resolved)
+    engine = make_engine(resolved, read_only=read_only)
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
             conn.rollback()
-        if migrate_schema:
+        if read_only and migrate_schema:
+            st = migrate.schema_status(engine)
+            if not st["up_to_date"]:
+                raise DatabaseUnavailable(
+                    f"register {display_url(resolved)} is read-only and at schema revision {st['current'] or '-'} "
+                    f"(latest {st['head']}): open it once where it can be written, to migrate it")
+        elif migrate_schema:
             migrate.ensure_schema(engine)
     except RegisterError:
         engine.dispose()
@@ -106,7 +121,7 @@ def open_register(url: str | None = None, *, migrate_schema: bool = True) -> Reg
         engine.dispose()
         _raise_if_damaged(resolved, exc)
         raise DatabaseUnavailable(f"cannot open database {display_url(resolved)}: {_first_line(exc)}") from None
-    return Register(engine)
+    return Register(engine, read_only=read_only)
 
 
 def _raise_if_damaged(url, exc: BaseException) -> None:

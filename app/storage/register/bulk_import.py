@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from itertools import repeat
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,12 @@ from sqlalchemy.engine import Connection
 from app.storage import manufacturers, models, tabular
 from app.storage.errors import ConflictError, ImportCancelled, InvalidRows
 from app.storage.import_map import ImportOptions
+from app.storage.integrity import PERSONAL, PERSONAL_COLUMNS, PERSONAL_FIELDS
 from app.storage.records import ImportReport
 from app.storage.register.bulk_sql import BulkSQL
 from app.storage.register.eventlog import BATCH_SEP, encode_batch_values
 from app.storage.register.tables import CHUNK, B, M, MP, S, default_user
+from app.storage.register.unit import retrying
 
 # meter columns a new meter takes straight from the file's column of the same name
 _BULK_FILE_COLUMNS = (
@@ -40,6 +43,8 @@ BATCH = 1000  # create events per event_batches row
 # meter columns holding numbers or flags (the others hold text or dates)
 _NUMBER_COLUMNS = {"mid_class", "qp_m3h", "qi_m3h", "qp_qi_ratio", "qs_m3h", "dn", "dtheta_min_k", "dtheta_max_k",
                    "temp_min_c", "temp_max_c", "primary_address", "baud"}
+#: advisory lock of imports on PostgreSQL: one import at a time, the next one sees what the last one stored
+IMPORT_LOCK = 0x6865_6174_0001
 
 
 class BulkImport(BulkSQL):
@@ -66,37 +71,65 @@ class BulkImport(BulkSQL):
         a different number stores nothing (``ConflictError``: the file or the
         register changed meanwhile). ``cancelled()`` is asked between chunks;
         True rolls back and raises ``drivers``-free ``ImportCancelled``.
+
+        Meters already in the register are locked before they are compared, so
+        each update's ``before`` is the committed state; on PostgreSQL imports
+        run one after the other. A meter whose personal data was erased (and
+        not entered again since) gets no personal value from a file: erased
+        data does not come back with an old spreadsheet, whenever the erase
+        ran (``kept_erased``; a new occupant is entered on the meter itself).
+        When the database gives up on the transaction because of another
+        session (a deadlock, a new meter stored meanwhile by another import),
+        the import runs again, up to three times.
         """
+        return self._import_file(path, options=options, skip_invalid=skip_invalid, user=user, progress=progress,
+                                 dry_run=dry_run, expect_invalid=expect_invalid, cancelled=cancelled)
+
+    @retrying
+    def _import_file(self, path, *, options, skip_invalid: bool, user: str | None, progress, dry_run: bool,
+                     expect_invalid: int | None, cancelled) -> ImportReport:
         t0 = time.perf_counter()
         p = Path(path)
-        for attempt in (1, 2, 3):
-            with _gc_paused():
-                # PostgreSQL works in its own process: let it start on the first chunk while the helper
-                # thread splits the next ones (on SQLite the helper has enough to do)
-                table = tabular.read_table(p, options, split_late=not self.is_sqlite)
-                report = ImportReport(file=p.name, kind=table.kind, rows=len(table.rows),
-                                      extra_columns=table.extra_columns, notes=table.notes(),
-                                      cp1252_lines=table.cp1252_lines)
-                job = _ImportJob(self, table, report, skip_invalid=skip_invalid, user=user or default_user(),
-                                 source=p.name, progress=progress, cancelled=cancelled)
-                del table
-                try:
-                    job.run(dry_run=dry_run, expect_invalid=expect_invalid)
-                except InvalidRows:
-                    report.seconds = time.perf_counter() - t0
-                    raise
-                except _RolledBack:
-                    pass
-                except ConflictError as exc:
-                    # another import stored some of the same new meters meanwhile (PostgreSQL): everything
-                    # of this one was rolled back; once more, those meters are found and compared instead
-                    if attempt < 3 and getattr(exc, "retryable", False):
-                        continue
-                    raise
-            break
+        # a column marked personal in the register is taken as such, whatever its header looks like
+        with self._read() as conn:
+            marked = frozenset(self._marked_personal(conn))
+        options = replace(options or ImportOptions(), personal_columns=marked)
+        with _gc_paused():
+            # PostgreSQL works in its own process: let it start on the first chunk while the helper
+            # thread splits the next ones (on SQLite the helper has enough to do)
+            table = tabular.read_table(p, options, split_late=not self.is_sqlite)
+            report = ImportReport(file=p.name, kind=table.kind, rows=len(table.rows),
+                                  extra_columns=table.extra_columns, notes=table.notes(),
+                                  cp1252_lines=table.cp1252_lines)
+            job = _ImportJob(self, table, report, skip_invalid=skip_invalid, user=user or default_user(),
+                             source=p.name, progress=progress, cancelled=cancelled)
+            del table
+            try:
+                job.run(dry_run=dry_run, expect_invalid=expect_invalid)
+            except InvalidRows:
+                report.seconds = time.perf_counter() - t0
+                raise
+            except _RolledBack:
+                pass
         report.stored = not dry_run
         report.seconds = time.perf_counter() - t0
         return report
+
+
+def _apart_extra(p: int, d: dict | None, apart: dict) -> dict | None:
+    """A new meter's spreadsheet values for its create event: each value kept apart (position ``p``)."""
+    if not d:
+        return d
+    out = {}
+    for name, x in d.items():
+        if x is not None and x != "":
+            pos, pairs = apart.setdefault("extra." + name, ([], []))
+            pos.append(p)
+            pairs.append((None, x))
+            out[name] = PERSONAL
+        else:
+            out[name] = x
+    return out
 
 
 class _RolledBack(Exception):
@@ -133,7 +166,7 @@ class _Prepared:
         self.new: list[int] = []                 # good rows of meters not yet in the register
         self.existing: list[tuple[int, int]] = []  # (row, meter id) of meters already there
         self.cols: dict[str, list[Any]] = {}     # meter column -> values of the new rows (driver form)
-        self.batches: list[tuple[int, int, bytes]] = []  # (from, to, encoded values) of each event batch
+        self.batches: list[tuple[int, int, bytes, dict]] = []  # (from, to, encoded values, kept apart) per batch
         self.placement = None                    # (site, building, point ids) per row, when all are known
 
 
@@ -174,7 +207,8 @@ class _ImportJob:
         self.spare_ids: list[int] = []                         # meter ids taken from the sequence beforehand
         self.spare_taken = 0
         self.register_empty = False
-        self.batches: list[tuple[list[int], bytes]] = []       # (meter ids, encoded values): the create events
+        self.batches: list[tuple[list[int], bytes, dict]] = []  # (meter ids, encoded values, kept apart): creations
+        self.marked: set[str] = set()                          # the file's columns marked personal
         self.sites: dict[str, int] = {}
         self.buildings: dict[tuple[int, str], int] = {}
         self.mps: dict[tuple[int, str], int] = {}
@@ -215,6 +249,7 @@ class _ImportJob:
         pool = ThreadPoolExecutor(1, thread_name_prefix="heatmeter-import") if len(starts) > 1 else None
         try:
             with reg._write() as conn:
+                reg._lock_key(conn, IMPORT_LOCK)
                 self._load(conn)
                 # the next chunk's preparation, in the helper thread; the first one starts while the
                 # ids of the new meters are taken from the sequence (PostgreSQL, empty register)
@@ -247,7 +282,9 @@ class _ImportJob:
                                         f"{expect_invalid:,} agreed to: the file or the register changed since it "
                                         "was checked; nothing stored")
                 # the create events of every new meter, in one go
-                reg._insert_batches(conn, self.batches, user=self.user, source=self.source, at=self.now)
+                for ids, data, apart in self.batches:
+                    reg._log_batch(conn, user=self.user, entity="meters", action="create", after={"meters": len(ids)},
+                                   meter_ids=ids, data=data, apart=apart, source=self.source, at=self.now)
                 if reg.is_sqlite:
                     reg._drop_stage(conn)
                 if self.progress:
@@ -276,6 +313,9 @@ class _ImportJob:
         self.sites = {r.name: r.id for r in conn.execute(select(S.c.id, S.c.name))}
         self.buildings = {(r.site_id, r.name): r.id for r in conn.execute(select(B.c.id, B.c.site_id, B.c.name))}
         self.mps = {(r.site_id, r.label): r.id for r in conn.execute(select(MP.c.id, MP.c.site_id, MP.c.label))}
+        self.marked = self.reg._marked_personal(conn) & set(self.report.extra_columns)
+        if self.marked and "personal_extra" not in self.meter_cols:
+            self.meter_cols.append("personal_extra")
         n_existing = conn.execute(select(func.count()).select_from(M)).scalar_one()
         self.register_empty = not n_existing
         if not n_existing:
@@ -384,6 +424,14 @@ class _ImportJob:
         install_dates = sel(col("install_date"))
         year_only = sel(col("install_year_only"))
         extras = [e or None for e in sel(res.extra)] if "extra" in self.meter_cols else None
+        all_extras = extras
+        personal_extras = None
+        if self.marked and extras is not None:
+            marked = self.marked
+            personal_extras = [None if e is None else ({k: v for k, v in e.items() if k in marked} or None)
+                               for e in extras]
+            extras = [None if e is None else ({k: v for k, v in e.items() if k not in marked} or None)
+                      for e in extras]
         out = prep.cols
         for c in self.meter_cols:
             if c == "manufacturer":
@@ -400,6 +448,8 @@ class _ImportJob:
                 v = conv(c, sel(col(c)))
             elif c == "extra":
                 v = [None if e is None else json.dumps(e, ensure_ascii=False) for e in extras]
+            elif c == "personal_extra":
+                v = [None if e is None else json.dumps(e, ensure_ascii=False) for e in personal_extras]
             elif c == "status":
                 v = [s or "in_service" for s in sel(col(c))]
             else:
@@ -408,35 +458,45 @@ class _ImportJob:
         # the create events' values: the file's columns as checked. Text and dates (ISO) go as one
         # string per column and batch, the values joined by BATCH_SEP (see decode_batch); numbers
         # and flags as JSON lists, written from the JSON text of each distinct value, made once.
-        parts: list[tuple[str, list[Any]]] = []  # ("text" | "json" | "list", values) per column
+        # Personal values (and every spreadsheet column's value: any may be marked personal) are kept
+        # apart from the event log: the batch reads [personal] there (``integrity.split_personal``).
+        parts: list[tuple[str, str, list[Any]]] = []  # (kind, column, values): text, json, list; ptext, plist
         dumps = json.dumps
         for c in self.batch_names:
             if c == "extra":
-                parts.append(("list", extras))
+                parts.append(("plist", c, all_extras))
                 continue
             if c == "install_year_only":
-                parts.append(("json", ["null" if d is None else ("true" if y else "false")
-                                       for d, y in zip(install_dates, year_only)]))
+                parts.append(("json", c, ["null" if d is None else ("true" if y else "false")
+                                          for d, y in zip(install_dates, year_only)]))
                 continue
             v = install_dates if c == "install_date" else flags if c == "mbus_manufacturer" else sel(col(c))
             if c in _NUMBER_COLUMNS:
                 frag = self._frag.setdefault(c, {None: "null"})
                 for x in set(v).difference(frag):
                     frag[x] = dumps(x)
-                parts.append(("json", list(map(frag.__getitem__, v))))
+                parts.append(("json", c, list(map(frag.__getitem__, v))))
             else:
                 if c in ("install_date", "battery_expiry"):
                     iso = self._frag.setdefault(c, {None: None})
                     for d in set(v).difference(iso):
                         iso[d] = d.isoformat()
                     v = list(map(iso.__getitem__, v))
-                parts.append(("text", v))
+                parts.append(("ptext" if c in PERSONAL_FIELDS else "text", c, v))
         head = self.batch_head
         for b in range(0, len(new), BATCH):
             e = min(b + BATCH, len(new))
             body = []
-            for kind, v in parts:
+            apart: dict[str, tuple[list[int], list[tuple[Any, Any]]]] = {}
+            for kind, c, v in parts:
                 seg = v[b:e]
+                if kind == "ptext":
+                    kind, pos = "text", [p for p, x in enumerate(seg) if x]
+                    if pos:
+                        apart[c] = (pos, [(None, seg[p]) for p in pos])
+                        seg = [PERSONAL if x else x for x in seg]
+                elif kind == "plist":
+                    kind, seg = "list", [_apart_extra(p, d, apart) for p, d in enumerate(seg)]
                 if kind == "json":
                     body.append("[" + ", ".join(seg) + "]")
                 elif kind == "text":
@@ -449,7 +509,7 @@ class _ImportJob:
                         body.append(dumps(joined, ensure_ascii=False))
                 else:
                     body.append(dumps(seg, ensure_ascii=False))
-            prep.batches.append((b, e, encode_batch_values(head + ", ".join(body) + "]}")))
+            prep.batches.append((b, e, encode_batch_values(head + ", ".join(body) + "]}"), apart))
 
     # ---- this thread's part: the database ------------------------------------------------------
 
@@ -517,20 +577,18 @@ class _ImportJob:
                 rows = zip(ids, *prep.cols.values(), *place, *map(repeat, self.constants.values()))
                 reg._copy_in(conn, M, [*columns, *self.constants], rows, sent=prepare_next)
             reg._copy_installations(conn, ids)
-            self.batches.extend((ids[b:e], data) for b, e, data in prep.batches)
+            self.batches.extend((ids[b:e], data, apart) for b, e, data, apart in prep.batches)
             self.report.created += len(new)
         self.done = prep.start + prep.res.n
         if self.progress:
             self.progress(self.done, len(self.rows))
 
     def _write_existing(self, conn: Connection, prep: _Prepared, site_ids, b_ids, mp_ids) -> None:
-        """Rows of meters already in the register: update those that changed (each logged)."""
+        """Rows of meters already in the register: lock them (in id order, so that their ``before``
+        is the committed state), then update those that changed (each logged)."""
         reg, res = self.reg, prep.res
-        current = {}
         mids = [mid for _i, mid in prep.existing]
-        for j in range(0, len(mids), 500):
-            for r in conn.execute(select(M).where(M.c.id.in_(mids[j:j + 500]))).mappings():
-                current[r["id"]] = dict(r)
+        current = reg._lock_meters(conn, mids)
         for i, mid in prep.existing:
             cur = current.get(mid)
             if cur is None:  # read a moment ago in this transaction: deleted meanwhile, or a damaged file
@@ -543,11 +601,17 @@ class _ImportJob:
                 if "monitoring_point" not in self.colset:
                     mpid = cur["monitoring_point_id"]
             change = reg._import_diff(cur, res.row(i), self.colset, self.report.extra_columns, site_ids[i],
-                                      bid, mpid)
+                                      bid, mpid, marked=self.marked)
+            if change is not None and cur["personal_erased_at"] is not None and \
+                    not any(cur[f] for f in PERSONAL_COLUMNS):
+                # its personal data was erased (maybe while this import ran): no value comes back from a file
+                after = {k: v for k, v in change[1].items() if k not in PERSONAL_COLUMNS}
+                if after != change[1]:
+                    self.report.kept_erased.append(mid)
+                change = (change[0], after, change[2]) if after else None
             if change is None:
                 self.report.unchanged += 1
             else:
                 reg._import_update(conn, *change, user=self.user, source=self.source)
                 self.report.updated += 1
                 self.report.moved += int(change[2])
-

@@ -1,10 +1,8 @@
 """The bulk writing an import does below the ORM: ids reserved beforehand, rows staged (SQLite) or
-copied in (PostgreSQL binary COPY), installations copied in the database, create events in batches,
-and the update of a meter the file changes."""
+copied in (PostgreSQL binary COPY), installations copied in the database, and the update of a meter
+the file changes. The create events go in batches through ``UnitOfWork._log_batch``."""
 from __future__ import annotations
 
-import datetime as dt
-import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -12,9 +10,8 @@ from sqlalchemy import insert, text, update
 from sqlalchemy.engine import Connection
 
 from app.storage import models, tabular
-from app.storage.register.eventlog import id_runs
 from app.storage.register.meters import Meters
-from app.storage.register.tables import EV, INST, M, manufacturer_key
+from app.storage.register.tables import INST, M, manufacturer_key
 
 # fields an imported row may carry (placement is resolved to ids separately)
 _IMPORT_FIELDS = tuple(c for c in tabular.KNOWN_COLUMNS if c not in ("site", "building", "monitoring_point"))
@@ -52,28 +49,6 @@ class BulkSQL(Meters):
             cur.execute("INSERT INTO installations (meter_id, site_id, building_id, monitoring_point_id, location, "
                         "installed_on, year_only) SELECT id, site_id, building_id, monitoring_point_id, location, "
                         f"install_date, install_year_only FROM meters WHERE {where} ORDER BY id", params)
-        finally:
-            cur.close()
-
-    def _insert_batches(self, conn: Connection, batches: list[tuple[list[int], bytes]], *, user: str, source: str,
-                        at: dt.datetime) -> None:
-        """The create events of meters just inserted: per batch (meter ids, their values already
-        encoded), one ``events`` row (who, when, the file) and one ``event_batches`` row."""
-        if not batches:
-            return
-        event_ids = self._reserve_ids(conn, "events", len(batches))
-        at_db = self._processor(EV, "at")(at)
-        events = [(eid, at_db, user, "meters", "create", json.dumps({"meters": len(ids)}), source)
-                  for eid, (ids, _data) in zip(event_ids, batches)]
-        rows = [(eid, min(ids), max(ids), len(ids), json.dumps(id_runs(ids)), data)
-                for eid, (ids, data) in zip(event_ids, batches)]
-        mark = "?" if self.is_sqlite else "%s"
-        cur = conn.connection.driver_connection.cursor()
-        try:
-            cur.executemany(f'INSERT INTO events (id, at, "user", entity, action, after, source) '
-                            f"VALUES ({', '.join([mark] * 7)})", events)
-            cur.executemany("INSERT INTO event_batches (event_id, first_meter_id, last_meter_id, meter_count, "
-                            f"meter_ids, data) VALUES ({', '.join([mark] * 6)})", rows)
         finally:
             cur.close()
 
@@ -120,8 +95,9 @@ class BulkSQL(Meters):
                 if sent is not None:
                     sent()
 
-    def _import_diff(self, cur, v, columns, extra_columns, sid, bid, mpid):
-        """(cur, after, moved) when the file's row changes the stored meter, else None."""
+    def _import_diff(self, cur, v, columns, extra_columns, sid, bid, mpid, *, marked=frozenset()):
+        """(cur, after, moved) when the file's row changes the stored meter, else None. Columns
+        ``marked`` personal go to ``personal_extra``, the other extra columns to ``extra``."""
         after: dict[str, Any] = {}
         for f in _IMPORT_FIELDS:
             if f not in columns:
@@ -134,14 +110,18 @@ class BulkSQL(Meters):
         if "install_date" in columns and bool(cur["install_year_only"]) != bool(v.get("install_year_only")):
             after["install_year_only"] = bool(v.get("install_year_only"))
         if extra_columns:
-            merged = dict(cur["extra"] or {})
-            for c in extra_columns:
-                if c in v["extra"]:
-                    merged[c] = v["extra"][c]
-                else:
-                    merged.pop(c, None)
-            if merged != (cur["extra"] or {}):
-                after["extra"] = merged or None
+            for col, names in (("extra", [c for c in extra_columns if c not in marked]),
+                               ("personal_extra", [c for c in extra_columns if c in marked])):
+                if not names:
+                    continue
+                merged = dict(cur[col] or {})
+                for c in names:
+                    if c in v["extra"]:
+                        merged[c] = v["extra"][c]
+                    else:
+                        merged.pop(c, None)
+                if merged != (cur[col] or {}):
+                    after[col] = merged or None
         ids_changed = (cur["site_id"], cur["building_id"], cur["monitoring_point_id"]) != (sid, bid, mpid)
         if ids_changed:
             after.update(site_id=sid, building_id=bid, monitoring_point_id=mpid)

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from app.storage import models
 from app.storage.errors import NotFound, ValidationError
 from app.storage.records import jsonable
-from app.storage.register.tables import CAL, CALP, M, default_user
+from app.storage.register.tables import CAL, CALP, M
 from app.storage.register.unit import UnitOfWork
 
 SUBASSEMBLIES = ("flow_sensor", "temperature_pair", "calculator", "complete_meter")
@@ -73,7 +73,7 @@ class Calibration(UnitOfWork):
         with self._write() as conn:
             if conn.execute(select(M.c.id).where(M.c.id == meter_id)).first() is None:
                 raise NotFound(f"no meter with id {meter_id}")
-            return self._insert_calibration(conn, meter_id, cal, lot_id=lot_id, user=user or default_user(),
+            return self._insert_calibration(conn, meter_id, cal, lot_id=lot_id, user=self.user_name(user),
                                             now=models.utcnow())
 
     def _insert_calibration(self, conn: Connection, meter_id: int, cal: NewCalibration, *, lot_id: int | None,
@@ -106,7 +106,10 @@ class Calibration(UnitOfWork):
         if cal.inputs and cal.inputs.get("basis") is not None:
             after["basis"] = cal.inputs["basis"]
         after.update(initial_verdict=res.get("initial_verdict"), in_service_verdict=res.get("in_service_verdict"))
-        self._log(conn, user, "calibration_results", rid, "create", meter_id=meter_id, after=after)
+        h = self._seal_item(conn, "calibration_results", rid)
+        after["content_hash"] = h
+        self._log(conn, user, "calibration_results", rid, "create", meter_id=meter_id, after=after,
+                  anchors=[("calibration_results", rid, h)])
         return rid
 
     def calibration_results(self, meter_id: int) -> list[dict[str, Any]]:

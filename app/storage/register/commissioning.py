@@ -9,7 +9,7 @@ from sqlalchemy import insert, select, update
 from app.storage import models
 from app.storage.errors import ConflictError, NotFound, SignedRecordError, ValidationError
 from app.storage.records import jsonable
-from app.storage.register.tables import COM, INST, MP, MW, PH, B, M, RO, S, default_user
+from app.storage.register.tables import COM, INST, MP, MW, PH, B, M, RO, S
 from app.storage.register.unit import UnitOfWork
 
 CHECKLIST_ANSWERS = ("yes", "no", "na")
@@ -29,7 +29,7 @@ class Commissioning(UnitOfWork):
             now = models.utcnow()
             cid = conn.execute(insert(COM).values(
                 meter_id=meter_id, installation_id=iid, technician=technician or user, commissioned_on=commissioned_on,
-                checklist={}, status="draft", current_step=0, created_by=user or default_user(), created_at=now,
+                checklist={}, status="draft", current_step=0, created_by=self.user_name(user), created_at=now,
                 updated_at=now, version=1).returning(COM.c.id)).scalar_one()
             self._log(conn, user, "commissioning_records", cid, "create", meter_id=meter_id,
                       after={"technician": technician or user, "commissioned_on": commissioned_on})
@@ -96,9 +96,7 @@ class Commissioning(UnitOfWork):
                 raise ValidationError(f"checklist item {item!r}: answer {ans!r} must be yes, no or na")
             norm[str(item)] = {"answer": None if ans is None else str(ans).lower(), "note": note}
         with self._write() as conn:
-            r = conn.execute(select(COM).where(COM.c.id == record_id)).mappings().first()
-            if r is None:
-                raise NotFound(f"no commissioning record {record_id}")
+            r = self._lock_record(conn, record_id)
             if r["status"] == "signed":
                 raise SignedRecordError(f"commissioning record {record_id} is signed and cannot be changed")
             if expected_version is not None and r["version"] != expected_version:
@@ -127,11 +125,10 @@ class Commissioning(UnitOfWork):
 
     def sign_commissioning(self, record_id: int, *, user: str | None = None, signed_by: str | None = None
                            ) -> dict[str, Any]:
-        """Sign a draft: it becomes read-only. Needs a technician and a date."""
+        """Sign a draft: it becomes read-only, and its content hash (``content_hash``, printed on the
+        certificate) is anchored in the event log. Needs a technician and a date."""
         with self._write() as conn:
-            r = conn.execute(select(COM).where(COM.c.id == record_id)).mappings().first()
-            if r is None:
-                raise NotFound(f"no commissioning record {record_id}")
+            r = self._lock_record(conn, record_id)
             if r["status"] == "signed":
                 raise SignedRecordError(f"commissioning record {record_id} is already signed")
             missing = [k for k in ("technician", "commissioned_on") if not r[k]]
@@ -140,7 +137,7 @@ class Commissioning(UnitOfWork):
             unanswered = [k for k, a in (r["checklist"] or {}).items() if not (a or {}).get("answer")]
             if unanswered:
                 raise ValidationError(f"cannot sign: checklist items without an answer: {', '.join(unanswered)}")
-            who = signed_by or user or default_user()
+            who = signed_by or self.user_name(user)
             now = models.utcnow()
             conn.execute(update(COM).where(COM.c.id == record_id).values(
                 status="signed", signed_by=who, signed_at=now, updated_at=now, version=r["version"] + 1))
@@ -149,7 +146,15 @@ class Commissioning(UnitOfWork):
                 select(PH.c.id, PH.c.step, PH.c.sha256).where(PH.c.commissioning_id == record_id).order_by(PH.c.id))]
             writes = [w for (w,) in conn.execute(select(MW.c.id).where(MW.c.commissioning_id == record_id)
                                                  .order_by(MW.c.id))]
+            h = self._seal_item(conn, "commissioning_records", record_id)
             self._log(conn, user, "commissioning_records", record_id, "sign", meter_id=r["meter_id"],
-                      before={"status": "draft"}, after={"status": "signed", "signed_by": who, "photos": photos,
-                                                         "meter_writes": writes})
+                      before={"status": "draft"}, after={"status": "signed", "signed_by": who, "content_hash": h,
+                                                         "photos": photos, "meter_writes": writes},
+                      anchors=[("commissioning_records", record_id, h)])
         return self.get_commissioning(record_id)
+
+    def _lock_record(self, conn, record_id: int) -> dict[str, Any]:
+        rows = self._lock_rows(conn, COM, COM.c.id == record_id)
+        if not rows:
+            raise NotFound(f"no commissioning record {record_id}")
+        return rows[0]

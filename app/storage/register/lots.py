@@ -27,7 +27,10 @@ from app.storage import models
 from app.storage.errors import ConflictError, NotFound, RegisterError, ValidationError
 from app.storage.records import jsonable
 from app.storage.register.calibration import Calibration, NewCalibration
-from app.storage.register.tables import CHUNK, LOT, LOTD, LOTM, LOTR, LOTV, default_user
+from app.storage.register.tables import CHUNK, LOT, LOTD, LOTM, LOTR, LOTV
+
+#: advisory lock of lot formation on PostgreSQL ("no lot formed since I looked" holds until commit)
+FORM_LOCK = 0x6865_6174_0002
 
 
 class UnknownLot(RegisterError):
@@ -130,6 +133,14 @@ def check_open_for_results(conn: Connection, lot_id: int) -> tuple[dict[str, Any
 class Lots(Calibration):
     """Forming, drawing, testing and deciding lots; reading them back."""
 
+    def _lock_lot(self, conn: Connection, lot_id: int) -> dict[str, Any]:
+        """The lot, locked until the transaction ends (every change to it or its draw, results and
+        verdict takes this lock first)."""
+        rows = self._lock_rows(conn, LOT, LOT.c.id == lot_id)
+        if not rows:
+            raise UnknownLot(f"no lot {lot_id} in the register (see heatmeter lots list)")
+        return rows[0]
+
     # ---- forming ---------------------------------------------------------------------------
 
     def create_lots(self, lots: Sequence[NewLot], *, user: str | None = None, newest_lot_seen: int | None = None,
@@ -143,9 +154,10 @@ class Lots(Calibration):
         for lot in lots:
             if lot.snapshots is not None and len(lot.snapshots) != len(lot.member_ids):
                 raise ValidationError("snapshots must match member_ids one for one")
-        who = user or default_user()
+        who = self.user_name(user)
         ids: list[int] = []
         with self._write() as conn:
+            self._lock_key(conn, FORM_LOCK)
             if newest_lot_seen is not None:
                 q = select(func.max(LOT.c.id))
                 if purposes:
@@ -156,6 +168,7 @@ class Lots(Calibration):
                                         "lots again")
             now = models.utcnow()
             member_rows: list[dict] = []
+            logged: list[tuple[int, dict]] = []
             for lot in lots:
                 plan = lot.plan or {}
                 size = len(lot.member_ids)
@@ -176,9 +189,13 @@ class Lots(Calibration):
                          "rule": lot.rule}
                 if lot.seed is not None:
                     after["seed"] = lot.seed
-                self._log(conn, who, "lots", lid, "create", after=after)
+                logged.append((lid, after))
             for i in range(0, len(member_rows), CHUNK):
                 conn.execute(insert(LOTM), member_rows[i:i + CHUNK])
+            for lid, after in logged:  # each lot as formed, with its members, hashed and anchored
+                h = self._seal_item(conn, "lots", lid)
+                self._log(conn, who, "lots", lid, "create", after={**after, "content_hash": h},
+                          anchors=[("lots", lid, h)])
         return ids
 
     def create_lot(self, *, key: dict[str, Any], member_ids: Sequence[int], plan: dict[str, Any] | None = None,
@@ -209,10 +226,10 @@ class Lots(Calibration):
         so that the draw can be reproduced. Returns ``{"lot_id", "redrawn",
         "results_discarded"}``.
         """
-        who = user or default_user()
+        who = self.user_name(user)
         seeded = seed is not None
         with self._write() as conn:
-            lot = lot_row(conn, lot_id)
+            lot = self._lock_lot(conn, lot_id)
             old = check_drawable(conn, lot, seeded=seeded, replace=replace)
             members = {m for (m,) in conn.execute(select(LOTM.c.meter_id).where(LOTM.c.lot_id == lot_id))}
             replacing = bool(old) and replace
@@ -225,9 +242,10 @@ class Lots(Calibration):
                 rows.append({"lot_id": lot_id, "draw_order": start + i, "meter_id": int(mid), "spare": bool(spare),
                              "drawn_at": now, "status": "drawn"})
             n_results = 0
+            discarded: list[int] = []
             if replacing:
-                n_results = conn.execute(select(func.count()).select_from(LOTR)
-                                         .where(LOTR.c.lot_id == lot_id)).scalar_one()
+                discarded = [r for (r,) in conn.execute(select(LOTR.c.id).where(LOTR.c.lot_id == lot_id))]
+                n_results = len(discarded)
                 conn.execute(delete(LOTR).where(LOTR.c.lot_id == lot_id))
                 conn.execute(delete(LOTD).where(LOTD.c.lot_id == lot_id))
             if rows:
@@ -239,23 +257,28 @@ class Lots(Calibration):
             conn.execute(update(LOT).where(LOT.c.id == lot_id).values(**extra, status="drawn"))
             sample = [r["meter_id"] for r in rows if not r["spare"]]
             spares = [r["meter_id"] for r in rows if r["spare"]]
+            h = self._seal_item(conn, "lot_draws", lot_id)
+            anchors = [("lot_draws", lot_id, h)] + [("lot_results", r, None) for r in discarded]
+            if seeded:  # the lot's rule now names the members left out of the frame: the lot hashed again
+                anchors.append(("lots", lot_id, self._seal_item(conn, "lots", lot_id)))
             if seeded:
                 after = {"seed": seed, "algorithm": algorithm, "sample_size": len(sample), "sample": sample,
-                         "spares": spares}
+                         "spares": spares, "draw_hash": h}
                 if excluded:
                     after["excluded"] = sorted(int(m) for m in excluded)
             else:
-                after = {"drawn": sample, "spares": spares}
+                after = {"drawn": sample, "spares": spares, "draw_hash": h}
             if replacing:
                 before = {"seed": lot["seed"], "sample": [r["meter_id"] for r in old if not r["spare"]],
                           "spares": [r["meter_id"] for r in old if r["spare"]], "results_discarded": n_results}
-                self._log(conn, who, "lots", lot_id, "redraw", before=before, after=after)
+                self._log(conn, who, "lots", lot_id, "redraw", before=before, after=after, anchors=anchors)
             else:
-                self._log(conn, who, "lots", lot_id, "draw", after=after)
+                self._log(conn, who, "lots", lot_id, "draw", after=after, anchors=anchors)
         return {"lot_id": lot_id, "redrawn": replacing, "results_discarded": n_results}
 
     def set_draw_status(self, lot_id: int, meter_id: int, status: str, *, user: str | None = None) -> None:
         with self._write() as conn:
+            self._lock_lot(conn, lot_id)
             old = conn.execute(select(LOTD.c.status).where(LOTD.c.lot_id == lot_id, LOTD.c.meter_id == meter_id)).scalar()
             if old is None:
                 raise NotFound(f"meter {meter_id} was not drawn in lot {lot_id}")
@@ -280,9 +303,10 @@ class Lots(Calibration):
         result ``{"result_id", "meter_id", "calibration_result_id", "replaced",
         "spare"}``.
         """
-        who = user or default_user()
+        who = self.user_name(user)
         out: list[dict[str, Any]] = []
         with self._write() as conn:
+            self._lock_lot(conn, lot_id)
             lot, draws = check_open_for_results(conn, lot_id)
             drawn = {d["meter_id"]: d for d in draws}
             now = models.utcnow()
@@ -310,13 +334,17 @@ class Lots(Calibration):
                                               "--replace to correct it (logged)")
                     conn.execute(update(LOTR).where(LOTR.c.id == old["id"]).values(**values))
                     rid = old["id"]
+                    h = self._seal_item(conn, "lot_results", rid)
                     self._log(conn, who, "lot_results", rid, "replace", meter_id=r.meter_id,
-                              before={k: old[k] for k in values}, after={"lot_id": lot_id, **values})
+                              before={k: old[k] for k in values}, after={"lot_id": lot_id, **values, "content_hash": h},
+                              anchors=[("lot_results", rid, h)])
                 else:
                     rid = conn.execute(insert(LOTR).values(lot_id=lot_id, meter_id=r.meter_id, **values)
                                        .returning(LOTR.c.id)).scalar_one()
+                    h = self._seal_item(conn, "lot_results", rid)
                     self._log(conn, who, "lot_results", rid, "create", meter_id=r.meter_id,
-                              after={"lot_id": lot_id, **values})
+                              after={"lot_id": lot_id, **values, "content_hash": h},
+                              anchors=[("lot_results", rid, h)])
                 if r.draw_status is not None and r.draw_status != d["status"]:
                     self._set_draw_status(conn, who, lot_id, r.meter_id, d["status"], r.draw_status)
                 out.append({"result_id": rid, "meter_id": r.meter_id, "calibration_result_id": cal_id,
@@ -346,9 +374,9 @@ class Lots(Calibration):
         decided once: a second verdict is refused. Returns the verdict's id."""
         if verdict not in ("pass", "fail"):
             raise ValidationError(f"verdict {verdict!r} must be pass or fail")
-        who = user or default_user()
+        who = self.user_name(user)
         with self._write() as conn:
-            lot_row(conn, lot_id)
+            self._lock_lot(conn, lot_id)
             if latest_verdict(conn, lot_id) is not None:  # decided meanwhile by someone else
                 raise ValidationError(f"lot {lot_id} already has a verdict")
             vid = conn.execute(insert(LOTV).values(
@@ -356,10 +384,12 @@ class Lots(Calibration):
                 defectives=defectives, acceptance_number=acceptance_number, rejection_number=rejection_number,
                 retain_until=retain_until, decided_by=who, notes=notes).returning(LOTV.c.id)).scalar_one()
             conn.execute(update(LOT).where(LOT.c.id == lot_id).values(status=f"verdict_{verdict}"))
+            h = self._seal_item(conn, "lot_verdicts", vid)
             self._log(conn, who, "lots", lot_id, "verdict",
                       after={"verdict": verdict, "decided_on": decided_on, "defectives": defectives,
                              "tested": sample_tested, "acceptance_number": acceptance_number, "action": notes,
-                             "retain_until": retain_until, "verdict_id": vid})
+                             "retain_until": retain_until, "verdict_id": vid, "content_hash": h},
+                      anchors=[("lot_verdicts", vid, h)])
         return vid
 
     # ---- reading ---------------------------------------------------------------------------

@@ -26,11 +26,11 @@ from sqlalchemy.engine import Connection
 from app.core.lot_keys import check_alias, normalise
 from app.storage import manufacturers, models
 from app.storage.errors import ConflictError, NotFound, ValidationError
-from app.storage.records import PERSONAL_FIELDS, jsonable
+from app.storage.records import jsonable
 from app.storage.register.calibration import NewCalibration
-from app.storage.register.lots import Lots, latest_verdict
+from app.storage.register.lots import Lots, UnknownLot, latest_verdict
 from app.storage.register.meters import Meters
-from app.storage.register.tables import ALIAS, CAL, INST, LOT, LOTD, M, default_user, manufacturer_key
+from app.storage.register.tables import ALIAS, CAL, INST, LOTD, M, manufacturer_key
 
 WORK_KINDS = ("recalibrate", "replace", "battery", "no_access")
 VERDICTS = ("pass", "fail")
@@ -38,6 +38,7 @@ VERDICTS = ("pass", "fail")
 RATING_FIELDS = ("mid_class", "qp_m3h", "qi_m3h", "qp_qi_ratio", "qs_m3h", "dn", "dtheta_min_k", "dtheta_max_k",
                  "temp_min_c", "temp_max_c", "flow_sensor_position", "primary_address", "baud")
 _SECONDARY = re.compile(r"^\d{8}$")
+_OCCUPANT_FIELDS = ("occupant_name", "flat", "customer_reference")
 
 
 @dataclass
@@ -85,16 +86,16 @@ class Maintenance(Meters, Lots):
         (``kind``, ``meter_id``, and ``calibration_result_id`` / ``new_meter_id`` / ``battery_expiry``)."""
         if not items:
             raise ValidationError("no work to record")
-        who = user or default_user()
         today = today or dt.date.today()
         out: list[dict[str, Any]] = []
         with self._write() as conn:
+            who = self.user_name(user)
             versions: dict[int, int] = {}
             for it in items:
                 where = f"{it.where}: " if it.where else ""
                 if it.kind not in WORK_KINDS:
                     raise ValidationError(f"{where}unknown work {it.kind!r} (one of {', '.join(WORK_KINDS)})")
-                cur = self._lock_meter(conn, it.meter_id, where)
+                cur = self._lock_work_meter(conn, it.meter_id, where)
                 label = f"meter {cur['manufacturer']} {cur['serial']}"
                 if it.expected_version is not None and it.meter_id not in versions \
                         and cur["version"] != it.expected_version:
@@ -115,14 +116,12 @@ class Maintenance(Meters, Lots):
                             "serial": cur["serial"], "on": it.on.isoformat(), **done})
         return out
 
-    def _lock_meter(self, conn: Connection, meter_id: int, where: str) -> dict[str, Any]:
-        q = select(M).where(M.c.id == meter_id)
-        if not self.is_sqlite:
-            q = q.with_for_update()
-        row = conn.execute(q).mappings().first()
+    def _lock_work_meter(self, conn: Connection, meter_id: int, where: str) -> dict[str, Any]:
+        """The meter locked until the transaction ends (its ``before`` is the committed state)."""
+        row = self._lock_meters(conn, [meter_id]).get(int(meter_id))
         if row is None:
             raise NotFound(f"{where}no meter with id {meter_id}")
-        return dict(row)
+        return row
 
     def _bump(self, conn: Connection, cur: dict[str, Any], values: dict[str, Any]) -> int:
         v = cur["version"] + 1
@@ -194,7 +193,7 @@ class Maintenance(Meters, Lots):
         for k in RATING_FIELDS:
             if cur.get(k) is not None:
                 fields[k] = cur[k]
-        for k in PERSONAL_FIELDS:  # the same flat and occupant
+        for k in _OCCUPANT_FIELDS:  # the same flat and occupant (a role that may not read them copies none)
             if cur.get(k) is not None:
                 fields[k] = cur[k]
         if make == cur["manufacturer"] and cur["mbus_manufacturer"]:
@@ -226,7 +225,11 @@ class Maintenance(Meters, Lots):
                   after={"status": "removed", "replaced_by_meter_id": new_id, "replaced_by": f"{make} {serial}",
                          "removed_on": it.on, "reason": it.reason, "version": v}, source=source)
         # A meter drawn in a lot that has no verdict yet: its draw is "replaced" (a spare stands in).
-        for lot_id, status in conn.execute(select(LOTD.c.lot_id, LOTD.c.status).where(LOTD.c.meter_id == cur["id"])):
+        # The lot is locked first: a verdict recorded at the same time comes before or after, never between.
+        for lot_id in sorted({r for (r,) in conn.execute(select(LOTD.c.lot_id).where(LOTD.c.meter_id == cur["id"]))}):
+            self._lock_lot(conn, lot_id)
+            status = conn.execute(select(LOTD.c.status).where(LOTD.c.lot_id == lot_id,
+                                                              LOTD.c.meter_id == cur["id"])).scalar()
             if latest_verdict(conn, lot_id) is None and status in ("drawn", "at_lab"):
                 self._set_draw_status(conn, who, lot_id, cur["id"], status, "replaced")
         return {"new_meter_id": new_id, "new_manufacturer": make, "new_serial": serial}
@@ -281,11 +284,13 @@ class Maintenance(Meters, Lots):
     def send_to_lab(self, lot_id: int, meter_ids: Sequence[int], *, on: dt.date, user: str | None = None) -> int:
         """Drawn meters of a lot leave for the test lab: their draw is ``at_lab`` until their result comes
         back (``record_lot_results``) or they are replaced. Returns how many changed."""
-        who = user or default_user()
         n = 0
         with self._write() as conn:
-            if conn.execute(select(LOT.c.id).where(LOT.c.id == lot_id)).first() is None:
-                raise NotFound(f"no lot {lot_id}")
+            who = self.user_name(user)
+            try:
+                self._lock_lot(conn, lot_id)  # the draws' statuses change on top of the committed ones
+            except UnknownLot:
+                raise NotFound(f"no lot {lot_id}") from None
             if latest_verdict(conn, lot_id) is not None:
                 raise ValidationError(f"lot {lot_id} has a verdict: its meters are no longer sent to the lab")
             drawn = {r.meter_id: r.status for r in conn.execute(
@@ -320,8 +325,8 @@ class Maintenance(Meters, Lots):
             check_alias(flag, alias, model)
         except Exception as exc:  # InputError: one line naming the field
             raise ValidationError(str(exc)) from None
-        who = user or default_user()
         with self._write() as conn:
+            who = self.user_name(user)
             old = conn.execute(select(ALIAS).where(ALIAS.c.manufacturer == flag,
                                                    ALIAS.c.alias_key == normalise(alias))).mappings().first()
             if old is not None:
@@ -335,11 +340,12 @@ class Maintenance(Meters, Lots):
         return aid
 
     def remove_model_alias(self, alias_id: int, *, user: str | None = None) -> None:
-        who = user or default_user()
         with self._write() as conn:
-            old = conn.execute(select(ALIAS).where(ALIAS.c.id == alias_id)).mappings().first()
-            if old is None:
+            who = self.user_name(user)
+            found = self._lock_rows(conn, ALIAS, ALIAS.c.id == alias_id)
+            if not found:
                 raise NotFound(f"no alias with id {alias_id}")
+            old = found[0]
             conn.execute(delete(ALIAS).where(ALIAS.c.id == alias_id))
             self._log(conn, who, "model_aliases", alias_id, "delete",
                       before={k: old[k] for k in ("manufacturer", "alias", "model", "notes")})

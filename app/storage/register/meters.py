@@ -16,16 +16,17 @@ from sqlalchemy.engine import Connection
 
 from app.storage import manufacturers, models, tabular
 from app.storage.errors import ConflictError, NotFound, ValidationError
+from app.storage.integrity import PERSONAL_COLUMNS
 from app.storage.records import METER_FIELDS, MeterRecord, jsonable
 from app.storage.register.places import Places
-from app.storage.register.tables import B, EV, INST, M, MP, S, manufacturer_key
+from app.storage.register.tables import B, EV, INST, M, MP, PCOL, S, manufacturer_key
 
 
 class Meters(Places):
     """The meters and their installations."""
 
     def _meter_select(self):
-        return (select(M, S.c.name.label("site_name"), B.c.name.label("building_name"),
+        return (select(*self._m_columns(), S.c.name.label("site_name"), B.c.name.label("building_name"),
                        MP.c.label.label("mp_label"))
                 .select_from(M.join(S, S.c.id == M.c.site_id).outerjoin(B, B.c.id == M.c.building_id)
                              .outerjoin(MP, MP.c.id == M.c.monitoring_point_id)))
@@ -47,7 +48,7 @@ class Meters(Places):
             notes=m["notes"], occupant_name=m["occupant_name"], flat=m["flat"],
             customer_reference=m["customer_reference"], legal_hold=bool(m["legal_hold"]),
             restrict_processing=bool(m["restrict_processing"]), personal_erased_at=m["personal_erased_at"],
-            created_at=m["created_at"], updated_at=m["updated_at"])
+            personal_extra=m["personal_extra"] or {}, created_at=m["created_at"], updated_at=m["updated_at"])
 
 
     def _filtered(self, q, *, site=None, make=None, model=None, status=None, search=None,
@@ -63,11 +64,11 @@ class Meters(Places):
             statuses = [status] if isinstance(status, str) else list(status)
             q = q.where(M.c.status.in_(statuses))
         if search:
-            for word in search.split():
-                pat = f"%{word}%"
-                q = q.where(or_(M.c.manufacturer.ilike(pat), M.c.model.ilike(pat), M.c.serial.ilike(pat),
-                                M.c.secondary_address.ilike(pat), M.c.location.ilike(pat),
-                                S.c.name.ilike(pat), B.c.name.ilike(pat), MP.c.label.ilike(pat)))
+            for word in search.split():  # % and _ are letters here, not wildcards
+                pat = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                q = q.where(or_(*[c.ilike(pat, escape="\\") for c in (
+                    M.c.manufacturer, M.c.model, M.c.serial, M.c.secondary_address, M.c.location, S.c.name, B.c.name,
+                    MP.c.label)]))
         if not include_restricted:
             q = q.where(M.c.restrict_processing == False)  # noqa: E712
         if meter_ids is not None:
@@ -189,7 +190,7 @@ class Meters(Places):
         unknown = set(fields) - set(METER_FIELDS) - {"site", "building", "monitoring_point"}
         if unknown:
             raise ValidationError(f"unknown meter field{'s' if len(unknown) > 1 else ''}: {', '.join(sorted(unknown))}")
-        cells = {k: v for k, v in fields.items() if k not in ("extra", "install_year_only")}
+        cells = {k: v for k, v in fields.items() if k not in ("extra", "personal_extra", "install_year_only")}
         if "install_date" in cells and isinstance(cells["install_date"], dt.date) and fields.get("install_year_only"):
             cells["install_date"] = str(cells["install_date"].year)
         values, errors = tabular.check_row(cells)
@@ -201,8 +202,9 @@ class Meters(Places):
                     errors.append(f"empty {col}")
         if errors:
             raise ValidationError("; ".join(errors))
-        if "extra" in fields:
-            values["extra"] = dict(fields["extra"] or {})
+        for k in ("extra", "personal_extra"):
+            if k in fields:
+                values[k] = dict(fields[k] or {})
         return values
 
     def create_meter(self, fields: dict[str, Any], *, user: str | None = None, source: str | None = None) -> MeterRecord:
@@ -223,6 +225,10 @@ class Meters(Places):
         mpid = self._mp_id(conn, sid, bid, values.get("monitoring_point"))
         now = models.utcnow()
         row = {k: values.get(k) for k in METER_FIELDS if k in values}
+        self._split_extra(conn, row)
+        for k in PERSONAL_COLUMNS:  # an empty personal column is not named: a role without it may insert
+            if not row.get(k):
+                row.pop(k, None)
         row.update(manufacturer_key=manufacturer_key(values["manufacturer"]), site_id=sid, building_id=bid,
                    monitoring_point_id=mpid, created_at=now, updated_at=now, version=1,
                    install_year_only=bool(values.get("install_year_only")),
@@ -289,18 +295,32 @@ class Meters(Places):
             if k in values and not values[k]:
                 raise ValidationError(f"empty {k}")
         with self._write() as conn:
-            q = select(M).where(M.c.id == meter_id)
-            if not self.is_sqlite:
-                q = q.with_for_update()
-            row = conn.execute(q).mappings().first()
-            if row is None:
-                raise NotFound(f"no meter with id {meter_id}")
-            cur = dict(row)
+            cur = self._lock_meter(conn, meter_id)
+            self._split_extra(conn, values, cur)
             names = self._placement_names(conn, cur)
             cur.update(names)
             if cur["version"] != expected_version:
                 raise self._conflict(conn, cur, expected_version, values)
             return self._apply_update(conn, cur, values, user=user, source=source)
+
+    def _marked_personal(self, conn: Connection) -> set[str]:
+        """The spreadsheet columns marked personal (their values live in ``personal_extra``)."""
+        return {n for (n,) in conn.execute(select(PCOL.c.name))}
+
+    def _split_extra(self, conn: Connection, values: dict[str, Any], cur: dict[str, Any] | None = None) -> None:
+        """Move the columns marked personal from ``values["extra"]`` to ``values["personal_extra"]``
+        (merged with the meter's current ones when ``cur`` is given)."""
+        extra = values.get("extra")
+        if not extra:
+            return
+        marked = self._marked_personal(conn) & set(extra)
+        if not marked:
+            return
+        values["extra"] = {k: v for k, v in extra.items() if k not in marked} or None
+        pe = dict((cur or {}).get("personal_extra") or {}) if "personal_extra" not in values else \
+            dict(values["personal_extra"] or {})
+        pe.update({k: extra[k] for k in marked})
+        values["personal_extra"] = pe or None
 
     def _placement_names(self, conn: Connection, cur: dict[str, Any]) -> dict[str, Any]:
         site = conn.execute(select(S.c.name).where(S.c.id == cur["site_id"])).scalar()
@@ -331,7 +351,7 @@ class Meters(Places):
         row.update(updated_at=models.utcnow(), version=new_version)
         res = conn.execute(update(M).where(M.c.id == cur["id"], M.c.version == cur["version"]).values(**row))
         if res.rowcount != 1:
-            latest = dict(conn.execute(select(M).where(M.c.id == cur["id"])).mappings().one())
+            latest = dict(conn.execute(select(*self._m_columns()).where(M.c.id == cur["id"])).mappings().one())
             latest.update(self._placement_names(conn, latest))
             raise self._conflict(conn, latest, cur["version"], values)
         inst_changes = {}
@@ -358,9 +378,7 @@ class Meters(Places):
                    user: str | None = None, reason: str | None = None) -> MeterRecord:
         """The meter moved: close its open installation on ``on`` and open a new one there."""
         with self._write() as conn:
-            cur = dict(conn.execute(select(M).where(M.c.id == meter_id)).mappings().first() or {})
-            if not cur:
-                raise NotFound(f"no meter with id {meter_id}")
+            cur = self._lock_meter(conn, meter_id)
             cur.update(self._placement_names(conn, cur))
             if cur["version"] != expected_version:
                 raise self._conflict(conn, cur, expected_version, {})
@@ -399,14 +417,15 @@ class Meters(Places):
         keeps its history, status ``old_status``); the new meter (fields of a new meter, or
         the id of a spare) is installed at the same site/building/monitoring point/location."""
         with self._write() as conn:
-            old = dict(conn.execute(select(M).where(M.c.id == old_meter_id)).mappings().first() or {})
-            if not old:
+            locked = self._lock_meters(conn, [old_meter_id] + ([new_meter] if isinstance(new_meter, int) else []))
+            old = locked.get(old_meter_id)
+            if old is None:
                 raise NotFound(f"no meter with id {old_meter_id}")
             old.update(self._placement_names(conn, old))
             if isinstance(new_meter, int):
                 new_id = new_meter
-                nm = dict(conn.execute(select(M).where(M.c.id == new_id)).mappings().first() or {})
-                if not nm:
+                nm = locked.get(new_id)
+                if nm is None:
                     raise NotFound(f"no meter with id {new_id}")
                 self._close_open_installation(conn, new_id, on, "installed elsewhere", None, user)
                 conn.execute(insert(INST).values(meter_id=new_id, site_id=old["site_id"], building_id=old["building_id"],

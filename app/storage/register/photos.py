@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import delete, insert, select
 
 from app.storage import models
 from app.storage.errors import NotFound, SignedRecordError, ValidationError
-from app.storage.register.tables import COM, PH, default_user
+from app.storage.register.tables import COM, PH
 from app.storage.register.unit import UnitOfWork
 
 #: what a photo may be (the first bytes of the file decide, not its name)
@@ -47,6 +48,14 @@ class Photos(UnitOfWork):
             raise NotFound(f"no commissioning record {record_id}")
         return r
 
+    def _lock_open_record(self, conn, record_id: int):
+        """The record, locked until the transaction ends: a photo is added or removed only while it is a
+        draft, and a signature waits for (or comes before) the change."""
+        rows = self._lock_rows(conn, COM, COM.c.id == record_id, columns=[COM.c.id, COM.c.meter_id, COM.c.status])
+        if not rows:
+            raise NotFound(f"no commissioning record {record_id}")
+        return SimpleNamespace(**rows[0])
+
     def add_commissioning_photo(self, record_id: int, data: bytes, *, step: str, filename: str | None = None,
                                 caption: str | None = None, taken_at: dt.datetime | None = None,
                                 user: str | None = None) -> dict[str, Any]:
@@ -67,7 +76,7 @@ class Photos(UnitOfWork):
             raise ValidationError("a photo needs the step it belongs to (at most 60 characters)")
         digest = sha256_hex(data)
         with self._write() as conn:
-            rec = self._open_record(conn, record_id)
+            rec = self._lock_open_record(conn, record_id)
             if rec.status == "signed":
                 raise SignedRecordError(f"commissioning record {record_id} is signed: no photo can be added")
             same = conn.execute(select(PH.c.id).where(PH.c.commissioning_id == record_id, PH.c.step == step,
@@ -78,11 +87,13 @@ class Photos(UnitOfWork):
                 pid = conn.execute(insert(PH).values(
                     commissioning_id=record_id, step=step, caption=caption or None,
                     filename=(filename or None) and filename[-300:], media_type=kind, sha256=digest,
-                    size_bytes=len(data), data=data, taken_at=taken_at, added_by=user or default_user(),
+                    size_bytes=len(data), data=data, taken_at=taken_at, added_by=self.user_name(user),
                     added_at=models.utcnow()).returning(PH.c.id)).scalar_one()
+                h = self._seal_item(conn, "commissioning_photos", pid)
                 self._log(conn, user, "commissioning_photos", pid, "add_photo", meter_id=rec.meter_id,
                           after={"commissioning_id": record_id, "step": step, "filename": filename,
-                                 "sha256": digest, "size_bytes": len(data)})
+                                 "sha256": digest, "size_bytes": len(data), "content_hash": h},
+                          anchors=[("commissioning_photos", pid, h)])
         return self.commissioning_photo(pid, with_data=False)
 
     def commissioning_photos(self, record_id: int, *, with_data: bool = False) -> list[dict[str, Any]]:
@@ -114,14 +125,19 @@ class Photos(UnitOfWork):
     def remove_commissioning_photo(self, photo_id: int, *, user: str | None = None) -> None:
         """Take a photo off a draft record (logged with its hash)."""
         with self._write() as conn:
-            r = conn.execute(select(PH.c.commissioning_id, PH.c.step, PH.c.sha256, PH.c.filename)
-                             .where(PH.c.id == photo_id)).first()
+            r = conn.execute(select(PH.c.commissioning_id).where(PH.c.id == photo_id)).first()
             if r is None:
                 raise NotFound(f"no photo {photo_id}")
-            rec = self._open_record(conn, r.commissioning_id)
+            rec = self._lock_open_record(conn, r.commissioning_id)
             if rec.status == "signed":
                 raise SignedRecordError(f"commissioning record {rec.id} is signed: its photos stay")
+            found = self._lock_rows(conn, PH, PH.c.id == photo_id,
+                                    columns=[PH.c.id, PH.c.step, PH.c.sha256, PH.c.filename])
+            if not found:
+                raise NotFound(f"no photo {photo_id}")
+            old = found[0]
             conn.execute(delete(PH).where(PH.c.id == photo_id))
             self._log(conn, user, "commissioning_photos", photo_id, "remove_photo", meter_id=rec.meter_id,
-                      before={"commissioning_id": rec.id, "step": r.step, "filename": r.filename,
-                              "sha256": r.sha256})
+                      before={"commissioning_id": rec.id, "step": old["step"], "filename": old["filename"],
+                              "sha256": old["sha256"]},
+                      anchors=[("commissioning_photos", photo_id, None)])

@@ -11,7 +11,7 @@ from app.storage import models
 from app.storage.errors import ValidationError
 from app.storage.records import MeterRecord, ReadoutResult, jsonable
 from app.storage.register.meters import Meters
-from app.storage.register.tables import COM, M, RF, RO, default_user
+from app.storage.register.tables import COM, M, RF, RO
 
 
 class Readouts(Meters):
@@ -80,18 +80,20 @@ class Readouts(Meters):
                     raise ValidationError(f"commissioning record {commissioning_id} is not for meter {meter.label}")
             rid = conn.execute(insert(RO).values(
                 meter_id=meter.id, commissioning_id=commissioning_id, read_at=read_at or models.utcnow(),
-                read_by=user or default_user(), mbus_manufacturer=flag, identification=ident, transport=transport,
+                read_by=self.user_name(user), mbus_manufacturer=flag, identification=ident, transport=transport,
                 port=port, baud=baud, primary_address=primary_address, decoded=jsonable(list(decoded)), notes=notes,
             ).returning(RO.c.id)).scalar_one()
             rows = [{"readout_id": rid, "seq": i, "direction": "rx", "raw": f} for i, f in enumerate(frames)]
             rows += [{"readout_id": rid, "seq": len(frames) + i, "direction": "tx", "raw": bytes(f)}
                      for i, f in enumerate(tx_frames)]
             conn.execute(insert(RF), rows)
+            h = self._seal_item(conn, "readouts", rid)
             self._log(conn, user, "readouts", rid, "create", meter_id=meter.id,
                       after={"frames": len(frames), "telegrams": len(decoded), "port": port,
-                             "commissioning_id": commissioning_id, "matched_by": how})
+                             "commissioning_id": commissioning_id, "matched_by": how, "content_hash": h},
+                      anchors=[("readouts", rid, h)])
         return ReadoutResult(status="saved", meter=meter, readout_id=rid, manufacturer=flag, identification=ident,
-                             matched_by=how)
+                             matched_by=how, content_hash=h)
 
     def readouts(self, meter_id: int, *, since: dt.datetime | None = None,
                  until: dt.datetime | None = None) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from app.storage import models
 from app.storage.errors import NotFound, ValidationError
 from app.storage.register.places import Places
-from app.storage.register.tables import M, RS, RSL, RST, S, default_user
+from app.storage.register.tables import M, RS, RSL, RST, S
 
 __all__ = ["Surveys", "survey_digest"]
 
@@ -93,7 +93,7 @@ class Surveys(Places):
                 sensitivity_dbm=st.get("sensitivity_dbm"), margin_db=float(st.get("margin_db", 10.0)),
                 min_ratio=float(st.get("min_ratio", 0.8)), min_expected=float(st.get("min_expected", 5.0)),
                 started_at=min(starts) if starts else None, ended_at=max(ends) if ends else None,
-                results=results, digest=digest, created_by=user or default_user(), created_at=models.utcnow(),
+                results=results, digest=digest, created_by=self.user_name(user), created_at=models.utcnow(),
             ).returning(RS.c.id)).scalar_one()
             meters = self._survey_meter_ids(conn, locs)
             for seq, loc in enumerate(locs):
@@ -112,7 +112,8 @@ class Surveys(Places):
             heard = {(t.get("manufacturer"), t.get("identification")) for x in locs for t in x.get("telegrams") or ()}
             self._log(conn, user, "radio_surveys", sid, "create",
                       after={"site": site, "name": doc.get("name"), "locations": len(locs), "telegrams": n_tg,
-                             "meters": len(heard), "matched_meters": len(meters), "digest": digest})
+                             "meters": len(heard), "matched_meters": len(meters), "digest": digest},
+                      anchors=[("radio_surveys", sid, digest)])  # db verify checks the telegrams against it
         return sid
 
     def _survey_meter_ids(self, conn: Connection, locs: list[dict]) -> dict[tuple, int]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import getpass
 
-from app.storage import models
+from app.storage import integrity, models
 
 M = models.Meter.__table__
 S = models.Site.__table__
@@ -22,6 +22,10 @@ LOTM = models.LotMember.__table__
 LOTD = models.LotDraw.__table__
 LOTR = models.LotResult.__table__
 LOTV = models.LotVerdict.__table__
+CHAIN = models.EventChain.__table__
+PV = models.PersonalValues.__table__
+ANCH = models.EvidenceAnchor.__table__
+PCOL = models.PersonalColumn.__table__
 ALIAS = models.ModelAlias.__table__
 MW = models.MeterWrite.__table__
 MWF = models.MeterWriteFrame.__table__
@@ -30,10 +34,13 @@ RS = models.RadioSurvey.__table__
 RSL = models.RadioSurveyLocation.__table__
 RST = models.RadioSurveyTelegram.__table__
 
+#: The tables of the evidence items, by name (``app.storage.evidence``).
+EVIDENCE_TABLES = {t.name: t for t in (RO, RF, COM, CAL, CALP, LOT, LOTM, LOTD, LOTR, LOTV, MW, MWF, PH)}
+
 #: Rows per INSERT statement when many go in at once (an import's chunk, a lot's members).
 CHUNK = 5000
 #: What an erased personal value reads in the event log (MMS 2.2.3).
-ERASED = "[erased]"
+ERASED = integrity.ERASED
 
 
 def default_user() -> str:

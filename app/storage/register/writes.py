@@ -12,7 +12,7 @@ from app.storage import models
 from app.storage.errors import NotFound, ValidationError
 from app.storage.records import jsonable
 from app.storage.register.readouts import Readouts
-from app.storage.register.tables import COM, MW, MWF, M, default_user
+from app.storage.register.tables import COM, MW, MWF, M
 
 WRITE_KINDS = ("address", "baud", "clock")
 #: the register field a confirmed write changes, and the key of ``after`` that holds its new value
@@ -35,8 +35,10 @@ class MeterWrites(Readouts):
         (nothing is stored). The keyword arguments of ``WriteResult.evidence()`` /
         ``ClockWriteResult.evidence()`` (drivers) fit.
 
-        Logged as ``write_<kind>`` with ``before`` and ``after``. A confirmed address or baud write
-        also updates the meter's ``primary_address`` / ``baud`` (logged as an ``update``)."""
+        Logged as ``write_<kind>`` with ``before`` and ``after``, the write (with its frames) hashed
+        and anchored in the event chain (``db verify`` checks it). The meter is locked for the
+        transaction; a confirmed address or baud write also updates the meter's ``primary_address`` /
+        ``baud`` on top of its committed state (logged as an ``update``)."""
         if kind not in WRITE_KINDS:
             raise ValidationError(f"a write is one of {', '.join(WRITE_KINDS)}, not {kind!r}")
         rows = []
@@ -50,8 +52,11 @@ class MeterWrites(Readouts):
             meter, _how, _cands = self.match_meter(manufacturer, identification)
             if meter is None:
                 return {"status": "no_match", "manufacturer": manufacturer, "identification": identification}
-        who = user or default_user()
         with self._write() as conn:
+            # the meter locked first: a confirmed write changes its address or baud on top of the committed
+            # state, and the write's evidence is hashed and anchored in the chain
+            cur = self._lock_meter(conn, meter.id)
+            who = self.user_name(user)
             if commissioning_id is not None:
                 com = conn.execute(select(COM.c.meter_id).where(COM.c.id == commissioning_id)).first()
                 if com is None or com.meter_id != meter.id:
@@ -63,13 +68,14 @@ class MeterWrites(Readouts):
             ).returning(MW.c.id)).scalar_one()
             if rows:
                 conn.execute(insert(MWF), [dict(r, write_id=wid) for r in rows])
+            h = self._seal_item(conn, "meter_writes", wid)
             self._log(conn, user, "meter_writes", wid, f"write_{kind}", meter_id=meter.id,
                       before=dict(before or {}),
                       after={**dict(after or {}), "ok": bool(ok), "outcome": outcome, "frames": len(rows),
-                             "commissioning_id": commissioning_id})
+                             "commissioning_id": commissioning_id, "content_hash": h},
+                      anchors=[("meter_writes", wid, h)])
             field = _FIELD_OF.get(kind)
             if ok and field is not None and (after or {}).get(field[1]) is not None:
-                cur = dict(conn.execute(select(M).where(M.c.id == meter.id)).mappings().one())
                 cur.update(self._placement_names(conn, cur))
                 self._apply_update(conn, cur, {field[0]: int(after[field[1]])}, user=user,
                                    source=f"write {kind} {wid}")

@@ -181,6 +181,11 @@ def certificate_html(state: CommissioningState, *, record: dict[str, Any] | None
                        _v(str(signed_at)[:19] + " UTC" if signed_at else None), " "]],
                      widths=["25%", "15%", "25%", "35%"]))
     out.append("<p><br>Signature: ____________________________________</p>")
+    if record.get("content_hash"):  # what `heatmeter db verify` checks the stored record against
+        out.append(f"<p class='muted'>Register integrity: SHA-256 of the signed record "
+                   f"<span class='mono'>{esc(record['content_hash'])}</span>"
+                   + "".join(f"; readout {esc(r.get('id'))}: <span class='mono'>{esc(r['content_hash'])}</span>"
+                             for r in state.readouts if r.get("content_hash")) + ".</p>")
     if state.notes:
         out.append(f"<p>Notes: {esc(state.notes)}</p>")
     return "".join(out)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.storage.records import PERSONAL_FIELDS
+from app.ui.register.access import AccessPanel
 
 
 def _text(v: Any) -> str:
@@ -200,6 +201,8 @@ class MeterView(QWidget):
         self.writes_table = _table(self, ["When (UTC)", "Who", "Write", "Outcome", "Before", "After", "Frames",
                                           "Commissioning", "Port"])
         self.tabs.addTab(self.writes_table, "Writes")
+        self.access_panel = AccessPanel(self)  # who read the personal data (MMS 2.2.7.2)
+        self.tabs.addTab(self.access_panel, "Access log")
 
     # -- loading -------------------------------------------------------------------
     def show_meter(self, meter_id: int) -> None:
@@ -299,6 +302,8 @@ class MeterView(QWidget):
                  w.get("port")] for w in reversed(d.get("writes") or [])]
         _fill(self.writes_table, rows)
         self.tabs.setTabText(self.tabs.indexOf(self.writes_table), f"Writes ({len(rows)})")
+        n = self.access_panel.show_history(d["history"], personal_hidden=bool(d.get("personal_hidden")))
+        self.tabs.setTabText(self.tabs.indexOf(self.access_panel), f"Access log ({n})")
 
     def _fill_details(self, m) -> None:
         form = self.details_form

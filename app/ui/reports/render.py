@@ -119,6 +119,7 @@ def evidence_pdf(path: str, pack: EvidencePack) -> None:
     if bad:
         blocks.append(Paragraph("Design data that could not be used:"))
         blocks.append(Table(["Meter", "Why"], [[f"{r.make} {r.serial}", r.note] for r in bad], widths=[1, 3]))
+    blocks += _integrity(pack)
     footer = (f"HNTAS evidence pack {pack.site}, made with heatmeter {__version__} on "
               f"{dt.datetime.now().strftime('%Y-%m-%d %H:%M')} from the meter register")
     write_document(path, blocks, title=f"HNTAS evidence pack {pack.site}", landscape=True, footer=footer)
@@ -151,6 +152,22 @@ def jobs_pdf(path: str, data: dict[str, Any]) -> None:
             widths=[14, 15, 19, 7, 8, 20, 17], min_row_mm=14))
     write_document(path, blocks, title=data.get("title") or "Job list", landscape=True,
                    footer=f"{data.get('title') or 'Job list'} — heatmeter {__version__}")
+
+
+def _integrity(pack: EvidencePack) -> list:
+    """The hashes that let this pack be checked against the register later (``heatmeter db verify``)."""
+    from app.ui.pdf_tables import Heading, Paragraph, Table
+
+    out: list = [Heading("Integrity", 2)]
+    if pack.chain_end:
+        out.append(Paragraph(f"The register's event chain ended at event {pack.chain_end[0]} with SHA-256 "
+                             f"{pack.chain_end[1]} when this pack was made. Every record cited below is stored with "
+                             "the SHA-256 of its content, anchored in that chain; heatmeter db verify recomputes "
+                             "them."))
+    rows = [[f"{r.make} {r.serial}", r.evidence, r.evidence_hash] for r in pack.e28 if r.evidence_hash]
+    if rows:
+        out.append(Table(["Meter", "Evidence", "SHA-256 of the stored record"], rows, widths=[2, 3.5, 4.5]))
+    return out
 
 
 def _installed(r) -> str:
@@ -189,6 +206,8 @@ def commissioning_pdf(path: str, meter, record: dict[str, Any]) -> None:
             table(["Commissioned on", "Technician", "Status", "Signed by", "Signed at (UTC)"],
                   [[_d(record.get("commissioned_on")), record.get("technician") or "", record["status"],
                     record.get("signed_by") or "", _d(record.get("signed_at"))]]),
+            (f"<p>SHA-256 of the signed record: <span class='mono'>{esc(record['content_hash'])}</span> "
+             "(<i>heatmeter db verify</i> checks it).</p>" if record.get("content_hash") else ""),
             "<h2>Checklist</h2>",
             table(["Item", "Answer", "Note"], [[k.replace("_", " "), (a or {}).get("answer") or "",
                                                 (a or {}).get("note") or ""]
@@ -205,7 +224,9 @@ def commissioning_pdf(path: str, meter, record: dict[str, Any]) -> None:
     for r in record.get("readouts", []):
         html.append(f"<p>Readout {r['id']} at {esc(_d(r.get('read_at')))} UTC by {esc(r.get('read_by') or '')} "
                     f"({esc(r.get('transport') or '')} {esc(r.get('port') or '')}, {esc(_d(r.get('baud')))} Bd, "
-                    f"primary address {esc(_d(r.get('primary_address')))}).</p>")
+                    f"primary address {esc(_d(r.get('primary_address')))})"
+                    + (f"; SHA-256 <span class='mono'>{esc(r['content_hash'])}</span>" if r.get("content_hash")
+                       else "") + ".</p>")
         for n, f in enumerate(r.get("frames") or []):
             hexes = " ".join(f"{b:02X}" for b in f)
             html.append(f'<p class="mono">Telegram {n + 1}, {len(f)} bytes: {esc(hexes)}</p>')

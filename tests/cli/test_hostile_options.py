@@ -91,11 +91,31 @@ def world(tmp_path_factory):
     return tmp, url
 
 
+@contextlib.contextmanager
+def memory_ceiling(extra_bytes: int = 3 << 30):
+    """At most ``extra_bytes`` more address space while a command runs in this process: a command that
+    would eat the machine's memory raises MemoryError (and the test names it) instead of the whole test
+    process being killed."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    with open("/proc/self/statm") as f:
+        used = int(f.read().split()[0]) * resource.getpagesize()
+    limit = used + extra_bytes
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 def run(argv: list[str]) -> tuple[int, str, str]:
     # text streams over bytes, like a real process's (decode writes to sys.stdout.buffer)
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="")
     err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="")
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), memory_ceiling():
         try:
             status = main(argv)
         except SystemExit as exc:  # argparse: usage errors (2), never anything else here
@@ -110,6 +130,7 @@ def run(argv: list[str]) -> tuple[int, str, str]:
 
 def check(argv: list[str], status: int, out: str, err: str) -> None:
     assert "Traceback" not in err and "Traceback" not in out, (argv, err)
+    assert "out of memory" not in err, ("a hostile value should be refused, not fill the memory", argv)
     if "--jsonl" in argv:  # decode's contract: each file's outcome (an error too) is one JSON line
         assert err.count("\n") <= 1, (argv, err)
         for line in out.split("\n")[:-1]:  # not splitlines: U+0085 in a file name is no line end

@@ -110,19 +110,24 @@ def parse_mapping(obj: Any, name: str, known: Sequence[str] = KNOWN_COLUMNS) -> 
     return out
 
 
+#: The largest mapping file read (a real one is a few hundred bytes).
+MAX_MAPPING_BYTES = 1_000_000
+
+
 def load_mapping(path: str | Path, known: Sequence[str] = KNOWN_COLUMNS) -> dict[str, str | None]:
     """Read a mapping file (UTF-8 JSON, see ``parse_mapping``)."""
     p = Path(path)
     try:
-        data = p.read_bytes()
+        with p.open("rb") as f:        # never more than the limit (a device such as /dev/zero has no end)
+            data = f.read(MAX_MAPPING_BYTES + 1)
     except FileNotFoundError:
         raise ImportFileError(f"{p}: no such mapping file") from None
     except IsADirectoryError:
         raise ImportFileError(f"{p}: is a folder, not a mapping file") from None
     except OSError as exc:
         raise ImportFileError(f"{p}: cannot read: {exc.strerror}") from None
-    if len(data) > 1_000_000:
-        raise ImportFileError(f"{p}: {len(data):,} bytes is not a mapping file (the limit is 1,000,000)")
+    if len(data) > MAX_MAPPING_BYTES:
+        raise ImportFileError(f"{p}: more than {MAX_MAPPING_BYTES:,} bytes is not a mapping file")
     try:
         obj = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:

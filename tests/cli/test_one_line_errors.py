@@ -102,6 +102,19 @@ def test_decode_of_an_endless_file_stops():
     one_line(p, 1, "not a telegram file")
 
 
+def test_an_endless_mapping_file_is_refused_not_read_to_the_end(tmp_path, db):
+    rows = tmp_path / "m.csv"
+    write_csv(rows, make_rows(3))
+    one_line(run_cli("meters", "import", str(rows), "--map", "/dev/zero", "--dry-run", "--db", db, timeout=60), 2,
+             "/dev/zero", "not a mapping file")
+
+
+def test_a_lot_number_no_database_key_holds_is_no_such_lot(tmp_path, db):
+    one_line(run_cli("jobs", "export", "--lot", "99999999999999999999", "--csv", str(tmp_path / "j.csv"),
+                     "--db", db), 2, "no lot 99999999999999999999")
+    assert not (tmp_path / "j.csv").exists()
+
+
 def test_a_damaged_database_is_one_line_and_db_status_says_so(tmp_path, db):
     path = Path(db.removeprefix("sqlite:///"))
     import sqlite3

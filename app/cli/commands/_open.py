@@ -41,4 +41,6 @@ def lot_number(text: str) -> int:
         raise UserError(f"LOT: must be a whole number, not {text!r}") from None
     if n < 1:
         raise UserError(f"LOT: no lot {n} (lot numbers start at 1)")
+    if n > 2 ** 63 - 1:          # beyond what a database key holds: no such lot
+        raise UserError(f"LOT: no lot {text[:30]}")
     return n

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.storage.files import MAX_IMPORT_BYTES, TooLarge, read_limited
 from app.core.schedule_rules import FLAG_WORDS
 from app.storage.errors import NotFound, ValidationError
 from app.storage.register import Register, WorkItem
@@ -160,7 +161,7 @@ def read_results(path: str | Path) -> tuple[str, list[ResultRow]]:
     """The rows of a filled-in job list (CSV, or XLSX: every sheet) that carry a result."""
     p = Path(path)
     if not p.is_file():
-        raise ValidationError(f"{p}: no such file")
+        raise ValidationError(f"{p}: not a file" if p.exists() else f"{p}: no such file")
     rows: list[ResultRow] = []
     if p.suffix.lower() in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
@@ -181,7 +182,10 @@ def read_results(path: str | Path) -> tuple[str, list[ResultRow]]:
         finally:
             wb.close()
     else:
-        raw = p.read_bytes()
+        try:
+            raw = read_limited(p, MAX_IMPORT_BYTES)
+        except TooLarge as exc:
+            raise ValidationError(str(exc)) from None
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:

@@ -24,6 +24,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from app.storage.files import MAX_IMPORT_BYTES, TooLarge, read_limited
 from app.storage import import_map, text_decode, xlsx_read
 from app.storage.columns import CELL_TOO_LONG, KNOWN_COLUMNS, NUL_BYTE, REQUIRED_COLUMNS, TOO_MANY_CELLS, UNDECODABLE
 from app.storage.errors import ImportFileError
@@ -186,7 +187,9 @@ def _find_header(rows: Sequence[Sequence[Any]], lines: Sequence[int], options: I
 def _read_csv(p: Path, options: ImportOptions, split_late: bool, data: bytes | None = None) -> Table:
     if data is None:
         try:
-            data = p.read_bytes()
+            data = read_limited(p, MAX_IMPORT_BYTES)
+        except TooLarge as exc:
+            raise ImportFileError(str(exc)) from None
         except OSError as exc:
             raise ImportFileError(f"{p}: cannot read: {exc.strerror}") from None
     _refuse_binary(p, data)

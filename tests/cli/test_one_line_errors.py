@@ -248,3 +248,14 @@ def test_a_failed_export_on_a_full_disk_keeps_the_earlier_file(tmp_path, db, mon
     assert status == 2 and err.count("\n") == 1 and "No space left on device" in err and str(out) in err
     assert out.read_bytes() == b"the earlier export"
     assert [x.name for x in tmp_path.iterdir() if x.name.startswith(".meters")] == []
+
+
+@pytest.mark.parametrize("argv", [
+    ["meters", "import", "/dev/zero", "--dry-run"],
+    ["meters", "recalibrate", "Kamstrup", "10000000", "--on", "2024-01-01", "--verdict", "pass", "--points",
+     "/dev/zero"],
+    ["lots", "record", "1", "--file", "/dev/zero"],
+    ["jobs", "import", "/dev/zero"],
+])
+def test_a_device_named_as_an_input_file_is_refused_in_one_line(db, argv):
+    one_line(run_cli(*argv, "--db", db, timeout=60), 2, "/dev/zero", "not a file")

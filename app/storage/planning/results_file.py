@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app.storage.files import MAX_IMPORT_BYTES, MAX_SMALL_FILE_BYTES, TooLarge, read_limited
 from app.core.errors import InputError
 from app.storage.errors import ValidationError
 from app.storage.planning.results import ResultEntry
@@ -31,7 +32,9 @@ def read_results_csv(path: str | Path) -> list[ResultEntry]:
     """
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        raw = read_limited(p, MAX_IMPORT_BYTES)
+    except TooLarge as exc:
+        raise ValidationError(str(exc)) from None
     except FileNotFoundError:
         raise ValidationError(f"{p}: no such file") from None
     except OSError as exc:
@@ -167,7 +170,9 @@ def read_points_json(path: str | Path) -> dict[str, Any]:
     "test_uncertainty_pct"?}`` (the ``heatmeter calc calibration`` JSON input; meter data come from the register)."""
     p = Path(path)
     try:
-        data = json.loads(p.read_text(encoding="utf-8-sig"))
+        data = json.loads(read_limited(p, MAX_SMALL_FILE_BYTES).decode("utf-8-sig"))
+    except TooLarge as exc:
+        raise ValidationError(str(exc)) from None
     except FileNotFoundError:
         raise ValidationError(f"{p}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:

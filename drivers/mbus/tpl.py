@@ -115,6 +115,11 @@ def decode_transport(t: Telegram, raw: bytes, pos: int, end: int, *, keys: KeyLo
         t.header = "short"
     else:
         raise MBusError("unsupported CI field 0x%02X at byte %d" % (ci, tpl_start), tpl_start)
+    if follows == "apl" and end - pos >= 4 and raw[pos + 2] == 0 and raw[pos + 3] == 0:
+        # the common case (every wired meter without encryption): configuration field 0, records follow
+        t.access_number, t.status, t.signature, t.security_mode = raw[pos], raw[pos + 1], 0, 0
+        t.records, t.manufacturer_data, t.more_records_follow = parse_records(raw, pos + 4, end, msb, m2s)
+        return
     pos, cfg = _read_short(t, raw, pos, end, msb, True)
     opened = _open(t, raw, pos, end, cfg, keys=keys, meter=meter, link=link, afl=afl, tpl_start=tpl_start,
                    wired=wired)

@@ -499,8 +499,6 @@ class MeterHistory(QWidget):
     def __init__(self, page, parent: QWidget | None = None) -> None:
         from PySide6.QtWidgets import QComboBox
 
-        from app.ui.widgets.history import HistoryView
-
         super().__init__(parent)
         self.page = page
         lay = QVBoxLayout(self)
@@ -512,17 +510,29 @@ class MeterHistory(QWidget):
         self.readout_combo.currentIndexChanged.connect(self._show)
         top.addWidget(self.readout_combo, 1)
         lay.addLayout(top)
-        self.view = HistoryView(page.ctx, self)
-        self.view.message.connect(lambda kind, text: page.show_info(text) if kind == "info" else page.show_error(text))
-        # scrolls rather than making the whole register page taller on a small screen
+        # the chart and table are made when a meter is first shown (the register page opens faster);
+        # they scroll rather than making the whole register page taller on a small screen
         from PySide6.QtWidgets import QFrame, QScrollArea
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(self.view)
-        lay.addWidget(scroll, 1)
+        self._scroll = QScrollArea(self)
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QFrame.Shape.NoFrame)
+        lay.addWidget(self._scroll, 1)
+        self._view = None
         self.readouts: list[dict[str, Any]] = []
         self.meter = None
+
+    @property
+    def view(self):
+        """The :class:`~app.ui.widgets.history.HistoryView` (made on first use)."""
+        if self._view is None:
+            from app.ui.widgets.history import HistoryView
+
+            page = self.page
+            self._view = HistoryView(page.ctx, self)
+            self._view.message.connect(lambda kind, text: page.show_info(text) if kind == "info"
+                                       else page.show_error(text))
+            self._scroll.setWidget(self._view)
+        return self._view
 
     @staticmethod
     def prepare(readouts: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any], Any]]:

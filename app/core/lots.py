@@ -130,6 +130,9 @@ def form_lots(meters: Iterable[MeterInfo], key: Sequence[str] = DEFAULT_LOT_KEY,
     written: dict[tuple, dict[str, dict[str, int]]] = {}
     apart: list[tuple[str, str]] = []
     canon_cache: dict[tuple[str, str], tuple[str, str | None]] = {}
+    make_cache: dict[tuple, str] = {}
+    # (key, shown values, make as written, model as written) -> meters: counted once per combination
+    tally: dict[tuple, int] = {}
     for m in meters:
         mid = str(m.id)
         if m.install_date is None:
@@ -140,7 +143,10 @@ def form_lots(meters: Iterable[MeterInfo], key: Sequence[str] = DEFAULT_LOT_KEY,
             continue
         values = []
         show = []
-        mk = make_key(m.manufacturer, m.mbus_manufacturer) if m.manufacturer or m.mbus_manufacturer else ""
+        mkk = (m.manufacturer, m.mbus_manufacturer)
+        mk = make_cache.get(mkk)
+        if mk is None:
+            mk = make_cache[mkk] = make_key(*mkk) if m.manufacturer or m.mbus_manufacturer else ""
         for f in key:
             if f == "install_year":
                 v = sv = m.install_date.year
@@ -163,18 +169,24 @@ def form_lots(meters: Iterable[MeterInfo], key: Sequence[str] = DEFAULT_LOT_KEY,
             show.append(sv)
         else:
             k = tuple(values)
-            groups.setdefault(k, []).append(mid)
-            sh = shown.setdefault(k, {})
-            wr = written.setdefault(k, {})
-            for f, sv in zip(key, show):
-                d = sh.setdefault(f, {})
-                d[sv] = d.get(sv, 0) + 1
-            for f, w in (("manufacturer", m.manufacturer), ("model", m.model)):
-                if f in key and w:
-                    d = wr.setdefault(f, {})
-                    d[w] = d.get(w, 0) + 1
+            g = groups.get(k)
+            if g is None:
+                g = groups[k] = []
+            g.append(mid)
+            t = (k, tuple(show), m.manufacturer, m.model)
+            tally[t] = tally.get(t, 0) + 1
             continue
         apart.append((mid, f"{f}_unknown"))
+    for (k, show, man, model), n in tally.items():
+        sh = shown.setdefault(k, {})
+        wr = written.setdefault(k, {})
+        for f, sv in zip(key, show):
+            d = sh.setdefault(f, {})
+            d[sv] = d.get(sv, 0) + n
+        for f, w in (("manufacturer", man), ("model", model)):
+            if f in key and w:
+                d = wr.setdefault(f, {})
+                d[w] = d.get(w, 0) + n
     lots = []
     for k, v in groups.items():
         disp = tuple((f, _commonest(shown[k][f])[0]) for f in key)

@@ -57,6 +57,8 @@ AT_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 PG_AT_FORMAT = "YYYY-MM-DD HH24:MI:SS.US"
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# a text as JSON, non-ASCII kept (what _dumps does to a str; the C function where Python has it)
+_encode_text = json.encoder.encode_basestring
 
 
 def at_text(at: dt.datetime | str) -> str:
@@ -158,7 +160,21 @@ def new_salts(n: int) -> list[str]:
     return [raw[i:i + 16].hex() for i in range(0, 16 * n, 16)]
 
 
+def _scalar(v: Any) -> str | None:
+    """The JSON text ``_dumps`` gives a text or None, without the encoder's overhead (None for other types)."""
+    if v is None:
+        return "null"
+    if type(v) is str:
+        return _encode_text(v)
+    return None
+
+
 def entry_text(salt: str, before: Any, after: Any) -> str:
+    # the common case (a text value or none: occupant, flat, reference) written directly, byte for byte what
+    # _dumps writes (tests/storage/test_integrity_text.py); anything else through the encoder
+    b, a = _scalar(before), _scalar(after)
+    if b is not None and a is not None and type(salt) is str:
+        return '{"s":' + _encode_text(salt) + ',"b":' + b + ',"a":' + a + "}"
     return _dumps({"s": salt, "b": before, "a": after})
 
 

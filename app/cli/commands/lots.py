@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import textwrap
-from contextlib import contextmanager
 
+from app.cli.commands._open import opened
 from app.cli.errors import UserError
 from app.cli.options import add_db, add_user, bounded_int, parse_date, print_json, user_of
 
@@ -121,33 +121,6 @@ def _help(p) -> int:
 
 
 # ---- shared helpers -------------------------------------------------------------------
-
-@contextmanager
-def planning_errors():
-    """Register errors and core input errors become the CLI's one-line UserError (exit 2 unless stated)."""
-    from app.core.errors import InputError
-    from app.storage.errors import RegisterError
-
-    try:
-        yield
-    except RegisterError as exc:
-        raise UserError(str(exc), exc.status) from None
-    except InputError as exc:
-        raise UserError(" ".join(f"{exc.key}: {exc.message}".split()), 2) from None
-
-
-@contextmanager
-def opened(args):
-    from app.storage.register import open_register
-
-    with planning_errors():
-        reg = open_register(getattr(args, "db", None))
-    try:
-        with planning_errors():
-            yield reg
-    finally:
-        reg.close()
-
 
 def parse_int(text: str | None, what: str) -> int | None:
     if text is None:

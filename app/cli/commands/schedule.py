@@ -35,7 +35,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from app.cli.commands.lots import opened
+    from app.cli.commands._open import opened
     from app.cli.options import parse_date
 
     as_of = parse_date(args.as_of, "--as-of") or dt.date.today()

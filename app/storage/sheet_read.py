@@ -338,7 +338,15 @@ def _plain_lines(text: str) -> list[str] | None:
     than a cell may be, every line is one record and ``csv`` splits it at each
     separator and nowhere else: ``str.split`` does the same, about twice as fast.
     """
-    if '"' in text or "\x00" in text:
+    if '"' in text:
+        return None
+    return _lines(text)
+
+
+def _lines(text: str) -> list[str] | None:
+    """``text`` split at its line ends, or None when it has a NUL, a lone carriage return, mixed line ends,
+    no line or a line longer than a cell may be."""
+    if "\x00" in text:
         return None
     returns = text.count("\r")
     if not returns:
@@ -358,18 +366,8 @@ def _quoted_lines(p: Path, text: str, delimiter: str, before: int):
     """Header, rows and lines of a file whose quoted cells all close on their own line (the common case:
     a few cells quoted for a separator or a quote inside): lines without a quote are split at the
     separator, the others read by ``csv``. None when a quoted cell may span lines (``csv`` reads it all)."""
-    if "\x00" in text:
-        return None
-    returns = text.count("\r")
-    if not returns:
-        lines = text.split("\n")
-    elif returns == text.count("\n") == text.count("\r\n"):
-        lines = text.split("\r\n")
-    else:
-        return None
-    if lines and lines[-1] == "":
-        lines.pop()
-    if not lines or max(map(len, lines)) > MAX_CELL_CHARS:
+    lines = _lines(text)
+    if lines is None:
         return None
     quoted = [i for i, ln in enumerate(lines) if '"' in ln]
     if any(lines[i].count('"') % 2 for i in quoted):

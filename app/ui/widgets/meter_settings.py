@@ -132,8 +132,6 @@ class MeterSettingsDialog(QDialog):
 
     # -- writes -------------------------------------------------------------------------------
     def set_address(self) -> None:
-        from app.ui.bus import BusUnavailable
-
         m, new = self.meter, self.address.value()
         if m is None:
             self._say("The meter is no longer in the list: scan again.", "error")
@@ -146,20 +144,10 @@ class MeterSettingsDialog(QDialog):
             self._say(f"Address {new} is in use by {other.label} (in the list): nothing was written; choose a "
                       "free address.", "error")
             return
-        try:
-            self.task = self.bus.set_address(m, new, origin=self.parent(), report_errors=False,
-                                             on_finished=lambda res: self._written(res, f"address {new}"),
-                                             on_failed=self._failed)
-        except (BusUnavailable, ValueError) as exc:
-            self._say(str(exc), "error")
-            return
-        self.task.ended.connect(lambda _t: self._busy(False))
-        self._busy(True)
-        self.status.setText(f"Asking who answers at address {new}, then writing it…")
+        self._start_write(self.bus.set_address, m, new, f"address {new}",
+                          f"Asking who answers at address {new}, then writing it…")
 
     def set_baud(self) -> None:
-        from app.ui.bus import BusUnavailable
-
         m, new = self.meter, int(self.baud.currentData())
         spec = self.bus.spec
         if m is None:
@@ -168,16 +156,21 @@ class MeterSettingsDialog(QDialog):
         if spec is not None and spec.baud == new:
             self._say(f"The line already runs at {new} Bd: nothing to write.", "warning")
             return
+        self._start_write(self.bus.set_baud, m, new, f"{new} Bd", f"Writing {new} Bd…")
+
+    def _start_write(self, write, meter, new: int, what: str, status: str) -> None:
+        """Start ``write`` (the bus's set_address or set_baud) in its worker; the outcome comes to ``_written``."""
+        from app.ui.bus import BusUnavailable
+
         try:
-            self.task = self.bus.set_baud(m, new, origin=self.parent(), report_errors=False,
-                                          on_finished=lambda res: self._written(res, f"{new} Bd"),
-                                          on_failed=self._failed)
+            self.task = write(meter, new, origin=self.parent(), report_errors=False,
+                              on_finished=lambda res: self._written(res, what), on_failed=self._failed)
         except (BusUnavailable, ValueError) as exc:
             self._say(str(exc), "error")
             return
         self.task.ended.connect(lambda _t: self._busy(False))
         self._busy(True)
-        self.status.setText(f"Writing {new} Bd…")
+        self.status.setText(status)
 
     def _written(self, res, what: str) -> None:
         self.last_result = res

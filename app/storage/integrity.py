@@ -25,7 +25,8 @@ Personal values
     2.2.3) deletes the entries (value and salt together) and keeps the
     commitments, so the chain still verifies and nothing left allows the
     erased value to be guessed and checked. An entry is stored as its own
-    UTF-8 when a row covers one meter, else rows hold a compressed JSON list.
+    UTF-8 when a row covers one meter, else rows hold them one per line,
+    compressed.
 
 Evidence
     ``content_hash(kind, fields)`` is the SHA-256 of the canonical JSON of an
@@ -178,16 +179,35 @@ def entry_text(salt: str, before: Any, after: Any) -> str:
     return _dumps({"s": salt, "b": before, "a": after})
 
 
+def new_entries(pairs: Sequence[tuple[Any, Any]]) -> tuple[list[str], list[str]]:
+    """The entries of ``(before, after)`` pairs, each with its own new salt, and their digests, in order.
+
+    Texts and none (what an import keeps apart) are written directly, byte for byte what
+    :func:`entry_text` writes; anything else goes through it."""
+    n = len(pairs)
+    raw = os.urandom(16 * n).hex()
+    salts = [raw[i:i + 32] for i in range(0, 32 * n, 32)]
+    enc = _encode_text
+    try:
+        entries = ['{"s":"' + s + '","b":' + ("null" if b is None else enc(b)) + ',"a":'
+                   + ("null" if a is None else enc(a)) + "}" for s, (b, a) in zip(salts, pairs)]
+    except TypeError:  # a value that is not a text: a number, a flag, a list
+        entries = [entry_text(s, b, a) for s, (b, a) in zip(salts, pairs)]
+    sha = hashlib.sha256
+    return entries, [sha(e.encode("utf-8")).hexdigest() for e in entries]
+
+
 def digest(text: str | bytes) -> str:
     return hashlib.sha256(text.encode("utf-8") if isinstance(text, str) else text).hexdigest()
 
 
 def encode_entries(entries: Sequence[str | None]) -> bytes | None:
-    """A personal_values row's payload. One meter: the entry's own UTF-8 (NULL once erased); several: the
-    compressed JSON list of their entries (null once erased)."""
+    """A personal_values row's payload. One meter: the entry's own UTF-8 (NULL once erased); several:
+    their entries one per line (an entry's JSON text has no line break; an empty line once erased),
+    compressed. (Registers sealed before 2026-12 hold a compressed JSON list there: still read.)"""
     if len(entries) == 1:
         return None if entries[0] is None else entries[0].encode("utf-8")
-    return zlib.compress(_dumps(list(entries)).encode("utf-8"), 1)
+    return zlib.compress("\n".join([e or "" for e in entries]).encode("utf-8"), 1)
 
 
 def decode_entries(payload: bytes | None) -> list[str | None]:
@@ -196,7 +216,10 @@ def decode_entries(payload: bytes | None) -> list[str | None]:
     payload = bytes(payload)
     if payload[:1] == b"{":
         return [payload.decode("utf-8")]
-    return json.loads(zlib.decompress(payload))
+    text = zlib.decompress(payload).decode("utf-8")
+    if text[:1] == "[":  # the earlier form: a JSON list
+        return json.loads(text)
+    return [e or None for e in text.split("\n")]
 
 
 def entry_values(entry: str) -> tuple[Any, Any]:

@@ -389,7 +389,19 @@ class BulkResult:
         self.lines = lines
         self.values: dict[str, list[Any]] = {}
         self.errors: dict[int, list[str]] = {}
-        self.extra: list[dict[str, str] | None] = [None] * n
+        self.extra_cols: dict[str, list[str]] = {}  # spreadsheet column -> its cells as text ("" when empty)
+
+    @property
+    def extra(self) -> list[dict[str, str] | None]:
+        """Each row's spreadsheet columns with a value (None when it has none)."""
+        out: list[dict[str, str] | None] = [None] * self.n
+        for col, texts in self.extra_cols.items():
+            for i, s in enumerate(texts):
+                if s:
+                    if out[i] is None:
+                        out[i] = {}
+                    out[i][col] = s
+        return out
 
     def has(self, col: str) -> bool:
         return col in self.values
@@ -401,7 +413,7 @@ class BulkResult:
     def row(self, i: int) -> dict[str, Any]:
         """Row ``i`` as ``check_row`` gives it (columns of the file only)."""
         out = {c: v[i] for c, v in self.values.items()}
-        out["extra"] = self.extra[i] or {}
+        out["extra"] = {c: t[i] for c, t in self.extra_cols.items() if t[i]}
         return out
 
 
@@ -481,14 +493,13 @@ class BulkChecker:
                 continue
             raw = raw_cols[idx] if idx < len(raw_cols) else (None,) * n
             if col not in KNOWN_COLUMNS:
-                for i, x in enumerate(raw):
-                    s = _text(x)
-                    if len(s) > MAX_EXTRA_TEXT:
-                        errors.setdefault(i, []).append(f"{col} longer than {MAX_EXTRA_TEXT} characters")
-                    elif s:
-                        if res.extra[i] is None:
-                            res.extra[i] = {}
-                        res.extra[i][col] = s
+                texts = list(map(str.strip, raw)) if all_str else [_text(x) for x in raw]
+                if texts and max(map(len, texts)) > MAX_EXTRA_TEXT:
+                    for i, s in enumerate(texts):
+                        if len(s) > MAX_EXTRA_TEXT:
+                            errors.setdefault(i, []).append(f"{col} longer than {MAX_EXTRA_TEXT} characters")
+                            texts[i] = ""
+                res.extra_cols[col] = texts
                 continue
             if col in _UNCACHED_TEXT:
                 limit = MAX_TEXT.get(col, 300)

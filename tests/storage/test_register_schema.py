@@ -38,6 +38,71 @@ def test_migrated_schema_equals_the_models(db_url):
     assert migrate.known_revisions()[0] == "0001" and len(migrate.known_revisions()) >= 2
 
 
+_CONSTRAINTS = ("CONSTRAINT", "PRIMARY KEY", "UNIQUE", "FOREIGN KEY", "CHECK")
+
+
+def _normal(sql: str | None):
+    """A CREATE TABLE statement with its columns in order and its constraints as a set (a table the
+    migrations rebuilt on SQLite lists its constraints in no fixed order); other statements as they are."""
+    if not sql or not sql.startswith("CREATE TABLE"):
+        return sql
+    head, _, body = sql.partition("(")
+    items = [i.strip() for i in body.rstrip().removesuffix(";").rstrip().removesuffix(")").split(", \n")]
+    return (head.strip(), tuple(i for i in items if not i.startswith(_CONSTRAINTS)),
+            frozenset(i for i in items if i.startswith(_CONSTRAINTS)))
+
+
+def _statements(script: str) -> set:
+    return {_normal(st) for st in migrate._statements(script)}
+
+
+def _sqlite_contents(path: Path) -> tuple[set, dict]:
+    con = sqlite3.connect(path)
+    try:
+        master = {(t, n, tn, _normal(sql)) for t, n, tn, sql in con.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master")}
+        rows = {name: sorted(con.execute(f'SELECT * FROM "{name}"'))
+                for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        con.close()
+    return master, rows
+
+
+def test_new_sqlite_register_is_exactly_what_the_migrations_build(tmp_path):
+    """A new SQLite register is made from the stored schema, not by running each migration: it must hold
+    the same tables, indexes and rows as a file migrated to the head, and the stored schema must be the
+    one the current migrations give (regenerate it with ``python -m app.storage.migrate``)."""
+    assert migrate.HEAD == migrate.head_revision()
+    assert _statements(migrate.SQLITE_SCHEMA.read_text(encoding="utf-8")) == \
+        _statements(migrate.sqlite_schema_script()), "app/storage/sqlite_schema.sql is stale: run " \
+                                                     "python -m app.storage.migrate"
+    migrated = make_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
+    migrate.upgrade(migrated, "head")
+    migrated.dispose()
+    made = make_engine(f"sqlite:///{tmp_path / 'made.db'}")
+    assert migrate.ensure_schema(made) is None
+    with made.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == migrate.HEAD
+    made.dispose()
+    assert _sqlite_contents(tmp_path / "made.db") == _sqlite_contents(tmp_path / "migrated.db")
+    assert len(_sqlite_contents(tmp_path / "made.db")[0]) > 30
+    # and the next opening finds it at the head: nothing to do
+    again = make_engine(f"sqlite:///{tmp_path / 'made.db'}")
+    assert migrate.ensure_schema(again) == migrate.HEAD
+    again.dispose()
+
+
+def test_opening_a_register_at_the_head_does_not_load_the_migrations(tmp_path):
+    db = tmp_path / "r.db"
+    code = ("import sys; from app.storage.register import open_register; "
+            f"r = open_register({f'sqlite:///{db}'!r}); r.close(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))")
+    for _ in range(2):  # made new, then opened at the head
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+        assert out.stdout.strip() == "[]", out.stdout
+
+
 def test_first_revision_with_data_upgrades_and_downgrades_intact(db_url):
     first = migrate.known_revisions()[0]
     engine = make_engine(db_url)

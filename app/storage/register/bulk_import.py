@@ -116,20 +116,33 @@ class BulkImport(BulkSQL):
         return report
 
 
-def _apart_extra(p: int, d: dict | None, apart: dict) -> dict | None:
-    """A new meter's spreadsheet values for its create event: each value kept apart (position ``p``)."""
-    if not d:
-        return d
-    out = {}
-    for name, x in d.items():
-        if x is not None and x != "":
-            pos, pairs = apart.setdefault("extra." + name, ([], []))
-            pos.append(p)
-            pairs.append((None, x))
-            out[name] = PERSONAL
-        else:
-            out[name] = x
+def json_objects(n: int, cols: dict[str, list[str]]) -> list[str | None]:
+    """Each row's JSON object of the columns ``cols`` where it has a value (None when it has none): the
+    text ``json.dumps(..., ensure_ascii=False)`` writes."""
+    if not cols:
+        return [None] * n
+    enc = json.encoder.encode_basestring
+    keys = ["{" + enc(name) + ": " for name in cols]
+    if len(keys) == 1:
+        key = keys[0]
+        return [key + enc(x) + "}" if x else None for x in next(iter(cols.values()))]
+    out: list[str | None] = []
+    for values in zip(*cols.values()):
+        parts = [k[1:] + enc(x) for k, x in zip(keys, values) if x]
+        out.append("{" + ", ".join(parts) + "}" if parts else None)
     return out
+
+
+def apart_extras(cols: dict[str, list[str]], apart: dict) -> str:
+    """The JSON list of a batch's spreadsheet values for its create event: each row's columns with a
+    value, each value read [personal] and kept apart (its position in the batch)."""
+    for name, seg in cols.items():
+        pos = [p for p, x in enumerate(seg) if x]
+        if pos:
+            apart["extra." + name] = (pos, [(None, seg[p]) for p in pos])
+    masked = {name: [PERSONAL if x else "" for x in seg] for name, seg in cols.items()}
+    n = len(next(iter(cols.values()))) if cols else 0
+    return "[" + ", ".join([x or "null" for x in json_objects(n, masked)]) + "]"
 
 
 class _RolledBack(Exception):
@@ -423,15 +436,7 @@ class _ImportJob:
             [g or f for g, f in zip(sel(col("mbus_manufacturer")), derived)]
         install_dates = sel(col("install_date"))
         year_only = sel(col("install_year_only"))
-        extras = [e or None for e in sel(res.extra)] if "extra" in self.meter_cols else None
-        all_extras = extras
-        personal_extras = None
-        if self.marked and extras is not None:
-            marked = self.marked
-            personal_extras = [None if e is None else ({k: v for k, v in e.items() if k in marked} or None)
-                               for e in extras]
-            extras = [None if e is None else ({k: v for k, v in e.items() if k not in marked} or None)
-                      for e in extras]
+        ex_cols = {c: sel(t) for c, t in res.extra_cols.items()} if "extra" in self.meter_cols else {}
         out = prep.cols
         for c in self.meter_cols:
             if c == "manufacturer":
@@ -447,9 +452,9 @@ class _ImportJob:
             elif c == "battery_expiry":
                 v = conv(c, sel(col(c)))
             elif c == "extra":
-                v = [None if e is None else json.dumps(e, ensure_ascii=False) for e in extras]
+                v = json_objects(len(new), {k: t for k, t in ex_cols.items() if k not in self.marked})
             elif c == "personal_extra":
-                v = [None if e is None else json.dumps(e, ensure_ascii=False) for e in personal_extras]
+                v = json_objects(len(new), {k: t for k, t in ex_cols.items() if k in self.marked})
             elif c == "status":
                 v = [s or "in_service" for s in sel(col(c))]
             else:
@@ -464,7 +469,7 @@ class _ImportJob:
         dumps = json.dumps
         for c in self.batch_names:
             if c == "extra":
-                parts.append(("plist", c, all_extras))
+                parts.append(("plist", c, []))
                 continue
             if c == "install_year_only":
                 parts.append(("json", c, ["null" if d is None else ("true" if y else "false")
@@ -496,7 +501,8 @@ class _ImportJob:
                         apart[c] = (pos, [(None, seg[p]) for p in pos])
                         seg = [PERSONAL if x else x for x in seg]
                 elif kind == "plist":
-                    kind, seg = "list", [_apart_extra(p, d, apart) for p, d in enumerate(seg)]
+                    body.append(apart_extras({k: t[b:e] for k, t in ex_cols.items()}, apart))
+                    continue
                 if kind == "json":
                     body.append("[" + ", ".join(seg) + "]")
                 elif kind == "text":

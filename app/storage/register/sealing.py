@@ -11,14 +11,15 @@ moves on. The lock is held from here to the commit only.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from app.storage.integrity import (
-    GENESIS, at_text, detail_digest, digest, encode_entries, entry_text, event_hash, id_runs, is_personal_key,
-    new_salts,
+    GENESIS, at_text, detail_digest, encode_entries, event_hash, id_runs, is_personal_key, new_entries,
 )
 
 def _empty_data() -> bytes:
@@ -53,14 +54,40 @@ def seal(reg, conn: Connection, tx) -> None:
     batches: list[tuple] = []
     values: list[tuple] = []
     anchors: list[tuple] = []
+    # the payloads of an import's entries are compressed by a helper thread (zlib leaves the interpreter
+    # lock) while this one makes the next entries and their digests
+    pool = ThreadPoolExecutor(1, thread_name_prefix="heatmeter-seal") if any(
+        e.batch is not None for e in tx.events) else None
+    try:
+        _seal_events(tx, last_id, prev, personal, pool, events, batches, values, anchors, pg)
+        prev = events[-1][-1]
+        values = [v[:6] + (v[6].result() if isinstance(v[6], Future) else v[6],) + v[7:] for v in values]
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    _insert(conn, pg, 'events (id, at, "user", entity, entity_id, meter_id, action, before, after, source, '
+                      'detail_digest, hash)', events)
+    _insert(conn, pg, "event_batches (event_id, first_meter_id, last_meter_id, meter_count, meter_ids, data)",
+            batches)
+    _insert(conn, pg, "personal_values (event_id, key, personal, first_meter_id, last_meter_id, meter_ids, payload, "
+                      "digests)", values)
+    _insert(conn, pg, "evidence_anchors (event_id, item_table, item_id, content_hash)", anchors)
+    conn.execute(text("UPDATE event_chain SET last_event_id = :i, last_hash = :h WHERE id = 1"),
+                 {"i": last_id + len(tx.events), "h": prev})
+    tx.events.clear()
+
+
+def _seal_events(tx, last_id: int, prev: bytes, personal: Callable[[str], bool], pool: ThreadPoolExecutor | None,
+                 events: list[tuple], batches: list[tuple], values: list[tuple], anchors: list[tuple],
+                 pg: bool) -> None:
+    """The rows of ``tx``'s events, numbered from ``last_id`` + 1 and chained from ``prev``."""
     for k, e in enumerate(tx.events):
         eid = last_id + 1 + k
         kept: list[tuple[str, str, str]] = []
         if e.apart:
             runs = json.dumps([[e.meter_id, 1]])
-            for salt, (key, (b, a)) in zip(new_salts(len(e.apart)), e.apart.items()):
-                entry = entry_text(salt, b, a)
-                dg = digest(entry)
+            entries, dgs = new_entries(list(e.apart.values()))
+            for key, entry, dg in zip(e.apart, entries, dgs):
                 kept.append((key, runs, dg))
                 values.append((eid, key, personal(key), e.meter_id, e.meter_id, runs, encode_entries([entry]), dg))
         batch = None
@@ -74,11 +101,12 @@ def seal(reg, conn: Connection, tx) -> None:
                 if not positions:
                     continue
                 mids = [ids[p] for p in positions]
-                entries = [entry_text(s, b, a) for s, (b, a) in zip(new_salts(len(positions)), pairs)]
-                dgs = "".join(digest(x) for x in entries)
+                entries, each = new_entries(pairs)
+                dgs = "".join(each)
                 pruns = json.dumps(id_runs(mids))
                 kept.append((key, pruns, dgs))
-                values.append((eid, key, personal(key), min(mids), max(mids), pruns, encode_entries(entries), dgs))
+                payload = pool.submit(encode_entries, entries) if pool is not None else encode_entries(entries)
+                values.append((eid, key, personal(key), min(mids), max(mids), pruns, payload, dgs))
         dd = detail_digest(batch, kept, e.anchors)
         at = at_text(e.at)
         h = event_hash(prev, eid, at, e.user, e.entity, e.entity_id, e.meter_id, e.action, e.before, e.after,
@@ -87,16 +115,6 @@ def seal(reg, conn: Connection, tx) -> None:
                        e.after, e.source, dd, h))
         anchors += [(eid, t, i, c) for t, i, c in e.anchors]
         prev = h
-    _insert(conn, pg, 'events (id, at, "user", entity, entity_id, meter_id, action, before, after, source, '
-                      'detail_digest, hash)', events)
-    _insert(conn, pg, "event_batches (event_id, first_meter_id, last_meter_id, meter_count, meter_ids, data)",
-            batches)
-    _insert(conn, pg, "personal_values (event_id, key, personal, first_meter_id, last_meter_id, meter_ids, payload, "
-                      "digests)", values)
-    _insert(conn, pg, "evidence_anchors (event_id, item_table, item_id, content_hash)", anchors)
-    conn.execute(text("UPDATE event_chain SET last_event_id = :i, last_hash = :h WHERE id = 1"),
-                 {"i": last_id + len(tx.events), "h": prev})
-    tx.events.clear()
 
 
 def _insert(conn: Connection, pg: bool, into: str, rows: list[tuple[Any, ...]]) -> None:

@@ -42,7 +42,7 @@ import json
 import os
 import zlib
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 #: What a personal value reads in a stored event (the value itself is kept apart).
 PERSONAL = "[personal]"
@@ -195,6 +195,20 @@ def new_entries(pairs: Sequence[tuple[Any, Any]]) -> tuple[list[str], list[str]]
         entries = [entry_text(s, b, a) for s, (b, a) in zip(salts, pairs)]
     sha = hashlib.sha256
     return entries, [sha(e.encode("utf-8")).hexdigest() for e in entries]
+
+
+class Kept(NamedTuple):
+    """Values of one key kept apart for several meters, made ready to seal (``keep_apart``)."""
+    positions: list[int]   # the meters' positions in their batch
+    digests: str           # the entries' digests, concatenated
+    payload: bytes | None  # the entries as stored (``encode_entries``)
+
+
+def keep_apart(positions: list[int], pairs: Sequence[tuple[Any, Any]]) -> Kept:
+    """``(before, after)`` pairs of the meters at ``positions`` as salted entries, their digests and payload
+    (what ``seal`` would make of them: an import makes them in its helper thread)."""
+    entries, digests = new_entries(pairs)
+    return Kept(positions, "".join(digests), encode_entries(entries))
 
 
 def digest(text: str | bytes) -> str:

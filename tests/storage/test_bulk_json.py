@@ -2,12 +2,13 @@
 encoder writes (the register reads it back with ``json.loads``)."""
 from __future__ import annotations
 
+import hashlib
 import json
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.storage.integrity import PERSONAL
+from app.storage.integrity import PERSONAL, decode_entries, entry_values
 from app.storage.register.bulk_import import apart_extras, json_objects
 
 cells = st.one_of(st.just(""), st.text(min_size=1, max_size=6))
@@ -41,6 +42,10 @@ def test_batch_values_read_personal_and_the_values_are_kept_apart_by_position(nc
     for name, values in cols.items():
         kept = [(p, v) for p, v in enumerate(values) if v]
         if kept:
-            assert apart["extra." + name] == ([p for p, _ in kept], [(None, v) for _, v in kept])
+            held = apart["extra." + name]
+            assert held.positions == [p for p, _ in kept]
+            entries = decode_entries(held.payload)
+            assert [entry_values(x) for x in entries] == [(None, v) for _, v in kept]
+            assert held.digests == "".join(hashlib.sha256(x.encode("utf-8")).hexdigest() for x in entries)
         else:
             assert "extra." + name not in apart

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 from app.storage import manufacturers, models, tabular
 from app.storage.errors import ConflictError, ImportCancelled, InvalidRows
 from app.storage.import_map import ImportOptions
-from app.storage.integrity import PERSONAL, PERSONAL_COLUMNS, PERSONAL_FIELDS
+from app.storage.integrity import PERSONAL, PERSONAL_COLUMNS, PERSONAL_FIELDS, keep_apart
 from app.storage.records import ImportReport
 from app.storage.register.bulk_sql import BulkSQL
 from app.storage.register.eventlog import BATCH_SEP, encode_batch_values
@@ -139,7 +139,7 @@ def apart_extras(cols: dict[str, list[str]], apart: dict) -> str:
     for name, seg in cols.items():
         pos = [p for p, x in enumerate(seg) if x]
         if pos:
-            apart["extra." + name] = (pos, [(None, seg[p]) for p in pos])
+            apart["extra." + name] = keep_apart(pos, [(None, seg[p]) for p in pos])
     masked = {name: [PERSONAL if x else "" for x in seg] for name, seg in cols.items()}
     n = len(next(iter(cols.values()))) if cols else 0
     return "[" + ", ".join([x or "null" for x in json_objects(n, masked)]) + "]"
@@ -498,7 +498,7 @@ class _ImportJob:
                 if kind == "ptext":
                     kind, pos = "text", [p for p, x in enumerate(seg) if x]
                     if pos:
-                        apart[c] = (pos, [(None, seg[p]) for p in pos])
+                        apart[c] = keep_apart(pos, [(None, seg[p]) for p in pos])
                         seg = [PERSONAL if x else x for x in seg]
                 elif kind == "plist":
                     body.append(apart_extras({k: t[b:e] for k, t in ex_cols.items()}, apart))

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from app.storage.integrity import (
-    GENESIS, at_text, detail_digest, encode_entries, event_hash, id_runs, is_personal_key, new_entries,
+    GENESIS, Kept, at_text, detail_digest, encode_entries, event_hash, id_runs, is_personal_key, new_entries,
 )
 
 def _empty_data() -> bytes:
@@ -57,7 +57,8 @@ def seal(reg, conn: Connection, tx) -> None:
     # the payloads of an import's entries are compressed by a helper thread (zlib leaves the interpreter
     # lock) while this one makes the next entries and their digests
     pool = ThreadPoolExecutor(1, thread_name_prefix="heatmeter-seal") if any(
-        e.batch is not None for e in tx.events) else None
+        e.batch is not None and not all(isinstance(k, Kept) for k in e.batch[2].values()) for e in tx.events) \
+        else None
     try:
         _seal_events(tx, last_id, prev, personal, pool, events, batches, values, anchors, pg)
         prev = events[-1][-1]
@@ -97,15 +98,19 @@ def _seal_events(tx, last_id: int, prev: bytes, personal: Callable[[str], bool],
             data = data if data is not None else _empty_data()
             batch = (runs, data)
             batches.append((eid, min(ids), max(ids), len(ids), runs, data))
-            for key, (positions, pairs) in apart.items():
-                if not positions:
+            for key, held in apart.items():
+                if not held[0]:
                     continue
+                if isinstance(held, Kept):  # made ready by the import's helper thread
+                    positions, dgs, payload = held
+                else:
+                    positions, pairs = held
+                    entries, each = new_entries(pairs)
+                    dgs = "".join(each)
+                    payload = pool.submit(encode_entries, entries) if pool is not None else encode_entries(entries)
                 mids = [ids[p] for p in positions]
-                entries, each = new_entries(pairs)
-                dgs = "".join(each)
                 pruns = json.dumps(id_runs(mids))
                 kept.append((key, pruns, dgs))
-                payload = pool.submit(encode_entries, entries) if pool is not None else encode_entries(entries)
                 values.append((eid, key, personal(key), min(mids), max(mids), pruns, payload, dgs))
         dd = detail_digest(batch, kept, e.anchors)
         at = at_text(e.at)

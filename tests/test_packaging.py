@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def test_packaged_app_renders_the_register_page(packaged, tmp_path):
     assert (img.width(), img.height()) == (1366, 768)
     colours = {img.pixel(x, y) for x in range(0, 1366, 17) for y in range(0, 768, 17)}
     assert len(colours) > 8
-    # screenshot mode keeps its demo register (built through the bundled migrations) in a throw-away folder
+    # screenshot mode keeps its demo register (made from the bundled schema) in a throw-away folder
     assert not (tmp_path / "data").exists() or not any((tmp_path / "data").rglob("register.db"))
 
 
@@ -73,11 +74,23 @@ def test_packaged_command_line(packaged, tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["chosen"]["qp_m3h"] > 0
-    # the register (bundled Alembic migrations) and a bad input's one-line error
+    # the register: a new one (the bundled schema), an old one migrated (the bundled Alembic migrations),
+    # and a bad input's one-line error
     db = f"sqlite:///{tmp_path / 'r.db'}"
     p = subprocess.run([cli, "db", "upgrade", "--db", db, "--json"], env=env, capture_output=True, text=True,
                        timeout=60)
     assert p.returncode == 0, p.stderr
+    from app.storage import migrate
+    from app.storage.db import make_engine
+
+    old = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(old, "0001")
+    old.dispose()
+    p = subprocess.run([cli, "db", "upgrade", "--db", f"sqlite:///{tmp_path / 'old.db'}", "--json"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    with sqlite3.connect(tmp_path / "old.db") as con:
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [(migrate.HEAD,)]
     p = subprocess.run([cli, "meters", "import", str(tmp_path / "missing.csv"), "--db", db], env=env,
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "no such file" in p.stderr

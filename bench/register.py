@@ -172,6 +172,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-write", action="store_true", help="print, do not update docs/benchmarks.md")
     args = ap.parse_args(argv)
     n = args.rows
+    load_start = os.getloadavg()[0]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -265,7 +266,9 @@ exported. The floor is a bare `csv.reader` parse plus one `executemany` of the s
 an unindexed table, through the same driver. Floor and import ran {args.repeat} times each, alternately, in the
 same run: the table shows medians, and the ratio of each run. The file has no quoted cell, so the import reads it
 by splitting lines (what `csv` would give, see docs/register.md); the same rows with every cell quoted go through
-`csv` (imported once, into an empty register). {machine_line()}
+`csv` (imported once, into an empty register). {machine_line()} 1-minute load average {load_start:.2f} at the
+start and {os.getloadavg()[0]:.2f} at the end of the run (the machine is shared: the ratios, measured in the same
+run, hold better than the absolute times).
 
 {table1}
 

@@ -8,7 +8,9 @@ the Radio page (and any other front end) does with the register:
 * :func:`radio_meters_of_site` names the register's radio meters of a site (those whose key the key store
   holds), so that a meter the survey never heard is reported as ``not heard`` instead of left out;
 * :func:`load_survey` reads one back as a :class:`~app.core.radio.survey.Survey` with its verdicts (the
-  thresholds it was saved with) and whether its telegrams still match the digest.
+  thresholds it was saved with) and whether its telegrams still match the digest;
+* :func:`write_csv` writes the survey's CSV (one row per meter and location) through the one safe writer,
+  and :func:`summary_json` gives a survey and its verdicts as JSON data (``heatmeter survey show --json``).
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from typing import Any
 
 from app.core.radio.survey import Survey, SurveyResult, assess
 
-__all__ = ["results_summary", "save_survey", "load_survey", "SavedSurvey", "radio_meters_of_site"]
+__all__ = ["results_summary", "save_survey", "load_survey", "SavedSurvey", "radio_meters_of_site", "write_csv",
+           "summary_json"]
 
 
 def radio_meters_of_site(reg, site: str, key_ids: Iterable[str]) -> tuple[str, ...]:
@@ -75,3 +78,36 @@ def load_survey(reg, survey_id: int) -> SavedSurvey:
     expected = tuple(((doc.get("results") or {}).get("meters") or {}).keys())
     return SavedSurvey(doc["id"], survey, assess(survey, expected), doc["digest_ok"], doc.get("created_by"),
                        doc.get("created_at"))
+
+
+def write_csv(path, result: SurveyResult) -> int:
+    """The survey's CSV, one row per meter and location: no live formula, written atomically; returns the rows."""
+    from app.core.radio.survey import CSV_COLUMNS, csv_rows
+    from app.storage import safe_export
+
+    return safe_export.write_csv(path, CSV_COLUMNS, ([r.get(c) for c in CSV_COLUMNS] for r in csv_rows(result)),
+                                 bom=True)
+
+
+def summary_json(saved: SavedSurvey) -> dict[str, Any]:
+    """A saved survey as JSON data: who, where, when, the receiver and thresholds, whether its telegrams still
+    match their digest, the verdict counts, each location and each meter's verdict at its best location."""
+    s, res = saved.survey, saved.result
+
+    def when(v):
+        return None if v is None else v.isoformat(timespec="seconds")
+
+    return {"id": saved.id, "site": s.site, "name": s.name or None, "technician": s.technician or None,
+            "notes": s.notes or None, "started_at": when(s.started_at), "ended_at": when(s.ended_at),
+            "saved_by": saved.created_by, "saved_at": when(saved.created_at), "digest_ok": saved.digest_ok,
+            "settings": s.settings.to_json(), "counts": res.counts(),
+            "locations": [{"name": loc.name, "floor": loc.floor or None, "flat": loc.flat or None,
+                           "riser": loc.riser or None, "started_at": when(loc.started_at),
+                           "listened_s": None if loc.duration_s is None else round(loc.duration_s),
+                           "telegrams": len(loc.receptions)} for loc in s.locations],
+            "meters": [{"meter": m.meter, "verdict": m.verdict,
+                        "best_location": None if m.best is None else s.locations[m.best.location].name,
+                        "margin_db": None if m.best is None or m.best.margin_db is None else round(m.best.margin_db, 1),
+                        "heard_ratio": None if m.best is None or m.best.ratio is None else round(m.best.ratio, 2),
+                        "key_status": m.status or None,
+                        "reason": None if m.best is None else m.best.reason} for m in res.meters]}

@@ -67,6 +67,8 @@ COMMANDS: dict[str, tuple[list[str], list[str]]] = {
                                     "--new-qp", "--new-battery-expiry", "--reason"]),
     "jobs export": (["jobs", "export", "--csv", "{tmp}/jobs.csv", "--json"],
                     ["--as-of", "--horizon-months", "--site", "--lot", "--xlsx"]),
+    "survey list": (["survey", "list", "--json"], ["--site"]),
+    "survey show": (["survey", "show", "1", "--json"], ["#2", "--csv"]),
     "db status": (["db", "status", "--json"], []),
     "decode": (["decode", "--jsonl", "{tmp}/t.hex"], ["#2"]),
     "read": (["read", "--port", "/nonexistent/port", "--address", "1", "--json"],
@@ -188,7 +190,7 @@ def test_the_base_invocations_succeed_or_say_why_in_one_line(world):
         status, out, err = run(argv)
         check(argv, status, out, err)
         if command not in ("read", "scan", "lots record", "lots verdict", "lots draw", "lots form", "meters replace",
-                           "meters recalibrate", "meters battery"):
+                           "meters recalibrate", "meters battery", "survey show"):
             assert status == 0, (argv, err)
 
 

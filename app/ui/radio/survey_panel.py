@@ -444,11 +444,9 @@ class SurveyPanel(QWidget):
 
                 write_survey_pdf(path, res, survey_id=sid)
             else:  # the one safe writer: no live formula, written atomically
-                from app.core.radio.survey import CSV_COLUMNS, csv_rows
-                from app.storage import safe_export
+                from app.services.surveys import write_csv
 
-                safe_export.write_csv(path, CSV_COLUMNS, ([r.get(c) for c in CSV_COLUMNS] for r in csv_rows(res)),
-                                      bom=True)
+                write_csv(path, res)
             return path
         return self.page.run_task(f"Writing {os.path.basename(path)}", work,
                                   on_finished=lambda p: self.page.show_info(f"Written: {p}"))

@@ -93,6 +93,21 @@ def test_new_sqlite_register_is_exactly_what_the_migrations_build(tmp_path):
     again.dispose()
 
 
+def test_several_processes_making_the_same_new_register_at_once_all_open_it(tmp_path):
+    db = tmp_path / "r.db"
+    code = ("from app.storage.register import open_register; "
+            f"r = open_register({f'sqlite:///{db}'!r}); print(r.count_meters()); r.close()")
+    procs = [subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(4)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [err for _out, err in results]
+    assert [out.strip() for out, _err in results] == ["0"] * 4
+    migrated = make_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
+    migrate.upgrade(migrated, "head")
+    migrated.dispose()
+    assert _sqlite_contents(db) == _sqlite_contents(tmp_path / "migrated.db")
+
+
 def test_opening_a_register_at_the_head_does_not_load_the_migrations(tmp_path):
     db = tmp_path / "r.db"
     code = ("import sys; from app.storage.register import open_register; "

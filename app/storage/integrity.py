@@ -156,11 +156,6 @@ def run_ids(runs: str | list) -> list[int]:
     return [first + k for first, count in runs for k in range(count)]
 
 
-def new_salts(n: int) -> list[str]:
-    raw = os.urandom(16 * n)
-    return [raw[i:i + 16].hex() for i in range(0, 16 * n, 16)]
-
-
 def _scalar(v: Any) -> str | None:
     """The JSON text ``_dumps`` gives a text or None, without the encoder's overhead (None for other types)."""
     if v is None:

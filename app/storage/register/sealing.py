@@ -11,15 +11,13 @@ moves on. The lock is held from here to the commit only.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from app.storage.integrity import (
-    GENESIS, Kept, at_text, detail_digest, encode_entries, event_hash, id_runs, is_personal_key, new_entries,
+    GENESIS, at_text, detail_digest, encode_entries, event_hash, id_runs, is_personal_key, new_entries,
 )
 
 def _empty_data() -> bytes:
@@ -54,34 +52,6 @@ def seal(reg, conn: Connection, tx) -> None:
     batches: list[tuple] = []
     values: list[tuple] = []
     anchors: list[tuple] = []
-    # the payloads of an import's entries are compressed by a helper thread (zlib leaves the interpreter
-    # lock) while this one makes the next entries and their digests
-    pool = ThreadPoolExecutor(1, thread_name_prefix="heatmeter-seal") if any(
-        e.batch is not None and not all(isinstance(k, Kept) for k in e.batch[2].values()) for e in tx.events) \
-        else None
-    try:
-        _seal_events(tx, last_id, prev, personal, pool, events, batches, values, anchors, pg)
-        prev = events[-1][-1]
-        values = [v[:6] + (v[6].result() if isinstance(v[6], Future) else v[6],) + v[7:] for v in values]
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-    _insert(conn, pg, 'events (id, at, "user", entity, entity_id, meter_id, action, before, after, source, '
-                      'detail_digest, hash)', events)
-    _insert(conn, pg, "event_batches (event_id, first_meter_id, last_meter_id, meter_count, meter_ids, data)",
-            batches)
-    _insert(conn, pg, "personal_values (event_id, key, personal, first_meter_id, last_meter_id, meter_ids, payload, "
-                      "digests)", values)
-    _insert(conn, pg, "evidence_anchors (event_id, item_table, item_id, content_hash)", anchors)
-    conn.execute(text("UPDATE event_chain SET last_event_id = :i, last_hash = :h WHERE id = 1"),
-                 {"i": last_id + len(tx.events), "h": prev})
-    tx.events.clear()
-
-
-def _seal_events(tx, last_id: int, prev: bytes, personal: Callable[[str], bool], pool: ThreadPoolExecutor | None,
-                 events: list[tuple], batches: list[tuple], values: list[tuple], anchors: list[tuple],
-                 pg: bool) -> None:
-    """The rows of ``tx``'s events, numbered from ``last_id`` + 1 and chained from ``prev``."""
     for k, e in enumerate(tx.events):
         eid = last_id + 1 + k
         kept: list[tuple[str, str, str]] = []
@@ -98,16 +68,9 @@ def _seal_events(tx, last_id: int, prev: bytes, personal: Callable[[str], bool],
             data = data if data is not None else _empty_data()
             batch = (runs, data)
             batches.append((eid, min(ids), max(ids), len(ids), runs, data))
-            for key, held in apart.items():
-                if not held[0]:
+            for key, (positions, dgs, payload) in apart.items():  # made ready by the import (keep_apart)
+                if not positions:
                     continue
-                if isinstance(held, Kept):  # made ready by the import's helper thread
-                    positions, dgs, payload = held
-                else:
-                    positions, pairs = held
-                    entries, each = new_entries(pairs)
-                    dgs = "".join(each)
-                    payload = pool.submit(encode_entries, entries) if pool is not None else encode_entries(entries)
                 mids = [ids[p] for p in positions]
                 pruns = json.dumps(id_runs(mids))
                 kept.append((key, pruns, dgs))
@@ -120,6 +83,16 @@ def _seal_events(tx, last_id: int, prev: bytes, personal: Callable[[str], bool],
                        e.after, e.source, dd, h))
         anchors += [(eid, t, i, c) for t, i, c in e.anchors]
         prev = h
+    _insert(conn, pg, 'events (id, at, "user", entity, entity_id, meter_id, action, before, after, source, '
+                      'detail_digest, hash)', events)
+    _insert(conn, pg, "event_batches (event_id, first_meter_id, last_meter_id, meter_count, meter_ids, data)",
+            batches)
+    _insert(conn, pg, "personal_values (event_id, key, personal, first_meter_id, last_meter_id, meter_ids, payload, "
+                      "digests)", values)
+    _insert(conn, pg, "evidence_anchors (event_id, item_table, item_id, content_hash)", anchors)
+    conn.execute(text("UPDATE event_chain SET last_event_id = :i, last_hash = :h WHERE id = 1"),
+                 {"i": last_id + len(tx.events), "h": prev})
+    tx.events.clear()
 
 
 def _insert(conn: Connection, pg: bool, into: str, rows: list[tuple[Any, ...]]) -> None:

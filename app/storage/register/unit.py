@@ -402,8 +402,8 @@ class UnitOfWork:
                    meter_ids: list[int], data: bytes | None, apart: dict | None = None, source: str | None = None,
                    at=None) -> None:
         """One event about many meters (an import's creations, an export's access): ``meter_ids`` in
-        order, ``data`` their values (``eventlog`` batch format) or None, ``apart``: key -> (positions,
-        values) of the values kept apart."""
+        order, ``data`` their values (``eventlog`` batch format) or None, ``apart``: key -> the values kept
+        apart, ready to seal (``integrity.keep_apart``)."""
         self._tx(conn).events.append(Pending(
             at=at or models.utcnow(), user=self.user_name(user), entity=entity, entity_id=None, meter_id=None,
             action=action, before=None, after=json_text(after), source=source, apart=None,

@@ -119,24 +119,13 @@ def _pv_rows(event_id: int, apart: dict[str, list], meter_ids: list[int]) -> lis
         idx = [p for p, v in enumerate(values) if v is not None]
         if not idx:
             continue
-        salts = integrity.new_salts(len(idx))
-        entries = [integrity.entry_text(s, *values[p]) for s, p in zip(salts, idx)]
+        entries, digests = integrity.new_entries([values[p] for p in idx])
         ids = [meter_ids[p] for p in idx]
         rows.append({"event_id": event_id, "key": key, "personal": key in integrity.PERSONAL_FIELDS,
-                     "first_meter_id": min(ids), "last_meter_id": max(ids), "meter_ids": json.dumps(_runs(ids)),
-                     "payload": integrity.encode_entries(entries),
-                     "digests": "".join(integrity.digest(e) for e in entries)})
+                     "first_meter_id": min(ids), "last_meter_id": max(ids),
+                     "meter_ids": json.dumps(integrity.id_runs(ids)), "payload": integrity.encode_entries(entries),
+                     "digests": "".join(digests)})
     return rows
-
-
-def _runs(ids: list[int]) -> list[list[int]]:
-    runs: list[list[int]] = []
-    for i in ids:
-        if runs and runs[-1][0] + runs[-1][1] == i:
-            runs[-1][1] += 1
-        else:
-            runs.append([i, 1])
-    return runs
 
 
 def _events_apart(conn, pg: bool) -> None:

@@ -8,42 +8,21 @@ interval checked, the telegrams kept as evidence. Rendered at 1366x768.
 """
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+from _shot import Shot  # sets up the import path and Qt's platform
+
 HERE = Path(__file__).resolve().parent
 
 
 def main() -> int:
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
-    from app.ui import theme
-    from app.ui.context import AppContext
     from app.ui.mainwindow import MainWindow
     from app.ui.radio.service import Source
-    from app.ui.settings import Settings
 
     larger = "--larger-text" in sys.argv
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    tmp = tempfile.TemporaryDirectory(prefix="heatmeter-shot-")
-    settings = Settings(QSettings(os.path.join(tmp.name, "s.ini"), QSettings.Format.IniFormat))
-    ctx = AppContext(settings, demo=True, screenshot=True, text_scale=theme.text_scale(larger))
-    ctx.demo_dir = tmp.name
-
-    def wait(cond, timeout=120):
-        end = time.monotonic() + timeout
-        while not cond():
-            if time.monotonic() > end:
-                raise SystemExit("timed out")
-            app.processEvents()
-            ctx.tasks.pool.waitForDone(10)
+    session = Shot(larger)
+    app, ctx, tmp, wait = session.app, session.ctx, session.tmp, session.wait
 
     radio = ctx.radio
     ctx.keys.import_text_now(radio.simulated_keys_csv(), "simulated meters' keys")

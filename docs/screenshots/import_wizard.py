@@ -8,36 +8,23 @@ into an empty register in a throw-away folder; each step is rendered at 1040x680
 """
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+from _shot import Shot  # sets up the import path and Qt's platform
+
 
 
 def main() -> int:
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
     from app.storage.import_preview import ImportProfiles
-    from app.ui import theme
-    from app.ui.context import AppContext
     from app.ui.mainwindow import MainWindow
-    from app.ui.settings import Settings
     from tests.helpers.messy_export import MAPPING, messy_csv
 
     larger = "--larger-text" in sys.argv
     suffix = "-larger" if larger else ""
     out = Path(__file__).resolve().parent
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    tmp = tempfile.TemporaryDirectory(prefix="heatmeter-shot-")
-    settings = Settings(QSettings(os.path.join(tmp.name, "s.ini"), QSettings.Format.IniFormat))
-    ctx = AppContext(settings, screenshot=True, db_url=f"sqlite:///{tmp.name}/r.db",
-                     text_scale=theme.text_scale(larger))
+    session = Shot(larger, register="r.db")
+    app, ctx, tmp, wait = session.app, session.ctx, session.tmp, session.wait
     win = MainWindow(ctx, initial_page="register")
     win.resize(1366, 768)
     win.show()
@@ -48,14 +35,6 @@ def main() -> int:
     lines[40] = lines[40].replace(b";1,5;", b";1.500,0;").replace(b";2,5;", b";1.500,0;")
     lines[43] = lines[43].replace(b";Sontex;", b";;")  # meter 41 (a Sontex) without its make
     src.write_bytes(b"\n".join(lines))
-
-    def wait(cond, timeout=120):
-        end = time.monotonic() + timeout
-        while not cond():
-            if time.monotonic() > end:
-                raise SystemExit("timed out")
-            app.processEvents()
-            ctx.tasks.pool.waitForDone(10)
 
     wait(lambda: page.index is not None and ctx.tasks.is_idle())
     wiz = page.open_import_wizard()

@@ -12,18 +12,14 @@ with two photos, whose photo page is rendered with ``pdftoppm`` as ``certificate
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from _shot import Shot  # sets up the import path and Qt's platform
+
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def drawn_photo(path: Path, title: str, colour: str) -> None:
@@ -54,34 +50,15 @@ def drawn_photo(path: Path, title: str, colour: str) -> None:
 
 
 def main() -> int:
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
-    from app.ui import theme
-    from app.ui.context import AppContext
     from app.ui.mainwindow import MainWindow
-    from app.ui.settings import Settings
 
     larger = "--larger-text" in sys.argv
     suffix = "-larger" if larger else ""
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    tmp = tempfile.TemporaryDirectory(prefix="heatmeter-shot-")
-    settings = Settings(QSettings(os.path.join(tmp.name, "s.ini"), QSettings.Format.IniFormat))
-    ctx = AppContext(settings, demo=True, screenshot=True, text_scale=theme.text_scale(larger))
-    ctx.demo_dir = tmp.name
+    session = Shot(larger, timeout=90, settle=5)
+    app, ctx, tmp, wait = session.app, session.ctx, session.tmp, session.wait
     from app.ui.demo import connect_demo_bus
 
     connect_demo_bus(ctx)
-
-    def wait(cond, timeout=90):
-        end = time.monotonic() + timeout
-        while not cond():
-            if time.monotonic() > end:
-                raise SystemExit(f"timed out at line {sys._getframe(1).f_lineno}")
-            app.processEvents()
-            ctx.tasks.pool.waitForDone(10)
-        for _ in range(5):
-            app.processEvents()
 
     def shot(win, name: str) -> None:
         for _ in range(5):

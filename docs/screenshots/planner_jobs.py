@@ -13,40 +13,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+from _shot import Shot  # sets up the import path and Qt's platform
+
 HERE = Path(__file__).resolve().parent
 
 
 def main() -> int:
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
-    from app.ui import theme
-    from app.ui.context import AppContext
     from app.ui.mainwindow import MainWindow
-    from app.ui.settings import Settings
 
     larger = "--larger-text" in sys.argv
     suffix = "-larger" if larger else ""
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    tmp = tempfile.TemporaryDirectory(prefix="heatmeter-shot-")
-    settings = Settings(QSettings(os.path.join(tmp.name, "s.ini"), QSettings.Format.IniFormat))
-    ctx = AppContext(settings, demo=True, screenshot=True, text_scale=theme.text_scale(larger))
-    ctx.demo_dir = tmp.name
-
-    def wait(cond, timeout=300):
-        end = time.monotonic() + timeout
-        while not cond():
-            if time.monotonic() > end:
-                raise SystemExit(f"timed out at line {sys._getframe(1).f_lineno}")
-            app.processEvents()
-            ctx.tasks.pool.waitForDone(10)
+    session = Shot(larger, timeout=300)
+    app, ctx, tmp, wait = session.app, session.ctx, session.tmp, session.wait
 
     def settle():
         for _ in range(10):

@@ -137,6 +137,27 @@ def test_single_meter_erase_refused_under_hold_is_logged(clients, tmp_path):
 
 # ---- concurrent imports -------------------------------------------------------------------------
 
+def _while_half_imported(reg, path, user: str, second, name: str):
+    """Import ``path`` as ``user``; once part of it is written, and before it goes on, start ``second()``
+    in another thread (named ``name``). Both outcomes, the import's first."""
+    half, started = threading.Event(), threading.Event()
+
+    def progress(done, total):
+        if done and done < total and not half.is_set():
+            half.set()
+            assert started.wait(60)
+
+    first = Started(lambda: reg.import_file(path, user=user, progress=progress), user)
+    assert half.wait(60)
+
+    def run():
+        started.set()
+        return second()
+
+    other = Started(run, name)
+    return first.outcome(), other.outcome()
+
+
 def _two_imports_check(setup, ids, a_value, b_value, reports):
     for rep in reports:
         assert not isinstance(rep, Exception), rep
@@ -174,23 +195,7 @@ def test_an_import_started_while_another_is_half_written(clients, tmp_path, smal
     """Bob's import starts after Alice's first chunks are written inside her transaction."""
     setup, a, b = clients
     ids, fa, fb = _import_setup(setup, tmp_path, 24_000_000)
-    half = threading.Event()
-    bob_started = threading.Event()
-
-    def alice_progress(done, total):
-        if done and done < total and not half.is_set():
-            half.set()
-            assert bob_started.wait(60)
-
-    alice = Started(lambda: a.import_file(fa, user="alice", progress=alice_progress), "alice")
-    assert half.wait(60)
-
-    def bob():
-        bob_started.set()
-        return b.import_file(fb, user="bob")
-
-    bob_run = Started(bob, "bob")
-    reports = [alice.outcome(), bob_run.outcome()]
+    reports = list(_while_half_imported(a, fa, "alice", lambda: b.import_file(fb, user="bob"), "bob"))
     _two_imports_check(setup, ids, 2.5, 3.5, reports)
     assert {setup.get_meter(i).qp_m3h for i in ids} == {3.5}  # Bob's applied on top of Alice's
     assert setup.verify_integrity().ok
@@ -256,22 +261,7 @@ def test_an_erase_started_while_an_import_holds_its_meters(clients, tmp_path, sm
     after the import committed, the import's own event values included."""
     setup, a, b = clients
     b_ids, names, f = _erase_setup(setup, tmp_path, 26_000_000, b_first=True)
-    half, erase_started = threading.Event(), threading.Event()
-
-    def progress(done, total):
-        if done and done < total and not half.is_set():
-            half.set()
-            assert erase_started.wait(60)
-
-    imp = Started(lambda: a.import_file(f, user="planner", progress=progress), "import")
-    assert half.wait(60)
-
-    def erase():
-        erase_started.set()
-        return b.erase_personal_data(b_ids, user="dpo")
-
-    er = Started(erase, "erase")
-    report, erased = imp.outcome(), er.outcome()
+    report, erased = _while_half_imported(a, f, "planner", lambda: b.erase_personal_data(b_ids, user="dpo"), "erase")
     _erase_check(setup, b_ids, names, report, erased)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.cli import run_cli
+from tests.helpers.disk import FillingDisk
 from tests.helpers.register_rows import make_rows, write_csv
 
 
@@ -206,30 +207,6 @@ def test_a_results_file_with_a_decimal_comma_in_a_comma_file_is_refused(tmp_path
     assert read_results_csv(semi)[0].error_pct == 0.4
 
 
-class _FillingDisk:
-    """A file on a disk with ``room`` bytes left: writes beyond it fail as a full disk does (ENOSPC)."""
-
-    def __init__(self, f, room: int):
-        self._f, self._room = f, room
-
-    def write(self, data):
-        self._room -= len(data)
-        if self._room < 0:
-            import errno
-
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return self._f.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self._f, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self._f.close()
-
-
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
 def test_a_failed_export_on_a_full_disk_keeps_the_earlier_file(tmp_path, db, monkeypatch, capsys, kind):
     """The disk fills up half-way through an export: one line, the earlier file as it was, no partial
@@ -240,7 +217,7 @@ def test_a_failed_export_on_a_full_disk_keeps_the_earlier_file(tmp_path, db, mon
     from app.storage import safe_export
 
     real = os.fdopen
-    monkeypatch.setattr(safe_export.os, "fdopen", lambda fd, *a, **k: _FillingDisk(real(fd, *a, **k), 5_000))
+    monkeypatch.setattr(safe_export.os, "fdopen", lambda fd, *a, **k: FillingDisk(real(fd, *a, **k), 5_000))
     out = tmp_path / f"meters.{kind}"
     out.write_bytes(b"the earlier export")
     status = main(["meters", "export", f"--{kind}", str(out), "--db", db])

@@ -15,6 +15,8 @@ from app.core.radio.survey import CSV_COLUMNS, Location, Survey, SurveySettings,
 from app.services.surveys import save_survey
 from app.storage.register import open_register
 
+from tests.helpers.disk import FillingDisk
+
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 
 
@@ -112,3 +114,20 @@ def test_a_bad_or_unknown_survey_is_one_line(saved, capsys, arg, status, message
     assert main(["survey", "show", arg, "--db", url]) == status
     got = capsys.readouterr()
     assert got.out == "" and got.err.count("\n") == 1 and message in got.err
+
+
+def test_a_csv_that_cannot_be_written_is_one_line_and_the_earlier_file_stays(saved, tmp_path, capsys, monkeypatch):
+    """The disk fills up half-way through the CSV: one line, exit 2, the earlier file as it was."""
+    import os
+
+    from app.storage import safe_export
+
+    url, sid, _result, _db = saved
+    real = os.fdopen
+    monkeypatch.setattr(safe_export.os, "fdopen", lambda fd, *a, **k: FillingDisk(real(fd, *a, **k), 300))
+    earlier = tmp_path / "survey.csv"
+    earlier.write_text("earlier\n", encoding="utf-8")
+    status = main(["survey", "show", str(sid), "--db", url, "--csv", str(earlier)])
+    got = capsys.readouterr()
+    assert status == 2 and got.err.count("\n") == 1 and "No space left on device" in got.err
+    assert earlier.read_text(encoding="utf-8") == "earlier\n"

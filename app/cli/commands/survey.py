@@ -79,7 +79,7 @@ def _survey_id(text: str) -> int:
 
 
 def cmd_show(args) -> int:
-    from app.cli.commands._open import opened
+    from app.cli.commands._open import errors, opened
     from app.services import surveys
 
     sid = _survey_id(args.survey_id)
@@ -88,7 +88,8 @@ def cmd_show(args) -> int:
     with opened(args) as reg:
         saved = surveys.load_survey(reg, sid)
     if args.csv:
-        n = surveys.write_csv(args.csv, saved.result)
+        with errors():  # a file that cannot be written: one line, the earlier file kept
+            n = surveys.write_csv(args.csv, saved.result)
         if not args.json:
             print(f"heatmeter: {n} row(s) written to {args.csv}", file=sys.stderr)
     data = surveys.summary_json(saved)
